@@ -1,0 +1,16 @@
+// ESM jest: ts-jest only transpiles; `npm run typecheck` type-checks tests.
+export default {
+  clearMocks: true,
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testMatch: ['**/__tests__/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json', diagnostics: false }]
+  },
+  collectCoverageFrom: ['src/**/*.ts'],
+  coverageReporters: ['text-summary'],
+  testTimeout: 60000
+}

@@ -1,0 +1,149 @@
+/**
+ * Image entries (`images`, `images-file`): one a line, `#` comments, blank
+ * lines ignored. An entry names one image, several tags of one repository
+ * (`repo:a,b,c`) or a tag filter (`repo:/regex/`). Every line becomes
+ * requests; a bad line becomes a rejected request, never an exception.
+ */
+import {
+  formatReference,
+  parseReference,
+  parseRepositoryName,
+  repositoryName,
+  type ImageReference
+} from './references.js'
+
+/** Where an entry came from, for messages: `images` or the file's path, and the line. */
+export interface EntryOrigin {
+  source: string
+  line: number
+}
+
+export type ImageRequest =
+  | { kind: 'image'; request: string; origin: EntryOrigin; ref: ImageReference; note?: string }
+  | {
+      kind: 'tag-filter'
+      request: string
+      origin: EntryOrigin
+      ref: Pick<ImageReference, 'registry' | 'repository'>
+      pattern: string
+    }
+  | { kind: 'invalid'; request: string; origin: EntryOrigin; reason: string; suggestion?: string }
+
+/** Tag filters run against every tag a registry lists; keep them small. */
+export const MAX_PATTERN_LENGTH = 256
+
+/** Strip a comment: `#` at the start of a line or after white space. */
+function stripComment(line: string): string {
+  const m = /(^|\s)#/.exec(line)
+  return (m ? line.slice(0, m.index) : line).trim()
+}
+
+/** Parse the text of an entries list into requests, in order, one or more per entry. */
+export function parseEntries(text: string, source: string): ImageRequest[] {
+  const requests: ImageRequest[] = []
+  const lines = text.split(/\r?\n/)
+  lines.forEach((raw, i) => {
+    const entry = stripComment(raw)
+    if (entry.length === 0) return
+    requests.push(...parseEntry(entry, { source, line: i + 1 }))
+  })
+  return requests
+}
+
+/** One entry (already trimmed, comment removed) into its requests. */
+export function parseEntry(entry: string, origin: EntryOrigin): ImageRequest[] {
+  const invalid = (reason: string, suggestion?: string): ImageRequest[] => [
+    suggestion === undefined
+      ? { kind: 'invalid', request: entry, origin, reason }
+      : { kind: 'invalid', request: entry, origin, reason, suggestion }
+  ]
+
+  // A name never contains ":/" (a port is digits), so the first one opens a filter.
+  const filterAt = entry.indexOf(':/')
+  if (filterAt > 0 && entry.endsWith('/') && entry.length > filterAt + 2) {
+    const name = parseRepositoryName(entry.slice(0, filterAt))
+    if (!name.ok) return invalid(name.reason)
+    const pattern = entry.slice(filterAt + 2, -1)
+    const problem = checkPattern(pattern)
+    if (problem) return invalid(`tag filter /${pattern}/ ${problem}`)
+    return [{ kind: 'tag-filter', request: entry, origin, ref: name.ref, pattern }]
+  }
+
+  if (entry.includes(',')) return parseTagList(entry, origin)
+
+  const parsed = parseReference(entry)
+  if (!parsed.ok) return invalid(parsed.reason, parsed.suggestion)
+  const request: ImageRequest = { kind: 'image', request: entry, origin, ref: parsed.ref }
+  if (parsed.note) request.note = parsed.note
+  return [request]
+}
+
+function parseTagList(entry: string, origin: EntryOrigin): ImageRequest[] {
+  const colon = entry.lastIndexOf(':', entry.indexOf(','))
+  if (entry.includes('@') || colon < 0 || colon < entry.lastIndexOf('/', entry.indexOf(','))) {
+    const reason = entry.includes('@')
+      ? 'a tag list ("repo:a,b") cannot carry a digest; list digests one a line'
+      : 'a comma separates tags, as in "docker.io/library/nginx:1.27,1.26"; write one image a line'
+    return [{ kind: 'invalid', request: entry, origin, reason }]
+  }
+  const name = parseRepositoryName(entry.slice(0, colon))
+  if (!name.ok) return [{ kind: 'invalid', request: entry, origin, reason: name.reason }]
+  return entry
+    .slice(colon + 1)
+    .split(',')
+    .map((tag, i): ImageRequest => {
+      const text = `${repositoryName(name.ref)}:${tag.trim()}`
+      const parsed = tag.trim() === '' ? undefined : parseReference(text)
+      if (parsed?.ok) return { kind: 'image', request: entry, origin, ref: parsed.ref }
+      const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`
+      return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` }
+    })
+}
+
+/** Why a tag filter is unusable, or undefined when it is fine. */
+export function checkPattern(pattern: string): string | undefined {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    return `is ${pattern.length} characters long; a tag filter is at most ${MAX_PATTERN_LENGTH}`
+  }
+  try {
+    new RegExp(pattern)
+  } catch (e) {
+    return `is not a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`
+  }
+  return undefined
+}
+
+/** The key two requests share when they ask for the same thing. */
+export function requestKey(request: ImageRequest): string {
+  switch (request.kind) {
+    case 'image':
+      return formatReference(request.ref)
+    case 'tag-filter':
+      return `${repositoryName(request.ref)}:/${request.pattern}/`
+    case 'invalid':
+      return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`
+  }
+}
+
+/**
+ * Merge requests that ask for the same image; the first keeps its place and
+ * the later ones are reported as merged into it.
+ */
+export function mergeDuplicates(requests: ImageRequest[]): {
+  unique: ImageRequest[]
+  merged: { duplicate: ImageRequest; kept: ImageRequest }[]
+} {
+  const seen = new Map<string, ImageRequest>()
+  const unique: ImageRequest[] = []
+  const merged: { duplicate: ImageRequest; kept: ImageRequest }[] = []
+  for (const request of requests) {
+    const key = requestKey(request)
+    const kept = seen.get(key)
+    if (kept) merged.push({ duplicate: request, kept })
+    else {
+      seen.set(key, request)
+      unique.push(request)
+    }
+  }
+  return { unique, merged }
+}

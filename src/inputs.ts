@@ -1,0 +1,230 @@
+/**
+ * The action's inputs, read and validated in one place before any work, with
+ * messages that name the input and what it accepts.
+ */
+import * as core from '@actions/core'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { parseRepositoryName } from './references.js'
+import { DEFAULT_TEMPLATE, checkTemplate } from './rewrite.js'
+
+export const MODES = ['sync', 'plan', 'copy', 'report'] as const
+export type Mode = (typeof MODES)[number]
+export const ENGINES = ['crane', 'skopeo'] as const
+export type Engine = (typeof ENGINES)[number]
+export const DEFAULT_CRANE_VERSION = 'v0.21.9'
+export const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download'
+/** GitHub allows at most 256 jobs in one matrix. */
+export const MAX_LEGS = 256
+
+export interface Inputs {
+  mode: Mode
+  images: string
+  imagesFile?: string
+  allowlist?: string
+  fromIssue: boolean
+  /** Normalised `host[:port][/path]`, no trailing slash. */
+  target: string
+  rewrite: string
+  /** `all`, or the distinct platforms asked for, e.g. `['linux/amd64']`. */
+  platforms: 'all' | string[]
+  engine: Engine
+  craneVersion: string
+  craneUrl: string
+  concurrency: number
+  maxLegs: number
+  skipUnchanged: boolean
+  dryRun: boolean
+  retries: number
+  insecureRegistries: string[]
+  username?: string
+  password?: string
+  githubToken?: string
+  resultsDir: string
+  configDir?: string
+}
+
+export class InputError extends Error {}
+
+function fail(name: string, message: string): never {
+  throw new InputError(`Input "${name}": ${message}`)
+}
+
+function text(name: string): string {
+  return core.getInput(name).trim()
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const value = text(name).toLowerCase() || fallback
+  if (!(allowed as readonly string[]).includes(value)) {
+    fail(name, `"${core.getInput(name).trim()}" is not one of ${allowed.join(', ')}`)
+  }
+  return value as T
+}
+
+function bool(name: string, fallback: boolean): boolean {
+  const value = text(name).toLowerCase()
+  if (value === '') return fallback
+  if (value === 'true') return true
+  if (value === 'false') return false
+  return fail(name, `"${text(name)}" is not a boolean; use true or false`)
+}
+
+function integer(name: string, fallback: number, min: number, max: number): number {
+  const value = text(name)
+  if (value === '') return fallback
+  if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    fail(name, `"${value}" is not a whole number from ${min} to ${max}`)
+  }
+  return Number(value)
+}
+
+/** A path to an existing file, relative to the workspace. */
+function existingFile(name: string): string | undefined {
+  const value = text(name)
+  if (value === '') return undefined
+  const resolved = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), value)
+  let stat: fs.Stats
+  try {
+    stat = fs.statSync(resolved)
+  } catch {
+    return fail(name, `file "${value}" does not exist (looked in ${path.dirname(resolved)})`)
+  }
+  if (!stat.isFile()) fail(name, `"${value}" is not a file`)
+  return resolved
+}
+
+/** Items separated by commas or new lines. */
+function list(name: string): string[] {
+  return text(name)
+    .split(/[,\n]/)
+    .map(s => s.trim())
+    .filter(s => s.length > 0)
+}
+
+function parseTarget(name: string, required: boolean): string {
+  const value = text(name).replace(/\/+$/, '')
+  if (value === '') {
+    if (required)
+      fail(
+        name,
+        'is required: the registry (and optional path) images are mirrored to, e.g. registry.example.com/mirror'
+      )
+    return ''
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    fail(
+      name,
+      `"${value}" has a URL scheme; give the registry without one, e.g. ${value.replace(/^[^:]*:\/\//, '')}`
+    )
+  }
+  const first = value.split('/')[0] as string
+  if (!/[.:]/.test(first) && first !== 'localhost') {
+    fail(
+      name,
+      `"${value}" does not start with a registry host (a name with a "." or a port, or localhost), e.g. ghcr.io/acme/mirror`
+    )
+  }
+  // A target with only a host is checked through a placeholder path segment.
+  const parsed = parseRepositoryName(value.includes('/') ? value : `${value}/x`)
+  if (!parsed.ok) fail(name, `"${value}" is not a registry path: ${parsed.reason}`)
+  return value.includes('/')
+    ? `${parsed.ref.registry}/${parsed.ref.repository}`
+    : parsed.ref.registry
+}
+
+function parsePlatforms(name: string): 'all' | string[] {
+  const value = text(name).toLowerCase()
+  if (value === '' || value === 'all') return 'all'
+  const platforms = list(name).map(p => p.toLowerCase())
+  for (const p of platforms) {
+    if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(p)) {
+      fail(name, `"${p}" is not os/arch[/variant] (e.g. linux/amd64, linux/arm/v7); or use all`)
+    }
+  }
+  return [...new Set(platforms)]
+}
+
+function parseHosts(name: string): string[] {
+  return list(name).map(host => {
+    const parsed = parseRepositoryName(`${host}/x`)
+    if (!parsed.ok || host.includes('/') || !/[.:]|^localhost/.test(host)) {
+      fail(name, `"${host}" is not a registry host[:port] (e.g. localhost:5000)`)
+    }
+    return parsed.ref.registry
+  })
+}
+
+function parseUrl(name: string, fallback: string): string {
+  const value = text(name) || fallback
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return fail(name, `"${value}" is not a URL`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    fail(name, `"${value}" is not an http(s) URL`)
+  return value.replace(/\/+$/, '')
+}
+
+/** Read and validate every input. Throws InputError naming the first bad one. */
+export function getInputs(): Inputs {
+  const mode = oneOf('mode', MODES, 'sync')
+  const images = core.getInput('images')
+  const imagesFile = existingFile('images-file')
+  const fromIssue = bool('from-issue', false)
+  if (mode !== 'report' && mode !== 'copy' && !images.trim() && !imagesFile && !fromIssue) {
+    fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"')
+  }
+
+  const rewrite = text('rewrite') || DEFAULT_TEMPLATE
+  const templateProblem = checkTemplate(rewrite)
+  if (templateProblem) fail('rewrite', `"${rewrite}" ${templateProblem}`)
+
+  const version = text('crane-version') || DEFAULT_CRANE_VERSION
+  if (!/^v\d+\.\d+\.\d+$/.test(version))
+    fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`)
+
+  const username = text('username') || undefined
+  const password = core.getInput('password') || undefined
+  if (password) core.setSecret(password)
+  if (Boolean(username) !== Boolean(password)) {
+    fail(
+      username ? 'password' : 'username',
+      'username and password are given together or not at all'
+    )
+  }
+  const githubToken = core.getInput('github-token') || undefined
+  if (githubToken) core.setSecret(githubToken)
+
+  const inputs: Inputs = {
+    mode,
+    images,
+    fromIssue,
+    target: parseTarget('target', mode !== 'report'),
+    rewrite,
+    platforms: parsePlatforms('platforms'),
+    engine: oneOf('engine', ENGINES, 'crane'),
+    craneVersion: version,
+    craneUrl: parseUrl('crane-url', DEFAULT_CRANE_URL),
+    concurrency: integer('concurrency', 4, 1, 64),
+    maxLegs: integer('max-legs', 16, 1, MAX_LEGS),
+    skipUnchanged: bool('skip-unchanged', true),
+    dryRun: bool('dry-run', false),
+    retries: integer('retries', 3, 0, 10),
+    insecureRegistries: parseHosts('insecure-registries'),
+    resultsDir:
+      text('results-dir') || path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror')
+  }
+  const allowlist = existingFile('allowlist')
+  if (allowlist) inputs.allowlist = allowlist
+  if (imagesFile) inputs.imagesFile = imagesFile
+  if (username) inputs.username = username
+  if (password) inputs.password = password
+  if (githubToken) inputs.githubToken = githubToken
+  const configDir = text('config-dir')
+  if (configDir) inputs.configDir = configDir
+  return inputs
+}

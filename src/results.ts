@@ -1,0 +1,34 @@
+/**
+ * Results: one per requested image, the shape of the `results` output and of
+ * every report built from it.
+ */
+
+export const STATUSES = ['copied', 'unchanged', 'planned', 'rejected', 'failed'] as const
+export type Status = (typeof STATUSES)[number]
+
+export interface MirrorResult {
+  /** The entry as the user wrote it. */
+  request: string
+  /** Where the entry was written: `images line 3`, `images.txt line 12`. */
+  origin: string
+  /** Normalised source reference; empty when the entry could not be read. */
+  source: string
+  /** Mirrored reference; empty when there is none. */
+  target: string
+  status: Status
+  digest?: string
+  /** Why, for anything not copied, unchanged or planned. */
+  reason?: string
+  /** A remark that does not change the outcome (a correction, a merged duplicate). */
+  note?: string
+  /** For `repo:/regex/` entries: the filter, expanded against the registry's tags when copying. */
+  tagFilter?: string
+}
+
+export type Counts = Record<Status, number>
+
+export function countByStatus(results: readonly MirrorResult[]): Counts {
+  const counts = Object.fromEntries(STATUSES.map(s => [s, 0])) as Counts
+  for (const r of results) counts[r.status]++
+  return counts
+}
