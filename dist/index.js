@@ -31684,7 +31684,7 @@ function checkCharacters(input) {
                     : 'a control character';
             throw new Invalid(`the reference contains ${what} ${describeChar(full)} at position ${i + 1}; image references are plain ASCII without spaces`);
         }
-        if (!/[A-Za-z0-9._:/@-]/.test(ch)) {
+        if (!/[A-Za-z0-9._:/@[\]-]/.test(ch)) {
             throw new Invalid(`the reference contains ${describeChar(ch)} at position ${i + 1}, which no image reference may contain`);
         }
     }
@@ -32181,8 +32181,8 @@ function codePoint(ch) {
  */
 function escapeHtml(text) {
     return text
-        .replace(INVISIBLE, codePoint)
-        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch);
+        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
+        .replace(INVISIBLE, codePoint);
 }
 /**
  * Text safe to write to the runner's log: on one line, with nothing the
@@ -32218,9 +32218,15 @@ function checkTemplate(template) {
     }
     return undefined;
 }
-/** A registry as a path segment: a port's ":" is not allowed in a path, so it becomes "-". */
+/**
+ * A registry as a path segment: ":" (a port, an IPv6 address) is not allowed
+ * in a path, so runs of it become one "-" (`localhost:5000` → `localhost-5000`).
+ */
 function registrySegment(registry) {
-    return registry.replace(/^\[|\]/g, '').replace(/[:[\]]/g, '-');
+    return registry
+        .replace(/[[\]]/g, '')
+        .replace(/:+/g, '-')
+        .replace(/^-+|-+$/g, '');
 }
 /** Render the target repository for a source repository. */
 function renderTarget(template, target, source) {
@@ -32600,8 +32606,10 @@ function totalsLine(results) {
         .map(s => `${counts[s]} ${s}`);
     return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
 }
+// core.summary writes an empty cell as an unclosed tag; give every cell content.
+const EMPTY = '–';
 function code(text) {
-    return text ? `<code>${escapeHtml(text)}</code>` : '';
+    return text ? `<code>${escapeHtml(text)}</code>` : EMPTY;
 }
 function requestCell(r) {
     const asked = `${code(r.request)}<br><sub>${escapeHtml(r.origin)}</sub>`;
@@ -32610,10 +32618,10 @@ function requestCell(r) {
     return asked + read + filter;
 }
 function reasonCell(r) {
-    return [r.reason, r.note]
+    return ([r.reason, r.note]
         .filter((t) => Boolean(t))
         .map(escapeHtml)
-        .join('<br>');
+        .join('<br>') || EMPTY);
 }
 /** Build the job summary in core.summary's buffer (written by writeSummary). */
 function buildSummary(results, context) {

@@ -40,8 +40,8 @@ function codePoint(ch: string): string {
  */
 export function escapeHtml(text: string): string {
   return text
-    .replace(INVISIBLE, codePoint)
     .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
+    .replace(INVISIBLE, codePoint)
 }
 
 /**

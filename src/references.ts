@@ -151,7 +151,7 @@ function checkCharacters(input: string): void {
         `the reference contains ${what} ${describeChar(full)} at position ${i + 1}; image references are plain ASCII without spaces`
       )
     }
-    if (!/[A-Za-z0-9._:/@-]/.test(ch)) {
+    if (!/[A-Za-z0-9._:/@[\]-]/.test(ch)) {
       throw new Invalid(
         `the reference contains ${describeChar(ch)} at position ${i + 1}, which no image reference may contain`
       )

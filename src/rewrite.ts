@@ -30,9 +30,15 @@ export function checkTemplate(template: string): string | undefined {
   return undefined
 }
 
-/** A registry as a path segment: a port's ":" is not allowed in a path, so it becomes "-". */
+/**
+ * A registry as a path segment: ":" (a port, an IPv6 address) is not allowed
+ * in a path, so runs of it become one "-" (`localhost:5000` → `localhost-5000`).
+ */
 function registrySegment(registry: string): string {
-  return registry.replace(/^\[|\]/g, '').replace(/[:[\]]/g, '-')
+  return registry
+    .replace(/[[\]]/g, '')
+    .replace(/:+/g, '-')
+    .replace(/^-+|-+$/g, '')
 }
 
 export type Rendered = { ok: true; repository: Repo; name: string } | { ok: false; reason: string }

@@ -1,0 +1,225 @@
+/**
+ * End to end: the bundled action run as the runner runs it, in a dry run
+ * (no registry is contacted), checked through its outputs, summary and log.
+ */
+import { describe, expect, test } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { ROOT, runAction } from '../__fixtures__/action-runner.js'
+
+const ALLOWLIST = fs.readFileSync(path.join(ROOT, '__fixtures__', 'allowlist-daocloud.txt'), 'utf8')
+const DRY = { 'dry-run': 'true', 'skip-unchanged': 'false', target: 'registry.example.com/mirror' }
+const DIGEST = 'sha256:' + 'ab'.repeat(32)
+
+interface Result {
+  request: string
+  origin: string
+  source: string
+  target: string
+  status: string
+  reason?: string
+  note?: string
+  tagFilter?: string
+}
+
+function results(outputs: Record<string, string>): Result[] {
+  return JSON.parse(outputs.results ?? '[]') as Result[]
+}
+
+/** Workflow commands the action itself may issue; anything else on a `::` line is injected. */
+const OWN_COMMANDS = /^::(group|endgroup|warning|error|notice|debug|add-mask|set-output)::/
+
+function injectedCommands(stdout: string): string[] {
+  return stdout.split('\n').filter(line => /^\s*::/.test(line) && !OWN_COMMANDS.test(line))
+}
+
+describe('dry run of an images file with the DaoCloud allowlist', () => {
+  const images = [
+    '# base images',
+    'nginx',
+    'docker.io/library/nginx:1.27,1.26,latest   # three tags',
+    'https://hub.docker.com/r/bitnami/redis',
+    'registry.k8s.io/pause:3.10',
+    `gcr.io/distroless/static@${DIGEST}`,
+    'docker.io/library/alpine:/^3\\.2\\d$/',
+    '',
+    'Nginx:1.27',
+    'docker.io.evil.com/library/nginx',
+    'ghcr.io/not-listed-anywhere/app',
+    '::error::pwned',
+    '<img src=x onerror=alert(1)>|`x`',
+    'nginx:latest'
+  ].join('\n')
+  const run = runAction(
+    { ...DRY, 'images-file': 'images.txt', allowlist: 'allows.txt' },
+    { files: { 'images.txt': images, 'allows.txt': ALLOWLIST } }
+  )
+  const all = results(run.outputs)
+  const byRequest = (request: string): Result[] => all.filter(r => r.request === request)
+
+  test('succeeds: some images were planned', () => {
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+  })
+
+  test('every entry has a result, duplicates merged', () => {
+    // 1 + 3 tags (latest merged into line 2's nginx) + 1 + 1 + 1 + 1 + 5 rejected = 12
+    expect(all.map(r => [r.status, r.source])).toEqual([
+      ['planned', 'docker.io/library/nginx:latest'],
+      ['planned', 'docker.io/library/nginx:1.27'],
+      ['planned', 'docker.io/library/nginx:1.26'],
+      ['planned', 'docker.io/bitnami/redis:latest'],
+      ['planned', 'registry.k8s.io/pause:3.10'],
+      ['planned', `gcr.io/distroless/static@${DIGEST}`],
+      ['planned', 'docker.io/library/alpine'],
+      ['rejected', ''],
+      ['rejected', 'docker.io.evil.com/library/nginx:latest'],
+      ['rejected', 'ghcr.io/not-listed-anywhere/app:latest'],
+      ['rejected', ''],
+      ['rejected', '']
+    ])
+    expect(byRequest('nginx')[0]?.note).toMatch(
+      /also requested on images\.txt line 3, images\.txt line 14; merged/
+    )
+  })
+
+  test('targets follow the default template and keep digests', () => {
+    expect(byRequest('registry.k8s.io/pause:3.10')[0]?.target).toBe(
+      'registry.example.com/mirror/registry.k8s.io/pause:3.10'
+    )
+    expect(byRequest(`gcr.io/distroless/static@${DIGEST}`)[0]?.target).toBe(
+      `registry.example.com/mirror/gcr.io/distroless/static@${DIGEST}`
+    )
+    const filter = byRequest('docker.io/library/alpine:/^3\\.2\\d$/')[0]
+    expect(filter?.tagFilter).toBe('/^3\\.2\\d$/')
+    expect(filter?.target).toBe('registry.example.com/mirror/docker.io/library/alpine')
+  })
+
+  test('rejections say what was wrong and how to fix it', () => {
+    expect(byRequest('Nginx:1.27')[0]?.reason).toMatch(
+      /upper-case.*did you mean docker\.io\/library\/nginx:1\.27\?/
+    )
+    expect(byRequest('docker.io.evil.com/library/nginx')[0]?.reason).toMatch(
+      /docker\.io\.evil\.com\/library\/nginx is not in the allowlist allows\.txt/
+    )
+    expect(byRequest('::error::pwned')[0]?.reason).toMatch(/invalid image reference/)
+    expect(byRequest('https://hub.docker.com/r/bitnami/redis')[0]?.note).toMatch(
+      /read the Docker Hub page/
+    )
+  })
+
+  test('outputs: mirrored addresses and counts', () => {
+    expect(run.outputs.mirrored?.split('\n')).toEqual([
+      'registry.example.com/mirror/docker.io/library/nginx:latest',
+      'registry.example.com/mirror/docker.io/library/nginx:1.27',
+      'registry.example.com/mirror/docker.io/library/nginx:1.26',
+      'registry.example.com/mirror/docker.io/bitnami/redis:latest',
+      'registry.example.com/mirror/registry.k8s.io/pause:3.10',
+      `registry.example.com/mirror/gcr.io/distroless/static@${DIGEST}`
+    ])
+    expect(run.outputs).toMatchObject({
+      planned: '7',
+      rejected: '5',
+      copied: '0',
+      unchanged: '0',
+      failed: '0'
+    })
+  })
+
+  test('the summary has the table, the totals and how to pull, with user text escaped', () => {
+    expect(run.summary).toContain('<h2>Image Mirror</h2>')
+    expect(run.summary).toContain('Dry run')
+    expect(run.summary).toContain('12 image(s): 7 planned, 5 rejected')
+    expect(run.summary).toContain(
+      'docker pull registry.example.com/mirror/docker.io/library/nginx:latest'
+    )
+    expect(run.summary).not.toContain('<img')
+    expect(run.summary).toContain('&lt;img src=x onerror=alert(1)&gt;&#124;&#96;x&#96;')
+    // One row per result plus the header, and every row closed.
+    expect(run.summary.match(/<tr>/g)).toHaveLength(13)
+    expect(run.summary.match(/<\/tr>/g)).toHaveLength(13)
+  })
+
+  test('no entry injects a workflow command into the log', () => {
+    expect(injectedCommands(run.stdout)).toEqual([])
+    expect(run.stdout).toContain(':\\u003aerror:\\u003apwned')
+    expect(run.stdout).toMatch(/^::group::Plan: 12 image\(s\)/m)
+  })
+})
+
+describe('failing runs', () => {
+  test('nothing but rejected images fails the job, with outputs still set', () => {
+    const run = runAction({ ...DRY, images: 'Nginx\nfoo bar' })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/^::error::Every requested image \(2\) was rejected/m)
+    expect(run.outputs.rejected).toBe('2')
+    expect(run.summary).toContain('⛔ rejected')
+  })
+
+  test('two sources landing on one target stop the run before anything, naming both', () => {
+    const run = runAction({
+      ...DRY,
+      images: 'nginx\nbitnami/nginx\nalpine',
+      rewrite: '{target}/{name}'
+    })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(
+      /docker\.io\/library\/nginx \(images line 1\) and docker\.io\/bitnami\/nginx \(images line 2\) would both land on registry\.example\.com\/mirror\/nginx/
+    )
+    expect(run.outputs).toEqual({})
+    expect(run.summary).toBe('')
+  })
+
+  test('a real (not dry) run says copying is not in this version, and fails', () => {
+    const run = runAction({ target: 'registry.example.com/mirror', images: 'nginx' })
+    expect(run.code).toBe(1)
+    const [only] = results(run.outputs)
+    expect(only?.status).toBe('failed')
+    expect(only?.reason).toMatch(/copying is not available in this version/)
+  })
+
+  test.each([
+    [{ mode: 'mirror' }, /Input "mode": "mirror" is not one of sync, plan, copy, report/],
+    [{ platforms: 'linux' }, /Input "platforms": "linux" is not os\/arch\[\/variant\]/],
+    [{ target: 'https://registry.example.com' }, /Input "target": .*URL scheme/],
+    [{ target: 'mirror' }, /Input "target": "mirror" does not start with a registry host/],
+    [{ concurrency: '-1' }, /Input "concurrency": "-1" is not a whole number from 1 to 64/],
+    [{ 'images-file': 'missing.txt' }, /Input "images-file": file "missing.txt" does not exist/],
+    [{ 'dry-run': 'yes' }, /Input "dry-run": "yes" is not a boolean/],
+    [{ rewrite: '{target}/{repo}' }, /Input "rewrite": .*unknown placeholder \{repo\}/],
+    [{ images: '' }, /Input "images": no images to mirror/]
+  ])('input %j is refused with a message naming it', (override, message) => {
+    const run = runAction({ ...DRY, images: 'nginx', ...override })
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(message)
+    expect(run.outputs).toEqual({})
+  })
+
+  test('an invalid allowlist line stops the run, naming the file and line', () => {
+    const run = runAction(
+      { ...DRY, images: 'nginx', allowlist: 'allows.txt' },
+      { files: { 'allows.txt': 'docker.io/library/nginx\ndocker.io/**/x\n' } }
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/allows\.txt line 2/)
+  })
+})
+
+describe('environment', () => {
+  test('without GITHUB_STEP_SUMMARY the job still succeeds', () => {
+    const run = runAction({ ...DRY, images: 'nginx' }, { summary: false })
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain('GITHUB_STEP_SUMMARY is not set')
+    expect(run.outputs.planned).toBe('1')
+  })
+
+  test('the password is masked before anything else is logged', () => {
+    const run = runAction({ ...DRY, images: 'nginx', username: 'u', password: 's3cr3t-pw' })
+    expect(run.code).toBe(0)
+    const lines = run.stdout.split('\n').filter(l => l.includes('s3cr3t-pw'))
+    expect(lines).toEqual(['::add-mask::s3cr3t-pw'])
+    expect(run.stdout.indexOf('::add-mask::')).toBeLessThan(run.stdout.indexOf('::group::'))
+    expect(JSON.stringify(run.outputs)).not.toContain('s3cr3t-pw')
+    expect(run.summary).not.toContain('s3cr3t-pw')
+  })
+})

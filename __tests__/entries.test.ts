@@ -1,0 +1,120 @@
+import { describe, expect, test } from '@jest/globals'
+import { checkPattern, mergeDuplicates, parseEntries, parseEntry } from '../src/entries.js'
+import { formatReference } from '../src/references.js'
+
+const at = { source: 'images', line: 1 }
+
+function summarise(text: string): string[] {
+  return parseEntries(text, 'images').map(r =>
+    r.kind === 'image'
+      ? `image ${formatReference(r.ref)} @${r.origin.line}`
+      : r.kind === 'tag-filter'
+        ? `filter ${r.ref.registry}/${r.ref.repository} /${r.pattern}/ @${r.origin.line}`
+        : `invalid @${r.origin.line}: ${r.reason}`
+  )
+}
+
+describe('parseEntries', () => {
+  test('comments, blank lines, CRLF and inline comments', () => {
+    expect(
+      summarise('# header\r\n\r\n  nginx:1.27   # pinned\r\n\t\n#alpine\nalpine#not-a-comment')
+    ).toEqual([
+      'image docker.io/library/nginx:1.27 @3',
+      'invalid @6: the reference contains "#" (U+0023) at position 7, which no image reference may contain'
+    ])
+  })
+
+  test('a comma list gives one request per tag, all with the line as written', () => {
+    const requests = parseEntries('docker.io/library/nginx:1.27, 1.26 ,latest', 'images')
+    expect(requests.map(r => (r.kind === 'image' ? r.ref.tag : r.kind))).toEqual([
+      '1.27',
+      '1.26',
+      'latest'
+    ])
+    expect(new Set(requests.map(r => r.request))).toEqual(
+      new Set(['docker.io/library/nginx:1.27, 1.26 ,latest'])
+    )
+  })
+
+  test('a bad tag in a list rejects that tag only', () => {
+    expect(summarise('nginx:1.27,-bad,,latest')).toEqual([
+      'image docker.io/library/nginx:1.27 @1',
+      'invalid @1: in the tag list: tag "-bad" starts with "-"; a tag starts with a letter, digit or "_"',
+      'invalid @1: in the tag list: tag 3 of the list is empty',
+      'image docker.io/library/nginx:latest @1'
+    ])
+  })
+
+  test('tag lists with a digest, without a tag, or with a bad name are refused whole', () => {
+    expect(summarise(`nginx@sha256:${'a'.repeat(64)},1.2`)[0]).toMatch(/cannot carry a digest/)
+    expect(summarise('nginx,alpine')[0]).toMatch(/a comma separates tags/)
+    expect(summarise('localhost:5000/a,b')[0]).toMatch(/a comma separates tags/)
+    expect(summarise('NGINX:1,2')).toEqual([
+      'invalid @1: "NGINX" has upper-case letters; repository names are lower case'
+    ])
+  })
+
+  test('tag filters: parsed, validated, never expanded here', () => {
+    expect(summarise('docker.io/library/alpine:/^3\\.2\\d$/')).toEqual([
+      'filter docker.io/library/alpine /^3\\.2\\d$/ @1'
+    ])
+    expect(summarise('localhost:5000/team/app:/^v[0-9]+,x$/')).toEqual([
+      'filter localhost:5000/team/app /^v[0-9]+,x$/ @1'
+    ])
+    expect(summarise('alpine:/^(3\\.2/')[0]).toMatch(
+      /tag filter \/\^\(3\\\.2\/ is not a valid regular expression/
+    )
+    expect(summarise(`alpine:/${'a'.repeat(300)}/`)[0]).toMatch(/is 300 characters long/)
+    expect(summarise('alpine:1.2:/x/')[0]).toMatch(/invalid/)
+  })
+
+  test('entries are only parsed, so a huge list stays linear', () => {
+    const text = Array.from({ length: 20000 }, (_, i) => `ghcr.io/org/app${i}:v${i}`).join('\n')
+    expect(parseEntries(text, 'images')).toHaveLength(20000)
+  })
+})
+
+describe('parseEntry', () => {
+  test('keeps a Docker Hub page note', () => {
+    const [request] = parseEntry('https://hub.docker.com/_/nginx', at)
+    expect(request?.kind === 'image' && request.note).toMatch(/read the Docker Hub page/)
+  })
+
+  test('a suggestion travels with an invalid entry', () => {
+    const [request] = parseEntry('docker pull nginx:1.27', at)
+    expect(request).toMatchObject({ kind: 'invalid', suggestion: 'docker.io/library/nginx:1.27' })
+  })
+})
+
+describe('checkPattern', () => {
+  test.each([
+    ['^v1\\.', undefined],
+    ['(', /not a valid regular expression/],
+    ['[z-a]', /not a valid regular expression/]
+  ])('%s', (pattern, expected) => {
+    const problem = checkPattern(pattern)
+    if (expected === undefined) expect(problem).toBeUndefined()
+    else expect(problem).toMatch(expected)
+  })
+})
+
+describe('mergeDuplicates', () => {
+  test('the same image written three ways is one request', () => {
+    const requests = parseEntries(
+      'nginx\ndocker.io/library/nginx:latest\nindex.docker.io/nginx\nnginx:1.27',
+      'images'
+    )
+    const { unique, merged } = mergeDuplicates(requests)
+    expect(unique.map(r => r.origin.line)).toEqual([1, 4])
+    expect(merged.map(m => [m.duplicate.origin.line, m.kept.origin.line])).toEqual([
+      [2, 1],
+      [3, 1]
+    ])
+  })
+
+  test('tag and digest forms are different requests; invalid lines are never merged', () => {
+    const digest = `sha256:${'c'.repeat(64)}`
+    const requests = parseEntries(`nginx@${digest}\nnginx:1@${digest}\nBAD\nBAD`, 'images')
+    expect(mergeDuplicates(requests).unique).toHaveLength(4)
+  })
+})
