@@ -118,3 +118,17 @@ describe('mergeDuplicates', () => {
     expect(mergeDuplicates(requests).unique).toHaveLength(4)
   })
 })
+
+describe('URLs are never tag filters', () => {
+  test.each([
+    [
+      'https://hub.docker.com/r/bitnami/postgresql/',
+      'image docker.io/bitnami/postgresql:latest @1'
+    ],
+    ['https://ghcr.io/org/app/', /^invalid @1: .*URL scheme/]
+  ])('%s', (entry, expected) => {
+    const [only] = summarise(entry)
+    if (typeof expected === 'string') expect(only).toBe(expected)
+    else expect(only).toMatch(expected)
+  })
+})

@@ -31869,7 +31869,7 @@ const CONFUSABLES = {
  * repaired text parses. A suggestion is only ever shown, never used.
  */
 function suggest(input) {
-    let text = input.normalize('NFKC').replace(/[^\x00-\x7f]/g, ch => CONFUSABLES[ch] ?? ch);
+    let text = input.normalize('NFKC').replace(/[\u0080-\uffff]/g, ch => CONFUSABLES[ch] ?? ch);
     text = text.trim();
     const pull = /^(?:sudo\s+)?(?:docker|podman|nerdctl|crictl|ctr(?:\s+-n\s*=?\s*\S+)?(?:\s+images?)?)\s+pull\s+(.*)$/i.exec(text);
     if (pull)
@@ -32052,9 +32052,11 @@ function parseEntry(entry, origin) {
             ? { kind: 'invalid', request: entry, origin, reason }
             : { kind: 'invalid', request: entry, origin, reason, suggestion }
     ];
-    // A name never contains ":/" (a port is digits), so the first one opens a filter.
+    // A name never contains ":/" (a port is digits), so the first one opens a
+    // filter, unless it is a URL's "://", which parseReference explains.
     const filterAt = entry.indexOf(':/');
-    if (filterAt > 0 && entry.endsWith('/') && entry.length > filterAt + 2) {
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
+    if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
         const name = parseRepositoryName(entry.slice(0, filterAt));
         if (!name.ok)
             return invalid(name.reason);
@@ -32140,56 +32142,6 @@ function mergeDuplicates(requests) {
         }
     }
     return { unique, merged };
-}
-
-;// CONCATENATED MODULE: ./src/escape.ts
-/**
- * Escaping for text that came from users (entries, issue titles and bodies)
- * on its way into HTML/Markdown and into the runner's log.
- */
-const HTML = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;',
-    '"': '&quot;',
-    "'": '&#39;',
-    '|': '&#124;',
-    '`': '&#96;',
-    '\\': '&#92;',
-    '[': '&#91;',
-    ']': '&#93;',
-    '*': '&#42;',
-    _: '&#95;',
-    '@': '&#64;',
-    '!': '&#33;',
-    '~': '&#126;',
-    $: '&#36;',
-    '#': '&#35;',
-    '{': '&#123;',
-    '}': '&#125;'
-};
-// C0/C1 controls, DEL, line/paragraph separators and bidi overrides: they can
-// end a log line, hide text, or reorder what a reader sees.
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-function codePoint(ch) {
-    return `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-}
-/**
- * Text safe to place in HTML or Markdown (a table cell, a comment): every
- * character with a meaning there is an entity, and invisible ones are shown.
- */
-function escapeHtml(text) {
-    return text
-        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
-        .replace(INVISIBLE, codePoint);
-}
-/**
- * Text safe to write to the runner's log: on one line, with nothing the
- * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
- */
-function safeLog(text) {
-    return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
 }
 
 ;// CONCATENATED MODULE: external "node:os"
@@ -32547,6 +32499,56 @@ function buildPlan(requests, options) {
     return results;
 }
 
+;// CONCATENATED MODULE: ./src/escape.ts
+/**
+ * Escaping for text that came from users (entries, issue titles and bodies)
+ * on its way into HTML/Markdown and into the runner's log.
+ */
+const HTML = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;',
+    '|': '&#124;',
+    '`': '&#96;',
+    '\\': '&#92;',
+    '[': '&#91;',
+    ']': '&#93;',
+    '*': '&#42;',
+    _: '&#95;',
+    '@': '&#64;',
+    '!': '&#33;',
+    '~': '&#126;',
+    $: '&#36;',
+    '#': '&#35;',
+    '{': '&#123;',
+    '}': '&#125;'
+};
+// C0/C1 controls, DEL, line/paragraph separators and bidi overrides: they can
+// end a log line, hide text, or reorder what a reader sees.
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+function codePoint(ch) {
+    return `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+}
+/**
+ * Text safe to place in HTML or Markdown (a table cell, a comment): every
+ * character with a meaning there is an entity, and invisible ones are shown.
+ */
+function escapeHtml(text) {
+    return text
+        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
+        .replace(INVISIBLE, codePoint);
+}
+/**
+ * Text safe to write to the runner's log: on one line, with nothing the
+ * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
+ */
+function safeLog(text) {
+    return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
+}
+
 ;// CONCATENATED MODULE: ./src/results.ts
 /**
  * Results: one per requested image, the shape of the `results` output and of
@@ -32704,7 +32706,6 @@ function logResults(results) {
 
 
 
-
 /** How a file is named in messages: relative to the workspace when inside it. */
 function displayPath(file) {
     const relative = external_node_path_namespaceObject.relative(process.env.GITHUB_WORKSPACE || process.cwd(), file);
@@ -32772,7 +32773,8 @@ async function run() {
             setFailed(failure);
     }
     catch (error) {
-        setFailed(safeLog(error instanceof Error ? error.message : String(error)).replace(/\\u000a/g, '\n'));
+        // setFailed escapes the message into one ::error:: command; nothing in it can start another.
+        setFailed(error instanceof Error ? error.message : String(error));
     }
 }
 

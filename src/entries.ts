@@ -58,9 +58,11 @@ export function parseEntry(entry: string, origin: EntryOrigin): ImageRequest[] {
       : { kind: 'invalid', request: entry, origin, reason, suggestion }
   ]
 
-  // A name never contains ":/" (a port is digits), so the first one opens a filter.
+  // A name never contains ":/" (a port is digits), so the first one opens a
+  // filter, unless it is a URL's "://", which parseReference explains.
   const filterAt = entry.indexOf(':/')
-  if (filterAt > 0 && entry.endsWith('/') && entry.length > filterAt + 2) {
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry)
+  if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
     const name = parseRepositoryName(entry.slice(0, filterAt))
     if (!name.ok) return invalid(name.reason)
     const pattern = entry.slice(filterAt + 2, -1)

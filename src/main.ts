@@ -7,7 +7,6 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { parseAllowlist } from './allowlist.js'
 import { parseEntries, type ImageRequest } from './entries.js'
-import { safeLog } from './escape.js'
 import { getInputs, type Inputs } from './inputs.js'
 import { buildPlan } from './plan.js'
 import { logResults, setOutputs, writeSummary } from './report.js'
@@ -91,8 +90,7 @@ export async function run(): Promise<void> {
     const failure = failureMessage(results)
     if (failure) core.setFailed(failure)
   } catch (error) {
-    core.setFailed(
-      safeLog(error instanceof Error ? error.message : String(error)).replace(/\\u000a/g, '\n')
-    )
+    // setFailed escapes the message into one ::error:: command; nothing in it can start another.
+    core.setFailed(error instanceof Error ? error.message : String(error))
   }
 }

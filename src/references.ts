@@ -353,7 +353,7 @@ const CONFUSABLES: Record<string, string> = {
  * repaired text parses. A suggestion is only ever shown, never used.
  */
 function suggest(input: string): string | undefined {
-  let text = input.normalize('NFKC').replace(/[^\x00-\x7f]/g, ch => CONFUSABLES[ch] ?? ch)
+  let text = input.normalize('NFKC').replace(/[\u0080-\uffff]/g, ch => CONFUSABLES[ch] ?? ch)
   text = text.trim()
   const pull =
     /^(?:sudo\s+)?(?:docker|podman|nerdctl|crictl|ctr(?:\s+-n\s*=?\s*\S+)?(?:\s+images?)?)\s+pull\s+(.*)$/i.exec(
