@@ -31870,7 +31870,8 @@ const CONFUSABLES = {
  */
 function suggest(input) {
     let text = input.normalize('NFKC').replace(/[\u0080-\uffff]/g, ch => CONFUSABLES[ch] ?? ch);
-    text = text.trim();
+    // eslint-disable-next-line no-control-regex
+    text = text.replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, '').trim();
     const pull = /^(?:sudo\s+)?(?:docker|podman|nerdctl|crictl|ctr(?:\s+-n\s*=?\s*\S+)?(?:\s+images?)?)\s+pull\s+(.*)$/i.exec(text);
     if (pull)
         text =
@@ -31890,8 +31891,10 @@ function suggest(input) {
     const colon = beforeDigest.lastIndexOf(':');
     const tagStart = colon > beforeDigest.lastIndexOf('/') ? colon : beforeDigest.length;
     text = beforeDigest.slice(0, tagStart).toLowerCase() + beforeDigest.slice(tagStart) + digestPart;
-    if (text === input || text.length === 0)
+    // Docker Hub's home page names no image; "library/hub.docker.com" would be a poor guess.
+    if (text === input || text.length === 0 || /^(?:www\.)?hub\.docker\.com$/i.test(text)) {
         return undefined;
+    }
     try {
         const repaired = parseStrict(text);
         return repaired.ok ? formatReference(repaired.ref) : undefined;

@@ -354,7 +354,8 @@ const CONFUSABLES: Record<string, string> = {
  */
 function suggest(input: string): string | undefined {
   let text = input.normalize('NFKC').replace(/[\u0080-\uffff]/g, ch => CONFUSABLES[ch] ?? ch)
-  text = text.trim()
+  // eslint-disable-next-line no-control-regex
+  text = text.replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, '').trim()
   const pull =
     /^(?:sudo\s+)?(?:docker|podman|nerdctl|crictl|ctr(?:\s+-n\s*=?\s*\S+)?(?:\s+images?)?)\s+pull\s+(.*)$/i.exec(
       text
@@ -377,7 +378,10 @@ function suggest(input: string): string | undefined {
   const colon = beforeDigest.lastIndexOf(':')
   const tagStart = colon > beforeDigest.lastIndexOf('/') ? colon : beforeDigest.length
   text = beforeDigest.slice(0, tagStart).toLowerCase() + beforeDigest.slice(tagStart) + digestPart
-  if (text === input || text.length === 0) return undefined
+  // Docker Hub's home page names no image; "library/hub.docker.com" would be a poor guess.
+  if (text === input || text.length === 0 || /^(?:www\.)?hub\.docker\.com$/i.test(text)) {
+    return undefined
+  }
   try {
     const repaired = parseStrict(text)
     return repaired.ok ? formatReference(repaired.ref) : undefined
