@@ -1,0 +1,420 @@
+/**
+ * Registry client, read side: HEAD and GET manifests, list tags, with the
+ * registry's token or Basic auth, retries on 429/5xx and Docker Hub's rate
+ * limit watched. Copying itself is the engines' work.
+ */
+import { HttpClient, type HttpClientResponse } from '@actions/http-client'
+import { createHash } from 'node:crypto'
+import { DOCKER_HUB } from './references.js'
+
+/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
+export const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+] as const
+const INDEX_TYPES = new Set<string>(MANIFEST_TYPES.slice(0, 2))
+const ACCEPT = MANIFEST_TYPES.join(', ')
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface ManifestHead {
+  digest: string
+  mediaType: string
+  size: number
+}
+
+export interface Manifest extends ManifestHead {
+  body: ManifestBody
+}
+
+export interface ManifestBody {
+  mediaType?: string
+  manifests?: { digest: string; mediaType?: string; size?: number; platform?: Platform }[]
+  config?: { digest: string; size: number }
+  layers?: { digest: string; size: number }[]
+}
+
+export interface Platform {
+  os: string
+  architecture: string
+  variant?: string
+}
+
+export function isIndex(mediaType: string): boolean {
+  return INDEX_TYPES.has(mediaType)
+}
+
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/')
+}
+
+export class RegistryError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status, or undefined for a network error. */
+    readonly status?: number,
+    /** Retrying will not help (wrong credentials, denied, malformed answer). */
+    readonly permanent = false
+  ) {
+    super(message)
+  }
+}
+
+export interface RegistryClientOptions {
+  /** Hosts (with port) spoken to over plain HTTP. */
+  insecure?: Iterable<string>
+  /** Credentials for a registry host, or undefined for anonymous access. */
+  credentials?: (registry: string) => Credentials | undefined
+  /** Attempts beyond the first on 429, 5xx and network errors. */
+  retries?: number
+  /** First backoff delay; doubles each attempt. */
+  retryDelayMs?: number
+  /** Longest wait honoured from Retry-After. */
+  maxRetryDelayMs?: number
+  warn?: (message: string) => void
+  userAgent?: string
+}
+
+interface Challenge {
+  scheme: string
+  params: Record<string, string>
+}
+
+/** Parse `Bearer realm="...",service="...",scope="..."` (one challenge is all registries send). */
+export function parseChallenge(header: string | undefined): Challenge | undefined {
+  if (!header) return undefined
+  const match = /^\s*(\w+)\s*(.*)$/s.exec(header)
+  if (!match) return undefined
+  const params: Record<string, string> = {}
+  for (const p of (match[2] as string).matchAll(
+    /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g
+  )) {
+    params[(p[1] as string).toLowerCase()] =
+      p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '')
+  }
+  return { scheme: (match[1] as string).toLowerCase(), params }
+}
+
+/** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** `76;w=21600` → 76. */
+function leadingNumber(value: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value
+  const match = text ? /^\s*(\d+)/.exec(text) : null
+  return match ? Number(match[1]) : undefined
+}
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+type Auth = { kind: 'bearer'; token: string; expires: number } | { kind: 'basic' }
+
+export class RegistryClient {
+  private readonly http: HttpClient
+  private readonly insecure: Set<string>
+  private readonly tokens = new Map<string, Auth>()
+  /** Registries whose credentials were refused: every later request fails at once. */
+  private readonly refused = new Map<string, string>()
+  private readonly warnedLow = new Set<string>()
+  private readonly retries: number
+  private readonly retryDelayMs: number
+  private readonly maxRetryDelayMs: number
+  /** Manifest GETs made on each registry (Docker Hub counts each as a pull). */
+  readonly manifestGets = new Map<string, number>()
+
+  constructor(private readonly options: RegistryClientOptions = {}) {
+    // Retries are ours (they honour Retry-After); proxies come from the environment.
+    this.http = new HttpClient(options.userAgent ?? 'image-mirror', [], {
+      keepAlive: true,
+      allowRetries: false,
+      socketTimeout: 60_000
+    })
+    this.insecure = new Set(options.insecure ?? [])
+    this.retries = options.retries ?? 3
+    this.retryDelayMs = options.retryDelayMs ?? 500
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000
+  }
+
+  dispose(): void {
+    this.http.dispose()
+  }
+
+  /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
+  async headManifest(
+    registry: string,
+    repository: string,
+    reference: string
+  ): Promise<ManifestHead | undefined> {
+    const res = await this.request('HEAD', registry, repository, `manifests/${reference}`)
+    await res.readBody()
+    if (res.message.statusCode === 404) return undefined
+    return this.describe(res)
+  }
+
+  /** GET a manifest. Counts as a pull on Docker Hub: use only where a HEAD cannot answer. */
+  async getManifest(
+    registry: string,
+    repository: string,
+    reference: string
+  ): Promise<Manifest | undefined> {
+    const res = await this.request('GET', registry, repository, `manifests/${reference}`)
+    const text = await res.readBody()
+    this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1)
+    if (res.message.statusCode === 404) return undefined
+    const head = this.describe(res)
+    let body: ManifestBody
+    try {
+      body = JSON.parse(text) as ManifestBody
+    } catch {
+      throw new RegistryError(
+        `${registry}/${repository}:${reference}: the manifest is not JSON`,
+        200,
+        true
+      )
+    }
+    const computed = `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`
+    // A registry that omits the digest header is answered by the content itself.
+    return { ...head, digest: head.digest || computed, body, size: head.size || text.length }
+  }
+
+  /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
+  async listTags(registry: string, repository: string): Promise<string[]> {
+    const tags: string[] = []
+    let next: string | undefined = 'tags/list?n=1000'
+    for (let page = 0; next && page < 1000; page++) {
+      const res = await this.request('GET', registry, repository, next)
+      const text = await res.readBody()
+      if (res.message.statusCode === 404) {
+        throw new RegistryError(`${registry}/${repository} does not exist`, 404, true)
+      }
+      try {
+        tags.push(...((JSON.parse(text) as { tags?: string[] | null }).tags ?? []))
+      } catch {
+        throw new RegistryError(`${registry}/${repository}: the tag list is not JSON`, 200, true)
+      }
+      const link = res.message.headers.link
+      const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(
+        Array.isArray(link) ? (link[0] ?? '') : (link ?? '')
+      )
+      next = target
+        ? this.relativeToRepository(target[1] as string, registry, repository)
+        : undefined
+    }
+    return tags
+  }
+
+  /** The API root of a registry: Docker Hub's lives elsewhere; insecure hosts use HTTP. */
+  baseUrl(registry: string): string {
+    const host = registry === DOCKER_HUB ? 'registry-1.docker.io' : registry
+    return `${this.insecure.has(registry) ? 'http' : 'https'}://${host}/v2/`
+  }
+
+  private relativeToRepository(link: string, registry: string, repository: string): string {
+    const url = new URL(link, this.baseUrl(registry))
+    const prefix = `/v2/${repository}/`
+    return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link
+  }
+
+  private describe(res: HttpClientResponse): ManifestHead {
+    const headers = res.message.headers
+    return {
+      digest: String(headers['docker-content-digest'] ?? ''),
+      mediaType: String(headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim(),
+      size: Number(headers['content-length'] ?? 0)
+    }
+  }
+
+  /** One request with auth, retries and rate-limit watch; the answer is a 2xx or a 404. */
+  private async request(
+    method: 'GET' | 'HEAD',
+    registry: string,
+    repository: string,
+    path: string
+  ): Promise<HttpClientResponse> {
+    const refusal = this.refused.get(registry)
+    if (refusal) throw new RegistryError(refusal, 401, true)
+    const url = `${this.baseUrl(registry)}${repository}/${path}`
+    const scope = `repository:${repository}:pull`
+    let authenticated = false
+    for (let attempt = 0; ; attempt++) {
+      let res: HttpClientResponse
+      try {
+        res = await this.http.request(method, url, null, {
+          ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
+          ...this.authorization(registry, scope)
+        })
+      } catch (error) {
+        if (attempt < this.retries) {
+          await sleep(this.backoff(attempt))
+          continue
+        }
+        throw new RegistryError(
+          `${registry} cannot be reached: ${error instanceof Error ? error.message : String(error)}`
+        )
+      }
+      const status = res.message.statusCode ?? 0
+      this.watchRateLimit(registry, res)
+      if (status === 401 && !authenticated) {
+        await res.readBody()
+        await this.authenticate(registry, scope, res.message.headers['www-authenticate'])
+        authenticated = true
+        attempt--
+        continue
+      }
+      if ((status === 429 || status >= 500) && attempt < this.retries) {
+        await res.readBody()
+        const wait = parseRetryAfter(res.message.headers['retry-after'] as string | undefined)
+        await sleep(Math.min(wait ?? this.backoff(attempt), this.maxRetryDelayMs))
+        continue
+      }
+      if ((status >= 200 && status < 300) || status === 404) return res
+      const body = method === 'GET' ? (await res.readBody()).slice(0, 300) : ''
+      await res.readBody()
+      throw this.failure(status, registry, repository, path, body)
+    }
+  }
+
+  private failure(
+    status: number,
+    registry: string,
+    repository: string,
+    path: string,
+    body: string
+  ): RegistryError {
+    const what = `${method(path)} ${registry}/${repository}`
+    if (status === 401) {
+      if (this.options.credentials?.(registry)) {
+        const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`
+        this.refused.set(registry, message)
+        return new RegistryError(message, 401, true)
+      }
+      return new RegistryError(
+        `${registry} requires credentials (401 Unauthorized) for ${repository}; give username and password for the target, or log in to it in an earlier step`,
+        401,
+        true
+      )
+    }
+    if (status === 403)
+      return new RegistryError(`${what}: access denied (403 Forbidden)`, 403, true)
+    if (status === 429)
+      return new RegistryError(
+        `${what}: rate limited (429 Too Many Requests) after ${this.retries + 1} attempts`,
+        429
+      )
+    const detail = errorDetail(body)
+    return new RegistryError(
+      `${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`,
+      status,
+      status >= 400 && status < 500
+    )
+  }
+
+  private backoff(attempt: number): number {
+    return this.retryDelayMs * 2 ** attempt * (0.75 + Math.random() / 2)
+  }
+
+  private authorization(registry: string, scope: string): Record<string, string> {
+    const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry)
+    if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
+      return { authorization: `Bearer ${auth.token}` }
+    }
+    const credentials = this.options.credentials?.(registry)
+    if (auth?.kind === 'basic' && credentials) {
+      return { authorization: `Basic ${basic(credentials)}` }
+    }
+    return {}
+  }
+
+  /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */
+  private async authenticate(
+    registry: string,
+    scope: string,
+    header: string | string[] | undefined
+  ): Promise<void> {
+    const challenge = parseChallenge(Array.isArray(header) ? header[0] : header)
+    const credentials = this.options.credentials?.(registry)
+    if (challenge?.scheme === 'basic') {
+      if (credentials) this.tokens.set(registry, { kind: 'basic' })
+      return
+    }
+    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) return
+    const url = new URL(challenge.params.realm)
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
+    url.searchParams.set('scope', challenge.params.scope || scope)
+    const res = await this.http.get(
+      url.toString(),
+      credentials ? { authorization: `Basic ${basic(credentials)}` } : {}
+    )
+    const text = await res.readBody()
+    const status = res.message.statusCode ?? 0
+    if (status === 401 || status === 403) {
+      const message = credentials
+        ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
+        : `${registry} refused an anonymous token (${status}) for ${scope}`
+      if (credentials) this.refused.set(registry, message)
+      throw new RegistryError(message, status, true)
+    }
+    if (status < 200 || status >= 300) {
+      throw new RegistryError(`${registry}: the token service answered HTTP ${status}`, status)
+    }
+    let answer: { token?: string; access_token?: string; expires_in?: number }
+    try {
+      answer = JSON.parse(text) as typeof answer
+    } catch {
+      throw new RegistryError(`${registry}: the token service answered something not JSON`)
+    }
+    const token = answer.token ?? answer.access_token
+    if (!token) throw new RegistryError(`${registry}: the token service sent no token`)
+    // Expire a little early so no request goes out with a token about to lapse.
+    const lifetime = Math.max(60, answer.expires_in ?? 60) * 1000
+    this.tokens.set(`${registry} ${scope}`, {
+      kind: 'bearer',
+      token,
+      expires: Date.now() + lifetime - 10_000
+    })
+  }
+
+  private watchRateLimit(registry: string, res: HttpClientResponse): void {
+    const remaining = leadingNumber(res.message.headers['ratelimit-remaining'])
+    if (remaining === undefined) return
+    const limit = leadingNumber(res.message.headers['ratelimit-limit'])
+    const low = Math.max(10, Math.floor((limit ?? 100) / 10))
+    if (remaining <= low && !this.warnedLow.has(registry)) {
+      this.warnedLow.add(registry)
+      this.options.warn?.(
+        `${registry} rate limit is low: ${remaining}${limit !== undefined ? ` of ${limit}` : ''} pulls remaining in its window; log in to ${registry} for a higher limit`
+      )
+    }
+  }
+}
+
+function method(path: string): string {
+  return path.startsWith('tags/') ? 'listing tags of' : 'reading'
+}
+
+function basic(c: Credentials): string {
+  return Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')
+}
+
+/** The first message of an OCI error body, if it is one. */
+function errorDetail(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { errors?: { code?: string; message?: string }[] }
+    const first = parsed.errors?.[0]
+    return first ? [first.code, first.message].filter(Boolean).join(': ') : undefined
+  } catch {
+    return undefined
+  }
+}
