@@ -72,6 +72,39 @@ function reasonCell(r: MirrorResult): string {
   )
 }
 
+/** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
+export function shortDigest(digest: string | undefined): string {
+  if (!digest) return ''
+  const [algorithm, hex] = digest.split(':')
+  return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest
+}
+
+/** 1536 → `1.5 KiB`. */
+export function formatSize(bytes: number | undefined): string {
+  if (bytes === undefined || !Number.isFinite(bytes)) return ''
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
+}
+
+function digestCell(r: MirrorResult): string {
+  if (!r.digest) return EMPTY
+  const full = escapeHtml(r.digest)
+  const changed = r.sourceDigest
+    ? `<br><sub>source ${escapeHtml(shortDigest(r.sourceDigest))}</sub>`
+    : ''
+  return `<code title="${full}">${escapeHtml(shortDigest(r.digest))}</code>${changed}`
+}
+
+function detailCell(text: string): string {
+  return text ? escapeHtml(text) : EMPTY
+}
+
 export interface SummaryContext {
   dryRun: boolean
 }
@@ -89,9 +122,22 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
       { data: 'Request', header: true },
       { data: 'Mirrored address', header: true },
       { data: 'Status', header: true },
+      { data: 'Digest', header: true },
+      { data: 'Platforms', header: true },
+      { data: 'Size', header: true },
+      { data: 'Time', header: true },
       { data: 'Reason', header: true }
     ],
-    ...shown.map(r => [requestCell(r), code(r.target), STATUS_LABEL[r.status], reasonCell(r)])
+    ...shown.map(r => [
+      requestCell(r),
+      code(r.target),
+      STATUS_LABEL[r.status],
+      digestCell(r),
+      detailCell((r.platforms ?? []).join(', ')),
+      detailCell(formatSize(r.size)),
+      detailCell(r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : ''),
+      reasonCell(r)
+    ])
   ])
   if (rows.length > shown.length) {
     summary.addRaw(
@@ -104,8 +150,10 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
     const example = mirrored[0] as string
     summary
       .addHeading('How to use', 3)
-      .addRaw('<p>Pull from the mirror by its new name:</p>')
-      .addCodeBlock(`docker pull ${example}`, 'sh')
+      .addRaw(
+        '<p>Pull from the mirror by its new name (Docker, then containerd on Kubernetes nodes):</p>'
+      )
+      .addCodeBlock(`docker pull ${example}\nctr -n k8s.io images pull ${example}`, 'sh')
     if (mirrored.length > 1) {
       summary.addRaw(
         `<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`

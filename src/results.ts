@@ -23,6 +23,14 @@ export interface MirrorResult {
   note?: string
   /** For `repo:/regex/` entries: the filter, expanded against the registry's tags when copying. */
   tagFilter?: string
+  /** The source's digest when it differs from the target's (a platform subset). */
+  sourceDigest?: string
+  /** Platforms the target holds, when read after a copy. */
+  platforms?: string[]
+  /** Bytes of config and layers the target references, when read after a copy. */
+  size?: number
+  /** Wall time spent on this image, retries included. */
+  seconds?: number
 }
 
 export type Counts = Record<Status, number>

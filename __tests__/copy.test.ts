@@ -1,0 +1,219 @@
+/**
+ * The copy orchestration with a stand-in registry client and engine: retries,
+ * permanence, the pool bound, and one image's failure not stopping others.
+ * (The end-to-end suite runs it with real registries and skopeo.)
+ */
+import { describe, expect, it } from '@jest/globals'
+import { copyImages, expandTagFilters, platformMatches, scrub } from '../src/copy.js'
+import { EngineError, type CopyEngine, type CopyRequest } from '../src/engines/engine.js'
+import type { ManifestHead, RegistryClient } from '../src/registry.js'
+import type { MirrorResult } from '../src/results.js'
+
+const d = (c: string) => `sha256:${c.repeat(64)}`
+const INDEX = 'application/vnd.oci.image.index.v1+json'
+
+/** A client over an in-memory map of `registry/repo:ref` → head. */
+function fakeClient(store: Map<string, ManifestHead>, tags: string[] = []) {
+  const calls: string[] = []
+  const client = {
+    calls,
+    async headManifest(registry: string, repository: string, reference: string) {
+      calls.push(`HEAD ${registry}/${repository}:${reference}`)
+      return store.get(`${registry}/${repository}:${reference}`)
+    },
+    async getManifest(registry: string, repository: string, reference: string) {
+      calls.push(`GET ${registry}/${repository}:${reference}`)
+      const head = store.get(`${registry}/${repository}:${reference}`)
+      return head ? { ...head, body: {} } : undefined
+    },
+    async listTags() {
+      return tags
+    }
+  }
+  return client as typeof client & RegistryClient
+}
+
+function planned(source: string, target: string): MirrorResult {
+  return { request: source, origin: 'images line 1', source, target, status: 'planned' }
+}
+
+/** An engine that "copies" by writing the source's head under the target, failing as told. */
+function fakeEngine(store: Map<string, ManifestHead>, failures: Record<string, Error[]> = {}) {
+  const requests: CopyRequest[] = []
+  let running = 0
+  let peak = 0
+  const engine: CopyEngine & { requests: CopyRequest[]; peak: () => number } = {
+    name: 'fake',
+    requests,
+    peak: () => peak,
+    async copy(request) {
+      requests.push(request)
+      running++
+      peak = Math.max(peak, running)
+      await new Promise(r => setTimeout(r, 5))
+      running--
+      const planned = failures[request.target]
+      const failure = planned?.shift()
+      if (failure) throw failure
+      const [repo, digest] = request.source.split('@') as [string, string]
+      void repo
+      store.set(request.target, { digest, mediaType: INDEX, size: 1 })
+    }
+  }
+  return engine
+}
+
+const base = {
+  platforms: 'all' as const,
+  skipUnchanged: true,
+  retries: 2,
+  retryDelayMs: 1,
+  concurrency: 2,
+  insecure: new Set<string>()
+}
+
+describe('copyImages', () => {
+  it('copies what differs, skips what matches, pins the source by digest', async () => {
+    const store = new Map<string, ManifestHead>([
+      ['src.io/a/x:1', { digest: d('1'), mediaType: INDEX, size: 1 }],
+      ['src.io/a/y:1', { digest: d('2'), mediaType: INDEX, size: 1 }],
+      ['dst.io/m/a/y:1', { digest: d('2'), mediaType: INDEX, size: 1 }]
+    ])
+    const client = fakeClient(store)
+    const engine = fakeEngine(store)
+    const out = await copyImages(
+      [planned('src.io/a/x:1', 'dst.io/m/a/x:1'), planned('src.io/a/y:1', 'dst.io/m/a/y:1')],
+      { ...base, client, engine }
+    )
+    expect(out.map(r => [r.status, r.digest])).toEqual([
+      ['copied', d('1')],
+      ['unchanged', d('2')]
+    ])
+    expect(engine.requests).toHaveLength(1)
+    expect(engine.requests[0]?.source).toBe(`src.io/a/x@${d('1')}`)
+    expect(client.calls.filter(c => c.startsWith('GET src.io'))).toEqual([])
+  })
+
+  it('retries a transient failure, and stops at once on a permanent one', async () => {
+    const store = new Map<string, ManifestHead>([
+      ['src.io/a/x:1', { digest: d('1'), mediaType: INDEX, size: 1 }],
+      ['src.io/a/y:1', { digest: d('2'), mediaType: INDEX, size: 1 }]
+    ])
+    const engine = fakeEngine(store, {
+      'dst.io/a/x:1': [new EngineError('connection reset', false)],
+      'dst.io/a/y:1': [new EngineError('unauthorized: pw=hunter22', true)]
+    })
+    const out = await copyImages(
+      [planned('src.io/a/x:1', 'dst.io/a/x:1'), planned('src.io/a/y:1', 'dst.io/a/y:1')],
+      { ...base, client: fakeClient(store), engine, secrets: ['hunter22'] }
+    )
+    expect(out[0]?.status).toBe('copied')
+    expect(out[1]?.status).toBe('failed')
+    expect(out[1]?.reason).toBe('unauthorized: pw=***')
+    expect(engine.requests.filter(r => r.target === 'dst.io/a/y:1')).toHaveLength(1)
+    expect(engine.requests.filter(r => r.target === 'dst.io/a/x:1')).toHaveLength(2)
+  })
+
+  it('fails an image whose target does not verify, naming both digests', async () => {
+    const store = new Map<string, ManifestHead>([
+      ['src.io/a/x:1', { digest: d('1'), mediaType: INDEX, size: 1 }]
+    ])
+    const engine: CopyEngine = {
+      name: 'liar',
+      async copy(request) {
+        store.set(request.target, { digest: d('9'), mediaType: INDEX, size: 1 })
+      }
+    }
+    const [r] = await copyImages([planned('src.io/a/x:1', 'dst.io/a/x:1')], {
+      ...base,
+      client: fakeClient(store),
+      engine
+    })
+    expect(r?.status).toBe('failed')
+    expect(r?.reason).toContain(d('9'))
+    expect(r?.reason).toContain(d('1'))
+  })
+
+  it('says a missing source does not exist, without retrying', async () => {
+    const engine = fakeEngine(new Map())
+    const [r] = await copyImages([planned('src.io/a/gone:1', 'dst.io/a/gone:1')], {
+      ...base,
+      client: fakeClient(new Map()),
+      engine
+    })
+    expect(r?.status).toBe('failed')
+    expect(r?.reason).toMatch(/does not exist on src\.io/)
+    expect(engine.requests).toHaveLength(0)
+  })
+
+  it('keeps to the concurrency bound and keeps the order of results', async () => {
+    const store = new Map<string, ManifestHead>()
+    const items = Array.from({ length: 12 }, (_, i) => {
+      store.set(`src.io/a/i${i}:1`, { digest: d((i % 9).toString()), mediaType: INDEX, size: 1 })
+      return planned(`src.io/a/i${i}:1`, `dst.io/a/i${i}:1`)
+    })
+    const engine = fakeEngine(store)
+    const out = await copyImages(items, {
+      ...base,
+      concurrency: 3,
+      client: fakeClient(store),
+      engine
+    })
+    expect(engine.peak()).toBeLessThanOrEqual(3)
+    expect(engine.peak()).toBeGreaterThan(1)
+    expect(out.map(r => r.source)).toEqual(items.map(r => r.source))
+  })
+
+  it('in a dry run (no engine) compares only: planned or unchanged', async () => {
+    const store = new Map<string, ManifestHead>([
+      ['src.io/a/x:1', { digest: d('1'), mediaType: INDEX, size: 1 }],
+      ['src.io/a/y:1', { digest: d('2'), mediaType: INDEX, size: 1 }],
+      ['dst.io/a/y:1', { digest: d('2'), mediaType: INDEX, size: 1 }]
+    ])
+    const out = await copyImages(
+      [planned('src.io/a/x:1', 'dst.io/a/x:1'), planned('src.io/a/y:1', 'dst.io/a/y:1')],
+      { ...base, client: fakeClient(store) }
+    )
+    expect(out.map(r => r.status)).toEqual(['planned', 'unchanged'])
+  })
+})
+
+describe('expandTagFilters', () => {
+  const filter: MirrorResult = {
+    ...planned('src.io/a/x', 'dst.io/a/x'),
+    tagFilter: '/^3\\.2\\d$/'
+  }
+  it('turns a filter into one result per matching tag, sorted', async () => {
+    const out = await expandTagFilters(
+      [filter],
+      fakeClient(new Map(), ['3.21', '3.19', '3.20', 'latest'])
+    )
+    expect(out.map(r => [r.source, r.target])).toEqual([
+      ['src.io/a/x:3.20', 'dst.io/a/x:3.20'],
+      ['src.io/a/x:3.21', 'dst.io/a/x:3.21']
+    ])
+    expect(out.every(r => r.tagFilter === undefined && r.status === 'planned')).toBe(true)
+  })
+  it('rejects a filter that matches nothing, saying how many tags were listed', async () => {
+    const [r] = await expandTagFilters([filter], fakeClient(new Map(), ['1', '2']))
+    expect(r?.status).toBe('rejected')
+    expect(r?.reason).toMatch(/no tag .* matches .* \(2 tag\(s\) listed\)/)
+  })
+})
+
+describe('helpers', () => {
+  it('matches platforms, the variant only when asked for', () => {
+    expect(
+      platformMatches({ os: 'linux', architecture: 'arm64', variant: 'v8' }, 'linux/arm64')
+    ).toBe(true)
+    expect(
+      platformMatches({ os: 'linux', architecture: 'arm', variant: 'v6' }, 'linux/arm/v7')
+    ).toBe(false)
+    expect(platformMatches({ os: 'linux', architecture: 'amd64' }, 'linux/arm64')).toBe(false)
+  })
+  it('scrubs secrets out of reasons', () => {
+    expect(scrub('auth failed for me:pa55word@host', ['pa55word'])).toBe(
+      'auth failed for me:***@host'
+    )
+  })
+})

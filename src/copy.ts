@@ -1,0 +1,364 @@
+/**
+ * Copy: planned results → compared with the target (HEAD only), copied by an
+ * engine, verified, and returned as results. A bounded pool runs images at
+ * once; one image's failure never stops the others.
+ */
+import pLimit from 'p-limit'
+import type { CopyEngine } from './engines/engine.js'
+import { EngineError } from './engines/engine.js'
+import { parseReference, repositoryName, type ImageReference } from './references.js'
+import {
+  formatPlatform,
+  isIndex,
+  RegistryError,
+  type Manifest,
+  type ManifestHead,
+  type Platform,
+  type RegistryClient
+} from './registry.js'
+import type { MirrorResult } from './results.js'
+
+export interface CopyOptions {
+  client: RegistryClient
+  /** Absent in a dry run: compare only, write nothing. */
+  engine?: CopyEngine
+  platforms: 'all' | readonly string[]
+  skipUnchanged: boolean
+  /** Attempts per image beyond the first. */
+  retries: number
+  retryDelayMs?: number
+  concurrency: number
+  insecure: ReadonlySet<string>
+  /** Strings that must never reach a reason (passwords), however a tool phrased its error. */
+  secrets?: readonly string[]
+  /** Called as each image finishes, for progress lines. */
+  onResult?: (result: MirrorResult) => void
+}
+
+class ImageError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean
+  ) {
+    super(message)
+  }
+}
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+function parse(reference: string): ImageReference {
+  const parsed = parseReference(reference)
+  if (!parsed.ok) throw new ImageError(`cannot read ${reference}: ${parsed.reason}`, true)
+  return parsed.ref
+}
+
+/**
+ * Replace each `repo:/regex/` result by one result per matching source tag.
+ * The regex is anchored as the user wrote it (product contract).
+ */
+export async function expandTagFilters(
+  results: readonly MirrorResult[],
+  client: RegistryClient
+): Promise<MirrorResult[]> {
+  const expanded: MirrorResult[] = []
+  for (const result of results) {
+    if (!result.tagFilter || result.status !== 'planned') {
+      expanded.push(result)
+      continue
+    }
+    const { registry, repository } = parse(result.source)
+    const pattern = new RegExp(result.tagFilter.slice(1, -1))
+    let tags: string[]
+    try {
+      tags = await client.listTags(registry, repository)
+    } catch (error) {
+      expanded.push({
+        ...result,
+        status: 'failed',
+        reason: `listing the tags of ${result.source} failed: ${message(error)}`
+      })
+      continue
+    }
+    const matching = tags.filter(t => pattern.test(t)).sort()
+    if (matching.length === 0) {
+      expanded.push({
+        ...result,
+        status: 'rejected',
+        reason: `no tag of ${result.source} matches ${result.tagFilter} (${tags.length} tag(s) listed)`
+      })
+      continue
+    }
+    for (const tag of matching) {
+      const { tagFilter: _filter, ...rest } = result
+      void _filter
+      expanded.push({
+        ...rest,
+        source: `${repositoryName({ registry, repository })}:${tag}`,
+        target: `${result.target}:${tag}`,
+        note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; ')
+      })
+    }
+  }
+  return expanded
+}
+
+/** Copy every planned result; others pass through unchanged. Order is kept. */
+export async function copyImages(
+  results: readonly MirrorResult[],
+  options: CopyOptions
+): Promise<MirrorResult[]> {
+  const limit = pLimit(options.concurrency)
+  return Promise.all(
+    results.map(result =>
+      result.status === 'planned' && !result.tagFilter
+        ? limit(async () => {
+            const done = await mirrorOne(result, options)
+            options.onResult?.(done)
+            return done
+          })
+        : result
+    )
+  )
+}
+
+/** What the target must hold for the copy to be right. */
+interface Expectation {
+  sourceDigest: string
+  /** The target's digest: the source's for `all`, the child's for one platform. */
+  digest?: string
+  /** For several platforms: the children the new index must hold, exactly. */
+  children?: Set<string>
+  note?: string
+}
+
+async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<MirrorResult> {
+  const started = Date.now()
+  const state = { copied: false }
+  let lastError: unknown
+  for (let attempt = 0; attempt <= options.retries; attempt++) {
+    if (attempt > 0) {
+      const base = options.retryDelayMs ?? 2000
+      await sleep(Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2))
+    }
+    try {
+      const done = await attemptOne(result, options, state)
+      return { ...done, seconds: (Date.now() - started) / 1000 }
+    } catch (error) {
+      lastError = error
+      if (isPermanent(error)) break
+    }
+  }
+  const tries =
+    options.retries > 0 && !isPermanent(lastError) ? ` (after ${options.retries + 1} attempts)` : ''
+  return {
+    ...result,
+    status: 'failed',
+    reason: scrub(`${message(lastError)}${tries}`, options.secrets),
+    seconds: (Date.now() - started) / 1000
+  }
+}
+
+async function attemptOne(
+  result: MirrorResult,
+  options: CopyOptions,
+  state: { copied: boolean }
+): Promise<MirrorResult> {
+  const { client } = options
+  const source = parse(result.source)
+  const target = parse(result.target)
+  const expected = await expectation(source, options)
+
+  // The engine pushes a tag when there is one; a digest-only request lands by digest.
+  const targetRef = target.tag ?? (expected.digest as string)
+  if (!target.tag && options.platforms !== 'all') {
+    throw new ImageError(
+      'a reference by digest alone can only be mirrored with platforms: all (a subset changes the digest); add a tag',
+      true
+    )
+  }
+
+  if (options.skipUnchanged && !state.copied) {
+    const present = await client.headManifest(target.registry, target.repository, targetRef)
+    if (present && (await matches(present, expected, target, client))) {
+      return withDigests(result, 'unchanged', present.digest, expected)
+    }
+  }
+  if (!options.engine) return withDigests(result, 'planned', undefined, expected)
+
+  if (!state.copied) {
+    try {
+      await options.engine.copy({
+        source: `${repositoryName(source)}@${expected.sourceDigest}`,
+        target: `${repositoryName(target)}${target.tag ? `:${target.tag}` : `@${expected.sourceDigest}`}`,
+        platforms: options.platforms,
+        insecureSource: options.insecure.has(source.registry),
+        insecureTarget: options.insecure.has(target.registry)
+      })
+    } catch (error) {
+      throw new ImageError(scrub(message(error), options.secrets), isPermanent(error))
+    }
+    state.copied = true
+  }
+
+  // Verify: the target must now hold exactly what the source had (or the chosen platforms).
+  const after = await client.headManifest(target.registry, target.repository, targetRef)
+  if (!after) throw new ImageError(`the target has no ${result.target} after the copy`, false)
+  if (!(await matches(after, expected, target, client))) {
+    const want =
+      expected.digest ?? `an index of ${[...(expected.children ?? [])].length} platform(s)`
+    throw new ImageError(
+      `verification failed: the target has ${after.digest || 'no digest'}, the source ${want}`,
+      true
+    )
+  }
+  const copied = withDigests(result, 'copied', after.digest, expected)
+  return { ...copied, ...(await describeTarget(client, target, after.digest)) }
+}
+
+function withDigests(
+  result: MirrorResult,
+  status: MirrorResult['status'],
+  digest: string | undefined,
+  expected: Expectation
+): MirrorResult {
+  const out: MirrorResult = { ...result, status }
+  const finalDigest = digest ?? expected.digest
+  if (finalDigest) out.digest = finalDigest
+  if (finalDigest !== expected.sourceDigest) out.sourceDigest = expected.sourceDigest
+  const notes = [result.note, expected.note]
+  if (status !== 'unchanged' && finalDigest && finalDigest !== expected.sourceDigest) {
+    notes.push(
+      `digest changed from the source's ${expected.sourceDigest} to ${finalDigest} (platforms subset)`
+    )
+  }
+  const note = notes.filter(Boolean).join('; ')
+  if (note) out.note = note
+  return out
+}
+
+/** HEAD the source (free on Docker Hub); read its index only when a platform subset needs it. */
+async function expectation(source: ImageReference, options: CopyOptions): Promise<Expectation> {
+  const { client } = options
+  const reference = source.digest ?? source.tag ?? 'latest'
+  const head = await client.headManifest(source.registry, source.repository, reference)
+  if (!head) {
+    throw new ImageError(
+      `${repositoryName(source)}:${reference} does not exist on ${source.registry}`,
+      true
+    )
+  }
+  let sourceDigest = source.digest ?? head.digest
+  let index: Manifest | undefined
+  if (!sourceDigest || (options.platforms !== 'all' && isIndex(head.mediaType))) {
+    // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
+    index = await client.getManifest(source.registry, source.repository, reference)
+    if (!index)
+      throw new ImageError(
+        `${repositoryName(source)}:${reference} vanished while being read`,
+        false
+      )
+    sourceDigest = source.digest ?? index.digest
+  }
+  if (options.platforms === 'all') return { sourceDigest, digest: sourceDigest }
+  if (!index || !isIndex(index.mediaType)) {
+    return {
+      sourceDigest,
+      digest: sourceDigest,
+      note: 'the source is a single-platform image; copied as it is'
+    }
+  }
+  const available = (index.body.manifests ?? []).filter(
+    m => m.platform && m.platform.os !== 'unknown'
+  )
+  const chosen = options.platforms.map(wanted => {
+    const child = available.find(m => platformMatches(m.platform as Platform, wanted))
+    if (!child) {
+      const has = available.map(m => formatPlatform(m.platform as Platform)).join(', ')
+      throw new ImageError(
+        `the source has no ${wanted} image (it has ${has || 'no platforms'})`,
+        true
+      )
+    }
+    return child.digest
+  })
+  return chosen.length === 1
+    ? { sourceDigest, digest: chosen[0] as string }
+    : { sourceDigest, children: new Set(chosen) }
+}
+
+/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
+export function platformMatches(p: Platform, wanted: string): boolean {
+  const [os, arch, variant] = wanted.split('/')
+  return p.os === os && p.architecture === arch && (!variant || p.variant === variant)
+}
+
+async function matches(
+  present: ManifestHead,
+  expected: Expectation,
+  target: ImageReference,
+  client: RegistryClient
+): Promise<boolean> {
+  if (expected.digest) return present.digest === expected.digest
+  if (!expected.children || !isIndex(present.mediaType)) return false
+  // Several platforms: the target's own index (our registry, no pull counted) must list exactly them.
+  const index = await client.getManifest(target.registry, target.repository, present.digest)
+  const children = new Set((index?.body.manifests ?? []).map(m => m.digest))
+  return (
+    children.size === expected.children.size && [...children].every(d => expected.children?.has(d))
+  )
+}
+
+/** Platforms and size of what the target now holds, read from the target (not the source). */
+async function describeTarget(
+  client: RegistryClient,
+  target: ImageReference,
+  digest: string
+): Promise<Pick<MirrorResult, 'platforms' | 'size'>> {
+  try {
+    const top = await client.getManifest(target.registry, target.repository, digest)
+    if (!top) return {}
+    const images = isIndex(top.mediaType)
+      ? (top.body.manifests ?? []).filter(m => m.platform?.os !== 'unknown').slice(0, 32)
+      : []
+    if (images.length === 0) return { size: imageSize(top) }
+    let size = 0
+    for (const child of images) {
+      const manifest = await client.getManifest(target.registry, target.repository, child.digest)
+      size += manifest ? imageSize(manifest) : 0
+    }
+    return {
+      platforms: images.map(m => (m.platform ? formatPlatform(m.platform) : 'unknown')),
+      size
+    }
+  } catch {
+    // Details are a courtesy; a copy that verified is not failed for lack of them.
+    return {}
+  }
+}
+
+function imageSize(manifest: Manifest): number {
+  return (
+    (manifest.body.config?.size ?? 0) +
+    (manifest.body.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0)
+  )
+}
+
+function isPermanent(error: unknown): boolean {
+  return (
+    (error instanceof ImageError ||
+      error instanceof EngineError ||
+      error instanceof RegistryError) &&
+    error.permanent
+  )
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** Remove secrets from text that will be shown (tools sometimes echo a URL with credentials). */
+export function scrub(text: string, secrets: readonly string[] = []): string {
+  let out = text
+  for (const secret of secrets) if (secret.length >= 3) out = out.split(secret).join('***')
+  return out
+}
