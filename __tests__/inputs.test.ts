@@ -58,7 +58,7 @@ describe('getInputs', () => {
       allowlist: 'allows.txt',
       target: 'LOCALHOST:5000',
       platforms: 'linux/amd64, linux/arm64,linux/amd64\nlinux/arm/v7',
-      engine: 'skopeo',
+      engine: 'CRANE',
       'crane-version': 'v0.20.2',
       'crane-url': 'http://127.0.0.1:8080/releases/',
       concurrency: '8',
@@ -79,7 +79,7 @@ describe('getInputs', () => {
       allowlist: path.join(workspace, 'allows.txt'),
       target: 'localhost:5000',
       platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
-      engine: 'skopeo',
+      engine: 'crane',
       craneVersion: 'v0.20.2',
       craneUrl: 'http://127.0.0.1:8080/releases',
       concurrency: 8,
@@ -139,6 +139,10 @@ describe('getInputs', () => {
     [{ platforms: 'arm64' }, 'Input "platforms": "arm64" is not os/arch[/variant]'],
     [{ platforms: 'linux/amd64,linux/arm64:latest' }, '"linux/arm64:latest" is not os/arch'],
     [{ engine: 'docker' }, 'Input "engine": "docker" is not one of crane, skopeo'],
+    [
+      { engine: 'skopeo', platforms: 'linux/amd64,linux/arm64' },
+      'Input "platforms": engine skopeo copies all platforms or exactly one'
+    ],
     [{ 'crane-version': 'latest' }, 'Input "crane-version": "latest" is not a release tag'],
     [{ 'crane-url': 'ftp://x' }, 'Input "crane-url": "ftp://x" is not an http(s) URL'],
     [{ 'crane-url': 'not a url' }, 'Input "crane-url": "not a url" is not a URL'],

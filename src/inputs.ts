@@ -218,6 +218,16 @@ export function getInputs(): Inputs {
     resultsDir:
       text('results-dir') || path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror')
   }
+  if (
+    inputs.engine === 'skopeo' &&
+    Array.isArray(inputs.platforms) &&
+    inputs.platforms.length > 1
+  ) {
+    fail(
+      'platforms',
+      `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`
+    )
+  }
   const allowlist = existingFile('allowlist')
   if (allowlist) inputs.allowlist = allowlist
   if (imagesFile) inputs.imagesFile = imagesFile
