@@ -1,0 +1,12 @@
+/** Pick the copy engine the inputs name and make it ready (crane is installed first). */
+import { installCrane } from '../installer.js'
+import type { Inputs } from '../inputs.js'
+import { CraneEngine } from './crane.js'
+import type { CopyEngine } from './engine.js'
+import { SkopeoEngine } from './skopeo.js'
+
+export async function createEngine(inputs: Inputs, configDir: string): Promise<CopyEngine> {
+  if (inputs.engine === 'skopeo') return SkopeoEngine.create(configDir)
+  const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl })
+  return new CraneEngine(binary, configDir)
+}
