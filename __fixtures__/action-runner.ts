@@ -3,7 +3,7 @@
  * does: inputs as INPUT_<NAME> variables, GITHUB_OUTPUT and
  * GITHUB_STEP_SUMMARY files, RUNNER_TEMP and RUNNER_TOOL_CACHE set.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -45,11 +45,24 @@ export function inputVariable(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
 }
 
-export function runAction(
-  inputs: Record<string, string>,
-  options: { env?: Record<string, string>; files?: Record<string, string>; summary?: boolean } = {}
-): ActionRun {
-  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-run-'))
+export interface RunOptions {
+  env?: Record<string, string>
+  files?: Record<string, string>
+  summary?: boolean
+  /** Reuse a workdir (and so its RUNNER_TOOL_CACHE) from an earlier run. */
+  workdir?: string
+  timeoutMs?: number
+}
+
+interface Prepared {
+  workdir: string
+  env: Record<string, string>
+  outputFile: string
+  summaryFile: string
+}
+
+function prepare(inputs: Record<string, string>, options: RunOptions): Prepared {
+  const workdir = options.workdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-run-'))
   for (const [name, content] of Object.entries(options.files ?? {})) {
     fs.mkdirSync(path.dirname(path.join(workdir, name)), { recursive: true })
     fs.writeFileSync(path.join(workdir, name), content)
@@ -58,8 +71,8 @@ export function runAction(
   const summaryFile = path.join(workdir, 'step_summary')
   fs.writeFileSync(outputFile, '')
   fs.writeFileSync(summaryFile, '')
-  fs.mkdirSync(path.join(workdir, 'temp'))
-  fs.mkdirSync(path.join(workdir, 'tool-cache'))
+  fs.mkdirSync(path.join(workdir, 'temp'), { recursive: true })
+  fs.mkdirSync(path.join(workdir, 'tool-cache'), { recursive: true })
 
   // Start from a clean environment so nothing of this process leaks in.
   const env: Record<string, string> = {
@@ -74,21 +87,50 @@ export function runAction(
     ...options.env
   }
   for (const [name, value] of Object.entries(inputs)) env[inputVariable(name)] = value
+  return { workdir, env, outputFile, summaryFile }
+}
 
-  const child = spawnSync(process.execPath, [DIST], {
-    cwd: workdir,
-    env,
-    encoding: 'utf8',
-    timeout: 60_000
-  })
+function collect(p: Prepared, code: number | null, stdout: string, stderr: string): ActionRun {
   return {
-    code: child.status,
-    stdout: child.stdout,
-    stderr: child.stderr,
-    outputs: parseOutputFile(fs.readFileSync(outputFile, 'utf8')),
-    summary: fs.readFileSync(summaryFile, 'utf8'),
-    workdir
+    code,
+    stdout,
+    stderr,
+    outputs: parseOutputFile(fs.readFileSync(p.outputFile, 'utf8')),
+    summary: fs.readFileSync(p.summaryFile, 'utf8'),
+    workdir: p.workdir
   }
+}
+
+export function runAction(inputs: Record<string, string>, options: RunOptions = {}): ActionRun {
+  const p = prepare(inputs, options)
+  const child = spawnSync(process.execPath, [DIST], {
+    cwd: p.workdir,
+    env: p.env,
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 60_000
+  })
+  return collect(p, child.status, child.stdout, child.stderr)
+}
+
+/** The same, without blocking this process (for tests that serve or watch something meanwhile). */
+export function runActionAsync(
+  inputs: Record<string, string>,
+  options: RunOptions = {}
+): Promise<ActionRun> {
+  const p = prepare(inputs, options)
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DIST], { cwd: p.workdir, env: p.env })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000)
+    child.on('error', reject)
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolve(collect(p, code, stdout, stderr))
+    })
+  })
 }
 
 export function readFixture(name: string): string {

@@ -5,7 +5,9 @@
 import { describe, expect, test } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { ROOT, runAction } from '../__fixtures__/action-runner.js'
+import * as http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ROOT, runAction, runActionAsync } from '../__fixtures__/action-runner.js'
 
 const ALLOWLIST = fs.readFileSync(path.join(ROOT, '__fixtures__', 'allowlist-daocloud.txt'), 'utf8')
 const DRY = { 'dry-run': 'true', 'skip-unchanged': 'false', target: 'registry.example.com/mirror' }
@@ -170,12 +172,31 @@ describe('failing runs', () => {
     expect(run.summary).toBe('')
   })
 
-  test('a real (not dry) run says copying is not in this version, and fails', () => {
-    const run = runAction({ target: 'registry.example.com/mirror', images: 'nginx' })
-    expect(run.code).toBe(1)
-    const [only] = results(run.outputs)
-    expect(only?.status).toBe('failed')
-    expect(only?.reason).toMatch(/copying is not available in this version/)
+  test('when crane cannot be installed, every allowed image fails with the reason, and the job fails', async () => {
+    // A release server that has no such release: the installer must say so, not hang or guess.
+    const server = http.createServer((_req, res) => {
+      res.statusCode = 404
+      res.end('Not Found')
+    })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases/download`
+    try {
+      const run = await runActionAsync({
+        target: 'registry.example.com/mirror',
+        images: 'nginx\nNginx',
+        'crane-url': base
+      })
+      expect(run.code).toBe(1)
+      const [nginx, bad] = results(run.outputs)
+      expect(nginx?.status).toBe('failed')
+      expect(nginx?.reason).toMatch(
+        /engine crane is not available: downloading crane v0\.21\.9 from http:\/\/127\.0\.0\.1:\d+\/releases\/download\/v0\.21\.9\/go-containerregistry_Linux_x86_64\.tar\.gz failed .*404/
+      )
+      expect(bad?.status).toBe('rejected')
+      expect(run.stdout).toMatch(/::error::1 image\(s\) failed/)
+    } finally {
+      server.close()
+    }
   })
 
   test.each([

@@ -1,69 +1,128 @@
 #!/usr/bin/env node
-// `npm run demo`: run the bundled action exactly as the runner would, on a
-// sample list and the DaoCloud allowlist, and print its summary as text.
-// This version plans and validates only, so the demo is a dry run.
+// `npm run demo`: start two registries on loopback, seed the source with
+// sample images (one multi-platform), run the bundled action against them
+// exactly as the runner would, print the summary as text, run it again to
+// show everything unchanged, and stop the registries.
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ensureTools, startRegistry } from './lib/local-registry.mjs'
+import { pushImage } from './lib/seed-images.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-demo-'))
-const outputFile = path.join(work, 'output')
-const summaryFile = path.join(work, 'summary.html')
-fs.writeFileSync(outputFile, '')
-fs.writeFileSync(summaryFile, '')
-fs.mkdirSync(path.join(work, 'temp'))
+const credentials = { username: 'demo', password: 'demo-password' }
 
-const inputs = {
-  'images-file': path.join(root, 'demo', 'images.txt'),
-  allowlist: path.join(root, '__fixtures__', 'allowlist-daocloud.txt'),
-  target: 'registry.example.com/mirror',
-  'dry-run': 'true',
-  'skip-unchanged': 'false'
+await ensureTools()
+const source = await startRegistry()
+const target = await startRegistry({ auth: credentials })
+try {
+  console.log(`Source registry: http://${source.host} (anonymous)`)
+  console.log(`Target registry: http://${target.host} (htpasswd: demo / demo-password)\n`)
+  const seed = [
+    ['library/nginx', '1.27', ['linux/amd64', 'linux/arm64', 'linux/arm/v7']],
+    ['library/redis', '7.4'],
+    ['library/redis', '7.2'],
+    ['library/alpine', '3.19'],
+    ['library/alpine', '3.20'],
+    ['library/alpine', '3.21'],
+    ['team/app', 'v1']
+  ]
+  for (const [repository, tag, platforms] of seed) {
+    const image = await pushImage(source.host, repository, tag, {
+      seed: `${repository}:${tag}`,
+      ...(platforms ? { platforms } : {})
+    })
+    console.log(`seeded ${source.host}/${repository}:${tag}  ${image.digest.slice(0, 19)}…`)
+  }
+
+  const fill = file =>
+    fs.readFileSync(path.join(root, 'demo', file), 'utf8').replaceAll('{source}', source.host)
+  fs.writeFileSync(path.join(work, 'images.txt'), fill('images.txt'))
+  fs.writeFileSync(path.join(work, 'allowlist.txt'), fill('allowlist.txt'))
+  const inputs = {
+    'images-file': 'images.txt',
+    allowlist: 'allowlist.txt',
+    target: `${target.host}/mirror`,
+    engine: 'skopeo',
+    username: credentials.username,
+    password: credentials.password,
+    'insecure-registries': `${source.host},${target.host}`
+  }
+
+  const first = runAction(inputs, 'first run: copies what the list asks for')
+  const second = runAction(inputs, 'second run: nothing changed upstream, nothing is copied')
+  process.exitCode = first === 0 && second === 0 ? 0 : 1
+} finally {
+  await source.stop()
+  await target.stop()
+  fs.rmSync(work, { recursive: true, force: true })
 }
-const env = {
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  GITHUB_WORKSPACE: root,
-  GITHUB_OUTPUT: outputFile,
-  GITHUB_STEP_SUMMARY: summaryFile,
-  RUNNER_TEMP: path.join(work, 'temp'),
-  RUNNER_TOOL_CACHE: path.join(work, 'tool-cache')
+
+/** Run dist/index.js as the runner does and print its summary as text; returns the exit code. */
+function runAction(inputs, title) {
+  const outputFile = path.join(work, 'output')
+  const summaryFile = path.join(work, 'summary.html')
+  fs.writeFileSync(outputFile, '')
+  fs.writeFileSync(summaryFile, '')
+  fs.mkdirSync(path.join(work, 'temp'), { recursive: true })
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    GITHUB_WORKSPACE: work,
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    RUNNER_TEMP: path.join(work, 'temp'),
+    RUNNER_TOOL_CACHE: path.join(work, 'tool-cache')
+  }
+  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
+
+  console.log(`\n=== ${title} ===\n$ node dist/index.js\n`)
+  const run = spawnSync(process.execPath, [path.join(root, 'dist', 'index.js')], {
+    cwd: work,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8'
+  })
+  // The log, without the runner's workflow commands (they are for the runner, not for people).
+  for (const line of run.stdout.split('\n')) {
+    if (line && !line.startsWith('::')) console.log(`  ${line}`)
+  }
+  printSummary(fs.readFileSync(summaryFile, 'utf8'))
+  return run.status
 }
-for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
 
-console.log(`$ node dist/index.js   (dry run of demo/images.txt against the DaoCloud allowlist)\n`)
-const run = spawnSync(process.execPath, [path.join(root, 'dist', 'index.js')], {
-  env,
-  stdio: ['ignore', 'inherit', 'inherit']
-})
-
-const entities = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" }
-const text = html =>
-  html
-    .replace(/<br>/g, ' ')
-    .replace(/<[^>]+>/g, '')
-    .replace(/&(#?\w+);/g, (m, e) =>
-      e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : (entities[e] ?? m)
-    )
-
-const summary = fs.readFileSync(summaryFile, 'utf8')
-const rows = [...summary.matchAll(/<tr>(.*?)<\/tr>/g)].map(([, row]) =>
-  [...row.matchAll(/<t[hd]>(.*?)<\/t[hd]>/g)].map(([, cell]) => text(cell))
-)
-console.log('\n=== Job summary (as text) ===\n')
-const tableAt = summary.indexOf('<table>')
-for (const m of summary.slice(0, tableAt).matchAll(/<p>(.*?)<\/p>/g)) console.log(text(m[1]))
-console.log()
-for (const [request, target, status, reason] of rows.slice(1)) {
-  console.log(`${status.padEnd(12)} ${request}`)
-  if (target !== '–') console.log(`${''.padEnd(12)}   → ${target}`)
-  if (reason !== '–') console.log(`${''.padEnd(12)}   ${reason}`)
+function printSummary(summary) {
+  const entities = { amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" }
+  const text = html =>
+    html
+      .replace(/<br>/g, ' ')
+      .replace(/<[^>]+>/g, '')
+      .replace(/&(#?\w+);/g, (m, e) =>
+        e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : (entities[e] ?? m)
+      )
+  const rows = [...summary.matchAll(/<tr>(.*?)<\/tr>/gs)].map(([, row]) =>
+    [...row.matchAll(/<t[hd]>(.*?)<\/t[hd]>/gs)].map(([, cell]) => text(cell))
+  )
+  console.log('\n--- Job summary (as text) ---')
+  const tableAt = summary.indexOf('<table>')
+  for (const m of summary.slice(0, tableAt).matchAll(/<p>(.*?)<\/p>/g)) console.log(text(m[1]))
+  console.log()
+  const [header, ...body] = rows
+  const column = name => header.indexOf(name)
+  for (const row of body) {
+    const cell = name => row[column(name)] ?? '–'
+    console.log(`${cell('Status').padEnd(12)} ${cell('Request')}`)
+    if (cell('Mirrored address') !== '–')
+      console.log(`${''.padEnd(12)}   → ${cell('Mirrored address')}`)
+    const details = ['Digest', 'Platforms', 'Size', 'Time']
+      .map(name => cell(name))
+      .filter(v => v !== '–')
+    if (details.length > 0) console.log(`${''.padEnd(12)}   ${details.join('  ')}`)
+    if (cell('Reason') !== '–') console.log(`${''.padEnd(12)}   ${cell('Reason')}`)
+  }
+  const pull = /<pre[^>]*><code>(.*?)<\/code><\/pre>/s.exec(summary)
+  if (pull) console.log(`\nHow to use:\n  ${text(pull[1]).split('\n').join('\n  ')}`)
 }
-const pull = /<pre[^>]*><code>(.*?)<\/code><\/pre>/s.exec(summary)
-if (pull) console.log(`\nHow to use:\n  ${text(pull[1])}`)
-fs.rmSync(work, { recursive: true, force: true })
-// The demo shows rejections on purpose; the run itself must have worked.
-process.exit(run.status === 0 ? 0 : 1)

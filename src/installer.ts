@@ -86,7 +86,8 @@ async function download(url: string, what: string): Promise<string> {
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error)
     throw new Error(
-      `downloading ${what} from ${url} failed (${why}); check the crane-version and crane-url inputs`
+      `downloading ${what} from ${url} failed (${why}); check the crane-version and crane-url inputs`,
+      { cause: error }
     )
   }
 }

@@ -1,0 +1,288 @@
+/**
+ * End to end, with real parts only: two Debian docker-registry servers on
+ * loopback (the target behind htpasswd Basic auth), images built and pushed
+ * by the test, the bundled `node dist/index.js` run as the runner runs it,
+ * and skopeo doing the copying (crane cannot be downloaded on this network).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { runAction, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
+import { getManifest, headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
+
+const AUTH = { username: 'mirror-bot', password: 'Tr0ub4dor-and-3-horses' }
+
+interface Result {
+  request: string
+  source: string
+  target: string
+  status: string
+  digest?: string
+  sourceDigest?: string
+  reason?: string
+  note?: string
+  platforms?: string[]
+}
+
+let source: LocalRegistry
+let target: LocalRegistry
+const pushed: Record<string, { digest: string; children: { platform: string; digest: string }[] }> =
+  {}
+
+function results(run: ActionRun): Result[] {
+  return JSON.parse(run.outputs.results ?? '[]') as Result[]
+}
+
+function byRequest(run: ActionRun, request: string): Result[] {
+  return results(run).filter(r => r.request === request)
+}
+
+/** The mirror's repository for a source repository, under the default template. */
+function mirrored(repository: string, tag: string, prefix = 'mirror'): string {
+  return `${prefix}/${source.host.replace(':', '-')}/${repository}:${tag}`
+}
+
+function inputs(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    target: `${target.host}/mirror`,
+    engine: 'skopeo',
+    username: AUTH.username,
+    password: AUTH.password,
+    'insecure-registries': `${source.host},${target.host}`,
+    allowlist: 'allowlist.txt',
+    retries: '1',
+    ...extra
+  }
+}
+
+const files = () => ({
+  'allowlist.txt': [
+    '# test allowlist, DaoCloud format',
+    `${source.host}/library/*`,
+    `${source.host}/team/app`
+  ].join('\n')
+})
+
+const LIST = () =>
+  [
+    `${source.host}/library/alpine:3.20`,
+    `${source.host}/library/nginx:1.27`,
+    `${source.host}/team/app:v1`
+  ].join('\n')
+
+beforeAll(async () => {
+  await ensureTools()
+  source = await startRegistry()
+  target = await startRegistry({ auth: AUTH })
+  pushed.alpine = await pushImage(source.host, 'library/alpine', '3.20', { seed: 'alpine-3.20' })
+  pushed.nginx = await pushImage(source.host, 'library/nginx', '1.27', {
+    platforms: ['linux/amd64', 'linux/arm64', 'linux/arm/v7'],
+    seed: 'nginx'
+  })
+  pushed.app = await pushImage(source.host, 'team/app', 'v1', { seed: 'app-1', format: 'docker' })
+}, 120_000)
+
+afterAll(async () => {
+  await source?.stop()
+  await target?.stop()
+})
+
+describe('sync with skopeo between two real registries', () => {
+  let first: ActionRun
+
+  it('copies everything, keeps every digest (the index too), and rejects a bad and a non-allowed entry', async () => {
+    const images = [
+      LIST(),
+      `${source.host}/Library/Nginx:1.27`,
+      `${source.host}/other/thing:1`
+    ].join('\n')
+    first = await runActionAsync(inputs({ images }), { files: files() })
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.outputs.copied).toBe('3')
+    expect(first.outputs.rejected).toBe('2')
+    expect(first.outputs.failed).toBe('0')
+
+    for (const [repo, tag, key] of [
+      ['library/alpine', '3.20', 'alpine'],
+      ['library/nginx', '1.27', 'nginx'],
+      ['team/app', 'v1', 'app']
+    ] as const) {
+      const onTarget = await headDigest(
+        target.host,
+        mirrored(repo, tag).split(':')[0] as string,
+        tag,
+        AUTH
+      )
+      expect(onTarget).toBe(pushed[key]?.digest)
+      const result = results(first).find(r => r.source === `${source.host}/${repo}:${tag}`)
+      expect(result?.status).toBe('copied')
+      expect(result?.digest).toBe(pushed[key]?.digest)
+      expect(result?.target).toBe(`${target.host}/${mirrored(repo, tag)}`)
+    }
+    // The index arrived whole: same children, same platforms.
+    const index = await getManifest(
+      target.host,
+      mirrored('library/nginx', '1.27').split(':')[0] as string,
+      '1.27',
+      AUTH
+    )
+    expect(index.digest).toBe(pushed.nginx?.digest)
+    expect(
+      (index.manifest as { manifests: { digest: string }[] }).manifests.map(m => m.digest)
+    ).toEqual(pushed.nginx?.children.map(c => c.digest))
+    const nginx = results(first).find(r => r.source.endsWith('library/nginx:1.27'))
+    expect(nginx?.platforms).toEqual(['linux/amd64', 'linux/arm64', 'linux/arm/v7'])
+
+    const bad = byRequest(first, `${source.host}/Library/Nginx:1.27`)[0]
+    expect(bad?.status).toBe('rejected')
+    expect(bad?.reason).toMatch(/upper-case letters.*did you mean/)
+    const outside = byRequest(first, `${source.host}/other/thing:1`)[0]
+    expect(outside?.status).toBe('rejected')
+    expect(outside?.reason).toMatch(/not in the allowlist allowlist\.txt/)
+
+    expect(first.summary).toContain('✅ copied')
+    expect(first.summary).toContain('ctr -n k8s.io images pull')
+    expect(first.outputs.mirrored?.split('\n')).toHaveLength(3)
+  })
+
+  it('reports everything unchanged on a second run, with zero manifest GETs on the source', async () => {
+    source.clearLog()
+    const again = await runActionAsync(inputs({ images: LIST() }), { files: files() })
+    expect(again.code).toBe(0)
+    expect(again.outputs.unchanged).toBe('3')
+    expect(again.outputs.copied).toBe('0')
+    const requests = source.requests()
+    const manifestGets = requests.filter(r => r.method === 'GET' && r.path.includes('/manifests/'))
+    expect(manifestGets).toEqual([])
+    // It did look: one HEAD per image.
+    expect(
+      requests.filter(r => r.method === 'HEAD' && r.path.includes('/manifests/'))
+    ).toHaveLength(3)
+  })
+
+  it('copies a retagged source again, and only that one', async () => {
+    const moved = await pushImage(source.host, 'team/app', 'v1', {
+      seed: 'app-2',
+      format: 'docker'
+    })
+    expect(moved.digest).not.toBe(pushed.app?.digest)
+    const run = await runActionAsync(inputs({ images: LIST() }), { files: files() })
+    expect(run.code).toBe(0)
+    expect(run.outputs.copied).toBe('1')
+    expect(run.outputs.unchanged).toBe('2')
+    expect(
+      await headDigest(target.host, mirrored('team/app', 'v1').split(':')[0] as string, 'v1', AUTH)
+    ).toBe(moved.digest)
+    pushed.app = moved
+  })
+
+  it('platforms: linux/arm64 gives a target holding only that platform, and says the digest changed', async () => {
+    const run = await runActionAsync(
+      inputs({
+        images: `${source.host}/library/nginx:1.27`,
+        target: `${target.host}/arm`,
+        platforms: 'linux/arm64'
+      }),
+      { files: files() }
+    )
+    expect(run.code).toBe(0)
+    const [result] = results(run)
+    const arm64 = pushed.nginx?.children.find(c => c.platform === 'linux/arm64')?.digest
+    expect(result?.status).toBe('copied')
+    expect(result?.digest).toBe(arm64)
+    expect(result?.sourceDigest).toBe(pushed.nginx?.digest)
+    expect(result?.note).toMatch(/digest changed/)
+    const onTarget = await getManifest(
+      target.host,
+      mirrored('library/nginx', '1.27', 'arm').split(':')[0] as string,
+      '1.27',
+      AUTH
+    )
+    expect(onTarget.digest).toBe(arm64)
+    expect(onTarget.manifest.manifests).toBeUndefined()
+    expect(onTarget.manifest.layers?.length).toBeGreaterThan(0)
+  })
+
+  it('expands a /regex/ tag filter against the source tag list', async () => {
+    await pushImage(source.host, 'library/alpine', '3.21', { seed: 'alpine-3.21' })
+    await pushImage(source.host, 'library/alpine', '3.19', { seed: 'alpine-3.19' })
+    const run = await runActionAsync(
+      inputs({ images: `${source.host}/library/alpine:/^3\\.2\\d$/` }),
+      { files: files() }
+    )
+    expect(run.code).toBe(0)
+    const got = results(run).map(r => `${r.source.split(':').pop()} ${r.status}`)
+    expect(got).toEqual(['3.20 unchanged', '3.21 copied'])
+  })
+
+  it('a wrong target password fails with a clear message and the password is nowhere', async () => {
+    const wrong = 'not-the-Right-pass-7731'
+    const run = await runActionAsync(
+      inputs({ images: LIST(), password: wrong, target: `${target.host}/elsewhere` }),
+      { files: files() }
+    )
+    expect(run.code).toBe(1)
+    expect(run.outputs.failed).toBe('3')
+    for (const r of results(run)) {
+      expect(r.status).toBe('failed')
+      expect(r.reason).toMatch(/refused the credentials|unauthorized|authentication required/i)
+    }
+    // The only place it may appear is the runner's own ::add-mask:: command, which the runner consumes.
+    const stdout = run.stdout
+      .split('\n')
+      .filter(l => l !== `::add-mask::${wrong}`)
+      .join('\n')
+    for (const text of [stdout, run.stderr, JSON.stringify(run.outputs), run.summary]) {
+      expect(text).not.toContain(wrong)
+    }
+    expect(run.stdout).toMatch(/::error::.*3 image\(s\) failed/)
+  })
+
+  it('the target stopping mid-run fails the rest with a reason; a re-run after it is back converges', async () => {
+    const many = ['a', 'b', 'c', 'd']
+    for (const name of many)
+      await pushImage(source.host, `library/${name}`, '1', { seed: `outage-${name}` })
+    const images = many.map(n => `${source.host}/library/${n}:1`).join('\n')
+    target.clearLog()
+    const running = runActionAsync(
+      inputs({ images, target: `${target.host}/outage`, concurrency: '1' }),
+      { files: files() }
+    )
+    // Stop the target for real once the second image's manifest has landed.
+    let puts = 0
+    await target.waitForRequest(
+      r => r.method === 'PUT' && r.path.includes('/manifests/') && ++puts === 2,
+      60_000
+    )
+    target.kill()
+    const run = await running
+    expect(run.code).toBe(1)
+    const all = results(run)
+    expect(all).toHaveLength(4)
+    expect(all[0]?.status).toBe('copied')
+    const failed = all.filter(r => r.status === 'failed')
+    expect(failed.length).toBeGreaterThanOrEqual(2)
+    for (const f of failed)
+      expect(f.reason).toMatch(/cannot be reached|exited with|connection refused/i)
+    expect(run.summary).toContain('❌ failed')
+
+    await target.restart()
+    const rerun = await runActionAsync(
+      inputs({ images, target: `${target.host}/outage`, concurrency: '1' }),
+      { files: files() }
+    )
+    expect(rerun.code).toBe(0)
+    expect(Number(rerun.outputs.copied) + Number(rerun.outputs.unchanged)).toBe(4)
+    expect(rerun.outputs.failed).toBe('0')
+  })
+
+  it('a dry run with skip-unchanged compares without writing', async () => {
+    await pushImage(source.host, 'library/alpine', '3.20', { seed: 'alpine-3.20-rebuilt' })
+    target.clearLog()
+    const run = runAction(inputs({ images: LIST(), 'dry-run': 'true' }), { files: files() })
+    expect(run.code).toBe(0)
+    expect(run.outputs.planned).toBe('1')
+    expect(run.outputs.unchanged).toBe('2')
+    expect(target.requests().filter(r => r.method !== 'GET' && r.method !== 'HEAD')).toEqual([])
+  })
+})
