@@ -1,0 +1,53 @@
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface PushedImage {
+  /** Digest the tag points to (an index for several platforms). */
+  digest: string
+  mediaType: string
+  size: number
+  /** Per-platform image digests of an index; empty for a single image. */
+  children: { platform: string; digest: string }[]
+}
+
+export const ACCEPT: string
+
+/** The parts of an image manifest or index the tests look at. */
+export interface ManifestJson {
+  schemaVersion: number
+  mediaType?: string
+  manifests?: {
+    digest: string
+    platform?: { os: string; architecture: string; variant?: string }
+  }[]
+  config?: { digest: string; size: number }
+  layers?: { digest: string; size: number }[]
+}
+
+export function pushImage(
+  host: string,
+  repository: string,
+  tag: string,
+  options?: {
+    platforms?: string[]
+    seed?: string
+    auth?: Credentials
+    format?: 'oci' | 'docker'
+  }
+): Promise<PushedImage>
+
+export function headDigest(
+  host: string,
+  repository: string,
+  reference: string,
+  auth?: Credentials
+): Promise<string | undefined>
+
+export function getManifest(
+  host: string,
+  repository: string,
+  reference: string,
+  auth?: Credentials
+): Promise<{ digest: string; mediaType: string; manifest: ManifestJson }>
