@@ -5,6 +5,9 @@
  * and skopeo doing the copying (crane cannot be downloaded on this network).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { runAction, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { getManifest, headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
@@ -274,6 +277,66 @@ describe('sync with skopeo between two real registries', () => {
     expect(rerun.code).toBe(0)
     expect(Number(rerun.outputs.copied) + Number(rerun.outputs.unchanged)).toBe(4)
     expect(rerun.outputs.failed).toBe('0')
+  })
+
+  it("reads a private source with the user's docker config, and writes nothing there", async () => {
+    const sourceAuth = { username: 'reader', password: 'source-Secret-991' }
+    const privateSource = await startRegistry({ auth: sourceAuth })
+    try {
+      const image = await pushImage(privateSource.host, 'team/private', '2', {
+        seed: 'private',
+        auth: sourceAuth,
+        platforms: ['linux/amd64', 'linux/arm64']
+      })
+      const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'user-docker-config-'))
+      const configFile = path.join(dockerConfig, 'config.json')
+      const auth = Buffer.from(`${sourceAuth.username}:${sourceAuth.password}`).toString('base64')
+      fs.writeFileSync(configFile, JSON.stringify({ auths: { [privateSource.host]: { auth } } }))
+      const before = fs.readFileSync(configFile)
+
+      const run = await runActionAsync(
+        inputs({
+          images: `${privateSource.host}/team/private:2`,
+          allowlist: '',
+          'insecure-registries': `${privateSource.host},${target.host}`
+        }),
+        { env: { DOCKER_CONFIG: dockerConfig } }
+      )
+      expect(run.code).toBe(0)
+      expect(results(run)[0]?.status).toBe('copied')
+      expect(results(run)[0]?.digest).toBe(image.digest)
+      // The user's config is untouched, and the action's private copy is gone.
+      expect(fs.readFileSync(configFile)).toEqual(before)
+      expect(fs.readdirSync(dockerConfig)).toEqual(['config.json'])
+      expect(
+        fs
+          .readdirSync(path.join(run.workdir, 'temp'))
+          .filter(f => f.startsWith('image-mirror-auth-'))
+      ).toEqual([])
+      // The runner consumes ::add-mask:: commands; nothing else may carry a password.
+      const stdout = run.stdout
+        .split('\n')
+        .filter(l => !l.startsWith('::add-mask::'))
+        .join('\n')
+      for (const text of [stdout, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
+        expect(text).not.toContain(sourceAuth.password)
+        expect(text).not.toContain(AUTH.password)
+      }
+    } finally {
+      await privateSource.stop()
+    }
+  })
+
+  it('engine skopeo missing from PATH fails every image with a clear message', async () => {
+    const run = await runActionAsync(inputs({ images: LIST(), target: `${target.host}/nowhere` }), {
+      files: files(),
+      env: { PATH: '/nonexistent' }
+    })
+    expect(run.code).toBe(1)
+    for (const r of results(run)) {
+      expect(r.status).toBe('failed')
+      expect(r.reason).toMatch(/engine skopeo is not available: .*skopeo is not on PATH/)
+    }
   })
 
   it('a dry run with skip-unchanged compares without writing', async () => {

@@ -38151,7 +38151,19 @@ async function mirror(results, inputs) {
     const given = inputs.username && inputs.password
         ? { username: inputs.username, password: inputs.password }
         : undefined;
-    const credentials = (registry) => registry === target && given ? given : credentialsFrom(userConfig, registry);
+    // Looked up once per registry (a credential helper is a process), and masked like inputs are.
+    const known = new Map();
+    const credentials = (registry) => {
+        if (registry === target && given)
+            return given;
+        if (!known.has(registry)) {
+            const found = credentialsFrom(userConfig, registry);
+            if (found)
+                core_setSecret(found.password);
+            known.set(registry, found);
+        }
+        return known.get(registry);
+    };
     const client = new RegistryClient({
         insecure: inputs.insecureRegistries,
         credentials,

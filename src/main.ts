@@ -67,8 +67,17 @@ async function mirror(results: MirrorResult[], inputs: Inputs): Promise<MirrorRe
     inputs.username && inputs.password
       ? { username: inputs.username, password: inputs.password }
       : undefined
-  const credentials = (registry: string): Credentials | undefined =>
-    registry === target && given ? given : credentialsFrom(userConfig, registry)
+  // Looked up once per registry (a credential helper is a process), and masked like inputs are.
+  const known = new Map<string, Credentials | undefined>()
+  const credentials = (registry: string): Credentials | undefined => {
+    if (registry === target && given) return given
+    if (!known.has(registry)) {
+      const found = credentialsFrom(userConfig, registry)
+      if (found) core.setSecret(found.password)
+      known.set(registry, found)
+    }
+    return known.get(registry)
+  }
   const client = new RegistryClient({
     insecure: inputs.insecureRegistries,
     credentials,
