@@ -45,7 +45,13 @@ describe('getInputs', () => {
       dryRun: false,
       retries: 3,
       insecureRegistries: [],
-      resultsDir: path.join(workspace, 'temp', 'image-mirror')
+      resultsDir: path.join(workspace, 'temp', 'image-mirror'),
+      issueMaxImages: 10,
+      labels: {
+        succeeded: 'sync image succeeded',
+        failed: 'sync image failure',
+        partial: 'sync image partial'
+      }
     })
   })
 
@@ -139,6 +145,18 @@ describe('getInputs', () => {
     [{ platforms: 'arm64' }, 'Input "platforms": "arm64" is not os/arch[/variant]'],
     [{ platforms: 'linux/amd64,linux/arm64:latest' }, '"linux/arm64:latest" is not os/arch'],
     [{ engine: 'docker' }, 'Input "engine": "docker" is not one of crane, skopeo'],
+    [
+      { 'issue-max-images': '0' },
+      'Input "issue-max-images": "0" is not a whole number from 1 to 100'
+    ],
+    [
+      { 'label-failed': 'x'.repeat(51) },
+      'Input "label-failed": "' + 'x'.repeat(51) + '" is not a label name'
+    ],
+    [
+      { 'from-issue': 'true', mode: 'plan' },
+      'Input "from-issue": true works with mode: sync only, not "plan"'
+    ],
     [
       { engine: 'skopeo', platforms: 'linux/amd64,linux/arm64' },
       'Input "platforms": engine skopeo copies all platforms or exactly one'

@@ -43,6 +43,10 @@ export interface Inputs {
   githubToken?: string
   resultsDir: string
   configDir?: string
+  /** Most images one issue may ask for (from-issue). */
+  issueMaxImages: number
+  /** Outcome labels put on an issue request. */
+  labels: { succeeded: string; failed: string; partial: string }
 }
 
 export class InputError extends Error {}
@@ -169,12 +173,24 @@ function parseUrl(name: string, fallback: string): string {
   return value.replace(/\/+$/, '')
 }
 
+/** A label name: GitHub allows at most 50 characters. */
+function label(name: string, fallback: string): string {
+  const value = text(name) || fallback
+  if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
+    fail(name, `"${value}" is not a label name (at most 50 characters, one line)`)
+  }
+  return value
+}
+
 /** Read and validate every input. Throws InputError naming the first bad one. */
 export function getInputs(): Inputs {
   const mode = oneOf('mode', MODES, 'sync')
   const images = core.getInput('images')
   const imagesFile = existingFile('images-file')
   const fromIssue = bool('from-issue', false)
+  if (fromIssue && mode !== 'sync') {
+    fail('from-issue', `true works with mode: sync only, not "${mode}"`)
+  }
   if (mode !== 'report' && mode !== 'copy' && !images.trim() && !imagesFile && !fromIssue) {
     fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"')
   }
@@ -216,7 +232,13 @@ export function getInputs(): Inputs {
     retries: integer('retries', 3, 0, 10),
     insecureRegistries: parseHosts('insecure-registries'),
     resultsDir:
-      text('results-dir') || path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror')
+      text('results-dir') || path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror'),
+    issueMaxImages: integer('issue-max-images', 10, 1, 100),
+    labels: {
+      succeeded: label('label-succeeded', 'sync image succeeded'),
+      failed: label('label-failed', 'sync image failure'),
+      partial: label('label-partial', 'sync image partial')
+    }
   }
   if (
     inputs.engine === 'skopeo' &&

@@ -107,12 +107,15 @@ function detailCell(text: string): string {
 
 export interface SummaryContext {
   dryRun: boolean
+  /** Why the request as a whole was refused or not answered (an issue request). */
+  problem?: string
 }
 
 /** Build the job summary in core.summary's buffer (written by writeSummary). */
 export function buildSummary(results: readonly MirrorResult[], context: SummaryContext): void {
   const summary = core.summary.addHeading('Image Mirror', 2)
   if (context.dryRun) summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>')
+  if (context.problem) summary.addRaw(`<p><b>⛔ ${escapeHtml(context.problem)}</b></p>`)
   summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`)
 
   const rows = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status])

@@ -1,0 +1,246 @@
+/**
+ * Issue requests: read the triggering issue from the event payload (never
+ * from workflow expressions) and turn its title and body into image requests
+ * and platforms. Everything here is untrusted text from strangers: it is
+ * bounded, parsed, and never executed or interpolated.
+ */
+import * as fs from 'node:fs'
+import { parseEntry, type ImageRequest } from './entries.js'
+
+export interface IssueEvent {
+  action: string
+  number: number
+  title: string
+  body: string
+  /** Label names on the issue when the event fired. */
+  labels: string[]
+  state: string
+  author: string
+}
+
+export interface IssueRequest {
+  requests: ImageRequest[]
+  /** Platforms the body selects; undefined when it names none. */
+  platforms?: 'all' | string[]
+  /** Corrections made to what was written, said back to the author. */
+  notes: string[]
+  /** Lines of prose that were not read as images (shown, so nothing is dropped silently). */
+  ignored: number
+  /** Why the request as a whole cannot be served (too big, nothing found); nothing is copied. */
+  problem?: string
+}
+
+export interface IssueLimits {
+  maxImages: number
+  /** Bytes of title + body read at most; beyond it the request is refused, not truncated. */
+  maxBytes?: number
+}
+
+export const DEFAULT_MAX_BYTES = 64 * 1024
+
+/** The issue of an `issues` event, or an Error saying what is missing. */
+export function readIssueEvent(
+  eventName: string | undefined,
+  eventPath: string | undefined
+): IssueEvent {
+  if (eventName && eventName !== 'issues') {
+    throw new Error(
+      `from-issue: true needs an "issues" event (on: issues: [opened, edited]); this run was triggered by "${eventName}"`
+    )
+  }
+  if (!eventPath) throw new Error('from-issue: true needs GITHUB_EVENT_PATH, which the runner sets')
+  let payload: {
+    action?: string
+    issue?: {
+      number?: number
+      title?: string | null
+      body?: string | null
+      labels?: ({ name?: string } | string)[]
+      state?: string
+      user?: { login?: string }
+    }
+  }
+  try {
+    payload = JSON.parse(fs.readFileSync(eventPath, 'utf8')) as typeof payload
+  } catch (error) {
+    throw new Error(`from-issue: the event payload ${eventPath} cannot be read`, { cause: error })
+  }
+  const issue = payload.issue
+  if (!issue || typeof issue.number !== 'number') {
+    throw new Error('from-issue: the event payload has no issue; run it on: issues events')
+  }
+  return {
+    action: payload.action ?? '',
+    number: issue.number,
+    title: String(issue.title ?? ''),
+    body: String(issue.body ?? ''),
+    labels: (issue.labels ?? []).map(l => (typeof l === 'string' ? l : String(l.name ?? ''))),
+    state: issue.state ?? 'open',
+    author: issue.user?.login ?? ''
+  }
+}
+
+/** Words people use for platforms, as os/arch[/variant]. */
+const PLATFORM_WORDS: Record<string, string> = {
+  amd64: 'linux/amd64',
+  x86_64: 'linux/amd64',
+  'x86-64': 'linux/amd64',
+  arm64: 'linux/arm64',
+  aarch64: 'linux/arm64',
+  'arm64/v8': 'linux/arm64/v8',
+  armv7: 'linux/arm/v7',
+  armhf: 'linux/arm/v7',
+  'arm/v7': 'linux/arm/v7',
+  armv6: 'linux/arm/v6',
+  'arm/v6': 'linux/arm/v6',
+  '386': 'linux/386',
+  i386: 'linux/386',
+  ppc64le: 'linux/ppc64le',
+  s390x: 'linux/s390x',
+  riscv64: 'linux/riscv64'
+}
+const OS_ARCH = /^(linux|windows|darwin|freebsd)\/[a-z0-9_]+(\/v\d+)?$/
+
+/** `arm64` → `linux/arm64`; `linux/arm/v7` as is; `all`; undefined when not a platform. */
+export function platformWord(word: string): string | undefined {
+  const w = word.toLowerCase().replace(/^--platform=?/, '')
+  if (w === 'all') return 'all'
+  if (PLATFORM_WORDS[w]) return PLATFORM_WORDS[w]
+  return OS_ARCH.test(w) ? w : undefined
+}
+
+/** A line made only of platform words (`linux/arm64`, `amd64, arm64`), as platforms. */
+function platformLine(line: string): string[] | undefined {
+  const words = line.split(/[\s,]+/).filter(Boolean)
+  if (words.length === 0) return undefined
+  const platforms = words.map(platformWord)
+  return platforms.every((p): p is string => p !== undefined) ? platforms : undefined
+}
+
+const PULL = /^(?:sudo\s+)?(?:docker|podman|nerdctl)\s+(?:image\s+)?pull\s+(.*)$/i
+
+interface Candidate {
+  text: string
+  platforms: string[]
+  note?: string
+}
+
+/**
+ * One line as an image candidate: a bare reference, or a pasted pull command
+ * (its `--platform` kept), with quotes and list bullets taken off.
+ */
+export function candidate(line: string): Candidate | undefined {
+  const text = line
+    .trim()
+    .replace(/^(?:[-*+]|\d+[.)])\s+/, '')
+    .replace(/^[`'"]+|[`'"]+$/g, '')
+    .trim()
+  if (!text) return undefined
+  const pull = PULL.exec(text)
+  if (pull) {
+    const words = (pull[1] as string).split(/\s+/).filter(Boolean)
+    const platforms: string[] = []
+    const rest: string[] = []
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i] as string
+      if (word === '--platform' && words[i + 1]) {
+        platforms.push(words[++i] as string)
+      } else if (word.startsWith('--platform=')) {
+        platforms.push(word.slice('--platform='.length))
+      } else if (word === '-q' || word === '--quiet') {
+        continue
+      } else {
+        rest.push(word)
+      }
+    }
+    if (rest.length !== 1) return { text, platforms: [] }
+    const image = (rest[0] as string).replace(/^[`'"]+|[`'"]+$/g, '')
+    return {
+      text: image,
+      platforms,
+      note: `read the command "${text}" as the image ${image}${platforms.length ? ` for ${platforms.join(', ')}` : ''}`
+    }
+  }
+  return /\s/.test(text) ? undefined : { text, platforms: [] }
+}
+
+/** Issue-form and Markdown furniture that is neither an image nor prose. */
+const FURNITURE = /^(?:#{1,6}\s|_no response_$|- \[[ x]\]|<!--|-->|>|---+$|\*\*[^*]+\*\*:?$)/i
+
+/** Read the request: the title (DaoCloud's form), `SYNC` lines, or a list in the body. */
+export function parseIssue(
+  issue: Pick<IssueEvent, 'title' | 'body'>,
+  limits: IssueLimits
+): IssueRequest {
+  const result: IssueRequest = { requests: [], notes: [], ignored: 0 }
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES
+  const size = Buffer.byteLength(issue.title, 'utf8') + Buffer.byteLength(issue.body, 'utf8')
+  if (size > maxBytes) {
+    result.problem = `the issue is ${size} bytes long; at most ${maxBytes} are read. Ask for fewer images per issue, one reference a line.`
+    return result
+  }
+
+  const found: { candidate: Candidate; source: string; line: number }[] = []
+  const platforms: string[] = []
+  const title = issue.title.trim()
+  const oldForm = /^sync[\s_-]*image$/i.test(title)
+  // "arm64" or "linux/arm64:latest" as a title: a platform, a common slip in DaoCloud's form.
+  const titlePlatforms = platformLine(title) ?? platformLine(title.replace(/:[\w.-]*$/, ''))
+  if (titlePlatforms) platforms.push(...titlePlatforms)
+  else if (!oldForm && title) {
+    const c = candidate(title)
+    if (c) found.push({ candidate: c, source: 'issue title', line: 1 })
+  }
+
+  let fenced = false
+  const lines = issue.body.split(/\r?\n/)
+  lines.forEach((raw, index) => {
+    const line = raw.trim()
+    if (/^(```|~~~)/.test(line)) {
+      fenced = !fenced
+      return
+    }
+    if (!line || (!fenced && FURNITURE.test(line))) return
+    const sync = /^sync\s+(\S.*)$/i.exec(line)
+    const text = sync ? (sync[1] as string) : line
+    const asPlatforms = platformLine(text)
+    if (asPlatforms) {
+      platforms.push(...asPlatforms)
+      return
+    }
+    const c = candidate(text)
+    if (c) found.push({ candidate: c, source: 'issue body', line: index + 1 })
+    else result.ignored++
+  })
+
+  if (found.length === 0 && titlePlatforms) {
+    result.problem = `the title "${title}" is a platform, not an image. Write the image as the title (for example docker.io/library/nginx:1.27) and pick the platform in the form.`
+    return result
+  }
+  if (found.length === 0) {
+    result.problem =
+      'no image was found in this issue. Write the image as the title (for example docker.io/library/nginx:1.27), or list images in the body, one reference a line.'
+    return result
+  }
+  if (found.length > limits.maxImages) {
+    result.problem = `this issue asks for ${found.length} images; at most ${limits.maxImages} are served per issue. Split the request into several issues.`
+    return result
+  }
+  for (const { candidate: c, source, line } of found) {
+    platforms.push(...c.platforms)
+    if (c.note) result.notes.push(c.note)
+    result.requests.push(...parseEntry(c.text, { source, line }))
+  }
+
+  const chosen = [...new Set(platforms.map(p => platformWord(p) ?? p))]
+  if (chosen.includes('all')) result.platforms = 'all'
+  else if (chosen.length > 0) {
+    const bad = chosen.find(p => !OS_ARCH.test(p))
+    if (bad) {
+      result.problem = `"${bad}" is not a platform; use os/arch[/variant] such as linux/arm64 or linux/arm/v7.`
+      return result
+    }
+    result.platforms = chosen
+  }
+  return result
+}

@@ -1,0 +1,97 @@
+/**
+ * Mirror: compare planned results with the target and copy them (in a dry
+ * run, compare only), with the credentials, engine and registry client this
+ * needs, all released at the end.
+ */
+import * as core from '@actions/core'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { copyImages, expandTagFilters } from './copy.js'
+import { credentialsFrom, readDockerConfig, writePrivateConfig } from './docker-config.js'
+import { createEngine } from './engines/create.js'
+import type { CopyEngine } from './engines/engine.js'
+import { safeLog } from './escape.js'
+import type { Inputs } from './inputs.js'
+import { parseRepositoryName } from './references.js'
+import { RegistryClient, type Credentials } from './registry.js'
+import type { MirrorResult } from './results.js'
+
+/** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
+function targetRegistry(target: string): string {
+  const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`)
+  return parsed.ok ? parsed.ref.registry : target
+}
+
+/** Compare with the target and copy; in a dry run, compare only. */
+export async function mirror(results: MirrorResult[], inputs: Inputs): Promise<MirrorResult[]> {
+  const target = targetRegistry(inputs.target)
+  const userConfig = readDockerConfig(undefined, m => core.warning(m))
+  const given: Credentials | undefined =
+    inputs.username && inputs.password
+      ? { username: inputs.username, password: inputs.password }
+      : undefined
+  // Looked up once per registry (a credential helper is a process), and masked like inputs are.
+  const known = new Map<string, Credentials | undefined>()
+  const credentials = (registry: string): Credentials | undefined => {
+    if (registry === target && given) return given
+    if (!known.has(registry)) {
+      const found = credentialsFrom(userConfig, registry)
+      if (found) core.setSecret(found.password)
+      known.set(registry, found)
+    }
+    return known.get(registry)
+  }
+  const client = new RegistryClient({
+    insecure: inputs.insecureRegistries,
+    credentials,
+    warn: m => core.warning(safeLog(m))
+  })
+  // The engines' credentials live in a private directory, removed at the end; ~/.docker is never written.
+  const configDir = fs.mkdtempSync(
+    path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror-auth-')
+  )
+  try {
+    writePrivateConfig(
+      configDir,
+      userConfig,
+      given ? { registry: target, credentials: given } : undefined
+    )
+    let engine: CopyEngine | undefined
+    let expanded = await expandTagFilters(results, client)
+    if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
+      try {
+        engine = await createEngine(inputs, configDir)
+      } catch (error) {
+        // Without an engine nothing can be copied, but every image is still reported.
+        const why = `engine ${inputs.engine} is not available: ${error instanceof Error ? error.message : String(error)}`
+        expanded = expanded.map(r =>
+          r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r
+        )
+        return expanded
+      }
+    }
+    core.info(
+      `${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`
+    )
+    return await copyImages(expanded, {
+      client,
+      ...(engine ? { engine } : {}),
+      platforms: inputs.platforms,
+      skipUnchanged: inputs.skipUnchanged,
+      retries: inputs.retries,
+      concurrency: inputs.concurrency,
+      insecure: new Set(inputs.insecureRegistries),
+      secrets: inputs.password ? [inputs.password] : [],
+      onResult: r =>
+        core.info(
+          safeLog(
+            `${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`
+          )
+        )
+    })
+  } finally {
+    client.dispose()
+    fs.rmSync(configDir, { recursive: true, force: true })
+  }
+}
