@@ -42146,7 +42146,18 @@ function parseIssue(issue, limits) {
         platforms.push(...c.platforms);
         if (c.note)
             result.notes.push(c.note);
-        result.requests.push(...parseEntry(c.text, { source, line }));
+        for (const request of parseEntry(c.text, { source, line })) {
+            // A stranger's regex would run against every tag a registry lists (catastrophic
+            // backtracking is theirs to choose): issues name tags instead.
+            result.requests.push(request.kind === 'tag-filter'
+                ? {
+                    kind: 'invalid',
+                    request: request.request,
+                    origin: request.origin,
+                    reason: 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
+                }
+                : request);
+        }
     }
     const chosen = [...new Set(platforms.map(p => platformWord(p) ?? p))];
     if (chosen.includes('all'))
