@@ -36561,6 +36561,7 @@ function parseUrl(name, fallback) {
 /** A label name: GitHub allows at most 50 characters. */
 function label(name, fallback) {
     const value = inputs_text(name) || fallback;
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
     if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
         fail(name, `"${value}" is not a label name (at most 50 characters, one line)`);
     }

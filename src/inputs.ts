@@ -176,6 +176,7 @@ function parseUrl(name: string, fallback: string): string {
 /** A label name: GitHub allows at most 50 characters. */
 function label(name: string, fallback: string): string {
   const value = text(name) || fallback
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
   if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
     fail(name, `"${value}" is not a label name (at most 50 characters, one line)`)
   }
