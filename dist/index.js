@@ -42102,11 +42102,7 @@ function parseIssue(issue, limits) {
     const titlePlatforms = platformLine(title) ?? platformLine(title.replace(/:[\w.-]*$/, ''));
     if (titlePlatforms)
         platforms.push(...titlePlatforms);
-    else if (!oldForm && title) {
-        const c = candidate(title);
-        if (c)
-            found.push({ candidate: c, source: 'issue title', line: 1 });
-    }
+    const titleCandidate = !titlePlatforms && !oldForm && title ? candidate(title) : undefined;
     let fenced = false;
     const lines = issue.body.split(/\r?\n/);
     lines.forEach((raw, index) => {
@@ -42130,6 +42126,10 @@ function parseIssue(issue, limits) {
         else
             result.ignored++;
     });
+    // The title is the image (DaoCloud's form); a bare word ("list", "help") only when the body names none.
+    if (titleCandidate && (/[./:@]/.test(titleCandidate.text) || found.length === 0)) {
+        found.unshift({ candidate: titleCandidate, source: 'issue title', line: 1 });
+    }
     if (found.length === 0 && titlePlatforms) {
         result.problem = `the title "${title}" is a platform, not an image. Write the image as the title (for example docker.io/library/nginx:1.27) and pick the platform in the form.`;
         return result;

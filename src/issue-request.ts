@@ -187,10 +187,7 @@ export function parseIssue(
   // "arm64" or "linux/arm64:latest" as a title: a platform, a common slip in DaoCloud's form.
   const titlePlatforms = platformLine(title) ?? platformLine(title.replace(/:[\w.-]*$/, ''))
   if (titlePlatforms) platforms.push(...titlePlatforms)
-  else if (!oldForm && title) {
-    const c = candidate(title)
-    if (c) found.push({ candidate: c, source: 'issue title', line: 1 })
-  }
+  const titleCandidate = !titlePlatforms && !oldForm && title ? candidate(title) : undefined
 
   let fenced = false
   const lines = issue.body.split(/\r?\n/)
@@ -213,6 +210,10 @@ export function parseIssue(
     else result.ignored++
   })
 
+  // The title is the image (DaoCloud's form); a bare word ("list", "help") only when the body names none.
+  if (titleCandidate && (/[./:@]/.test(titleCandidate.text) || found.length === 0)) {
+    found.unshift({ candidate: titleCandidate, source: 'issue title', line: 1 })
+  }
   if (found.length === 0 && titlePlatforms) {
     result.problem = `the title "${title}" is a platform, not an image. Write the image as the title (for example docker.io/library/nginx:1.27) and pick the platform in the form.`
     return result
