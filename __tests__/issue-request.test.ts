@@ -76,6 +76,35 @@ describe('parseIssue', () => {
     expect(r.platforms).toEqual(platforms)
   })
 
+  it("reads this project's issue form as GitHub renders it, every platform option included", () => {
+    const form = fs.readFileSync(
+      path.join(
+        path.dirname(new URL(import.meta.url).pathname),
+        '..',
+        '.github',
+        'ISSUE_TEMPLATE',
+        'sync-image.yml'
+      ),
+      'utf8'
+    )
+    const options = [...form.matchAll(/^\s+- (all|linux\/\S+)$/gm)].map(m => m[1] as string)
+    expect(options.length).toBeGreaterThanOrEqual(8)
+    for (const option of options) {
+      const body = `### Platform\n\n${option}\n\n### More images (optional)\n\n\`\`\`text\nghcr.io/dexidp/dex:v2.41.1\n\`\`\``
+      const r = parseIssue({ title: 'docker.io/library/nginx:1.27', body }, limits)
+      expect(read(r)).toEqual(['docker.io/library/nginx:1.27', 'ghcr.io/dexidp/dex:v2.41.1'])
+      expect(r.platforms).toEqual(option === 'all' ? 'all' : [option])
+    }
+    const empty = parseIssue(
+      {
+        title: 'nginx',
+        body: '### Platform\n\nall\n\n### More images (optional)\n\n_No response_'
+      },
+      limits
+    )
+    expect(read(empty)).toEqual(['docker.io/library/nginx:latest'])
+  })
+
   it('says when a pull command was read as an image', () => {
     const r = parseIssue({ title: 'docker pull nginx', body: '' }, limits)
     expect(r.notes).toEqual(['read the command "docker pull nginx" as the image nginx'])
