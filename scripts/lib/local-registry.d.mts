@@ -1,7 +1,11 @@
+/** One line of the registry's access log. */
 export interface AccessEntry {
   method: string
+  /** Request URI as sent: path plus query string. */
   path: string
   status: number
+  /** The client's User-Agent ('' when none was sent). */
+  userAgent?: string
 }
 
 export interface LocalRegistry {
@@ -10,23 +14,40 @@ export interface LocalRegistry {
   port: number
   /** Storage root, kept across restart(). */
   dir: string
-  /** Access-log entries since start or the last clearLog(). */
+  /** Access-log entries since start or the last clearLog() (the harness's own probes left out). */
   requests(): AccessEntry[]
   clearLog(): void
-  /** Resolves when a logged request matches (rejects after timeoutMs). */
+  /**
+   * Resolves when a logged request matches (rejects after timeoutMs, default 30 s).
+   * Each entry is offered to the predicate at most once.
+   */
   waitForRequest(predicate: (entry: AccessEntry) => boolean, timeoutMs?: number): Promise<void>
+  /** SIGTERM and wait for the exit (SIGKILL after 10 s). */
   stop(): Promise<void>
-  /** SIGKILL now: an outage in the middle of a run. */
+  /** SIGKILL now, without waiting: an outage in the middle of a run. */
   kill(): void
-  /** Start again on the same port and storage. */
+  /** Stop if running, then start again on the same port and storage. */
   restart(): Promise<void>
+  /** Everything the process printed (stdout and stderr). */
   rawLog(): string
 }
 
+/**
+ * Make sure docker-registry and skopeo are on PATH. When missing, installs them
+ * with apt-get if allowed (root or password-less sudo, and install !== false);
+ * otherwise throws an Error naming the command to run.
+ */
 export function ensureTools(options?: { install?: boolean }): Promise<void>
 
+/** Start a docker-registry on 127.0.0.1; resolves once GET /v2/ answers. */
 export function startRegistry(options?: {
+  /** Storage root (default: a fresh temporary directory). */
   dir?: string
+  /** Default: a free port (never 5000). */
   port?: number
+  /** Require htpasswd Basic auth with these credentials. */
   auth?: { username: string; password: string }
 }): Promise<LocalRegistry>
+
+/** Parse one access-log line (Apache combined format); undefined if it is not one. */
+export function parseAccessLine(line: string): Required<AccessEntry> | undefined

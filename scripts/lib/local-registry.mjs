@@ -2,7 +2,13 @@
 // docker-registry (CNCF distribution 2.8) on a free loopback port, with an
 // optional htpasswd Basic auth and its access log parsed. Plain JavaScript so
 // the demo runs it without a build step; types in local-registry.d.mts.
+//
+// distribution 2.8 writes its access log to stdout in Apache combined format
+//   127.0.0.1 - - [23/Nov/2026:02:44:37 +0000] "HEAD /v2/x/manifests/1?a=b HTTP/1.1" 404 96 "" "curl/7.88.1"
+// (one line per request, after the response, 401s included) and everything
+// else (logrus key=value lines) to stderr.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
@@ -10,36 +16,56 @@ import * as path from 'node:path'
 import bcrypt from 'bcryptjs'
 
 const TOOLS = ['docker-registry', 'skopeo']
-const INSTALL = 'apt-get install -y --no-install-recommends docker-registry skopeo'
+const INSTALL_ARGS = ['install', '-y', '--no-install-recommends', ...TOOLS]
+const INSTALL_COMMAND = `sudo apt-get update && sudo apt-get ${INSTALL_ARGS.join(' ')}`
+const START_TIMEOUT_MS = 15_000
+const STOP_TIMEOUT_MS = 10_000
 
 function onPath(tool) {
   return spawnSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' }).status === 0
 }
 
-/** Make sure docker-registry and skopeo are installed; install them with apt-get when we may. */
+/**
+ * Make sure docker-registry and skopeo are on PATH; install them with apt-get
+ * when missing and we may (root, or password-less sudo), else throw with the
+ * command to run.
+ */
 export async function ensureTools(options = {}) {
   const missing = TOOLS.filter(t => !onPath(t))
   if (missing.length === 0) return
+  const what = missing.join(' and ')
   const root = process.getuid?.() === 0
-  const sudo = !root && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0
+  const sudo =
+    !root && onPath('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0
   if (options.install === false || !onPath('apt-get') || (!root && !sudo)) {
-    throw new Error(
-      `${missing.join(' and ')} not found on PATH; install them first: sudo ${INSTALL}`
-    )
+    throw new Error(`${what} not found on PATH; install them first: ${INSTALL_COMMAND}`)
   }
-  console.log(`Installing ${missing.join(' and ')} with apt-get (needed to run local registries)...`)
+  console.log(`Installing ${what} with apt-get (needed to run local registries)...`)
   const run = args =>
-    execFileSync(root ? args[0] : 'sudo', root ? args.slice(1) : args, {
+    execFileSync(root ? args[0] : 'sudo', root ? args.slice(1) : ['-n', ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
     })
-  run(['apt-get', 'update', '-qq'])
-  run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...TOOLS])
+  try {
+    run(['apt-get', 'update', '-qq'])
+    run(['apt-get', '-qq', ...INSTALL_ARGS])
+  } catch (error) {
+    throw new Error(`installing ${what} failed (${error.message}); run: ${INSTALL_COMMAND}`, {
+      cause: error
+    })
+  }
+  const still = TOOLS.filter(t => !onPath(t))
+  if (still.length > 0) {
+    throw new Error(
+      `${still.join(' and ')} still not on PATH after apt-get; run: ${INSTALL_COMMAND}`
+    )
+  }
 }
 
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer()
+    server.unref()
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address()
@@ -48,128 +74,255 @@ function freePort() {
   })
 }
 
+// Registries never outlive us: on Linux each one runs under
+// `setpriv --pdeathsig KILL`, so the kernel kills it when our process dies for
+// whatever reason (a jest worker torn down, SIGKILL, a crash); 'exit' is the
+// fallback elsewhere. (Under jest, `process` is a copy whose 'exit' never fires.)
+const PDEATHSIG = process.platform === 'linux' && onPath('setpriv')
 const live = new Set()
+const scratch = new Set()
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL')
+  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true })
 })
 
-// Combined log format: 127.0.0.1 - user [date] "HEAD /v2/x/manifests/1 HTTP/1.1" 200 0 "" "ua"
-const ACCESS = /^\S+ \S+ \S+ \[[^\]]+\] "([A-Z]+) (\S+) HTTP\/[\d.]+" (\d{3}) /
+const QUOTED = String.raw`"((?:[^"\\]|\\.)*)"`
+// host ident user [time] "METHOD URI PROTO" status size ["referer" "user-agent"]
+const ACCESS = new RegExp(
+  String.raw`^\S+ \S+ (?:\S+|${QUOTED}) \[[^\]]*\] "(\S+) (\S+) [^"]*" (\d{3}) (?:\S+)(?: ${QUOTED} ${QUOTED})?\s*$`
+)
 
-/** Start a registry on 127.0.0.1; resolves once it answers /v2/. */
+/** One access-log line → { method, path, status, userAgent }, or undefined. */
+export function parseAccessLine(line) {
+  const m = ACCESS.exec(line)
+  if (!m) return undefined
+  return {
+    method: m[2],
+    path: m[3],
+    status: Number(m[4]),
+    userAgent: (m[6] ?? '').replace(/\\(.)/g, '$1')
+  }
+}
+
+function wait(ms) {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+
+function exited(child) {
+  return child.done === true || child.exitCode !== null || child.signalCode !== null
+}
+
+/** Start a registry on 127.0.0.1; resolves once it answers GET /v2/. */
 export async function startRegistry(options = {}) {
-  const port = options.port ?? (await freePort())
-  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-registry-'))
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-registry-config-'))
-  const lines = [
-    'version: 0.1',
-    'log:',
-    '  level: warn',
-    '  accesslog:',
-    '    disabled: false',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${JSON.stringify(path.join(dir, 'data'))}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: 127.0.0.1:${port}`,
-    `  secret: ${JSON.stringify(`local-${port}`)}`
-  ]
+  scratch.add(configDir)
+  let dir = options.dir
+  if (dir === undefined) {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-registry-'))
+    scratch.add(dir)
+  } else {
+    fs.mkdirSync(dir, { recursive: true })
+  }
+  // Temporary directories would outlive a jest worker (no 'exit' there): a
+  // janitor, deaf to ^C, removes them once its stdin closes, i.e. when we are gone.
+  const owned = options.dir === undefined ? [configDir, dir] : [configDir]
+  if (process.platform !== 'win32') {
+    const script = 'trap "" INT HUP TERM; cat >/dev/null; rm -rf -- "$@"'
+    const janitor = spawn('sh', ['-c', script, 'sh', ...owned], {
+      stdio: ['pipe', 'ignore', 'ignore']
+    })
+    janitor.on('error', () => {})
+    janitor.stdin.on('error', () => {})
+    janitor.unref()
+    janitor.stdin.unref?.()
+  }
+  let htpasswd
   if (options.auth) {
-    // distribution reads bcrypt entries only.
-    const htpasswd = path.join(configDir, 'htpasswd')
+    // distribution 2.8 accepts bcrypt htpasswd entries only.
+    htpasswd = path.join(configDir, 'htpasswd')
     const hash = bcrypt.hashSync(options.auth.password, 8)
     fs.writeFileSync(htpasswd, `${options.auth.username}:${hash}\n`)
-    lines.push('auth:', '  htpasswd:', '    realm: image-mirror-test', `    path: ${JSON.stringify(htpasswd)}`)
   }
   const config = path.join(configDir, 'config.yml')
-  fs.writeFileSync(config, `${lines.join('\n')}\n`)
+  const writeConfig = port => {
+    const lines = [
+      'version: 0.1',
+      'log:',
+      // warn: no per-request logrus lines; the access log is separate and stays on.
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: false',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(dir)}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      // Without a secret 2.8 invents one per start and warns; fixed is quieter.
+      `  secret: ${JSON.stringify(randomBytes(16).toString('hex'))}`
+    ]
+    if (htpasswd) {
+      lines.push('auth:', '  htpasswd:', '    realm: image-mirror-local')
+      lines.push(`    path: ${JSON.stringify(htpasswd)}`)
+    }
+    fs.writeFileSync(config, `${lines.join('\n')}\n`)
+  }
 
+  let port
   let child
   let log = ''
   let entries = []
   let waiters = []
-  const record = text => {
-    log += text
-    for (const line of text.split('\n')) {
-      const m = ACCESS.exec(line)
-      if (!m) continue
-      const entry = { method: m[1], path: m[2], status: Number(m[3]) }
-      entries.push(entry)
-      waiters = waiters.filter(w => !w(entry))
+  let probeAgent = ''
+  let probeSeen = false
+
+  const onLine = line => {
+    const entry = parseAccessLine(line)
+    if (!entry) return
+    if (entry.userAgent === probeAgent) {
+      probeSeen = true
+      return
+    }
+    entries.push(entry)
+    for (const waiter of [...waiters]) waiter(entry)
+  }
+  const lineReader = () => {
+    let pending = ''
+    return {
+      push(chunk) {
+        log += chunk
+        pending += chunk
+        const lines = pending.split('\n')
+        pending = lines.pop() ?? ''
+        for (const line of lines) onLine(line)
+      },
+      flush() {
+        if (pending) onLine(pending)
+        pending = ''
+      }
     }
   }
 
   async function launch() {
-    child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] })
-    live.add(child)
-    let pending = ''
-    const onData = chunk => {
-      pending += chunk.toString()
-      const cut = pending.lastIndexOf('\n')
-      if (cut >= 0) {
-        record(pending.slice(0, cut + 1))
-        pending = pending.slice(cut + 1)
+    writeConfig(port)
+    const command = PDEATHSIG
+      ? ['setpriv', ['--pdeathsig', 'KILL', '--', 'docker-registry', 'serve', config]]
+      : ['docker-registry', ['serve', config]]
+    const proc = spawn(command[0], command[1], { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = proc
+    live.add(proc)
+    const out = lineReader()
+    const err = lineReader()
+    proc.stdout.setEncoding('utf8').on('data', chunk => out.push(chunk))
+    proc.stderr.setEncoding('utf8').on('data', chunk => err.push(chunk))
+    proc.exited = new Promise(resolve => {
+      const done = () => {
+        if (proc.done) return
+        proc.done = true
+        out.flush()
+        err.flush()
+        live.delete(proc)
+        resolve()
       }
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    const exited = new Promise(resolve => child.once('exit', resolve))
-    child.exited = exited
-    exited.then(() => live.delete(child))
-    const deadline = Date.now() + 15_000
+      // 'error': could not spawn (or signal); 'close': exited and both pipes
+      // drained, so the last access-log lines are in.
+      proc.once('error', error => {
+        log += `${error.message}\n`
+        if (proc.pid === undefined) done()
+      })
+      proc.once('close', done)
+    })
+    // Nothing here may keep a script alive on its own; stop() re-refs while it waits.
+    proc.unref()
+    proc.stdout.unref?.()
+    proc.stderr.unref?.()
+
+    // Ready when *our* process logs our probe (another process could hold the port).
+    probeAgent = `local-registry-probe/${randomBytes(6).toString('hex')}`
+    probeSeen = false
+    const deadline = Date.now() + START_TIMEOUT_MS
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`docker-registry exited at start:\n${log}`)
+      if (exited(proc)) return false
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/v2/`)
-        if (res.status === 200 || res.status === 401) return
+        const res = await fetch(`http://127.0.0.1:${port}/v2/`, {
+          headers: { 'user-agent': probeAgent },
+          // Something else on the port may accept and never answer.
+          signal: AbortSignal.timeout(1000)
+        })
+        await res.arrayBuffer()
+        if (res.status === 200 || res.status === 401) {
+          for (let i = 0; i < 40 && !probeSeen && !exited(proc); i++) await wait(25)
+          if (probeSeen) return true
+        }
       } catch {
         // not listening yet
       }
-      await new Promise(r => setTimeout(r, 50))
+      await wait(50)
     }
-    child.kill('SIGKILL')
+    proc.kill('SIGKILL')
+    await proc.exited
     throw new Error(`docker-registry did not answer on 127.0.0.1:${port} within 15 s:\n${log}`)
   }
 
-  await launch()
+  async function halt(proc, signal) {
+    if (!proc || exited(proc)) return proc?.exited
+    proc.ref()
+    proc.kill(signal)
+    const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS)
+    await proc.exited
+    clearTimeout(timer)
+  }
+
+  // A free port can be taken between probing it and the registry binding it:
+  // try a few when the port is ours to choose.
+  for (let attempt = 1; ; attempt++) {
+    port = options.port ?? (await freePort())
+    const mark = log.length
+    if (await launch()) break
+    await child.exited
+    const inUse = /address already in use/i.test(log.slice(mark))
+    if (options.port !== undefined || !inUse || attempt >= 5) {
+      throw new Error(`docker-registry exited at start (port ${port}):\n${log}`)
+    }
+    log += `(port ${port} was taken; trying another)\n`
+  }
+  entries = []
+
   return {
     host: `127.0.0.1:${port}`,
     port,
     dir,
-    requests: () => entries.slice(),
+    requests: () => entries.map(e => ({ ...e })),
     clearLog: () => {
       entries = []
     },
     waitForRequest: (predicate, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
+        // Each entry is offered to the predicate at most once (it may count).
         if (entries.some(e => predicate(e))) return resolve()
-        const timer = setTimeout(
-          () => reject(new Error(`no matching request within ${timeoutMs} ms`)),
-          timeoutMs
-        )
-        waiters.push(entry => {
-          if (!predicate(entry)) return false
+        const waiter = entry => {
+          if (!predicate(entry)) return
           clearTimeout(timer)
+          waiters = waiters.filter(w => w !== waiter)
           resolve()
-          return true
-        })
+        }
+        const timer = setTimeout(() => {
+          waiters = waiters.filter(w => w !== waiter)
+          const seen = entries.map(e => `${e.method} ${e.path} ${e.status}`).join('\n  ')
+          reject(new Error(`no matching request within ${timeoutMs} ms; requests seen:\n  ${seen}`))
+        }, timeoutMs)
+        waiters.push(waiter)
       }),
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      child.kill('SIGTERM')
-      await child.exited
-    },
+    stop: () => halt(child, 'SIGTERM'),
     kill: () => {
-      child.kill('SIGKILL')
+      if (child && !exited(child)) child.kill('SIGKILL')
     },
     restart: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM')
-        await child.exited
+      await halt(child, 'SIGTERM')
+      if (!(await launch())) {
+        throw new Error(`docker-registry exited at restart (port ${port}):\n${log}`)
       }
-      await launch()
     },
     rawLog: () => log
   }

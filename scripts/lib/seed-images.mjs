@@ -44,14 +44,22 @@ function tarOf(name, content) {
 
 function authHeader(auth) {
   return auth
-    ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` }
+    ? {
+        authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
+      }
     : {}
 }
 
-async function check(res, what) {
-  if (res.ok) return res
+/** Throw on an error status; otherwise read the body to the end (frees the connection). */
+async function check(res, what, keepBody = false) {
+  if (res.ok) {
+    if (!keepBody) await res.arrayBuffer()
+    return res
+  }
   const body = await res.text().catch(() => '')
-  throw new Error(`${what}: HTTP ${res.status} ${body.slice(0, 200)}`)
+  const error = new Error(`${what}: HTTP ${res.status} ${body.slice(0, 200)}`)
+  error.status = res.status
+  throw error
 }
 
 async function pushBlob(base, repository, bytes, auth) {
@@ -60,9 +68,13 @@ async function pushBlob(base, repository, bytes, auth) {
     method: 'HEAD',
     headers: authHeader(auth)
   })
+  await head.arrayBuffer()
   if (head.status === 200) return digest
   const start = await check(
-    await fetch(`${base}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: authHeader(auth) }),
+    await fetch(`${base}/v2/${repository}/blobs/uploads/`, {
+      method: 'POST',
+      headers: authHeader(auth)
+    }),
     `starting a blob upload to ${repository}`
   )
   const location = new URL(start.headers.get('location'), base)
@@ -109,11 +121,28 @@ async function pushSingle(base, repository, reference, platform, seed, types, au
     JSON.stringify({
       schemaVersion: 2,
       mediaType: types.manifest,
-      config: { mediaType: types.config, digest: await pushBlob(base, repository, config, auth), size: config.length },
-      layers: [{ mediaType: types.layer, digest: await pushBlob(base, repository, layer, auth), size: layer.length }]
+      config: {
+        mediaType: types.config,
+        digest: await pushBlob(base, repository, config, auth),
+        size: config.length
+      },
+      layers: [
+        {
+          mediaType: types.layer,
+          digest: await pushBlob(base, repository, layer, auth),
+          size: layer.length
+        }
+      ]
     })
   )
-  const digest = await pushManifest(base, repository, reference ?? digestOf(manifest), types.manifest, manifest, auth)
+  const digest = await pushManifest(
+    base,
+    repository,
+    reference ?? digestOf(manifest),
+    types.manifest,
+    manifest,
+    auth
+  )
   return { digest, size: manifest.length, mediaType: types.manifest }
 }
 
@@ -139,7 +168,9 @@ export async function pushImage(host, repository, tag, options = {}) {
       platform: { architecture, os, ...(variant ? { variant } : {}) }
     })
   }
-  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: types.index, manifests: entries }))
+  const index = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: types.index, manifests: entries })
+  )
   const digest = await pushManifest(base, repository, tag, types.index, index, options.auth)
   return { digest, mediaType: types.index, size: index.length, children }
 }
@@ -150,7 +181,10 @@ export async function headDigest(host, repository, reference, auth) {
     method: 'HEAD',
     headers: { ...authHeader(auth), accept: ACCEPT }
   })
-  if (res.status === 404) return undefined
+  if (res.status === 404) {
+    await res.arrayBuffer()
+    return undefined
+  }
   await check(res, `HEAD ${repository}:${reference}`)
   return res.headers.get('docker-content-digest') ?? undefined
 }
@@ -161,7 +195,8 @@ export async function getManifest(host, repository, reference, auth) {
     await fetch(`http://${host}/v2/${repository}/manifests/${reference}`, {
       headers: { ...authHeader(auth), accept: ACCEPT }
     }),
-    `GET ${repository}:${reference}`
+    `GET ${repository}:${reference}`,
+    true
   )
   const bytes = Buffer.from(await res.arrayBuffer())
   return {
