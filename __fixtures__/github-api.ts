@@ -112,6 +112,7 @@ export function issueEvent(options: {
   action?: string
   labels?: string[]
   number?: number
+  state?: 'open' | 'closed'
 }): string {
   const payload = JSON.parse(
     fs.readFileSync(path.join(ROOT, '__fixtures__', 'events', 'issues-opened.json'), 'utf8')
@@ -120,6 +121,7 @@ export function issueEvent(options: {
   payload.issue.title = options.title
   payload.issue.body = options.body ?? null
   if (options.number) payload.issue.number = options.number
+  if (options.state) payload.issue.state = options.state
   payload.issue.labels = ['sync image', ...(options.labels ?? [])].map((name, i) => ({
     id: 6_510_987_654 + i,
     name,
@@ -139,6 +141,7 @@ export function issueEnv(api: GitHubApi, eventPath: string): Record<string, stri
     GITHUB_REPOSITORY: 'acme/mirror',
     GITHUB_API_URL: api.url,
     GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_SHA: 'ffac537e6cbbf934b08745a378932722df287a53',
     GITHUB_RUN_ID: '4242',
     GITHUB_RUN_ATTEMPT: '1'
   }

@@ -74,6 +74,39 @@ describe('resultComment', () => {
   })
 })
 
+describe('the allowlist pointer', () => {
+  const refused: MirrorResult = {
+    ...copied,
+    target: '',
+    status: 'rejected',
+    reason:
+      'docker.io/library/nginx is not in the allowlist allows.txt; ask for a line such as "docker.io/library/nginx" to be added to it'
+  }
+
+  it('links the allowlist and says how to ask for an addition when an image is not in it', () => {
+    const allowlist = { name: 'allows.txt', url: 'https://github.com/acme/m/blob/abc/allows.txt' }
+    expect(
+      resultComment([refused], { notes: [], ignored: 0, run: { ...run, allowlist } })
+    ).toContain(
+      'Only images in the allowlist [allows.txt](https://github.com/acme/m/blob/abc/allows.txt) are mirrored. To ask for an addition, open a pull request'
+    )
+    expect(
+      resultComment([refused], {
+        notes: [],
+        ignored: 0,
+        run: { dryRun: false, allowlist: { name: 'a_b.txt' } }
+      })
+    ).toContain('Only images in the allowlist <code>a&#95;b.txt</code> are mirrored.')
+  })
+
+  it('says nothing of the allowlist when every image was in it', () => {
+    const allowlist = { name: 'allows.txt' }
+    expect(
+      resultComment([copied, rejected], { notes: [], ignored: 0, run: { ...run, allowlist } })
+    ).not.toContain('Only images in the allowlist')
+  })
+})
+
 describe('acceptedComment', () => {
   it('names the count, the platforms and the run', () => {
     expect(acceptedComment(2, ['linux/arm64'], run)).toBe(

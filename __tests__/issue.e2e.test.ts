@@ -139,6 +139,9 @@ describe('issue requests', () => {
     expect(comments).toHaveLength(1) // no "accepted" comment for a request nothing of which is allowed
     expect(comments[0]).toContain('❌ **Nothing was mirrored**')
     expect(comments[0]).toMatch(/is not in the allowlist allows\.txt; ask for a line such as/)
+    expect(comments[0]).toContain(
+      'Only images in the allowlist [allows.txt](https://github.com/acme/mirror/blob/ffac537e6cbbf934b08745a378932722df287a53/allows.txt) are mirrored. To ask for an addition, open a pull request'
+    )
     expect(effects(calls)).toEqual([
       'POST /repos/acme/mirror/issues/42/labels {"labels":["sync image failure"]}',
       'PATCH /repos/acme/mirror/issues/42 {"state":"closed","state_reason":"not_planned"}'
@@ -170,7 +173,7 @@ describe('issue requests', () => {
     ])
   })
 
-  it('an edited re-run answers again, swaps the outcome label, and never adds one twice', async () => {
+  it('an edited re-run answers again, swaps the outcome label, never adds one twice, and reopens a mixed outcome', async () => {
     const fixed = await ask({
       action: 'edited',
       title: `${source.host}/library/nginx:1.27`,
@@ -189,6 +192,20 @@ describe('issue requests', () => {
     expect(again.comments.at(-1)).toContain('✅ **Mirrored 1 of 1 image(s).**')
     expect(effects(again.calls)).toEqual([
       'PATCH /repos/acme/mirror/issues/42 {"state":"closed","state_reason":"completed"}'
+    ])
+    // Closed as not planned by an earlier run, then edited into a mixed request: reopened.
+    const mixed = await ask({
+      action: 'edited',
+      state: 'closed',
+      title: 'Two images',
+      body: `${source.host}/library/nginx:1.27\n${source.host}/private/thing:1`,
+      labels: ['sync image failure']
+    })
+    expect(mixed.comments.at(-1)).toContain('⚠️ **Mirrored 1 of 2 image(s)')
+    expect(effects(mixed.calls)).toEqual([
+      'DELETE /repos/acme/mirror/issues/42/labels/sync image failure',
+      'POST /repos/acme/mirror/issues/42/labels {"labels":["sync image partial"]}',
+      'PATCH /repos/acme/mirror/issues/42 {"state":"open","state_reason":"reopened"}'
     ])
   })
 

@@ -35692,8 +35692,6 @@ function getIDToken(aud) {
 //# sourceMappingURL=core.js.map
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/references.ts
 /**
  * Image references: parse, validate and normalise them the way the
@@ -36339,6 +36337,8 @@ function safeLog(text) {
 
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/rewrite.ts
 /**
  * Rewrite: where a source repository lands in the user's registry, from the
@@ -36478,12 +36478,24 @@ function integer(name, fallback, min, max) {
     }
     return Number(value);
 }
+function workspace() {
+    return process.env.GITHUB_WORKSPACE || process.cwd();
+}
+/** A file's path relative to the workspace, or undefined when it lies outside. */
+function workspacePath(file) {
+    const relative = external_node_path_namespaceObject.relative(workspace(), file);
+    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? undefined : relative;
+}
+/** How a file is named in messages: relative to the workspace when inside it. */
+function displayPath(file) {
+    return workspacePath(file) ?? file;
+}
 /** A path to an existing file, relative to the workspace. */
 function existingFile(name) {
     const value = inputs_text(name);
     if (value === '')
         return undefined;
-    const resolved = external_node_path_namespaceObject.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), value);
+    const resolved = external_node_path_namespaceObject.resolve(workspace(), value);
     let stat;
     try {
         stat = external_node_fs_namespaceObject.statSync(resolved);
@@ -41640,6 +41652,81 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
+;// CONCATENATED MODULE: ./src/plan.ts
+
+
+
+class CollisionError extends Error {
+}
+/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
+const NOT_ALLOWED = 'is not in the allowlist';
+function describeOrigin(origin) {
+    return `${origin.source} line ${origin.line}`;
+}
+/** Decide, for every request, what would be mirrored where, or why not. */
+function buildPlan(requests, options) {
+    const { unique, merged } = mergeDuplicates(requests);
+    const repeats = new Map();
+    for (const { duplicate, kept } of merged) {
+        repeats.set(kept, [...(repeats.get(kept) ?? []), describeOrigin(duplicate.origin)]);
+    }
+    const mappings = [];
+    const results = unique.map((request) => {
+        const result = {
+            request: request.request,
+            origin: describeOrigin(request.origin),
+            source: '',
+            target: '',
+            status: 'planned'
+        };
+        const notes = [];
+        const again = repeats.get(request);
+        if (again)
+            notes.push(`also requested on ${again.join(', ')}; merged`);
+        const reject = (reason) => {
+            if (notes.length > 0)
+                result.note = notes.join('; ');
+            return { ...result, status: 'rejected', reason };
+        };
+        if (request.kind === 'invalid') {
+            const hint = request.suggestion ? `; did you mean ${request.suggestion}?` : '';
+            return reject(`invalid image reference: ${request.reason}${hint}`);
+        }
+        if (request.kind === 'image') {
+            result.source = formatReference(request.ref);
+            if (request.note)
+                notes.push(request.note);
+        }
+        else {
+            result.source = repositoryName(request.ref);
+            result.tagFilter = `/${request.pattern}/`;
+        }
+        if (options.allowlist && !options.allowlist.match(request.ref)) {
+            const name = options.allowlistName ?? options.allowlist.source;
+            return reject(`${repositoryName(request.ref)} ${NOT_ALLOWED} ${name}; ask for a line such as "${repositoryName(request.ref)}" to be added to it`);
+        }
+        const rendered = renderTarget(options.template, options.target, request.ref);
+        if (!rendered.ok)
+            return reject(rendered.reason);
+        mappings.push({
+            source: repositoryName(request.ref),
+            target: rendered.name,
+            where: result.origin
+        });
+        result.target =
+            request.kind === 'image' ? targetReference(rendered.name, request.ref) : rendered.name;
+        if (notes.length > 0)
+            result.note = notes.join('; ');
+        return result;
+    });
+    const collisions = findCollisions(mappings);
+    if (collisions.length > 0) {
+        const lines = collisions.map(c => `${c.sources.map(s => `${s.name} (${s.where})`).join(' and ')} would both land on ${c.target}`);
+        throw new CollisionError(`The rewrite template maps different source repositories to one target, so their tags would overwrite each other. Nothing was done.\n${lines.join('\n')}\nUse a rewrite template that keeps them apart, such as {target}/{registry}/{repository}.`);
+    }
+    return results;
+}
+
 ;// CONCATENATED MODULE: ./src/results.ts
 /**
  * Results: one per requested image, the shape of the `results` output and of
@@ -41834,6 +41921,7 @@ function logResults(results) {
 
 
 
+
 const OK = new Set(['copied', 'unchanged', 'planned']);
 /** Everything mirrored: succeeded; nothing: failed; some: partial. */
 function outcomeOf(results, problem) {
@@ -41888,6 +41976,14 @@ function resultComment(results, details) {
             lines.push(`- ${issue_answer_code(r.request)}: ${escapeHtml(r.reason ?? '')}`);
         lines.push('');
     }
+    const allowlist = details.run.allowlist;
+    if (allowlist && results.some(r => r.reason?.includes(NOT_ALLOWED))) {
+        // The name and URL come from the workflow's own input and the runner, not from the issue.
+        const file = allowlist.url
+            ? `[${escapeHtml(allowlist.name)}](${allowlist.url})`
+            : issue_answer_code(allowlist.name);
+        lines.push(`Only images in the allowlist ${file} are mirrored. To ask for an addition, open a pull request that adds the line named above, or ask the maintainers on this issue.`, '');
+    }
     const remarks = [
         ...details.notes,
         ...results.filter(r => r.note).map(r => `${r.request}: ${r.note}`)
@@ -41933,7 +42029,8 @@ class IssueAnswerer {
     }
     /**
      * Label the outcome (adding only what is missing, removing our other
-     * outcome labels from an earlier run), then close or leave open.
+     * outcome labels from an earlier run), then close, or leave open (reopening
+     * an issue that an earlier run closed and an edit turned into a mixed outcome).
      */
     async settle(outcome, dryRun) {
         if (dryRun)
@@ -41959,6 +42056,15 @@ class IssueAnswerer {
                 issue_number: number,
                 state: 'closed',
                 state_reason: outcome === 'succeeded' ? 'completed' : 'not_planned'
+            });
+        }
+        else if (this.issue.state === 'closed') {
+            await this.octokit.rest.issues.update({
+                owner,
+                repo,
+                issue_number: number,
+                state: 'open',
+                state_reason: 'reopened'
             });
         }
     }
@@ -42185,11 +42291,25 @@ function parseIssue(issue, limits) {
 
 
 
+
+
 /** Events that carry a new or changed request; others (labeled, closed, ...) are left alone. */
 const ANSWERED = new Set(['opened', 'edited', 'reopened']);
 function runUrl() {
     const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: id } = process.env;
     return server && repo && id ? `${server}/${repo}/actions/runs/${id}` : undefined;
+}
+/** The allowlist as answers name it: its path, linked to the repository's copy when it has one. */
+function allowlistLink(file) {
+    if (!file)
+        return undefined;
+    const name = displayPath(file);
+    const inRepo = workspacePath(file);
+    const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_SHA: sha } = process.env;
+    if (!inRepo || !server || !repo || !sha)
+        return { name };
+    const url = `${server}/${repo}/blob/${sha}/${inRepo.split(external_node_path_namespaceObject.sep).map(encodeURIComponent).join('/')}`;
+    return { name, url };
 }
 function readIssueRequest(inputs) {
     const event = readIssueEvent(process.env.GITHUB_EVENT_NAME, process.env.GITHUB_EVENT_PATH);
@@ -42209,8 +42329,13 @@ function readIssueRequest(inputs) {
         info(`Nothing to do for an issue that was ${safeLog(event.action)}.`);
     if (parsed.problem)
         warning(safeLog(`The request is refused: ${parsed.problem}`));
-    const run = { dryRun: inputs.dryRun, ...(runUrl() ? { url: runUrl() } : {}) };
-    const answerer = new IssueAnswerer(getOctokit(inputs.githubToken), { owner, repo, number: event.number, labels: event.labels }, inputs.labels);
+    const allowlist = allowlistLink(inputs.allowlist);
+    const run = {
+        dryRun: inputs.dryRun,
+        ...(runUrl() ? { url: runUrl() } : {}),
+        ...(allowlist ? { allowlist } : {})
+    };
+    const answerer = new IssueAnswerer(getOctokit(inputs.githubToken), { owner, repo, number: event.number, labels: event.labels, state: event.state }, inputs.labels);
     const platforms = parsed.platforms ?? inputs.platforms;
     return {
         ...parsed,
@@ -44374,79 +44499,6 @@ async function mirror(results, inputs) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/plan.ts
-
-
-
-class CollisionError extends Error {
-}
-function describeOrigin(origin) {
-    return `${origin.source} line ${origin.line}`;
-}
-/** Decide, for every request, what would be mirrored where, or why not. */
-function buildPlan(requests, options) {
-    const { unique, merged } = mergeDuplicates(requests);
-    const repeats = new Map();
-    for (const { duplicate, kept } of merged) {
-        repeats.set(kept, [...(repeats.get(kept) ?? []), describeOrigin(duplicate.origin)]);
-    }
-    const mappings = [];
-    const results = unique.map((request) => {
-        const result = {
-            request: request.request,
-            origin: describeOrigin(request.origin),
-            source: '',
-            target: '',
-            status: 'planned'
-        };
-        const notes = [];
-        const again = repeats.get(request);
-        if (again)
-            notes.push(`also requested on ${again.join(', ')}; merged`);
-        const reject = (reason) => {
-            if (notes.length > 0)
-                result.note = notes.join('; ');
-            return { ...result, status: 'rejected', reason };
-        };
-        if (request.kind === 'invalid') {
-            const hint = request.suggestion ? `; did you mean ${request.suggestion}?` : '';
-            return reject(`invalid image reference: ${request.reason}${hint}`);
-        }
-        if (request.kind === 'image') {
-            result.source = formatReference(request.ref);
-            if (request.note)
-                notes.push(request.note);
-        }
-        else {
-            result.source = repositoryName(request.ref);
-            result.tagFilter = `/${request.pattern}/`;
-        }
-        if (options.allowlist && !options.allowlist.match(request.ref)) {
-            const name = options.allowlistName ?? options.allowlist.source;
-            return reject(`${repositoryName(request.ref)} is not in the allowlist ${name}; ask for a line such as "${repositoryName(request.ref)}" to be added to it`);
-        }
-        const rendered = renderTarget(options.template, options.target, request.ref);
-        if (!rendered.ok)
-            return reject(rendered.reason);
-        mappings.push({
-            source: repositoryName(request.ref),
-            target: rendered.name,
-            where: result.origin
-        });
-        result.target =
-            request.kind === 'image' ? targetReference(rendered.name, request.ref) : rendered.name;
-        if (notes.length > 0)
-            result.note = notes.join('; ');
-        return result;
-    });
-    const collisions = findCollisions(mappings);
-    if (collisions.length > 0) {
-        const lines = collisions.map(c => `${c.sources.map(s => `${s.name} (${s.where})`).join(' and ')} would both land on ${c.target}`);
-        throw new CollisionError(`The rewrite template maps different source repositories to one target, so their tags would overwrite each other. Nothing was done.\n${lines.join('\n')}\nUse a rewrite template that keeps them apart, such as {target}/{registry}/{repository}.`);
-    }
-    return results;
-}
-
 ;// CONCATENATED MODULE: ./src/main.ts
 /**
  * The main job: inputs → requests (a list, or an issue) → allowed references
@@ -44464,12 +44516,6 @@ function buildPlan(requests, options) {
 
 
 
-
-/** How a file is named in messages: relative to the workspace when inside it. */
-function displayPath(file) {
-    const relative = external_node_path_namespaceObject.relative(process.env.GITHUB_WORKSPACE || process.cwd(), file);
-    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? file : relative;
-}
 function readRequests(inputs) {
     const requests = parseEntries(inputs.images, 'images');
     if (inputs.imagesFile) {

@@ -84,11 +84,26 @@ function integer(name: string, fallback: number, min: number, max: number): numb
   return Number(value)
 }
 
+function workspace(): string {
+  return process.env.GITHUB_WORKSPACE || process.cwd()
+}
+
+/** A file's path relative to the workspace, or undefined when it lies outside. */
+export function workspacePath(file: string): string | undefined {
+  const relative = path.relative(workspace(), file)
+  return relative.startsWith('..') || path.isAbsolute(relative) ? undefined : relative
+}
+
+/** How a file is named in messages: relative to the workspace when inside it. */
+export function displayPath(file: string): string {
+  return workspacePath(file) ?? file
+}
+
 /** A path to an existing file, relative to the workspace. */
 function existingFile(name: string): string | undefined {
   const value = text(name)
   if (value === '') return undefined
-  const resolved = path.resolve(process.env.GITHUB_WORKSPACE || process.cwd(), value)
+  const resolved = path.resolve(workspace(), value)
   let stat: fs.Stats
   try {
     stat = fs.statSync(resolved)

@@ -4,6 +4,7 @@
  */
 import * as github from '@actions/github'
 import { escapeHtml } from './escape.js'
+import { NOT_ALLOWED } from './plan.js'
 import { shortDigest } from './report.js'
 import { countByStatus, type MirrorResult } from './results.js'
 
@@ -19,6 +20,8 @@ export interface Run {
   /** Link to the workflow run, when the runner says where it is. */
   url?: string
   dryRun: boolean
+  /** The allowlist file, to point at when an image is not in it. */
+  allowlist?: { name: string; url?: string }
 }
 
 const OK = new Set(['copied', 'unchanged', 'planned'])
@@ -88,6 +91,17 @@ export function resultComment(
     for (const r of reasons) lines.push(`- ${code(r.request)}: ${escapeHtml(r.reason ?? '')}`)
     lines.push('')
   }
+  const allowlist = details.run.allowlist
+  if (allowlist && results.some(r => r.reason?.includes(NOT_ALLOWED))) {
+    // The name and URL come from the workflow's own input and the runner, not from the issue.
+    const file = allowlist.url
+      ? `[${escapeHtml(allowlist.name)}](${allowlist.url})`
+      : code(allowlist.name)
+    lines.push(
+      `Only images in the allowlist ${file} are mirrored. To ask for an addition, open a pull request that adds the line named above, or ask the maintainers on this issue.`,
+      ''
+    )
+  }
   const remarks = [
     ...details.notes,
     ...results.filter(r => r.note).map(r => `${r.request}: ${r.note}`)
@@ -122,6 +136,8 @@ export interface IssueTarget {
   number: number
   /** Labels on the issue when the event fired. */
   labels: readonly string[]
+  /** `open` or `closed` when the event fired. */
+  state: string
 }
 
 /** Comments, labels and state of one issue. */
@@ -143,7 +159,8 @@ export class IssueAnswerer {
 
   /**
    * Label the outcome (adding only what is missing, removing our other
-   * outcome labels from an earlier run), then close or leave open.
+   * outcome labels from an earlier run), then close, or leave open (reopening
+   * an issue that an earlier run closed and an edit turned into a mixed outcome).
    */
   async settle(outcome: Outcome, dryRun: boolean): Promise<void> {
     if (dryRun) return
@@ -170,6 +187,14 @@ export class IssueAnswerer {
         issue_number: number,
         state: 'closed',
         state_reason: outcome === 'succeeded' ? 'completed' : 'not_planned'
+      })
+    } else if (this.issue.state === 'closed') {
+      await this.octokit.rest.issues.update({
+        owner,
+        repo,
+        issue_number: number,
+        state: 'open',
+        state_reason: 'reopened'
       })
     }
   }

@@ -5,8 +5,9 @@
  */
 import * as core from '@actions/core'
 import * as github from '@actions/github'
+import * as path from 'node:path'
 import { safeLog } from './escape.js'
-import type { Inputs } from './inputs.js'
+import { displayPath, workspacePath, type Inputs } from './inputs.js'
 import {
   IssueAnswerer,
   acceptedComment,
@@ -35,6 +36,17 @@ function runUrl(): string | undefined {
   return server && repo && id ? `${server}/${repo}/actions/runs/${id}` : undefined
 }
 
+/** The allowlist as answers name it: its path, linked to the repository's copy when it has one. */
+function allowlistLink(file: string | undefined): Run['allowlist'] {
+  if (!file) return undefined
+  const name = displayPath(file)
+  const inRepo = workspacePath(file)
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_SHA: sha } = process.env
+  if (!inRepo || !server || !repo || !sha) return { name }
+  const url = `${server}/${repo}/blob/${sha}/${inRepo.split(path.sep).map(encodeURIComponent).join('/')}`
+  return { name, url }
+}
+
 export function readIssueRequest(inputs: Inputs): PendingIssueRequest {
   const event = readIssueEvent(process.env.GITHUB_EVENT_NAME, process.env.GITHUB_EVENT_PATH)
   if (!inputs.githubToken) {
@@ -56,10 +68,15 @@ export function readIssueRequest(inputs: Inputs): PendingIssueRequest {
   if (skip) core.info(`Nothing to do for an issue that was ${safeLog(event.action)}.`)
   if (parsed.problem) core.warning(safeLog(`The request is refused: ${parsed.problem}`))
 
-  const run: Run = { dryRun: inputs.dryRun, ...(runUrl() ? { url: runUrl() as string } : {}) }
+  const allowlist = allowlistLink(inputs.allowlist)
+  const run: Run = {
+    dryRun: inputs.dryRun,
+    ...(runUrl() ? { url: runUrl() as string } : {}),
+    ...(allowlist ? { allowlist } : {})
+  }
   const answerer = new IssueAnswerer(
     github.getOctokit(inputs.githubToken),
-    { owner, repo, number: event.number, labels: event.labels },
+    { owner, repo, number: event.number, labels: event.labels, state: event.state },
     inputs.labels
   )
   const platforms = parsed.platforms ?? inputs.platforms

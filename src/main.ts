@@ -5,22 +5,15 @@
  */
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import { parseAllowlist, type Allowlist } from './allowlist.js'
 import { parseEntries, type ImageRequest } from './entries.js'
 import { safeLog } from './escape.js'
-import { getInputs, type Inputs } from './inputs.js'
+import { displayPath, getInputs, type Inputs } from './inputs.js'
 import { answerIssue, readIssueRequest } from './issue-flow.js'
 import { mirror } from './mirror.js'
 import { buildPlan } from './plan.js'
 import { logResults, setOutputs, writeSummary } from './report.js'
 import { countByStatus, type MirrorResult } from './results.js'
-
-/** How a file is named in messages: relative to the workspace when inside it. */
-function displayPath(file: string): string {
-  const relative = path.relative(process.env.GITHUB_WORKSPACE || process.cwd(), file)
-  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative
-}
 
 function readRequests(inputs: Inputs): ImageRequest[] {
   const requests = parseEntries(inputs.images, 'images')

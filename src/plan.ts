@@ -19,6 +19,9 @@ export interface PlanOptions {
 
 export class CollisionError extends Error {}
 
+/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
+export const NOT_ALLOWED = 'is not in the allowlist'
+
 export function describeOrigin(origin: EntryOrigin): string {
   return `${origin.source} line ${origin.line}`
 }
@@ -63,7 +66,7 @@ export function buildPlan(requests: ImageRequest[], options: PlanOptions): Mirro
     if (options.allowlist && !options.allowlist.match(request.ref)) {
       const name = options.allowlistName ?? options.allowlist.source
       return reject(
-        `${repositoryName(request.ref)} is not in the allowlist ${name}; ask for a line such as "${repositoryName(request.ref)}" to be added to it`
+        `${repositoryName(request.ref)} ${NOT_ALLOWED} ${name}; ask for a line such as "${repositoryName(request.ref)}" to be added to it`
       )
     }
 
