@@ -154,9 +154,12 @@ describe('getInputs', () => {
       'Input "label-failed": "' + 'x'.repeat(51) + '" is not a label name'
     ],
     [
-      { 'from-issue': 'true', mode: 'plan' },
-      'Input "from-issue": true works with mode: sync only, not "plan"'
+      { 'from-issue': 'true', mode: 'copy', leg: '1' },
+      'Input "from-issue": true works with modes sync, plan and report'
     ],
+    [{ mode: 'copy' }, 'Input "leg": mode copy needs the leg to copy: leg: ${{ matrix.leg }}'],
+    [{ mode: 'copy', leg: '0' }, 'Input "leg": "0" is not a whole number from 1 to 256'],
+    [{ mode: 'copy', leg: '257' }, 'Input "leg": "257" is not a whole number from 1 to 256'],
     [
       { engine: 'skopeo', platforms: 'linux/amd64,linux/arm64' },
       'Input "platforms": engine skopeo copies all platforms or exactly one'

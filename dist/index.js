@@ -35587,7 +35587,7 @@ function error(message, properties = {}) {
  * @param message warning issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function warning(message, properties = {}) {
+function core_warning(message, properties = {}) {
     command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
@@ -35690,6 +35690,8 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: ./src/references.ts
@@ -36335,10 +36337,148 @@ function safeLog(text) {
     return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/handoff.ts
+/**
+ * Hand-off between the jobs of a matrix run, as files under `results-dir`
+ * (uploaded and downloaded as artifacts, since matrix legs cannot share job
+ * outputs): the plan job writes `plan.json`, each copy leg writes
+ * `results-leg-<N>.json`, and the report job merges them so that every image
+ * of the plan is accounted for exactly once.
+ */
+
+
+const PLAN_FORMAT = 'image-mirror-plan/1';
+const LEG_FORMAT = 'image-mirror-leg/1';
+const PLAN_FILE = 'plan.json';
+function legFileName(leg) {
+    return `results-leg-${leg}.json`;
+}
+class HandoffError extends Error {
+}
+function readJson(file) {
+    try {
+        return JSON.parse(external_node_fs_namespaceObject.readFileSync(file, 'utf8'));
+    }
+    catch (error) {
+        throw new HandoffError(`${file} cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}
+function writeJson(dir, name, data) {
+    external_node_fs_namespaceObject.mkdirSync(dir, { recursive: true });
+    const file = external_node_path_namespaceObject.join(dir, name);
+    // Written whole, then renamed: an upload never sees half a file.
+    external_node_fs_namespaceObject.writeFileSync(`${file}.partial`, JSON.stringify(data));
+    external_node_fs_namespaceObject.renameSync(`${file}.partial`, file);
+    return file;
+}
+function writePlan(dir, plan) {
+    return writeJson(dir, PLAN_FILE, { format: PLAN_FORMAT, ...plan });
+}
+/** Files named `name` under `dir`, at any depth (artifacts may be downloaded into subfolders). */
+function findFiles(dir, match) {
+    if (!external_node_fs_namespaceObject.existsSync(dir))
+        return [];
+    return external_node_fs_namespaceObject.readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter(relative => match(external_node_path_namespaceObject.basename(relative)))
+        .map(relative => external_node_path_namespaceObject.join(dir, relative))
+        .filter(file => external_node_fs_namespaceObject.statSync(file).isFile())
+        .sort();
+}
+/** The plan under `dir`; an error that says how to get it there when it is missing or ambiguous. */
+function readPlan(dir) {
+    const files = findFiles(dir, name => name === PLAN_FILE);
+    if (files.length === 0) {
+        throw new HandoffError(`no ${PLAN_FILE} under results-dir ${dir}: download the plan job's artifact into results-dir before this step`);
+    }
+    const plans = files.map(file => {
+        const data = readJson(file);
+        if (data.format !== PLAN_FORMAT ||
+            !Array.isArray(data.results) ||
+            !Array.isArray(data.legs) ||
+            typeof data.work !== 'object') {
+            throw new HandoffError(`${file} is not a plan written by this action (format ${String(data.format)})`);
+        }
+        return data;
+    });
+    const ids = new Set(plans.map(p => p.id));
+    if (ids.size > 1) {
+        throw new HandoffError(`results-dir ${dir} holds plans of different runs (${files.join(', ')}); give each run a clean results-dir`);
+    }
+    return plans[0];
+}
+/** The images of one leg, as the leg starts from them. */
+function legWork(plan, leg) {
+    const indices = plan.legs[leg - 1];
+    if (!indices) {
+        throw new HandoffError(`leg ${leg} is not in the plan, which has ${plan.legs.length} leg(s); pass leg: \${{ matrix.leg }}`);
+    }
+    return indices.map(index => {
+        const result = plan.work[index];
+        if (!result)
+            throw new HandoffError(`the plan lists image ${index} in leg ${leg} but not what it is`);
+        return { index, result };
+    });
+}
+function writeLegResults(dir, plan, leg, results) {
+    const data = {
+        format: LEG_FORMAT,
+        plan: plan.id,
+        leg,
+        legs: plan.legs.length,
+        finished: new Date().toISOString(),
+        results
+    };
+    return writeJson(dir, legFileName(leg), data);
+}
+/** The plan's results with every leg's results in place; a missing leg's images fail. */
+function mergeResults(plan, dir) {
+    const warnings = [];
+    const byLeg = new Map();
+    for (const file of findFiles(dir, name => /^results-leg-\d+\.json$/.test(name))) {
+        const data = readJson(file);
+        if (data.format !== LEG_FORMAT || !Array.isArray(data.results) || !data.leg) {
+            warnings.push(`${file} is not a leg's results file; passed over`);
+            continue;
+        }
+        if (data.plan !== plan.id) {
+            warnings.push(`${file} belongs to another plan (${String(data.plan)}); passed over`);
+            continue;
+        }
+        const earlier = byLeg.get(data.leg);
+        if (earlier) {
+            warnings.push(`leg ${data.leg} reported twice; the later results are used`);
+            if (earlier.finished > (data.finished ?? ''))
+                continue;
+        }
+        byLeg.set(data.leg, data);
+    }
+    const results = plan.results.map(r => ({ ...r }));
+    const missing = [];
+    plan.legs.forEach((indices, i) => {
+        const leg = i + 1;
+        const file = byLeg.get(leg);
+        if (!file)
+            missing.push(leg);
+        const reported = new Map((file?.results ?? []).map(r => [r.index, r.result]));
+        for (const index of indices) {
+            const result = reported.get(index);
+            const planned = plan.work[index] ?? results[index];
+            results[index] = result ?? {
+                ...planned,
+                status: 'failed',
+                reason: file
+                    ? `leg ${leg} of ${plan.legs.length} did not report this image`
+                    : `leg ${leg} of ${plan.legs.length} never reported its results (its job failed or was cancelled before writing them, or its artifact was not downloaded into results-dir)`
+            };
+        }
+    });
+    return { results, missing, warnings };
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/rewrite.ts
 /**
  * Rewrite: where a source repository lands in the user's registry, from the
@@ -36585,8 +36725,8 @@ function getInputs() {
     const images = getInput('images');
     const imagesFile = existingFile('images-file');
     const fromIssue = bool('from-issue', false);
-    if (fromIssue && mode !== 'sync') {
-        fail('from-issue', `true works with mode: sync only, not "${mode}"`);
+    if (fromIssue && mode === 'copy') {
+        fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
     }
     if (mode !== 'report' && mode !== 'copy' && !images.trim() && !imagesFile && !fromIssue) {
         fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"');
@@ -36648,6 +36788,11 @@ function getInputs() {
         inputs.password = password;
     if (githubToken)
         inputs.githubToken = githubToken;
+    if (mode === 'copy') {
+        if (!inputs_text('leg'))
+            fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
+        inputs.leg = integer('leg', 1, 1, MAX_LEGS);
+    }
     const configDir = inputs_text('config-dir');
     if (configDir)
         inputs.configDir = configDir;
@@ -41842,6 +41987,8 @@ function buildSummary(results, context) {
         summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>');
     if (context.problem)
         summary.addRaw(`<p><b>⛔ ${escapeHtml(context.problem)}</b></p>`);
+    for (const remark of context.remarks ?? [])
+        summary.addRaw(`<p>${escapeHtml(remark)}</p>`);
     summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
     const rows = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
     const shown = rows.slice(0, MAX_SUMMARY_ROWS);
@@ -41897,7 +42044,7 @@ async function writeSummary(results, context) {
         await summary_summary.write();
     }
     catch (e) {
-        warning(`Could not write the job summary: ${safeLog(e.message)}`);
+        core_warning(`Could not write the job summary: ${safeLog(e.message)}`);
         summary_summary.emptyBuffer();
     }
 }
@@ -41913,7 +42060,7 @@ function logResults(results) {
     }
     endGroup();
     for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
-        warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`));
+        core_warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`));
     }
 }
 
@@ -42328,7 +42475,7 @@ function readIssueRequest(inputs) {
     if (skip)
         info(`Nothing to do for an issue that was ${safeLog(event.action)}.`);
     if (parsed.problem)
-        warning(safeLog(`The request is refused: ${parsed.problem}`));
+        core_warning(safeLog(`The request is refused: ${parsed.problem}`));
     const allowlist = allowlistLink(inputs.allowlist);
     const run = {
         dryRun: inputs.dryRun,
@@ -42367,6 +42514,56 @@ async function answerIssue(request, results) {
         const why = error instanceof Error ? error.message : String(error);
         return `Could not answer issue #${request.event.number} (${why}); the token needs issues: write`;
     }
+}
+
+;// CONCATENATED MODULE: ./src/legs.ts
+/**
+ * Legs: the images a plan must copy, split over at most `max-legs` matrix
+ * jobs. All tags of one repository go to one leg (their blobs are shared, so
+ * one engine uploads them once, and two legs never push the same repository);
+ * repositories are dealt out largest first to the leg with the fewest images,
+ * so legs end within one repository of each other.
+ */
+
+/** The repository a result writes to (its target without tag or digest). */
+function repositoryOf(result) {
+    const parsed = parseReference(result.target);
+    return parsed.ok ? repositoryName(parsed.ref) : result.target;
+}
+/**
+ * Indices of the results to copy (status `planned`), split into at most
+ * `maxLegs` legs; each leg lists its indices in plan order. No leg is empty.
+ */
+function splitIntoLegs(results, maxLegs) {
+    const groups = new Map();
+    results.forEach((result, index) => {
+        if (result.status !== 'planned')
+            return;
+        const key = repositoryOf(result);
+        const group = groups.get(key);
+        if (group)
+            group.push(index);
+        else
+            groups.set(key, [index]);
+    });
+    const count = Math.min(Math.max(1, maxLegs), groups.size);
+    const legs = Array.from({ length: count }, () => []);
+    // Largest first; ties keep plan order, so the same list always gives the same legs.
+    const ordered = [...groups.values()].sort((a, b) => b.length - a.length);
+    for (const group of ordered) {
+        let smallest = legs[0];
+        for (const leg of legs)
+            if (leg.length < smallest.length)
+                smallest = leg;
+        smallest.push(...group);
+    }
+    return legs.map(leg => leg.sort((a, b) => a - b));
+}
+/** The `matrix` output: `{"include": []}` when there is nothing to copy. */
+function matrixOf(legs) {
+    return {
+        include: legs.map((leg, i) => ({ leg: i + 1, legs: legs.length, images: leg.length }))
+    };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
@@ -42655,8 +42852,6 @@ async function runTool(name, tool, args, env) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/registry.ts
 /**
  * Registry client, read side: HEAD and GET manifests, list tags, with the
@@ -44441,7 +44636,7 @@ function targetRegistry(target) {
 /** Compare with the target and copy; in a dry run, compare only. */
 async function mirror(results, inputs) {
     const target = targetRegistry(inputs.target);
-    const userConfig = readDockerConfig(undefined, m => warning(m));
+    const userConfig = readDockerConfig(undefined, m => core_warning(m));
     const given = inputs.username && inputs.password
         ? { username: inputs.username, password: inputs.password }
         : undefined;
@@ -44461,14 +44656,14 @@ async function mirror(results, inputs) {
     const client = new RegistryClient({
         insecure: inputs.insecureRegistries,
         credentials,
-        warn: m => warning(safeLog(m))
+        warn: m => core_warning(safeLog(m))
     });
     // The engines' credentials live in a private directory, removed at the end; ~/.docker is never written.
     const configDir = external_node_fs_namespaceObject.mkdtempSync(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror-auth-'));
     try {
         writePrivateConfig(configDir, userConfig, given ? { registry: target, credentials: given } : undefined);
         let engine;
-        let expanded = await expandTagFilters(results, client);
+        const expanded = await expandTagFilters(results, client);
         if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
             try {
                 engine = await createEngine(inputs, configDir);
@@ -44476,12 +44671,14 @@ async function mirror(results, inputs) {
             catch (error) {
                 // Without an engine nothing can be copied, but every image is still reported.
                 const why = `engine ${inputs.engine} is not available: ${error instanceof Error ? error.message : String(error)}`;
-                expanded = expanded.map(r => r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r);
-                return expanded;
+                return {
+                    expanded,
+                    results: expanded.map(r => r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r)
+                };
             }
         }
         info(`${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`);
-        return await copyImages(expanded, {
+        const done = await copyImages(expanded, {
             client,
             ...(engine ? { engine } : {}),
             platforms: inputs.platforms,
@@ -44492,6 +44689,7 @@ async function mirror(results, inputs) {
             secrets: inputs.password ? [inputs.password] : [],
             onResult: r => info(safeLog(`${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
+        return { expanded, results: done };
     }
     finally {
         client.dispose();
@@ -44503,8 +44701,13 @@ async function mirror(results, inputs) {
 /**
  * The main job: inputs → requests (a list, or an issue) → allowed references
  * → targets → plan → copy → results → outputs, summary and, for an issue,
- * the answer on it.
+ * the answer on it. A matrix run splits this over jobs: `plan` stops before
+ * the copy and hands legs over in files, `copy` runs one leg, `report`
+ * merges the legs' results and answers.
  */
+
+
+
 
 
 
@@ -44526,6 +44729,13 @@ function readRequests(inputs) {
     }
     return requests;
 }
+function readAllowlist(inputs) {
+    if (!inputs.allowlist)
+        return undefined;
+    const allowlist = parseAllowlist(external_node_fs_namespaceObject.readFileSync(inputs.allowlist, 'utf8'), displayPath(inputs.allowlist));
+    info(`Allowlist ${allowlist.source}: ${allowlist.patterns.length} pattern(s)`);
+    return allowlist;
+}
 /** Why the job fails, or undefined: any failure, or nothing but rejections. */
 function failureMessage(results) {
     const counts = countByStatus(results);
@@ -44543,9 +44753,9 @@ function failureMessage(results) {
     }
     return undefined;
 }
-/** Plan, then compare and copy unless a dry run without comparison was asked for. */
-async function planAndMirror(requests, inputs, allowlist, onAccepted) {
-    let results = buildPlan(requests, {
+/** Plan, then compare and copy as far as `reach` says. */
+async function planAndMirror(requests, inputs, allowlist, reach, onAccepted) {
+    const results = buildPlan(requests, {
         target: inputs.target,
         template: inputs.rewrite,
         ...(allowlist ? { allowlist } : {})
@@ -44553,59 +44763,159 @@ async function planAndMirror(requests, inputs, allowlist, onAccepted) {
     logResults(results);
     const planned = results.filter(r => r.status === 'planned').length;
     if (planned === 0)
-        return results;
+        return { expanded: results, results };
     await onAccepted?.(planned);
-    if (inputs.dryRun && !inputs.skipUnchanged) {
+    if (reach === 'none') {
         info('dry-run with skip-unchanged: false: no registry is contacted.');
-        return results;
+        return { expanded: results, results };
     }
-    startGroup(inputs.dryRun ? 'Compare with the target (dry run)' : 'Copy');
+    startGroup(reach === 'copy' ? 'Copy' : 'Compare with the target');
     try {
-        results = await mirror(results, inputs);
+        return await mirror(results, { ...inputs, dryRun: reach !== 'copy' });
     }
     finally {
         endGroup();
     }
-    return results;
+}
+/** Requests from the list or the issue, planned and taken as far as `reach`. */
+async function main_gather(inputs, reach) {
+    const allowlist = readAllowlist(inputs);
+    if (!inputs.fromIssue) {
+        const done = await planAndMirror(readRequests(inputs), inputs, allowlist, reach);
+        return { ...done, platforms: inputs.platforms };
+    }
+    const issue = readIssueRequest(inputs);
+    const platforms = issue.platforms ?? inputs.platforms;
+    if (issue.problem || issue.skip) {
+        return { expanded: [], results: [], platforms, issue, ...problemOf(issue.problem) };
+    }
+    // The accept comment is a courtesy: if it cannot be posted, the final answer says why.
+    const accepted = (count) => issue.accepted(count).catch((e) => core_warning(safeLog(String(e))));
+    try {
+        const done = await planAndMirror(issue.requests, { ...inputs, platforms }, allowlist, reach, accepted);
+        return { ...done, platforms, issue };
+    }
+    catch (error) {
+        // A request that cannot be planned (a collision) is still answered on the issue.
+        const problem = error instanceof Error ? error.message : String(error);
+        return { expanded: [], results: [], platforms, issue, problem };
+    }
+}
+function problemOf(problem) {
+    return problem ? { problem } : {};
+}
+/** Answer the issue (if any), set outputs, write the summary, and fail the job when it should. */
+async function finish(results, context) {
+    const { issue } = context;
+    const problems = [];
+    if (context.problem) {
+        problems.push(safeLog(issue ? `The issue request was refused: ${context.problem}` : context.problem));
+    }
+    if (issue) {
+        const unanswered = await answerIssue({ ...issue, ...problemOf(context.problem) }, results);
+        if (unanswered)
+            problems.push(safeLog(unanswered));
+    }
+    const problem = problems.join('\n');
+    setOutputs(results);
+    await writeSummary(results, {
+        dryRun: context.dryRun,
+        ...(problem ? { problem } : {}),
+        ...(context.remarks ? { remarks: context.remarks } : {})
+    });
+    if (context.deferFailure)
+        return;
+    const failure = [problem, failureMessage(results)].filter(Boolean);
+    if (failure.length > 0)
+        setFailed(failure.join('\n'));
+}
+async function runSync(inputs) {
+    const reach = !inputs.dryRun ? 'copy' : inputs.skipUnchanged ? 'compare' : 'none';
+    const { results, problem, issue } = await main_gather(inputs, reach);
+    await finish(results, {
+        dryRun: inputs.dryRun,
+        ...problemOf(problem),
+        ...(issue ? { issue } : {})
+    });
+}
+/** Decide what must be copied and split it into legs; copy nothing, answer nothing yet. */
+async function runPlan(inputs) {
+    const { results, expanded, platforms, problem, issue } = await main_gather(inputs, 'compare');
+    const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs);
+    const work = {};
+    // A leg starts from the image as planned, not from the comparison's notes and digests.
+    for (const index of legs.flat())
+        work[index] = expanded[index];
+    const { GITHUB_RUN_ID: runId = 'local', GITHUB_RUN_ATTEMPT: attempt = '1' } = process.env;
+    const file = writePlan(inputs.resultsDir, {
+        id: `${runId}-${attempt}-${(0,external_node_crypto_.randomUUID)()}`,
+        created: new Date().toISOString(),
+        target: inputs.target,
+        platforms,
+        dryRun: inputs.dryRun,
+        ...problemOf(problem),
+        results,
+        legs,
+        work
+    });
+    const matrix = matrixOf(legs);
+    setOutput('matrix', JSON.stringify(matrix));
+    setOutput('legs', String(legs.length));
+    const toCopy = legs.reduce((n, leg) => n + leg.length, 0);
+    const sizes = matrix.include.map(l => l.images);
+    const remark = legs.length === 0
+        ? 'Nothing to copy: no legs.'
+        : `${toCopy} image(s) to copy over ${legs.length} leg(s) of ${Math.min(...sizes)} to ${Math.max(...sizes)} image(s); the report job merges what they copy.`;
+    info(`${remark} Plan written to ${file}.`);
+    // Failures found while planning are reported (and fail the run) in the report job.
+    await finish(results, {
+        dryRun: inputs.dryRun,
+        ...problemOf(problem),
+        remarks: [remark],
+        deferFailure: true
+    });
+}
+/** One leg: copy the images the plan gave it and write their results for the report. */
+async function runCopy(inputs) {
+    const plan = readPlan(inputs.resultsDir);
+    if (plan.target !== inputs.target) {
+        throw new Error(`Input "target": "${inputs.target}" is not the plan's target "${plan.target}"; give every job of the run the same target`);
+    }
+    const leg = inputs.leg;
+    const work = legWork(plan, leg);
+    const name = `Leg ${leg} of ${plan.legs.length}`;
+    info(`${name}: ${work.length} image(s).`);
+    const dryRun = plan.dryRun || inputs.dryRun;
+    const { results } = await mirror(work.map(w => w.result), { ...inputs, platforms: plan.platforms, dryRun });
+    const file = writeLegResults(inputs.resultsDir, plan, leg, work.map((w, i) => ({ index: w.index, result: results[i] })));
+    info(`Results written to ${file}.`);
+    await finish(results, { dryRun, remarks: [`${name}.`] });
+}
+/** Merge the plan and every leg's results into one report; answer the issue when there is one. */
+async function runReport(inputs) {
+    const plan = readPlan(inputs.resultsDir);
+    const merged = mergeResults(plan, inputs.resultsDir);
+    for (const warning of merged.warnings)
+        core_warning(safeLog(warning));
+    const remarks = [`Merged ${plan.legs.length} leg(s) into ${plan.results.length} image(s).`];
+    if (merged.missing.length > 0) {
+        const what = `Leg(s) ${merged.missing.join(', ')} of ${plan.legs.length} never reported; their images are counted as failed.`;
+        core_warning(what);
+        remarks.push(what);
+    }
+    const issue = inputs.fromIssue ? readIssueRequest(inputs) : undefined;
+    await finish(merged.results, {
+        dryRun: plan.dryRun,
+        ...problemOf(plan.problem),
+        ...(issue ? { issue } : {}),
+        remarks
+    });
 }
 async function run() {
     try {
         const inputs = getInputs();
-        if (inputs.mode !== 'sync') {
-            throw new Error(`mode "${inputs.mode}" is not available in this version of the action; use mode: sync`);
-        }
-        const allowlist = inputs.allowlist
-            ? parseAllowlist(external_node_fs_namespaceObject.readFileSync(inputs.allowlist, 'utf8'), displayPath(inputs.allowlist))
-            : undefined;
-        if (allowlist)
-            info(`Allowlist ${allowlist.source}: ${allowlist.patterns.length} pattern(s)`);
-        let results;
-        let problem;
-        if (inputs.fromIssue) {
-            const request = readIssueRequest(inputs);
-            // The accept comment is a courtesy: if it cannot be posted, the final answer says why.
-            const accepted = (count) => request.accepted(count).catch((e) => warning(safeLog(String(e))));
-            results =
-                request.problem || request.skip
-                    ? []
-                    : await planAndMirror(request.requests, { ...inputs, ...(request.platforms ? { platforms: request.platforms } : {}) }, allowlist, accepted).catch((error) => {
-                        // A request that cannot be planned (a collision) is still answered on the issue.
-                        request.problem = error instanceof Error ? error.message : String(error);
-                        return [];
-                    });
-            problem = request.problem && safeLog(`The issue request was refused: ${request.problem}`);
-            const unanswered = await answerIssue(request, results);
-            if (unanswered)
-                problem = [problem, safeLog(unanswered)].filter(Boolean).join('\n');
-        }
-        else {
-            results = await planAndMirror(readRequests(inputs), inputs, allowlist);
-        }
-        setOutputs(results);
-        await writeSummary(results, { dryRun: inputs.dryRun, ...(problem ? { problem } : {}) });
-        const failure = [problem, failureMessage(results)].filter(Boolean).join('\n');
-        if (failure)
-            setFailed(failure);
+        const modes = { sync: runSync, plan: runPlan, copy: runCopy, report: runReport };
+        await modes[inputs.mode](inputs);
     }
     catch (error) {
         // setFailed escapes the message into one ::error:: command; nothing in it can start another.

@@ -43,6 +43,8 @@ export interface Inputs {
   githubToken?: string
   resultsDir: string
   configDir?: string
+  /** Mode copy: which leg of the plan this job copies (1-based). */
+  leg?: number
   /** Most images one issue may ask for (from-issue). */
   issueMaxImages: number
   /** Outcome labels put on an issue request. */
@@ -204,8 +206,11 @@ export function getInputs(): Inputs {
   const images = core.getInput('images')
   const imagesFile = existingFile('images-file')
   const fromIssue = bool('from-issue', false)
-  if (fromIssue && mode !== 'sync') {
-    fail('from-issue', `true works with mode: sync only, not "${mode}"`)
+  if (fromIssue && mode === 'copy') {
+    fail(
+      'from-issue',
+      'true works with modes sync, plan and report; a copy leg does not read the issue'
+    )
   }
   if (mode !== 'report' && mode !== 'copy' && !images.trim() && !imagesFile && !fromIssue) {
     fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"')
@@ -272,6 +277,10 @@ export function getInputs(): Inputs {
   if (username) inputs.username = username
   if (password) inputs.password = password
   if (githubToken) inputs.githubToken = githubToken
+  if (mode === 'copy') {
+    if (!text('leg')) fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}')
+    inputs.leg = integer('leg', 1, 1, MAX_LEGS)
+  }
   const configDir = text('config-dir')
   if (configDir) inputs.configDir = configDir
   return inputs

@@ -23,8 +23,15 @@ function targetRegistry(target: string): string {
   return parsed.ok ? parsed.ref.registry : target
 }
 
+export interface Mirrored {
+  /** The planned results with tag filters expanded, before comparison: what a copy starts from. */
+  expanded: MirrorResult[]
+  /** The same images, index for index, after comparison (and copying, unless a dry run). */
+  results: MirrorResult[]
+}
+
 /** Compare with the target and copy; in a dry run, compare only. */
-export async function mirror(results: MirrorResult[], inputs: Inputs): Promise<MirrorResult[]> {
+export async function mirror(results: readonly MirrorResult[], inputs: Inputs): Promise<Mirrored> {
   const target = targetRegistry(inputs.target)
   const userConfig = readDockerConfig(undefined, m => core.warning(m))
   const given: Credentials | undefined =
@@ -58,23 +65,25 @@ export async function mirror(results: MirrorResult[], inputs: Inputs): Promise<M
       given ? { registry: target, credentials: given } : undefined
     )
     let engine: CopyEngine | undefined
-    let expanded = await expandTagFilters(results, client)
+    const expanded = await expandTagFilters(results, client)
     if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
       try {
         engine = await createEngine(inputs, configDir)
       } catch (error) {
         // Without an engine nothing can be copied, but every image is still reported.
         const why = `engine ${inputs.engine} is not available: ${error instanceof Error ? error.message : String(error)}`
-        expanded = expanded.map(r =>
-          r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r
-        )
-        return expanded
+        return {
+          expanded,
+          results: expanded.map(r =>
+            r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r
+          )
+        }
       }
     }
     core.info(
       `${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`
     )
-    return await copyImages(expanded, {
+    const done = await copyImages(expanded, {
       client,
       ...(engine ? { engine } : {}),
       platforms: inputs.platforms,
@@ -90,6 +99,7 @@ export async function mirror(results: MirrorResult[], inputs: Inputs): Promise<M
           )
         )
     })
+    return { expanded, results: done }
   } finally {
     client.dispose()
     fs.rmSync(configDir, { recursive: true, force: true })

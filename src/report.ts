@@ -109,6 +109,8 @@ export interface SummaryContext {
   dryRun: boolean
   /** Why the request as a whole was refused or not answered (an issue request). */
   problem?: string
+  /** Lines about the run itself (which leg, how many legs), shown above the totals. */
+  remarks?: readonly string[]
 }
 
 /** Build the job summary in core.summary's buffer (written by writeSummary). */
@@ -116,6 +118,7 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
   const summary = core.summary.addHeading('Image Mirror', 2)
   if (context.dryRun) summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>')
   if (context.problem) summary.addRaw(`<p><b>⛔ ${escapeHtml(context.problem)}</b></p>`)
+  for (const remark of context.remarks ?? []) summary.addRaw(`<p>${escapeHtml(remark)}</p>`)
   summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`)
 
   const rows = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status])
