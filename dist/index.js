@@ -36723,7 +36723,10 @@ function label(name, fallback) {
 function getInputs() {
     const mode = oneOf('mode', MODES, 'sync');
     const images = getInput('images');
-    const imagesFile = existingFile('images-file');
+    // Only sync and plan read the request (report links the allowlist in an issue answer):
+    // a copy leg needs no checkout.
+    const reads = mode === 'sync' || mode === 'plan';
+    const imagesFile = reads ? existingFile('images-file') : undefined;
     const fromIssue = bool('from-issue', false);
     if (fromIssue && mode === 'copy') {
         fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
@@ -36777,7 +36780,7 @@ function getInputs() {
         inputs.platforms.length > 1) {
         fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`);
     }
-    const allowlist = existingFile('allowlist');
+    const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined;
     if (allowlist)
         inputs.allowlist = allowlist;
     if (imagesFile)

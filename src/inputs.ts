@@ -204,7 +204,10 @@ function label(name: string, fallback: string): string {
 export function getInputs(): Inputs {
   const mode = oneOf('mode', MODES, 'sync')
   const images = core.getInput('images')
-  const imagesFile = existingFile('images-file')
+  // Only sync and plan read the request (report links the allowlist in an issue answer):
+  // a copy leg needs no checkout.
+  const reads = mode === 'sync' || mode === 'plan'
+  const imagesFile = reads ? existingFile('images-file') : undefined
   const fromIssue = bool('from-issue', false)
   if (fromIssue && mode === 'copy') {
     fail(
@@ -271,7 +274,7 @@ export function getInputs(): Inputs {
       `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`
     )
   }
-  const allowlist = existingFile('allowlist')
+  const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined
   if (allowlist) inputs.allowlist = allowlist
   if (imagesFile) inputs.imagesFile = imagesFile
   if (username) inputs.username = username
