@@ -1,0 +1,362 @@
+/**
+ * Every workflow users copy from this repository, the reusable workflow, the
+ * CI workflow, the workflows in the README and action.yml are parsed and
+ * validated with GitHub's own parser (@actions/workflow-parser: schema,
+ * expressions and the contexts each key allows), then checked against the
+ * action's contract: every `with:` names a real input, every output read
+ * exists, callers of the reusable workflow pass what it declares and grant
+ * the permissions its jobs ask for, and no `run:` script expands an
+ * expression (text from issues and lists must reach scripts through `env:`).
+ * A broken example cannot land.
+ */
+import { describe, expect, it } from '@jest/globals'
+import {
+  convertWorkflowTemplate,
+  NoOperationTraceWriter,
+  parseWorkflow
+} from '@actions/workflow-parser'
+import { parseAction } from '@actions/workflow-parser/actions/action-parser'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { ROOT } from '../__fixtures__/action-runner.js'
+
+type Map = Record<string, unknown>
+
+interface Step {
+  id?: string
+  uses?: string
+  run?: string
+  with?: Map
+}
+
+interface Job {
+  uses?: string
+  with?: Map
+  secrets?: Map | 'inherit'
+  steps?: Step[]
+  outputs?: Record<string, string>
+  permissions?: Record<string, string> | string
+  needs?: string | string[]
+}
+
+interface Workflow {
+  on?: unknown
+  permissions?: Record<string, string> | string
+  jobs: Record<string, Job>
+}
+
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8')
+const yamlFiles = (dir: string) =>
+  fs
+    .readdirSync(path.join(ROOT, dir))
+    .filter(name => /\.ya?ml$/.test(name))
+    .map(name => path.posix.join(dir, name))
+
+const ACTION = parseYaml(read('action.yml')) as {
+  inputs: Record<string, { default?: string }>
+  outputs: Record<string, unknown>
+}
+const REUSABLE_FILE = '.github/workflows/mirror.yml'
+const REUSABLE = parseYaml(read(REUSABLE_FILE)) as Workflow & {
+  on: {
+    workflow_call: {
+      inputs: Record<string, { required?: boolean; type: string; default?: unknown }>
+      secrets: Record<string, unknown>
+      outputs: Record<string, { value: string }>
+    }
+  }
+}
+const CALL = REUSABLE.on.workflow_call
+const MODES = ['sync', 'plan', 'copy', 'report']
+
+/** This action, as users (`OWNER/image-mirror@ref`) or this repository (`./`) refer to it. */
+const isThisAction = (uses: string) =>
+  /^OWNER\/image-mirror@/.test(uses) || uses === './' || uses === './.image-mirror-action'
+const isReusable = (uses: string) =>
+  /^OWNER\/image-mirror\/\.github\/workflows\/mirror\.yml@/.test(uses) ||
+  uses === `./${REUSABLE_FILE}`
+
+/** Every string in a YAML tree. */
+function strings(node: unknown): string[] {
+  if (typeof node === 'string') return [node]
+  if (Array.isArray(node)) return node.flatMap(strings)
+  if (node && typeof node === 'object') return Object.values(node).flatMap(strings)
+  return []
+}
+
+/** `context.name` (or `context.id.outputs.name`) references inside `${{ }}` expressions. */
+function references(node: unknown, pattern: RegExp): string[][] {
+  const found: string[][] = []
+  for (const text of strings(node)) {
+    for (const expression of text.matchAll(/\$\{\{([\s\S]*?)\}\}/g)) {
+      for (const match of (expression[1] as string).matchAll(pattern)) found.push(match.slice(1))
+    }
+  }
+  return found
+}
+
+const LEVELS: Record<string, number> = { none: 0, read: 1, write: 2 }
+function permissionLevel(permissions: Job['permissions'], scope: string): number {
+  if (permissions === undefined) return -1
+  if (typeof permissions === 'string') return permissions === 'write-all' ? 2 : 1
+  return LEVELS[permissions[scope] ?? 'none'] as number
+}
+
+/** What is wrong with one workflow, beyond what GitHub's parser says. */
+function contractProblems(workflow: Workflow): string[] {
+  const problems: string[] = []
+  if (workflow.permissions === undefined) {
+    const open = Object.entries(workflow.jobs).filter(([, job]) => job.permissions === undefined)
+    if (
+      open.length > 0 &&
+      !(workflow.on && typeof workflow.on === 'object' && 'workflow_call' in workflow.on)
+    ) {
+      problems.push(`no permissions: at the top or on job(s) ${open.map(([id]) => id).join(', ')}`)
+    }
+  }
+  for (const [jobId, job] of Object.entries(workflow.jobs)) {
+    const ourSteps = new Set<string>()
+    for (const step of job.steps ?? []) {
+      if (step.run && step.run.includes('${{')) {
+        problems.push(`${jobId}: a run: script expands an expression; pass it through env:`)
+      }
+      if (!step.uses) continue
+      if (!isThisAction(step.uses) && !/@[\w.-]+$/.test(step.uses) && !step.uses.startsWith('./')) {
+        problems.push(`${jobId}: ${step.uses} is not pinned to a ref`)
+      }
+      if (!isThisAction(step.uses)) continue
+      if (step.id) ourSteps.add(step.id)
+      for (const key of Object.keys(step.with ?? {})) {
+        if (!(key in ACTION.inputs)) problems.push(`${jobId}: input "${key}" is not in action.yml`)
+      }
+      const mode = step.with?.mode
+      if (typeof mode === 'string' && !mode.includes('${{') && !MODES.includes(mode)) {
+        problems.push(`${jobId}: mode "${mode}" is not one of ${MODES.join(', ')}`)
+      }
+    }
+    for (const [id, name] of references(job, /\bsteps\.([\w-]+)\.outputs\.([\w-]+)/g)) {
+      if (ourSteps.has(id as string) && !((name as string) in ACTION.outputs)) {
+        problems.push(`${jobId}: output "${name}" of step ${id} is not in action.yml`)
+      }
+    }
+    if (job.uses && isReusable(job.uses)) {
+      for (const key of Object.keys(job.with ?? {})) {
+        if (!(key in CALL.inputs)) problems.push(`${jobId}: "${key}" is not an input of mirror.yml`)
+      }
+      for (const [name, input] of Object.entries(CALL.inputs)) {
+        if (input.required && !(name in (job.with ?? {}))) {
+          problems.push(`${jobId}: mirror.yml's required input "${name}" is not given`)
+        }
+      }
+      if (job.secrets && job.secrets !== 'inherit') {
+        for (const key of Object.keys(job.secrets)) {
+          if (!(key in CALL.secrets))
+            problems.push(`${jobId}: "${key}" is not a secret of mirror.yml`)
+        }
+      }
+      // GitHub refuses to start a run whose called jobs ask for more than the caller grants.
+      const granted = job.permissions ?? workflow.permissions
+      for (const called of Object.values(REUSABLE.jobs)) {
+        for (const scope of Object.keys(called.permissions as object)) {
+          const asked = permissionLevel(called.permissions, scope)
+          if (granted !== undefined && permissionLevel(granted, scope) < asked) {
+            problems.push(
+              `${jobId}: mirror.yml's jobs ask for ${scope}: ${Object.keys(LEVELS)[asked]}, not granted`
+            )
+          }
+        }
+      }
+    }
+  }
+  for (const [jobId, name] of references(workflow.jobs, /\bneeds\.([\w-]+)\.outputs\.([\w-]+)/g)) {
+    const job = workflow.jobs[jobId as string]
+    const declared = job?.uses && isReusable(job.uses) ? CALL.outputs : (job?.outputs ?? {})
+    if (!((name as string) in declared))
+      problems.push(`needs.${jobId}.outputs.${name} is never set`)
+  }
+  return problems
+}
+
+async function parserErrors(name: string, content: string): Promise<string[]> {
+  const parsed = parseWorkflow({ name, content }, new NoOperationTraceWriter())
+  const errors = parsed.context.errors.getErrors().map(e => e.message)
+  if (errors.length > 0 || !parsed.value) return errors.length > 0 ? errors : ['nothing parsed']
+  const template = await convertWorkflowTemplate(parsed.context, parsed.value)
+  return (template.errors ?? []).map(e => e.Message)
+}
+
+async function problemsOf(name: string, content: string): Promise<string[]> {
+  const errors = await parserErrors(name, content)
+  if (errors.length > 0) return errors
+  return contractProblems(parseYaml(content) as Workflow)
+}
+
+/** The README's complete workflows: ```yaml blocks with both `on:` and `jobs:`. */
+function readmeWorkflows(): [string, string][] {
+  const blocks = [...read('README.md').matchAll(/```ya?ml\n([\s\S]*?)```/g)].map(
+    m => m[1] as string
+  )
+  return blocks
+    .filter(block => /^on:/m.test(block) && /^jobs:/m.test(block))
+    .map((block, i) => [`README.md workflow ${i + 1}`, block])
+}
+
+const WORKFLOWS = [...yamlFiles('.github/workflows'), ...yamlFiles('examples')]
+
+describe('workflows users copy', () => {
+  it('include the reusable workflow and an example of each kind of use', () => {
+    expect(WORKFLOWS).toEqual(
+      expect.arrayContaining([
+        REUSABLE_FILE,
+        '.github/workflows/ci.yml',
+        'examples/scheduled-sync.yml',
+        'examples/sync-image-issue.yml',
+        'examples/call-reusable-workflow.yml',
+        'examples/build-step.yml'
+      ])
+    )
+    expect(readmeWorkflows().length).toBeGreaterThanOrEqual(3)
+  })
+
+  it.each(WORKFLOWS)('%s is valid and keeps to the action contract', async file => {
+    expect(await problemsOf(file, read(file))).toEqual([])
+  })
+
+  it.each(readmeWorkflows())('%s is valid and keeps to the action contract', async (name, yaml) => {
+    expect(await problemsOf(name, yaml)).toEqual([])
+  })
+
+  it('action.yml is a valid node24 action', () => {
+    const parsed = parseAction(
+      { name: 'action.yml', content: read('action.yml') },
+      new NoOperationTraceWriter()
+    )
+    expect(parsed.context.errors.getErrors().map(e => e.message)).toEqual([])
+    expect(parseYaml(read('action.yml'))).toMatchObject({
+      runs: { using: 'node24', main: 'dist/index.js' }
+    })
+  })
+})
+
+describe('the reusable workflow', () => {
+  const jobs = REUSABLE.jobs as Record<string, Job & Map>
+
+  it('passes to the action only inputs and secrets it declares', () => {
+    const inputs = references(jobs, /\binputs\.([\w-]+)/g).map(([name]) => name)
+    expect(inputs.filter(name => !((name as string) in CALL.inputs))).toEqual([])
+    const secrets = references(jobs, /\bsecrets\.([\w-]+)/g).map(([name]) => name)
+    expect(secrets.filter(name => !((name as string) in CALL.secrets))).toEqual([])
+  })
+
+  it('declares every input the action has that a caller may need, with the same defaults', () => {
+    const perJob = ['mode', 'leg', 'results-dir', 'github-token', 'password', 'from-issue']
+    const forwarded = Object.keys(ACTION.inputs).filter(
+      name =>
+        !perJob.includes(name) &&
+        !name.startsWith('label-') &&
+        name !== 'crane-url' &&
+        name !== 'config-dir'
+    )
+    expect(forwarded.filter(name => !(name in CALL.inputs))).toEqual([])
+    // An empty default leaves the action's own (the pinned crane, for one).
+    const differing = forwarded.filter(name => {
+      const ours = CALL.inputs[name]?.default
+      return ours !== undefined && ours !== '' && String(ours) !== ACTION.inputs[name]?.default
+    })
+    expect(differing).toEqual([])
+  })
+
+  it('runs plan → copy legs → report with artifacts, least permissions and no overlap', () => {
+    expect(Object.keys(jobs)).toEqual(['plan', 'copy', 'report'])
+    const copy = jobs.copy as Map
+    expect(copy).toMatchObject({
+      needs: 'plan',
+      if: "needs.plan.outputs.legs != '0'",
+      strategy: { 'fail-fast': false, matrix: '${{ fromJSON(needs.plan.outputs.matrix) }}' }
+    })
+    expect(jobs.report).toMatchObject({
+      needs: ['plan', 'copy'],
+      if: "always() && needs.plan.result == 'success'"
+    })
+    const modes = Object.fromEntries(
+      Object.entries(jobs).map(([id, job]) => [
+        id,
+        job.steps?.find(s => s.uses === './.image-mirror-action')?.with?.mode
+      ])
+    )
+    expect(modes).toEqual({ plan: 'plan', copy: 'copy', report: 'report' })
+    const uses = (id: string) => (jobs[id]?.steps ?? []).map(s => s.uses?.replace(/@.*/, ''))
+    expect(uses('plan')).toContain('actions/upload-artifact')
+    expect(uses('copy')).toEqual(
+      expect.arrayContaining(['actions/download-artifact', 'actions/upload-artifact'])
+    )
+    expect(uses('report')).toContain('actions/download-artifact')
+    // Only the legs push; nothing may write contents.
+    expect(jobs.plan?.permissions).toEqual({ contents: 'read', issues: 'write', packages: 'read' })
+    expect(jobs.copy?.permissions).toEqual({ contents: 'read', packages: 'write' })
+    expect(jobs.report?.permissions).toEqual({ contents: 'read', issues: 'write' })
+    expect((REUSABLE as Map).concurrency).toMatchObject({ 'cancel-in-progress': false })
+    // Its outputs come from the report job.
+    for (const [name, output] of Object.entries(CALL.outputs)) {
+      expect(output.value).toBe(`\${{ jobs.report.outputs.${name} }}`)
+      expect(jobs.report?.outputs?.[name]).toBe(`\${{ steps.report.outputs.${name} }}`)
+    }
+  })
+
+  it('sends GITHUB_TOKEN to no registry but ghcr.io', () => {
+    const passwords = Object.values(jobs).flatMap(job =>
+      (job.steps ?? []).map(s => s.with?.password).filter((p): p is string => typeof p === 'string')
+    )
+    expect(passwords.length).toBe(2)
+    for (const password of passwords) {
+      expect(password).toBe(
+        "${{ secrets.password || (startsWith(inputs.target, 'ghcr.io/') && github.token || '') }}"
+      )
+    }
+  })
+})
+
+describe('the checks bite', () => {
+  const example = read('examples/scheduled-sync.yml')
+
+  it('a misspelt input, an unknown mode or output, an expression in run: are each caught', async () => {
+    const broken = example
+      .replace('images-file: images.txt', 'images_file: images.txt')
+      .replace('mode: report', 'mode: reprot')
+      .replace('steps.report.outputs.failed', 'steps.report.outputs.failures')
+      .replace(
+        'run: echo "$COPIED copied',
+        'run: echo "${{ github.event.issue.title }} $COPIED copied'
+      )
+    expect(await problemsOf('broken.yml', broken)).toEqual([
+      'plan: input "images_file" is not in action.yml',
+      'report: mode "reprot" is not one of sync, plan, copy, report',
+      'report: a run: script expands an expression; pass it through env:',
+      'report: output "failures" of step report is not in action.yml'
+    ])
+  })
+
+  it("GitHub's parser catches schema and expression errors", async () => {
+    const errors = await problemsOf(
+      'broken.yml',
+      example
+        .replace('timeout-minutes: 30', 'timeout-minute: 30')
+        .replace('fromJSON(', 'fromJSONX(')
+    )
+    expect(errors.join('\n')).toMatch(/Unexpected value 'timeout-minute'/)
+    expect(errors.join('\n')).toMatch(/Unrecognized function: 'fromJSONX'/)
+  })
+
+  it('a caller that grants too little, forgets a required input or names an unknown one is caught', async () => {
+    const caller = read('examples/call-reusable-workflow.yml')
+      .replace('      issues: write\n', '')
+      .replace('      action-ref: main\n', '      action-rev: main\n')
+    expect(await problemsOf('caller.yml', caller)).toEqual([
+      'mirror: "action-rev" is not an input of mirror.yml',
+      `mirror: mirror.yml's required input "action-ref" is not given`,
+      "mirror: mirror.yml's jobs ask for issues: write, not granted",
+      "mirror: mirror.yml's jobs ask for issues: write, not granted"
+    ])
+  })
+})
