@@ -51,3 +51,12 @@ export function getManifest(
   reference: string,
   auth?: Credentials
 ): Promise<{ digest: string; mediaType: string; manifest: ManifestJson }>
+
+/** Put the manifest `from` points to under more tags of the same repository (one PUT each). */
+export function tagImage(
+  host: string,
+  repository: string,
+  from: string,
+  tags: string[],
+  auth?: Credentials
+): Promise<string>

@@ -205,3 +205,22 @@ export async function getManifest(host, repository, reference, auth) {
     manifest: JSON.parse(bytes.toString('utf8'))
   }
 }
+
+/**
+ * Put the manifest `from` points to under more tags of the same repository,
+ * one PUT each: seeding thousands of tags of one image without re-sending blobs.
+ */
+export async function tagImage(host, repository, from, tags, auth) {
+  const res = await check(
+    await fetch(`http://${host}/v2/${repository}/manifests/${from}`, {
+      headers: { ...authHeader(auth), accept: ACCEPT }
+    }),
+    `GET ${repository}:${from}`,
+    true
+  )
+  const mediaType = (res.headers.get('content-type') ?? '').split(';')[0]
+  const bytes = Buffer.from(await res.arrayBuffer())
+  for (const tag of tags)
+    await pushManifest(`http://${host}`, repository, tag, mediaType, bytes, auth)
+  return digestOf(bytes)
+}
