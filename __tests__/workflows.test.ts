@@ -42,6 +42,7 @@ interface Job {
 
 interface Workflow {
   on?: unknown
+  concurrency?: unknown
   permissions?: Record<string, string> | string
   jobs: Record<string, Job>
 }
@@ -68,7 +69,7 @@ const REUSABLE = parseYaml(read(REUSABLE_FILE)) as Workflow & {
   }
 }
 const CALL = REUSABLE.on.workflow_call
-const MODES = ['sync', 'plan', 'copy', 'report']
+const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist']
 
 /** This action, as users (`OWNER/image-mirror@ref`) or this repository (`./`) refer to it. */
 const isThisAction = (uses: string) =>
@@ -250,13 +251,15 @@ describe('the reusable workflow', () => {
   })
 
   it('declares every input the action has that a caller may need, with the same defaults', () => {
-    const perJob = ['mode', 'leg', 'results-dir', 'github-token', 'password', 'from-issue']
+    // `fix` belongs to mode lint-allowlist, which the reusable workflow does not run.
+    const perJob = ['mode', 'leg', 'results-dir', 'github-token', 'password', 'from-issue', 'fix']
     const forwarded = Object.keys(ACTION.inputs).filter(
       name =>
         !perJob.includes(name) &&
         !name.startsWith('label-') &&
         name !== 'crane-url' &&
-        name !== 'config-dir'
+        name !== 'config-dir' &&
+        name !== 'config-registries'
     )
     expect(forwarded.filter(name => !(name in CALL.inputs))).toEqual([])
     // An empty default leaves the action's own (the pinned crane, for one).
@@ -296,7 +299,7 @@ describe('the reusable workflow', () => {
     expect(jobs.plan?.permissions).toEqual({ contents: 'read', issues: 'write', packages: 'read' })
     expect(jobs.copy?.permissions).toEqual({ contents: 'read', packages: 'write' })
     expect(jobs.report?.permissions).toEqual({ contents: 'read', issues: 'write' })
-    expect((REUSABLE as Map).concurrency).toMatchObject({ 'cancel-in-progress': false })
+    expect(REUSABLE.concurrency).toMatchObject({ 'cancel-in-progress': false })
     // Its outputs come from the report job.
     for (const [name, output] of Object.entries(CALL.outputs)) {
       expect(output.value).toBe(`\${{ jobs.report.outputs.${name} }}`)
@@ -331,7 +334,7 @@ describe('the checks bite', () => {
       )
     expect(await problemsOf('broken.yml', broken)).toEqual([
       'plan: input "images_file" is not in action.yml',
-      'report: mode "reprot" is not one of sync, plan, copy, report',
+      'report: mode "reprot" is not one of sync, plan, copy, report, lint-allowlist',
       'report: a run: script expands an expression; pass it through env:',
       'report: output "failures" of step report is not in action.yml'
     ])

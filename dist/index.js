@@ -1,7 +1,7 @@
 import './sourcemap-register.cjs';import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 /******/ var __webpack_modules__ = ({
 
-/***/ 9659:
+/***/ 2827:
 /***/ (function(__unused_webpack_module, exports, __nccwpck_require__) {
 
 
@@ -54,9 +54,9 @@ exports.getProxyUrl = getProxyUrl;
 exports.isHttps = isHttps;
 const http = __importStar(__nccwpck_require__(8611));
 const https = __importStar(__nccwpck_require__(5692));
-const pm = __importStar(__nccwpck_require__(3335));
-const tunnel = __importStar(__nccwpck_require__(770));
-const undici_1 = __nccwpck_require__(6752);
+const pm = __importStar(__nccwpck_require__(8503));
+const tunnel = __importStar(__nccwpck_require__(8258));
+const undici_1 = __nccwpck_require__(576);
 var HttpCodes;
 (function (HttpCodes) {
     HttpCodes[HttpCodes["OK"] = 200] = "OK";
@@ -744,7 +744,7 @@ const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCa
 
 /***/ }),
 
-/***/ 3335:
+/***/ 8503:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -844,7 +844,7 @@ class DecodedURL extends URL {
 
 /***/ }),
 
-/***/ 7712:
+/***/ 9632:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -984,17 +984,17 @@ class Comparator {
 
 module.exports = Comparator
 
-const parseOptions = __nccwpck_require__(5131)
-const { safeRe: re, t } = __nccwpck_require__(6102)
-const cmp = __nccwpck_require__(9647)
-const debug = __nccwpck_require__(1736)
-const SemVer = __nccwpck_require__(6644)
-const Range = __nccwpck_require__(4535)
+const parseOptions = __nccwpck_require__(8811)
+const { safeRe: re, t } = __nccwpck_require__(5225)
+const cmp = __nccwpck_require__(7471)
+const debug = __nccwpck_require__(3288)
+const SemVer = __nccwpck_require__(8804)
+const Range = __nccwpck_require__(7255)
 
 
 /***/ }),
 
-/***/ 4535:
+/***/ 7255:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -1216,22 +1216,22 @@ class Range {
 
 module.exports = Range
 
-const LRU = __nccwpck_require__(1018)
+const LRU = __nccwpck_require__(2877)
 const cache = new LRU()
 
-const parseOptions = __nccwpck_require__(5131)
-const Comparator = __nccwpck_require__(7712)
-const debug = __nccwpck_require__(1736)
-const SemVer = __nccwpck_require__(6644)
-const trimComparatorWhitespace = __nccwpck_require__(3316)
+const parseOptions = __nccwpck_require__(8811)
+const Comparator = __nccwpck_require__(9632)
+const debug = __nccwpck_require__(3288)
+const SemVer = __nccwpck_require__(8804)
+const trimComparatorWhitespace = __nccwpck_require__(5780)
 const {
   safeRe: re,
   src,
   t,
   tildeTrimReplace,
   caretTrimReplace,
-} = __nccwpck_require__(6102)
-const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __nccwpck_require__(9962)
+} = __nccwpck_require__(5225)
+const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __nccwpck_require__(9162)
 
 // unbounded global build-metadata stripper used by parseRange
 const BUILDSTRIPRE = new RegExp(src[t.BUILD], 'g')
@@ -1578,17 +1578,17 @@ const testSet = (set, version, options) => {
 
 /***/ }),
 
-/***/ 6644:
+/***/ 8804:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const debug = __nccwpck_require__(1736)
-const { MAX_LENGTH, MAX_SAFE_INTEGER } = __nccwpck_require__(9962)
-const { safeRe: re, t } = __nccwpck_require__(6102)
+const debug = __nccwpck_require__(3288)
+const { MAX_LENGTH, MAX_SAFE_INTEGER } = __nccwpck_require__(9162)
+const { safeRe: re, t } = __nccwpck_require__(5225)
 
-const parseOptions = __nccwpck_require__(5131)
-const { compareIdentifiers } = __nccwpck_require__(3411)
+const parseOptions = __nccwpck_require__(8811)
+const { compareIdentifiers } = __nccwpck_require__(4163)
 
 const isPrereleaseIdentifier = (prerelease, identifier) => {
   const identifiers = identifier.split('.')
@@ -1935,12 +1935,12 @@ module.exports = SemVer
 
 /***/ }),
 
-/***/ 3590:
+/***/ 9398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(2080)
+const parse = __nccwpck_require__(3616)
 const clean = (version, options) => {
   const s = parse(version.trim().replace(/^[=v]+/, ''), options)
   return s ? s.version : null
@@ -1950,17 +1950,17 @@ module.exports = clean
 
 /***/ }),
 
-/***/ 9647:
+/***/ 7471:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const eq = __nccwpck_require__(273)
-const neq = __nccwpck_require__(2991)
-const gt = __nccwpck_require__(3740)
-const gte = __nccwpck_require__(6297)
-const lt = __nccwpck_require__(2115)
-const lte = __nccwpck_require__(9824)
+const eq = __nccwpck_require__(8849)
+const neq = __nccwpck_require__(1039)
+const gt = __nccwpck_require__(6716)
+const gte = __nccwpck_require__(4969)
+const lt = __nccwpck_require__(8387)
+const lte = __nccwpck_require__(4672)
 
 const cmp = (a, op, b, loose) => {
   switch (op) {
@@ -2011,14 +2011,14 @@ module.exports = cmp
 
 /***/ }),
 
-/***/ 6141:
+/***/ 3146:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
-const parse = __nccwpck_require__(2080)
-const { safeRe: re, t } = __nccwpck_require__(6102)
+const SemVer = __nccwpck_require__(8804)
+const parse = __nccwpck_require__(3616)
+const { safeRe: re, t } = __nccwpck_require__(5225)
 
 const coerce = (version, options) => {
   if (version instanceof SemVer) {
@@ -2080,12 +2080,12 @@ module.exports = coerce
 
 /***/ }),
 
-/***/ 2237:
+/***/ 4461:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
+const SemVer = __nccwpck_require__(8804)
 const compareBuild = (a, b, loose) => {
   const versionA = new SemVer(a, loose)
   const versionB = new SemVer(b, loose)
@@ -2096,24 +2096,24 @@ module.exports = compareBuild
 
 /***/ }),
 
-/***/ 9539:
+/***/ 9283:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const compareLoose = (a, b) => compare(a, b, true)
 module.exports = compareLoose
 
 
 /***/ }),
 
-/***/ 1136:
+/***/ 5216:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
+const SemVer = __nccwpck_require__(8804)
 const compare = (a, b, loose) =>
   new SemVer(a, loose).compare(new SemVer(b, loose))
 
@@ -2122,12 +2122,12 @@ module.exports = compare
 
 /***/ }),
 
-/***/ 3496:
+/***/ 3336:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(2080)
+const parse = __nccwpck_require__(3616)
 
 const diff = (version1, version2) => {
   const v1 = parse(version1, null, true)
@@ -2189,48 +2189,48 @@ module.exports = diff
 
 /***/ }),
 
-/***/ 273:
+/***/ 8849:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const eq = (a, b, loose) => compare(a, b, loose) === 0
 module.exports = eq
 
 
 /***/ }),
 
-/***/ 3740:
+/***/ 6716:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const gt = (a, b, loose) => compare(a, b, loose) > 0
 module.exports = gt
 
 
 /***/ }),
 
-/***/ 6297:
+/***/ 4969:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const gte = (a, b, loose) => compare(a, b, loose) >= 0
 module.exports = gte
 
 
 /***/ }),
 
-/***/ 1999:
+/***/ 4543:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
+const SemVer = __nccwpck_require__(8804)
 
 const inc = (version, release, options, identifier, identifierBase) => {
   if (typeof (options) === 'string') {
@@ -2253,72 +2253,72 @@ module.exports = inc
 
 /***/ }),
 
-/***/ 2115:
+/***/ 8387:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const lt = (a, b, loose) => compare(a, b, loose) < 0
 module.exports = lt
 
 
 /***/ }),
 
-/***/ 9824:
+/***/ 4672:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const lte = (a, b, loose) => compare(a, b, loose) <= 0
 module.exports = lte
 
 
 /***/ }),
 
-/***/ 474:
+/***/ 6506:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
+const SemVer = __nccwpck_require__(8804)
 const major = (a, loose) => new SemVer(a, loose).major
 module.exports = major
 
 
 /***/ }),
 
-/***/ 2430:
+/***/ 1790:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
+const SemVer = __nccwpck_require__(8804)
 const minor = (a, loose) => new SemVer(a, loose).minor
 module.exports = minor
 
 
 /***/ }),
 
-/***/ 2991:
+/***/ 1039:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const neq = (a, b, loose) => compare(a, b, loose) !== 0
 module.exports = neq
 
 
 /***/ }),
 
-/***/ 2080:
+/***/ 3616:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
+const SemVer = __nccwpck_require__(8804)
 const parse = (version, options, throwErrors = false) => {
   if (version instanceof SemVer) {
     return version
@@ -2338,24 +2338,24 @@ module.exports = parse
 
 /***/ }),
 
-/***/ 9629:
+/***/ 8093:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
+const SemVer = __nccwpck_require__(8804)
 const patch = (a, loose) => new SemVer(a, loose).patch
 module.exports = patch
 
 
 /***/ }),
 
-/***/ 6593:
+/***/ 6017:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(2080)
+const parse = __nccwpck_require__(3616)
 const prerelease = (version, options) => {
   const parsed = parse(version, options)
   return (parsed && parsed.prerelease.length) ? parsed.prerelease : null
@@ -2365,36 +2365,36 @@ module.exports = prerelease
 
 /***/ }),
 
-/***/ 4018:
+/***/ 8578:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compare = __nccwpck_require__(1136)
+const compare = __nccwpck_require__(5216)
 const rcompare = (a, b, loose) => compare(b, a, loose)
 module.exports = rcompare
 
 
 /***/ }),
 
-/***/ 1749:
+/***/ 2533:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compareBuild = __nccwpck_require__(2237)
+const compareBuild = __nccwpck_require__(4461)
 const rsort = (list, loose) => list.sort((a, b) => compareBuild(b, a, loose))
 module.exports = rsort
 
 
 /***/ }),
 
-/***/ 6326:
+/***/ 1046:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(4535)
+const Range = __nccwpck_require__(7255)
 const satisfies = (version, range, options) => {
   try {
     range = new Range(range, options)
@@ -2408,26 +2408,26 @@ module.exports = satisfies
 
 /***/ }),
 
-/***/ 5783:
+/***/ 8071:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const compareBuild = __nccwpck_require__(2237)
+const compareBuild = __nccwpck_require__(4461)
 const sort = (list, loose) => list.sort((a, b) => compareBuild(a, b, loose))
 module.exports = sort
 
 
 /***/ }),
 
-/***/ 7537:
+/***/ 4497:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(2080)
-const constants = __nccwpck_require__(9962)
-const SemVer = __nccwpck_require__(6644)
+const parse = __nccwpck_require__(3616)
+const constants = __nccwpck_require__(9162)
+const SemVer = __nccwpck_require__(8804)
 
 const truncate = (version, truncation, options) => {
   if (!constants.RELEASE_TYPES.includes(truncation)) {
@@ -2475,12 +2475,12 @@ module.exports = truncate
 
 /***/ }),
 
-/***/ 3769:
+/***/ 9705:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const parse = __nccwpck_require__(2080)
+const parse = __nccwpck_require__(3616)
 const valid = (version, options) => {
   const v = parse(version, options)
   return v ? v.version : null
@@ -2490,54 +2490,54 @@ module.exports = valid
 
 /***/ }),
 
-/***/ 885:
+/***/ 8645:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 // just pre-load all the stuff that index.js lazily exports
-const internalRe = __nccwpck_require__(6102)
-const constants = __nccwpck_require__(9962)
-const SemVer = __nccwpck_require__(6644)
-const identifiers = __nccwpck_require__(3411)
-const parse = __nccwpck_require__(2080)
-const valid = __nccwpck_require__(3769)
-const clean = __nccwpck_require__(3590)
-const inc = __nccwpck_require__(1999)
-const diff = __nccwpck_require__(3496)
-const major = __nccwpck_require__(474)
-const minor = __nccwpck_require__(2430)
-const patch = __nccwpck_require__(9629)
-const prerelease = __nccwpck_require__(6593)
-const compare = __nccwpck_require__(1136)
-const rcompare = __nccwpck_require__(4018)
-const compareLoose = __nccwpck_require__(9539)
-const compareBuild = __nccwpck_require__(2237)
-const sort = __nccwpck_require__(5783)
-const rsort = __nccwpck_require__(1749)
-const gt = __nccwpck_require__(3740)
-const lt = __nccwpck_require__(2115)
-const eq = __nccwpck_require__(273)
-const neq = __nccwpck_require__(2991)
-const gte = __nccwpck_require__(6297)
-const lte = __nccwpck_require__(9824)
-const cmp = __nccwpck_require__(9647)
-const coerce = __nccwpck_require__(6141)
-const truncate = __nccwpck_require__(7537)
-const Comparator = __nccwpck_require__(7712)
-const Range = __nccwpck_require__(4535)
-const satisfies = __nccwpck_require__(6326)
-const toComparators = __nccwpck_require__(7583)
-const maxSatisfying = __nccwpck_require__(3036)
-const minSatisfying = __nccwpck_require__(7534)
-const minVersion = __nccwpck_require__(9725)
-const validRange = __nccwpck_require__(9282)
-const outside = __nccwpck_require__(9955)
-const gtr = __nccwpck_require__(2915)
-const ltr = __nccwpck_require__(1102)
-const intersects = __nccwpck_require__(7116)
-const simplifyRange = __nccwpck_require__(6077)
-const subset = __nccwpck_require__(1880)
+const internalRe = __nccwpck_require__(5225)
+const constants = __nccwpck_require__(9162)
+const SemVer = __nccwpck_require__(8804)
+const identifiers = __nccwpck_require__(4163)
+const parse = __nccwpck_require__(3616)
+const valid = __nccwpck_require__(9705)
+const clean = __nccwpck_require__(9398)
+const inc = __nccwpck_require__(4543)
+const diff = __nccwpck_require__(3336)
+const major = __nccwpck_require__(6506)
+const minor = __nccwpck_require__(1790)
+const patch = __nccwpck_require__(8093)
+const prerelease = __nccwpck_require__(6017)
+const compare = __nccwpck_require__(5216)
+const rcompare = __nccwpck_require__(8578)
+const compareLoose = __nccwpck_require__(9283)
+const compareBuild = __nccwpck_require__(4461)
+const sort = __nccwpck_require__(8071)
+const rsort = __nccwpck_require__(2533)
+const gt = __nccwpck_require__(6716)
+const lt = __nccwpck_require__(8387)
+const eq = __nccwpck_require__(8849)
+const neq = __nccwpck_require__(1039)
+const gte = __nccwpck_require__(4969)
+const lte = __nccwpck_require__(4672)
+const cmp = __nccwpck_require__(7471)
+const coerce = __nccwpck_require__(3146)
+const truncate = __nccwpck_require__(4497)
+const Comparator = __nccwpck_require__(9632)
+const Range = __nccwpck_require__(7255)
+const satisfies = __nccwpck_require__(1046)
+const toComparators = __nccwpck_require__(559)
+const maxSatisfying = __nccwpck_require__(6220)
+const minSatisfying = __nccwpck_require__(910)
+const minVersion = __nccwpck_require__(4397)
+const validRange = __nccwpck_require__(4386)
+const outside = __nccwpck_require__(3715)
+const gtr = __nccwpck_require__(6643)
+const ltr = __nccwpck_require__(2382)
+const intersects = __nccwpck_require__(412)
+const simplifyRange = __nccwpck_require__(2733)
+const subset = __nccwpck_require__(4072)
 module.exports = {
   parse,
   valid,
@@ -2590,7 +2590,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9962:
+/***/ 9162:
 /***/ ((module) => {
 
 
@@ -2664,7 +2664,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1736:
+/***/ 3288:
 /***/ ((module) => {
 
 
@@ -2682,7 +2682,7 @@ module.exports = debug
 
 /***/ }),
 
-/***/ 3411:
+/***/ 4163:
 /***/ ((module) => {
 
 
@@ -2718,7 +2718,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1018:
+/***/ 2877:
 /***/ ((module) => {
 
 
@@ -2767,7 +2767,7 @@ module.exports = LRUCache
 
 /***/ }),
 
-/***/ 5131:
+/***/ 8811:
 /***/ ((module) => {
 
 
@@ -2791,7 +2791,7 @@ module.exports = parseOptions
 
 /***/ }),
 
-/***/ 6102:
+/***/ 5225:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 
@@ -2800,8 +2800,8 @@ const {
   MAX_SAFE_COMPONENT_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   MAX_LENGTH,
-} = __nccwpck_require__(9962)
-const debug = __nccwpck_require__(1736)
+} = __nccwpck_require__(9162)
+const debug = __nccwpck_require__(3288)
 exports = module.exports = {}
 
 // The actual regexps go on exports.re
@@ -3021,7 +3021,7 @@ createToken('GTE0PRE', '^\\s*>=\\s*0\\.0\\.0-0\\s*$')
 
 /***/ }),
 
-/***/ 3316:
+/***/ 5780:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -3036,7 +3036,7 @@ const {
   MAX_LENGTH,
   MAX_SAFE_BUILD_LENGTH,
   WHITESPACE_CHARACTERS,
-} = __nccwpck_require__(9962)
+} = __nccwpck_require__(9162)
 
 /**
  * Remembers the last two rows of digits so their characters need not be reread.
@@ -3466,25 +3466,25 @@ module.exports = trimComparatorWhitespace
 
 /***/ }),
 
-/***/ 2915:
+/***/ 6643:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 // Determine if version is greater than all the versions possible in the range.
-const outside = __nccwpck_require__(9955)
+const outside = __nccwpck_require__(3715)
 const gtr = (version, range, options) => outside(version, range, '>', options)
 module.exports = gtr
 
 
 /***/ }),
 
-/***/ 7116:
+/***/ 412:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(4535)
+const Range = __nccwpck_require__(7255)
 const intersects = (r1, r2, options) => {
   r1 = new Range(r1, options)
   r2 = new Range(r2, options)
@@ -3495,12 +3495,12 @@ module.exports = intersects
 
 /***/ }),
 
-/***/ 1102:
+/***/ 2382:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const outside = __nccwpck_require__(9955)
+const outside = __nccwpck_require__(3715)
 // Determine if version is less than all the versions possible in the range
 const ltr = (version, range, options) => outside(version, range, '<', options)
 module.exports = ltr
@@ -3508,13 +3508,13 @@ module.exports = ltr
 
 /***/ }),
 
-/***/ 3036:
+/***/ 6220:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
-const Range = __nccwpck_require__(4535)
+const SemVer = __nccwpck_require__(8804)
+const Range = __nccwpck_require__(7255)
 
 const maxSatisfying = (versions, range, options) => {
   let max = null
@@ -3542,13 +3542,13 @@ module.exports = maxSatisfying
 
 /***/ }),
 
-/***/ 7534:
+/***/ 910:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
-const Range = __nccwpck_require__(4535)
+const SemVer = __nccwpck_require__(8804)
+const Range = __nccwpck_require__(7255)
 const minSatisfying = (versions, range, options) => {
   let min = null
   let minSV = null
@@ -3575,14 +3575,14 @@ module.exports = minSatisfying
 
 /***/ }),
 
-/***/ 9725:
+/***/ 4397:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
-const Range = __nccwpck_require__(4535)
-const gt = __nccwpck_require__(3740)
+const SemVer = __nccwpck_require__(8804)
+const Range = __nccwpck_require__(7255)
+const gt = __nccwpck_require__(6716)
 
 const minVersion = (range, loose) => {
   range = new Range(range, loose)
@@ -3645,20 +3645,20 @@ module.exports = minVersion
 
 /***/ }),
 
-/***/ 9955:
+/***/ 3715:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const SemVer = __nccwpck_require__(6644)
-const Comparator = __nccwpck_require__(7712)
+const SemVer = __nccwpck_require__(8804)
+const Comparator = __nccwpck_require__(9632)
 const { ANY } = Comparator
-const Range = __nccwpck_require__(4535)
-const satisfies = __nccwpck_require__(6326)
-const gt = __nccwpck_require__(3740)
-const lt = __nccwpck_require__(2115)
-const lte = __nccwpck_require__(9824)
-const gte = __nccwpck_require__(6297)
+const Range = __nccwpck_require__(7255)
+const satisfies = __nccwpck_require__(1046)
+const gt = __nccwpck_require__(6716)
+const lt = __nccwpck_require__(8387)
+const lte = __nccwpck_require__(4672)
+const gte = __nccwpck_require__(4969)
 
 const outside = (version, range, hilo, options) => {
   version = new SemVer(version, options)
@@ -3734,7 +3734,7 @@ module.exports = outside
 
 /***/ }),
 
-/***/ 6077:
+/***/ 2733:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -3742,8 +3742,8 @@ module.exports = outside
 // given a set of versions and a range, create a "simplified" range
 // that includes the same versions that the original range does
 // If the original range is shorter than the simplified one, return that.
-const satisfies = __nccwpck_require__(6326)
-const compare = __nccwpck_require__(1136)
+const satisfies = __nccwpck_require__(1046)
+const compare = __nccwpck_require__(5216)
 module.exports = (versions, range, options) => {
   const set = []
   let first = null
@@ -3790,16 +3790,16 @@ module.exports = (versions, range, options) => {
 
 /***/ }),
 
-/***/ 1880:
+/***/ 4072:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(4535)
-const Comparator = __nccwpck_require__(7712)
+const Range = __nccwpck_require__(7255)
+const Comparator = __nccwpck_require__(9632)
 const { ANY } = Comparator
-const satisfies = __nccwpck_require__(6326)
-const compare = __nccwpck_require__(1136)
+const satisfies = __nccwpck_require__(1046)
+const compare = __nccwpck_require__(5216)
 
 // Complex range `r1 || r2 || ...` is a subset of `R1 || R2 || ...` iff:
 // - Every simple range `r1, r2, ...` is a null set, OR
@@ -4046,12 +4046,12 @@ module.exports = subset
 
 /***/ }),
 
-/***/ 7583:
+/***/ 559:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(4535)
+const Range = __nccwpck_require__(7255)
 
 // Mostly just for testing and legacy API reasons
 const toComparators = (range, options) =>
@@ -4063,12 +4063,12 @@ module.exports = toComparators
 
 /***/ }),
 
-/***/ 9282:
+/***/ 4386:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Range = __nccwpck_require__(4535)
+const Range = __nccwpck_require__(7255)
 const validRange = (range, options) => {
   try {
     // Return '*' instead of '' so that truthiness works.
@@ -4083,15 +4083,15 @@ module.exports = validRange
 
 /***/ }),
 
-/***/ 770:
+/***/ 8258:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-module.exports = __nccwpck_require__(218);
+module.exports = __nccwpck_require__(5258);
 
 
 /***/ }),
 
-/***/ 218:
+/***/ 5258:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
@@ -4362,33 +4362,33 @@ exports.debug = debug; // for test
 
 /***/ }),
 
-/***/ 6752:
+/***/ 576:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Client = __nccwpck_require__(3701)
-const Dispatcher = __nccwpck_require__(883)
-const Pool = __nccwpck_require__(628)
-const BalancedPool = __nccwpck_require__(837)
-const Agent = __nccwpck_require__(7405)
-const ProxyAgent = __nccwpck_require__(6672)
-const EnvHttpProxyAgent = __nccwpck_require__(3137)
-const RetryAgent = __nccwpck_require__(50)
-const errors = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+const Client = __nccwpck_require__(5061)
+const Dispatcher = __nccwpck_require__(2243)
+const Pool = __nccwpck_require__(20)
+const BalancedPool = __nccwpck_require__(9989)
+const Agent = __nccwpck_require__(3389)
+const ProxyAgent = __nccwpck_require__(7408)
+const EnvHttpProxyAgent = __nccwpck_require__(2785)
+const RetryAgent = __nccwpck_require__(8610)
+const errors = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
 const { InvalidArgumentError } = errors
-const api = __nccwpck_require__(6615)
-const buildConnector = __nccwpck_require__(9136)
-const MockClient = __nccwpck_require__(7365)
-const MockAgent = __nccwpck_require__(7501)
-const MockPool = __nccwpck_require__(4004)
-const mockErrors = __nccwpck_require__(2429)
-const RetryHandler = __nccwpck_require__(7816)
-const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(2581)
-const DecoratorHandler = __nccwpck_require__(8155)
-const RedirectHandler = __nccwpck_require__(8754)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const api = __nccwpck_require__(6135)
+const buildConnector = __nccwpck_require__(1952)
+const MockClient = __nccwpck_require__(6197)
+const MockAgent = __nccwpck_require__(2781)
+const MockPool = __nccwpck_require__(9396)
+const mockErrors = __nccwpck_require__(9037)
+const RetryHandler = __nccwpck_require__(1131)
+const { getGlobalDispatcher, setGlobalDispatcher } = __nccwpck_require__(8085)
+const DecoratorHandler = __nccwpck_require__(5579)
+const RedirectHandler = __nccwpck_require__(9714)
+const createRedirectInterceptor = __nccwpck_require__(2276)
 
 Object.assign(Dispatcher.prototype, api)
 
@@ -4406,10 +4406,10 @@ module.exports.DecoratorHandler = DecoratorHandler
 module.exports.RedirectHandler = RedirectHandler
 module.exports.createRedirectInterceptor = createRedirectInterceptor
 module.exports.interceptors = {
-  redirect: __nccwpck_require__(1514),
-  retry: __nccwpck_require__(2026),
-  dump: __nccwpck_require__(8060),
-  dns: __nccwpck_require__(379)
+  redirect: __nccwpck_require__(1530),
+  retry: __nccwpck_require__(7114),
+  dump: __nccwpck_require__(5596),
+  dns: __nccwpck_require__(1643)
 }
 
 module.exports.buildConnector = buildConnector
@@ -4471,7 +4471,7 @@ function makeDispatcher (fn) {
 module.exports.setGlobalDispatcher = setGlobalDispatcher
 module.exports.getGlobalDispatcher = getGlobalDispatcher
 
-const fetchImpl = (__nccwpck_require__(4398).fetch)
+const fetchImpl = (__nccwpck_require__(3345).fetch)
 module.exports.fetch = async function fetch (init, options = undefined) {
   try {
     return await fetchImpl(init, options)
@@ -4483,39 +4483,39 @@ module.exports.fetch = async function fetch (init, options = undefined) {
     throw err
   }
 }
-module.exports.Headers = __nccwpck_require__(660).Headers
-module.exports.Response = __nccwpck_require__(9051).Response
-module.exports.Request = __nccwpck_require__(9967).Request
-module.exports.FormData = __nccwpck_require__(5910).FormData
+module.exports.Headers = __nccwpck_require__(548).Headers
+module.exports.Response = __nccwpck_require__(1627).Response
+module.exports.Request = __nccwpck_require__(268).Request
+module.exports.FormData = __nccwpck_require__(2134).FormData
 module.exports.File = globalThis.File ?? (__nccwpck_require__(4573).File)
-module.exports.FileReader = __nccwpck_require__(8355).FileReader
+module.exports.FileReader = __nccwpck_require__(8755).FileReader
 
-const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(1059)
+const { setGlobalOrigin, getGlobalOrigin } = __nccwpck_require__(5779)
 
 module.exports.setGlobalOrigin = setGlobalOrigin
 module.exports.getGlobalOrigin = getGlobalOrigin
 
-const { CacheStorage } = __nccwpck_require__(3245)
-const { kConstruct } = __nccwpck_require__(109)
+const { CacheStorage } = __nccwpck_require__(4045)
+const { kConstruct } = __nccwpck_require__(3165)
 
 // Cache & CacheStorage are tightly coupled with fetch. Even if it may run
 // in an older version of Node, it doesn't have any use without fetch.
 module.exports.caches = new CacheStorage(kConstruct)
 
-const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(9061)
+const { deleteCookie, getCookies, getSetCookies, setCookie } = __nccwpck_require__(6693)
 
 module.exports.deleteCookie = deleteCookie
 module.exports.getCookies = getCookies
 module.exports.getSetCookies = getSetCookies
 module.exports.setCookie = setCookie
 
-const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(1900)
+const { parseMIMEType, serializeAMimeType } = __nccwpck_require__(428)
 
 module.exports.parseMIMEType = parseMIMEType
 module.exports.serializeAMimeType = serializeAMimeType
 
-const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5188)
-module.exports.WebSocket = __nccwpck_require__(3726).WebSocket
+const { CloseEvent, ErrorEvent, MessageEvent } = __nccwpck_require__(5924)
+module.exports.WebSocket = __nccwpck_require__(5358).WebSocket
 module.exports.CloseEvent = CloseEvent
 module.exports.ErrorEvent = ErrorEvent
 module.exports.MessageEvent = MessageEvent
@@ -4531,18 +4531,18 @@ module.exports.MockPool = MockPool
 module.exports.MockAgent = MockAgent
 module.exports.mockErrors = mockErrors
 
-const { EventSource } = __nccwpck_require__(1238)
+const { EventSource } = __nccwpck_require__(8742)
 
 module.exports.EventSource = EventSource
 
 
 /***/ }),
 
-/***/ 158:
+/***/ 3134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { addAbortListener } = __nccwpck_require__(3440)
-const { RequestAbortedError } = __nccwpck_require__(8707)
+const { addAbortListener } = __nccwpck_require__(2272)
+const { RequestAbortedError } = __nccwpck_require__(1059)
 
 const kListener = Symbol('kListener')
 const kSignal = Symbol('kSignal')
@@ -4602,16 +4602,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 6900:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 class ConnectHandler extends AsyncResource {
   constructor (opts, callback) {
@@ -4717,7 +4717,7 @@ module.exports = connect
 
 /***/ }),
 
-/***/ 6862:
+/***/ 9294:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -4731,10 +4731,10 @@ const {
   InvalidArgumentError,
   InvalidReturnValueError,
   RequestAbortedError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
+} = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 const assert = __nccwpck_require__(4589)
 
 const kResume = Symbol('resume')
@@ -4975,16 +4975,16 @@ module.exports = pipeline
 
 /***/ }),
 
-/***/ 4043:
+/***/ 5259:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { Readable } = __nccwpck_require__(9927)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { Readable } = __nccwpck_require__(2519)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7863)
 const { AsyncResource } = __nccwpck_require__(6698)
 
 class RequestHandler extends AsyncResource {
@@ -5196,18 +5196,18 @@ module.exports.RequestHandler = RequestHandler
 
 /***/ }),
 
-/***/ 3560:
+/***/ 792:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
 const { finished, PassThrough } = __nccwpck_require__(7075)
-const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { getResolveErrorBodyCallback } = __nccwpck_require__(7655)
+const { InvalidArgumentError, InvalidReturnValueError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { getResolveErrorBodyCallback } = __nccwpck_require__(7863)
 const { AsyncResource } = __nccwpck_require__(6698)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 
 class StreamHandler extends AsyncResource {
   constructor (opts, factory, callback) {
@@ -5423,15 +5423,15 @@ module.exports = stream
 
 /***/ }),
 
-/***/ 1882:
+/***/ 1098:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError, SocketError } = __nccwpck_require__(8707)
+const { InvalidArgumentError, SocketError } = __nccwpck_require__(1059)
 const { AsyncResource } = __nccwpck_require__(6698)
-const util = __nccwpck_require__(3440)
-const { addSignal, removeSignal } = __nccwpck_require__(158)
+const util = __nccwpck_require__(2272)
+const { addSignal, removeSignal } = __nccwpck_require__(3134)
 const assert = __nccwpck_require__(4589)
 
 class UpgradeHandler extends AsyncResource {
@@ -5538,21 +5538,21 @@ module.exports = upgrade
 
 /***/ }),
 
-/***/ 6615:
+/***/ 6135:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-module.exports.request = __nccwpck_require__(4043)
-module.exports.stream = __nccwpck_require__(3560)
-module.exports.pipeline = __nccwpck_require__(6862)
-module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.request = __nccwpck_require__(5259)
+module.exports.stream = __nccwpck_require__(792)
+module.exports.pipeline = __nccwpck_require__(9294)
+module.exports.upgrade = __nccwpck_require__(1098)
+module.exports.connect = __nccwpck_require__(6900)
 
 
 /***/ }),
 
-/***/ 9927:
+/***/ 2519:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // Ported from https://github.com/nodejs/undici/pull/907
@@ -5561,9 +5561,9 @@ module.exports.connect = __nccwpck_require__(2279)
 
 const assert = __nccwpck_require__(4589)
 const { Readable } = __nccwpck_require__(7075)
-const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { ReadableStreamFrom } = __nccwpck_require__(3440)
+const { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { ReadableStreamFrom } = __nccwpck_require__(2272)
 
 const kConsume = Symbol('kConsume')
 const kReading = Symbol('kReading')
@@ -5944,15 +5944,15 @@ module.exports = { Readable: BodyReadable, chunksDecode }
 
 /***/ }),
 
-/***/ 7655:
+/***/ 7863:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 const assert = __nccwpck_require__(4589)
 const {
   ResponseStatusCodeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 
-const { chunksDecode } = __nccwpck_require__(9927)
+const { chunksDecode } = __nccwpck_require__(2519)
 const CHUNK_LIMIT = 128 * 1024
 
 async function getResolveErrorBodyCallback ({ callback, body, contentType, statusCode, statusMessage, headers }) {
@@ -6044,16 +6044,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9136:
+/***/ 1952:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const net = __nccwpck_require__(7030)
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(8707)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(2272)
+const { InvalidArgumentError, ConnectTimeoutError } = __nccwpck_require__(1059)
+const timers = __nccwpck_require__(7787)
 
 function noop () {}
 
@@ -6291,7 +6291,7 @@ module.exports = buildConnector
 
 /***/ }),
 
-/***/ 735:
+/***/ 7887:
 /***/ ((module) => {
 
 
@@ -6416,7 +6416,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2414:
+/***/ 5726:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -6625,7 +6625,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8707:
+/***/ 1059:
 /***/ ((module) => {
 
 
@@ -7057,7 +7057,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4655:
+/***/ 2543:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -7065,7 +7065,7 @@ module.exports = {
 const {
   InvalidArgumentError,
   NotSupportedError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const assert = __nccwpck_require__(4589)
 const {
   isValidHTTPToken,
@@ -7080,9 +7080,9 @@ const {
   validateHandler,
   getServerName,
   normalizedMethodRecords
-} = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
+} = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(7887)
 
 // Verifies that a given path is valid does not contain control chars \x00 to \x20
 const invalidPathRegex = /[^\u0021-\u00ff]/
@@ -7546,7 +7546,7 @@ module.exports = Request
 
 /***/ }),
 
-/***/ 6443:
+/***/ 1003:
 /***/ ((module) => {
 
 module.exports = {
@@ -7620,7 +7620,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7752:
+/***/ 9112:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -7628,7 +7628,7 @@ module.exports = {
 const {
   wellknownHeaderNames,
   headerNameLowerCasedRecord
-} = __nccwpck_require__(735)
+} = __nccwpck_require__(7887)
 
 class TstNode {
   /** @type {any} */
@@ -7779,13 +7779,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3440:
+/***/ 2272:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(6443)
+const { kDestroyed, kBodyUsed, kListeners, kBody } = __nccwpck_require__(1003)
 const { IncomingMessage } = __nccwpck_require__(7067)
 const stream = __nccwpck_require__(7075)
 const net = __nccwpck_require__(7030)
@@ -7793,9 +7793,9 @@ const { Blob } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 const { stringify } = __nccwpck_require__(1792)
 const { EventEmitter: EE } = __nccwpck_require__(8474)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { headerNameLowerCasedRecord } = __nccwpck_require__(735)
-const { tree } = __nccwpck_require__(7752)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const { headerNameLowerCasedRecord } = __nccwpck_require__(7887)
+const { tree } = __nccwpck_require__(9112)
 
 const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(v => Number(v))
 
@@ -8505,18 +8505,18 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7405:
+/***/ 3389:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
-const DispatcherBase = __nccwpck_require__(1841)
-const Pool = __nccwpck_require__(628)
-const Client = __nccwpck_require__(3701)
-const util = __nccwpck_require__(3440)
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const { kClients, kRunning, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(1003)
+const DispatcherBase = __nccwpck_require__(8641)
+const Pool = __nccwpck_require__(20)
+const Client = __nccwpck_require__(5061)
+const util = __nccwpck_require__(2272)
+const createRedirectInterceptor = __nccwpck_require__(2276)
 
 const kOnConnect = Symbol('onConnect')
 const kOnDisconnect = Symbol('onDisconnect')
@@ -8645,7 +8645,7 @@ module.exports = Agent
 
 /***/ }),
 
-/***/ 837:
+/***/ 9989:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8653,7 +8653,7 @@ module.exports = Agent
 const {
   BalancedPoolMissingUpstreamError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   PoolBase,
   kClients,
@@ -8661,10 +8661,10 @@ const {
   kAddClient,
   kRemoveClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Pool = __nccwpck_require__(628)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const { parseOrigin } = __nccwpck_require__(3440)
+} = __nccwpck_require__(7632)
+const Pool = __nccwpck_require__(20)
+const { kUrl, kInterceptors } = __nccwpck_require__(1003)
+const { parseOrigin } = __nccwpck_require__(2272)
 const kFactory = Symbol('factory')
 
 const kOptions = Symbol('options')
@@ -8861,7 +8861,7 @@ module.exports = BalancedPool
 
 /***/ }),
 
-/***/ 637:
+/***/ 1021:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -8869,9 +8869,9 @@ module.exports = BalancedPool
 /* global WebAssembly */
 
 const assert = __nccwpck_require__(4589)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const timers = __nccwpck_require__(6603)
+const util = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const timers = __nccwpck_require__(7787)
 const {
   RequestContentLengthMismatchError,
   ResponseContentLengthMismatchError,
@@ -8884,7 +8884,7 @@ const {
   BodyTimeoutError,
   HTTPParserError,
   ResponseExceededMaxSizeError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   kUrl,
   kReset,
@@ -8917,9 +8917,9 @@ const {
   kOnError,
   kResume,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(1003)
 
-const constants = __nccwpck_require__(2824)
+const constants = __nccwpck_require__(3512)
 const EMPTY_BUF = Buffer.alloc(0)
 const FastBuffer = Buffer[Symbol.species]
 const addListener = util.addListener
@@ -8931,11 +8931,11 @@ const kSocketUsed = Symbol('kSocketUsed')
 let extractBody
 
 async function lazyllhttp () {
-  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(3870) : undefined
+  const llhttpWasmData = process.env.JEST_WORKER_ID ? __nccwpck_require__(1630) : undefined
 
   let mod
   try {
-    mod = await WebAssembly.compile(__nccwpck_require__(3434))
+    mod = await WebAssembly.compile(__nccwpck_require__(4826))
   } catch (e) {
     /* istanbul ignore next */
 
@@ -8943,7 +8943,7 @@ async function lazyllhttp () {
     // being enabled, but the occurring of this other error
     // * https://github.com/emscripten-core/emscripten/issues/11495
     // got me to remove that check to avoid breaking Node 12.
-    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(3870))
+    mod = await WebAssembly.compile(llhttpWasmData || __nccwpck_require__(1630))
   }
 
   return await WebAssembly.instantiate(mod, {
@@ -9858,7 +9858,7 @@ function writeH1 (client, request) {
 
   if (util.isFormDataLike(body)) {
     if (!extractBody) {
-      extractBody = (__nccwpck_require__(4492).extractBody)
+      extractBody = (__nccwpck_require__(9852).extractBody)
     }
 
     const [bodyStream, contentType] = extractBody(body)
@@ -10381,7 +10381,7 @@ module.exports = connectH1
 
 /***/ }),
 
-/***/ 8788:
+/***/ 2820:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -10389,13 +10389,13 @@ module.exports = connectH1
 const assert = __nccwpck_require__(4589)
 const { errorMonitor } = __nccwpck_require__(8474)
 const { pipeline } = __nccwpck_require__(7075)
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(2272)
 const {
   RequestContentLengthMismatchError,
   RequestAbortedError,
   SocketError,
   InformationalError
-} = __nccwpck_require__(8707)
+} = __nccwpck_require__(1059)
 const {
   kUrl,
   kReset,
@@ -10414,7 +10414,7 @@ const {
   kResume,
   kSize,
   kHTTPContext
-} = __nccwpck_require__(6443)
+} = __nccwpck_require__(1003)
 
 const kOpenStreams = Symbol('open streams')
 
@@ -10820,7 +10820,7 @@ function writeH2 (client, request) {
   let contentLength = util.bodyLength(body)
 
   if (util.isFormDataLike(body)) {
-    extractBody ??= (__nccwpck_require__(4492).extractBody)
+    extractBody ??= (__nccwpck_require__(9852).extractBody)
 
     const [bodyStream, contentType] = extractBody(body)
     headers['content-type'] = contentType
@@ -11180,7 +11180,7 @@ module.exports = connectH2
 
 /***/ }),
 
-/***/ 3701:
+/***/ 5061:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // @ts-check
@@ -11190,16 +11190,16 @@ module.exports = connectH2
 const assert = __nccwpck_require__(4589)
 const net = __nccwpck_require__(7030)
 const http = __nccwpck_require__(7067)
-const util = __nccwpck_require__(3440)
-const { channels } = __nccwpck_require__(2414)
-const Request = __nccwpck_require__(4655)
-const DispatcherBase = __nccwpck_require__(1841)
+const util = __nccwpck_require__(2272)
+const { channels } = __nccwpck_require__(5726)
+const Request = __nccwpck_require__(2543)
+const DispatcherBase = __nccwpck_require__(8641)
 const {
   InvalidArgumentError,
   InformationalError,
   ClientDestroyedError
-} = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(1059)
+const buildConnector = __nccwpck_require__(1952)
 const {
   kUrl,
   kServerName,
@@ -11241,9 +11241,9 @@ const {
   kHTTPContext,
   kMaxConcurrentStreams,
   kResume
-} = __nccwpck_require__(6443)
-const connectH1 = __nccwpck_require__(637)
-const connectH2 = __nccwpck_require__(8788)
+} = __nccwpck_require__(1003)
+const connectH1 = __nccwpck_require__(1021)
+const connectH2 = __nccwpck_require__(2820)
 let deprecatedInterceptorWarned = false
 
 const kClosedResolve = Symbol('kClosedResolve')
@@ -11551,7 +11551,7 @@ class Client extends DispatcherBase {
   }
 }
 
-const createRedirectInterceptor = __nccwpck_require__(5092)
+const createRedirectInterceptor = __nccwpck_require__(2276)
 
 function onError (client, err) {
   if (
@@ -11811,19 +11811,19 @@ module.exports = Client
 
 /***/ }),
 
-/***/ 1841:
+/***/ 8641:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const buffer = __nccwpck_require__(4573)
-const Dispatcher = __nccwpck_require__(883)
+const Dispatcher = __nccwpck_require__(2243)
 const {
   ClientDestroyedError,
   ClientClosedError,
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+} = __nccwpck_require__(1059)
+const { kDestroy, kClose, kClosed, kDestroyed, kDispatch, kInterceptors } = __nccwpck_require__(1003)
 
 const kOnDestroyed = Symbol('onDestroyed')
 const kOnClosed = Symbol('onClosed')
@@ -12026,7 +12026,7 @@ module.exports = DispatcherBase
 
 /***/ }),
 
-/***/ 883:
+/***/ 2243:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12098,15 +12098,15 @@ module.exports = Dispatcher
 
 /***/ }),
 
-/***/ 3137:
+/***/ 2785:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(6443)
-const ProxyAgent = __nccwpck_require__(6672)
-const Agent = __nccwpck_require__(7405)
+const DispatcherBase = __nccwpck_require__(8641)
+const { kClose, kDestroy, kClosed, kDestroyed, kDispatch, kNoProxyAgent, kHttpProxyAgent, kHttpsProxyAgent } = __nccwpck_require__(1003)
+const ProxyAgent = __nccwpck_require__(7408)
+const Agent = __nccwpck_require__(3389)
 
 const DEFAULT_PORTS = {
   'http:': 80,
@@ -12265,7 +12265,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 9220:
 /***/ ((module) => {
 
 /* eslint-disable */
@@ -12389,15 +12389,15 @@ module.exports = class FixedQueue {
 
 /***/ }),
 
-/***/ 2128:
+/***/ 7632:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
-const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
-const PoolStats = __nccwpck_require__(3246)
+const DispatcherBase = __nccwpck_require__(8641)
+const FixedQueue = __nccwpck_require__(9220)
+const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(1003)
+const PoolStats = __nccwpck_require__(398)
 
 const kClients = Symbol('clients')
 const kNeedDrain = Symbol('needDrain')
@@ -12590,10 +12590,10 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3246:
+/***/ 398:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
-const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(6443)
+const { kFree, kConnected, kPending, kQueued, kRunning, kSize } = __nccwpck_require__(1003)
 const kPool = Symbol('pool')
 
 class PoolStats {
@@ -12631,7 +12631,7 @@ module.exports = PoolStats
 
 /***/ }),
 
-/***/ 628:
+/***/ 20:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -12642,14 +12642,14 @@ const {
   kNeedDrain,
   kAddClient,
   kGetDispatcher
-} = __nccwpck_require__(2128)
-const Client = __nccwpck_require__(3701)
+} = __nccwpck_require__(7632)
+const Client = __nccwpck_require__(5061)
 const {
   InvalidArgumentError
-} = __nccwpck_require__(8707)
-const util = __nccwpck_require__(3440)
-const { kUrl, kInterceptors } = __nccwpck_require__(6443)
-const buildConnector = __nccwpck_require__(9136)
+} = __nccwpck_require__(1059)
+const util = __nccwpck_require__(2272)
+const { kUrl, kInterceptors } = __nccwpck_require__(1003)
+const buildConnector = __nccwpck_require__(1952)
 
 const kOptions = Symbol('options')
 const kConnections = Symbol('connections')
@@ -12745,19 +12745,19 @@ module.exports = Pool
 
 /***/ }),
 
-/***/ 6672:
+/***/ 7408:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(6443)
+const { kProxy, kClose, kDestroy, kDispatch, kInterceptors } = __nccwpck_require__(1003)
 const { URL } = __nccwpck_require__(3136)
-const Agent = __nccwpck_require__(7405)
-const Pool = __nccwpck_require__(628)
-const DispatcherBase = __nccwpck_require__(1841)
-const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(8707)
-const buildConnector = __nccwpck_require__(9136)
-const Client = __nccwpck_require__(3701)
+const Agent = __nccwpck_require__(3389)
+const Pool = __nccwpck_require__(20)
+const DispatcherBase = __nccwpck_require__(8641)
+const { InvalidArgumentError, RequestAbortedError, SecureProxyConnectionError } = __nccwpck_require__(1059)
+const buildConnector = __nccwpck_require__(1952)
+const Client = __nccwpck_require__(5061)
 
 const kAgent = Symbol('proxy agent')
 const kClient = Symbol('proxy client')
@@ -13026,13 +13026,13 @@ module.exports = ProxyAgent
 
 /***/ }),
 
-/***/ 50:
+/***/ 8610:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const Dispatcher = __nccwpck_require__(883)
-const RetryHandler = __nccwpck_require__(7816)
+const Dispatcher = __nccwpck_require__(2243)
+const RetryHandler = __nccwpck_require__(1131)
 
 class RetryAgent extends Dispatcher {
   #agent = null
@@ -13068,7 +13068,7 @@ module.exports = RetryAgent
 
 /***/ }),
 
-/***/ 2581:
+/***/ 8085:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -13076,8 +13076,8 @@ module.exports = RetryAgent
 // We include a version number for the Dispatcher API. In case of breaking changes,
 // this version number must be increased to avoid conflicts.
 const globalDispatcher = Symbol.for('undici.globalDispatcher.1')
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const Agent = __nccwpck_require__(7405)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const Agent = __nccwpck_require__(3389)
 
 if (getGlobalDispatcher() === undefined) {
   setGlobalDispatcher(new Agent())
@@ -13107,7 +13107,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8155:
+/***/ 5579:
 /***/ ((module) => {
 
 
@@ -13158,15 +13158,15 @@ module.exports = class DecoratorHandler {
 
 /***/ }),
 
-/***/ 8754:
+/***/ 9714:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { kBodyUsed } = __nccwpck_require__(6443)
+const util = __nccwpck_require__(2272)
+const { kBodyUsed } = __nccwpck_require__(1003)
 const assert = __nccwpck_require__(4589)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 const EE = __nccwpck_require__(8474)
 
 const redirectableStatusCodes = [300, 301, 302, 303, 307, 308]
@@ -13397,20 +13397,20 @@ module.exports = RedirectHandler
 
 /***/ }),
 
-/***/ 7816:
+/***/ 1131:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const assert = __nccwpck_require__(4589)
 
-const { kRetryHandlerDefaultRetry } = __nccwpck_require__(6443)
-const { RequestRetryError } = __nccwpck_require__(8707)
+const { kRetryHandlerDefaultRetry } = __nccwpck_require__(1003)
+const { RequestRetryError } = __nccwpck_require__(1059)
 const {
   isDisturbed,
   parseHeaders,
   parseRangeHeader,
   wrapRequestBody
-} = __nccwpck_require__(3440)
+} = __nccwpck_require__(2272)
 
 function calculateRetryAfterHeader (retryAfter) {
   const current = Date.now()
@@ -13841,14 +13841,14 @@ module.exports = RetryHandler
 
 /***/ }),
 
-/***/ 379:
+/***/ 1643:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const { isIP } = __nccwpck_require__(7030)
 const { lookup } = __nccwpck_require__(610)
-const DecoratorHandler = __nccwpck_require__(8155)
-const { InvalidArgumentError, InformationalError } = __nccwpck_require__(8707)
+const DecoratorHandler = __nccwpck_require__(5579)
+const { InvalidArgumentError, InformationalError } = __nccwpck_require__(1059)
 const maxInt = Math.pow(2, 31) - 1
 
 class DNSInstance {
@@ -14223,14 +14223,14 @@ module.exports = interceptorOpts => {
 
 /***/ }),
 
-/***/ 8060:
+/***/ 5596:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
-const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(8707)
-const DecoratorHandler = __nccwpck_require__(8155)
+const util = __nccwpck_require__(2272)
+const { InvalidArgumentError, RequestAbortedError } = __nccwpck_require__(1059)
+const DecoratorHandler = __nccwpck_require__(5579)
 
 class DumpHandler extends DecoratorHandler {
   #maxSize = 1024 * 1024
@@ -14353,12 +14353,12 @@ module.exports = createDumpInterceptor
 
 /***/ }),
 
-/***/ 5092:
+/***/ 2276:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(9714)
 
 function createRedirectInterceptor ({ maxRedirections: defaultMaxRedirections }) {
   return (dispatch) => {
@@ -14381,11 +14381,11 @@ module.exports = createRedirectInterceptor
 
 /***/ }),
 
-/***/ 1514:
+/***/ 1530:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RedirectHandler = __nccwpck_require__(8754)
+const RedirectHandler = __nccwpck_require__(9714)
 
 module.exports = opts => {
   const globalMaxRedirections = opts?.maxRedirections
@@ -14412,11 +14412,11 @@ module.exports = opts => {
 
 /***/ }),
 
-/***/ 2026:
+/***/ 7114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
-const RetryHandler = __nccwpck_require__(7816)
+const RetryHandler = __nccwpck_require__(1131)
 
 module.exports = globalOpts => {
   return dispatch => {
@@ -14438,13 +14438,13 @@ module.exports = globalOpts => {
 
 /***/ }),
 
-/***/ 2824:
+/***/ 3512:
 /***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
 
 
 Object.defineProperty(exports, "__esModule", ({ value: true }));
 exports.SPECIAL_HEADERS = exports.HEADER_STATE = exports.MINOR = exports.MAJOR = exports.CONNECTION_TOKEN_CHARS = exports.HEADER_CHARS = exports.TOKEN = exports.STRICT_TOKEN = exports.HEX = exports.URL_CHAR = exports.STRICT_URL_CHAR = exports.USERINFO_CHARS = exports.MARK = exports.ALPHANUM = exports.NUM = exports.HEX_MAP = exports.NUM_MAP = exports.ALPHA = exports.FINISH = exports.H_METHOD_MAP = exports.METHOD_MAP = exports.METHODS_RTSP = exports.METHODS_ICE = exports.METHODS_HTTP = exports.METHODS = exports.LENIENT_FLAGS = exports.FLAGS = exports.TYPE = exports.ERROR = void 0;
-const utils_1 = __nccwpck_require__(172);
+const utils_1 = __nccwpck_require__(6972);
 // C headers
 var ERROR;
 (function (ERROR) {
@@ -14722,7 +14722,7 @@ exports.SPECIAL_HEADERS = {
 
 /***/ }),
 
-/***/ 3870:
+/***/ 1630:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -14734,7 +14734,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 3434:
+/***/ 4826:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -14746,7 +14746,7 @@ module.exports = Buffer.from('AGFzbQEAAAABJwdgAX8Bf2ADf39/AX9gAX8AYAJ/fwBgBH9/f3
 
 /***/ }),
 
-/***/ 172:
+/***/ 6972:
 /***/ ((__unused_webpack_module, exports) => {
 
 
@@ -14767,13 +14767,13 @@ exports.enumToMap = enumToMap;
 
 /***/ }),
 
-/***/ 7501:
+/***/ 2781:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kClients } = __nccwpck_require__(6443)
-const Agent = __nccwpck_require__(7405)
+const { kClients } = __nccwpck_require__(1003)
+const Agent = __nccwpck_require__(3389)
 const {
   kAgent,
   kMockAgentSet,
@@ -14784,14 +14784,14 @@ const {
   kGetNetConnect,
   kOptions,
   kFactory
-} = __nccwpck_require__(1117)
-const MockClient = __nccwpck_require__(7365)
-const MockPool = __nccwpck_require__(4004)
-const { matchValue, buildMockOptions } = __nccwpck_require__(3397)
-const { InvalidArgumentError, UndiciError } = __nccwpck_require__(8707)
-const Dispatcher = __nccwpck_require__(883)
-const Pluralizer = __nccwpck_require__(1529)
-const PendingInterceptorsFormatter = __nccwpck_require__(6142)
+} = __nccwpck_require__(1501)
+const MockClient = __nccwpck_require__(6197)
+const MockPool = __nccwpck_require__(9396)
+const { matchValue, buildMockOptions } = __nccwpck_require__(1205)
+const { InvalidArgumentError, UndiciError } = __nccwpck_require__(1059)
+const Dispatcher = __nccwpck_require__(2243)
+const Pluralizer = __nccwpck_require__(8233)
+const PendingInterceptorsFormatter = __nccwpck_require__(6110)
 
 class MockAgent extends Dispatcher {
   constructor (opts) {
@@ -14934,14 +14934,14 @@ module.exports = MockAgent
 
 /***/ }),
 
-/***/ 7365:
+/***/ 6197:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Client = __nccwpck_require__(3701)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Client = __nccwpck_require__(5061)
+const { buildMockDispatch } = __nccwpck_require__(1205)
 const {
   kDispatches,
   kMockAgent,
@@ -14950,10 +14950,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1501)
+const { MockInterceptor } = __nccwpck_require__(3319)
+const Symbols = __nccwpck_require__(1003)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 
 /**
  * MockClient provides an API that extends the Client to influence the mockDispatches.
@@ -15000,12 +15000,12 @@ module.exports = MockClient
 
 /***/ }),
 
-/***/ 2429:
+/***/ 9037:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { UndiciError } = __nccwpck_require__(8707)
+const { UndiciError } = __nccwpck_require__(1059)
 
 const kMockNotMatchedError = Symbol.for('undici.error.UND_MOCK_ERR_MOCK_NOT_MATCHED')
 
@@ -15035,12 +15035,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1511:
+/***/ 3319:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(3397)
+const { getResponseData, buildKey, addMockDispatch } = __nccwpck_require__(1205)
 const {
   kDispatches,
   kDispatchKey,
@@ -15048,9 +15048,9 @@ const {
   kDefaultTrailers,
   kContentLength,
   kMockDispatch
-} = __nccwpck_require__(1117)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(1501)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
+const { buildURL } = __nccwpck_require__(2272)
 
 /**
  * Defines the scope API for an interceptor reply
@@ -15249,14 +15249,14 @@ module.exports.MockScope = MockScope
 
 /***/ }),
 
-/***/ 4004:
+/***/ 9396:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { promisify } = __nccwpck_require__(7975)
-const Pool = __nccwpck_require__(628)
-const { buildMockDispatch } = __nccwpck_require__(3397)
+const Pool = __nccwpck_require__(20)
+const { buildMockDispatch } = __nccwpck_require__(1205)
 const {
   kDispatches,
   kMockAgent,
@@ -15265,10 +15265,10 @@ const {
   kOrigin,
   kOriginalDispatch,
   kConnected
-} = __nccwpck_require__(1117)
-const { MockInterceptor } = __nccwpck_require__(1511)
-const Symbols = __nccwpck_require__(6443)
-const { InvalidArgumentError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(1501)
+const { MockInterceptor } = __nccwpck_require__(3319)
+const Symbols = __nccwpck_require__(1003)
+const { InvalidArgumentError } = __nccwpck_require__(1059)
 
 /**
  * MockPool provides an API that extends the Pool to influence the mockDispatches.
@@ -15315,7 +15315,7 @@ module.exports = MockPool
 
 /***/ }),
 
-/***/ 1117:
+/***/ 1501:
 /***/ ((module) => {
 
 
@@ -15345,20 +15345,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3397:
+/***/ 1205:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { MockNotMatchedError } = __nccwpck_require__(2429)
+const { MockNotMatchedError } = __nccwpck_require__(9037)
 const {
   kDispatches,
   kMockAgent,
   kOriginalDispatch,
   kOrigin,
   kGetNetConnect
-} = __nccwpck_require__(1117)
-const { buildURL } = __nccwpck_require__(3440)
+} = __nccwpck_require__(1501)
+const { buildURL } = __nccwpck_require__(2272)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const {
   types: {
@@ -15719,7 +15719,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6142:
+/***/ 6110:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -15769,7 +15769,7 @@ module.exports = class PendingInterceptorsFormatter {
 
 /***/ }),
 
-/***/ 1529:
+/***/ 8233:
 /***/ ((module) => {
 
 
@@ -15805,7 +15805,7 @@ module.exports = class Pluralizer {
 
 /***/ }),
 
-/***/ 6603:
+/***/ 7787:
 /***/ ((module) => {
 
 
@@ -16235,20 +16235,20 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9634:
+/***/ 3186:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { urlEquals, getFieldValues } = __nccwpck_require__(6798)
-const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(3440)
-const { webidl } = __nccwpck_require__(5893)
-const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(9051)
-const { Request, fromInnerRequest } = __nccwpck_require__(9967)
-const { kState } = __nccwpck_require__(3627)
-const { fetching } = __nccwpck_require__(4398)
-const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(3168)
+const { kConstruct } = __nccwpck_require__(3165)
+const { urlEquals, getFieldValues } = __nccwpck_require__(7406)
+const { kEnumerableProperty, isDisturbed } = __nccwpck_require__(2272)
+const { webidl } = __nccwpck_require__(1861)
+const { Response, cloneResponse, fromInnerResponse } = __nccwpck_require__(1627)
+const { Request, fromInnerRequest } = __nccwpck_require__(268)
+const { kState } = __nccwpck_require__(907)
+const { fetching } = __nccwpck_require__(3345)
+const { urlIsHttpHttpsScheme, createDeferredPromise, readAllBytes } = __nccwpck_require__(1168)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -17101,15 +17101,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3245:
+/***/ 4045:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConstruct } = __nccwpck_require__(109)
-const { Cache } = __nccwpck_require__(9634)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(3165)
+const { Cache } = __nccwpck_require__(3186)
+const { webidl } = __nccwpck_require__(1861)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
 
 class CacheStorage {
   /**
@@ -17260,26 +17260,26 @@ module.exports = {
 
 /***/ }),
 
-/***/ 109:
+/***/ 3165:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 module.exports = {
-  kConstruct: (__nccwpck_require__(6443).kConstruct)
+  kConstruct: (__nccwpck_require__(1003).kConstruct)
 }
 
 
 /***/ }),
 
-/***/ 6798:
+/***/ 7406:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const assert = __nccwpck_require__(4589)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { isValidHeaderName } = __nccwpck_require__(3168)
+const { URLSerializer } = __nccwpck_require__(428)
+const { isValidHeaderName } = __nccwpck_require__(1168)
 
 /**
  * @see https://url.spec.whatwg.org/#concept-url-equals
@@ -17324,7 +17324,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1276:
+/***/ 2044:
 /***/ ((module) => {
 
 
@@ -17343,15 +17343,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9061:
+/***/ 6693:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { parseSetCookie } = __nccwpck_require__(1978)
-const { stringify } = __nccwpck_require__(7797)
-const { webidl } = __nccwpck_require__(5893)
-const { Headers } = __nccwpck_require__(660)
+const { parseSetCookie } = __nccwpck_require__(7818)
+const { stringify } = __nccwpck_require__(1061)
+const { webidl } = __nccwpck_require__(1861)
+const { Headers } = __nccwpck_require__(548)
 
 /**
  * @typedef {Object} Cookie
@@ -17534,14 +17534,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1978:
+/***/ 7818:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(1276)
-const { isCTLExcludingHtab } = __nccwpck_require__(7797)
-const { collectASequenceOfCodePointsFast } = __nccwpck_require__(1900)
+const { maxNameValuePairSize, maxAttributeValueSize } = __nccwpck_require__(2044)
+const { isCTLExcludingHtab } = __nccwpck_require__(1061)
+const { collectASequenceOfCodePointsFast } = __nccwpck_require__(428)
 const assert = __nccwpck_require__(4589)
 
 /**
@@ -17851,7 +17851,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 7797:
+/***/ 1061:
 /***/ ((module) => {
 
 
@@ -18210,13 +18210,13 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4031:
+/***/ 3535:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 const buffer = __nccwpck_require__(4573)
 const { Transform } = __nccwpck_require__(7075)
-const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(4811)
+const { isASCIINumber, isValidLastEventId } = __nccwpck_require__(9003)
 
 /**
  * @type {number[]} BOM
@@ -18791,23 +18791,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1238:
+/***/ 8742:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { pipeline } = __nccwpck_require__(7075)
-const { fetching } = __nccwpck_require__(4398)
-const { makeRequest } = __nccwpck_require__(9967)
-const { webidl } = __nccwpck_require__(5893)
-const { EventSourceStream } = __nccwpck_require__(4031)
-const { parseMIMEType } = __nccwpck_require__(1900)
-const { createFastMessageEvent } = __nccwpck_require__(5188)
-const { isNetworkError } = __nccwpck_require__(9051)
-const { delay } = __nccwpck_require__(4811)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+const { fetching } = __nccwpck_require__(3345)
+const { makeRequest } = __nccwpck_require__(268)
+const { webidl } = __nccwpck_require__(1861)
+const { EventSourceStream } = __nccwpck_require__(3535)
+const { parseMIMEType } = __nccwpck_require__(428)
+const { createFastMessageEvent } = __nccwpck_require__(5924)
+const { isNetworkError } = __nccwpck_require__(1627)
+const { delay } = __nccwpck_require__(9003)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
+const { environmentSettingsObject } = __nccwpck_require__(1168)
+const { getGlobalDispatcher } = __nccwpck_require__(8085)
 
 let experimentalWarned = false
 
@@ -19281,7 +19281,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4811:
+/***/ 9003:
 /***/ ((module) => {
 
 
@@ -19325,12 +19325,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4492:
+/***/ 9852:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const util = __nccwpck_require__(3440)
+const util = __nccwpck_require__(2272)
 const {
   ReadableStreamFrom,
   isBlobLike,
@@ -19340,16 +19340,16 @@ const {
   fullyReadBody,
   extractMimeType,
   utf8DecodeBytes
-} = __nccwpck_require__(3168)
-const { FormData } = __nccwpck_require__(5910)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1168)
+const { FormData } = __nccwpck_require__(2134)
+const { kState } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
 const { Blob } = __nccwpck_require__(4573)
 const assert = __nccwpck_require__(4589)
 const { isErrored, isDisturbed } = __nccwpck_require__(7075)
 const { isArrayBuffer } = __nccwpck_require__(3429)
-const { serializeAMimeType } = __nccwpck_require__(1900)
-const { multipartFormDataParser } = __nccwpck_require__(116)
+const { serializeAMimeType } = __nccwpck_require__(428)
+const { multipartFormDataParser } = __nccwpck_require__(948)
 let random
 
 try {
@@ -19861,7 +19861,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4495:
+/***/ 5055:
 /***/ ((module) => {
 
 
@@ -19992,7 +19992,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1900:
+/***/ 428:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -20743,12 +20743,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6653:
+/***/ 8701:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kConnected, kSize } = __nccwpck_require__(6443)
+const { kConnected, kSize } = __nccwpck_require__(1003)
 
 class CompatWeakRef {
   constructor (value) {
@@ -20796,14 +20796,14 @@ module.exports = function () {
 
 /***/ }),
 
-/***/ 7114:
+/***/ 5114:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Blob, File } = __nccwpck_require__(4573)
-const { kState } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
+const { kState } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
 
 // TODO(@KhafraDev): remove
 class FileLike {
@@ -20929,16 +20929,16 @@ module.exports = { FileLike, isFileLike }
 
 /***/ }),
 
-/***/ 116:
+/***/ 948:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { utf8DecodeBytes } = __nccwpck_require__(3168)
-const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(1900)
-const { isFileLike } = __nccwpck_require__(7114)
-const { makeEntry } = __nccwpck_require__(5910)
+const { isUSVString, bufferToLowerCasedHeaderName } = __nccwpck_require__(2272)
+const { utf8DecodeBytes } = __nccwpck_require__(1168)
+const { HTTP_TOKEN_CODEPOINTS, isomorphicDecode } = __nccwpck_require__(428)
+const { isFileLike } = __nccwpck_require__(5114)
+const { makeEntry } = __nccwpck_require__(2134)
 const assert = __nccwpck_require__(4589)
 const { File: NodeFile } = __nccwpck_require__(4573)
 
@@ -21410,16 +21410,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5910:
+/***/ 2134:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { isBlobLike, iteratorMixin } = __nccwpck_require__(3168)
-const { kState } = __nccwpck_require__(3627)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { FileLike, isFileLike } = __nccwpck_require__(7114)
-const { webidl } = __nccwpck_require__(5893)
+const { isBlobLike, iteratorMixin } = __nccwpck_require__(1168)
+const { kState } = __nccwpck_require__(907)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
+const { FileLike, isFileLike } = __nccwpck_require__(5114)
+const { webidl } = __nccwpck_require__(1861)
 const { File: NativeFile } = __nccwpck_require__(4573)
 const nodeUtil = __nccwpck_require__(7975)
 
@@ -21669,7 +21669,7 @@ module.exports = { FormData, makeEntry }
 
 /***/ }),
 
-/***/ 1059:
+/***/ 5779:
 /***/ ((module) => {
 
 
@@ -21716,21 +21716,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 660:
+/***/ 548:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
 
 
 
-const { kConstruct } = __nccwpck_require__(6443)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+const { kConstruct } = __nccwpck_require__(1003)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
 const {
   iteratorMixin,
   isValidHeaderName,
   isValidHeaderValue
-} = __nccwpck_require__(3168)
-const { webidl } = __nccwpck_require__(5893)
+} = __nccwpck_require__(1168)
+const { webidl } = __nccwpck_require__(1861)
 const assert = __nccwpck_require__(4589)
 const util = __nccwpck_require__(7975)
 
@@ -22410,7 +22410,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 4398:
+/***/ 3345:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 // https://github.com/Ethan-Arrowood/undici-fetch
@@ -22423,9 +22423,9 @@ const {
   filterResponse,
   makeResponse,
   fromInnerResponse
-} = __nccwpck_require__(9051)
-const { HeadersList } = __nccwpck_require__(660)
-const { Request, cloneRequest } = __nccwpck_require__(9967)
+} = __nccwpck_require__(1627)
+const { HeadersList } = __nccwpck_require__(548)
+const { Request, cloneRequest } = __nccwpck_require__(268)
 const zlib = __nccwpck_require__(8522)
 const {
   bytesMatch,
@@ -22461,23 +22461,23 @@ const {
   buildContentRange,
   createInflate,
   extractMimeType
-} = __nccwpck_require__(3168)
-const { kState, kDispatcher } = __nccwpck_require__(3627)
+} = __nccwpck_require__(1168)
+const { kState, kDispatcher } = __nccwpck_require__(907)
 const assert = __nccwpck_require__(4589)
-const { safelyExtractBody, extractBody } = __nccwpck_require__(4492)
+const { safelyExtractBody, extractBody } = __nccwpck_require__(9852)
 const {
   redirectStatusSet,
   nullBodyStatus,
   safeMethodsSet,
   requestBodyHeader,
   subresourceSet
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(5055)
 const EE = __nccwpck_require__(8474)
 const { Readable, pipeline, finished } = __nccwpck_require__(7075)
-const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(3440)
-const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(1900)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
-const { webidl } = __nccwpck_require__(5893)
+const { addAbortListener, isErrored, isReadable, bufferToLowerCasedHeaderName } = __nccwpck_require__(2272)
+const { dataURLProcessor, serializeAMimeType, minimizeSupportedMimeType } = __nccwpck_require__(428)
+const { getGlobalDispatcher } = __nccwpck_require__(8085)
+const { webidl } = __nccwpck_require__(1861)
 const { STATUS_CODES } = __nccwpck_require__(7067)
 const GET_OR_HEAD = ['GET', 'HEAD']
 
@@ -24687,23 +24687,23 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9967:
+/***/ 268:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 /* globals AbortController */
 
 
 
-const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(4492)
-const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(660)
-const { FinalizationRegistry } = __nccwpck_require__(6653)()
-const util = __nccwpck_require__(3440)
+const { extractBody, mixinBody, cloneBody, bodyUnusable } = __nccwpck_require__(9852)
+const { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = __nccwpck_require__(548)
+const { FinalizationRegistry } = __nccwpck_require__(8701)()
+const util = __nccwpck_require__(2272)
 const nodeUtil = __nccwpck_require__(7975)
 const {
   isValidHTTPToken,
   sameOrigin,
   environmentSettingsObject
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1168)
 const {
   forbiddenMethodsSet,
   corsSafeListedMethodsSet,
@@ -24713,12 +24713,12 @@ const {
   requestCredentials,
   requestCache,
   requestDuplex
-} = __nccwpck_require__(4495)
+} = __nccwpck_require__(5055)
 const { kEnumerableProperty, normalizedMethodRecordsBase, normalizedMethodRecords } = util
-const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+const { kHeaders, kSignal, kState, kDispatcher } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
+const { URLSerializer } = __nccwpck_require__(428)
+const { kConstruct } = __nccwpck_require__(1003)
 const assert = __nccwpck_require__(4589)
 const { getMaxListeners, setMaxListeners, getEventListeners, defaultMaxListeners } = __nccwpck_require__(8474)
 
@@ -25731,14 +25731,14 @@ module.exports = { Request, makeRequest, fromInnerRequest, cloneRequest }
 
 /***/ }),
 
-/***/ 9051:
+/***/ 1627:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(660)
-const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(4492)
-const util = __nccwpck_require__(3440)
+const { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = __nccwpck_require__(548)
+const { extractBody, cloneBody, mixinBody, hasFinalizationRegistry, streamRegistry, bodyUnusable } = __nccwpck_require__(9852)
+const util = __nccwpck_require__(2272)
 const nodeUtil = __nccwpck_require__(7975)
 const { kEnumerableProperty } = util
 const {
@@ -25750,16 +25750,16 @@ const {
   isErrorLike,
   isomorphicEncode,
   environmentSettingsObject: relevantRealm
-} = __nccwpck_require__(3168)
+} = __nccwpck_require__(1168)
 const {
   redirectStatusSet,
   nullBodyStatus
-} = __nccwpck_require__(4495)
-const { kState, kHeaders } = __nccwpck_require__(3627)
-const { webidl } = __nccwpck_require__(5893)
-const { FormData } = __nccwpck_require__(5910)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { kConstruct } = __nccwpck_require__(6443)
+} = __nccwpck_require__(5055)
+const { kState, kHeaders } = __nccwpck_require__(907)
+const { webidl } = __nccwpck_require__(1861)
+const { FormData } = __nccwpck_require__(2134)
+const { URLSerializer } = __nccwpck_require__(428)
+const { kConstruct } = __nccwpck_require__(1003)
 const assert = __nccwpck_require__(4589)
 const { types } = __nccwpck_require__(7975)
 
@@ -26348,7 +26348,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3627:
+/***/ 907:
 /***/ ((module) => {
 
 
@@ -26364,21 +26364,21 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3168:
+/***/ 1168:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Transform } = __nccwpck_require__(7075)
 const zlib = __nccwpck_require__(8522)
-const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(4495)
-const { getGlobalOrigin } = __nccwpck_require__(1059)
-const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(1900)
+const { redirectStatusSet, referrerPolicySet: referrerPolicyTokens, badPortsSet } = __nccwpck_require__(5055)
+const { getGlobalOrigin } = __nccwpck_require__(5779)
+const { collectASequenceOfCodePoints, collectAnHTTPQuotedString, removeChars, parseMIMEType } = __nccwpck_require__(428)
 const { performance } = __nccwpck_require__(643)
-const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(3440)
+const { isBlobLike, ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = __nccwpck_require__(2272)
 const assert = __nccwpck_require__(4589)
 const { isUint8Array } = __nccwpck_require__(3429)
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(1861)
 
 let supportedHashes = []
 
@@ -28003,14 +28003,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5893:
+/***/ 1861:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { types, inspect } = __nccwpck_require__(7975)
 const { markAsUncloneable } = __nccwpck_require__(5919)
-const { toUSVString } = __nccwpck_require__(3440)
+const { toUSVString } = __nccwpck_require__(2272)
 
 /** @type {import('../../../types/webidl').Webidl} */
 const webidl = {}
@@ -28705,7 +28705,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2607:
+/***/ 1727:
 /***/ ((module) => {
 
 
@@ -29002,7 +29002,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8355:
+/***/ 8755:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -29011,16 +29011,16 @@ const {
   staticPropertyDescriptors,
   readOperation,
   fireAProgressEvent
-} = __nccwpck_require__(3610)
+} = __nccwpck_require__(234)
 const {
   kState,
   kError,
   kResult,
   kEvents,
   kAborted
-} = __nccwpck_require__(961)
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
+} = __nccwpck_require__(9521)
+const { webidl } = __nccwpck_require__(1861)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
 
 class FileReader extends EventTarget {
   constructor () {
@@ -29353,12 +29353,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8573:
+/***/ 7309:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
+const { webidl } = __nccwpck_require__(1861)
 
 const kState = Symbol('ProgressEvent state')
 
@@ -29438,7 +29438,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 961:
+/***/ 9521:
 /***/ ((module) => {
 
 
@@ -29455,7 +29455,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3610:
+/***/ 234:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
@@ -29466,10 +29466,10 @@ const {
   kResult,
   kAborted,
   kLastProgressEventFired
-} = __nccwpck_require__(961)
-const { ProgressEvent } = __nccwpck_require__(8573)
-const { getEncoding } = __nccwpck_require__(2607)
-const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(1900)
+} = __nccwpck_require__(9521)
+const { ProgressEvent } = __nccwpck_require__(7309)
+const { getEncoding } = __nccwpck_require__(1727)
+const { serializeAMimeType, parseMIMEType } = __nccwpck_require__(428)
 const { types } = __nccwpck_require__(7975)
 const { StringDecoder } = __nccwpck_require__(3193)
 const { btoa } = __nccwpck_require__(4573)
@@ -29853,27 +29853,27 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6897:
+/***/ 3969:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(736)
+const { uid, states, sentCloseFrameState, emptyBuffer, opcodes } = __nccwpck_require__(6976)
 const {
   kReadyState,
   kSentClose,
   kByteParser,
   kReceivedClose,
   kResponse
-} = __nccwpck_require__(1216)
-const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(8625)
-const { channels } = __nccwpck_require__(2414)
-const { CloseEvent } = __nccwpck_require__(5188)
-const { makeRequest } = __nccwpck_require__(9967)
-const { fetching } = __nccwpck_require__(4398)
-const { Headers, getHeadersList } = __nccwpck_require__(660)
-const { getDecodeSplit } = __nccwpck_require__(3168)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
+} = __nccwpck_require__(4896)
+const { fireEvent, failWebsocketConnection, isClosing, isClosed, isEstablished, parseExtensions } = __nccwpck_require__(3105)
+const { channels } = __nccwpck_require__(5726)
+const { CloseEvent } = __nccwpck_require__(5924)
+const { makeRequest } = __nccwpck_require__(268)
+const { fetching } = __nccwpck_require__(3345)
+const { Headers, getHeadersList } = __nccwpck_require__(548)
+const { getDecodeSplit } = __nccwpck_require__(1168)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
 
 /** @type {import('crypto')} */
 let crypto
@@ -30231,7 +30231,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 736:
+/***/ 6976:
 /***/ ((module) => {
 
 
@@ -30304,14 +30304,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 5188:
+/***/ 5924:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { kEnumerableProperty } = __nccwpck_require__(3440)
-const { kConstruct } = __nccwpck_require__(6443)
+const { webidl } = __nccwpck_require__(1861)
+const { kEnumerableProperty } = __nccwpck_require__(2272)
+const { kConstruct } = __nccwpck_require__(1003)
 const { MessagePort } = __nccwpck_require__(5919)
 
 /**
@@ -30640,12 +30640,12 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3264:
+/***/ 9104:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { maxUnsigned16Bit } = __nccwpck_require__(736)
+const { maxUnsigned16Bit } = __nccwpck_require__(6976)
 
 const BUFFER_SIZE = 16386
 
@@ -30743,14 +30743,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 9469:
+/***/ 8029:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { createInflateRaw, Z_DEFAULT_WINDOWBITS } = __nccwpck_require__(8522)
-const { isValidClientWindowBits } = __nccwpck_require__(8625)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+const { isValidClientWindowBits } = __nccwpck_require__(3105)
+const { MessageSizeExceededError } = __nccwpck_require__(1059)
 
 const tail = Buffer.from([0x00, 0x00, 0xff, 0xff])
 const kBuffer = Symbol('kBuffer')
@@ -30855,16 +30855,16 @@ module.exports = { PerMessageDeflate }
 
 /***/ }),
 
-/***/ 1652:
+/***/ 276:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
 const { Writable } = __nccwpck_require__(7075)
 const assert = __nccwpck_require__(4589)
-const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(736)
-const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(1216)
-const { channels } = __nccwpck_require__(2414)
+const { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = __nccwpck_require__(6976)
+const { kReadyState, kSentClose, kResponse, kReceivedClose } = __nccwpck_require__(4896)
+const { channels } = __nccwpck_require__(5726)
 const {
   isValidStatusCode,
   isValidOpcode,
@@ -30874,11 +30874,11 @@ const {
   isControlFrame,
   isTextBinaryFrame,
   isContinuationFrame
-} = __nccwpck_require__(8625)
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { closeWebSocketConnection } = __nccwpck_require__(6897)
-const { PerMessageDeflate } = __nccwpck_require__(9469)
-const { MessageSizeExceededError } = __nccwpck_require__(8707)
+} = __nccwpck_require__(3105)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { closeWebSocketConnection } = __nccwpck_require__(3969)
+const { PerMessageDeflate } = __nccwpck_require__(8029)
+const { MessageSizeExceededError } = __nccwpck_require__(1059)
 
 function failWebsocketConnectionWithCode (ws, code, reason) {
   closeWebSocketConnection(ws, code, reason, Buffer.byteLength(reason))
@@ -31389,14 +31389,14 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3900:
+/***/ 5388:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { WebsocketFrameSend } = __nccwpck_require__(3264)
-const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const { WebsocketFrameSend } = __nccwpck_require__(9104)
+const { opcodes, sendHints } = __nccwpck_require__(6976)
+const FixedQueue = __nccwpck_require__(9220)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -31500,7 +31500,7 @@ module.exports = { SendQueue }
 
 /***/ }),
 
-/***/ 1216:
+/***/ 4896:
 /***/ ((module) => {
 
 
@@ -31519,16 +31519,16 @@ module.exports = {
 
 /***/ }),
 
-/***/ 8625:
+/***/ 3105:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(1216)
-const { states, opcodes } = __nccwpck_require__(736)
-const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5188)
+const { kReadyState, kController, kResponse, kBinaryType, kWebSocketURL } = __nccwpck_require__(4896)
+const { states, opcodes } = __nccwpck_require__(6976)
+const { ErrorEvent, createFastMessageEvent } = __nccwpck_require__(5924)
 const { isUtf8 } = __nccwpck_require__(4573)
-const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(1900)
+const { collectASequenceOfCodePointsFast, removeHTTPWhitespace } = __nccwpck_require__(428)
 
 /* globals Blob */
 
@@ -31848,15 +31848,15 @@ module.exports = {
 
 /***/ }),
 
-/***/ 3726:
+/***/ 5358:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 
 
-const { webidl } = __nccwpck_require__(5893)
-const { URLSerializer } = __nccwpck_require__(1900)
-const { environmentSettingsObject } = __nccwpck_require__(3168)
-const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(736)
+const { webidl } = __nccwpck_require__(1861)
+const { URLSerializer } = __nccwpck_require__(428)
+const { environmentSettingsObject } = __nccwpck_require__(1168)
+const { staticPropertyDescriptors, states, sentCloseFrameState, sendHints } = __nccwpck_require__(6976)
 const {
   kWebSocketURL,
   kReadyState,
@@ -31865,21 +31865,21 @@ const {
   kResponse,
   kSentClose,
   kByteParser
-} = __nccwpck_require__(1216)
+} = __nccwpck_require__(4896)
 const {
   isConnecting,
   isEstablished,
   isClosing,
   isValidSubprotocol,
   fireEvent
-} = __nccwpck_require__(8625)
-const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(6897)
-const { ByteParser } = __nccwpck_require__(1652)
-const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(3440)
-const { getGlobalDispatcher } = __nccwpck_require__(2581)
+} = __nccwpck_require__(3105)
+const { establishWebSocketConnection, closeWebSocketConnection } = __nccwpck_require__(3969)
+const { ByteParser } = __nccwpck_require__(276)
+const { kEnumerableProperty, isBlobLike } = __nccwpck_require__(2272)
+const { getGlobalDispatcher } = __nccwpck_require__(8085)
 const { types } = __nccwpck_require__(7975)
-const { ErrorEvent, CloseEvent } = __nccwpck_require__(5188)
-const { SendQueue } = __nccwpck_require__(3900)
+const { ErrorEvent, CloseEvent } = __nccwpck_require__(5924)
+const { SendQueue } = __nccwpck_require__(5388)
 
 // https://websockets.spec.whatwg.org/#interface-definition
 class WebSocket extends EventTarget {
@@ -32745,7 +32745,7 @@ var __webpack_exports__ = {};
 
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
 /**
@@ -32781,7 +32781,7 @@ function utils_toCommandProperties(annotationProperties) {
     };
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/command.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/command.js
 
 
 /**
@@ -32877,7 +32877,7 @@ function escapeProperty(s) {
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
 ;// CONCATENATED MODULE: external "fs"
 const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -32920,7 +32920,7 @@ var external_http_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_
 // EXTERNAL MODULE: external "https"
 var external_https_ = __nccwpck_require__(5692);
 var external_https_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_https_, 2);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/proxy.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
     const usingSsl = reqUrl.protocol === 'https:';
     if (checkBypass(reqUrl)) {
@@ -33011,11 +33011,11 @@ class DecodedURL extends URL {
     }
 }
 //# sourceMappingURL=proxy.js.map
-// EXTERNAL MODULE: ./node_modules/tunnel/index.js
-var tunnel = __nccwpck_require__(770);
-// EXTERNAL MODULE: ./node_modules/undici/index.js
-var undici = __nccwpck_require__(6752);
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/index.js
+// EXTERNAL MODULE: ../../work/main/node_modules/tunnel/index.js
+var tunnel = __nccwpck_require__(8258);
+// EXTERNAL MODULE: ../../work/main/node_modules/undici/index.js
+var undici = __nccwpck_require__(576);
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/http-client/lib/index.js
 /* eslint-disable @typescript-eslint/no-explicit-any */
 var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -33712,7 +33712,7 @@ class lib_HttpClient {
 }
 const lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => ((c[k.toLowerCase()] = obj[k]), c), {});
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/http-client/lib/auth.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/http-client/lib/auth.js
 var auth_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -33788,7 +33788,7 @@ class PersonalAccessTokenCredentialHandler {
     }
 }
 //# sourceMappingURL=auth.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/oidc-utils.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/oidc-utils.js
 var oidc_utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -33862,7 +33862,7 @@ class oidc_utils_OidcClient {
     }
 }
 //# sourceMappingURL=oidc-utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/summary.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/summary.js
 var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34143,7 +34143,7 @@ const _summary = new Summary();
 const markdownSummary = (/* unused pure expression or super */ null && (_summary));
 const summary_summary = _summary;
 //# sourceMappingURL=summary.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/path-utils.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/path-utils.js
 
 /**
  * toPosixPath converts the given path to the posix form. On Windows, \\ will be
@@ -34185,7 +34185,7 @@ var external_events_ = __nccwpck_require__(4434);
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/io/lib/io-util.js
 var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34365,7 +34365,7 @@ function getCmdPath() {
     return (_a = process.env['COMSPEC']) !== null && _a !== void 0 ? _a : `cmd.exe`;
 }
 //# sourceMappingURL=io-util.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/io/lib/io.js
 var io_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -34639,7 +34639,7 @@ function io_copyFile(srcFile, destFile, force) {
 //# sourceMappingURL=io.js.map
 ;// CONCATENATED MODULE: external "timers"
 const external_timers_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("timers");
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/toolrunner.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/exec/lib/toolrunner.js
 var toolrunner_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -35227,7 +35227,7 @@ class ExecState extends external_events_.EventEmitter {
     }
 }
 //# sourceMappingURL=toolrunner.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/exec/lib/exec.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/exec/lib/exec.js
 var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -35307,7 +35307,7 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/platform.js
 var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -35372,7 +35372,7 @@ function getDetails() {
     });
 }
 //# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/core/lib/core.js
 var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -36104,7 +36104,7 @@ function parseAllowlist(text, source) {
     const patterns = [];
     const errors = [];
     text.split(/\r?\n/).forEach((raw, i) => {
-        const line = raw.replace(/(^|\s)#.*$/, '').trim();
+        const line = splitLine(raw).pattern;
         if (line.length === 0)
             return;
         try {
@@ -36120,6 +36120,22 @@ function parseAllowlist(text, source) {
     }
     return new Allowlist(source, patterns);
 }
+/**
+ * A line's pattern and its comment: `#` starts a comment at the start of the
+ * line or after white space (`a#b` is a malformed pattern, not `a`).
+ */
+function splitLine(raw) {
+    const at = /(^|\s)#/.exec(raw);
+    if (!at)
+        return { pattern: raw.trim() };
+    const start = at.index + (at[1] ?? '').length;
+    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
+}
+/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
+function patternText(p) {
+    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
+}
+/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
 function parsePattern(text, line) {
     let kind = 'exact';
     let body = text;
@@ -36159,6 +36175,1212 @@ function keepWrittenDepth(body, registry) {
     const first = slash < 0 ? body : body.slice(0, slash);
     const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
     return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
+}
+
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/rewrite.ts
+/**
+ * Rewrite: where a source repository lands in the user's registry, from the
+ * `rewrite` template, and the checks that keep the mapping usable (valid,
+ * within registries' length limits, and one-to-one).
+ */
+
+const DEFAULT_TEMPLATE = '{target}/{registry}/{repository}';
+const PLACEHOLDERS = ['target', 'registry', 'repository', 'namespace', 'name'];
+/** Why a template is unusable, or undefined. Checked when inputs are read. */
+function checkTemplate(template) {
+    const unknown = [...template.matchAll(/\{([^{}]*)\}/g)]
+        .map(m => m[1])
+        .filter(name => !PLACEHOLDERS.includes(name));
+    if (unknown.length > 0) {
+        return `unknown placeholder {${unknown[0]}}; use ${PLACEHOLDERS.map(p => `{${p}}`).join(', ')}`;
+    }
+    if (/[{}]/.test(template.replace(/\{[a-z]+\}/g, '')))
+        return 'has an unmatched "{" or "}"';
+    if (!/\{(repository|name)\}/.test(template)) {
+        return 'must contain {repository} or {name}, or every image would land in one repository';
+    }
+    return undefined;
+}
+/**
+ * A registry as a path segment: ":" (a port, an IPv6 address) is not allowed
+ * in a path, so runs of it become one "-" (`localhost:5000` → `localhost-5000`).
+ */
+function registrySegment(registry) {
+    return registry
+        .replace(/[[\]]/g, '')
+        .replace(/:+/g, '-')
+        .replace(/^-+|-+$/g, '');
+}
+/** Render the target repository for a source repository. */
+function renderTarget(template, target, source) {
+    const segments = source.repository.split('/');
+    const values = {
+        target,
+        registry: registrySegment(source.registry),
+        repository: source.repository,
+        namespace: segments.slice(0, -1).join('/'),
+        name: segments[segments.length - 1]
+    };
+    // Empty values (no namespace) leave "//" behind; fold them.
+    const name = template
+        .replace(/\{([a-z]+)\}/g, (_, key) => values[key] ?? '')
+        .replace(/\/{2,}/g, '/')
+        .replace(/\/$/, '');
+    if (name.length > MAX_NAME_LENGTH) {
+        return {
+            ok: false,
+            reason: `the mirrored name ${name} is ${name.length} characters long; registries accept at most ${MAX_NAME_LENGTH}. Use a shorter target or a rewrite template such as {target}/{name}`
+        };
+    }
+    const parsed = parseRepositoryName(name);
+    if (!parsed.ok)
+        return {
+            ok: false,
+            reason: `the rewrite template gives "${name}", which is not a valid repository: ${parsed.reason}`
+        };
+    return { ok: true, repository: parsed.ref, name: repositoryName(parsed.ref) };
+}
+/** The mirrored reference: the target repository with the source's tag and digest. */
+function targetReference(targetRepo, source) {
+    return (targetRepo + (source.tag ? `:${source.tag}` : '') + (source.digest ? `@${source.digest}` : ''));
+}
+/**
+ * Find target repositories that more than one source repository maps to.
+ * Mixing two repositories in one would let their tags overwrite each other.
+ */
+function findCollisions(mappings) {
+    const byTarget = new Map();
+    for (const m of mappings) {
+        let sources = byTarget.get(m.target);
+        if (!sources)
+            byTarget.set(m.target, (sources = new Map()));
+        if (!sources.has(m.source))
+            sources.set(m.source, m.where);
+    }
+    return [...byTarget]
+        .filter(([, sources]) => sources.size > 1)
+        .map(([target, sources]) => ({
+        target,
+        sources: [...sources].map(([name, where]) => ({ name, where }))
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/client-configs.ts
+/**
+ * Client configs: files that make container runtimes try the mirror first and
+ * fall back to the source, so people can pull images by their usual names.
+ * Pure: from the target, the rewrite template and the run's source
+ * repositories to file contents, and plain notes on what a client cannot
+ * express. Writing them is client-config-files.ts's job.
+ */
+
+
+const CLIENTS = ['containers', 'containerd', 'k3s', 'docker'];
+/** Where each client's file goes under config-dir (`<registry>/hosts.toml` below containerd's). */
+const CONFIG_PATHS = {
+    containers: 'registries.conf',
+    containerd: 'containerd/certs.d',
+    k3s: 'k3s/registries.yaml',
+    docker: 'docker/daemon.json'
+};
+// Probe repositories of one, two and three segments (an empty {namespace} folds away).
+const PROBES = ['imprb', 'imprc/imprd', 'impre/imprf/imprg'];
+/**
+ * The path prefix a template puts every repository of `registry` under, found
+ * by rendering probe repositories with the real renderer; undefined when the
+ * result is not `prefix/<repository>` for all of them.
+ */
+function mirrorPrefix(template, target, registry) {
+    let found;
+    for (const probe of PROBES) {
+        const rendered = renderTarget(template, target, { registry, repository: probe });
+        if (!rendered.ok)
+            return undefined;
+        const { registry: host, repository } = rendered.repository;
+        if (repository !== probe && !repository.endsWith(`/${probe}`))
+            return undefined;
+        const path = repository.slice(0, repository.length - probe.length).replace(/\/$/, '');
+        if (found && (found.host !== host || found.path !== path))
+            return undefined;
+        found = { host, path };
+    }
+    return found;
+}
+function joinName(location, repository = '') {
+    return [location.host, location.path, repository].filter(Boolean).join('/');
+}
+/** The host clients speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
+function apiHost(host) {
+    return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
+}
+function toml(text) {
+    // Registry names are ASCII without quotes or backslashes; JSON escaping is valid TOML and YAML.
+    return JSON.stringify(text);
+}
+/** A Go (RE2) regular expression matching `text` literally. */
+function literalRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+function registriesConf(layouts, c) {
+    const lines = [
+        ...c.header.map(l => `# ${l}`),
+        '# Install: /etc/containers/registries.conf.d/50-image-mirror.conf (podman, buildah, skopeo,',
+        '# CRI-O), or try it: skopeo --registries-conf registries.conf inspect docker://IMAGE',
+        '# Mirrors are used for pulls only; pushes still go to the source.'
+    ];
+    const entry = (prefix, mirror, source) => {
+        lines.push('', '[[registry]]', `prefix = ${toml(prefix)}`, `location = ${toml(prefix)}`);
+        if (c.insecure(source))
+            lines.push('insecure = true');
+        lines.push('', '[[registry.mirror]]', `location = ${toml(joinName(mirror))}`);
+        if (c.insecure(mirror.host))
+            lines.push('insecure = true');
+    };
+    for (const layout of layouts) {
+        if (layout.kind === 'prefix')
+            entry(layout.registry, layout.mirror, layout.registry);
+        else {
+            for (const r of layout.repositories) {
+                entry(`${layout.registry}/${r.repository}`, r.mirror, layout.registry);
+            }
+        }
+    }
+    return `${lines.join('\n')}\n`;
+}
+function hostsToml(layout, c) {
+    const { host, path } = layout.mirror;
+    const base = `${c.scheme(host)}://${apiHost(host)}`;
+    // A URL with a path is taken as the API root: spell out /v2/ and keep the path as given.
+    const url = path ? `${base}/v2/${path}` : base;
+    const lines = [
+        ...c.header.map(l => `# ${l}`),
+        `# Install: /etc/containerd/certs.d/${layout.registry}/hosts.toml, with config_path =`,
+        '# "/etc/containerd/certs.d" in containerd\'s CRI registry section; or try it:',
+        `# ctr images pull --hosts-dir <the certs.d folder holding ${layout.registry}/> IMAGE`,
+        `server = ${toml(`${c.scheme(layout.registry)}://${apiHost(layout.registry)}`)}`,
+        '',
+        `[host.${toml(url)}]`,
+        '  capabilities = ["pull", "resolve"]'
+    ];
+    if (path)
+        lines.push('  override_path = true');
+    return `${lines.join('\n')}\n`;
+}
+function k3sRegistries(layouts, c, notes) {
+    const lines = [
+        ...c.header.map(l => `# ${l}`),
+        '# Install: /etc/rancher/k3s/registries.yaml on every node, then restart k3s (k3s-agent).',
+        '# Rewrites apply to the mirror only; the source (default endpoint) is tried last as is.',
+        'mirrors:'
+    ];
+    let entries = 0;
+    for (const layout of layouts) {
+        const rules = [];
+        let host;
+        if (layout.kind === 'prefix') {
+            host = layout.mirror.host;
+            if (layout.mirror.path)
+                rules.push(['^(.*)$', `${layout.mirror.path}/\${1}`]);
+        }
+        else {
+            const hosts = [...new Set(layout.repositories.map(r => r.mirror.host))];
+            // No repositories: said once for every client (see clientConfigs).
+            if (hosts.length === 0)
+                continue;
+            if (hosts.length > 1) {
+                notes.push({
+                    client: 'k3s',
+                    text: `No entry for ${layout.registry}: its repositories land on several hosts (${hosts.join(', ')}), and one k3s mirror rewrites for all its endpoints alike.`
+                });
+                continue;
+            }
+            host = hosts[0];
+            for (const r of layout.repositories) {
+                rules.push([`^${literalRegex(r.repository)}$`, r.mirror.path]);
+            }
+        }
+        entries++;
+        lines.push(`  ${toml(layout.registry)}:`, '    endpoint:');
+        lines.push(`      - ${toml(`${c.scheme(host)}://${apiHost(host)}`)}`);
+        if (rules.length > 0) {
+            lines.push('    rewrite:');
+            for (const [pattern, replacement] of rules) {
+                lines.push(`      ${toml(pattern)}: ${toml(replacement)}`);
+            }
+        }
+    }
+    const plain = layouts.map(l => l.registry).filter(r => c.insecure(r));
+    if (entries > 0 && plain.length > 0) {
+        notes.push({
+            client: 'k3s',
+            text: `k3s falls back to ${plain.join(', ')} through its default endpoint, https://<registry>/v2: from a plain-HTTP source, an image the mirror lacks may not be found.`
+        });
+    }
+    return entries > 0 ? `${lines.join('\n')}\n` : undefined;
+}
+const DOCKER_EXPLANATION = "Docker: daemon.json's registry-mirrors applies to Docker Hub only, and takes a mirror URL as a registry root (Docker asks it for /v2/library/nginx/...), so it cannot use a mirror under a path prefix, nor mirror other registries.";
+function dockerConfig(layouts, c, notes) {
+    const hub = layouts.find(l => l.registry === DOCKER_HUB);
+    const rewritten = 'Pull the mirrored names instead (the `mirrored` output), e.g. docker pull ' +
+        `${c.request.target}/...; docker tag gives an image its usual name back.`;
+    if (!hub) {
+        notes.push({
+            client: 'docker',
+            text: `${DOCKER_EXPLANATION} Docker Hub is not among the registries, so no daemon.json is written. ${rewritten}`
+        });
+        return undefined;
+    }
+    if (hub.kind !== 'prefix' || hub.mirror.path !== '' || hub.mirror.host === DOCKER_HUB) {
+        const where = hub.kind === 'prefix'
+            ? `Docker Hub images are mirrored under ${joinName(hub.mirror)}/, not at a registry root`
+            : 'the rewrite template maps Docker Hub repositories one by one';
+        notes.push({
+            client: 'docker',
+            text: `${DOCKER_EXPLANATION} Here ${where}, so no daemon.json is written. ${rewritten}`
+        });
+        return undefined;
+    }
+    const host = hub.mirror.host;
+    const config = {
+        'registry-mirrors': [`${c.scheme(host)}://${host}`]
+    };
+    if (c.insecure(host))
+        config['insecure-registries'] = [host];
+    const others = layouts.filter(l => l !== hub).map(l => l.registry);
+    notes.push({
+        client: 'docker',
+        text: `daemon.json makes Docker try ${host} for Docker Hub images; merge it into /etc/docker/daemon.json and restart Docker.` +
+            (others.length > 0
+                ? ` Docker cannot mirror other registries (${others.join(', ')}): pull their mirrored names.`
+                : '')
+    });
+    return `${JSON.stringify(config, null, 2)}\n`;
+}
+/** Every client config the mirror layout allows, for the run's registries and the extra ones. */
+function clientConfigs(request) {
+    const { target, template } = request;
+    const notes = [];
+    // The files describe the template; they must also describe what the run did.
+    const mismatch = request.mappings.find(m => {
+        const rendered = renderTarget(template, target, m.source);
+        return !rendered.ok || rendered.name !== m.target;
+    });
+    if (mismatch) {
+        const rendered = renderTarget(template, target, mismatch.source);
+        const gives = rendered.ok ? rendered.name : 'no valid name';
+        notes.push({
+            client: 'all',
+            text: `No client config was written: ${mismatch.source.registry}/${mismatch.source.repository} was mirrored to ${mismatch.target}, but the rewrite template "${template}" with target "${target}" gives ${gives}. Give this job the same target and rewrite as the job that planned the run.`
+        });
+        return { registries: [], files: [], notes };
+    }
+    const registries = [
+        ...new Set([...request.mappings.map(m => m.source.registry), ...request.registries])
+    ].sort();
+    if (registries.length === 0) {
+        notes.push({
+            client: 'all',
+            text: 'No client config was written: no image of this run was mirrored and config-registries names no registry.'
+        });
+        return { registries, files: [], notes };
+    }
+    const layouts = registries.map(registry => {
+        const mirror = mirrorPrefix(template, target, registry);
+        if (mirror)
+            return { kind: 'prefix', registry, mirror };
+        const repositories = [
+            ...new Set(request.mappings.filter(m => m.source.registry === registry).map(m => m.source.repository))
+        ]
+            .sort()
+            .map(repository => {
+            const rendered = renderTarget(template, target, { registry, repository });
+            // Checked above: every repository of the run renders to what it was mirrored to.
+            if (!rendered.ok)
+                throw new Error(rendered.reason);
+            return {
+                repository,
+                mirror: { host: rendered.repository.registry, path: rendered.repository.repository }
+            };
+        });
+        return { kind: 'repositories', registry, repositories };
+    });
+    const insecureSet = new Set(request.insecureRegistries);
+    const c = {
+        request,
+        insecure: host => insecureSet.has(host),
+        scheme: host => (insecureSet.has(host) ? 'http' : 'https'),
+        header: [
+            `Written by Image Mirror: pulls try the mirror ${target} first, then the source registry.`,
+            // eslint-disable-next-line no-control-regex -- keep the workflow's text on one comment line
+            `Rewrite template: ${template.replace(/[\u0000-\u001f\u007f]/g, ' ')}`
+        ]
+    };
+    const files = [];
+    const byRepository = layouts.filter(l => l.kind === 'repositories');
+    if (byRepository.length > 0) {
+        const listed = byRepository.map(l => l.repositories.length).reduce((a, b) => a + b, 0);
+        const empty = byRepository.filter(l => l.repositories.length === 0).map(l => l.registry);
+        notes.push({
+            client: 'all',
+            text: `The rewrite template "${template}" does not keep each registry's repositories under one path prefix, so registries.conf and registries.yaml list the ${listed} repositories of this run one by one (${byRepository.map(l => l.registry).join(', ')}); repositories mirrored later need the files written again.` +
+                (empty.length > 0
+                    ? ` Nothing is listed for ${empty.join(', ')}: this run mirrored no repository from it.`
+                    : '')
+        });
+    }
+    const containersLayouts = layouts.filter(l => l.kind === 'prefix' || l.repositories.length > 0);
+    if (containersLayouts.length > 0) {
+        files.push({
+            client: 'containers',
+            path: CONFIG_PATHS.containers,
+            content: registriesConf(containersLayouts, c)
+        });
+    }
+    for (const layout of layouts) {
+        if (layout.kind === 'prefix') {
+            files.push({
+                client: 'containerd',
+                path: `${CONFIG_PATHS.containerd}/${layout.registry}/hosts.toml`,
+                content: hostsToml(layout, c)
+            });
+        }
+    }
+    if (byRepository.length > 0) {
+        notes.push({
+            client: 'containerd',
+            text: `No hosts.toml for ${byRepository.map(l => l.registry).join(', ')}: containerd can only put one path prefix in front of every repository of a registry (override_path), and the rewrite template "${template}" does not keep the repository path under one. Pull the mirrored names instead.`
+        });
+    }
+    const k3s = k3sRegistries(layouts, c, notes);
+    if (k3s)
+        files.push({ client: 'k3s', path: CONFIG_PATHS.k3s, content: k3s });
+    const docker = dockerConfig(layouts, c, notes);
+    if (docker)
+        files.push({ client: 'docker', path: CONFIG_PATHS.docker, content: docker });
+    return { registries, files, notes };
+}
+/** How to put each client's files in place, as shell lines (`dir` is config-dir as given). */
+function installCommands(client, dir, configs) {
+    const q = (path) => `'${`${dir.replace(/\/+$/, '')}/${path}`.replace(/'/g, `'\\''`)}'`;
+    const example = (registry) => registry === DOCKER_HUB ? 'docker.io/library/busybox:latest' : `${registry}/<repository>:<tag>`;
+    const first = configs.registries.includes(DOCKER_HUB)
+        ? DOCKER_HUB
+        : (configs.registries[0] ?? DOCKER_HUB);
+    switch (client) {
+        case 'containers':
+            return [
+                `sudo install -D -m 644 ${q(CONFIG_PATHS.containers)} /etc/containers/registries.conf.d/50-image-mirror.conf`,
+                `skopeo inspect --no-tags docker://${example(first)}   # tries the mirror first`
+            ];
+        case 'containerd':
+            return [
+                `sudo mkdir -p /etc/containerd/certs.d && sudo cp -R ${q(CONFIG_PATHS.containerd)}/. /etc/containerd/certs.d/`,
+                '# CRI: set config_path = "/etc/containerd/certs.d" under [plugins."io.containerd.grpc.v1.cri".registry], then: sudo systemctl restart containerd',
+                `sudo ctr images pull --hosts-dir /etc/containerd/certs.d ${example(first)}`
+            ];
+        case 'k3s':
+            return [
+                `sudo install -D -m 600 ${q(CONFIG_PATHS.k3s)} /etc/rancher/k3s/registries.yaml`,
+                'sudo systemctl restart k3s   # k3s-agent on agent nodes'
+            ];
+        case 'docker':
+            return [
+                `# merge ${q(CONFIG_PATHS.docker)} into /etc/docker/daemon.json, then:`,
+                'sudo systemctl restart docker'
+            ];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/escape.ts
+/**
+ * Escaping for text that came from users (entries, issue titles and bodies)
+ * on its way into HTML/Markdown and into the runner's log.
+ */
+const HTML = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;',
+    '|': '&#124;',
+    '`': '&#96;',
+    '\\': '&#92;',
+    '[': '&#91;',
+    ']': '&#93;',
+    '*': '&#42;',
+    _: '&#95;',
+    '@': '&#64;',
+    '!': '&#33;',
+    '~': '&#126;',
+    $: '&#36;',
+    '#': '&#35;',
+    '{': '&#123;',
+    '}': '&#125;'
+};
+// C0/C1 controls, DEL, line/paragraph separators and bidi overrides: they can
+// end a log line, hide text, or reorder what a reader sees.
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+function codePoint(ch) {
+    return `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+}
+/**
+ * Text safe to place in HTML or Markdown (a table cell, a comment): every
+ * character with a meaning there is an entity, and invisible ones are shown.
+ */
+function escapeHtml(text) {
+    return text
+        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
+        .replace(INVISIBLE, codePoint);
+}
+/**
+ * Text safe to write to the runner's log: on one line, with nothing the
+ * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
+ */
+function safeLog(text) {
+    return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
+}
+
+;// CONCATENATED MODULE: ./src/client-config-files.ts
+/**
+ * Client config files: the run's results → client-configs.ts → files under
+ * config-dir, the `configs` output and what the summary says about them.
+ */
+
+
+
+
+
+
+/** Source and mirrored repository of every image that was not rejected. */
+function mappingsOf(results) {
+    const mappings = [];
+    for (const r of results) {
+        if (r.status === 'rejected' || !r.source || !r.target)
+            continue;
+        const source = parseReference(r.source);
+        const target = parseReference(r.target);
+        if (!source.ok || !target.ok)
+            continue;
+        mappings.push({
+            source: { registry: source.ref.registry, repository: source.ref.repository },
+            target: `${target.ref.registry}/${target.ref.repository}`
+        });
+    }
+    return mappings;
+}
+function workspace() {
+    return process.env.GITHUB_WORKSPACE || process.cwd();
+}
+/**
+ * Write the client configs for the run's registries (and config-registries)
+ * into config-dir and set the `configs` output: `{"containers": [file], ...}`.
+ * A file that cannot be written fails the job; the images are reported anyway.
+ */
+function emitClientConfigs(options, results) {
+    const configs = clientConfigs({
+        target: options.target,
+        template: options.rewrite,
+        insecureRegistries: options.insecureRegistries,
+        mappings: mappingsOf(results),
+        registries: options.configRegistries ?? []
+    });
+    const root = external_node_path_namespaceObject.resolve(workspace(), options.configDir);
+    const written = {};
+    const done = { dir: options.configDir, configs, written };
+    try {
+        for (const file of configs.files) {
+            const full = external_node_path_namespaceObject.join(root, ...file.path.split('/'));
+            external_node_fs_namespaceObject.mkdirSync(external_node_path_namespaceObject.dirname(full), { recursive: true });
+            external_node_fs_namespaceObject.writeFileSync(full, file.content);
+            (written[file.client] ??= []).push(full);
+        }
+    }
+    catch (error) {
+        done.error = `Could not write the client configs to ${options.configDir}: ${error.message}`;
+        setFailed(safeLog(done.error));
+    }
+    const ordered = Object.fromEntries(CLIENTS.filter(c => written[c]).map(c => [c, written[c]]));
+    setOutput('configs', JSON.stringify(ordered));
+    startGroup(`Client configs for ${configs.registries.join(', ') || 'no registry'}`);
+    for (const file of Object.values(ordered).flat())
+        info(safeLog(`wrote ${file}`));
+    for (const note of configs.notes)
+        info(safeLog(note.text));
+    endGroup();
+    return done;
+}
+
+;// CONCATENATED MODULE: ./src/allowlist-lint.ts
+/**
+ * The normal form of an allowlist, and what keeps a file from it. DaoCloud's
+ * `allows.txt` normal form (their formatter and pull-request check) is: one
+ * pattern a line, sorted in byte order (`LC_ALL=C sort -u`), no duplicates,
+ * no line that a wildcard line already covers. Our format also has comments,
+ * so the normal form adds:
+ *
+ * - a leading block of comment lines followed by a blank line is the header:
+ *   it stays on top, followed by exactly one blank line;
+ * - other comment lines belong to the pattern below them and move with it;
+ *   comments after the last pattern stay at the end; a comment on a pattern's
+ *   line stays there, after one space;
+ * - no other blank lines, no spaces around a line, LF line ends, one line
+ *   break at the end;
+ * - every pattern written in full as the matcher reads it (`nginx` is
+ *   `docker.io/library/nginx`), so equal patterns look equal and sort together.
+ *
+ * A removed line's comments move to the line that covers it, so the fix never
+ * loses what an author wrote. "Covered" is decided by the matcher itself
+ * (src/allowlist.ts), not by comparing text. Malformed lines are reported and
+ * kept as written: the fix never guesses what an allowlist meant.
+ */
+
+
+/** A UTF-16 unit lifted so that unit order is code point order (surrogates above U+FFFF). */
+function lift(unit) {
+    return unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit;
+}
+/**
+ * Byte order of the UTF-8 text, as `LC_ALL=C sort` compares (code point order
+ * is UTF-8 byte order), without encoding every key on every comparison.
+ */
+function compareBytes(a, b) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+        const x = a.charCodeAt(i);
+        const y = b.charCodeAt(i);
+        if (x !== y)
+            return lift(x) - lift(y);
+    }
+    return a.length - b.length;
+}
+function isComment(raw) {
+    return raw.trim().startsWith('#');
+}
+function quote(text) {
+    return `"${text}"`;
+}
+/** A repair to show (never apply) for a malformed line without a wildcard. */
+function suggestion(written) {
+    if (written.includes('*'))
+        return undefined;
+    const read = parseReference(written);
+    if (read.ok)
+        return repositoryName(read.ref);
+    if (!read.suggestion)
+        return undefined;
+    const repaired = parseReference(read.suggestion);
+    return repaired.ok ? repositoryName(repaired.ref) : undefined;
+}
+/**
+ * Indices (into `keys`) of a longest strictly increasing run, found by
+ * patience sorting: the lines outside it are the fewest that must move.
+ */
+function longestSorted(keys) {
+    const tails = [];
+    const previous = new Array(keys.length).fill(-1);
+    keys.forEach((key, i) => {
+        let lo = 0;
+        let hi = tails.length;
+        while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (compareBytes(keys[tails[mid]], key) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo > 0)
+            previous[i] = tails[lo - 1];
+        tails[lo] = i;
+    });
+    const kept = new Set();
+    for (let i = tails[tails.length - 1] ?? -1; i >= 0; i = previous[i])
+        kept.add(i);
+    return kept;
+}
+/** Lint an allowlist's text: what keeps it from normal form, and the normal form itself. */
+function lintAllowlist(text, source) {
+    const findings = [];
+    const report = (line, raw, kind, problem, action, fixable = true) => {
+        findings.push({ line, text: raw, kind, problem, action, fixable });
+    };
+    const lines = text === '' ? [] : text.split('\n');
+    if (text.endsWith('\n'))
+        lines.pop();
+    let crlf = 0;
+    let firstCrlf = 0;
+    const raws = lines.map((line, i) => {
+        if (!line.endsWith('\r') || (i === lines.length - 1 && !text.endsWith('\n')))
+            return line;
+        crlf++;
+        firstCrlf ||= i + 1;
+        return line.slice(0, -1);
+    });
+    if (crlf > 0) {
+        report(firstCrlf, raws[firstCrlf - 1], 'line-ends', `${crlf} line(s) end with CR LF`, 'end every line with LF alone');
+    }
+    if (text !== '' && !text.endsWith('\n')) {
+        report(raws.length, raws[raws.length - 1], 'final-newline', 'no line break at the end of the file', 'end the last line with a line break');
+    }
+    // The header: leading comment lines followed by a blank line.
+    let start = 0;
+    while (start < raws.length && isComment(raws[start]))
+        start++;
+    const header = start > 0 && raws[start]?.trim() === '' ? raws.slice(0, start) : [];
+    const body = header.length > 0 ? start + 1 : 0;
+    if (header.length > 0 && raws[start] !== '') {
+        report(start + 1, raws[start], 'whitespace', 'the blank line after the header holds spaces or invisible characters', 'leave it empty');
+    }
+    const entries = [];
+    let pending = [];
+    const checkSpacing = (i, raw, normal) => {
+        if (raw === normal)
+            return;
+        report(i + 1, raw, 'whitespace', 'spaces or invisible characters around the line or before its comment', `write it as ${quote(normal)}`);
+    };
+    header.forEach((raw, i) => checkSpacing(i, raw, raw.trim()));
+    for (let i = body; i < raws.length; i++) {
+        const raw = raws[i];
+        if (raw.trim() === '') {
+            report(i + 1, raw, 'blank', 'a blank line among the patterns', 'remove it (only the blank line after a leading comment block is kept)');
+            continue;
+        }
+        if (isComment(raw)) {
+            checkSpacing(i, raw, raw.trim());
+            pending.push(raw.trim());
+            continue;
+        }
+        const { pattern: written, comment } = splitLine(raw);
+        checkSpacing(i, raw, comment === undefined ? written : `${written} ${comment}`);
+        const entry = {
+            line: i + 1,
+            raw,
+            written,
+            comments: pending,
+            key: written,
+            moved: []
+        };
+        if (comment !== undefined)
+            entry.comment = comment;
+        pending = [];
+        try {
+            entry.pattern = parsePattern(written, i + 1);
+            entry.key = patternText(entry.pattern);
+            if (entry.key !== written) {
+                report(i + 1, raw, 'spelling', `${quote(written)} is not written in full`, `write it as ${quote(entry.key)}`);
+            }
+        }
+        catch (e) {
+            const repair = suggestion(written);
+            report(i + 1, raw, 'invalid', 
+            // The parser's message starts by quoting the line, which the finding already names.
+            `not a valid pattern: ${e.message.replace(`${quote(written)}: `, '')}`, repair
+                ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
+                : 'correct or remove the line; the fix leaves it as it is', false);
+        }
+        entries.push(entry);
+    }
+    const trailer = pending;
+    // Duplicates: the same pattern once written in full; the first one stays.
+    const byKey = new Map();
+    for (const entry of entries) {
+        const first = byKey.get(entry.key);
+        if (first)
+            entry.removedInto = first;
+        else
+            byKey.set(entry.key, entry);
+    }
+    // Covered lines, asked of the matcher: an exact name one of the wildcards
+    // matches; `p/*` when a `**` line matches `p/x`; `p/**` when a `**` line matches `p` itself.
+    const unique = [...byKey.values()];
+    const valid = unique.filter((e) => Boolean(e.pattern));
+    const byPattern = new Map(valid.map(e => [e.pattern, e]));
+    const wildcards = new Allowlist(source, valid.filter(e => e.pattern.kind !== 'exact').map(e => e.pattern));
+    const deep = new Allowlist(source, valid.filter(e => e.pattern.kind === 'any').map(e => e.pattern));
+    // The matcher takes a registry and a repository and joins them with "/".
+    const named = (name) => {
+        const slash = name.indexOf('/');
+        return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
+    };
+    for (const entry of valid) {
+        const { kind, prefix } = entry.pattern;
+        // Nothing covers a whole registry (`gcr.io/**`) but the same line.
+        if (kind === 'any' && !prefix.includes('/'))
+            continue;
+        const cover = kind === 'exact'
+            ? wildcards.match(named(prefix))
+            : kind === 'one'
+                ? deep.match(named(`${prefix}/x`))
+                : deep.match(named(prefix));
+        if (cover && cover !== entry.pattern)
+            entry.removedInto = byPattern.get(cover);
+    }
+    // A removed line is reported with the line that stays in its place (covers are
+    // transitive: what covers its cover covers it too), and its comments move there.
+    for (const entry of entries) {
+        if (!entry.removedInto)
+            continue;
+        let home = entry.removedInto;
+        while (home.removedInto)
+            home = home.removedInto;
+        home.moved.push(...entry.comments, ...(entry.comment ? [entry.comment] : []));
+        const comments = entry.comments.length > 0 || entry.comment !== undefined;
+        const action = `remove it${comments ? `; its comments move to line ${home.line}` : ''}`;
+        if (entry.removedInto.key === entry.key) {
+            const first = entry.removedInto;
+            const full = entry.key === entry.written ? '' : ` (${quote(entry.key)})`;
+            report(entry.line, entry.raw, 'duplicate', `${quote(entry.written)}${full} is already on line ${first.line}`, action);
+        }
+        else {
+            report(entry.line, entry.raw, 'covered', `${quote(entry.written)} is already covered by ${quote(home.written)} on line ${home.line}`, action);
+        }
+    }
+    const kept = unique.filter(e => !e.removedInto);
+    const sorted = [...kept].sort((a, b) => compareBytes(a.key, b.key));
+    const inPlace = new Set([...longestSorted(kept.map(e => e.key))].map(i => kept[i]));
+    // For each place in the sorted list, the nearest line before and after it that stays put.
+    const stayBefore = [];
+    const stayAfter = [];
+    for (let i = 0, last; i < sorted.length; i++) {
+        stayBefore[i] = last;
+        if (inPlace.has(sorted[i]))
+            last = sorted[i];
+    }
+    for (let i = sorted.length - 1, next; i >= 0; i--) {
+        stayAfter[i] = next;
+        if (inPlace.has(sorted[i]))
+            next = sorted[i];
+    }
+    sorted.forEach((entry, at) => {
+        if (inPlace.has(entry))
+            return;
+        const previous = sorted[at - 1];
+        const next = sorted[at + 1];
+        const place = previous && next
+            ? `after ${quote(previous.key)} and before ${quote(next.key)}`
+            : previous
+                ? `last, after ${quote(previous.key)}`
+                : `first, before ${quote(next.key)}`;
+        const anchorBefore = stayBefore[at];
+        const anchorAfter = stayAfter[at];
+        report(entry.line, entry.raw, 'order', `out of order: in byte order (LC_ALL=C sort) it comes ${place}`, anchorBefore
+            ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
+            : anchorAfter
+                ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
+                : 'sort the file');
+    });
+    const out = [];
+    if (header.length > 0)
+        out.push(...header.map(h => h.trim()), '');
+    for (const entry of sorted) {
+        out.push(...entry.comments, ...entry.moved);
+        out.push(entry.comment === undefined ? entry.key : `${entry.key} ${entry.comment}`);
+    }
+    out.push(...trailer);
+    while (out.length > 0 && out[out.length - 1] === '')
+        out.pop();
+    const normalForm = out.length > 0 ? `${out.join('\n')}\n` : '';
+    // Every difference must have a finding; this one says so if a rule above missed one.
+    if (findings.length === 0 && normalForm !== text) {
+        report(1, raws[0] ?? '', 'layout', 'the file differs from its normal form', 'replace it with the normal form');
+    }
+    findings.sort((a, b) => a.line - b.line);
+    return {
+        source,
+        findings,
+        normalForm,
+        normalized: findings.length === 0,
+        patterns: kept.length
+    };
+}
+
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/inputs.ts
+/**
+ * The action's inputs, read and validated in one place before any work, with
+ * messages that name the input and what it accepts.
+ */
+
+
+
+
+
+
+const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
+const ENGINES = ['crane', 'skopeo'];
+const DEFAULT_CRANE_VERSION = 'v0.21.9';
+const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download';
+/** GitHub allows at most 256 jobs in one matrix. */
+const MAX_LEGS = 256;
+class InputError extends Error {
+}
+function fail(name, message) {
+    throw new InputError(`Input "${name}": ${message}`);
+}
+function inputs_text(name) {
+    return getInput(name).trim();
+}
+function oneOf(name, allowed, fallback) {
+    const value = inputs_text(name).toLowerCase() || fallback;
+    if (!allowed.includes(value)) {
+        fail(name, `"${getInput(name).trim()}" is not one of ${allowed.join(', ')}`);
+    }
+    return value;
+}
+function bool(name, fallback) {
+    const value = inputs_text(name).toLowerCase();
+    if (value === '')
+        return fallback;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    return fail(name, `"${inputs_text(name)}" is not a boolean; use true or false`);
+}
+function integer(name, fallback, min, max) {
+    const value = inputs_text(name);
+    if (value === '')
+        return fallback;
+    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        fail(name, `"${value}" is not a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+function inputs_workspace() {
+    return process.env.GITHUB_WORKSPACE || process.cwd();
+}
+/** A file's path relative to the workspace, or undefined when it lies outside. */
+function workspacePath(file) {
+    const relative = external_node_path_namespaceObject.relative(inputs_workspace(), file);
+    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? undefined : relative;
+}
+/** How a file is named in messages: relative to the workspace when inside it. */
+function displayPath(file) {
+    return workspacePath(file) ?? file;
+}
+/** A path to an existing file, relative to the workspace. */
+function existingFile(name) {
+    const value = inputs_text(name);
+    if (value === '')
+        return undefined;
+    const resolved = external_node_path_namespaceObject.resolve(inputs_workspace(), value);
+    let stat;
+    try {
+        stat = external_node_fs_namespaceObject.statSync(resolved);
+    }
+    catch {
+        return fail(name, `file "${value}" does not exist (looked in ${external_node_path_namespaceObject.dirname(resolved)})`);
+    }
+    if (!stat.isFile())
+        fail(name, `"${value}" is not a file`);
+    return resolved;
+}
+/** Items separated by commas or new lines. */
+function list(name) {
+    return inputs_text(name)
+        .split(/[,\n]/)
+        .map(s => s.trim())
+        .filter(s => s.length > 0);
+}
+function parseTarget(name, required) {
+    const value = inputs_text(name).replace(/\/+$/, '');
+    if (value === '') {
+        if (required)
+            fail(name, 'is required: the registry (and optional path) images are mirrored to, e.g. registry.example.com/mirror');
+        return '';
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+        fail(name, `"${value}" has a URL scheme; give the registry without one, e.g. ${value.replace(/^[^:]*:\/\//, '')}`);
+    }
+    const first = value.split('/')[0];
+    if (!/[.:]/.test(first) && first !== 'localhost') {
+        fail(name, `"${value}" does not start with a registry host (a name with a "." or a port, or localhost), e.g. ghcr.io/acme/mirror`);
+    }
+    // A target with only a host is checked through a placeholder path segment.
+    const parsed = parseRepositoryName(value.includes('/') ? value : `${value}/x`);
+    if (!parsed.ok)
+        fail(name, `"${value}" is not a registry path: ${parsed.reason}`);
+    return value.includes('/')
+        ? `${parsed.ref.registry}/${parsed.ref.repository}`
+        : parsed.ref.registry;
+}
+function parsePlatforms(name) {
+    const value = inputs_text(name).toLowerCase();
+    if (value === '' || value === 'all')
+        return 'all';
+    const platforms = list(name).map(p => p.toLowerCase());
+    for (const p of platforms) {
+        if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(p)) {
+            fail(name, `"${p}" is not os/arch[/variant] (e.g. linux/amd64, linux/arm/v7); or use all`);
+        }
+    }
+    return [...new Set(platforms)];
+}
+function parseHosts(name) {
+    return list(name).map(host => {
+        const parsed = parseRepositoryName(`${host}/x`);
+        if (!parsed.ok || host.includes('/') || !/[.:]|^localhost/.test(host)) {
+            fail(name, `"${host}" is not a registry host[:port] (e.g. localhost:5000)`);
+        }
+        return parsed.ref.registry;
+    });
+}
+function parseUrl(name, fallback) {
+    const value = inputs_text(name) || fallback;
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        return fail(name, `"${value}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        fail(name, `"${value}" is not an http(s) URL`);
+    return value.replace(/\/+$/, '');
+}
+/** A label name: GitHub allows at most 50 characters. */
+function label(name, fallback) {
+    const value = inputs_text(name) || fallback;
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
+    if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
+        fail(name, `"${value}" is not a label name (at most 50 characters, one line)`);
+    }
+    return value;
+}
+/** Read and validate every input. Throws InputError naming the first bad one. */
+function getInputs() {
+    const mode = oneOf('mode', MODES, 'sync');
+    const images = getInput('images');
+    // Only sync and plan read the request (report links the allowlist in an issue answer):
+    // a copy leg needs no checkout.
+    const reads = mode === 'sync' || mode === 'plan';
+    const imagesFile = reads ? existingFile('images-file') : undefined;
+    const fromIssue = bool('from-issue', false);
+    // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
+    const lint = mode === 'lint-allowlist';
+    if (fromIssue && lint)
+        fail('from-issue', 'true does not work with mode lint-allowlist');
+    if (fromIssue && mode === 'copy') {
+        fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
+    }
+    if (reads && !images.trim() && !imagesFile && !fromIssue) {
+        fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"');
+    }
+    const rewrite = inputs_text('rewrite') || DEFAULT_TEMPLATE;
+    const templateProblem = checkTemplate(rewrite);
+    if (templateProblem)
+        fail('rewrite', `"${rewrite}" ${templateProblem}`);
+    const version = inputs_text('crane-version') || DEFAULT_CRANE_VERSION;
+    if (!/^v\d+\.\d+\.\d+$/.test(version))
+        fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`);
+    const username = inputs_text('username') || undefined;
+    const password = getInput('password') || undefined;
+    if (password)
+        core_setSecret(password);
+    if (Boolean(username) !== Boolean(password)) {
+        fail(username ? 'password' : 'username', 'username and password are given together or not at all');
+    }
+    const githubToken = getInput('github-token') || undefined;
+    if (githubToken)
+        core_setSecret(githubToken);
+    const inputs = {
+        mode,
+        images,
+        fromIssue,
+        target: parseTarget('target', mode !== 'report' && !lint),
+        rewrite,
+        platforms: parsePlatforms('platforms'),
+        engine: oneOf('engine', ENGINES, 'crane'),
+        craneVersion: version,
+        craneUrl: parseUrl('crane-url', DEFAULT_CRANE_URL),
+        concurrency: integer('concurrency', 4, 1, 64),
+        maxLegs: integer('max-legs', 16, 1, MAX_LEGS),
+        skipUnchanged: bool('skip-unchanged', true),
+        dryRun: bool('dry-run', false),
+        retries: integer('retries', 3, 0, 10),
+        insecureRegistries: parseHosts('insecure-registries'),
+        resultsDir: inputs_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
+        issueMaxImages: integer('issue-max-images', 10, 1, 100),
+        labels: {
+            succeeded: label('label-succeeded', 'sync image succeeded'),
+            failed: label('label-failed', 'sync image failure'),
+            partial: label('label-partial', 'sync image partial')
+        }
+    };
+    if (inputs.engine === 'skopeo' &&
+        Array.isArray(inputs.platforms) &&
+        inputs.platforms.length > 1) {
+        fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`);
+    }
+    const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined;
+    if (allowlist)
+        inputs.allowlist = allowlist;
+    else if (lint)
+        fail('allowlist', 'mode lint-allowlist needs the allowlist file to check');
+    if (lint)
+        inputs.fix = bool('fix', false);
+    if (imagesFile)
+        inputs.imagesFile = imagesFile;
+    if (username)
+        inputs.username = username;
+    if (password)
+        inputs.password = password;
+    if (githubToken)
+        inputs.githubToken = githubToken;
+    if (mode === 'copy') {
+        if (!inputs_text('leg'))
+            fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
+        inputs.leg = integer('leg', 1, 1, MAX_LEGS);
+    }
+    const configDir = inputs_text('config-dir');
+    if (configDir)
+        inputs.configDir = configDir;
+    const configRegistries = parseHosts('config-registries');
+    if (configRegistries.length > 0) {
+        if (!configDir)
+            fail('config-registries', 'names registries for client configs; set config-dir too');
+        inputs.configRegistries = configRegistries;
+    }
+    return inputs;
+}
+
+;// CONCATENATED MODULE: ./src/allowlist-lint-mode.ts
+/**
+ * Mode `lint-allowlist`: check an allowlist against its normal form
+ * (src/allowlist-lint.ts), say what to change as annotations on the file's
+ * lines and in the job summary, and rewrite it with `fix: true`. Its lines
+ * may come from a stranger's pull request, so everything quoted from them is
+ * escaped for the log and for the summary.
+ */
+
+
+
+
+
+/** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
+const MAX_ANNOTATIONS = 50;
+const MAX_FINDING_ROWS = 1000;
+/** Keep the summary well under GitHub's 1 MiB limit. */
+const MAX_NORMAL_FORM_CHARS = 300_000;
+const EMPTY = '–';
+function message(f) {
+    return safeLog(`"${f.text}": ${f.problem}; ${f.action}`);
+}
+function annotate(result, file, fixed) {
+    const shown = result.findings.slice(0, MAX_ANNOTATIONS);
+    for (const f of shown) {
+        const properties = { file, startLine: f.line, title: `Allowlist: ${f.kind}` };
+        if (fixed && f.fixable)
+            core_warning(`fixed: ${message(f)}`, properties);
+        else
+            error(message(f), properties);
+    }
+    const rest = result.findings.slice(MAX_ANNOTATIONS);
+    if (rest.length === 0)
+        return;
+    startGroup(`${rest.length} more finding(s)`);
+    for (const f of rest)
+        info(`${safeLog(file)}:${f.line}: ${message(f)}`);
+    endGroup();
+}
+function code(text) {
+    return text ? `<code>${escapeHtml(text)}</code>` : EMPTY;
+}
+function buildLintSummary(result, file, fixed) {
+    const summary = summary_summary.addHeading('Allowlist check', 2);
+    const { findings } = result;
+    const unfixable = findings.filter(f => !f.fixable).length;
+    if (findings.length === 0) {
+        summary.addRaw(`<p>✅ ${code(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`);
+        return;
+    }
+    const status = fixed
+        ? `🔧 ${code(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
+        : `❌ ${code(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`;
+    summary.addRaw(`<p>${status}</p>`);
+    const rows = findings.slice(0, MAX_FINDING_ROWS);
+    summary.addTable([
+        [
+            { data: 'Line', header: true },
+            { data: 'As written', header: true },
+            { data: 'Problem', header: true },
+            { data: 'What to do', header: true }
+        ],
+        ...rows.map(f => [
+            String(f.line),
+            code(f.text),
+            escapeHtml(f.problem),
+            escapeHtml(f.fixable ? f.action : `✋ ${f.action}`)
+        ])
+    ]);
+    if (findings.length > rows.length) {
+        summary.addRaw(`<p>${findings.length - rows.length} more finding(s) are in the log.</p>`);
+    }
+    if (fixed || findings.every(f => !f.fixable))
+        return;
+    summary.addRaw('<p>Run this action with <code>fix: true</code> to rewrite the file, or replace it with its normal form:</p>');
+    const lines = result.normalForm.split('\n').length - 1;
+    // Line by line: escapeHtml shows a line break as \u000a.
+    const body = result.normalForm.split('\n').map(escapeHtml).join('\n');
+    summary.addRaw(body.length <= MAX_NORMAL_FORM_CHARS
+        ? `<details><summary>Normal form of ${code(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
+        : `<p>The normal form (${lines} line(s)) is too long to show here.</p>`);
+}
+async function writeLintSummary(result, file, fixed) {
+    buildLintSummary(result, file, fixed);
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+        info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
+        summary_summary.emptyBuffer();
+        return;
+    }
+    try {
+        await summary_summary.write();
+    }
+    catch (e) {
+        core_warning(`Could not write the job summary: ${safeLog(e.message)}`);
+        summary_summary.emptyBuffer();
+    }
+}
+/** Read the allowlist as UTF-8 text, refusing what the fix could not write back unchanged. */
+function readText(path, name) {
+    // A pull request could turn the file into a link to another file on the runner, to have it
+    // printed in annotations, or to have `fix` write there.
+    if (external_node_fs_namespaceObject.lstatSync(path).isSymbolicLink()) {
+        throw new Error(`Allowlist ${name} is a symbolic link; mode lint-allowlist reads a plain file`);
+    }
+    const bytes = external_node_fs_namespaceObject.readFileSync(path);
+    const text = bytes.toString('utf8');
+    if (!Buffer.from(text, 'utf8').equals(bytes)) {
+        throw new Error(`Allowlist ${name} is not UTF-8 text`);
+    }
+    return text;
+}
+async function runLintAllowlist(inputs) {
+    const path = inputs.allowlist;
+    const file = displayPath(path);
+    const text = readText(path, safeLog(file));
+    const result = lintAllowlist(text, file);
+    const repair = inputs.fix === true;
+    const fixed = repair && result.normalForm !== text;
+    if (fixed)
+        external_node_fs_namespaceObject.writeFileSync(path, result.normalForm);
+    const { findings } = result;
+    info(`Allowlist ${safeLog(file)}: ${findings.length} finding(s), ${result.patterns} pattern(s) in normal form${fixed ? '; the file was rewritten in normal form' : ''}.`);
+    annotate(result, file, fixed);
+    setOutput('findings', String(findings.length));
+    setOutput('normalized', String(result.normalized));
+    setOutput('fixed', String(fixed));
+    await writeLintSummary(result, file, fixed);
+    const left = repair ? findings.filter(f => !f.fixable) : findings;
+    if (left.length > 0) {
+        const what = repair
+            ? `${left.length} line(s) the fix cannot repair; correct them by hand`
+            : `${left.length} finding(s); see the annotations and the job summary, or run with fix: true`;
+        setFailed(`Allowlist ${safeLog(file)} is not in normal form: ${what}.`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/entries.ts
@@ -36287,58 +37509,6 @@ function mergeDuplicates(requests) {
     return { unique, merged };
 }
 
-;// CONCATENATED MODULE: ./src/escape.ts
-/**
- * Escaping for text that came from users (entries, issue titles and bodies)
- * on its way into HTML/Markdown and into the runner's log.
- */
-const HTML = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;',
-    '"': '&quot;',
-    "'": '&#39;',
-    '|': '&#124;',
-    '`': '&#96;',
-    '\\': '&#92;',
-    '[': '&#91;',
-    ']': '&#93;',
-    '*': '&#42;',
-    _: '&#95;',
-    '@': '&#64;',
-    '!': '&#33;',
-    '~': '&#126;',
-    $: '&#36;',
-    '#': '&#35;',
-    '{': '&#123;',
-    '}': '&#125;'
-};
-// C0/C1 controls, DEL, line/paragraph separators and bidi overrides: they can
-// end a log line, hide text, or reorder what a reader sees.
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-function codePoint(ch) {
-    return `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-}
-/**
- * Text safe to place in HTML or Markdown (a table cell, a comment): every
- * character with a meaning there is an entity, and invisible ones are shown.
- */
-function escapeHtml(text) {
-    return text
-        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
-        .replace(INVISIBLE, codePoint);
-}
-/**
- * Text safe to write to the runner's log: on one line, with nothing the
- * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
- */
-function safeLog(text) {
-    return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
-}
-
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: ./src/handoff.ts
 /**
  * Hand-off between the jobs of a matrix run, as files under `results-dir`
@@ -36477,332 +37647,7 @@ function mergeResults(plan, dir) {
     return { results, missing, warnings };
 }
 
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/rewrite.ts
-/**
- * Rewrite: where a source repository lands in the user's registry, from the
- * `rewrite` template, and the checks that keep the mapping usable (valid,
- * within registries' length limits, and one-to-one).
- */
-
-const DEFAULT_TEMPLATE = '{target}/{registry}/{repository}';
-const PLACEHOLDERS = ['target', 'registry', 'repository', 'namespace', 'name'];
-/** Why a template is unusable, or undefined. Checked when inputs are read. */
-function checkTemplate(template) {
-    const unknown = [...template.matchAll(/\{([^{}]*)\}/g)]
-        .map(m => m[1])
-        .filter(name => !PLACEHOLDERS.includes(name));
-    if (unknown.length > 0) {
-        return `unknown placeholder {${unknown[0]}}; use ${PLACEHOLDERS.map(p => `{${p}}`).join(', ')}`;
-    }
-    if (/[{}]/.test(template.replace(/\{[a-z]+\}/g, '')))
-        return 'has an unmatched "{" or "}"';
-    if (!/\{(repository|name)\}/.test(template)) {
-        return 'must contain {repository} or {name}, or every image would land in one repository';
-    }
-    return undefined;
-}
-/**
- * A registry as a path segment: ":" (a port, an IPv6 address) is not allowed
- * in a path, so runs of it become one "-" (`localhost:5000` → `localhost-5000`).
- */
-function registrySegment(registry) {
-    return registry
-        .replace(/[[\]]/g, '')
-        .replace(/:+/g, '-')
-        .replace(/^-+|-+$/g, '');
-}
-/** Render the target repository for a source repository. */
-function renderTarget(template, target, source) {
-    const segments = source.repository.split('/');
-    const values = {
-        target,
-        registry: registrySegment(source.registry),
-        repository: source.repository,
-        namespace: segments.slice(0, -1).join('/'),
-        name: segments[segments.length - 1]
-    };
-    // Empty values (no namespace) leave "//" behind; fold them.
-    const name = template
-        .replace(/\{([a-z]+)\}/g, (_, key) => values[key] ?? '')
-        .replace(/\/{2,}/g, '/')
-        .replace(/\/$/, '');
-    if (name.length > MAX_NAME_LENGTH) {
-        return {
-            ok: false,
-            reason: `the mirrored name ${name} is ${name.length} characters long; registries accept at most ${MAX_NAME_LENGTH}. Use a shorter target or a rewrite template such as {target}/{name}`
-        };
-    }
-    const parsed = parseRepositoryName(name);
-    if (!parsed.ok)
-        return {
-            ok: false,
-            reason: `the rewrite template gives "${name}", which is not a valid repository: ${parsed.reason}`
-        };
-    return { ok: true, repository: parsed.ref, name: repositoryName(parsed.ref) };
-}
-/** The mirrored reference: the target repository with the source's tag and digest. */
-function targetReference(targetRepo, source) {
-    return (targetRepo + (source.tag ? `:${source.tag}` : '') + (source.digest ? `@${source.digest}` : ''));
-}
-/**
- * Find target repositories that more than one source repository maps to.
- * Mixing two repositories in one would let their tags overwrite each other.
- */
-function findCollisions(mappings) {
-    const byTarget = new Map();
-    for (const m of mappings) {
-        let sources = byTarget.get(m.target);
-        if (!sources)
-            byTarget.set(m.target, (sources = new Map()));
-        if (!sources.has(m.source))
-            sources.set(m.source, m.where);
-    }
-    return [...byTarget]
-        .filter(([, sources]) => sources.size > 1)
-        .map(([target, sources]) => ({
-        target,
-        sources: [...sources].map(([name, where]) => ({ name, where }))
-    }));
-}
-
-;// CONCATENATED MODULE: ./src/inputs.ts
-/**
- * The action's inputs, read and validated in one place before any work, with
- * messages that name the input and what it accepts.
- */
-
-
-
-
-
-
-const MODES = ['sync', 'plan', 'copy', 'report'];
-const ENGINES = ['crane', 'skopeo'];
-const DEFAULT_CRANE_VERSION = 'v0.21.9';
-const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download';
-/** GitHub allows at most 256 jobs in one matrix. */
-const MAX_LEGS = 256;
-class InputError extends Error {
-}
-function fail(name, message) {
-    throw new InputError(`Input "${name}": ${message}`);
-}
-function inputs_text(name) {
-    return getInput(name).trim();
-}
-function oneOf(name, allowed, fallback) {
-    const value = inputs_text(name).toLowerCase() || fallback;
-    if (!allowed.includes(value)) {
-        fail(name, `"${getInput(name).trim()}" is not one of ${allowed.join(', ')}`);
-    }
-    return value;
-}
-function bool(name, fallback) {
-    const value = inputs_text(name).toLowerCase();
-    if (value === '')
-        return fallback;
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    return fail(name, `"${inputs_text(name)}" is not a boolean; use true or false`);
-}
-function integer(name, fallback, min, max) {
-    const value = inputs_text(name);
-    if (value === '')
-        return fallback;
-    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        fail(name, `"${value}" is not a whole number from ${min} to ${max}`);
-    }
-    return Number(value);
-}
-function workspace() {
-    return process.env.GITHUB_WORKSPACE || process.cwd();
-}
-/** A file's path relative to the workspace, or undefined when it lies outside. */
-function workspacePath(file) {
-    const relative = external_node_path_namespaceObject.relative(workspace(), file);
-    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? undefined : relative;
-}
-/** How a file is named in messages: relative to the workspace when inside it. */
-function displayPath(file) {
-    return workspacePath(file) ?? file;
-}
-/** A path to an existing file, relative to the workspace. */
-function existingFile(name) {
-    const value = inputs_text(name);
-    if (value === '')
-        return undefined;
-    const resolved = external_node_path_namespaceObject.resolve(workspace(), value);
-    let stat;
-    try {
-        stat = external_node_fs_namespaceObject.statSync(resolved);
-    }
-    catch {
-        return fail(name, `file "${value}" does not exist (looked in ${external_node_path_namespaceObject.dirname(resolved)})`);
-    }
-    if (!stat.isFile())
-        fail(name, `"${value}" is not a file`);
-    return resolved;
-}
-/** Items separated by commas or new lines. */
-function list(name) {
-    return inputs_text(name)
-        .split(/[,\n]/)
-        .map(s => s.trim())
-        .filter(s => s.length > 0);
-}
-function parseTarget(name, required) {
-    const value = inputs_text(name).replace(/\/+$/, '');
-    if (value === '') {
-        if (required)
-            fail(name, 'is required: the registry (and optional path) images are mirrored to, e.g. registry.example.com/mirror');
-        return '';
-    }
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-        fail(name, `"${value}" has a URL scheme; give the registry without one, e.g. ${value.replace(/^[^:]*:\/\//, '')}`);
-    }
-    const first = value.split('/')[0];
-    if (!/[.:]/.test(first) && first !== 'localhost') {
-        fail(name, `"${value}" does not start with a registry host (a name with a "." or a port, or localhost), e.g. ghcr.io/acme/mirror`);
-    }
-    // A target with only a host is checked through a placeholder path segment.
-    const parsed = parseRepositoryName(value.includes('/') ? value : `${value}/x`);
-    if (!parsed.ok)
-        fail(name, `"${value}" is not a registry path: ${parsed.reason}`);
-    return value.includes('/')
-        ? `${parsed.ref.registry}/${parsed.ref.repository}`
-        : parsed.ref.registry;
-}
-function parsePlatforms(name) {
-    const value = inputs_text(name).toLowerCase();
-    if (value === '' || value === 'all')
-        return 'all';
-    const platforms = list(name).map(p => p.toLowerCase());
-    for (const p of platforms) {
-        if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(p)) {
-            fail(name, `"${p}" is not os/arch[/variant] (e.g. linux/amd64, linux/arm/v7); or use all`);
-        }
-    }
-    return [...new Set(platforms)];
-}
-function parseHosts(name) {
-    return list(name).map(host => {
-        const parsed = parseRepositoryName(`${host}/x`);
-        if (!parsed.ok || host.includes('/') || !/[.:]|^localhost/.test(host)) {
-            fail(name, `"${host}" is not a registry host[:port] (e.g. localhost:5000)`);
-        }
-        return parsed.ref.registry;
-    });
-}
-function parseUrl(name, fallback) {
-    const value = inputs_text(name) || fallback;
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        return fail(name, `"${value}" is not a URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        fail(name, `"${value}" is not an http(s) URL`);
-    return value.replace(/\/+$/, '');
-}
-/** A label name: GitHub allows at most 50 characters. */
-function label(name, fallback) {
-    const value = inputs_text(name) || fallback;
-    // eslint-disable-next-line no-control-regex -- control characters are what is refused
-    if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
-        fail(name, `"${value}" is not a label name (at most 50 characters, one line)`);
-    }
-    return value;
-}
-/** Read and validate every input. Throws InputError naming the first bad one. */
-function getInputs() {
-    const mode = oneOf('mode', MODES, 'sync');
-    const images = getInput('images');
-    // Only sync and plan read the request (report links the allowlist in an issue answer):
-    // a copy leg needs no checkout.
-    const reads = mode === 'sync' || mode === 'plan';
-    const imagesFile = reads ? existingFile('images-file') : undefined;
-    const fromIssue = bool('from-issue', false);
-    if (fromIssue && mode === 'copy') {
-        fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
-    }
-    if (mode !== 'report' && mode !== 'copy' && !images.trim() && !imagesFile && !fromIssue) {
-        fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"');
-    }
-    const rewrite = inputs_text('rewrite') || DEFAULT_TEMPLATE;
-    const templateProblem = checkTemplate(rewrite);
-    if (templateProblem)
-        fail('rewrite', `"${rewrite}" ${templateProblem}`);
-    const version = inputs_text('crane-version') || DEFAULT_CRANE_VERSION;
-    if (!/^v\d+\.\d+\.\d+$/.test(version))
-        fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`);
-    const username = inputs_text('username') || undefined;
-    const password = getInput('password') || undefined;
-    if (password)
-        core_setSecret(password);
-    if (Boolean(username) !== Boolean(password)) {
-        fail(username ? 'password' : 'username', 'username and password are given together or not at all');
-    }
-    const githubToken = getInput('github-token') || undefined;
-    if (githubToken)
-        core_setSecret(githubToken);
-    const inputs = {
-        mode,
-        images,
-        fromIssue,
-        target: parseTarget('target', mode !== 'report'),
-        rewrite,
-        platforms: parsePlatforms('platforms'),
-        engine: oneOf('engine', ENGINES, 'crane'),
-        craneVersion: version,
-        craneUrl: parseUrl('crane-url', DEFAULT_CRANE_URL),
-        concurrency: integer('concurrency', 4, 1, 64),
-        maxLegs: integer('max-legs', 16, 1, MAX_LEGS),
-        skipUnchanged: bool('skip-unchanged', true),
-        dryRun: bool('dry-run', false),
-        retries: integer('retries', 3, 0, 10),
-        insecureRegistries: parseHosts('insecure-registries'),
-        resultsDir: inputs_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
-        issueMaxImages: integer('issue-max-images', 10, 1, 100),
-        labels: {
-            succeeded: label('label-succeeded', 'sync image succeeded'),
-            failed: label('label-failed', 'sync image failure'),
-            partial: label('label-partial', 'sync image partial')
-        }
-    };
-    if (inputs.engine === 'skopeo' &&
-        Array.isArray(inputs.platforms) &&
-        inputs.platforms.length > 1) {
-        fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`);
-    }
-    const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined;
-    if (allowlist)
-        inputs.allowlist = allowlist;
-    if (imagesFile)
-        inputs.imagesFile = imagesFile;
-    if (username)
-        inputs.username = username;
-    if (password)
-        inputs.password = password;
-    if (githubToken)
-        inputs.githubToken = githubToken;
-    if (mode === 'copy') {
-        if (!inputs_text('leg'))
-            fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
-        inputs.leg = integer('leg', 1, 1, MAX_LEGS);
-    }
-    const configDir = inputs_text('config-dir');
-    if (configDir)
-        inputs.configDir = configDir;
-    return inputs;
-}
-
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/github/lib/context.js
 
 
 class Context {
@@ -36855,9 +37700,9 @@ class Context {
     }
 }
 //# sourceMappingURL=context.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
-var lib = __nccwpck_require__(9659);
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/internal/utils.js
+// EXTERNAL MODULE: ../../work/main/node_modules/@actions/github/node_modules/@actions/http-client/lib/index.js
+var lib = __nccwpck_require__(2827);
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/github/lib/internal/utils.js
 var utils_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -36910,7 +37755,7 @@ function getUserAgentWithOrchestrationId(baseUserAgent) {
     return baseUserAgent;
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/universal-user-agent/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/universal-user-agent/index.js
 function getUserAgent() {
   if (typeof navigator === "object" && "userAgent" in navigator) {
     return navigator.userAgent;
@@ -36925,7 +37770,7 @@ function getUserAgent() {
   return "<environment undetectable>";
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/register.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/before-after-hook/lib/register.js
 // @ts-check
 
 function register(state, name, method, options) {
@@ -36954,7 +37799,7 @@ function register(state, name, method, options) {
   });
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/add.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/before-after-hook/lib/add.js
 // @ts-check
 
 function addHook(state, kind, name, hook) {
@@ -37002,7 +37847,7 @@ function addHook(state, kind, name, hook) {
   });
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/lib/remove.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/before-after-hook/lib/remove.js
 // @ts-check
 
 function removeHook(state, name, method) {
@@ -37023,7 +37868,7 @@ function removeHook(state, name, method) {
   state.registry[name].splice(index, 1);
 }
 
-;// CONCATENATED MODULE: ./node_modules/before-after-hook/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/before-after-hook/index.js
 // @ts-check
 
 
@@ -37070,7 +37915,7 @@ function Collection() {
 
 /* harmony default export */ const before_after_hook = ({ Singular, Collection });
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/endpoint/dist-bundle/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/endpoint/dist-bundle/index.js
 // pkg/dist-src/defaults.js
 
 
@@ -37416,7 +38261,7 @@ function withDefaults(oldDefaults, newDefaults) {
 var endpoint = withDefaults(null, DEFAULTS);
 
 
-;// CONCATENATED MODULE: ./node_modules/content-type/dist/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/content-type/dist/index.js
 /*!
  * content-type
  * Copyright(c) 2015 Douglas Christopher Wilson
@@ -37708,7 +38553,7 @@ function unescapeQuotedPairs(str, start, end) {
     return result + str.slice(start, end);
 }
 //# sourceMappingURL=index.js.map
-;// CONCATENATED MODULE: ./node_modules/json-with-bigint/json-with-bigint.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/json-with-bigint/json-with-bigint.js
 const intRegex = /^-?\d+$/;
 const noiseValue = /^-?\d+n+$/; // Noise - strings that match the custom format before being converted to it
 const originalStringify = JSON.stringify;
@@ -38309,7 +39154,7 @@ const JSONParse = (text, reviver) => {
 
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/request-error/dist-src/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/request-error/dist-src/index.js
 class RequestError extends Error {
   name;
   /**
@@ -38350,7 +39195,7 @@ class RequestError extends Error {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/request/dist-bundle/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/request/dist-bundle/index.js
 // pkg/dist-src/index.js
 
 
@@ -38557,7 +39402,7 @@ var request = dist_bundle_withDefaults(endpoint, defaults_default);
 /* v8 ignore next -- @preserve */
 /* v8 ignore else -- @preserve */
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/graphql/dist-bundle/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/graphql/dist-bundle/index.js
 // pkg/dist-src/index.js
 
 
@@ -38688,7 +39533,7 @@ function withCustomRequest(customRequest) {
 
 /* v8 ignore if -- @preserve */
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/auth-token/dist-bundle/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/auth-token/dist-bundle/index.js
 // pkg/dist-src/is-jwt.js
 var b64url = "(?:[a-zA-Z0-9_-]+)";
 var sep = "\\.";
@@ -38743,11 +39588,11 @@ var createTokenAuth = function createTokenAuth2(token) {
 };
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/version.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/core/dist-src/version.js
 const version_VERSION = "7.0.8";
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/core/dist-src/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/core/dist-src/index.js
 
 
 
@@ -38888,12 +39733,12 @@ class Octokit {
 }
 
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/version.js
 const dist_src_version_VERSION = "17.0.0";
 
 //# sourceMappingURL=version.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/generated/endpoints.js
 const Endpoints = {
   actions: {
     addCustomLabelsToSelfHostedRunnerForOrg: [
@@ -41187,7 +42032,7 @@ var endpoints_default = Endpoints;
 
 //# sourceMappingURL=endpoints.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/endpoints-to-methods.js
 
 const endpointMethodsMap = /* @__PURE__ */ new Map();
 for (const [scope, endpoints] of Object.entries(endpoints_default)) {
@@ -41313,7 +42158,7 @@ function decorate(octokit, scope, methodName, defaults, decorations) {
 
 //# sourceMappingURL=endpoints-to-methods.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/plugin-rest-endpoint-methods/dist-src/index.js
 
 
 function restEndpointMethods(octokit) {
@@ -41334,7 +42179,7 @@ legacyRestEndpointMethods.VERSION = dist_src_version_VERSION;
 
 //# sourceMappingURL=index.js.map
 
-;// CONCATENATED MODULE: ./node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@octokit/plugin-paginate-rest/dist-bundle/index.js
 // pkg/dist-src/version.js
 var plugin_paginate_rest_dist_bundle_VERSION = "0.0.0-development";
 
@@ -41746,7 +42591,7 @@ function paginateRest(octokit) {
 paginateRest.VERSION = plugin_paginate_rest_dist_bundle_VERSION;
 
 
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/utils.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/github/lib/utils.js
 
 
 // octokit + plugins
@@ -41785,7 +42630,7 @@ function getOctokitOptions(token, options) {
     return opts;
 }
 //# sourceMappingURL=utils.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/github.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/github/lib/github.js
 
 
 const github_context = new Context();
@@ -41896,6 +42741,7 @@ function countByStatus(results) {
 
 
 
+
 /** Past this many rows the table would approach GitHub's 1 MiB summary limit. */
 const MAX_SUMMARY_ROWS = 1000;
 const STATUS_LABEL = {
@@ -41935,21 +42781,21 @@ function totalsLine(results) {
     return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
 }
 // core.summary writes an empty cell as an unclosed tag; give every cell content.
-const EMPTY = '–';
-function code(text) {
-    return text ? `<code>${escapeHtml(text)}</code>` : EMPTY;
+const report_EMPTY = '–';
+function report_code(text) {
+    return text ? `<code>${escapeHtml(text)}</code>` : report_EMPTY;
 }
 function requestCell(r) {
-    const asked = `${code(r.request)}<br><sub>${escapeHtml(r.origin)}</sub>`;
-    const read = r.source && r.source !== r.request ? `<br>→ ${code(r.source)}` : '';
-    const filter = r.tagFilter ? ` tags ${code(r.tagFilter)}` : '';
+    const asked = `${report_code(r.request)}<br><sub>${escapeHtml(r.origin)}</sub>`;
+    const read = r.source && r.source !== r.request ? `<br>→ ${report_code(r.source)}` : '';
+    const filter = r.tagFilter ? ` tags ${report_code(r.tagFilter)}` : '';
     return asked + read + filter;
 }
 function reasonCell(r) {
     return ([r.reason, r.note]
         .filter((t) => Boolean(t))
         .map(escapeHtml)
-        .join('<br>') || EMPTY);
+        .join('<br>') || report_EMPTY);
 }
 /** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
 function shortDigest(digest) {
@@ -41973,7 +42819,7 @@ function formatSize(bytes) {
 }
 function digestCell(r) {
     if (!r.digest)
-        return EMPTY;
+        return report_EMPTY;
     const full = escapeHtml(r.digest);
     const changed = r.sourceDigest
         ? `<br><sub>source ${escapeHtml(shortDigest(r.sourceDigest))}</sub>`
@@ -41981,7 +42827,7 @@ function digestCell(r) {
     return `<code title="${full}">${escapeHtml(shortDigest(r.digest))}</code>${changed}`;
 }
 function detailCell(text) {
-    return text ? escapeHtml(text) : EMPTY;
+    return text ? escapeHtml(text) : report_EMPTY;
 }
 /** Build the job summary in core.summary's buffer (written by writeSummary). */
 function buildSummary(results, context) {
@@ -42008,7 +42854,7 @@ function buildSummary(results, context) {
         ],
         ...shown.map(r => [
             requestCell(r),
-            code(r.target),
+            report_code(r.target),
             STATUS_LABEL[r.status],
             digestCell(r),
             detailCell((r.platforms ?? []).join(', ')),
@@ -42031,6 +42877,33 @@ function buildSummary(results, context) {
             summary.addRaw(`<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`);
         }
     }
+    if (context.configs)
+        addClientConfigs(context.configs);
+}
+const CLIENT_LABEL = {
+    containers: 'Podman, Buildah, skopeo, CRI-O (<code>registries.conf</code>)',
+    containerd: 'containerd (<code>hosts.toml</code>)',
+    k3s: 'k3s (<code>registries.yaml</code>)',
+    docker: 'Docker (<code>daemon.json</code>)'
+};
+/** Which client configs were written, how to install each, and what no file can express. */
+function addClientConfigs({ dir, configs, written, error }) {
+    const summary = summary_summary.addHeading('Client configuration', 3);
+    if (error)
+        summary.addRaw(`<p><b>⛔ ${escapeHtml(error)}</b></p>`);
+    const registries = configs.registries.map(r => `<code>${escapeHtml(r)}</code>`).join(', ');
+    if (registries) {
+        summary.addRaw(`<p>Files in <code>${escapeHtml(dir)}</code> make runtimes pull ${registries} from the mirror first and fall back to the source, so images keep their usual names.</p>`);
+    }
+    for (const client of CLIENTS.filter(c => written[c])) {
+        const files = (written[client] ?? []).map(f => `<code>${escapeHtml(f)}</code>`).join(', ');
+        summary.addRaw(`<p><b>${CLIENT_LABEL[client]}</b>: ${files}</p>`);
+        // addCodeBlock does not escape; the paths come from the workflow.
+        const commands = installCommands(client, dir, configs);
+        summary.addCodeBlock(commands.map(escapeHtml).join('\n'), 'sh');
+    }
+    for (const note of configs.notes)
+        summary.addRaw(`<p>${escapeHtml(note.text)}</p>`);
 }
 /**
  * Write the summary. A missing GITHUB_STEP_SUMMARY (a local run, an old
@@ -42569,7 +43442,7 @@ function matrixOf(legs) {
     };
 }
 
-;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/yocto-queue/index.js
 /*
 How it works:
 `this.#head` is an instance of `Node` which keeps track of its current value and nests another instance of `Node` that keeps the value that comes after it. When a value is provided to `.enqueue()`, the code needs to iterate through `this.#head`, going deeper and deeper to find the last value. However, iterating through every single item is slow. This problem is solved by saving a reference to the last value as `this.#tail` so that it can reference it to add a new value.
@@ -42661,7 +43534,7 @@ class Queue {
 	}
 }
 
-;// CONCATENATED MODULE: ./node_modules/p-limit/index.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/p-limit/index.js
 
 
 function pLimit(concurrency) {
@@ -43220,7 +44093,7 @@ async function expandTagFilters(results, client) {
             expanded.push({
                 ...result,
                 status: 'failed',
-                reason: `listing the tags of ${result.source} failed: ${message(error)}`
+                reason: `listing the tags of ${result.source} failed: ${copy_message(error)}`
             });
             continue;
         }
@@ -43280,7 +44153,7 @@ async function mirrorOne(result, options) {
     return {
         ...result,
         status: 'failed',
-        reason: scrub(`${message(lastError)}${tries}`, options.secrets),
+        reason: scrub(`${copy_message(lastError)}${tries}`, options.secrets),
         seconds: (Date.now() - started) / 1000
     };
 }
@@ -43313,7 +44186,7 @@ async function attemptOne(result, options, state) {
             });
         }
         catch (error) {
-            throw new ImageError(scrub(message(error), options.secrets), isPermanent(error));
+            throw new ImageError(scrub(copy_message(error), options.secrets), isPermanent(error));
         }
         state.copied = true;
     }
@@ -43434,7 +44307,7 @@ function isPermanent(error) {
         error instanceof RegistryError) &&
         error.permanent);
 }
-function message(error) {
+function copy_message(error) {
     return error instanceof Error ? error.message : String(error);
 }
 /** Remove secrets from text that will be shown (tools sometimes echo a URL with credentials). */
@@ -43568,9 +44441,9 @@ function writePrivateConfig(dir, userConfig, target) {
     return file;
 }
 
-// EXTERNAL MODULE: ./node_modules/@actions/tool-cache/node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(885);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
+// EXTERNAL MODULE: ../../work/main/node_modules/@actions/tool-cache/node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(8645);
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/tool-cache/lib/manifest.js
 var manifest_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -43680,7 +44553,7 @@ function _readLinuxVersionFile() {
 const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
 // EXTERNAL MODULE: external "util"
 var external_util_ = __nccwpck_require__(9023);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/tool-cache/lib/retry-helper.js
 var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -43741,7 +44614,7 @@ class RetryHelper {
     }
 }
 //# sourceMappingURL=retry-helper.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
+;// CONCATENATED MODULE: ../../work/main/node_modules/@actions/tool-cache/lib/tool-cache.js
 var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
@@ -44722,6 +45595,8 @@ async function mirror(results, inputs) {
 
 
 
+
+
 function readRequests(inputs) {
     const requests = parseEntries(inputs.images, 'images');
     if (inputs.imagesFile) {
@@ -44824,7 +45699,8 @@ async function finish(results, context) {
     await writeSummary(results, {
         dryRun: context.dryRun,
         ...(problem ? { problem } : {}),
-        ...(context.remarks ? { remarks: context.remarks } : {})
+        ...(context.remarks ? { remarks: context.remarks } : {}),
+        ...(context.configs ? { configs: context.configs } : {})
     });
     if (context.deferFailure)
         return;
@@ -44832,13 +45708,21 @@ async function finish(results, context) {
     if (failure.length > 0)
         setFailed(failure.join('\n'));
 }
+/** Client configs for the run's source registries, written when config-dir is given. */
+function main_clientConfigs(inputs, results, target = inputs.target) {
+    if (!inputs.configDir)
+        return {};
+    const options = { ...inputs, configDir: inputs.configDir, target };
+    return { configs: emitClientConfigs(options, results) };
+}
 async function runSync(inputs) {
     const reach = !inputs.dryRun ? 'copy' : inputs.skipUnchanged ? 'compare' : 'none';
     const { results, problem, issue } = await main_gather(inputs, reach);
     await finish(results, {
         dryRun: inputs.dryRun,
         ...problemOf(problem),
-        ...(issue ? { issue } : {})
+        ...(issue ? { issue } : {}),
+        ...main_clientConfigs(inputs, results)
     });
 }
 /** Decide what must be copied and split it into legs; copy nothing, answer nothing yet. */
@@ -44911,13 +45795,20 @@ async function runReport(inputs) {
         dryRun: plan.dryRun,
         ...problemOf(plan.problem),
         ...(issue ? { issue } : {}),
+        ...main_clientConfigs(inputs, merged.results, inputs.target || plan.target),
         remarks
     });
 }
 async function run() {
     try {
         const inputs = getInputs();
-        const modes = { sync: runSync, plan: runPlan, copy: runCopy, report: runReport };
+        const modes = {
+            sync: runSync,
+            plan: runPlan,
+            copy: runCopy,
+            report: runReport,
+            'lint-allowlist': runLintAllowlist
+        };
         await modes[inputs.mode](inputs);
     }
     catch (error) {

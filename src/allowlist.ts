@@ -69,7 +69,7 @@ export function parseAllowlist(text: string, source: string): Allowlist {
   const patterns: AllowPattern[] = []
   const errors: string[] = []
   text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.replace(/(^|\s)#.*$/, '').trim()
+    const line = splitLine(raw).pattern
     if (line.length === 0) return
     try {
       patterns.push(parsePattern(line, i + 1))
@@ -86,7 +86,24 @@ export function parseAllowlist(text: string, source: string): Allowlist {
   return new Allowlist(source, patterns)
 }
 
-function parsePattern(text: string, line: number): AllowPattern {
+/**
+ * A line's pattern and its comment: `#` starts a comment at the start of the
+ * line or after white space (`a#b` is a malformed pattern, not `a`).
+ */
+export function splitLine(raw: string): { pattern: string; comment?: string } {
+  const at = /(^|\s)#/.exec(raw)
+  if (!at) return { pattern: raw.trim() }
+  const start = at.index + (at[1] ?? '').length
+  return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() }
+}
+
+/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
+export function patternText(p: Pick<AllowPattern, 'kind' | 'prefix'>): string {
+  return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '')
+}
+
+/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
+export function parsePattern(text: string, line: number): AllowPattern {
   let kind: PatternKind = 'exact'
   let body = text
   if (text.endsWith('/**')) {

@@ -9,7 +9,7 @@ import * as path from 'node:path'
 import { parseRepositoryName } from './references.js'
 import { DEFAULT_TEMPLATE, checkTemplate } from './rewrite.js'
 
-export const MODES = ['sync', 'plan', 'copy', 'report'] as const
+export const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'] as const
 export type Mode = (typeof MODES)[number]
 export const ENGINES = ['crane', 'skopeo'] as const
 export type Engine = (typeof ENGINES)[number]
@@ -43,12 +43,16 @@ export interface Inputs {
   githubToken?: string
   resultsDir: string
   configDir?: string
+  /** More source registries to write client configs for (`host[:port]`, normalised). */
+  configRegistries?: string[]
   /** Mode copy: which leg of the plan this job copies (1-based). */
   leg?: number
   /** Most images one issue may ask for (from-issue). */
   issueMaxImages: number
   /** Outcome labels put on an issue request. */
   labels: { succeeded: string; failed: string; partial: string }
+  /** Mode lint-allowlist: rewrite the allowlist in normal form instead of failing. */
+  fix?: boolean
 }
 
 export class InputError extends Error {}
@@ -209,13 +213,16 @@ export function getInputs(): Inputs {
   const reads = mode === 'sync' || mode === 'plan'
   const imagesFile = reads ? existingFile('images-file') : undefined
   const fromIssue = bool('from-issue', false)
+  // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
+  const lint = mode === 'lint-allowlist'
+  if (fromIssue && lint) fail('from-issue', 'true does not work with mode lint-allowlist')
   if (fromIssue && mode === 'copy') {
     fail(
       'from-issue',
       'true works with modes sync, plan and report; a copy leg does not read the issue'
     )
   }
-  if (mode !== 'report' && mode !== 'copy' && !images.trim() && !imagesFile && !fromIssue) {
+  if (reads && !images.trim() && !imagesFile && !fromIssue) {
     fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"')
   }
 
@@ -243,7 +250,7 @@ export function getInputs(): Inputs {
     mode,
     images,
     fromIssue,
-    target: parseTarget('target', mode !== 'report'),
+    target: parseTarget('target', mode !== 'report' && !lint),
     rewrite,
     platforms: parsePlatforms('platforms'),
     engine: oneOf('engine', ENGINES, 'crane'),
@@ -276,6 +283,8 @@ export function getInputs(): Inputs {
   }
   const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined
   if (allowlist) inputs.allowlist = allowlist
+  else if (lint) fail('allowlist', 'mode lint-allowlist needs the allowlist file to check')
+  if (lint) inputs.fix = bool('fix', false)
   if (imagesFile) inputs.imagesFile = imagesFile
   if (username) inputs.username = username
   if (password) inputs.password = password
@@ -286,5 +295,11 @@ export function getInputs(): Inputs {
   }
   const configDir = text('config-dir')
   if (configDir) inputs.configDir = configDir
+  const configRegistries = parseHosts('config-registries')
+  if (configRegistries.length > 0) {
+    if (!configDir)
+      fail('config-registries', 'names registries for client configs; set config-dir too')
+    inputs.configRegistries = configRegistries
+  }
   return inputs
 }

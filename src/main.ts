@@ -9,6 +9,8 @@ import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
 import * as fs from 'node:fs'
 import { parseAllowlist, type Allowlist } from './allowlist.js'
+import { emitClientConfigs, type WrittenConfigs } from './client-config-files.js'
+import { runLintAllowlist } from './allowlist-lint-mode.js'
 import { parseEntries, type ImageRequest } from './entries.js'
 import { safeLog } from './escape.js'
 import {
@@ -155,6 +157,7 @@ async function finish(
     remarks?: string[]
     /** Leave failing to a later job (a plan leaves it to the report, which must still run). */
     deferFailure?: boolean
+    configs?: WrittenConfigs
   }
 ): Promise<void> {
   const { issue } = context
@@ -173,11 +176,23 @@ async function finish(
   await writeSummary(results, {
     dryRun: context.dryRun,
     ...(problem ? { problem } : {}),
-    ...(context.remarks ? { remarks: context.remarks } : {})
+    ...(context.remarks ? { remarks: context.remarks } : {}),
+    ...(context.configs ? { configs: context.configs } : {})
   })
   if (context.deferFailure) return
   const failure = [problem, failureMessage(results)].filter(Boolean)
   if (failure.length > 0) core.setFailed(failure.join('\n'))
+}
+
+/** Client configs for the run's source registries, written when config-dir is given. */
+function clientConfigs(
+  inputs: Inputs,
+  results: readonly MirrorResult[],
+  target = inputs.target
+): { configs?: WrittenConfigs } {
+  if (!inputs.configDir) return {}
+  const options = { ...inputs, configDir: inputs.configDir, target }
+  return { configs: emitClientConfigs(options, results) }
 }
 
 async function runSync(inputs: Inputs): Promise<void> {
@@ -186,7 +201,8 @@ async function runSync(inputs: Inputs): Promise<void> {
   await finish(results, {
     dryRun: inputs.dryRun,
     ...problemOf(problem),
-    ...(issue ? { issue } : {})
+    ...(issue ? { issue } : {}),
+    ...clientConfigs(inputs, results)
   })
 }
 
@@ -271,6 +287,7 @@ async function runReport(inputs: Inputs): Promise<void> {
     dryRun: plan.dryRun,
     ...problemOf(plan.problem),
     ...(issue ? { issue } : {}),
+    ...clientConfigs(inputs, merged.results, inputs.target || plan.target),
     remarks
   })
 }
@@ -278,7 +295,13 @@ async function runReport(inputs: Inputs): Promise<void> {
 export async function run(): Promise<void> {
   try {
     const inputs = getInputs()
-    const modes = { sync: runSync, plan: runPlan, copy: runCopy, report: runReport }
+    const modes = {
+      sync: runSync,
+      plan: runPlan,
+      copy: runCopy,
+      report: runReport,
+      'lint-allowlist': runLintAllowlist
+    }
     await modes[inputs.mode](inputs)
   } catch (error) {
     // setFailed escapes the message into one ::error:: command; nothing in it can start another.

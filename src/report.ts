@@ -3,6 +3,8 @@
  * user wrote is escaped on the way out.
  */
 import * as core from '@actions/core'
+import type { WrittenConfigs } from './client-config-files.js'
+import { CLIENTS, installCommands, type Client } from './client-configs.js'
 import { escapeHtml, safeLog } from './escape.js'
 import { countByStatus, type MirrorResult, type Status } from './results.js'
 
@@ -111,6 +113,8 @@ export interface SummaryContext {
   problem?: string
   /** Lines about the run itself (which leg, how many legs), shown above the totals. */
   remarks?: readonly string[]
+  /** Client configs written to config-dir. */
+  configs?: WrittenConfigs
 }
 
 /** Build the job summary in core.summary's buffer (written by writeSummary). */
@@ -166,6 +170,34 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
       )
     }
   }
+  if (context.configs) addClientConfigs(context.configs)
+}
+
+const CLIENT_LABEL: Record<Client, string> = {
+  containers: 'Podman, Buildah, skopeo, CRI-O (<code>registries.conf</code>)',
+  containerd: 'containerd (<code>hosts.toml</code>)',
+  k3s: 'k3s (<code>registries.yaml</code>)',
+  docker: 'Docker (<code>daemon.json</code>)'
+}
+
+/** Which client configs were written, how to install each, and what no file can express. */
+function addClientConfigs({ dir, configs, written, error }: WrittenConfigs): void {
+  const summary = core.summary.addHeading('Client configuration', 3)
+  if (error) summary.addRaw(`<p><b>⛔ ${escapeHtml(error)}</b></p>`)
+  const registries = configs.registries.map(r => `<code>${escapeHtml(r)}</code>`).join(', ')
+  if (registries) {
+    summary.addRaw(
+      `<p>Files in <code>${escapeHtml(dir)}</code> make runtimes pull ${registries} from the mirror first and fall back to the source, so images keep their usual names.</p>`
+    )
+  }
+  for (const client of CLIENTS.filter(c => written[c])) {
+    const files = (written[client] ?? []).map(f => `<code>${escapeHtml(f)}</code>`).join(', ')
+    summary.addRaw(`<p><b>${CLIENT_LABEL[client]}</b>: ${files}</p>`)
+    // addCodeBlock does not escape; the paths come from the workflow.
+    const commands = installCommands(client, dir, configs)
+    summary.addCodeBlock(commands.map(escapeHtml).join('\n'), 'sh')
+  }
+  for (const note of configs.notes) summary.addRaw(`<p>${escapeHtml(note.text)}</p>`)
 }
 
 /**

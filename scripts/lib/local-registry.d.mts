@@ -39,6 +39,16 @@ export interface LocalRegistry {
  */
 export function ensureTools(options?: { install?: boolean }): Promise<void>
 
+/**
+ * Make sure Debian packages are installed: `commands` (default: the package
+ * names) must be on PATH. Installs with apt-get like ensureTools, or throws
+ * an Error naming the command to run.
+ */
+export function ensurePackages(
+  packages: string[],
+  options?: { install?: boolean; commands?: string[] }
+): Promise<void>
+
 /** Start a docker-registry on 127.0.0.1; resolves once GET /v2/ answers. */
 export function startRegistry(options?: {
   /** Storage root (default: a fresh temporary directory). */

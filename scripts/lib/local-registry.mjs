@@ -16,8 +16,6 @@ import * as path from 'node:path'
 import bcrypt from 'bcryptjs'
 
 const TOOLS = ['docker-registry', 'skopeo']
-const INSTALL_ARGS = ['install', '-y', '--no-install-recommends', ...TOOLS]
-const INSTALL_COMMAND = `sudo apt-get update && sudo apt-get ${INSTALL_ARGS.join(' ')}`
 const START_TIMEOUT_MS = 15_000
 const STOP_TIMEOUT_MS = 10_000
 
@@ -31,16 +29,28 @@ function onPath(tool) {
  * command to run.
  */
 export async function ensureTools(options = {}) {
-  const missing = TOOLS.filter(t => !onPath(t))
+  await ensurePackages(TOOLS, options)
+}
+
+/**
+ * The same for any Debian packages: `commands` (default: the package names)
+ * must be on PATH afterwards, e.g. ensurePackages(['containerd'], { commands:
+ * ['containerd', 'ctr'] }).
+ */
+export async function ensurePackages(packages, options = {}) {
+  const commands = options.commands ?? packages
+  const installArgs = ['install', '-y', '--no-install-recommends', ...packages]
+  const installCommand = `sudo apt-get update && sudo apt-get ${installArgs.join(' ')}`
+  const missing = commands.filter(t => !onPath(t))
   if (missing.length === 0) return
   const what = missing.join(' and ')
   const root = process.getuid?.() === 0
   const sudo =
     !root && onPath('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0
   if (options.install === false || !onPath('apt-get') || (!root && !sudo)) {
-    throw new Error(`${what} not found on PATH; install them first: ${INSTALL_COMMAND}`)
+    throw new Error(`${what} not found on PATH; install them first: ${installCommand}`)
   }
-  console.log(`Installing ${what} with apt-get (needed to run local registries)...`)
+  console.log(`Installing ${packages.join(' and ')} with apt-get...`)
   const run = args =>
     execFileSync(root ? args[0] : 'sudo', root ? args.slice(1) : ['-n', ...args], {
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -48,16 +58,16 @@ export async function ensureTools(options = {}) {
     })
   try {
     run(['apt-get', 'update', '-qq'])
-    run(['apt-get', '-qq', ...INSTALL_ARGS])
+    run(['apt-get', '-qq', ...installArgs])
   } catch (error) {
-    throw new Error(`installing ${what} failed (${error.message}); run: ${INSTALL_COMMAND}`, {
+    throw new Error(`installing ${what} failed (${error.message}); run: ${installCommand}`, {
       cause: error
     })
   }
-  const still = TOOLS.filter(t => !onPath(t))
+  const still = commands.filter(t => !onPath(t))
   if (still.length > 0) {
     throw new Error(
-      `${still.join(' and ')} still not on PATH after apt-get; run: ${INSTALL_COMMAND}`
+      `${still.join(' and ')} still not on PATH after apt-get; run: ${installCommand}`
     )
   }
 }
