@@ -251,15 +251,15 @@ describe('the reusable workflow', () => {
   })
 
   it('declares every input the action has that a caller may need, with the same defaults', () => {
-    // `fix` belongs to mode lint-allowlist, which the reusable workflow does not run.
+    // Set per job by the workflow itself; `fix` belongs to mode lint-allowlist, which it does
+    // not run; `config-dir` is the input `client-configs` (the report writes, then uploads).
     const perJob = ['mode', 'leg', 'results-dir', 'github-token', 'password', 'from-issue', 'fix']
     const forwarded = Object.keys(ACTION.inputs).filter(
       name =>
         !perJob.includes(name) &&
         !name.startsWith('label-') &&
         name !== 'crane-url' &&
-        name !== 'config-dir' &&
-        name !== 'config-registries'
+        name !== 'config-dir'
     )
     expect(forwarded.filter(name => !(name in CALL.inputs))).toEqual([])
     // An empty default leaves the action's own (the pinned crane, for one).
