@@ -37247,6 +37247,233 @@ function getInputs() {
     return inputs;
 }
 
+;// CONCATENATED MODULE: ./src/results.ts
+/**
+ * Results: one per requested image, the shape of the `results` output and of
+ * every report built from it.
+ */
+const STATUSES = ['copied', 'unchanged', 'planned', 'rejected', 'failed'];
+function countByStatus(results) {
+    const counts = Object.fromEntries(STATUSES.map(s => [s, 0]));
+    for (const r of results)
+        counts[r.status]++;
+    return counts;
+}
+
+;// CONCATENATED MODULE: ./src/report.ts
+/**
+ * Report: results → action outputs, the job summary and the log. Everything a
+ * user wrote is escaped on the way out.
+ */
+
+
+
+
+/** Past this many rows the table would approach GitHub's 1 MiB summary limit. */
+const MAX_SUMMARY_ROWS = 1000;
+const STATUS_LABEL = {
+    copied: '✅ copied',
+    unchanged: '✅ unchanged',
+    planned: '📝 planned',
+    rejected: '⛔ rejected',
+    failed: '❌ failed'
+};
+// Problems first: they are what a reader of a long table looks for.
+const STATUS_ORDER = {
+    failed: 0,
+    rejected: 1,
+    copied: 2,
+    planned: 3,
+    unchanged: 4
+};
+/** References that exist (or would, in a dry run) in the mirror, one per image. */
+function mirroredReferences(results) {
+    return results
+        .filter(r => r.status !== 'rejected' && r.status !== 'failed' && !r.tagFilter && r.target)
+        .map(r => r.target);
+}
+function setOutputs(results) {
+    const counts = countByStatus(results);
+    setOutput('results', JSON.stringify(results));
+    setOutput('mirrored', mirroredReferences(results).join('\n'));
+    for (const status of ['copied', 'unchanged', 'failed', 'rejected', 'planned']) {
+        setOutput(status, String(counts[status]));
+    }
+}
+function totalsLine(results) {
+    const counts = countByStatus(results);
+    const parts = Object.keys(STATUS_LABEL)
+        .filter(s => counts[s] > 0)
+        .map(s => `${counts[s]} ${s}`);
+    return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
+}
+// core.summary writes an empty cell as an unclosed tag; give every cell content.
+const EMPTY = '–';
+function code(text) {
+    return text ? `<code>${escapeHtml(text)}</code>` : EMPTY;
+}
+function requestCell(r) {
+    const asked = `${code(r.request)}<br><sub>${escapeHtml(r.origin)}</sub>`;
+    const read = r.source && r.source !== r.request ? `<br>→ ${code(r.source)}` : '';
+    const filter = r.tagFilter ? ` tags ${code(r.tagFilter)}` : '';
+    return asked + read + filter;
+}
+function reasonCell(r) {
+    return ([r.reason, r.note]
+        .filter((t) => Boolean(t))
+        .map(escapeHtml)
+        .join('<br>') || EMPTY);
+}
+/** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
+function shortDigest(digest) {
+    if (!digest)
+        return '';
+    const [algorithm, hex] = digest.split(':');
+    return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest;
+}
+/** 1536 → `1.5 KiB`. */
+function formatSize(bytes) {
+    if (bytes === undefined || !Number.isFinite(bytes))
+        return '';
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+function digestCell(r) {
+    if (!r.digest)
+        return EMPTY;
+    const full = escapeHtml(r.digest);
+    const changed = r.sourceDigest
+        ? `<br><sub>source ${escapeHtml(shortDigest(r.sourceDigest))}</sub>`
+        : '';
+    return `<code title="${full}">${escapeHtml(shortDigest(r.digest))}</code>${changed}`;
+}
+function detailCell(text) {
+    return text ? escapeHtml(text) : EMPTY;
+}
+/** Build the job summary in core.summary's buffer (written by writeSummary). */
+function buildSummary(results, context) {
+    const summary = summary_summary.addHeading('Image Mirror', 2);
+    if (context.dryRun)
+        summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>');
+    if (context.problem)
+        summary.addRaw(`<p><b>⛔ ${escapeHtml(context.problem)}</b></p>`);
+    for (const remark of context.remarks ?? [])
+        summary.addRaw(`<p>${escapeHtml(remark)}</p>`);
+    summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
+    const rows = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
+    const shown = rows.slice(0, MAX_SUMMARY_ROWS);
+    summary.addTable([
+        [
+            { data: 'Request', header: true },
+            { data: 'Mirrored address', header: true },
+            { data: 'Status', header: true },
+            { data: 'Digest', header: true },
+            { data: 'Platforms', header: true },
+            { data: 'Size', header: true },
+            { data: 'Time', header: true },
+            { data: 'Reason', header: true }
+        ],
+        ...shown.map(r => [
+            requestCell(r),
+            code(r.target),
+            STATUS_LABEL[r.status],
+            digestCell(r),
+            detailCell((r.platforms ?? []).join(', ')),
+            detailCell(formatSize(r.size)),
+            detailCell(r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : ''),
+            reasonCell(r)
+        ])
+    ]);
+    if (rows.length > shown.length) {
+        summary.addRaw(`<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`);
+    }
+    const mirrored = mirroredReferences(results);
+    if (mirrored.length > 0) {
+        const example = mirrored[0];
+        summary
+            .addHeading('How to use', 3)
+            .addRaw('<p>Pull from the mirror by its new name (Docker, then containerd on Kubernetes nodes):</p>')
+            .addCodeBlock(`docker pull ${example}\nctr -n k8s.io images pull ${example}`, 'sh');
+        if (mirrored.length > 1) {
+            summary.addRaw(`<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`);
+        }
+    }
+    if (context.configs)
+        addClientConfigs(context.configs);
+}
+const CLIENT_LABEL = {
+    containers: 'Podman, Buildah, skopeo, CRI-O (<code>registries.conf</code>)',
+    containerd: 'containerd (<code>hosts.toml</code>)',
+    k3s: 'k3s (<code>registries.yaml</code>)',
+    docker: 'Docker (<code>daemon.json</code>)'
+};
+/** Which client configs were written, how to install each, and what no file can express. */
+function addClientConfigs({ dir, configs, written, error }) {
+    const summary = summary_summary.addHeading('Client configuration', 3);
+    if (error)
+        summary.addRaw(`<p><b>⛔ ${escapeHtml(error)}</b></p>`);
+    const registries = configs.registries.map(r => `<code>${escapeHtml(r)}</code>`).join(', ');
+    if (registries) {
+        summary.addRaw(`<p>Files in <code>${escapeHtml(dir)}</code> make runtimes pull ${registries} from the mirror first and fall back to the source, so images keep their usual names.</p>`);
+    }
+    for (const client of CLIENTS.filter(c => written[c])) {
+        const files = (written[client] ?? []).map(f => `<code>${escapeHtml(f)}</code>`).join(', ');
+        summary.addRaw(`<p><b>${CLIENT_LABEL[client]}</b>: ${files}</p>`);
+        // addCodeBlock does not escape; the paths come from the workflow.
+        const commands = installCommands(client, dir, configs);
+        summary.addCodeBlock(commands.map(escapeHtml).join('\n'), 'sh');
+    }
+    for (const note of configs.notes)
+        summary.addRaw(`<p>${escapeHtml(note.text)}</p>`);
+}
+/**
+ * Write the summary. A missing GITHUB_STEP_SUMMARY (a local run, an old
+ * runner) or a failed write is logged, never a failure of the job.
+ */
+async function writeSummary(results, context) {
+    buildSummary(results, context);
+    await flushSummary();
+}
+/**
+ * Write what `core.summary` holds; without GITHUB_STEP_SUMMARY (outside the runner) or when
+ * the write fails, say so and drop it: a summary is never why a job fails.
+ */
+async function flushSummary() {
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+        info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
+        summary_summary.emptyBuffer();
+        return;
+    }
+    try {
+        await summary_summary.write();
+    }
+    catch (e) {
+        core_warning(`Could not write the job summary: ${safeLog(e.message)}`);
+        summary_summary.emptyBuffer();
+    }
+}
+/** One log line per result, grouped, with user text made harmless. */
+function logResults(results) {
+    startGroup(`Plan: ${totalsLine(results)}`);
+    for (const r of results) {
+        const what = r.source || r.request;
+        const where = r.target ? ` -> ${r.target}` : '';
+        const filter = r.tagFilter ? ` tags ${r.tagFilter}` : '';
+        const why = r.reason ? `: ${r.reason}` : '';
+        info(safeLog(`${r.status.padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`));
+    }
+    endGroup();
+    for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
+        core_warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`));
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/allowlist-lint-mode.ts
 /**
  * Mode `lint-allowlist`: check an allowlist against its normal form
@@ -37260,12 +37487,13 @@ function getInputs() {
 
 
 
+
 /** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
 const MAX_ANNOTATIONS = 50;
 const MAX_FINDING_ROWS = 1000;
 /** Keep the summary well under GitHub's 1 MiB limit. */
 const MAX_NORMAL_FORM_CHARS = 300_000;
-const EMPTY = '–';
+const allowlist_lint_mode_EMPTY = '–';
 function message(f) {
     return safeLog(`"${f.text}": ${f.problem}; ${f.action}`);
 }
@@ -37286,20 +37514,20 @@ function annotate(result, file, fixed) {
         info(`${safeLog(file)}:${f.line}: ${message(f)}`);
     endGroup();
 }
-function code(text) {
-    return text ? `<code>${escapeHtml(text)}</code>` : EMPTY;
+function allowlist_lint_mode_code(text) {
+    return text ? `<code>${escapeHtml(text)}</code>` : allowlist_lint_mode_EMPTY;
 }
 function buildLintSummary(result, file, fixed) {
     const summary = summary_summary.addHeading('Allowlist check', 2);
     const { findings } = result;
     const unfixable = findings.filter(f => !f.fixable).length;
     if (findings.length === 0) {
-        summary.addRaw(`<p>✅ ${code(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`);
+        summary.addRaw(`<p>✅ ${allowlist_lint_mode_code(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`);
         return;
     }
     const status = fixed
-        ? `🔧 ${code(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
-        : `❌ ${code(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`;
+        ? `🔧 ${allowlist_lint_mode_code(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
+        : `❌ ${allowlist_lint_mode_code(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`;
     summary.addRaw(`<p>${status}</p>`);
     const rows = findings.slice(0, MAX_FINDING_ROWS);
     summary.addTable([
@@ -37311,7 +37539,7 @@ function buildLintSummary(result, file, fixed) {
         ],
         ...rows.map(f => [
             String(f.line),
-            code(f.text),
+            allowlist_lint_mode_code(f.text),
             escapeHtml(f.problem),
             escapeHtml(f.fixable ? f.action : `✋ ${f.action}`)
         ])
@@ -37326,23 +37554,12 @@ function buildLintSummary(result, file, fixed) {
     // Line by line: escapeHtml shows a line break as \u000a.
     const body = result.normalForm.split('\n').map(escapeHtml).join('\n');
     summary.addRaw(body.length <= MAX_NORMAL_FORM_CHARS
-        ? `<details><summary>Normal form of ${code(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
+        ? `<details><summary>Normal form of ${allowlist_lint_mode_code(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
         : `<p>The normal form (${lines} line(s)) is too long to show here.</p>`);
 }
 async function writeLintSummary(result, file, fixed) {
     buildLintSummary(result, file, fixed);
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
-        summary_summary.emptyBuffer();
-        return;
-    }
-    try {
-        await summary_summary.write();
-    }
-    catch (e) {
-        core_warning(`Could not write the job summary: ${safeLog(e.message)}`);
-        summary_summary.emptyBuffer();
-    }
+    await flushSummary();
 }
 /** Read the allowlist as UTF-8 text, refusing what the fix could not write back unchanged. */
 function readText(path, name) {
@@ -42718,226 +42935,6 @@ function buildPlan(requests, options) {
         throw new CollisionError(`The rewrite template maps different source repositories to one target, so their tags would overwrite each other. Nothing was done.\n${lines.join('\n')}\nUse a rewrite template that keeps them apart, such as {target}/{registry}/{repository}.`);
     }
     return results;
-}
-
-;// CONCATENATED MODULE: ./src/results.ts
-/**
- * Results: one per requested image, the shape of the `results` output and of
- * every report built from it.
- */
-const STATUSES = ['copied', 'unchanged', 'planned', 'rejected', 'failed'];
-function countByStatus(results) {
-    const counts = Object.fromEntries(STATUSES.map(s => [s, 0]));
-    for (const r of results)
-        counts[r.status]++;
-    return counts;
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-/**
- * Report: results → action outputs, the job summary and the log. Everything a
- * user wrote is escaped on the way out.
- */
-
-
-
-
-/** Past this many rows the table would approach GitHub's 1 MiB summary limit. */
-const MAX_SUMMARY_ROWS = 1000;
-const STATUS_LABEL = {
-    copied: '✅ copied',
-    unchanged: '✅ unchanged',
-    planned: '📝 planned',
-    rejected: '⛔ rejected',
-    failed: '❌ failed'
-};
-// Problems first: they are what a reader of a long table looks for.
-const STATUS_ORDER = {
-    failed: 0,
-    rejected: 1,
-    copied: 2,
-    planned: 3,
-    unchanged: 4
-};
-/** References that exist (or would, in a dry run) in the mirror, one per image. */
-function mirroredReferences(results) {
-    return results
-        .filter(r => r.status !== 'rejected' && r.status !== 'failed' && !r.tagFilter && r.target)
-        .map(r => r.target);
-}
-function setOutputs(results) {
-    const counts = countByStatus(results);
-    setOutput('results', JSON.stringify(results));
-    setOutput('mirrored', mirroredReferences(results).join('\n'));
-    for (const status of ['copied', 'unchanged', 'failed', 'rejected', 'planned']) {
-        setOutput(status, String(counts[status]));
-    }
-}
-function totalsLine(results) {
-    const counts = countByStatus(results);
-    const parts = Object.keys(STATUS_LABEL)
-        .filter(s => counts[s] > 0)
-        .map(s => `${counts[s]} ${s}`);
-    return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
-}
-// core.summary writes an empty cell as an unclosed tag; give every cell content.
-const report_EMPTY = '–';
-function report_code(text) {
-    return text ? `<code>${escapeHtml(text)}</code>` : report_EMPTY;
-}
-function requestCell(r) {
-    const asked = `${report_code(r.request)}<br><sub>${escapeHtml(r.origin)}</sub>`;
-    const read = r.source && r.source !== r.request ? `<br>→ ${report_code(r.source)}` : '';
-    const filter = r.tagFilter ? ` tags ${report_code(r.tagFilter)}` : '';
-    return asked + read + filter;
-}
-function reasonCell(r) {
-    return ([r.reason, r.note]
-        .filter((t) => Boolean(t))
-        .map(escapeHtml)
-        .join('<br>') || report_EMPTY);
-}
-/** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
-function shortDigest(digest) {
-    if (!digest)
-        return '';
-    const [algorithm, hex] = digest.split(':');
-    return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest;
-}
-/** 1536 → `1.5 KiB`. */
-function formatSize(bytes) {
-    if (bytes === undefined || !Number.isFinite(bytes))
-        return '';
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-function digestCell(r) {
-    if (!r.digest)
-        return report_EMPTY;
-    const full = escapeHtml(r.digest);
-    const changed = r.sourceDigest
-        ? `<br><sub>source ${escapeHtml(shortDigest(r.sourceDigest))}</sub>`
-        : '';
-    return `<code title="${full}">${escapeHtml(shortDigest(r.digest))}</code>${changed}`;
-}
-function detailCell(text) {
-    return text ? escapeHtml(text) : report_EMPTY;
-}
-/** Build the job summary in core.summary's buffer (written by writeSummary). */
-function buildSummary(results, context) {
-    const summary = summary_summary.addHeading('Image Mirror', 2);
-    if (context.dryRun)
-        summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>');
-    if (context.problem)
-        summary.addRaw(`<p><b>⛔ ${escapeHtml(context.problem)}</b></p>`);
-    for (const remark of context.remarks ?? [])
-        summary.addRaw(`<p>${escapeHtml(remark)}</p>`);
-    summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
-    const rows = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status]);
-    const shown = rows.slice(0, MAX_SUMMARY_ROWS);
-    summary.addTable([
-        [
-            { data: 'Request', header: true },
-            { data: 'Mirrored address', header: true },
-            { data: 'Status', header: true },
-            { data: 'Digest', header: true },
-            { data: 'Platforms', header: true },
-            { data: 'Size', header: true },
-            { data: 'Time', header: true },
-            { data: 'Reason', header: true }
-        ],
-        ...shown.map(r => [
-            requestCell(r),
-            report_code(r.target),
-            STATUS_LABEL[r.status],
-            digestCell(r),
-            detailCell((r.platforms ?? []).join(', ')),
-            detailCell(formatSize(r.size)),
-            detailCell(r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : ''),
-            reasonCell(r)
-        ])
-    ]);
-    if (rows.length > shown.length) {
-        summary.addRaw(`<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`);
-    }
-    const mirrored = mirroredReferences(results);
-    if (mirrored.length > 0) {
-        const example = mirrored[0];
-        summary
-            .addHeading('How to use', 3)
-            .addRaw('<p>Pull from the mirror by its new name (Docker, then containerd on Kubernetes nodes):</p>')
-            .addCodeBlock(`docker pull ${example}\nctr -n k8s.io images pull ${example}`, 'sh');
-        if (mirrored.length > 1) {
-            summary.addRaw(`<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`);
-        }
-    }
-    if (context.configs)
-        addClientConfigs(context.configs);
-}
-const CLIENT_LABEL = {
-    containers: 'Podman, Buildah, skopeo, CRI-O (<code>registries.conf</code>)',
-    containerd: 'containerd (<code>hosts.toml</code>)',
-    k3s: 'k3s (<code>registries.yaml</code>)',
-    docker: 'Docker (<code>daemon.json</code>)'
-};
-/** Which client configs were written, how to install each, and what no file can express. */
-function addClientConfigs({ dir, configs, written, error }) {
-    const summary = summary_summary.addHeading('Client configuration', 3);
-    if (error)
-        summary.addRaw(`<p><b>⛔ ${escapeHtml(error)}</b></p>`);
-    const registries = configs.registries.map(r => `<code>${escapeHtml(r)}</code>`).join(', ');
-    if (registries) {
-        summary.addRaw(`<p>Files in <code>${escapeHtml(dir)}</code> make runtimes pull ${registries} from the mirror first and fall back to the source, so images keep their usual names.</p>`);
-    }
-    for (const client of CLIENTS.filter(c => written[c])) {
-        const files = (written[client] ?? []).map(f => `<code>${escapeHtml(f)}</code>`).join(', ');
-        summary.addRaw(`<p><b>${CLIENT_LABEL[client]}</b>: ${files}</p>`);
-        // addCodeBlock does not escape; the paths come from the workflow.
-        const commands = installCommands(client, dir, configs);
-        summary.addCodeBlock(commands.map(escapeHtml).join('\n'), 'sh');
-    }
-    for (const note of configs.notes)
-        summary.addRaw(`<p>${escapeHtml(note.text)}</p>`);
-}
-/**
- * Write the summary. A missing GITHUB_STEP_SUMMARY (a local run, an old
- * runner) or a failed write is logged, never a failure of the job.
- */
-async function writeSummary(results, context) {
-    buildSummary(results, context);
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
-        summary_summary.emptyBuffer();
-        return;
-    }
-    try {
-        await summary_summary.write();
-    }
-    catch (e) {
-        core_warning(`Could not write the job summary: ${safeLog(e.message)}`);
-        summary_summary.emptyBuffer();
-    }
-}
-/** One log line per result, grouped, with user text made harmless. */
-function logResults(results) {
-    startGroup(`Plan: ${totalsLine(results)}`);
-    for (const r of results) {
-        const what = r.source || r.request;
-        const where = r.target ? ` -> ${r.target}` : '';
-        const filter = r.tagFilter ? ` tags ${r.tagFilter}` : '';
-        const why = r.reason ? `: ${r.reason}` : '';
-        info(safeLog(`${r.status.padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`));
-    }
-    endGroup();
-    for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
-        core_warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`));
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/issue-answer.ts

@@ -10,6 +10,7 @@ import * as fs from 'node:fs'
 import { lintAllowlist, type Finding, type LintResult } from './allowlist-lint.js'
 import { escapeHtml, safeLog } from './escape.js'
 import { displayPath, type Inputs } from './inputs.js'
+import { flushSummary } from './report.js'
 
 /** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
 export const MAX_ANNOTATIONS = 50
@@ -89,17 +90,7 @@ function buildLintSummary(result: LintResult, file: string, fixed: boolean): voi
 
 async function writeLintSummary(result: LintResult, file: string, fixed: boolean): Promise<void> {
   buildLintSummary(result, file, fixed)
-  if (!process.env.GITHUB_STEP_SUMMARY) {
-    core.info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.')
-    core.summary.emptyBuffer()
-    return
-  }
-  try {
-    await core.summary.write()
-  } catch (e) {
-    core.warning(`Could not write the job summary: ${safeLog((e as Error).message)}`)
-    core.summary.emptyBuffer()
-  }
+  await flushSummary()
 }
 
 /** Read the allowlist as UTF-8 text, refusing what the fix could not write back unchanged. */

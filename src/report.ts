@@ -209,6 +209,14 @@ export async function writeSummary(
   context: SummaryContext
 ): Promise<void> {
   buildSummary(results, context)
+  await flushSummary()
+}
+
+/**
+ * Write what `core.summary` holds; without GITHUB_STEP_SUMMARY (outside the runner) or when
+ * the write fails, say so and drop it: a summary is never why a job fails.
+ */
+export async function flushSummary(): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) {
     core.info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.')
     core.summary.emptyBuffer()
