@@ -114,6 +114,33 @@ describe('copyImages', () => {
     expect(engine.requests.filter(r => r.target === 'dst.io/a/x:1')).toHaveLength(2)
   })
 
+  it('says each retry before it waits, and notes on the result which attempt worked', async () => {
+    const store = new Map<string, ManifestHead>([
+      ['src.io/a/x:1', { digest: d('1'), mediaType: INDEX, size: 1 }]
+    ])
+    const engine = fakeEngine(store, {
+      'dst.io/a/x:1': [
+        new EngineError('connection reset by pw=hunter22', false),
+        new EngineError('503 Service Unavailable', false)
+      ]
+    })
+    const retries: { attempt: number; attempts: number; reason: string }[] = []
+    const out = await copyImages([planned('src.io/a/x:1', 'dst.io/a/x:1')], {
+      ...base,
+      client: fakeClient(store),
+      engine,
+      secrets: ['hunter22'],
+      onRetry: (_result, { attempt, attempts, reason }) =>
+        retries.push({ attempt, attempts, reason })
+    })
+    expect(retries).toEqual([
+      { attempt: 2, attempts: 3, reason: 'connection reset by pw=***' },
+      { attempt: 3, attempts: 3, reason: '503 Service Unavailable' }
+    ])
+    expect(out[0]?.status).toBe('copied')
+    expect(out[0]?.note).toBe('copied on attempt 3 of 3; attempt 2 failed: 503 Service Unavailable')
+  })
+
   it('fails an image whose target does not verify, naming both digests', async () => {
     const store = new Map<string, ManifestHead>([
       ['src.io/a/x:1', { digest: d('1'), mediaType: INDEX, size: 1 }]

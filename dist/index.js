@@ -43698,6 +43698,70 @@ class EngineError extends Error {
 }
 /** Failures no retry cures, as the tools word them. */
 const PERMANENT = /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|invalid reference/i;
+/**
+ * What happened, in plain words, for the failures a copy meets on the way
+ * (the tools' own wording names a URL and a Go error, not the cause). Tried
+ * in order; the first match wins.
+ */
+const EXPLANATIONS = [
+    [
+        /provided digest did not match uploaded content|digest invalid/i,
+        'the target refused a blob whose content did not match its digest (corrupted on the way); it was not stored'
+    ],
+    [
+        /digest did not match|size mismatch|unexpected blob size/i,
+        'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
+    ],
+    [/connection refused/i, 'a registry could not be reached (connection refused)'],
+    [
+        // skopeo's "happened during read" is the source's side of a blob copy.
+        /happened during read: (?:unexpected EOF|EOF|.*connection reset)/i,
+        'the connection to the source was closed in the middle of a blob'
+    ],
+    [
+        // An upload (PATCH/PUT/POST to the target) that lost its connection.
+        /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe)/i,
+        'the connection to the target was closed in the middle of an upload'
+    ],
+    [
+        /unexpected EOF|connection reset|broken pipe|: EOF(?:$|[^\w])/i,
+        'the connection was closed in the middle of a transfer'
+    ],
+    [
+        /too many requests|toomanyrequests|\b429\b/i,
+        'a registry refused with 429 Too Many Requests (rate limited)'
+    ],
+    [
+        /(?:initiating layer upload|uploading (?:layer|manifest|blob))[\s\S]*?\b5\d\d\b/i,
+        "the target failed to store the image (it answered a server error on an upload); its storage may be full or failing: the registry's own log says which"
+    ],
+    [
+        /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
+        'a registry answered with a server error'
+    ]
+];
+/** The plain-words cause of a tool's failure, when it is one we know. */
+function explain(detail) {
+    return EXPLANATIONS.find(([pattern]) => pattern.test(detail))?.[1];
+}
+/**
+ * The message a tool ended with. skopeo logs through logrus
+ * (`time=... level=fatal msg="..."`): the message alone is kept, unquoted.
+ * Query strings are cut from URLs: upload URLs carry long opaque state.
+ */
+function toolMessage(output) {
+    const lines = output
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l.length > 0);
+    let text;
+    for (let i = lines.length - 1; i >= 0 && text === undefined; i--) {
+        const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(lines[i]);
+        if (logged)
+            text = logged[1].replace(/\\(.)/g, '$1');
+    }
+    return lastLines((text ?? lines.slice(-3).join(' | ')).replace(/(https?:\/\/[^\s"?]+)\?[^\s"]*?(?=:?(?:\s|$)|")/g, '$1'));
+}
 /** The last lines a tool printed on stderr, one line, bounded: the reason users read. */
 function lastLines(stderr, count = 3) {
     const lines = stderr
@@ -43720,8 +43784,10 @@ async function runTool(name, tool, args, env) {
         throw new EngineError(`${name} could not be started: ${error instanceof Error ? error.message : String(error)}`, true);
     }
     if (result.exitCode !== 0) {
-        const why = lastLines(result.stderr) || lastLines(result.stdout) || 'no message';
-        throw new EngineError(`${name} exited with ${result.exitCode}: ${why}`, PERMANENT.test(why));
+        const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message';
+        const said = `${name} exited with ${result.exitCode}: ${why}`;
+        const cause = explain(why);
+        throw new EngineError(cause ? `${cause} (${said})` : said, PERMANENT.test(why));
     }
 }
 
@@ -44130,14 +44196,24 @@ async function copyImages(results, options) {
 async function mirrorOne(result, options) {
     const started = Date.now();
     const state = { copied: false };
+    const attempts = options.retries + 1;
     let lastError;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
         if (attempt > 0) {
             const base = options.retryDelayMs ?? 2000;
-            await copy_sleep(Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2));
+            const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2);
+            const reason = scrub(copy_message(lastError), options.secrets);
+            options.onRetry?.(result, { attempt: attempt + 1, attempts, waitMs, reason });
+            await copy_sleep(waitMs);
         }
         try {
             const done = await attemptOne(result, options, state);
+            if (attempt > 0) {
+                // Said in the result too: a success that needed retries is worth knowing about.
+                const last = scrub(copy_message(lastError), options.secrets);
+                const retried = `${done.status} on attempt ${attempt + 1} of ${attempts}; attempt ${attempt} failed: ${last.length > 300 ? `${last.slice(0, 299)}…` : last}`;
+                done.note = [done.note, retried].filter(Boolean).join('; ');
+            }
             return { ...done, seconds: (Date.now() - started) / 1000 };
         }
         catch (error) {
@@ -45560,6 +45636,7 @@ async function mirror(results, inputs) {
             concurrency: inputs.concurrency,
             insecure: new Set(inputs.insecureRegistries),
             secrets: inputs.password ? [inputs.password] : [],
+            onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}): ${retry.reason}`)),
             onResult: r => info(safeLog(`${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
         return { expanded, results: done };

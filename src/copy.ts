@@ -33,6 +33,17 @@ export interface CopyOptions {
   secrets?: readonly string[]
   /** Called as each image finishes, for progress lines. */
   onResult?: (result: MirrorResult) => void
+  /** Called before each retry of an image, so a retried failure is never silent. */
+  onRetry?: (result: MirrorResult, retry: RetryInfo) => void
+}
+
+export interface RetryInfo {
+  /** The attempt about to start (2 for the first retry) and how many there may be. */
+  attempt: number
+  attempts: number
+  waitMs: number
+  /** Why the previous attempt failed (secrets removed). */
+  reason: string
 }
 
 class ImageError extends Error {
@@ -134,14 +145,24 @@ interface Expectation {
 async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<MirrorResult> {
   const started = Date.now()
   const state = { copied: false }
+  const attempts = options.retries + 1
   let lastError: unknown
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     if (attempt > 0) {
       const base = options.retryDelayMs ?? 2000
-      await sleep(Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2))
+      const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2)
+      const reason = scrub(message(lastError), options.secrets)
+      options.onRetry?.(result, { attempt: attempt + 1, attempts, waitMs, reason })
+      await sleep(waitMs)
     }
     try {
       const done = await attemptOne(result, options, state)
+      if (attempt > 0) {
+        // Said in the result too: a success that needed retries is worth knowing about.
+        const last = scrub(message(lastError), options.secrets)
+        const retried = `${done.status} on attempt ${attempt + 1} of ${attempts}; attempt ${attempt} failed: ${last.length > 300 ? `${last.slice(0, 299)}…` : last}`
+        done.note = [done.note, retried].filter(Boolean).join('; ')
+      }
       return { ...done, seconds: (Date.now() - started) / 1000 }
     } catch (error) {
       lastError = error

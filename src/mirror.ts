@@ -92,6 +92,12 @@ export async function mirror(results: readonly MirrorResult[], inputs: Inputs): 
       concurrency: inputs.concurrency,
       insecure: new Set(inputs.insecureRegistries),
       secrets: inputs.password ? [inputs.password] : [],
+      onRetry: (r, retry) =>
+        core.info(
+          safeLog(
+            `retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}): ${retry.reason}`
+          )
+        ),
       onResult: r =>
         core.info(
           safeLog(

@@ -34,6 +34,77 @@ export class EngineError extends Error {
 const PERMANENT =
   /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|invalid reference/i
 
+/**
+ * What happened, in plain words, for the failures a copy meets on the way
+ * (the tools' own wording names a URL and a Go error, not the cause). Tried
+ * in order; the first match wins.
+ */
+const EXPLANATIONS: readonly [RegExp, string][] = [
+  [
+    /provided digest did not match uploaded content|digest invalid/i,
+    'the target refused a blob whose content did not match its digest (corrupted on the way); it was not stored'
+  ],
+  [
+    /digest did not match|size mismatch|unexpected blob size/i,
+    'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
+  ],
+  [/connection refused/i, 'a registry could not be reached (connection refused)'],
+  [
+    // skopeo's "happened during read" is the source's side of a blob copy.
+    /happened during read: (?:unexpected EOF|EOF|.*connection reset)/i,
+    'the connection to the source was closed in the middle of a blob'
+  ],
+  [
+    // An upload (PATCH/PUT/POST to the target) that lost its connection.
+    /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe)/i,
+    'the connection to the target was closed in the middle of an upload'
+  ],
+  [
+    /unexpected EOF|connection reset|broken pipe|: EOF(?:$|[^\w])/i,
+    'the connection was closed in the middle of a transfer'
+  ],
+  [
+    /too many requests|toomanyrequests|\b429\b/i,
+    'a registry refused with 429 Too Many Requests (rate limited)'
+  ],
+  [
+    /(?:initiating layer upload|uploading (?:layer|manifest|blob))[\s\S]*?\b5\d\d\b/i,
+    "the target failed to store the image (it answered a server error on an upload); its storage may be full or failing: the registry's own log says which"
+  ],
+  [
+    /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
+    'a registry answered with a server error'
+  ]
+]
+
+/** The plain-words cause of a tool's failure, when it is one we know. */
+export function explain(detail: string): string | undefined {
+  return EXPLANATIONS.find(([pattern]) => pattern.test(detail))?.[1]
+}
+
+/**
+ * The message a tool ended with. skopeo logs through logrus
+ * (`time=... level=fatal msg="..."`): the message alone is kept, unquoted.
+ * Query strings are cut from URLs: upload URLs carry long opaque state.
+ */
+export function toolMessage(output: string): string {
+  const lines = output
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l.length > 0)
+  let text: string | undefined
+  for (let i = lines.length - 1; i >= 0 && text === undefined; i--) {
+    const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(lines[i] as string)
+    if (logged) text = (logged[1] as string).replace(/\\(.)/g, '$1')
+  }
+  return lastLines(
+    (text ?? lines.slice(-3).join(' | ')).replace(
+      /(https?:\/\/[^\s"?]+)\?[^\s"]*?(?=:?(?:\s|$)|")/g,
+      '$1'
+    )
+  )
+}
+
 /** The last lines a tool printed on stderr, one line, bounded: the reason users read. */
 export function lastLines(stderr: string, count = 3): string {
   const lines = stderr
@@ -64,7 +135,9 @@ export async function runTool(
     )
   }
   if (result.exitCode !== 0) {
-    const why = lastLines(result.stderr) || lastLines(result.stdout) || 'no message'
-    throw new EngineError(`${name} exited with ${result.exitCode}: ${why}`, PERMANENT.test(why))
+    const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message'
+    const said = `${name} exited with ${result.exitCode}: ${why}`
+    const cause = explain(why)
+    throw new EngineError(cause ? `${cause} (${said})` : said, PERMANENT.test(why))
   }
 }

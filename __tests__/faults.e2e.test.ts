@@ -1,0 +1,598 @@
+/**
+ * Fault tolerance, end to end: the bundled action (`node dist/index.js`, engine
+ * skopeo) copying between real docker-registry servers while things go wrong
+ * for real: the target is killed and comes back mid-run; a fault-injecting
+ * proxy (__fixtures__/fault-proxy.ts) in front of the source and the target
+ * answers 429 with Retry-After and intermittent 5xx, cuts connections in the
+ * middle of a blob, corrupts and truncates blobs; the target's storage is a
+ * small filesystem that fills up.
+ *
+ * Every case checks the same promises: every image is accounted for (copied,
+ * unchanged or failed; none missing), everything reported copied is intact on
+ * the target (read back directly, not through the proxy: HEAD digest, and the
+ * sha256 of every manifest and blob), every failure has a reason saying what
+ * happened, the injected faults really happened, and a re-run without faults
+ * converges.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { startFaultProxy, type FaultProxy, type Injection } from '../__fixtures__/fault-proxy.js'
+import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
+import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
+
+const AUTH = { username: 'mirror-bot', password: 'Fault-T0lerant-pass-5150' }
+
+interface Result {
+  request: string
+  source: string
+  target: string
+  status: string
+  digest?: string
+  reason?: string
+  note?: string
+}
+
+let source: LocalRegistry
+let target: LocalRegistry
+/** In front of the source and of the target; transparent until a case sets rules. */
+let sourceProxy: FaultProxy
+let targetProxy: FaultProxy
+
+beforeAll(async () => {
+  await ensureTools()
+  source = await startRegistry()
+  target = await startRegistry({ auth: AUTH })
+  sourceProxy = await startFaultProxy({ host: source.host })
+  targetProxy = await startFaultProxy({ host: target.host })
+}, 60_000)
+
+afterAll(async () => {
+  await sourceProxy?.close()
+  await targetProxy?.close()
+  await source?.stop()
+  await target?.stop()
+})
+
+function results(run: ActionRun): Result[] {
+  return JSON.parse(run.outputs.results ?? '[]') as Result[]
+}
+
+function authHeader(): Record<string, string> {
+  return {
+    authorization: `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`
+  }
+}
+
+const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+
+async function fetchBytes(
+  url: string,
+  accept?: string
+): Promise<{ status: number; bytes: Buffer }> {
+  const res = await fetch(url, { headers: { ...authHeader(), ...(accept ? { accept } : {}) } })
+  return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()) }
+}
+
+/**
+ * Read an image back from a registry directly: the tag's digest must be the
+ * expected one, and every manifest and blob it references must hash to its
+ * digest (and blobs have their stated size). Returns how many blobs were read.
+ */
+async function verifyIntact(
+  host: string,
+  repository: string,
+  tag: string,
+  digest: string
+): Promise<number> {
+  const head = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { ...authHeader(), accept: ACCEPT }
+  })
+  expect(`${repository}:${tag} ${head.status} ${head.headers.get('docker-content-digest')}`).toBe(
+    `${repository}:${tag} 200 ${digest}`
+  )
+  let blobs = 0
+  const walk = async (manifestDigest: string): Promise<void> => {
+    const got = await fetchBytes(
+      `http://${host}/v2/${repository}/manifests/${manifestDigest}`,
+      ACCEPT
+    )
+    expect(`${got.status} ${sha256(got.bytes)}`).toBe(`200 ${manifestDigest}`)
+    const manifest = JSON.parse(got.bytes.toString('utf8')) as {
+      manifests?: { digest: string }[]
+      config?: { digest: string; size: number }
+      layers?: { digest: string; size: number }[]
+    }
+    for (const child of manifest.manifests ?? []) await walk(child.digest)
+    for (const blob of [manifest.config, ...(manifest.layers ?? [])]) {
+      if (!blob) continue
+      const data = await fetchBytes(`http://${host}/v2/${repository}/blobs/${blob.digest}`)
+      expect(`${data.status} ${sha256(data.bytes)} ${data.bytes.length}`).toBe(
+        `200 ${blob.digest} ${blob.size}`
+      )
+      blobs++
+    }
+  }
+  await walk(digest)
+  return blobs
+}
+
+/** A case's images: pushed to the source directly, requested through `via` (a proxy or the source). */
+interface Case {
+  name: string
+  images: { repository: string; pushed: PushedImage }[]
+  via: string
+  /** The `target` input: the proxy or the registry, with the case's prefix. */
+  targetInput: string
+}
+
+async function prepareCase(
+  name: string,
+  count: number,
+  options: { viaProxy: boolean; targetHost?: string }
+): Promise<Case> {
+  const images: Case['images'] = []
+  for (let i = 1; i <= count; i++) {
+    const repository = `${name}/img-${i}`
+    // Alternate an index of two platforms and a single image, as real lists hold both.
+    const pushed = await pushImage(source.host, repository, '1', {
+      seed: `${name}-${i}`,
+      ...(i % 2 === 1 ? { platforms: ['linux/amd64', 'linux/arm64'] } : {})
+    })
+    images.push({ repository, pushed })
+  }
+  const via = options.viaProxy ? sourceProxy.host : source.host
+  const targetHost = options.targetHost ?? (options.viaProxy ? targetProxy.host : target.host)
+  return { name, images, via, targetInput: `${targetHost}/${name}` }
+}
+
+function imagesInput(c: Case): string {
+  return c.images.map(i => `${c.via}/${i.repository}:1`).join('\n')
+}
+
+/** Where an image of a case lands, as a repository path on the target registry itself. */
+function mirroredRepository(c: Case, repository: string): string {
+  return `${c.name}/${c.via.replace(':', '-')}/${repository}`
+}
+
+function run(c: Case, extra: Record<string, string> = {}): Promise<ActionRun> {
+  const targetHost = c.targetInput.split('/')[0] as string
+  return runActionAsync(
+    {
+      images: imagesInput(c),
+      target: c.targetInput,
+      engine: 'skopeo',
+      username: AUTH.username,
+      password: AUTH.password,
+      'insecure-registries': [source.host, sourceProxy.host, targetHost].join(','),
+      concurrency: '2',
+      retries: '3',
+      ...extra
+    },
+    { timeoutMs: 150_000 }
+  )
+}
+
+/**
+ * The promises every case keeps: each image accounted for exactly once;
+ * copied/unchanged ones intact on the target read directly; failed ones with
+ * a reason (matching `reasons`) that never holds the password; outputs and
+ * exit code agree. Returns the results by repository.
+ */
+async function checkRun(
+  c: Case,
+  result: ActionRun,
+  reasons: RegExp = /./,
+  targetRegistry: LocalRegistry = target
+): Promise<Map<string, Result>> {
+  expect(result.stderr).toBe('')
+  const all = results(result)
+  const byRepository = new Map<string, Result>()
+  for (const image of c.images) {
+    const mine = all.filter(r => r.source === `${c.via}/${image.repository}:1`)
+    expect(mine).toHaveLength(1)
+    byRepository.set(image.repository, mine[0] as Result)
+  }
+  expect(all).toHaveLength(c.images.length)
+  let failed = 0
+  for (const image of c.images) {
+    const r = byRepository.get(image.repository) as Result
+    expect(['copied', 'unchanged', 'failed']).toContain(r.status)
+    if (r.status === 'failed') {
+      failed++
+      expect(r.reason).toMatch(reasons)
+      expect(r.reason).not.toContain(AUTH.password)
+      continue
+    }
+    expect(r.digest).toBe(image.pushed.digest)
+    const blobs = await verifyIntact(
+      targetRegistry.host,
+      mirroredRepository(c, image.repository),
+      '1',
+      image.pushed.digest
+    )
+    expect(blobs).toBeGreaterThan(0)
+  }
+  expect(result.outputs.failed).toBe(String(failed))
+  expect(result.code).toBe(failed > 0 ? 1 : 0)
+  for (const text of [result.stdout, result.summary, JSON.stringify(result.outputs)]) {
+    const withoutMask = text
+      .split('\n')
+      .filter(l => l !== `::add-mask::${AUTH.password}`)
+      .join('\n')
+    expect(withoutMask).not.toContain(AUTH.password)
+  }
+  return byRepository
+}
+
+/** A re-run with no fault: everything copied or unchanged, and intact. */
+async function expectConverges(c: Case, targetRegistry: LocalRegistry = target): Promise<void> {
+  sourceProxy.setRules([])
+  targetProxy.setRules([])
+  const again = await run(c)
+  const got = await checkRun(c, again, /^$/, targetRegistry)
+  expect([...got.values()].map(r => r.status).filter(s => s === 'failed')).toEqual([])
+  expect(again.code).toBe(0)
+}
+
+/** The progress lines the action logs before each retry. */
+function retryLines(result: ActionRun): string[] {
+  return result.stdout.split('\n').filter(l => l.startsWith('retrying '))
+}
+
+/**
+ * Each 429 a bodyless request met was followed, from the same client, by the
+ * same request no sooner than Retry-After said. Returns how many were checked.
+ */
+function expectRetryAfterHonoured(proxy: FaultProxy, injections: Injection[]): number {
+  let checked = 0
+  for (const hit of injections.filter(i => i.detail.startsWith('429 Retry-After: 1'))) {
+    if (hit.method !== 'GET' && hit.method !== 'HEAD') continue
+    const next = proxy
+      .requests()
+      .find(
+        r =>
+          r.at > hit.at &&
+          r.method === hit.method &&
+          r.path === hit.path &&
+          r.userAgent === hit.userAgent
+      )
+    expect(next).toBeDefined()
+    expect((next?.at ?? 0) - hit.at).toBeGreaterThanOrEqual(950)
+    checked++
+  }
+  return checked
+}
+
+describe('fault tolerance with real registries and skopeo', () => {
+  it('the target killed mid-copy and back a moment later: the retries finish the run, nothing lost', async () => {
+    const c = await prepareCase('restart', 4, { viaProxy: false })
+    target.clearLog()
+    const running = run(c, { concurrency: '1' })
+    // Kill the target for real once the second image's first blob has landed,
+    // i.e. in the middle of that image; bring it back 1.5 s later, mid-run.
+    await target.waitForRequest(
+      r =>
+        r.method === 'PUT' && r.status === 201 && r.path.includes('restart/img-2/blobs/uploads/'),
+      60_000
+    )
+    target.kill()
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    await target.restart()
+    target.clearLog()
+    const result = await running
+
+    const got = await checkRun(c, result)
+    expect([...got.values()].map(r => r.status)).toEqual(['copied', 'copied', 'copied', 'copied'])
+    // The outage was met, said in the log, and retried after the registry came back.
+    const retried = retryLines(result)
+    expect(retried.length).toBeGreaterThan(0)
+    expect(retried.join('\n')).toMatch(
+      /restart\/img-2.*(connection refused|closed in the middle|cannot be reached)/
+    )
+    expect(got.get('restart/img-2')?.note).toMatch(/copied on attempt \d of 4; attempt \d failed: /)
+    // Images were written after the restart: the run went on rather than giving up.
+    const afterRestart = target
+      .requests()
+      .filter(r => r.method === 'PUT' && r.status === 201 && r.path.includes('/manifests/'))
+    expect(afterRestart.length).toBeGreaterThan(0)
+
+    await expectConverges(c)
+  })
+
+  it('429 with Retry-After and intermittent 5xx on both sides: Retry-After honoured, everything copied', async () => {
+    const c = await prepareCase('throttle', 3, { viaProxy: true })
+    sourceProxy.setRules([
+      // Docker Hub's way: the manifest and blob reads are rate limited for a moment.
+      {
+        name: 'source-429-manifest',
+        path: /\/manifests\//,
+        times: 2,
+        fault: { kind: 'status', status: 429, retryAfter: 1 }
+      },
+      {
+        name: 'source-429-blob',
+        method: 'GET',
+        path: /\/blobs\/sha256:/,
+        times: 1,
+        fault: { kind: 'status', status: 429, retryAfter: 1 }
+      },
+      {
+        name: 'source-502-ours',
+        userAgent: /^image-mirror/,
+        method: 'HEAD',
+        path: /\/manifests\//,
+        skip: 2,
+        times: 1,
+        fault: { kind: 'status', status: 502 }
+      }
+    ])
+    targetProxy.setRules([
+      // An upload refused with 429: skopeo cannot resend a body, so the image is retried.
+      {
+        name: 'target-429-upload',
+        method: 'PATCH',
+        // One fault kind per image, so each failed attempt has one cause to name.
+        path: /\/throttle\/img-1\//,
+        times: 1,
+        fault: { kind: 'status', status: 429, retryAfter: 1 }
+      },
+      {
+        name: 'target-5xx',
+        path: /\/throttle\/img-[23]\//,
+        skip: 3,
+        every: 5,
+        times: 2,
+        fault: { kind: 'status', status: [500, 503] }
+      }
+    ])
+    const result = await run(c)
+    const got = await checkRun(c, result)
+    expect([...got.values()].map(r => r.status)).toEqual(['copied', 'copied', 'copied'])
+
+    const atSource = sourceProxy.injected()
+    const atTarget = targetProxy.injected()
+    expect(atSource.filter(i => i.rule === 'source-429-manifest')).toHaveLength(2)
+    expect(atSource.filter(i => i.rule === 'source-429-blob')).toHaveLength(1)
+    expect(atSource.filter(i => i.rule === 'source-502-ours')).toHaveLength(1)
+    expect(atTarget.filter(i => i.rule === 'target-429-upload')).toHaveLength(1)
+    expect(atTarget.filter(i => i.rule === 'target-5xx').map(i => i.detail)).toEqual(['500', '503'])
+    // Both clients (ours and skopeo) waited as long as Retry-After asked.
+    expect(expectRetryAfterHonoured(sourceProxy, atSource)).toBe(3)
+    // The refused upload and the server errors skopeo met were retried, and said so.
+    expect(retryLines(result).join('\n')).toMatch(/429 Too Many Requests/)
+
+    await expectConverges(c)
+  })
+
+  it('connections closed in the middle of a blob, downloading and uploading: retried, everything copied', async () => {
+    const c = await prepareCase('cut', 3, { viaProxy: true })
+    sourceProxy.setRules([
+      {
+        name: 'source-cut-blob',
+        method: 'GET',
+        path: /\/cut\/img-[12]\/blobs\/sha256:/,
+        times: 2,
+        fault: { kind: 'cut-response', afterBytes: 16 }
+      }
+    ])
+    targetProxy.setRules([
+      {
+        name: 'target-cut-upload',
+        method: 'PATCH',
+        path: /\/cut\/img-3\//,
+        times: 1,
+        fault: { kind: 'cut-request', afterBytes: 16 }
+      }
+    ])
+    const result = await run(c)
+    const got = await checkRun(c, result)
+    expect([...got.values()].map(r => r.status)).toEqual(['copied', 'copied', 'copied'])
+    expect(
+      sourceProxy
+        .injected()
+        .filter(i => i.rule === 'source-cut-blob')
+        .map(i => i.detail)
+    ).toEqual([
+      expect.stringMatching(/^cut the connection after 16 of \d+ bytes$/),
+      expect.stringMatching(/^cut the connection after 16 of \d+ bytes$/)
+    ])
+    expect(targetProxy.injected().filter(i => i.rule === 'target-cut-upload')).toHaveLength(1)
+    const retried = retryLines(result)
+    // Each retry says which side hung up.
+    const source = /the connection to the source was closed in the middle of a blob/
+    const target = /the connection to the target was closed in the middle of an upload/
+    for (const line of retried)
+      expect(line).toMatch(new RegExp(`${source.source}|${target.source}`))
+    expect(retried.filter(l => source.test(l)).length).toBeGreaterThanOrEqual(1)
+    expect(retried.filter(l => target.test(l))).toHaveLength(1)
+
+    await expectConverges(c)
+  })
+
+  it('corrupted and truncated blobs are caught by the digest check: never reported copied', async () => {
+    const c = await prepareCase('corrupt', 3, { viaProxy: true })
+    sourceProxy.setRules([
+      // Once, in transit: a retry cures it.
+      {
+        name: 'source-flip',
+        method: 'GET',
+        path: /\/corrupt\/img-1\/blobs\/sha256:/,
+        times: 1,
+        fault: { kind: 'corrupt-response', at: 10 }
+      },
+      // Every time: this image cannot be copied until the source serves it whole.
+      {
+        name: 'source-truncate',
+        method: 'GET',
+        path: /\/corrupt\/img-2\/blobs\/sha256:/,
+        fault: { kind: 'truncate-response', keepBytes: 20 }
+      }
+    ])
+    targetProxy.setRules([
+      {
+        name: 'target-flip-upload',
+        method: 'PATCH',
+        path: /\/corrupt\/img-3\//,
+        times: 1,
+        fault: { kind: 'corrupt-request', at: 3 }
+      }
+    ])
+    const result = await run(c, { retries: '1' })
+    const got = await checkRun(c, result, /did not match its digest/)
+    expect(got.get('corrupt/img-1')?.status).toBe('copied')
+    expect(got.get('corrupt/img-1')?.note).toMatch(
+      /attempt 1 failed: a blob read from the source did not match its digest/
+    )
+    expect(got.get('corrupt/img-3')?.status).toBe('copied')
+    expect(got.get('corrupt/img-3')?.note).toMatch(
+      /attempt 1 failed: the target refused a blob whose content did not match its digest/
+    )
+    const truncated = got.get('corrupt/img-2')
+    expect(truncated?.status).toBe('failed')
+    expect(truncated?.reason).toMatch(
+      /^a blob read from the source did not match its digest \(corrupted or truncated on the way\).*skopeo exited with 1: .*Digest did not match.*\(after 2 attempts\)$/
+    )
+    // Nothing of it is under the tag on the target.
+    const head = await fetch(
+      `http://${target.host}/v2/${mirroredRepository(c, 'corrupt/img-2')}/manifests/1`,
+      { method: 'HEAD', headers: { ...authHeader(), accept: ACCEPT } }
+    )
+    expect(head.status).toBe(404)
+    expect(sourceProxy.injected().filter(i => i.rule === 'source-flip')).toHaveLength(1)
+    expect(sourceProxy.injected().filter(i => i.rule === 'source-truncate').length).toBe(2)
+    expect(targetProxy.injected().filter(i => i.rule === 'target-flip-upload')).toHaveLength(1)
+
+    await expectConverges(c)
+  })
+})
+
+/**
+ * The target's disk filling up. Its storage is a real small filesystem: a
+ * tmpfs mounted for this test (as root, or through password-less sudo, as on
+ * GitHub's runners). Where mounting is not allowed (an unprivileged
+ * container), the nearest real thing stands in: the proxy answers uploads
+ * with the very error docker-registry gives when its disk is full (HTTP 500,
+ * `filesystem: write ...: no space left on device`), and the test says so.
+ */
+describe('the target disk filling up', () => {
+  let mountpoint: string | undefined
+  let small: LocalRegistry | undefined
+  let smallProxy: FaultProxy | undefined
+  let mounted = false
+  const asRoot = process.getuid?.() === 0
+
+  const privileged = (args: string[]) =>
+    asRoot
+      ? spawnSync(args[0] as string, args.slice(1), { stdio: 'ignore' })
+      : spawnSync('sudo', ['-n', ...args], { stdio: 'ignore' })
+
+  beforeAll(async () => {
+    mountpoint = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-small-disk-'))
+    mounted =
+      process.platform === 'linux' &&
+      privileged(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=1777', 'tmpfs', mountpoint])
+        .status === 0
+    if (!mounted) {
+      console.warn(
+        "faults.e2e: a tmpfs cannot be mounted here (neither root nor password-less sudo, or no CAP_SYS_ADMIN); the disk-full case uses the proxy answering docker-registry's own disk-full error instead of a real full disk"
+      )
+    }
+    small = await startRegistry({ dir: path.join(mountpoint, 'storage'), auth: AUTH })
+    smallProxy = await startFaultProxy({ host: small.host })
+  }, 60_000)
+
+  afterAll(async () => {
+    await smallProxy?.close()
+    await small?.stop()
+    if (mountpoint) {
+      if (mounted) privileged(['umount', mountpoint])
+      fs.rmSync(mountpoint, { recursive: true, force: true })
+    }
+  })
+
+  function available(): number {
+    const stats = fs.statfsSync(mountpoint as string)
+    return stats.bavail * stats.bsize
+  }
+
+  /** Fill the filesystem so that only `leave` bytes stay free. */
+  function fill(leave: number): string {
+    const filler = path.join(mountpoint as string, 'filler')
+    const size = Math.max(0, available() - leave)
+    const fd = fs.openSync(filler, 'w')
+    try {
+      const chunk = Buffer.alloc(64 * 1024)
+      let written = 0
+      while (written < size) {
+        written += fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written))
+      }
+    } finally {
+      fs.closeSync(fd)
+    }
+    return filler
+  }
+
+  it('images that do not fit fail with a reason, nothing half-copied is reported, and a re-run after freeing space converges', async () => {
+    const registry = small as LocalRegistry
+    const proxy = smallProxy as FaultProxy
+    const c = await prepareCase('disk', 4, { viaProxy: false, targetHost: proxy.host })
+    const first: Case = { ...c, images: c.images.slice(0, 1) }
+
+    // One image fits; what it took tells how much the next one needs.
+    const before = mounted ? available() : 0
+    const seeded = await run(first)
+    await checkRun(first, seeded, /^$/, registry)
+    expect(results(seeded)[0]?.status).toBe('copied')
+
+    let filler: string | undefined
+    if (mounted) {
+      const perImage = before - available()
+      expect(perImage).toBeGreaterThan(0)
+      // Room for about half an image: the disk fills up in the middle of the next copy.
+      filler = fill(Math.floor(perImage / 2))
+    } else {
+      proxy.setRules([
+        {
+          name: 'disk-full',
+          method: 'POST',
+          path: /\/blobs\/uploads\/$/,
+          fault: {
+            kind: 'status',
+            status: 500,
+            body: JSON.stringify({
+              errors: [
+                {
+                  code: 'UNKNOWN',
+                  message: 'unknown error',
+                  detail: `filesystem: write ${registry.dir}/docker/registry/v2/repositories/disk/_uploads/startedat: no space left on device`
+                }
+              ]
+            })
+          }
+        }
+      ])
+    }
+
+    const full = await run(c, { retries: '1', concurrency: '1' })
+    const got = await checkRun(c, full, /the target failed to store the image/, registry)
+    expect(got.get('disk/img-1')?.status).toBe('unchanged')
+    const failed = [...got.values()].filter(r => r.status === 'failed')
+    expect(failed.length).toBeGreaterThanOrEqual(1)
+    if (mounted) {
+      // The registry itself ran out of space, not a stand-in.
+      expect(registry.rawLog()).toMatch(/no space left on device/)
+    } else {
+      expect(proxy.injected().length).toBeGreaterThanOrEqual(failed.length)
+    }
+
+    if (filler) fs.rmSync(filler)
+    proxy.setRules([])
+    await expectConverges(c, registry)
+  })
+})
