@@ -267,6 +267,90 @@ describe('getManifest and listTags', () => {
   })
 })
 
+describe('transport', () => {
+  it('speaks TLS to a secure registry after plain HTTP to an insecure one (one agent per protocol)', async () => {
+    const net = await import('node:net')
+    // A TCP server standing in for a secure registry: it records the first byte and hangs up.
+    const firstBytes: number[] = []
+    const tls = net.createServer(socket => {
+      socket.once('data', (data: Buffer) => {
+        firstBytes.push(data[0] as number)
+        socket.destroy()
+      })
+    })
+    await new Promise<void>(resolve => tls.listen(0, '127.0.0.1', resolve))
+    const secure = `127.0.0.1:${(tls.address() as AddressInfo).port}`
+    handler = (_req, res) => {
+      manifestHeaders(res)
+      res.end()
+    }
+    const c = client({ retries: 0 })
+    await expect(c.headManifest(host, 'a/b', '1')).resolves.toMatchObject({ digest: DIGEST })
+    await expect(c.headManifest(secure, 'a/b', '1')).rejects.toThrow(/cannot be reached/)
+    c.dispose()
+    await new Promise<void>(resolve => tls.close(() => resolve()))
+    // 0x16: a TLS handshake record, not an HTTP request line.
+    expect(firstBytes).toEqual([0x16])
+  })
+
+  it('follows a redirect, keeping credentials on the same host only', async () => {
+    const other = http.createServer((req, res) => {
+      seen.push({
+        method: req.method ?? '',
+        url: `other:${req.url}`,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {})
+      })
+      manifestHeaders(res)
+      res.end()
+    })
+    await new Promise<void>(resolve => other.listen(0, '127.0.0.1', resolve))
+    const otherHost = `127.0.0.1:${(other.address() as AddressInfo).port}`
+    const expected = `Basic ${Buffer.from('u:p').toString('base64')}`
+    handler = (req, res) => {
+      if (!req.headers.authorization) {
+        res.statusCode = 401
+        res.setHeader('WWW-Authenticate', 'Basic realm="r"')
+      } else if (req.url === '/v2/a/b/manifests/1') {
+        res.statusCode = 307
+        res.setHeader('Location', '/v2/a/b/manifests/moved')
+      } else {
+        res.statusCode = 302
+        res.setHeader('Location', `http://${otherHost}/elsewhere`)
+      }
+      res.end()
+    }
+    const c = client({ credentials: () => ({ username: 'u', password: 'p' }) })
+    await expect(c.headManifest(host, 'a/b', '1')).resolves.toMatchObject({ digest: DIGEST })
+    c.dispose()
+    await new Promise<void>(resolve => other.close(() => resolve()))
+    expect(seen.map(s => [s.url, s.authorization])).toEqual([
+      ['/v2/a/b/manifests/1', undefined],
+      ['/v2/a/b/manifests/1', expected],
+      ['/v2/a/b/manifests/moved', expected],
+      ['other:/elsewhere', undefined]
+    ])
+  })
+
+  it('refuses an answer too big to be a manifest instead of holding it', async () => {
+    const chunk = Buffer.alloc(1024 * 1024, 0x20)
+    handler = (_req, res) => {
+      res.setHeader('Content-Type', 'application/vnd.oci.image.manifest.v1+json')
+      let sent = 0
+      const more = (): void => {
+        while (sent < 64) {
+          sent++
+          if (!res.write(chunk)) return void res.once('drain', more)
+        }
+        res.end()
+      }
+      more()
+    }
+    const c = client({ retries: 0 })
+    await expect(c.getManifest(host, 'a/b', 'huge')).rejects.toThrow(/more than 16777216 bytes/)
+    c.dispose()
+  })
+})
+
 describe('helpers', () => {
   it('parses challenges with quoted and bare values', () => {
     expect(

@@ -985,7 +985,7 @@ class Comparator {
 module.exports = Comparator
 
 const parseOptions = __nccwpck_require__(8811)
-const { safeRe: re, t } = __nccwpck_require__(5225)
+const { safeRe: re, t } = __nccwpck_require__(7606)
 const cmp = __nccwpck_require__(7471)
 const debug = __nccwpck_require__(3288)
 const SemVer = __nccwpck_require__(8804)
@@ -1230,7 +1230,7 @@ const {
   t,
   tildeTrimReplace,
   caretTrimReplace,
-} = __nccwpck_require__(5225)
+} = __nccwpck_require__(7606)
 const { FLAG_INCLUDE_PRERELEASE, FLAG_LOOSE } = __nccwpck_require__(9162)
 
 // unbounded global build-metadata stripper used by parseRange
@@ -1585,7 +1585,7 @@ const testSet = (set, version, options) => {
 
 const debug = __nccwpck_require__(3288)
 const { MAX_LENGTH, MAX_SAFE_INTEGER } = __nccwpck_require__(9162)
-const { safeRe: re, t } = __nccwpck_require__(5225)
+const { safeRe: re, t } = __nccwpck_require__(7606)
 
 const parseOptions = __nccwpck_require__(8811)
 const { compareIdentifiers } = __nccwpck_require__(4163)
@@ -2018,7 +2018,7 @@ module.exports = cmp
 
 const SemVer = __nccwpck_require__(8804)
 const parse = __nccwpck_require__(3616)
-const { safeRe: re, t } = __nccwpck_require__(5225)
+const { safeRe: re, t } = __nccwpck_require__(7606)
 
 const coerce = (version, options) => {
   if (version instanceof SemVer) {
@@ -2496,7 +2496,7 @@ module.exports = valid
 
 
 // just pre-load all the stuff that index.js lazily exports
-const internalRe = __nccwpck_require__(5225)
+const internalRe = __nccwpck_require__(7606)
 const constants = __nccwpck_require__(9162)
 const SemVer = __nccwpck_require__(8804)
 const identifiers = __nccwpck_require__(4163)
@@ -2791,7 +2791,7 @@ module.exports = parseOptions
 
 /***/ }),
 
-/***/ 5225:
+/***/ 7606:
 /***/ ((module, exports, __nccwpck_require__) => {
 
 
@@ -43791,12 +43791,24 @@ async function runTool(name, tool, args, env) {
     }
 }
 
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
 ;// CONCATENATED MODULE: ./src/registry.ts
 /**
  * Registry client, read side: HEAD and GET manifests, list tags, with the
  * registry's token or Basic auth, retries on 429/5xx and Docker Hub's rate
  * limit watched. Copying itself is the engines' work.
+ *
+ * Requests go out on node:http(s) directly over keep-alive agents, one per
+ * origin, that @actions/http-client hands out (so a proxy from the
+ * environment is honoured): planning thousands of images is two HEADs each,
+ * and the client's own per-request work is what the registries' ceiling is
+ * compared with (see `npm run bench`).
  */
+
+
 
 
 
@@ -43858,9 +43870,17 @@ function leadingNumber(value) {
     return match ? Number(match[1]) : undefined;
 }
 const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+const SOCKET_TIMEOUT_MS = 60_000;
+const MAX_REDIRECTS = 10;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
 class RegistryClient {
     options;
-    http;
+    /** Agents come from here; one HttpClient serves a single protocol, hence one each. */
+    agentSources;
+    agents = new Map();
+    userAgent;
     insecure;
     tokens = new Map();
     /** Registries whose credentials were refused: every later request fails at once. */
@@ -43873,34 +43893,34 @@ class RegistryClient {
     manifestGets = new Map();
     constructor(options = {}) {
         this.options = options;
-        // Retries are ours (they honour Retry-After); proxies come from the environment.
-        this.http = new lib_HttpClient(options.userAgent ?? 'image-mirror', [], {
-            keepAlive: true,
-            allowRetries: false,
-            socketTimeout: 60_000
-        });
+        // Proxies come from the environment; the agents keep connections alive.
+        const source = () => new lib_HttpClient(options.userAgent ?? 'image-mirror', [], { keepAlive: true });
+        this.agentSources = { 'http:': source(), 'https:': source() };
+        this.userAgent = options.userAgent ?? 'image-mirror';
         this.insecure = new Set(options.insecure ?? []);
         this.retries = options.retries ?? 3;
         this.retryDelayMs = options.retryDelayMs ?? 500;
         this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
     }
     dispose() {
-        this.http.dispose();
+        this.agentSources['http:'].dispose();
+        this.agentSources['https:'].dispose();
+        for (const agent of this.agents.values())
+            agent.destroy();
     }
     /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
     async headManifest(registry, repository, reference) {
         const res = await this.request('HEAD', registry, repository, `manifests/${reference}`);
-        await res.readBody();
-        if (res.message.statusCode === 404)
+        if (res.status === 404)
             return undefined;
         return this.describe(res);
     }
     /** GET a manifest. Counts as a pull on Docker Hub: use only where a HEAD cannot answer. */
     async getManifest(registry, repository, reference) {
         const res = await this.request('GET', registry, repository, `manifests/${reference}`);
-        const text = await res.readBody();
+        const text = res.body;
         this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
-        if (res.message.statusCode === 404)
+        if (res.status === 404)
             return undefined;
         const head = this.describe(res);
         let body;
@@ -43920,8 +43940,8 @@ class RegistryClient {
         let next = 'tags/list?n=1000';
         for (let page = 0; next && page < 1000; page++) {
             const res = await this.request('GET', registry, repository, next);
-            const text = await res.readBody();
-            if (res.message.statusCode === 404) {
+            const text = res.body;
+            if (res.status === 404) {
                 throw new RegistryError(`${registry}/${repository} does not exist`, 404, true);
             }
             try {
@@ -43930,7 +43950,7 @@ class RegistryClient {
             catch {
                 throw new RegistryError(`${registry}/${repository}: the tag list is not JSON`, 200, true);
             }
-            const link = res.message.headers.link;
+            const link = res.headers.link;
             const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(Array.isArray(link) ? (link[0] ?? '') : (link ?? ''));
             next = target
                 ? this.relativeToRepository(target[1], registry, repository)
@@ -43949,7 +43969,7 @@ class RegistryClient {
         return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link;
     }
     describe(res) {
-        const headers = res.message.headers;
+        const headers = res.headers;
         return {
             digest: String(headers['docker-content-digest'] ?? ''),
             mediaType: String(headers['content-type'] ?? '')
@@ -43969,39 +43989,103 @@ class RegistryClient {
         for (let attempt = 0;; attempt++) {
             let res;
             try {
-                res = await this.http.request(method, url, null, {
+                res = await this.send(method, url, {
                     ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
                     ...this.authorization(registry, scope)
                 });
             }
             catch (error) {
+                if (error instanceof RegistryError)
+                    throw error;
                 if (attempt < this.retries) {
                     await sleep(this.backoff(attempt));
                     continue;
                 }
                 throw new RegistryError(`${registry} cannot be reached: ${error instanceof Error ? error.message : String(error)}`);
             }
-            const status = res.message.statusCode ?? 0;
+            const status = res.status;
             this.watchRateLimit(registry, res);
             if (status === 401 && !authenticated) {
-                await res.readBody();
-                await this.authenticate(registry, scope, res.message.headers['www-authenticate']);
+                await this.authenticate(registry, scope, res.headers['www-authenticate']);
                 authenticated = true;
                 attempt--;
                 continue;
             }
             if ((status === 429 || status >= 500) && attempt < this.retries) {
-                await res.readBody();
-                const wait = parseRetryAfter(res.message.headers['retry-after']);
+                const wait = parseRetryAfter(res.headers['retry-after']);
                 await sleep(Math.min(wait ?? this.backoff(attempt), this.maxRetryDelayMs));
                 continue;
             }
             if ((status >= 200 && status < 300) || status === 404)
                 return res;
-            const body = method === 'GET' ? (await res.readBody()).slice(0, 300) : '';
-            await res.readBody();
-            throw this.failure(status, registry, repository, path, body);
+            throw this.failure(status, registry, repository, path, res.body.slice(0, 300));
         }
+    }
+    /** The keep-alive agent for an origin (through the environment's proxy, if one applies). */
+    agentFor(url) {
+        let agent = this.agents.get(url.origin);
+        if (!agent) {
+            const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
+            agent = this.agentSources[protocol].getAgent(url.href);
+            this.agents.set(url.origin, agent);
+        }
+        return agent;
+    }
+    /**
+     * Send a request and read the answer, following redirects (never from
+     * HTTPS down to HTTP; credentials are not carried to another host).
+     */
+    async send(method, address, headers) {
+        let url = new URL(address);
+        let sent = headers;
+        for (let redirects = 0;; redirects++) {
+            const answer = await this.sendOnce(method, url, sent);
+            const location = answer.headers.location;
+            if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS)
+                return answer;
+            const next = new URL(location, url);
+            if (url.protocol === 'https:' && next.protocol !== 'https:') {
+                throw new RegistryError(`${url.host} redirected to ${next.origin} over plain HTTP; not followed`, answer.status, true);
+            }
+            if (next.host !== url.host) {
+                const { authorization: _dropped, ...rest } = sent;
+                void _dropped;
+                sent = rest;
+            }
+            url = next;
+        }
+    }
+    sendOnce(method, url, headers) {
+        const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
+        return new Promise((resolve, reject) => {
+            const req = transport.request(url, {
+                method,
+                headers: { 'user-agent': this.userAgent, ...headers },
+                agent: this.agentFor(url),
+                timeout: SOCKET_TIMEOUT_MS
+            }, res => {
+                const chunks = [];
+                let length = 0;
+                res.on('data', (chunk) => {
+                    length += chunk.length;
+                    if (length > MAX_BODY_BYTES) {
+                        req.destroy(new Error(`${url.host} answered more than ${MAX_BODY_BYTES} bytes`));
+                    }
+                    else {
+                        chunks.push(chunk);
+                    }
+                });
+                res.on('error', reject);
+                res.on('end', () => resolve({
+                    status: res.statusCode ?? 0,
+                    headers: res.headers,
+                    body: Buffer.concat(chunks).toString('utf8')
+                }));
+            });
+            req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
+            req.on('error', reject);
+            req.end();
+        });
     }
     failure(status, registry, repository, path, body) {
         const what = `${method(path)} ${registry}/${repository}`;
@@ -44049,9 +44133,9 @@ class RegistryClient {
         if (challenge.params.service)
             url.searchParams.set('service', challenge.params.service);
         url.searchParams.set('scope', challenge.params.scope || scope);
-        const res = await this.http.get(url.toString(), credentials ? { authorization: `Basic ${basic(credentials)}` } : {});
-        const text = await res.readBody();
-        const status = res.message.statusCode ?? 0;
+        const res = await this.send('GET', url.toString(), credentials ? { authorization: `Basic ${basic(credentials)}` } : {});
+        const text = res.body;
+        const status = res.status;
         if (status === 401 || status === 403) {
             const message = credentials
                 ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
@@ -44082,10 +44166,10 @@ class RegistryClient {
         });
     }
     watchRateLimit(registry, res) {
-        const remaining = leadingNumber(res.message.headers['ratelimit-remaining']);
+        const remaining = leadingNumber(res.headers['ratelimit-remaining']);
         if (remaining === undefined)
             return;
-        const limit = leadingNumber(res.message.headers['ratelimit-limit']);
+        const limit = leadingNumber(res.headers['ratelimit-limit']);
         const low = Math.max(10, Math.floor((limit ?? 100) / 10));
         if (remaining <= low && !this.warnedLow.has(registry)) {
             this.warnedLow.add(registry);

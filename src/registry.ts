@@ -2,9 +2,17 @@
  * Registry client, read side: HEAD and GET manifests, list tags, with the
  * registry's token or Basic auth, retries on 429/5xx and Docker Hub's rate
  * limit watched. Copying itself is the engines' work.
+ *
+ * Requests go out on node:http(s) directly over keep-alive agents, one per
+ * origin, that @actions/http-client hands out (so a proxy from the
+ * environment is honoured): planning thousands of images is two HEADs each,
+ * and the client's own per-request work is what the registries' ceiling is
+ * compared with (see `npm run bench`).
  */
-import { HttpClient, type HttpClientResponse } from '@actions/http-client'
+import { HttpClient } from '@actions/http-client'
 import { createHash } from 'node:crypto'
+import * as http from 'node:http'
+import * as https from 'node:https'
 import { DOCKER_HUB } from './references.js'
 
 /** Every manifest and index type, so no registry converts what it answers (field notes §4). */
@@ -119,8 +127,24 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 type Auth = { kind: 'bearer'; token: string; expires: number } | { kind: 'basic' }
 
+/** An answer, read to the end. */
+interface Answer {
+  status: number
+  headers: http.IncomingHttpHeaders
+  body: string
+}
+
+const SOCKET_TIMEOUT_MS = 60_000
+const MAX_REDIRECTS = 10
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024
+
 export class RegistryClient {
-  private readonly http: HttpClient
+  /** Agents come from here; one HttpClient serves a single protocol, hence one each. */
+  private readonly agentSources: Record<'http:' | 'https:', HttpClient>
+  private readonly agents = new Map<string, http.Agent>()
+  private readonly userAgent: string
   private readonly insecure: Set<string>
   private readonly tokens = new Map<string, Auth>()
   /** Registries whose credentials were refused: every later request fails at once. */
@@ -133,12 +157,11 @@ export class RegistryClient {
   readonly manifestGets = new Map<string, number>()
 
   constructor(private readonly options: RegistryClientOptions = {}) {
-    // Retries are ours (they honour Retry-After); proxies come from the environment.
-    this.http = new HttpClient(options.userAgent ?? 'image-mirror', [], {
-      keepAlive: true,
-      allowRetries: false,
-      socketTimeout: 60_000
-    })
+    // Proxies come from the environment; the agents keep connections alive.
+    const source = () =>
+      new HttpClient(options.userAgent ?? 'image-mirror', [], { keepAlive: true })
+    this.agentSources = { 'http:': source(), 'https:': source() }
+    this.userAgent = options.userAgent ?? 'image-mirror'
     this.insecure = new Set(options.insecure ?? [])
     this.retries = options.retries ?? 3
     this.retryDelayMs = options.retryDelayMs ?? 500
@@ -146,7 +169,9 @@ export class RegistryClient {
   }
 
   dispose(): void {
-    this.http.dispose()
+    this.agentSources['http:'].dispose()
+    this.agentSources['https:'].dispose()
+    for (const agent of this.agents.values()) agent.destroy()
   }
 
   /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
@@ -156,8 +181,7 @@ export class RegistryClient {
     reference: string
   ): Promise<ManifestHead | undefined> {
     const res = await this.request('HEAD', registry, repository, `manifests/${reference}`)
-    await res.readBody()
-    if (res.message.statusCode === 404) return undefined
+    if (res.status === 404) return undefined
     return this.describe(res)
   }
 
@@ -168,9 +192,9 @@ export class RegistryClient {
     reference: string
   ): Promise<Manifest | undefined> {
     const res = await this.request('GET', registry, repository, `manifests/${reference}`)
-    const text = await res.readBody()
+    const text = res.body
     this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1)
-    if (res.message.statusCode === 404) return undefined
+    if (res.status === 404) return undefined
     const head = this.describe(res)
     let body: ManifestBody
     try {
@@ -193,8 +217,8 @@ export class RegistryClient {
     let next: string | undefined = 'tags/list?n=1000'
     for (let page = 0; next && page < 1000; page++) {
       const res = await this.request('GET', registry, repository, next)
-      const text = await res.readBody()
-      if (res.message.statusCode === 404) {
+      const text = res.body
+      if (res.status === 404) {
         throw new RegistryError(`${registry}/${repository} does not exist`, 404, true)
       }
       try {
@@ -202,7 +226,7 @@ export class RegistryClient {
       } catch {
         throw new RegistryError(`${registry}/${repository}: the tag list is not JSON`, 200, true)
       }
-      const link = res.message.headers.link
+      const link = res.headers.link
       const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(
         Array.isArray(link) ? (link[0] ?? '') : (link ?? '')
       )
@@ -225,8 +249,8 @@ export class RegistryClient {
     return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link
   }
 
-  private describe(res: HttpClientResponse): ManifestHead {
-    const headers = res.message.headers
+  private describe(res: Answer): ManifestHead {
+    const headers = res.headers
     return {
       digest: String(headers['docker-content-digest'] ?? ''),
       mediaType: String(headers['content-type'] ?? '')
@@ -242,20 +266,21 @@ export class RegistryClient {
     registry: string,
     repository: string,
     path: string
-  ): Promise<HttpClientResponse> {
+  ): Promise<Answer> {
     const refusal = this.refused.get(registry)
     if (refusal) throw new RegistryError(refusal, 401, true)
     const url = `${this.baseUrl(registry)}${repository}/${path}`
     const scope = `repository:${repository}:pull`
     let authenticated = false
     for (let attempt = 0; ; attempt++) {
-      let res: HttpClientResponse
+      let res: Answer
       try {
-        res = await this.http.request(method, url, null, {
+        res = await this.send(method, url, {
           ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
           ...this.authorization(registry, scope)
         })
       } catch (error) {
+        if (error instanceof RegistryError) throw error
         if (attempt < this.retries) {
           await sleep(this.backoff(attempt))
           continue
@@ -264,26 +289,105 @@ export class RegistryClient {
           `${registry} cannot be reached: ${error instanceof Error ? error.message : String(error)}`
         )
       }
-      const status = res.message.statusCode ?? 0
+      const status = res.status
       this.watchRateLimit(registry, res)
       if (status === 401 && !authenticated) {
-        await res.readBody()
-        await this.authenticate(registry, scope, res.message.headers['www-authenticate'])
+        await this.authenticate(registry, scope, res.headers['www-authenticate'])
         authenticated = true
         attempt--
         continue
       }
       if ((status === 429 || status >= 500) && attempt < this.retries) {
-        await res.readBody()
-        const wait = parseRetryAfter(res.message.headers['retry-after'] as string | undefined)
+        const wait = parseRetryAfter(res.headers['retry-after'])
         await sleep(Math.min(wait ?? this.backoff(attempt), this.maxRetryDelayMs))
         continue
       }
       if ((status >= 200 && status < 300) || status === 404) return res
-      const body = method === 'GET' ? (await res.readBody()).slice(0, 300) : ''
-      await res.readBody()
-      throw this.failure(status, registry, repository, path, body)
+      throw this.failure(status, registry, repository, path, res.body.slice(0, 300))
     }
+  }
+
+  /** The keep-alive agent for an origin (through the environment's proxy, if one applies). */
+  private agentFor(url: URL): http.Agent {
+    let agent = this.agents.get(url.origin)
+    if (!agent) {
+      const protocol = url.protocol === 'https:' ? 'https:' : 'http:'
+      agent = this.agentSources[protocol].getAgent(url.href)
+      this.agents.set(url.origin, agent)
+    }
+    return agent
+  }
+
+  /**
+   * Send a request and read the answer, following redirects (never from
+   * HTTPS down to HTTP; credentials are not carried to another host).
+   */
+  private async send(
+    method: 'GET' | 'HEAD',
+    address: string,
+    headers: Record<string, string>
+  ): Promise<Answer> {
+    let url = new URL(address)
+    let sent = headers
+    for (let redirects = 0; ; redirects++) {
+      const answer = await this.sendOnce(method, url, sent)
+      const location = answer.headers.location
+      if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS) return answer
+      const next = new URL(location, url)
+      if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new RegistryError(
+          `${url.host} redirected to ${next.origin} over plain HTTP; not followed`,
+          answer.status,
+          true
+        )
+      }
+      if (next.host !== url.host) {
+        const { authorization: _dropped, ...rest } = sent
+        void _dropped
+        sent = rest
+      }
+      url = next
+    }
+  }
+
+  private sendOnce(method: string, url: URL, headers: Record<string, string>): Promise<Answer> {
+    const transport = url.protocol === 'https:' ? https : http
+    return new Promise((resolve, reject) => {
+      const req = transport.request(
+        url,
+        {
+          method,
+          headers: { 'user-agent': this.userAgent, ...headers },
+          agent: this.agentFor(url),
+          timeout: SOCKET_TIMEOUT_MS
+        },
+        res => {
+          const chunks: Buffer[] = []
+          let length = 0
+          res.on('data', (chunk: Buffer) => {
+            length += chunk.length
+            if (length > MAX_BODY_BYTES) {
+              req.destroy(new Error(`${url.host} answered more than ${MAX_BODY_BYTES} bytes`))
+            } else {
+              chunks.push(chunk)
+            }
+          })
+          res.on('error', reject)
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks).toString('utf8')
+            })
+          )
+        }
+      )
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`))
+      )
+      req.on('error', reject)
+      req.end()
+    })
   }
 
   private failure(
@@ -353,12 +457,13 @@ export class RegistryClient {
     const url = new URL(challenge.params.realm)
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
     url.searchParams.set('scope', challenge.params.scope || scope)
-    const res = await this.http.get(
+    const res = await this.send(
+      'GET',
       url.toString(),
       credentials ? { authorization: `Basic ${basic(credentials)}` } : {}
     )
-    const text = await res.readBody()
-    const status = res.message.statusCode ?? 0
+    const text = res.body
+    const status = res.status
     if (status === 401 || status === 403) {
       const message = credentials
         ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
@@ -386,10 +491,10 @@ export class RegistryClient {
     })
   }
 
-  private watchRateLimit(registry: string, res: HttpClientResponse): void {
-    const remaining = leadingNumber(res.message.headers['ratelimit-remaining'])
+  private watchRateLimit(registry: string, res: Answer): void {
+    const remaining = leadingNumber(res.headers['ratelimit-remaining'])
     if (remaining === undefined) return
-    const limit = leadingNumber(res.message.headers['ratelimit-limit'])
+    const limit = leadingNumber(res.headers['ratelimit-limit'])
     const low = Math.max(10, Math.floor((limit ?? 100) / 10))
     if (remaining <= low && !this.warnedLow.has(registry)) {
       this.warnedLow.add(registry)

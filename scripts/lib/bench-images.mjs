@@ -1,0 +1,372 @@
+// Images for `npm run bench`, pushed through the registry HTTP API with a
+// keep-alive client: many tiny images for planning (one shared layer per
+// repository, a manifest per tag), and a copy set of large images with shared
+// base layers, whose layers are written to disk as a stream of pseudo-random
+// (incompressible) bytes and uploaded from disk, so no layer is ever held in
+// memory whole. Everything is deterministic: the same options give the same
+// digests. Types in bench-images.d.mts.
+import { createCipheriv, createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as http from 'node:http'
+import * as path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { createGzip, gzipSync } from 'node:zlib'
+import { ACCEPT } from './seed-images.mjs'
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json'
+const OCI_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip'
+const MiB = 1024 * 1024
+
+const sha256 = bytes => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+
+/**
+ * A keep-alive HTTP/1.1 client for one registry (plain HTTP, loopback), at
+ * most `connections` sockets. Bodies may be Buffers or readable streams.
+ */
+export function registryClient(host, { connections = 8 } = {}) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
+  const [hostname, port] = host.split(':')
+  /** Send a request; resolves with { status, headers, body } (body read to the end). */
+  function send(method, target, { headers = {}, body, stream = false } = {}) {
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { agent, host: hostname, port: Number(port), method, path: target, headers },
+        res => {
+          if (stream) return resolve(res)
+          const chunks = []
+          res.on('data', chunk => chunks.push(chunk))
+          res.on('error', reject)
+          res.on('end', () =>
+            resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) })
+          )
+        }
+      )
+      req.on('error', reject)
+      if (body && typeof body.pipe === 'function') {
+        body.once('error', error => req.destroy(error))
+        body.pipe(req)
+      } else {
+        req.end(body)
+      }
+    })
+  }
+  const expect = async (promise, what, ...ok) => {
+    const res = await promise
+    if (!ok.includes(res.status)) {
+      throw new Error(`${what}: HTTP ${res.status} ${res.body?.toString('utf8').slice(0, 200)}`)
+    }
+    return res
+  }
+
+  /** Monolithic upload (POST, then PUT with the whole body); skipped when the repository has it. */
+  async function pushBlob(repository, blob) {
+    const head = await send('HEAD', `/v2/${repository}/blobs/${blob.digest}`)
+    if (head.status === 200) return 'present'
+    const start = await expect(
+      send('POST', `/v2/${repository}/blobs/uploads/`),
+      `starting an upload to ${repository}`,
+      202
+    )
+    const location = new URL(start.headers.location, `http://${host}`)
+    location.searchParams.set('digest', blob.digest)
+    const body = blob.bytes ?? (await blob.open())
+    await expect(
+      send('PUT', location.pathname + location.search, {
+        headers: { 'content-type': 'application/octet-stream', 'content-length': blob.size },
+        body
+      }),
+      `uploading ${blob.digest} to ${repository}`,
+      201
+    )
+    return 'uploaded'
+  }
+
+  /** Cross-repository mount; falls back to an upload when the registry declines. */
+  async function mountBlob(repository, from, blob) {
+    const res = await send(
+      'POST',
+      `/v2/${repository}/blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`
+    )
+    if (res.status === 201) return 'mounted'
+    return pushBlob(repository, blob)
+  }
+
+  function pushManifest(repository, reference, bytes, mediaType = OCI_MANIFEST) {
+    return expect(
+      send('PUT', `/v2/${repository}/manifests/${reference}`, {
+        headers: { 'content-type': mediaType, 'content-length': bytes.length },
+        body: bytes
+      }),
+      `pushing ${repository}:${reference}`,
+      201
+    )
+  }
+
+  /** The digest of a manifest from a HEAD (as the action asks), or undefined when absent. */
+  async function headManifest(repository, reference) {
+    const res = await send('HEAD', `/v2/${repository}/manifests/${reference}`, {
+      headers: { accept: ACCEPT }
+    })
+    if (res.status === 404) return undefined
+    if (res.status !== 200) throw new Error(`HEAD ${repository}:${reference}: HTTP ${res.status}`)
+    return res.headers['docker-content-digest']
+  }
+
+  return {
+    host,
+    send,
+    pushBlob,
+    mountBlob,
+    pushManifest,
+    headManifest,
+    close: () => agent.destroy()
+  }
+}
+
+/** Run `work(item)` over items with at most `limit` at once. */
+export async function eachLimit(items, limit, work) {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++
+      await work(items[index], index)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+}
+
+function configFor(diffIds, label) {
+  return Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      created: '2026-01-01T00:00:00Z',
+      config: { Cmd: ['/bin/sh'], Labels: { 'bench.image': label } },
+      rootfs: { type: 'layers', diff_ids: diffIds }
+    })
+  )
+}
+
+function manifestFor(config, layers, annotations) {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: OCI_CONFIG, digest: config.digest, size: config.size },
+      layers: layers.map(l => ({ mediaType: OCI_LAYER, digest: l.digest, size: l.size })),
+      ...(annotations ? { annotations } : {})
+    })
+  )
+}
+
+const inMemory = bytes => ({ bytes, digest: sha256(bytes), size: bytes.length })
+
+/** `bench/app-007:v3` style names: `count` images over repositories of `perRepository` tags. */
+export function planningImages(count, perRepository = 10) {
+  return Array.from({ length: count }, (_, i) => ({
+    repository: `bench/app-${String(Math.floor(i / perRepository)).padStart(4, '0')}`,
+    tag: `v${i % perRepository}`
+  }))
+}
+
+/**
+ * Push tiny single-platform images (one shared layer and config per
+ * repository, a distinct manifest per tag) under `prefix` + repository on
+ * each host. The same image gets the same digest everywhere, so a host
+ * seeded this way holds an up-to-date mirror. Returns the digests.
+ */
+export async function seedPlanningImages(host, images, { prefix = '', connections = 8 } = {}) {
+  const client = registryClient(host, { connections })
+  const byRepository = new Map()
+  for (const image of images) {
+    byRepository.set(image.repository, [...(byRepository.get(image.repository) ?? []), image])
+  }
+  const digests = new Map()
+  try {
+    await eachLimit([...byRepository], connections, async ([repository, tags]) => {
+      const name = `${prefix}${repository}`
+      const tar = Buffer.from(`${repository}\n`.padEnd(1024, '.'))
+      const layer = inMemory(gzipSync(tar))
+      const config = inMemory(configFor([sha256(tar)], repository))
+      await client.pushBlob(name, config)
+      await client.pushBlob(name, layer)
+      for (const { tag } of tags) {
+        const manifest = manifestFor(config, [layer], { 'bench.image': `${repository}:${tag}` })
+        await client.pushManifest(name, tag, manifest)
+        digests.set(`${repository}:${tag}`, sha256(manifest))
+      }
+    })
+  } finally {
+    client.close()
+  }
+  return digests
+}
+
+/** A one-entry ustar header for a file of `size` bytes. */
+function tarHeader(name, size) {
+  const header = Buffer.alloc(512)
+  const put = (text, offset, length) => header.write(text, offset, length, 'ascii')
+  put(name, 0, 100)
+  put('0000644\0', 100, 8)
+  put('0000000\0', 108, 8)
+  put('0000000\0', 116, 8)
+  put(`${size.toString(8).padStart(11, '0')}\0`, 124, 12)
+  put('00000000000\0', 136, 12)
+  put('        ', 148, 8)
+  put('0', 156, 1)
+  put('ustar\0', 257, 6)
+  put('00', 263, 2)
+  let sum = 0
+  for (const byte of header) sum += byte
+  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8)
+  return header
+}
+
+/** A tar of one file of `size` pseudo-random bytes (AES-CTR keystream of the seed), in 1 MiB chunks. */
+async function* randomTar(size, seed) {
+  const key = createHash('sha256').update(seed).digest().subarray(0, 16)
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16))
+  const zeros = Buffer.alloc(MiB)
+  yield tarHeader('data.bin', size)
+  for (let left = size; left > 0; left -= MiB) {
+    yield cipher.update(left >= MiB ? zeros : zeros.subarray(0, left))
+  }
+  yield Buffer.alloc(((512 - (size % 512)) % 512) + 1024)
+}
+
+/**
+ * Write a gzip'd tar layer of `size` random bytes to `file`, streaming (gzip
+ * level 0: random data does not compress, and the bytes are what is copied).
+ */
+export async function writeLayer(file, size, seed) {
+  const diff = createHash('sha256')
+  const compressed = createHash('sha256')
+  let length = 0
+  await pipeline(
+    randomTar(size, seed),
+    async function* (source) {
+      for await (const chunk of source) {
+        diff.update(chunk)
+        yield chunk
+      }
+    },
+    createGzip({ level: 0 }),
+    async function* (source) {
+      for await (const chunk of source) {
+        compressed.update(chunk)
+        length += chunk.length
+        yield chunk
+      }
+    },
+    fs.createWriteStream(file)
+  )
+  return {
+    file,
+    digest: `sha256:${compressed.digest('hex')}`,
+    diffId: `sha256:${diff.digest('hex')}`,
+    size: length,
+    open: () => fs.createReadStream(file, { highWaterMark: MiB })
+  }
+}
+
+/**
+ * The copy set: `images` images over repositories of `perRepository` tags;
+ * every image has one of the shared base layers (`baseMiB`, the same base for
+ * all tags of a repository) and a layer of its own (`appMiB` cycled).
+ */
+export function copySetPlan({
+  images = 40,
+  perRepository = 4,
+  baseMiB = [64, 48, 32],
+  appMiB = [6, 7, 8, 9, 10, 11, 12, 13]
+} = {}) {
+  return Array.from({ length: images }, (_, i) => {
+    const r = Math.floor(i / perRepository)
+    return {
+      repository: `bench/copy-${String(r).padStart(2, '0')}`,
+      tag: `v${i % perRepository}`,
+      base: r % baseMiB.length,
+      baseMiB: baseMiB[r % baseMiB.length],
+      appMiB: appMiB[i % appMiB.length]
+    }
+  })
+}
+
+/**
+ * Write the copy set's layers under `dir` and push it to `host`. Returns the
+ * images with their digests and blobs, and the unique bytes (every distinct
+ * blob once) and logical bytes (every image's blobs, shared ones counted again).
+ */
+export async function seedCopySet(host, dir, plan, { connections = 4, log = () => {} } = {}) {
+  fs.mkdirSync(dir, { recursive: true })
+  const bases = new Map()
+  for (const image of plan) {
+    if (bases.has(image.base)) continue
+    bases.set(
+      image.base,
+      await writeLayer(
+        path.join(dir, `base-${image.base}.tar.gz`),
+        image.baseMiB * MiB,
+        `base-${image.base}`
+      )
+    )
+  }
+  const images = []
+  for (const [i, image] of plan.entries()) {
+    const base = bases.get(image.base)
+    const app = await writeLayer(
+      path.join(dir, `app-${i}.tar.gz`),
+      image.appMiB * MiB,
+      `app-${image.repository}:${image.tag}`
+    )
+    const config = inMemory(
+      configFor([base.diffId, app.diffId], `${image.repository}:${image.tag}`)
+    )
+    const manifest = manifestFor(config, [base, app])
+    images.push({ ...image, blobs: [config, base, app], manifest, digest: sha256(manifest) })
+  }
+  log(`wrote ${bases.size + images.length} layers to ${dir}`)
+
+  const client = registryClient(host, { connections })
+  const firstHome = new Map()
+  try {
+    // Bases first, each once, then mounted into every other repository that needs it, one
+    // request at a time: distribution 2.8 rewrites a repository's link file on every mount or
+    // upload, and a manifest PUT racing such a rewrite reads it empty (DIGEST_INVALID).
+    for (const image of images) {
+      const base = image.blobs[1]
+      const home = firstHome.get(base.digest)
+      if (home === undefined) {
+        await client.pushBlob(image.repository, base)
+        firstHome.set(base.digest, image.repository)
+      } else if (
+        home !== image.repository &&
+        !firstHome.has(`${image.repository} ${base.digest}`)
+      ) {
+        await client.mountBlob(image.repository, home, base)
+        firstHome.set(`${image.repository} ${base.digest}`, image.repository)
+      }
+    }
+    await eachLimit(images, connections, async image => {
+      const [config, , app] = image.blobs
+      await client.pushBlob(image.repository, config)
+      await client.pushBlob(image.repository, app)
+      await client.pushManifest(image.repository, image.tag, image.manifest)
+    })
+  } finally {
+    client.close()
+  }
+  const unique = new Map()
+  let logical = 0
+  for (const image of images) {
+    for (const blob of image.blobs) {
+      unique.set(blob.digest, blob.size)
+      logical += blob.size
+    }
+    unique.set(image.digest, image.manifest.length)
+    logical += image.manifest.length
+  }
+  const uniqueBytes = [...unique.values()].reduce((a, b) => a + b, 0)
+  return { images, uniqueBytes, logicalBytes: logical }
+}
