@@ -4,7 +4,7 @@
  * (The end-to-end suite runs it with real registries and skopeo.)
  */
 import { describe, expect, it } from '@jest/globals'
-import { copyImages, expandTagFilters, platformMatches, scrub } from '../src/copy.js'
+import { copyImages, expandTagFilters, platformMatches, scrub, startOrder } from '../src/copy.js'
 import { EngineError, type CopyEngine, type CopyRequest } from '../src/engines/engine.js'
 import type { ManifestHead, RegistryClient } from '../src/registry.js'
 import type { MirrorResult } from '../src/results.js'
@@ -189,6 +189,41 @@ describe('copyImages', () => {
     expect(engine.peak()).toBeLessThanOrEqual(3)
     expect(engine.peak()).toBeGreaterThan(1)
     expect(out.map(r => r.source)).toEqual(items.map(r => r.source))
+  })
+
+  it('starts images one repository after another, and keeps the order of results', async () => {
+    expect(startOrder([[0, 1, 2], [3], [4, 5]])).toEqual([0, 3, 4, 1, 5, 2])
+    expect(startOrder([])).toEqual([])
+    const store = new Map<string, ManifestHead>()
+    const list: MirrorResult[] = []
+    for (const [repo, tag, c] of [
+      ['a', '1', '1'],
+      ['a', '2', '2'],
+      ['a', '3', '3'],
+      ['b', '1', '4'],
+      ['c', '1', '5'],
+      ['c', '2', '6']
+    ] as const) {
+      store.set(`src.io/${repo}:${tag}`, { digest: d(c), mediaType: INDEX, size: 1 })
+      list.push(planned(`src.io/${repo}:${tag}`, `dst.io/m/${repo}:${tag}`))
+    }
+    const engine = fakeEngine(store)
+    const out = await copyImages(list, {
+      ...base,
+      concurrency: 1,
+      client: fakeClient(store),
+      engine
+    })
+    expect(engine.requests.map(r => r.target)).toEqual([
+      'dst.io/m/a:1',
+      'dst.io/m/b:1',
+      'dst.io/m/c:1',
+      'dst.io/m/a:2',
+      'dst.io/m/c:2',
+      'dst.io/m/a:3'
+    ])
+    expect(out.map(r => r.target)).toEqual(list.map(r => r.target))
+    expect(out.every(r => r.status === 'copied')).toBe(true)
   })
 
   it('in a dry run (no engine) compares only: planned or unchanged', async () => {

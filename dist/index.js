@@ -37252,12 +37252,33 @@ function getInputs() {
  * Results: one per requested image, the shape of the `results` output and of
  * every report built from it.
  */
+
 const STATUSES = ['copied', 'unchanged', 'planned', 'rejected', 'failed'];
 function countByStatus(results) {
     const counts = Object.fromEntries(STATUSES.map(s => [s, 0]));
     for (const r of results)
         counts[r.status]++;
     return counts;
+}
+/** The repository a result writes to (its target without tag or digest). */
+function targetRepository(result) {
+    const parsed = parseReference(result.target);
+    return parsed.ok ? repositoryName(parsed.ref) : result.target;
+}
+/** Indices of the results `include` keeps, grouped by target repository, in order of first appearance. */
+function groupByRepository(results, include) {
+    const groups = new Map();
+    results.forEach((result, index) => {
+        if (!include(result))
+            return;
+        const key = targetRepository(result);
+        const group = groups.get(key);
+        if (group)
+            group.push(index);
+        else
+            groups.set(key, [index]);
+    });
+    return [...groups.values()];
 }
 
 ;// CONCATENATED MODULE: ./src/report.ts
@@ -43398,31 +43419,16 @@ async function answerIssue(request, results) {
  * so legs end within one repository of each other.
  */
 
-/** The repository a result writes to (its target without tag or digest). */
-function repositoryOf(result) {
-    const parsed = parseReference(result.target);
-    return parsed.ok ? repositoryName(parsed.ref) : result.target;
-}
 /**
  * Indices of the results to copy (status `planned`), split into at most
  * `maxLegs` legs; each leg lists its indices in plan order. No leg is empty.
  */
 function splitIntoLegs(results, maxLegs) {
-    const groups = new Map();
-    results.forEach((result, index) => {
-        if (result.status !== 'planned')
-            return;
-        const key = repositoryOf(result);
-        const group = groups.get(key);
-        if (group)
-            group.push(index);
-        else
-            groups.set(key, [index]);
-    });
-    const count = Math.min(Math.max(1, maxLegs), groups.size);
+    const groups = groupByRepository(results, result => result.status === 'planned');
+    const count = Math.min(Math.max(1, maxLegs), groups.length);
     const legs = Array.from({ length: count }, () => []);
     // Largest first; ties keep plan order, so the same list always gives the same legs.
-    const ordered = [...groups.values()].sort((a, b) => b.length - a.length);
+    const ordered = [...groups].sort((a, b) => b.length - a.length);
     for (const group of ordered) {
         let smallest = legs[0];
         for (const leg of legs)
@@ -44205,6 +44211,7 @@ function errorDetail(body) {
 
 
 
+
 class ImageError extends Error {
     permanent;
     constructor(message, permanent) {
@@ -44269,13 +44276,32 @@ async function expandTagFilters(results, client) {
 /** Copy every planned result; others pass through unchanged. Order is kept. */
 async function copyImages(results, options) {
     const limit = pLimit(options.concurrency);
-    return Promise.all(results.map(result => result.status === 'planned' && !result.tagFilter
-        ? limit(async () => {
-            const done = await mirrorOne(result, options);
-            options.onResult?.(done);
-            return done;
-        })
-        : result));
+    const done = results.map(result => Promise.resolve(result));
+    const toCopy = (result) => result.status === 'planned' && !result.tagFilter;
+    for (const index of startOrder(groupByRepository(results, toCopy))) {
+        done[index] = limit(async () => {
+            const copied = await mirrorOne(results[index], options);
+            options.onResult?.(copied);
+            return copied;
+        });
+    }
+    return Promise.all(done);
+}
+/**
+ * Indices taken from each repository in turn, so images running at once go to different
+ * repositories: tags of one repository share their layers, and two copies at once would both
+ * upload them (and a registry may refuse a manifest whose blob another upload is still
+ * writing). Results keep their own order.
+ */
+function startOrder(groups) {
+    const order = [];
+    const rounds = Math.max(0, ...groups.map(group => group.length));
+    for (let round = 0; round < rounds; round++) {
+        for (const group of groups)
+            if (round < group.length)
+                order.push(group[round]);
+    }
+    return order;
 }
 async function mirrorOne(result, options) {
     const started = Date.now();

@@ -16,7 +16,7 @@ import {
   type Platform,
   type RegistryClient
 } from './registry.js'
-import type { MirrorResult } from './results.js'
+import { groupByRepository, type MirrorResult } from './results.js'
 
 export interface CopyOptions {
   client: RegistryClient
@@ -119,17 +119,31 @@ export async function copyImages(
   options: CopyOptions
 ): Promise<MirrorResult[]> {
   const limit = pLimit(options.concurrency)
-  return Promise.all(
-    results.map(result =>
-      result.status === 'planned' && !result.tagFilter
-        ? limit(async () => {
-            const done = await mirrorOne(result, options)
-            options.onResult?.(done)
-            return done
-          })
-        : result
-    )
-  )
+  const done: Promise<MirrorResult>[] = results.map(result => Promise.resolve(result))
+  const toCopy = (result: MirrorResult) => result.status === 'planned' && !result.tagFilter
+  for (const index of startOrder(groupByRepository(results, toCopy))) {
+    done[index] = limit(async () => {
+      const copied = await mirrorOne(results[index] as MirrorResult, options)
+      options.onResult?.(copied)
+      return copied
+    })
+  }
+  return Promise.all(done)
+}
+
+/**
+ * Indices taken from each repository in turn, so images running at once go to different
+ * repositories: tags of one repository share their layers, and two copies at once would both
+ * upload them (and a registry may refuse a manifest whose blob another upload is still
+ * writing). Results keep their own order.
+ */
+export function startOrder(groups: readonly number[][]): number[] {
+  const order: number[] = []
+  const rounds = Math.max(0, ...groups.map(group => group.length))
+  for (let round = 0; round < rounds; round++) {
+    for (const group of groups) if (round < group.length) order.push(group[round] as number)
+  }
+  return order
 }
 
 /** What the target must hold for the copy to be right. */

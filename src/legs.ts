@@ -5,8 +5,7 @@
  * repositories are dealt out largest first to the leg with the fewest images,
  * so legs end within one repository of each other.
  */
-import { parseReference, repositoryName } from './references.js'
-import type { MirrorResult } from './results.js'
+import { groupByRepository, type MirrorResult } from './results.js'
 
 /** One leg as a `strategy.matrix` entry: which leg, of how many, with how many images. */
 export interface MatrixLeg {
@@ -19,29 +18,16 @@ export interface Matrix {
   include: MatrixLeg[]
 }
 
-/** The repository a result writes to (its target without tag or digest). */
-function repositoryOf(result: MirrorResult): string {
-  const parsed = parseReference(result.target)
-  return parsed.ok ? repositoryName(parsed.ref) : result.target
-}
-
 /**
  * Indices of the results to copy (status `planned`), split into at most
  * `maxLegs` legs; each leg lists its indices in plan order. No leg is empty.
  */
 export function splitIntoLegs(results: readonly MirrorResult[], maxLegs: number): number[][] {
-  const groups = new Map<string, number[]>()
-  results.forEach((result, index) => {
-    if (result.status !== 'planned') return
-    const key = repositoryOf(result)
-    const group = groups.get(key)
-    if (group) group.push(index)
-    else groups.set(key, [index])
-  })
-  const count = Math.min(Math.max(1, maxLegs), groups.size)
+  const groups = groupByRepository(results, result => result.status === 'planned')
+  const count = Math.min(Math.max(1, maxLegs), groups.length)
   const legs: number[][] = Array.from({ length: count }, () => [])
   // Largest first; ties keep plan order, so the same list always gives the same legs.
-  const ordered = [...groups.values()].sort((a, b) => b.length - a.length)
+  const ordered = [...groups].sort((a, b) => b.length - a.length)
   for (const group of ordered) {
     let smallest = legs[0] as number[]
     for (const leg of legs) if (leg.length < smallest.length) smallest = leg

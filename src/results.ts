@@ -2,6 +2,7 @@
  * Results: one per requested image, the shape of the `results` output and of
  * every report built from it.
  */
+import { parseReference, repositoryName } from './references.js'
 
 export const STATUSES = ['copied', 'unchanged', 'planned', 'rejected', 'failed'] as const
 export type Status = (typeof STATUSES)[number]
@@ -39,4 +40,26 @@ export function countByStatus(results: readonly MirrorResult[]): Counts {
   const counts = Object.fromEntries(STATUSES.map(s => [s, 0])) as Counts
   for (const r of results) counts[r.status]++
   return counts
+}
+
+/** The repository a result writes to (its target without tag or digest). */
+export function targetRepository(result: MirrorResult): string {
+  const parsed = parseReference(result.target)
+  return parsed.ok ? repositoryName(parsed.ref) : result.target
+}
+
+/** Indices of the results `include` keeps, grouped by target repository, in order of first appearance. */
+export function groupByRepository(
+  results: readonly MirrorResult[],
+  include: (result: MirrorResult) => boolean
+): number[][] {
+  const groups = new Map<string, number[]>()
+  results.forEach((result, index) => {
+    if (!include(result)) return
+    const key = targetRepository(result)
+    const group = groups.get(key)
+    if (group) group.push(index)
+    else groups.set(key, [index])
+  })
+  return [...groups.values()]
 }
