@@ -7,11 +7,10 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ensureTools, startRegistry } from './lib/local-registry.mjs'
+import { DIST, prepareRun, readRunFiles, ROOT as root } from './lib/runner-env.mjs'
 import { pushImage } from './lib/seed-images.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-demo-'))
 const credentials = { username: 'demo', password: 'demo-password' }
 
@@ -63,26 +62,11 @@ try {
 
 /** Run dist/index.js as the runner does and print its summary as text; returns the exit code. */
 function runAction(inputs, title) {
-  const outputFile = path.join(work, 'output')
-  const summaryFile = path.join(work, 'summary.html')
-  fs.writeFileSync(outputFile, '')
-  fs.writeFileSync(summaryFile, '')
-  fs.mkdirSync(path.join(work, 'temp'), { recursive: true })
-  const env = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    GITHUB_WORKSPACE: work,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: path.join(work, 'temp'),
-    RUNNER_TOOL_CACHE: path.join(work, 'tool-cache')
-  }
-  for (const [name, value] of Object.entries(inputs)) env[`INPUT_${name.toUpperCase()}`] = value
-
+  const prepared = prepareRun(inputs, { workdir: work })
   console.log(`\n=== ${title} ===\n$ node dist/index.js\n`)
-  const run = spawnSync(process.execPath, [path.join(root, 'dist', 'index.js')], {
+  const run = spawnSync(process.execPath, [DIST], {
     cwd: work,
-    env,
+    env: prepared.env,
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8'
   })
@@ -90,7 +74,7 @@ function runAction(inputs, title) {
   for (const line of run.stdout.split('\n')) {
     if (line && !line.startsWith('::')) console.log(`  ${line}`)
   }
-  printSummary(fs.readFileSync(summaryFile, 'utf8'))
+  printSummary(readRunFiles(prepared).summary)
   return run.status
 }
 

@@ -6,30 +6,9 @@
 // memory is sampled. Types in run-action.d.mts.
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { DIST, prepareRun, readRunFiles } from './runner-env.mjs'
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const DIST = path.join(ROOT, 'dist', 'index.js')
-
-/** Parse GITHUB_OUTPUT: `name<<DELIM` ... `DELIM` blocks and plain name=value lines. */
-export function parseOutputFile(text) {
-  const outputs = {}
-  const lines = text.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i])
-    if (heredoc) {
-      const value = []
-      while (++i < lines.length && lines[i] !== heredoc[2]) value.push(lines[i])
-      outputs[heredoc[1]] = value.join('\n')
-    } else if (lines[i].includes('=')) {
-      const at = lines[i].indexOf('=')
-      outputs[lines[i].slice(0, at)] = lines[i].slice(at + 1)
-    }
-  }
-  return outputs
-}
+export { DIST, ROOT, parseOutputFile } from './runner-env.mjs'
 
 /** Peak resident memory (VmHWM) of a live process in KiB, or undefined once it is gone. */
 function peakRss(pid) {
@@ -63,31 +42,8 @@ function cpuMs(pid) {
  * (KiB, sampled every 20 ms from /proc; undefined where /proc is missing).
  */
 export function runAction(inputs, options = {}) {
-  const workdir = options.workdir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-run-'))
-  for (const [name, content] of Object.entries(options.files ?? {})) {
-    fs.mkdirSync(path.dirname(path.join(workdir, name)), { recursive: true })
-    fs.writeFileSync(path.join(workdir, name), content)
-  }
-  const outputFile = path.join(workdir, 'github_output')
-  const summaryFile = path.join(workdir, 'step_summary')
-  fs.writeFileSync(outputFile, '')
-  fs.writeFileSync(summaryFile, '')
-  fs.mkdirSync(path.join(workdir, 'temp'), { recursive: true })
-  fs.mkdirSync(path.join(workdir, 'tool-cache'), { recursive: true })
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? workdir,
-    GITHUB_WORKSPACE: workdir,
-    GITHUB_OUTPUT: outputFile,
-    GITHUB_STEP_SUMMARY: summaryFile,
-    RUNNER_TEMP: path.join(workdir, 'temp'),
-    RUNNER_TOOL_CACHE: path.join(workdir, 'tool-cache'),
-    GITHUB_ACTIONS: 'true',
-    ...options.env
-  }
-  for (const [name, value] of Object.entries(inputs)) {
-    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
-  }
+  const prepared = prepareRun(inputs, options)
+  const { workdir, env } = prepared
   const nodeArgs = options.nodeArgs ?? []
 
   return new Promise((resolve, reject) => {
@@ -132,8 +88,7 @@ export function runAction(inputs, options = {}) {
         stderr,
         wallMs,
         peakRssKiB: peak,
-        outputs: parseOutputFile(fs.readFileSync(outputFile, 'utf8')),
-        summary: fs.readFileSync(summaryFile, 'utf8'),
+        ...readRunFiles(prepared),
         workdir
       })
     })
