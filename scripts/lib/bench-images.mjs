@@ -11,7 +11,7 @@ import * as http from 'node:http'
 import * as path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createGzip, gzipSync } from 'node:zlib'
-import { ACCEPT } from './seed-images.mjs'
+import { ACCEPT, tarHeader } from './seed-images.mjs'
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json'
@@ -201,26 +201,6 @@ export async function seedPlanningImages(host, images, { prefix = '', connection
     client.close()
   }
   return digests
-}
-
-/** A one-entry ustar header for a file of `size` bytes. */
-function tarHeader(name, size) {
-  const header = Buffer.alloc(512)
-  const put = (text, offset, length) => header.write(text, offset, length, 'ascii')
-  put(name, 0, 100)
-  put('0000644\0', 100, 8)
-  put('0000000\0', 108, 8)
-  put('0000000\0', 116, 8)
-  put(`${size.toString(8).padStart(11, '0')}\0`, 124, 12)
-  put('00000000000\0', 136, 12)
-  put('        ', 148, 8)
-  put('0', 156, 1)
-  put('ustar\0', 257, 6)
-  put('00', 263, 2)
-  let sum = 0
-  for (const byte of header) sum += byte
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8)
-  return header
 }
 
 /** A tar of one file of `size` pseudo-random bytes (AES-CTR keystream of the seed), in 1 MiB chunks. */

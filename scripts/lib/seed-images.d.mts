@@ -60,3 +60,6 @@ export function tagImage(
   tags: string[],
   auth?: Credentials
 ): Promise<string>
+
+/** A one-entry ustar header for a file of `size` bytes. */
+export function tarHeader(name: string, size: number): Buffer

@@ -20,16 +20,15 @@ export const ACCEPT = [OCI.index, DOCKER.index, OCI.manifest, DOCKER.manifest].j
 
 const digestOf = bytes => `sha256:${createHash('sha256').update(bytes).digest('hex')}`
 
-/** A one-file ustar archive. */
-function tarOf(name, content) {
-  const data = Buffer.from(content)
+/** A one-entry ustar header for a file of `size` bytes. */
+export function tarHeader(name, size) {
   const header = Buffer.alloc(512)
   const put = (text, offset, length) => header.write(text, offset, length, 'ascii')
   put(name, 0, 100)
   put('0000644\0', 100, 8)
   put('0000000\0', 108, 8)
   put('0000000\0', 116, 8)
-  put(`${data.length.toString(8).padStart(11, '0')}\0`, 124, 12)
+  put(`${size.toString(8).padStart(11, '0')}\0`, 124, 12)
   put('00000000000\0', 136, 12)
   put('        ', 148, 8)
   put('0', 156, 1)
@@ -38,8 +37,14 @@ function tarOf(name, content) {
   let sum = 0
   for (const byte of header) sum += byte
   put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8)
+  return header
+}
+
+/** A one-file ustar archive. */
+function tarOf(name, content) {
+  const data = Buffer.from(content)
   const padding = Buffer.alloc((512 - (data.length % 512)) % 512)
-  return Buffer.concat([header, data, padding, Buffer.alloc(1024)])
+  return Buffer.concat([tarHeader(name, data.length), data, padding, Buffer.alloc(1024)])
 }
 
 function authHeader(auth) {
