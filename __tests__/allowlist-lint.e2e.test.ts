@@ -292,6 +292,24 @@ describe('inputs of mode lint-allowlist', () => {
     }
   })
 
+  test('nor is a file reached through a linked folder', () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'lint-outside-'))
+    try {
+      fs.writeFileSync(path.join(outside, 'allows.txt'), 'TOP-SECRET-VALUE\n')
+      const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lint-link-'))
+      fs.symlinkSync(outside, path.join(workdir, 'lists'))
+      const run = lint({ ...LINT, allowlist: 'lists/allows.txt', fix: 'true' }, { workdir })
+      expect(run.code).toBe(1)
+      expect(run.stdout).toContain(
+        '::error::Allowlist lists/allows.txt is reached through a symbolic link; mode lint-allowlist reads a plain file'
+      )
+      expect(run.stdout + run.summary).not.toContain('TOP-SECRET-VALUE')
+      expect(fs.readFileSync(path.join(outside, 'allows.txt'), 'utf8')).toBe('TOP-SECRET-VALUE\n')
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true })
+    }
+  })
+
   test('a file that is not UTF-8 is refused rather than rewritten', () => {
     const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'lint-bytes-'))
     const bytes = Buffer.concat([Buffer.from('gcr.io/**\n'), Buffer.from([0xff, 0xfe, 0x0a])])

@@ -4,6 +4,7 @@
  * client sent. (The end-to-end suite runs it against the real registry.)
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { EventEmitter } from 'node:events'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
@@ -331,9 +332,19 @@ describe('transport', () => {
     ])
   })
 
+  it('disposes of a proxy tunnelling agent, which has no destroy()', () => {
+    const c = client()
+    // What @actions/http-client hands out behind HTTPS_PROXY: an EventEmitter, not an http.Agent.
+    const agents = (c as unknown as { agents: Map<string, unknown> }).agents
+    agents.set('https://registry.example.com', new EventEmitter())
+    expect(() => c.dispose()).not.toThrow()
+  })
+
   it('refuses an answer too big to be a manifest instead of holding it', async () => {
     const chunk = Buffer.alloc(1024 * 1024, 0x20)
+    let asked = 0
     handler = (_req, res) => {
+      asked++
       res.setHeader('Content-Type', 'application/vnd.oci.image.manifest.v1+json')
       let sent = 0
       const more = (): void => {
@@ -345,8 +356,10 @@ describe('transport', () => {
       }
       more()
     }
-    const c = client({ retries: 0 })
+    // Asking again would only fetch the same oversized answer: final at once, retries or not.
+    const c = client({ retries: 3 })
     await expect(c.getManifest(host, 'a/b', 'huge')).rejects.toThrow(/more than 16777216 bytes/)
+    expect(asked).toBe(1)
     c.dispose()
   })
 })

@@ -307,6 +307,14 @@ describe('the reusable workflow', () => {
     }
   })
 
+  it('uploads with overwrite, so a re-run job (the same run) can upload its name again', () => {
+    const uploads = Object.values(jobs).flatMap(job =>
+      (job.steps ?? []).filter(s => s.uses?.startsWith('actions/upload-artifact@'))
+    )
+    expect(uploads.length).toBe(3)
+    expect(uploads.map(s => s.with?.overwrite)).toEqual([true, true, true])
+  })
+
   it('sends GITHUB_TOKEN to no registry but ghcr.io', () => {
     const passwords = Object.values(jobs).flatMap(job =>
       (job.steps ?? []).map(s => s.with?.password).filter((p): p is string => typeof p === 'string')

@@ -37509,6 +37509,7 @@ function logResults(results) {
 
 
 
+
 /** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
 const MAX_ANNOTATIONS = 50;
 const MAX_FINDING_ROWS = 1000;
@@ -37588,6 +37589,13 @@ function readText(path, name) {
     // printed in annotations, or to have `fix` write there.
     if (external_node_fs_namespaceObject.lstatSync(path).isSymbolicLink()) {
         throw new Error(`Allowlist ${name} is a symbolic link; mode lint-allowlist reads a plain file`);
+    }
+    // A linked folder on the way leads elsewhere just as well: the file must be where it is named.
+    const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
+    const named = external_node_path_namespaceObject.relative(external_node_path_namespaceObject.resolve(workspace), path);
+    const real = external_node_path_namespaceObject.relative(external_node_fs_namespaceObject.realpathSync(workspace), external_node_fs_namespaceObject.realpathSync(path));
+    if (named !== real) {
+        throw new Error(`Allowlist ${name} is reached through a symbolic link; mode lint-allowlist reads a plain file`);
     }
     const bytes = external_node_fs_namespaceObject.readFileSync(path);
     const text = bytes.toString('utf8');
@@ -43911,8 +43919,9 @@ class RegistryClient {
     dispose() {
         this.agentSources['http:'].dispose();
         this.agentSources['https:'].dispose();
+        // A proxy's tunnelling agent has no destroy(); it holds no sockets of ours to close.
         for (const agent of this.agents.values())
-            agent.destroy();
+            agent.destroy?.();
     }
     /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
     async headManifest(registry, repository, reference) {
@@ -44075,7 +44084,8 @@ class RegistryClient {
                 res.on('data', (chunk) => {
                     length += chunk.length;
                     if (length > MAX_BODY_BYTES) {
-                        req.destroy(new Error(`${url.host} answered more than ${MAX_BODY_BYTES} bytes`));
+                        // Final: asking again would only fetch the same oversized answer.
+                        req.destroy(new RegistryError(`${url.host} answered more than ${MAX_BODY_BYTES} bytes`, 0, true));
                     }
                     else {
                         chunks.push(chunk);
@@ -45752,8 +45762,13 @@ async function mirror(results, inputs) {
         return { expanded, results: done };
     }
     finally {
-        client.dispose();
-        external_node_fs_namespaceObject.rmSync(configDir, { recursive: true, force: true });
+        // The private config holds the target's credentials: removed whatever else goes wrong.
+        try {
+            client.dispose();
+        }
+        finally {
+            external_node_fs_namespaceObject.rmSync(configDir, { recursive: true, force: true });
+        }
     }
 }
 

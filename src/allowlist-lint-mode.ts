@@ -7,6 +7,7 @@
  */
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
+import * as nodePath from 'node:path'
 import { lintAllowlist, type Finding, type LintResult } from './allowlist-lint.js'
 import { escapeHtml, safeLog } from './escape.js'
 import { displayPath, type Inputs } from './inputs.js'
@@ -99,6 +100,15 @@ function readText(path: string, name: string): string {
   // printed in annotations, or to have `fix` write there.
   if (fs.lstatSync(path).isSymbolicLink()) {
     throw new Error(`Allowlist ${name} is a symbolic link; mode lint-allowlist reads a plain file`)
+  }
+  // A linked folder on the way leads elsewhere just as well: the file must be where it is named.
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
+  const named = nodePath.relative(nodePath.resolve(workspace), path)
+  const real = nodePath.relative(fs.realpathSync(workspace), fs.realpathSync(path))
+  if (named !== real) {
+    throw new Error(
+      `Allowlist ${name} is reached through a symbolic link; mode lint-allowlist reads a plain file`
+    )
   }
   const bytes = fs.readFileSync(path)
   const text = bytes.toString('utf8')

@@ -107,7 +107,11 @@ export async function mirror(results: readonly MirrorResult[], inputs: Inputs): 
     })
     return { expanded, results: done }
   } finally {
-    client.dispose()
-    fs.rmSync(configDir, { recursive: true, force: true })
+    // The private config holds the target's credentials: removed whatever else goes wrong.
+    try {
+      client.dispose()
+    } finally {
+      fs.rmSync(configDir, { recursive: true, force: true })
+    }
   }
 }

@@ -171,7 +171,8 @@ export class RegistryClient {
   dispose(): void {
     this.agentSources['http:'].dispose()
     this.agentSources['https:'].dispose()
-    for (const agent of this.agents.values()) agent.destroy()
+    // A proxy's tunnelling agent has no destroy(); it holds no sockets of ours to close.
+    for (const agent of this.agents.values()) (agent as { destroy?: () => void }).destroy?.()
   }
 
   /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
@@ -367,7 +368,10 @@ export class RegistryClient {
           res.on('data', (chunk: Buffer) => {
             length += chunk.length
             if (length > MAX_BODY_BYTES) {
-              req.destroy(new Error(`${url.host} answered more than ${MAX_BODY_BYTES} bytes`))
+              // Final: asking again would only fetch the same oversized answer.
+              req.destroy(
+                new RegistryError(`${url.host} answered more than ${MAX_BODY_BYTES} bytes`, 0, true)
+              )
             } else {
               chunks.push(chunk)
             }
