@@ -177,6 +177,21 @@ const logText = run =>
     .slice(-20)
     .join('\n')
 
+/** The baseline copy: `skopeo copy --all --preserve-digests` of one image into its mirror path. */
+function skopeoCopyArgs(sourceHost, targetHost, image) {
+  return [
+    'copy',
+    '--all',
+    '--preserve-digests',
+    '--retry-times',
+    '0',
+    '--src-tls-verify=false',
+    '--dest-tls-verify=false',
+    `docker://${sourceHost}/${image.repository}:${image.tag}`,
+    `docker://${targetHost}/${mirrorPath(sourceHost, image.repository)}:${image.tag}`
+  ]
+}
+
 function mirrorPath(sourceHost, repository) {
   return `mirror/${sourceHost.replace(':', '-')}/${repository}`
 }
@@ -476,17 +491,7 @@ async function benchPlanning() {
     const copySample = sample.slice(0, Math.min(5, sample.length))
     source.clearLog()
     for (const image of copySample) {
-      skopeo([
-        'copy',
-        '--all',
-        '--preserve-digests',
-        '--retry-times',
-        '0',
-        '--src-tls-verify=false',
-        '--dest-tls-verify=false',
-        `docker://${source.host}/${image.repository}:${image.tag}`,
-        `docker://${target.host}/${mirrorPath(source.host, image.repository)}:${image.tag}`
-      ])
+      skopeo(skopeoCopyArgs(source.host, target.host, image))
       const check = registryClient(target.host)
       const digest = await check.headManifest(mirrorPath(source.host, image.repository), image.tag)
       check.close()
@@ -695,17 +700,7 @@ async function benchCopying() {
 
     await fresh('skopeo-sequential', async target => {
       for (const image of set.images) {
-        await skopeoAsync([
-          'copy',
-          '--all',
-          '--preserve-digests',
-          '--retry-times',
-          '0',
-          '--src-tls-verify=false',
-          '--dest-tls-verify=false',
-          `docker://${source.host}/${image.repository}:${image.tag}`,
-          `docker://${target.host}/${mirrorPath(source.host, image.repository)}:${image.tag}`
-        ])
+        await skopeoAsync(skopeoCopyArgs(source.host, target.host, image))
       }
     })
     for (const concurrency of COPY_CONCURRENCY) {
