@@ -36643,11 +36643,263 @@ function safeLog(text) {
     return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
 }
 
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: ./src/inputs.ts
+/**
+ * The action's inputs, read and validated in one place before any work, with
+ * messages that name the input and what it accepts.
+ */
+
+
+
+
+
+
+const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
+const ENGINES = ['crane', 'skopeo'];
+const DEFAULT_CRANE_VERSION = 'v0.21.9';
+const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download';
+/** GitHub allows at most 256 jobs in one matrix. */
+const MAX_LEGS = 256;
+class InputError extends Error {
+}
+function fail(name, message) {
+    throw new InputError(`Input "${name}": ${message}`);
+}
+function inputs_text(name) {
+    return getInput(name).trim();
+}
+function oneOf(name, allowed, fallback) {
+    const value = inputs_text(name).toLowerCase() || fallback;
+    if (!allowed.includes(value)) {
+        fail(name, `"${getInput(name).trim()}" is not one of ${allowed.join(', ')}`);
+    }
+    return value;
+}
+function bool(name, fallback) {
+    const value = inputs_text(name).toLowerCase();
+    if (value === '')
+        return fallback;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    return fail(name, `"${inputs_text(name)}" is not a boolean; use true or false`);
+}
+function integer(name, fallback, min, max) {
+    const value = inputs_text(name);
+    if (value === '')
+        return fallback;
+    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        fail(name, `"${value}" is not a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
+function workspace() {
+    return process.env.GITHUB_WORKSPACE || process.cwd();
+}
+/** A file's path relative to the workspace, or undefined when it lies outside. */
+function workspacePath(file) {
+    const relative = external_node_path_namespaceObject.relative(workspace(), file);
+    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? undefined : relative;
+}
+/** How a file is named in messages: relative to the workspace when inside it. */
+function displayPath(file) {
+    return workspacePath(file) ?? file;
+}
+/** A path to an existing file, relative to the workspace. */
+function existingFile(name) {
+    const value = inputs_text(name);
+    if (value === '')
+        return undefined;
+    const resolved = external_node_path_namespaceObject.resolve(workspace(), value);
+    let stat;
+    try {
+        stat = external_node_fs_namespaceObject.statSync(resolved);
+    }
+    catch {
+        return fail(name, `file "${value}" does not exist (looked in ${external_node_path_namespaceObject.dirname(resolved)})`);
+    }
+    if (!stat.isFile())
+        fail(name, `"${value}" is not a file`);
+    return resolved;
+}
+/** Items separated by commas or new lines. */
+function list(name) {
+    return inputs_text(name)
+        .split(/[,\n]/)
+        .map(s => s.trim())
+        .filter(s => s.length > 0);
+}
+function parseTarget(name, required) {
+    const value = inputs_text(name).replace(/\/+$/, '');
+    if (value === '') {
+        if (required)
+            fail(name, 'is required: the registry (and optional path) images are mirrored to, e.g. registry.example.com/mirror');
+        return '';
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+        fail(name, `"${value}" has a URL scheme; give the registry without one, e.g. ${value.replace(/^[^:]*:\/\//, '')}`);
+    }
+    const first = value.split('/')[0];
+    if (!/[.:]/.test(first) && first !== 'localhost') {
+        fail(name, `"${value}" does not start with a registry host (a name with a "." or a port, or localhost), e.g. ghcr.io/acme/mirror`);
+    }
+    // A target with only a host is checked through a placeholder path segment.
+    const parsed = parseRepositoryName(value.includes('/') ? value : `${value}/x`);
+    if (!parsed.ok)
+        fail(name, `"${value}" is not a registry path: ${parsed.reason}`);
+    return value.includes('/')
+        ? `${parsed.ref.registry}/${parsed.ref.repository}`
+        : parsed.ref.registry;
+}
+function parsePlatforms(name) {
+    const value = inputs_text(name).toLowerCase();
+    if (value === '' || value === 'all')
+        return 'all';
+    const platforms = list(name).map(p => p.toLowerCase());
+    for (const p of platforms) {
+        if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(p)) {
+            fail(name, `"${p}" is not os/arch[/variant] (e.g. linux/amd64, linux/arm/v7); or use all`);
+        }
+    }
+    return [...new Set(platforms)];
+}
+function parseHosts(name) {
+    return list(name).map(host => {
+        const parsed = parseRepositoryName(`${host}/x`);
+        if (!parsed.ok || host.includes('/') || !/[.:]|^localhost/.test(host)) {
+            fail(name, `"${host}" is not a registry host[:port] (e.g. localhost:5000)`);
+        }
+        return parsed.ref.registry;
+    });
+}
+function parseUrl(name, fallback) {
+    const value = inputs_text(name) || fallback;
+    let url;
+    try {
+        url = new URL(value);
+    }
+    catch {
+        return fail(name, `"${value}" is not a URL`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+        fail(name, `"${value}" is not an http(s) URL`);
+    return value.replace(/\/+$/, '');
+}
+/** A label name: GitHub allows at most 50 characters. */
+function label(name, fallback) {
+    const value = inputs_text(name) || fallback;
+    // eslint-disable-next-line no-control-regex -- control characters are what is refused
+    if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
+        fail(name, `"${value}" is not a label name (at most 50 characters, one line)`);
+    }
+    return value;
+}
+/** Read and validate every input. Throws InputError naming the first bad one. */
+function getInputs() {
+    const mode = oneOf('mode', MODES, 'sync');
+    const images = getInput('images');
+    // Only sync and plan read the request (report links the allowlist in an issue answer):
+    // a copy leg needs no checkout.
+    const reads = mode === 'sync' || mode === 'plan';
+    const imagesFile = reads ? existingFile('images-file') : undefined;
+    const fromIssue = bool('from-issue', false);
+    // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
+    const lint = mode === 'lint-allowlist';
+    if (fromIssue && lint)
+        fail('from-issue', 'true does not work with mode lint-allowlist');
+    if (fromIssue && mode === 'copy') {
+        fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
+    }
+    if (reads && !images.trim() && !imagesFile && !fromIssue) {
+        fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"');
+    }
+    const rewrite = inputs_text('rewrite') || DEFAULT_TEMPLATE;
+    const templateProblem = checkTemplate(rewrite);
+    if (templateProblem)
+        fail('rewrite', `"${rewrite}" ${templateProblem}`);
+    const version = inputs_text('crane-version') || DEFAULT_CRANE_VERSION;
+    if (!/^v\d+\.\d+\.\d+$/.test(version))
+        fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`);
+    const username = inputs_text('username') || undefined;
+    const password = getInput('password') || undefined;
+    if (password)
+        core_setSecret(password);
+    if (Boolean(username) !== Boolean(password)) {
+        fail(username ? 'password' : 'username', 'username and password are given together or not at all');
+    }
+    const githubToken = getInput('github-token') || undefined;
+    if (githubToken)
+        core_setSecret(githubToken);
+    const inputs = {
+        mode,
+        images,
+        fromIssue,
+        target: parseTarget('target', mode !== 'report' && !lint),
+        rewrite,
+        platforms: parsePlatforms('platforms'),
+        engine: oneOf('engine', ENGINES, 'crane'),
+        craneVersion: version,
+        craneUrl: parseUrl('crane-url', DEFAULT_CRANE_URL),
+        concurrency: integer('concurrency', 4, 1, 64),
+        maxLegs: integer('max-legs', 16, 1, MAX_LEGS),
+        skipUnchanged: bool('skip-unchanged', true),
+        dryRun: bool('dry-run', false),
+        retries: integer('retries', 3, 0, 10),
+        insecureRegistries: parseHosts('insecure-registries'),
+        resultsDir: inputs_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
+        issueMaxImages: integer('issue-max-images', 10, 1, 100),
+        labels: {
+            succeeded: label('label-succeeded', 'sync image succeeded'),
+            failed: label('label-failed', 'sync image failure'),
+            partial: label('label-partial', 'sync image partial')
+        }
+    };
+    if (inputs.engine === 'skopeo' &&
+        Array.isArray(inputs.platforms) &&
+        inputs.platforms.length > 1) {
+        fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`);
+    }
+    const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined;
+    if (allowlist)
+        inputs.allowlist = allowlist;
+    else if (lint)
+        fail('allowlist', 'mode lint-allowlist needs the allowlist file to check');
+    if (lint)
+        inputs.fix = bool('fix', false);
+    if (imagesFile)
+        inputs.imagesFile = imagesFile;
+    if (username)
+        inputs.username = username;
+    if (password)
+        inputs.password = password;
+    if (githubToken)
+        inputs.githubToken = githubToken;
+    if (mode === 'copy') {
+        if (!inputs_text('leg'))
+            fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
+        inputs.leg = integer('leg', 1, 1, MAX_LEGS);
+    }
+    const configDir = inputs_text('config-dir');
+    if (configDir)
+        inputs.configDir = configDir;
+    const configRegistries = parseHosts('config-registries');
+    if (configRegistries.length > 0) {
+        if (!configDir)
+            fail('config-registries', 'names registries for client configs; set config-dir too');
+        inputs.configRegistries = configRegistries;
+    }
+    return inputs;
+}
+
 ;// CONCATENATED MODULE: ./src/client-config-files.ts
 /**
  * Client config files: the run's results → client-configs.ts → files under
  * config-dir, the `configs` output and what the summary says about them.
  */
+
 
 
 
@@ -36670,9 +36922,6 @@ function mappingsOf(results) {
         });
     }
     return mappings;
-}
-function workspace() {
-    return process.env.GITHUB_WORKSPACE || process.cwd();
 }
 /**
  * Write the client configs for the run's registries (and config-registries)
@@ -36994,257 +37243,6 @@ function lintAllowlist(text, source) {
         normalized: findings.length === 0,
         patterns: kept.length
     };
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/inputs.ts
-/**
- * The action's inputs, read and validated in one place before any work, with
- * messages that name the input and what it accepts.
- */
-
-
-
-
-
-
-const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
-const ENGINES = ['crane', 'skopeo'];
-const DEFAULT_CRANE_VERSION = 'v0.21.9';
-const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download';
-/** GitHub allows at most 256 jobs in one matrix. */
-const MAX_LEGS = 256;
-class InputError extends Error {
-}
-function fail(name, message) {
-    throw new InputError(`Input "${name}": ${message}`);
-}
-function inputs_text(name) {
-    return getInput(name).trim();
-}
-function oneOf(name, allowed, fallback) {
-    const value = inputs_text(name).toLowerCase() || fallback;
-    if (!allowed.includes(value)) {
-        fail(name, `"${getInput(name).trim()}" is not one of ${allowed.join(', ')}`);
-    }
-    return value;
-}
-function bool(name, fallback) {
-    const value = inputs_text(name).toLowerCase();
-    if (value === '')
-        return fallback;
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    return fail(name, `"${inputs_text(name)}" is not a boolean; use true or false`);
-}
-function integer(name, fallback, min, max) {
-    const value = inputs_text(name);
-    if (value === '')
-        return fallback;
-    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        fail(name, `"${value}" is not a whole number from ${min} to ${max}`);
-    }
-    return Number(value);
-}
-function inputs_workspace() {
-    return process.env.GITHUB_WORKSPACE || process.cwd();
-}
-/** A file's path relative to the workspace, or undefined when it lies outside. */
-function workspacePath(file) {
-    const relative = external_node_path_namespaceObject.relative(inputs_workspace(), file);
-    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? undefined : relative;
-}
-/** How a file is named in messages: relative to the workspace when inside it. */
-function displayPath(file) {
-    return workspacePath(file) ?? file;
-}
-/** A path to an existing file, relative to the workspace. */
-function existingFile(name) {
-    const value = inputs_text(name);
-    if (value === '')
-        return undefined;
-    const resolved = external_node_path_namespaceObject.resolve(inputs_workspace(), value);
-    let stat;
-    try {
-        stat = external_node_fs_namespaceObject.statSync(resolved);
-    }
-    catch {
-        return fail(name, `file "${value}" does not exist (looked in ${external_node_path_namespaceObject.dirname(resolved)})`);
-    }
-    if (!stat.isFile())
-        fail(name, `"${value}" is not a file`);
-    return resolved;
-}
-/** Items separated by commas or new lines. */
-function list(name) {
-    return inputs_text(name)
-        .split(/[,\n]/)
-        .map(s => s.trim())
-        .filter(s => s.length > 0);
-}
-function parseTarget(name, required) {
-    const value = inputs_text(name).replace(/\/+$/, '');
-    if (value === '') {
-        if (required)
-            fail(name, 'is required: the registry (and optional path) images are mirrored to, e.g. registry.example.com/mirror');
-        return '';
-    }
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-        fail(name, `"${value}" has a URL scheme; give the registry without one, e.g. ${value.replace(/^[^:]*:\/\//, '')}`);
-    }
-    const first = value.split('/')[0];
-    if (!/[.:]/.test(first) && first !== 'localhost') {
-        fail(name, `"${value}" does not start with a registry host (a name with a "." or a port, or localhost), e.g. ghcr.io/acme/mirror`);
-    }
-    // A target with only a host is checked through a placeholder path segment.
-    const parsed = parseRepositoryName(value.includes('/') ? value : `${value}/x`);
-    if (!parsed.ok)
-        fail(name, `"${value}" is not a registry path: ${parsed.reason}`);
-    return value.includes('/')
-        ? `${parsed.ref.registry}/${parsed.ref.repository}`
-        : parsed.ref.registry;
-}
-function parsePlatforms(name) {
-    const value = inputs_text(name).toLowerCase();
-    if (value === '' || value === 'all')
-        return 'all';
-    const platforms = list(name).map(p => p.toLowerCase());
-    for (const p of platforms) {
-        if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(p)) {
-            fail(name, `"${p}" is not os/arch[/variant] (e.g. linux/amd64, linux/arm/v7); or use all`);
-        }
-    }
-    return [...new Set(platforms)];
-}
-function parseHosts(name) {
-    return list(name).map(host => {
-        const parsed = parseRepositoryName(`${host}/x`);
-        if (!parsed.ok || host.includes('/') || !/[.:]|^localhost/.test(host)) {
-            fail(name, `"${host}" is not a registry host[:port] (e.g. localhost:5000)`);
-        }
-        return parsed.ref.registry;
-    });
-}
-function parseUrl(name, fallback) {
-    const value = inputs_text(name) || fallback;
-    let url;
-    try {
-        url = new URL(value);
-    }
-    catch {
-        return fail(name, `"${value}" is not a URL`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-        fail(name, `"${value}" is not an http(s) URL`);
-    return value.replace(/\/+$/, '');
-}
-/** A label name: GitHub allows at most 50 characters. */
-function label(name, fallback) {
-    const value = inputs_text(name) || fallback;
-    // eslint-disable-next-line no-control-regex -- control characters are what is refused
-    if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
-        fail(name, `"${value}" is not a label name (at most 50 characters, one line)`);
-    }
-    return value;
-}
-/** Read and validate every input. Throws InputError naming the first bad one. */
-function getInputs() {
-    const mode = oneOf('mode', MODES, 'sync');
-    const images = getInput('images');
-    // Only sync and plan read the request (report links the allowlist in an issue answer):
-    // a copy leg needs no checkout.
-    const reads = mode === 'sync' || mode === 'plan';
-    const imagesFile = reads ? existingFile('images-file') : undefined;
-    const fromIssue = bool('from-issue', false);
-    // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
-    const lint = mode === 'lint-allowlist';
-    if (fromIssue && lint)
-        fail('from-issue', 'true does not work with mode lint-allowlist');
-    if (fromIssue && mode === 'copy') {
-        fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
-    }
-    if (reads && !images.trim() && !imagesFile && !fromIssue) {
-        fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"');
-    }
-    const rewrite = inputs_text('rewrite') || DEFAULT_TEMPLATE;
-    const templateProblem = checkTemplate(rewrite);
-    if (templateProblem)
-        fail('rewrite', `"${rewrite}" ${templateProblem}`);
-    const version = inputs_text('crane-version') || DEFAULT_CRANE_VERSION;
-    if (!/^v\d+\.\d+\.\d+$/.test(version))
-        fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`);
-    const username = inputs_text('username') || undefined;
-    const password = getInput('password') || undefined;
-    if (password)
-        core_setSecret(password);
-    if (Boolean(username) !== Boolean(password)) {
-        fail(username ? 'password' : 'username', 'username and password are given together or not at all');
-    }
-    const githubToken = getInput('github-token') || undefined;
-    if (githubToken)
-        core_setSecret(githubToken);
-    const inputs = {
-        mode,
-        images,
-        fromIssue,
-        target: parseTarget('target', mode !== 'report' && !lint),
-        rewrite,
-        platforms: parsePlatforms('platforms'),
-        engine: oneOf('engine', ENGINES, 'crane'),
-        craneVersion: version,
-        craneUrl: parseUrl('crane-url', DEFAULT_CRANE_URL),
-        concurrency: integer('concurrency', 4, 1, 64),
-        maxLegs: integer('max-legs', 16, 1, MAX_LEGS),
-        skipUnchanged: bool('skip-unchanged', true),
-        dryRun: bool('dry-run', false),
-        retries: integer('retries', 3, 0, 10),
-        insecureRegistries: parseHosts('insecure-registries'),
-        resultsDir: inputs_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
-        issueMaxImages: integer('issue-max-images', 10, 1, 100),
-        labels: {
-            succeeded: label('label-succeeded', 'sync image succeeded'),
-            failed: label('label-failed', 'sync image failure'),
-            partial: label('label-partial', 'sync image partial')
-        }
-    };
-    if (inputs.engine === 'skopeo' &&
-        Array.isArray(inputs.platforms) &&
-        inputs.platforms.length > 1) {
-        fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`);
-    }
-    const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined;
-    if (allowlist)
-        inputs.allowlist = allowlist;
-    else if (lint)
-        fail('allowlist', 'mode lint-allowlist needs the allowlist file to check');
-    if (lint)
-        inputs.fix = bool('fix', false);
-    if (imagesFile)
-        inputs.imagesFile = imagesFile;
-    if (username)
-        inputs.username = username;
-    if (password)
-        inputs.password = password;
-    if (githubToken)
-        inputs.githubToken = githubToken;
-    if (mode === 'copy') {
-        if (!inputs_text('leg'))
-            fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
-        inputs.leg = integer('leg', 1, 1, MAX_LEGS);
-    }
-    const configDir = inputs_text('config-dir');
-    if (configDir)
-        inputs.configDir = configDir;
-    const configRegistries = parseHosts('config-registries');
-    if (configRegistries.length > 0) {
-        if (!configDir)
-            fail('config-registries', 'names registries for client configs; set config-dir too');
-        inputs.configRegistries = configRegistries;
-    }
-    return inputs;
 }
 
 ;// CONCATENATED MODULE: ./src/results.ts
@@ -37591,9 +37589,9 @@ function readText(path, name) {
         throw new Error(`Allowlist ${name} is a symbolic link; mode lint-allowlist reads a plain file`);
     }
     // A linked folder on the way leads elsewhere just as well: the file must be where it is named.
-    const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
-    const named = external_node_path_namespaceObject.relative(external_node_path_namespaceObject.resolve(workspace), path);
-    const real = external_node_path_namespaceObject.relative(external_node_fs_namespaceObject.realpathSync(workspace), external_node_fs_namespaceObject.realpathSync(path));
+    const root = workspace();
+    const named = external_node_path_namespaceObject.relative(external_node_path_namespaceObject.resolve(root), path);
+    const real = external_node_path_namespaceObject.relative(external_node_fs_namespaceObject.realpathSync(root), external_node_fs_namespaceObject.realpathSync(path));
     if (named !== real) {
         throw new Error(`Allowlist ${name} is reached through a symbolic link; mode lint-allowlist reads a plain file`);
     }

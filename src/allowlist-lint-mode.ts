@@ -10,7 +10,7 @@ import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
 import { lintAllowlist, type Finding, type LintResult } from './allowlist-lint.js'
 import { escapeHtml, safeLog } from './escape.js'
-import { displayPath, type Inputs } from './inputs.js'
+import { displayPath, workspace, type Inputs } from './inputs.js'
 import { flushSummary } from './report.js'
 
 /** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
@@ -102,9 +102,9 @@ function readText(path: string, name: string): string {
     throw new Error(`Allowlist ${name} is a symbolic link; mode lint-allowlist reads a plain file`)
   }
   // A linked folder on the way leads elsewhere just as well: the file must be where it is named.
-  const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
-  const named = nodePath.relative(nodePath.resolve(workspace), path)
-  const real = nodePath.relative(fs.realpathSync(workspace), fs.realpathSync(path))
+  const root = workspace()
+  const named = nodePath.relative(nodePath.resolve(root), path)
+  const real = nodePath.relative(fs.realpathSync(root), fs.realpathSync(path))
   if (named !== real) {
     throw new Error(
       `Allowlist ${name} is reached through a symbolic link; mode lint-allowlist reads a plain file`

@@ -13,6 +13,7 @@ import {
   type Mapping
 } from './client-configs.js'
 import { safeLog } from './escape.js'
+import { workspace } from './inputs.js'
 import { parseReference } from './references.js'
 import type { MirrorResult } from './results.js'
 
@@ -49,10 +50,6 @@ export function mappingsOf(results: readonly MirrorResult[]): Mapping[] {
     })
   }
   return mappings
-}
-
-function workspace(): string {
-  return process.env.GITHUB_WORKSPACE || process.cwd()
 }
 
 /**

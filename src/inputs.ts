@@ -90,7 +90,7 @@ function integer(name: string, fallback: number, min: number, max: number): numb
   return Number(value)
 }
 
-function workspace(): string {
+export function workspace(): string {
   return process.env.GITHUB_WORKSPACE || process.cwd()
 }
 
