@@ -34,7 +34,7 @@ let configDir: string
 const images: Record<string, PushedImage> = {}
 
 /** Where the mirror keeps a source registry's repositories under the default template. */
-const prefixOf = (registry: string) => `mirror/${registry.replace(':', '-')}`
+const prefixOf = (registry: string) => `mirror/${registry.replace(':', '_')}`
 
 function manifestRequests(registry: LocalRegistry, repository: string): AccessEntry[] {
   return registry.requests().filter(e => e.path.startsWith(`/v2/${repository}/manifests/`))

@@ -62,7 +62,7 @@ describe('mirror layout of a template', () => {
     })
     expect(mirrorPrefix('{target}/{registry}/{repository}', TARGET, 'localhost:5000')).toEqual({
       host: 'registry.example.com',
-      path: 'mirror/localhost-5000'
+      path: 'mirror/localhost_5000'
     })
   })
 
@@ -145,7 +145,7 @@ describe('default template: a mirror under a path prefix', () => {
       'location = "localhost:5000"',
       'insecure = true',
       '[[registry.mirror]]',
-      'location = "registry.example.com/mirror/localhost-5000"',
+      'location = "registry.example.com/mirror/localhost_5000"',
       '[[registry]]',
       'prefix = "quay.io"',
       'location = "quay.io"',
@@ -163,7 +163,7 @@ describe('default template: a mirror under a path prefix', () => {
     ])
     expect(body(file(configs, 'containerd/certs.d/localhost:5000/hosts.toml'))).toEqual([
       'server = "http://localhost:5000"',
-      '[host."https://registry.example.com/v2/mirror/localhost-5000"]',
+      '[host."https://registry.example.com/v2/mirror/localhost_5000"]',
       '  capabilities = ["pull", "resolve"]',
       '  override_path = true'
     ])
@@ -178,7 +178,7 @@ describe('default template: a mirror under a path prefix', () => {
       rewrite: { '^(.*)$': 'mirror/docker.io/${1}' }
     })
     expect(yaml.mirrors['localhost:5000']?.rewrite).toEqual({
-      '^(.*)$': 'mirror/localhost-5000/${1}'
+      '^(.*)$': 'mirror/localhost_5000/${1}'
     })
     expect(Object.keys(yaml.mirrors)).toEqual(configs.registries)
     // k3s's fallback is its own default endpoint, over HTTPS: said for a plain-HTTP source.

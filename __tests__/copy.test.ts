@@ -4,7 +4,8 @@
  * (The end-to-end suite runs it with real registries and skopeo.)
  */
 import { describe, expect, it } from '@jest/globals'
-import { copyImages, expandTagFilters, platformMatches, scrub, startOrder } from '../src/copy.js'
+import { copyImages, expandTagFilters, scrub, startOrder } from '../src/copy.js'
+import { platformMatches } from '../src/expectation.js'
 import { EngineError, type CopyEngine, type CopyRequest } from '../src/engines/engine.js'
 import type { ManifestHead, RegistryClient } from '../src/registry.js'
 import type { MirrorResult } from '../src/results.js'

@@ -66,6 +66,9 @@ describe('parseEntries', () => {
     )
     expect(summarise(`alpine:/${'a'.repeat(300)}/`)[0]).toMatch(/is 300 characters long/)
     expect(summarise('alpine:1.2:/x/')[0]).toMatch(/invalid/)
+    expect(summarise('alpine:/^(3)\\.\\1$/')[0]).toMatch(
+      /^invalid @1: tag filter \/\^\(3\)\\\.\\1\$\/ uses a backreference/
+    )
   })
 
   test('entries are only parsed, so a huge list stays linear', () => {
@@ -90,7 +93,12 @@ describe('checkPattern', () => {
   test.each([
     ['^v1\\.', undefined],
     ['(', /not a valid regular expression/],
-    ['[z-a]', /not a valid regular expression/]
+    ['[z-a]', /not a valid regular expression/],
+    // Runs on RE2 in linear time, so the classic catastrophic pattern is harmless.
+    ['^(\\d+\\.?)+$', undefined],
+    ['^(\\d)\\1$', /uses a backreference \(\\1\), which tag filters cannot use/],
+    ['^v(?!1\\.)', /uses a lookahead .*rewrite it without lookaround/],
+    ['a'.repeat(257), /is 257 characters long; a tag filter is at most 256/]
   ])('%s', (pattern, expected) => {
     const problem = checkPattern(pattern)
     if (expected === undefined) expect(problem).toBeUndefined()

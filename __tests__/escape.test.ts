@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { escapeHtml, safeLog } from '../src/escape.js'
+import { WORD_JOINER, clip, escapeHtml, escapeProse, safeLog } from '../src/escape.js'
+import { HOSTILE_PROSE, decodeEntities, githubLinks } from '../__fixtures__/github-api.js'
 
 describe('escapeHtml', () => {
   test.each([
@@ -40,5 +41,59 @@ describe('safeLog', () => {
     const input = 'a\r\n  ::add-mask::x\u2028::stop-commands::y\u0085::warning::z'
     for (const line of safeLog(input).split(/\r?\n/)) expect(line.trimStart()).not.toMatch(/^::/)
     expect(safeLog(input)).not.toContain('::')
+  })
+})
+
+describe('escapeProse', () => {
+  test.each(HOSTILE_PROSE)('%j reads the same and links nothing', input => {
+    const out = escapeProse(input)
+    expect(out).not.toMatch(/[<>|\n[\]`]/)
+    expect(decodeEntities(out).replaceAll(WORD_JOINER, '')).toBe(input)
+    expect(githubLinks(out)).toEqual([])
+  })
+
+  test('the patterns do find what escapeHtml alone lets through', () => {
+    const plain = HOSTILE_PROSE.filter(t => githubLinks(escapeHtml(t)).length > 0)
+    expect(plain.length).toBeGreaterThanOrEqual(HOSTILE_PROSE.length - 4)
+    expect(githubLinks(escapeHtml('@octocat #1 GH-2 https://x www.y.z a@b.c'))).toEqual([
+      'mention: @octocat',
+      'issue: #1',
+      'gh: GH-2',
+      'url: https://x',
+      'www: www.y',
+      'email: a@b.c'
+    ])
+  })
+
+  test('the joiners go where a pattern would start, and nowhere else', () => {
+    const j = WORD_JOINER
+    expect(escapeProse('@a #1 GH-2 https://x www.y')).toBe(
+      `&#64;${j}a &#35;${j}1 GH${j}-2 https:${j}//x www${j}.y`
+    )
+    expect(escapeProse('docker.io/library/nginx:1.27 is fine')).toBe(
+      'docker.io/library/nginx:1.27 is fine'
+    )
+  })
+
+  test('a joiner the user wrote is shown, not kept', () => {
+    expect(escapeProse(`@${WORD_JOINER}x`)).toBe(`&#64;${WORD_JOINER}\\u2060x`)
+  })
+
+  test('unescaped text without patterns is left as escapeHtml leaves it', () => {
+    expect(escapeProse('a < b & c')).toBe(escapeHtml('a < b & c'))
+  })
+})
+
+describe('clip', () => {
+  test('cuts to the length with an ellipsis, and leaves short text alone', () => {
+    expect(clip('abcdef', 6)).toBe('abcdef')
+    expect(clip('abcdefg', 6)).toBe('abcde…')
+    expect(clip('abcdefg', 6)).toHaveLength(6)
+  })
+
+  test('never halves a surrogate pair', () => {
+    const cut = clip('ab😀😀😀', 4)
+    expect(cut).toBe('ab…')
+    expect(cut).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])/)
   })
 })

@@ -157,7 +157,7 @@ function imagesInput(c: Case): string {
 
 /** Where an image of a case lands, as a repository path on the target registry itself. */
 function mirroredRepository(c: Case, repository: string): string {
-  return `${c.name}/${c.via.replace(':', '-')}/${repository}`
+  return `${c.name}/${c.via.replace(':', '_')}/${repository}`
 }
 
 function run(c: Case, extra: Record<string, string> = {}): Promise<ActionRun> {

@@ -104,7 +104,7 @@ describe('issue requests', () => {
     expect(comments[0]).toContain('Request accepted: mirroring 1 image(s) (linux/arm64)')
     expect(comments[0]).toContain('https://github.com/acme/mirror/actions/runs/4242')
     const arm64 = nginx.children.find(c => c.platform === 'linux/arm64')?.digest as string
-    const mirrored = `${target.host}/mirror/${source.host.replace(':', '-')}/library/nginx:1.27`
+    const mirrored = `${target.host}/mirror/${source.host.replace(':', '_')}/library/nginx:1.27`
     expect(comments[1]).toContain('✅ **Mirrored 1 of 1 image(s).**')
     expect(comments[1]).toContain(`docker pull ${mirrored}`)
     expect(comments[1]).toContain(`ctr -n k8s.io images pull ${mirrored}`)

@@ -38,7 +38,7 @@ const seeded = new Map<string, string>()
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `matrix-${prefix}-`))
 const results = (run: ActionRun) => JSON.parse(run.outputs.results ?? '[]') as Result[]
-const mirrorRepo = (repo: string) => `mirror/${source.host.replace(':', '-')}/${repo}`
+const mirrorRepo = (repo: string) => `mirror/${source.host.replace(':', '_')}/${repo}`
 
 /** 64 repositories of 1 to 9 tags each: 316 images. */
 const REPOS = Array.from({ length: 64 }, (_, i) => ({

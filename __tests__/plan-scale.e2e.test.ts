@@ -46,7 +46,7 @@ beforeAll(async () => {
       await pushImage(source.host, repo, first, { seed: repo })
       await tagImage(source.host, repo, first, rest)
       if (r < STALE) return
-      const mirrored = `mirror/${source.host.replace(':', '-')}/${repo}`
+      const mirrored = `mirror/${source.host.replace(':', '_')}/${repo}`
       await pushImage(target.host, mirrored, first, { seed: repo })
       await tagImage(target.host, mirrored, first, rest)
     }

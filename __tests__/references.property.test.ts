@@ -16,6 +16,15 @@ import {
 const RUNS = 3000
 
 // --- Arbitraries that follow the grammar (field notes §5) -----------------
+/** IPv6 addresses written in hex digits and ":" only, any case. */
+function ipv6Hex(): fc.Arbitrary<string> {
+  return fc
+    .tuple(
+      fc.ipV6().filter(address => !address.includes('.')),
+      fc.boolean()
+    )
+    .map(([address, upper]) => (upper ? address.toUpperCase() : address))
+}
 const alnum = fc.string({
   unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789'),
   minLength: 1,
@@ -40,7 +49,11 @@ const domain = fc.oneof(
     )
     .map(([labels, port]) => labels.join('.') + (port === null ? '' : `:${port}`)),
   fc.integer({ min: 1, max: 65535 }).map(port => `localhost:${port}`),
-  fc.constantFrom('docker.io', 'index.docker.io', 'registry-1.docker.io', 'ghcr.io', '[::1]:5000')
+  fc.constantFrom('docker.io', 'index.docker.io', 'registry-1.docker.io', 'ghcr.io', '[::1]:5000'),
+  // IPv6 in brackets, hex digits and ":" only (the grammar has no IPv4 part there).
+  fc
+    .tuple(ipv6Hex(), fc.option(fc.integer({ min: 1, max: 65535 })))
+    .map(([address, port]) => `[${address}]` + (port === null ? '' : `:${port}`))
 )
 const tag = fc
   .tuple(
@@ -142,6 +155,8 @@ describe('accepted references', () => {
           /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/
         )
         if (registry === 'docker.io') expect(repository.split('/').length).toBeGreaterThan(1)
+        // A host name or an IPv6 address of hex digits and ":", then an optional port.
+        expect(registry).toMatch(/^(?:[a-z0-9.-]+|\[[0-9a-f:]+\])(?::[0-9]{1,5})?$/)
         expect(`${registry}/${repository}`.length).toBeLessThanOrEqual(MAX_NAME_LENGTH)
         expect(tag !== undefined || digest !== undefined).toBe(true)
         // Nothing outside the grammar's alphabet survives.
@@ -168,6 +183,98 @@ describe('accepted references', () => {
         if (parsed.ok || parsed.suggestion === undefined) return
         expect(parseReference(parsed.suggestion).ok).toBe(true)
       }),
+      { numRuns: RUNS }
+    )
+  })
+})
+
+// --- Image IDs, digests and IPv6 hosts the grammar refuses -----------------
+const hex = (min: number, max: number): fc.Arbitrary<string> =>
+  fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: min, maxLength: max })
+const imageId = hex(64, 64)
+const pastedDigest = fc
+  .tuple(fc.constantFrom('sha256', 'sha512', 'SHA256'), hex(32, 128))
+  .map(([algorithm, h]) => `${algorithm}:${h}`)
+/** What wraps a paste: shell prompts, spaces, control characters, a scheme, slashes. */
+const wrapping = fc.tuple(
+  fc.constantFrom('', ' ', '\t', 'docker pull ', 'sudo docker pull ', 'https://', '/', '\u0000'),
+  fc.constantFrom('', ' ', '\n', '/', '\u001b')
+)
+
+describe('image IDs and digests where a name belongs', () => {
+  test('a bare image ID is refused, with or without a tag or digest, and never suggested as a name', () => {
+    fc.assert(
+      fc.property(imageId, fc.option(tag), fc.option(digest), (id, t, dg) => {
+        const text = id + (t === null ? '' : `:${t}`) + (dg === null ? '' : `@${dg}`)
+        const parsed = parseReference(text)
+        expect(parsed).toMatchObject({ ok: false, reason: /is an image ID, not an image name/ })
+        expect(!parsed.ok && parsed.suggestion).toBeUndefined()
+        expect(parseRepositoryName(id).ok).toBe(false)
+        // Written with a registry, the same hex is a repository name.
+        expect(parseReference(`docker.io/${id.toLowerCase()}`).ok).toBe(true)
+      }),
+      { numRuns: RUNS }
+    )
+  })
+
+  test('a digest alone is refused and never suggested as a repository "sha256" with a tag', () => {
+    fc.assert(
+      fc.property(pastedDigest, text => {
+        const parsed = parseReference(text)
+        expect(parsed).toMatchObject({ ok: false, reason: /is a digest on its own/ })
+        expect(!parsed.ok && parsed.suggestion).toBeUndefined()
+      }),
+      { numRuns: RUNS }
+    )
+  })
+
+  test('wrapped in a paste, neither comes back as a name through a suggestion', () => {
+    fc.assert(
+      fc.property(fc.oneof(imageId, pastedDigest), wrapping, (core, [before, after]) => {
+        const parsed = parseReference(before + core + after)
+        if (parsed.ok) throw new Error(`accepted ${JSON.stringify(before + core + after)}`)
+        if (parsed.suggestion === undefined) return
+        const again = parseReference(parsed.suggestion)
+        expect(again.ok).toBe(true)
+        if (!again.ok) return
+        expect(again.ref.repository).not.toMatch(/^library\/(?:[0-9a-f]{64}|sha256|sha512)$/)
+      }),
+      { numRuns: RUNS }
+    )
+  })
+})
+
+describe('IPv6 registries', () => {
+  test('an address is accepted in brackets exactly when it has no IPv4 part', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 1, max: 65535 }), (address, port) => {
+        const parsed = parseReference(`[${address}]:${port}/x`)
+        if (!address.includes('.')) {
+          expect(parsed.ok && parsed.ref.registry).toBe(`[${address.toLowerCase()}]:${port}`)
+          return
+        }
+        expect(parsed).toMatchObject({
+          ok: false,
+          reason: /has an IPv4 part .* in its IPv6 address/
+        })
+        // The hex spelling the message offers is itself accepted.
+        const offered = !parsed.ok && /e\.g\. (\[[0-9a-f:]+\]:[0-9]+)$/.exec(parsed.reason)
+        if (!offered) throw new Error(`no hex form offered: ${!parsed.ok && parsed.reason}`)
+        expect(parseReference(`${offered[1]}/x`).ok).toBe(true)
+      }),
+      { numRuns: RUNS }
+    )
+  })
+
+  test('only hex digits and ":" inside the brackets are ever accepted', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom(...'0123456789abcdef:.%gz-[]'), maxLength: 45 }),
+        inside => {
+          const parsed = parseReference(`[${inside}]:5000/x`)
+          if (parsed.ok) expect(inside).toMatch(/^[0-9a-f:]+$/)
+        }
+      ),
       { numRuns: RUNS }
     )
   })

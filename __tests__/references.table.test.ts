@@ -12,6 +12,11 @@ import {
 
 const D = 'sha256:' + '0123456789abcdef'.repeat(4)
 const D512 = 'sha512:' + '0123456789abcdef'.repeat(8)
+/** 64 hex digits: a local image ID, or the hex part of a sha256 digest. */
+const HEX = D.slice('sha256:'.length)
+const IMAGE_ID = /is an image ID, not an image name; write repo@sha256:<hex>/
+const DIGEST_ALONE =
+  /is a digest on its own, and a digest alone names no repository; write repo@sha256:<hex>/
 
 // [input, normal form]
 const VALID: [string, string][] = [
@@ -77,7 +82,27 @@ const VALID: [string, string][] = [
   [
     'https://hub.docker.com/layers/library/nginx/1.27/images/sha256-abc',
     'docker.io/library/nginx:1.27'
-  ]
+  ],
+  // 64 hex digits are an image ID only alone; with a registry or a namespace
+  // written they name a repository, as in distribution/reference.
+  [`docker.io/${HEX}`, `docker.io/library/${HEX}:latest`],
+  [`library/${HEX}`, `docker.io/library/${HEX}:latest`],
+  [`ghcr.io/org/${HEX}:v1`, `ghcr.io/org/${HEX}:v1`],
+  [HEX.slice(1), `docker.io/library/${HEX.slice(1)}:latest`],
+  [`${HEX}0`, `docker.io/library/${HEX}0:latest`],
+  // A git commit hash is a common tag; only "sha256:<hex>" alone is a pasted digest.
+  [`app:${HEX.slice(0, 40)}`, `docker.io/library/app:${HEX.slice(0, 40)}`],
+  ['sha256:latest', 'docker.io/library/sha256:latest'],
+  [`sha256/app:${HEX}`, `docker.io/sha256/app:${HEX}`],
+  [`docker.io/sha256:${HEX}`, `docker.io/library/sha256:${HEX}`],
+  ['[1:2:3:4:5:6:7:8]/x', '[1:2:3:4:5:6:7:8]/x:latest'],
+  ['[::]:5000/x', '[::]:5000/x:latest'],
+  ['[FD00::1]:5000/x', '[fd00::1]:5000/x:latest'],
+  [
+    '[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:5000/x',
+    '[2001:0db8:85a3:0000:0000:8a2e:0370:7334]:5000/x:latest'
+  ],
+  ['[fd00:1:2::3]:5000/x', '[fd00:1:2::3]:5000/x:latest']
 ]
 
 // [input, words the reason must contain, suggestion or undefined]
@@ -179,7 +204,63 @@ const INVALID: [string, RegExp, string | undefined][] = [
     undefined
   ],
   ['https://hub.docker.com/', /Docker Hub page/, undefined],
-  ['https://hub.docker.com/r/Bitnami/Redis', /upper-case/, 'docker.io/bitnami/redis:latest']
+  ['https://hub.docker.com/r/Bitnami/Redis', /upper-case/, 'docker.io/bitnami/redis:latest'],
+  // An image ID where a name belongs, with or without a tag or digest; never
+  // suggested back as a repository called <hex>.
+  [HEX, IMAGE_ID, undefined],
+  [`${HEX}:v1`, IMAGE_ID, undefined],
+  [`${HEX}@${D}`, IMAGE_ID, undefined],
+  [HEX.toUpperCase(), IMAGE_ID, undefined],
+  [`docker pull ${HEX}`, /whitespace/, undefined],
+  [`/${HEX}`, /starts with "\/"/, undefined],
+  // A digest alone: not a repository "sha256" with the hex as its tag.
+  [D, DIGEST_ALONE, undefined],
+  [`sha256:${HEX.toUpperCase()}`, DIGEST_ALONE, undefined],
+  [`SHA256:${HEX}`, DIGEST_ALONE, undefined],
+  [`sha256:${HEX.slice(0, 40)}`, DIGEST_ALONE, undefined],
+  [D512, /is a digest on its own.*write repo@sha512:<hex>/, undefined],
+  [` ${D}`, /whitespace/, undefined],
+  [`docker pull ${D}`, /whitespace/, undefined],
+  [`nginx ${D}`, /whitespace/, undefined],
+  [`@${D}`, /a digest with no repository name in front of it; write repo@sha256:<hex>/, undefined],
+  [`nginx @${D}`, /whitespace/, `docker.io/library/nginx@${D}`],
+  // IPv6 registries: only hex digits and ":" in brackets, shaped as an address.
+  [
+    '[::ffff:192.0.2.1]:5000/x',
+    /registry "\[::ffff:192\.0\.2\.1\]:5000" has an IPv4 part \("192\.0\.2\.1"\) in its IPv6 address; image references allow only hex digits and ":" between "\[" and "\]", so write the address in hex, e\.g\. \[::ffff:c000:201\]:5000/,
+    undefined
+  ],
+  ['[::ffff:192.0.2.1]/x', /IPv4 part.*e\.g\. \[::ffff:c000:201\]$/, undefined],
+  ['[64:ff9b::10.0.0.1]:443/x', /e\.g\. \[64:ff9b::a00:1\]:443/, undefined],
+  ['[::1.2.3]/x', /IPv4 part \("1\.2\.3"\).*in hex$/, undefined],
+  ['[::ffff:192.0.2.1]:99999/x', /e\.g\. \[::ffff:c000:201\]$/, undefined],
+  ['[g::1]/x', /"g" \(U\+0067\) in its IPv6 address; only hex digits and ":"/, undefined],
+  ['[fe80::1%eth0]:5000/x', /"%"/, undefined],
+  ['[::1/x', /"\[" or "\]" out of place/, undefined],
+  ['::1]/x', /out of place/, undefined],
+  ['[::1]x/y', /out of place/, undefined],
+  ['[]/x', /"\[\]" has a "\[" or "\]"/, undefined],
+  ['[1]/x', /"\[1\]" has a "\[" or "\]"/, undefined],
+  [
+    '[1]:5000/x',
+    /"1" is not an IPv6 address \(it has 1 group; without "::" there are exactly 8\)/,
+    undefined
+  ],
+  ['[1::2::3]/x', /"::" may appear only once/, undefined],
+  ['[:::]/x', /empty group/, undefined],
+  ['[:1::]/x', /empty group/, undefined],
+  ['[12345::]/x', /group "12345" has more than 4 hex digits/, undefined],
+  ['[fd00123123123]:5000/x', /more than 4 hex digits/, undefined],
+  ['[1:2:3:4:5:6:7:8:9]/x', /9 groups; without "::" there are exactly 8/, undefined],
+  ['[1:2:3:4:5:6:7::8]/x', /8 groups and "::"; with "::" there are at most 7/, undefined],
+  ['fc00::1:5000/x', /more than one ":"; an IPv6 address goes in square brackets/, undefined],
+  [
+    '[::1]',
+    /"\[::1\]" is a registry address with no repository after it; write \[::1\]\/repo/,
+    undefined
+  ],
+  ['[::1]:5000', /write \[::1\]:5000\/repo/, undefined],
+  ['[::1]:5000/a/[x]', /"\[x\]" has a "\[" or "\]"/, undefined]
 ]
 
 describe('valid references and their normal form', () => {

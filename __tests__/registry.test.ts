@@ -4,10 +4,17 @@
  * client sent. (The end-to-end suite runs it against the real registry.)
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import * as fs from 'node:fs'
 import * as http from 'node:http'
+import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import {
+  isForbiddenHost,
   MANIFEST_TYPES,
   parseChallenge,
   parseRetryAfter,
@@ -28,6 +35,11 @@ let server: http.Server
 let host: string
 let seen: Seen[] = []
 let handler: Handler
+/** An https server (self-signed, trusted only by clients given to trusting()): a token realm or a secure registry. */
+let tlsServer: https.Server
+let tlsHost: string
+let tlsCert: Buffer
+let tokenHandler: Handler
 
 const DIGEST = `sha256:${'a'.repeat(64)}`
 
@@ -43,14 +55,64 @@ beforeAll(async () => {
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   host = `127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-test-'))
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      path.join(dir, 'key.pem'),
+      '-out',
+      path.join(dir, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1'
+    ],
+    { stdio: 'ignore' }
+  )
+  tlsCert = fs.readFileSync(path.join(dir, 'cert.pem'))
+  tlsServer = https.createServer(
+    { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: tlsCert },
+    (req, res) => {
+      seen.push({
+        method: req.method ?? '',
+        url: `tls:${req.url ?? ''}`,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {})
+      })
+      tokenHandler(req, res)
+    }
+  )
+  fs.rmSync(dir, { recursive: true, force: true })
+  await new Promise<void>(resolve => tlsServer.listen(0, '127.0.0.1', resolve))
+  tlsHost = `127.0.0.1:${(tlsServer.address() as AddressInfo).port}`
 })
-afterAll(() => new Promise<void>(resolve => server.close(() => resolve())))
+afterAll(async () => {
+  await new Promise<void>(resolve => server.close(() => resolve()))
+  await new Promise<void>(resolve => tlsServer.close(() => resolve()))
+})
 beforeEach(() => {
   seen = []
 })
 
 function client(options: ConstructorParameters<typeof RegistryClient>[0] = {}): RegistryClient {
   return new RegistryClient({ insecure: [host], retryDelayMs: 5, ...options })
+}
+
+/** The client, trusting the test's self-signed certificate for the https server. */
+function trusting(c: RegistryClient): RegistryClient {
+  const agents = (c as unknown as { agents: Map<string, http.Agent> }).agents
+  agents.set(`https://${tlsHost}`, new https.Agent({ ca: tlsCert, keepAlive: true }))
+  return c
 }
 
 function manifestHeaders(res: http.ServerResponse): void {
@@ -89,18 +151,17 @@ describe('headManifest', () => {
     c.dispose()
   })
 
-  it('fetches a Bearer token from the realm with Basic credentials, and reuses it for the scope', async () => {
+  it('fetches a Bearer token from an https realm with Basic credentials, and reuses it for the scope', async () => {
+    tokenHandler = (_req, res) => {
+      res.setHeader('Content-Type', 'application/json')
+      res.end(JSON.stringify({ token: 'tok-123', expires_in: 300 }))
+    }
     handler = (req, res) => {
-      if (req.url?.startsWith('/token')) {
-        res.setHeader('Content-Type', 'application/json')
-        res.end(JSON.stringify({ token: 'tok-123', expires_in: 300 }))
-        return
-      }
       if (req.headers.authorization !== 'Bearer tok-123') {
         res.statusCode = 401
         res.setHeader(
           'WWW-Authenticate',
-          `Bearer realm="http://${host}/token",service="reg.test",scope="repository:a/b:pull"`
+          `Bearer realm="https://${tlsHost}/token",service="reg.test",scope="repository:a/b:pull"`
         )
         res.end()
         return
@@ -108,13 +169,13 @@ describe('headManifest', () => {
       manifestHeaders(res)
       res.end()
     }
-    const c = client({ credentials: () => ({ username: 'u', password: 'p' }) })
+    const c = trusting(client({ credentials: () => ({ username: 'u', password: 'p' }) }))
     await c.headManifest(host, 'a/b', 'one')
     await c.headManifest(host, 'a/b', 'two')
     c.dispose()
-    const tokenRequests = seen.filter(s => s.url.startsWith('/token'))
+    const tokenRequests = seen.filter(s => s.url.startsWith('tls:/token'))
     expect(tokenRequests).toHaveLength(1)
-    const url = new URL(tokenRequests[0]?.url ?? '', 'http://x')
+    const url = new URL(tokenRequests[0]?.url.slice('tls:'.length) ?? '', 'http://x')
     expect(url.searchParams.get('service')).toBe('reg.test')
     expect(url.searchParams.get('scope')).toBe('repository:a/b:pull')
     expect(tokenRequests[0]?.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`)
@@ -360,6 +421,288 @@ describe('transport', () => {
     const c = client({ retries: 3 })
     await expect(c.getManifest(host, 'a/b', 'huge')).rejects.toThrow(/more than 16777216 bytes/)
     expect(asked).toBe(1)
+    c.dispose()
+  })
+})
+
+describe('Bearer realm', () => {
+  const credentials = () => ({ username: 'u', password: 'hunter2' })
+  const challenge =
+    (realm: string): Handler =>
+    (req, res) => {
+      if (req.url?.startsWith('/token')) {
+        res.setHeader('Content-Type', 'application/json')
+        res.end(JSON.stringify({ token: 'tok-plain' }))
+        return
+      }
+      if (req.headers.authorization?.startsWith('Bearer ')) {
+        manifestHeaders(res)
+        res.end()
+        return
+      }
+      res.statusCode = 401
+      res.setHeader('WWW-Authenticate', `Bearer realm="${realm}",service="reg.test"`)
+      res.end()
+    }
+
+  async function refusal(c: RegistryClient, registry = host): Promise<RegistryError> {
+    const error = await c.headManifest(registry, 'a/b', '1').catch((e: unknown) => e)
+    c.dispose()
+    expect(error).toBeInstanceOf(RegistryError)
+    expect((error as RegistryError).permanent).toBe(true)
+    return error as RegistryError
+  }
+
+  it("follows a plain-HTTP realm on an insecure registry's own host:port, without the credentials", async () => {
+    handler = challenge(`http://${host}/token`)
+    const warnings: string[] = []
+    const c = client({ credentials, warn: m => warnings.push(m) })
+    await expect(c.headManifest(host, 'a/b', '1')).resolves.toMatchObject({ digest: DIGEST })
+    c.dispose()
+    const token = seen.filter(s => s.url.startsWith('/token'))
+    expect(token).toHaveLength(1)
+    expect(token[0]?.authorization).toBeUndefined()
+    expect(warnings).toEqual([
+      `${host}'s token service ${host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`
+    ])
+  })
+
+  it('refuses a plain-HTTP realm on another host:port, naming the registry and the realm host only', async () => {
+    const other = `127.0.0.1:${Number(host.split(':')[1]) + 1}`
+    handler = challenge(`http://${other}/token?secret=s3cr3t`)
+    const error = await refusal(client({ credentials }))
+    expect(error.message).toBe(
+      `${host}'s token realm leads to ${other}: http is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`
+    )
+    expect(seen.map(s => s.url)).toEqual(['/v2/a/b/manifests/1'])
+  })
+
+  it('refuses a plain-HTTP realm when the registry itself is spoken to over https', async () => {
+    tokenHandler = (req, res) => {
+      res.statusCode = 401
+      res.setHeader('WWW-Authenticate', `Bearer realm="http://${tlsHost}/token"`)
+      res.end()
+    }
+    const error = await refusal(trusting(new RegistryClient({ credentials })), tlsHost)
+    expect(error.message).toMatch(new RegExp(`^${tlsHost}'s token realm leads to ${tlsHost}: http`))
+    expect(seen.map(s => s.url)).toEqual(['tls:/v2/a/b/manifests/1'])
+  })
+
+  it.each([
+    'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+    'https://169.254.169.254/token',
+    'http://0xA9FEA9FE/token',
+    'https://[fe80::1]/token',
+    'https://[::ffff:169.254.169.254]/token',
+    'https://metadata.google.internal/computeMetadata/v1/',
+    'https://METADATA.google.internal./token',
+    'http://metadata/token'
+  ])('refuses the link-local or metadata realm %s, asking it nothing', async realm => {
+    handler = challenge(realm)
+    const error = await refusal(client({ credentials }))
+    expect(error.message).toMatch(
+      new RegExp(`^${host}'s token realm leads to .+: a link-local or cloud metadata address`)
+    )
+    expect(error.message).not.toContain('/token')
+    expect(seen).toHaveLength(1)
+  })
+
+  it('refuses a redirect from the realm that a realm itself could not be', async () => {
+    const port = host.split(':')[1]
+    for (const [location, why] of [
+      [
+        `http://localhost:${port}/token2`,
+        `token realm leads to localhost:${port}: http is refused`
+      ],
+      ['http://169.254.169.254/latest/meta-data/', 'redirected to 169.254.169.254, a link-local']
+    ] as const) {
+      handler = (req, res) => {
+        if (req.url?.startsWith('/token')) {
+          res.statusCode = 302
+          res.setHeader('Location', location)
+          res.end()
+          return
+        }
+        challenge(`http://${host}/token`)(req, res)
+      }
+      expect((await refusal(client())).message).toContain(why)
+    }
+    expect(seen.filter(s => s.url.startsWith('/token2'))).toEqual([])
+  })
+
+  it('refuses a redirect of any request to a metadata address', async () => {
+    handler = (_req, res) => {
+      res.statusCode = 307
+      res.setHeader('Location', 'http://169.254.169.254/latest/meta-data/')
+      res.end()
+    }
+    const error = await refusal(client())
+    expect(error.message).toBe(
+      `${host} redirected to 169.254.169.254, a link-local or cloud metadata address; not followed`
+    )
+  })
+
+  it.each([
+    ['too long', 'x'.repeat(16 * 1024 + 1)],
+    ['with a line break', 'tok\r\nX-Injected: 1'],
+    ['with a space', 'tok en'],
+    ['not a string', 12345]
+  ])('refuses a token %s', async (_what, token) => {
+    handler = (req, res) => {
+      if (req.url?.startsWith('/token')) {
+        res.end(JSON.stringify({ token }))
+        return
+      }
+      challenge(`http://${host}/token`)(req, res)
+    }
+    const error = await refusal(client())
+    expect(error.message).toBe(
+      `${host}: the token service on ${host} sent a token that is not up to 16384 printable ASCII characters; refused`
+    )
+    expect(seen.filter(s => s.authorization?.startsWith('Bearer'))).toEqual([])
+  })
+
+  it('refuses a realm that is not a URL', async () => {
+    handler = challenge('/token')
+    await expect(refusal(client())).resolves.toMatchObject({
+      message: `${host} sent a token realm that is not a URL`
+    })
+  })
+
+  it('tells link-local and metadata hosts from ordinary ones', () => {
+    for (const forbidden of [
+      '169.254.0.1',
+      '169.254.169.254',
+      '[fe80::1]',
+      '[febf::1]',
+      '[::ffff:a9fe:a9fe]',
+      '[fd00:ec2::254]',
+      '100.100.100.200',
+      'metadata',
+      'metadata.google.internal',
+      'Metadata.Google.Internal.'
+    ]) {
+      expect([forbidden, isForbiddenHost(forbidden)]).toEqual([forbidden, true])
+    }
+    for (const fine of [
+      '169.255.0.1',
+      '10.0.0.1',
+      '127.0.0.1',
+      '[fec0::1]',
+      '[::1]',
+      'auth.docker.io',
+      'metadata.example.com',
+      'ghcr.io'
+    ]) {
+      expect([fine, isForbiddenHost(fine)]).toEqual([fine, false])
+    }
+  })
+})
+
+describe('getBlobJson', () => {
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'arm', os: 'linux', variant: 'v7', rootfs: {} })
+  )
+  const digest = `sha256:${createHash('sha256').update(config).digest('hex')}`
+
+  it('reads a config through a redirect to storage, dropping the credentials there, and checks its digest', async () => {
+    const storage = http.createServer((req, res) => {
+      seen.push({
+        method: req.method ?? '',
+        url: `storage:${req.url}`,
+        ...(req.headers.authorization ? { authorization: req.headers.authorization } : {})
+      })
+      res.end(config)
+    })
+    await new Promise<void>(resolve => storage.listen(0, '127.0.0.1', resolve))
+    const storageHost = `127.0.0.1:${(storage.address() as AddressInfo).port}`
+    const expected = `Basic ${Buffer.from('u:p').toString('base64')}`
+    handler = (req, res) => {
+      if (req.headers.authorization !== expected) {
+        res.statusCode = 401
+        res.setHeader('WWW-Authenticate', 'Basic realm="r"')
+      } else {
+        res.statusCode = 307
+        res.setHeader('Location', `http://${storageHost}/blob?sig=1`)
+      }
+      res.end()
+    }
+    const c = client({ credentials: () => ({ username: 'u', password: 'p' }) })
+    await expect(c.getBlobJson(host, 'a/b', digest)).resolves.toEqual({
+      architecture: 'arm',
+      os: 'linux',
+      variant: 'v7',
+      rootfs: {}
+    })
+    c.dispose()
+    await new Promise<void>(resolve => storage.close(() => resolve()))
+    expect(seen.map(s => [s.method, s.url, s.authorization])).toEqual([
+      ['GET', `/v2/a/b/blobs/${digest}`, undefined],
+      ['GET', `/v2/a/b/blobs/${digest}`, expected],
+      ['GET', 'storage:/blob?sig=1', undefined]
+    ])
+    // A blob is not a manifest: no pull counted.
+    expect(c.manifestGets.get(host)).toBeUndefined()
+  })
+
+  it('answers undefined for a blob that does not exist', async () => {
+    handler = (_req, res) => {
+      res.statusCode = 404
+      res.end()
+    }
+    const c = client()
+    await expect(c.getBlobJson(host, 'a/b', digest)).resolves.toBeUndefined()
+    c.dispose()
+  })
+
+  it('refuses content that does not match the digest, at once', async () => {
+    handler = (_req, res) => res.end(JSON.stringify({ os: 'linux', architecture: 'amd64' }))
+    const c = client({ retries: 3 })
+    const error = (await c
+      .getBlobJson(host, 'a/b', digest)
+      .catch((e: unknown) => e)) as RegistryError
+    c.dispose()
+    expect(error).toBeInstanceOf(RegistryError)
+    expect(error.permanent).toBe(true)
+    expect(error.message).toMatch(
+      new RegExp(
+        `^${host}/a/b@${digest}: the blob answered has sha256:[0-9a-f]{64}, not its digest`
+      )
+    )
+    expect(seen).toHaveLength(1)
+  })
+
+  it('refuses content over the limit, announced or streamed', async () => {
+    const big = Buffer.alloc(2048, 0x20)
+    const bigDigest = `sha256:${createHash('sha256').update(big).digest('hex')}`
+    for (const announced of [true, false]) {
+      handler = (_req, res) => {
+        if (announced) res.setHeader('Content-Length', String(big.length))
+        res.write(big.subarray(0, 1024))
+        res.end(big.subarray(1024))
+      }
+      const c = client({ retries: 3 })
+      const error = (await c
+        .getBlobJson(host, 'a/b', bigDigest, 1024)
+        .catch((e: unknown) => e)) as RegistryError
+      c.dispose()
+      expect(error.message).toBe(`${host} answered more than 1024 bytes`)
+      expect(error.permanent).toBe(true)
+    }
+    expect(seen).toHaveLength(2)
+  })
+
+  it('refuses a digest that is not sha256 without asking, and content that is not JSON', async () => {
+    const c = client()
+    await expect(c.getBlobJson(host, 'a/b', 'sha256:../../../etc')).rejects.toThrow(
+      /is not a sha256 digest; the blob is not read/
+    )
+    expect(seen).toEqual([])
+    const text = Buffer.from('not json')
+    handler = (_req, res) => res.end(text)
+    await expect(
+      c.getBlobJson(host, 'a/b', `sha256:${createHash('sha256').update(text).digest('hex')}`)
+    ).rejects.toThrow(/the blob is not JSON/)
     c.dispose()
   })
 })

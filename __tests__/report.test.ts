@@ -3,9 +3,15 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { HOSTILE_PROSE, githubLinks, proseOf } from '../__fixtures__/github-api.js'
+import { WORD_JOINER } from '../src/escape.js'
 import {
+  MAX_CELL_CHARS,
+  MAX_SUMMARY_BYTES,
   MAX_SUMMARY_ROWS,
   buildSummary,
+  isPasteableReference,
+  logResults,
   mirroredReferences,
   totalsLine,
   writeSummary
@@ -95,5 +101,135 @@ describe('report', () => {
     process.env.GITHUB_STEP_SUMMARY = file
     await writeSummary([planned, rejected], { dryRun: true })
     expect(fs.readFileSync(file, 'utf8')).toContain('2 image(s): 1 planned, 1 rejected')
+  })
+})
+
+describe('user text in the summary', () => {
+  const results: MirrorResult[] = HOSTILE_PROSE.map((text, i) => ({
+    ...rejected,
+    request: `bad${i}`,
+    origin: text,
+    reason: text,
+    note: text
+  }))
+
+  test('no mention, reference or autolink survives outside <code>, and the text reads the same', () => {
+    buildSummary([planned, ...results], {
+      dryRun: false,
+      problem: HOSTILE_PROSE.join(' '),
+      remarks: HOSTILE_PROSE
+    })
+    const html = core.summary.stringify()
+    expect(githubLinks(html)).toEqual([])
+    const read = proseOf(html).replaceAll(WORD_JOINER, '')
+    expect(read).toContain(`⛔ ${HOSTILE_PROSE.join(' ')}`)
+    // In the problem, a remark, the origin, the reason and the note.
+    for (const text of HOSTILE_PROSE) expect(read.split(text).length - 1).toBe(5)
+    const tags = new Set(html.replace(/<pre[\s\S]*?<\/pre>/g, '').match(/<[^>]*>/g))
+    for (const tag of tags) {
+      expect(tag).toMatch(/^<\/?(h2|h3|p|b|table|tr|th|td|code|br|sub)>$/)
+    }
+    expect(html).not.toMatch(/&amp;#|&amp;(amp|lt|gt|quot);/)
+  })
+
+  test('code text stays copyable: no joiner inside <code> or <pre>', () => {
+    buildSummary([{ ...planned, request: 'www.example.com/a/b:1' }, ...results], { dryRun: false })
+    const html = core.summary.stringify()
+    const code = html.match(/<code[^>]*>[^<]*<\/code>|<pre[\s\S]*?<\/pre>/g) ?? []
+    expect(code.join('')).toContain('www.example.com/a/b:1')
+    for (const text of code) expect(text).not.toContain(WORD_JOINER)
+  })
+})
+
+describe('the summary stays under GitHub’s 1 MiB', () => {
+  const many = (n: number, reason: string): MirrorResult[] =>
+    Array.from({ length: n }, (_, i) => ({
+      ...rejected,
+      request: `registry.example/team/image-${i}:1`,
+      reason: `${i} ${reason}`,
+      note: `${i} ${reason}`
+    }))
+
+  test('20,000 results with 500-character reasons: bounded, fast, and says how many more', () => {
+    const results = many(20_000, 'r'.repeat(495))
+    const started = performance.now()
+    buildSummary(results, { dryRun: false })
+    const html = core.summary.stringify()
+    expect(performance.now() - started).toBeLessThan(500)
+    expect(Buffer.byteLength(html)).toBeLessThan(MAX_SUMMARY_BYTES)
+    const rows = (html.match(/<tr>/g)?.length ?? 0) - 1
+    expect(rows).toBeGreaterThan(500)
+    expect(rows).toBeLessThanOrEqual(MAX_SUMMARY_ROWS)
+    expect(html).toContain(`${20_000 - rows} more row(s) not shown`)
+  })
+
+  test('rows whose escaping multiplies their size stop at the byte bound, not the row count', () => {
+    const results = many(20_000, '@#|<'.repeat(124))
+    buildSummary(results, { dryRun: false, remarks: ['leg 1 of 1'] })
+    const html = core.summary.stringify()
+    expect(Buffer.byteLength(html)).toBeLessThan(MAX_SUMMARY_BYTES)
+    const rows = (html.match(/<tr>/g)?.length ?? 0) - 1
+    expect(rows).toBeLessThan(MAX_SUMMARY_ROWS)
+    expect(rows).toBeGreaterThan(50)
+    expect(html).toContain(`${20_000 - rows} more row(s) not shown`)
+    expect(html.match(/<td>/g)?.length).toBe(html.match(/<\/td>/g)?.length)
+  })
+
+  test('one long reason or note is cut with an ellipsis', () => {
+    buildSummary([{ ...rejected, reason: 'x'.repeat(100_000), note: 'y'.repeat(100_000) }], {
+      dryRun: false
+    })
+    const html = core.summary.stringify()
+    expect(html.length).toBeLessThan(MAX_CELL_CHARS * 4)
+    expect(html).toContain(
+      `${'x'.repeat(MAX_CELL_CHARS - 1)}…<br>${'y'.repeat(MAX_CELL_CHARS - 1)}…`
+    )
+  })
+})
+
+describe('results from elsewhere', () => {
+  const odd = ['constructor', '__proto__', 'toString'].map(
+    status => ({ ...planned, status }) as unknown as MirrorResult
+  )
+
+  test('an unknown status renders as ❔ unknown, is counted as such, and is not mirrored', () => {
+    buildSummary([rejected, ...odd], { dryRun: false })
+    const html = core.summary.stringify()
+    expect(html.match(/<td>❔ unknown<\/td>/g)).toHaveLength(3)
+    expect(html).not.toMatch(/function|\[native code\]|NaN|undefined/)
+    expect(html).not.toContain('docker pull')
+    expect(totalsLine([rejected, ...odd])).toBe('4 image(s): 1 rejected, 3 unknown')
+    expect(mirroredReferences(odd)).toEqual([])
+  })
+
+  test('fields of the wrong type render as empty cells, and nothing throws', () => {
+    const broken = {
+      ...planned,
+      request: 7,
+      origin: undefined,
+      platforms: 'linux/amd64',
+      seconds: '3',
+      size: '10',
+      digest: { x: 1 },
+      reason: ['@octocat']
+    } as unknown as MirrorResult
+    expect(() => buildSummary([broken], { dryRun: false })).not.toThrow()
+    expect(core.summary.stringify()).not.toMatch(/octocat|object Object|NaN|undefined/)
+    expect(() =>
+      logResults([broken, { ...broken, status: 5 } as unknown as MirrorResult])
+    ).not.toThrow()
+  })
+
+  test('the pull example is a plain reference, never a target that could break out of the block', () => {
+    const hostile = { ...planned, target: 'm.example.com/x:1</code></pre><img src=x>' }
+    buildSummary([hostile, planned], { dryRun: false })
+    const html = core.summary.stringify()
+    expect(html).not.toContain('<img')
+    expect(html).toContain(`docker pull ${planned.target}`)
+    expect(isPasteableReference(planned.target)).toBe(true)
+    expect(isPasteableReference(`${planned.target}@sha256:${'a'.repeat(64)}`)).toBe(true)
+    for (const bad of [hostile.target, 'a b', 'x\ny', '`x`', '', 'a'.repeat(600), '-x']) {
+      expect(isPasteableReference(bad)).toBe(false)
+    }
   })
 })

@@ -53,7 +53,7 @@ const seeded = new Map<string, string>()
 /** Every run, removed from disk at the end. */
 const runs: WorkflowRun[] = []
 
-const mirrorRepo = (repo: string) => `mirror/${source.host.replace(':', '-')}/${repo}`
+const mirrorRepo = (repo: string) => `mirror/${source.host.replace(':', '_')}/${repo}`
 const results = (run: WorkflowRun) => JSON.parse(run.outputs.results || '[]') as Result[]
 
 /** Run `task` over `items`, `width` at a time. */

@@ -1,9 +1,12 @@
 import { describe, expect, test } from '@jest/globals'
+import fc from 'fast-check'
 import { parseReference, type ImageReference } from '../src/references.js'
 import {
   DEFAULT_TEMPLATE,
   checkTemplate,
   findCollisions,
+  isOneToOne,
+  registrySegment,
   renderTarget,
   targetReference
 } from '../src/rewrite.js'
@@ -22,7 +25,7 @@ describe('renderTarget', () => {
       'registry.k8s.io/pause',
       'registry.example.com/mirror/registry.k8s.io/pause'
     ],
-    [DEFAULT_TEMPLATE, 'localhost:5000/a/b', 'registry.example.com/mirror/localhost-5000/a/b'],
+    [DEFAULT_TEMPLATE, 'localhost:5000/a/b', 'registry.example.com/mirror/localhost_5000/a/b'],
     ['{target}/{namespace}/{name}', 'registry.k8s.io/pause', 'registry.example.com/mirror/pause'],
     ['{target}/{namespace}/{name}', 'quay.io/a/b/c', 'registry.example.com/mirror/a/b/c'],
     ['{target}/{name}', 'ghcr.io/org/app', 'registry.example.com/mirror/app'],
@@ -53,7 +56,10 @@ describe('renderTarget', () => {
 
   test('IPv6 registries become a valid path segment', () => {
     const rendered = renderTarget(DEFAULT_TEMPLATE, 'mirror.example.com', ref('[::1]:5000/a'))
-    expect(rendered).toMatchObject({ ok: true, name: 'mirror.example.com/1-5000/a' })
+    expect(rendered).toMatchObject({
+      ok: true,
+      name: 'mirror.example.com/ipv6__0-0-0-0-0-0-0-1_5000/a'
+    })
   })
 })
 
@@ -100,5 +106,61 @@ describe('findCollisions', () => {
         ]
       }
     ])
+  })
+})
+
+describe('one-to-one names', () => {
+  test('the default template keeps a port apart from a host name that spells it', () => {
+    const a = renderTarget(DEFAULT_TEMPLATE, 'mirror.example.com', ref('reg.example:5000/team/app'))
+    const b = renderTarget(DEFAULT_TEMPLATE, 'mirror.example.com', ref('reg.example-5000/team/app'))
+    expect(a).toMatchObject({ ok: true, name: 'mirror.example.com/reg.example_5000/team/app' })
+    expect(b).toMatchObject({ ok: true, name: 'mirror.example.com/reg.example-5000/team/app' })
+  })
+
+  test('two spellings of one IPv6 address land together; other addresses apart', () => {
+    expect(registrySegment('[::1]:5000')).toBe(registrySegment('[0:0:0:0:0:0:0:0001]:5000'))
+    expect(registrySegment('[fe80::1]')).toBe('ipv6__fe80-0-0-0-0-0-0-1')
+    expect(registrySegment('[fe80::1]')).not.toBe(registrySegment('[fe80::1:0]'))
+  })
+
+  test('no two registries share a segment (hosts, ports, IPv6)', () => {
+    const hosts = fc.oneof(
+      fc.domain().map(d => d.toLowerCase()),
+      fc
+        .tuple(fc.domain(), fc.integer({ min: 1, max: 65535 }))
+        .map(([d, p]) => `${d.toLowerCase()}:${p}`),
+      fc.ipV6().map(a => `[${a}]`),
+      fc.tuple(fc.ipV6(), fc.integer({ min: 1, max: 65535 })).map(([a, p]) => `[${a}]:${p}`)
+    )
+    fc.assert(
+      fc.property(hosts, hosts, (a, b) => {
+        // Only forms the reference grammar accepts (hex and colons inside brackets).
+        fc.pre(!/\./.test(a.replace(/^[^[]*$/, '')) && !/\./.test(b.replace(/^[^[]*$/, '')))
+        // One address, one name: WHATWG URL parsing gives IPv6 its canonical spelling.
+        const canonical = (x: string) => {
+          const m = /^\[(.*)\](?::(\d+))?$/.exec(x)
+          return m ? `${new URL(`http://[${m[1]}]/`).hostname}:${m[2] ?? ''}` : x
+        }
+        if (canonical(a) !== canonical(b)) {
+          expect(registrySegment(a)).not.toBe(registrySegment(b))
+        }
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  test.each([
+    ['{target}/{registry}/{repository}', true],
+    ['{target}/{registry}/{namespace}/{name}', true],
+    ['{target}/mirrors/{registry}/library/{repository}', true],
+    ['{registry}/{repository}', true],
+    ['{target}/{repository}', false],
+    ['{target}/{name}', false],
+    ['{target}/{namespace}-{name}', false],
+    ['{target}/{registry}-{repository}', false],
+    ['{target}/{registry}/{name}', false],
+    ['{target}/{repository}/{registry}', false]
+  ])('%s is one-to-one: %s', (template, expected) => {
+    expect(isOneToOne(template)).toBe(expected)
   })
 })

@@ -41,7 +41,7 @@ function byRequest(run: ActionRun, request: string): Result[] {
 
 /** The mirror's repository for a source repository, under the default template. */
 function mirrored(repository: string, tag: string, prefix = 'mirror'): string {
-  return `${prefix}/${source.host.replace(':', '-')}/${repository}:${tag}`
+  return `${prefix}/${source.host.replace(':', '_')}/${repository}:${tag}`
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {

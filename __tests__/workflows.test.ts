@@ -257,7 +257,6 @@ describe('the reusable workflow', () => {
     const forwarded = Object.keys(ACTION.inputs).filter(
       name =>
         !perJob.includes(name) &&
-        !name.startsWith('label-') &&
         name !== 'crane-url' &&
         name !== 'config-dir'
     )
@@ -268,6 +267,27 @@ describe('the reusable workflow', () => {
       return ours !== undefined && ours !== '' && String(ours) !== ACTION.inputs[name]?.default
     })
     expect(differing).toEqual([])
+  })
+
+  it('gives the plan and the report every issue input, so the answer follows the caller', () => {
+    const issueInputs = [
+      'from-issue',
+      'allowlist',
+      'open-mirror',
+      'issue-max-images',
+      'dry-run',
+      'label-succeeded',
+      'label-failed',
+      'label-partial'
+    ]
+    for (const id of ['plan', 'report']) {
+      const step = jobs[id]?.steps?.find(s => s.uses === './.image-mirror-action')
+      const given = Object.keys(step?.with ?? {})
+      expect([id, issueInputs.filter(name => !given.includes(name))]).toEqual([id, []])
+      for (const name of issueInputs) {
+        expect([id, step?.with?.[name]]).toEqual([id, `\${{ inputs.${name} }}`])
+      }
+    }
   })
 
   it('runs plan → copy legs → report with artifacts, least permissions and no overlap', () => {

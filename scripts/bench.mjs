@@ -193,7 +193,7 @@ function skopeoCopyArgs(sourceHost, targetHost, image) {
 }
 
 function mirrorPath(sourceHost, repository) {
-  return `mirror/${sourceHost.replace(':', '-')}/${repository}`
+  return `mirror/${sourceHost.replace(':', '_')}/${repository}`
 }
 
 // ---------------------------------------------------------------- allowlist

@@ -6,23 +6,25 @@
 import pLimit from 'p-limit'
 import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
+import { expectation, ImageError, matches, type Expectation } from './expectation.js'
 import { parseReference, repositoryName, type ImageReference } from './references.js'
 import {
   formatPlatform,
   isIndex,
   RegistryError,
   type Manifest,
-  type ManifestHead,
-  type Platform,
   type RegistryClient
 } from './registry.js'
 import { groupByRepository, type MirrorResult } from './results.js'
+import { compileTagFilter } from './tag-filter.js'
 
 export interface CopyOptions {
   client: RegistryClient
   /** Absent in a dry run: compare only, write nothing. */
   engine?: CopyEngine
   platforms: 'all' | readonly string[]
+  /** The engine can build an index of some platforms (crane); skopeo copies all or one. */
+  severalPlatforms?: boolean
   skipUnchanged: boolean
   /** Attempts per image beyond the first. */
   retries: number
@@ -44,15 +46,6 @@ export interface RetryInfo {
   waitMs: number
   /** Why the previous attempt failed (secrets removed). */
   reason: string
-}
-
-class ImageError extends Error {
-  constructor(
-    message: string,
-    readonly permanent: boolean
-  ) {
-    super(message)
-  }
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
@@ -78,7 +71,16 @@ export async function expandTagFilters(
       continue
     }
     const { registry, repository } = parse(result.source)
-    const pattern = new RegExp(result.tagFilter.slice(1, -1))
+    // Upstream owners choose the tags: the filter runs in linear time whatever they are.
+    const pattern = compileTagFilter(result.tagFilter.slice(1, -1))
+    if (!pattern.ok) {
+      expanded.push({
+        ...result,
+        status: 'rejected',
+        reason: `tag filter ${result.tagFilter} ${pattern.reason}`
+      })
+      continue
+    }
     let tags: string[]
     try {
       tags = await client.listTags(registry, repository)
@@ -146,19 +148,9 @@ export function startOrder(groups: readonly number[][]): number[] {
   return order
 }
 
-/** What the target must hold for the copy to be right. */
-interface Expectation {
-  sourceDigest: string
-  /** The target's digest: the source's for `all`, the child's for one platform. */
-  digest?: string
-  /** For several platforms: the children the new index must hold, exactly. */
-  children?: Set<string>
-  note?: string
-}
-
 async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<MirrorResult> {
   const started = Date.now()
-  const state = { copied: false }
+  const state: { copied: boolean; expected?: Expectation } = { copied: false }
   const attempts = options.retries + 1
   let lastError: unknown
   for (let attempt = 0; attempt <= options.retries; attempt++) {
@@ -187,7 +179,8 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
     options.retries > 0 && !isPermanent(lastError) ? ` (after ${options.retries + 1} attempts)` : ''
   return {
     ...result,
-    status: 'failed',
+    // A request that cannot be served as asked (a stale tag@digest) was never attempted.
+    status: lastError instanceof ImageError && lastError.rejected ? 'rejected' : 'failed',
     reason: scrub(`${message(lastError)}${tries}`, options.secrets),
     seconds: (Date.now() - started) / 1000
   }
@@ -196,23 +189,25 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
 async function attemptOne(
   result: MirrorResult,
   options: CopyOptions,
-  state: { copied: boolean }
+  state: { copied: boolean; expected?: Expectation }
 ): Promise<MirrorResult> {
   const { client } = options
   const source = parse(result.source)
   const target = parse(result.target)
-  const expected = await expectation(source, options)
+  // Decided once the copy is made: a retry verifies against what was copied.
+  const expected =
+    state.expected ??
+    (await expectation(source, target, {
+      client,
+      platforms: options.platforms,
+      severalPlatforms: options.severalPlatforms ?? true
+    }))
 
   // The engine pushes a tag when there is one; a digest-only request lands by digest.
-  const targetRef = target.tag ?? (expected.digest as string)
-  if (!target.tag && options.platforms !== 'all') {
-    throw new ImageError(
-      'a reference by digest alone can only be mirrored with platforms: all (a subset changes the digest); add a tag',
-      true
-    )
-  }
-
-  if (options.skipUnchanged && !state.copied) {
+  const targetRef = target.tag ?? expected.sourceDigest
+  // A platform subset the tag already holds is never copied again: nothing would change.
+  const subsetHeld = expected.satisfied && expected.platforms !== 'all'
+  if (!state.copied && (options.skipUnchanged || subsetHeld)) {
     const present = await client.headManifest(target.registry, target.repository, targetRef)
     if (present && (await matches(present, expected, target, client))) {
       return withDigests(result, 'unchanged', present.digest, expected)
@@ -225,7 +220,7 @@ async function attemptOne(
       await options.engine.copy({
         source: `${repositoryName(source)}@${expected.sourceDigest}`,
         target: `${repositoryName(target)}${target.tag ? `:${target.tag}` : `@${expected.sourceDigest}`}`,
-        platforms: options.platforms,
+        platforms: expected.platforms,
         insecureSource: options.insecure.has(source.registry),
         insecureTarget: options.insecure.has(target.registry)
       })
@@ -233,6 +228,7 @@ async function attemptOne(
       throw new ImageError(scrub(message(error), options.secrets), isPermanent(error))
     }
     state.copied = true
+    state.expected = expected
   }
 
   // Verify: the target must now hold exactly what the source had (or the chosen platforms).
@@ -269,78 +265,6 @@ function withDigests(
   const note = notes.filter(Boolean).join('; ')
   if (note) out.note = note
   return out
-}
-
-/** HEAD the source (free on Docker Hub); read its index only when a platform subset needs it. */
-async function expectation(source: ImageReference, options: CopyOptions): Promise<Expectation> {
-  const { client } = options
-  const reference = source.digest ?? source.tag ?? 'latest'
-  const head = await client.headManifest(source.registry, source.repository, reference)
-  if (!head) {
-    throw new ImageError(
-      `${repositoryName(source)}:${reference} does not exist on ${source.registry}`,
-      true
-    )
-  }
-  let sourceDigest = source.digest ?? head.digest
-  let index: Manifest | undefined
-  if (!sourceDigest || (options.platforms !== 'all' && isIndex(head.mediaType))) {
-    // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
-    index = await client.getManifest(source.registry, source.repository, reference)
-    if (!index)
-      throw new ImageError(
-        `${repositoryName(source)}:${reference} vanished while being read`,
-        false
-      )
-    sourceDigest = source.digest ?? index.digest
-  }
-  if (options.platforms === 'all') return { sourceDigest, digest: sourceDigest }
-  if (!index || !isIndex(index.mediaType)) {
-    return {
-      sourceDigest,
-      digest: sourceDigest,
-      note: 'the source is a single-platform image; copied as it is'
-    }
-  }
-  const available = (index.body.manifests ?? []).filter(
-    m => m.platform && m.platform.os !== 'unknown'
-  )
-  const chosen = options.platforms.map(wanted => {
-    const child = available.find(m => platformMatches(m.platform as Platform, wanted))
-    if (!child) {
-      const has = available.map(m => formatPlatform(m.platform as Platform)).join(', ')
-      throw new ImageError(
-        `the source has no ${wanted} image (it has ${has || 'no platforms'})`,
-        true
-      )
-    }
-    return child.digest
-  })
-  return chosen.length === 1
-    ? { sourceDigest, digest: chosen[0] as string }
-    : { sourceDigest, children: new Set(chosen) }
-}
-
-/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
-export function platformMatches(p: Platform, wanted: string): boolean {
-  const [os, arch, variant] = wanted.split('/')
-  return p.os === os && p.architecture === arch && (!variant || p.variant === variant)
-}
-
-async function matches(
-  present: ManifestHead,
-  expected: Expectation,
-  target: ImageReference,
-  client: RegistryClient
-): Promise<boolean> {
-  if (expected.digest) return present.digest === expected.digest
-  if (!expected.children || !isIndex(present.mediaType)) return false
-  // Several platforms: the target's own index (our registry, no pull counted) must list exactly them.
-  const index = await client.getManifest(target.registry, target.repository, present.digest)
-  const children = new Set((index?.body.manifests ?? []).map(m => m.digest))
-  return (
-    children.size === expected.children.size && [...children].every(d => expected.children?.has(d))
-  )
 }
 
 /** Platforms and size of what the target now holds, read from the target (not the source). */

@@ -11,6 +11,7 @@ import {
   repositoryName,
   type ImageReference
 } from './references.js'
+import { compileTagFilter, MAX_PATTERN_LENGTH } from './tag-filter.js'
 
 /** Where an entry came from, for messages: `images` or the file's path, and the line. */
 export interface EntryOrigin {
@@ -29,8 +30,7 @@ export type ImageRequest =
     }
   | { kind: 'invalid'; request: string; origin: EntryOrigin; reason: string; suggestion?: string }
 
-/** Tag filters run against every tag a registry lists; keep them small. */
-export const MAX_PATTERN_LENGTH = 256
+export { MAX_PATTERN_LENGTH }
 
 /** Strip a comment: `#` at the start of a line or after white space. */
 function stripComment(line: string): string {
@@ -102,17 +102,10 @@ function parseTagList(entry: string, origin: EntryOrigin): ImageRequest[] {
     })
 }
 
-/** Why a tag filter is unusable, or undefined when it is fine. */
+/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
 export function checkPattern(pattern: string): string | undefined {
-  if (pattern.length > MAX_PATTERN_LENGTH) {
-    return `is ${pattern.length} characters long; a tag filter is at most ${MAX_PATTERN_LENGTH}`
-  }
-  try {
-    new RegExp(pattern)
-  } catch (e) {
-    return `is not a valid regular expression (${(e as Error).message.replace(/^Invalid regular expression: /, '')})`
-  }
-  return undefined
+  const filter = compileTagFilter(pattern)
+  return filter.ok ? undefined : filter.reason
 }
 
 /** The key two requests share when they ask for the same thing. */

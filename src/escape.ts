@@ -44,6 +44,40 @@ export function escapeHtml(text: string): string {
     .replace(INVISIBLE, codePoint)
 }
 
+/** U+2060 WORD JOINER: invisible, and no mention, reference or autolink pattern matches across it. */
+export const WORD_JOINER = '\u2060'
+
+/**
+ * User text as prose in a comment or the job summary (never inside `<code>`,
+ * whose text users copy): escapeHtml, then a word joiner after `@` and `#`,
+ * in `GH-`, in `://` and after `www`. GitHub decodes entities before it looks
+ * for mentions, references and autolinks, so `&#64;user` alone would still
+ * notify; with the joiner the text reads the same and no pattern matches.
+ * Escape raw text once: the output is not meant to be escaped again.
+ */
+export function escapeProse(text: string): string {
+  return (
+    escapeHtml(text)
+      // Every `&` left is the start of an entity escapeHtml wrote.
+      .replace(/&#(64|35);/g, `&#$1;${WORD_JOINER}`)
+      .replace(/(gh)-/gi, `$1${WORD_JOINER}-`)
+      .replace(/:\/\//g, `:${WORD_JOINER}//`)
+      .replace(/(www)\./gi, `$1${WORD_JOINER}.`)
+  )
+}
+
+/**
+ * At most `max` characters of `text`, the last one `…` when cut (never
+ * halving a surrogate pair). Cut raw text, before escaping, so no entity is split.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text
+  let end = Math.max(0, max - 1)
+  const last = text.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end--
+  return `${text.slice(0, end)}…`
+}
+
 /**
  * Text safe to write to the runner's log: on one line, with nothing the
  * runner would read as a workflow command (`::cmd::` or `##[cmd]`).

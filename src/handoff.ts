@@ -7,7 +7,8 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { MirrorResult } from './results.js'
+import type { IssueRecord } from './issue-flow.js'
+import { STATUSES, type MirrorResult } from './results.js'
 
 const PLAN_FORMAT = 'image-mirror-plan/1'
 const LEG_FORMAT = 'image-mirror-leg/1'
@@ -24,6 +25,10 @@ export interface PlanFile {
   dryRun: boolean
   /** Why the request as a whole was refused (an issue request, a collision). */
   problem?: string
+  /** The issue as the plan read it: the report answers from this, with the plan's settings. */
+  issue?: IssueRecord
+  /** Legs read every source anonymously (an open mirror's issue request). */
+  anonymousSources?: boolean
   /** Every image, in plan order: final for those the plan settled (unchanged, rejected, failed). */
   results: MirrorResult[]
   /** Per leg, indices into `results` of the images it copies, as they were before comparison. */
@@ -180,18 +185,87 @@ export function mergeResults(plan: PlanFile, dir: string): Merged {
     const leg = i + 1
     const file = byLeg.get(leg)
     if (!file) missing.push(leg)
-    const reported = new Map((file?.results ?? []).map(r => [r.index, r.result]))
+    const reported = new Map<number, unknown>()
+    for (const entry of (file?.results ?? []) as unknown[]) {
+      const { index, result } = (entry ?? {}) as { index?: unknown; result?: unknown }
+      if (typeof index === 'number') reported.set(index, result)
+    }
     for (const index of indices) {
-      const result = reported.get(index)
       const planned = plan.work[index] ?? (results[index] as MirrorResult)
+      const checked = reported.has(index) ? checkLegResult(reported.get(index), planned) : undefined
+      if (checked && 'problem' in checked) {
+        warnings.push(`leg ${leg}: image ${index} ${checked.problem}; counted as failed`)
+      }
+      const result = checked && 'result' in checked ? checked.result : undefined
       results[index] = result ?? {
         ...planned,
         status: 'failed',
-        reason: file
-          ? `leg ${leg} of ${plan.legs.length} did not report this image`
-          : `leg ${leg} of ${plan.legs.length} never reported its results (its job failed or was cancelled before writing them, or its artifact was not downloaded into results-dir)`
+        reason: checked
+          ? `leg ${leg} of ${plan.legs.length} reported something that is not this image as planned`
+          : file
+            ? `leg ${leg} of ${plan.legs.length} did not report this image`
+            : `leg ${leg} of ${plan.legs.length} never reported its results (its job failed or was cancelled before writing them, or its artifact was not downloaded into results-dir)`
       }
     }
   })
   return { results, missing, warnings }
+}
+
+/** Statuses a leg may report: it copies, compares, or fails; it never plans anything new. */
+const LEG_STATUSES = new Set<string>(STATUSES)
+const DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/
+const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/
+/** Longest reason or note taken from a leg; longer is cut, not trusted to fit an answer. */
+const MAX_TEXT = 2000
+
+/**
+ * A leg's result, rebuilt from the planned image and the fields a leg may
+ * set, each checked: a results file is an artifact any job of the run (or a
+ * bug) could have written, and it ends up in the summary, the outputs and an
+ * answer on a stranger's issue.
+ */
+export function checkLegResult(
+  value: unknown,
+  planned: MirrorResult
+): { result: MirrorResult } | { problem: string } {
+  if (!value || typeof value !== 'object') return { problem: 'is not a result' }
+  const r = value as Record<string, unknown>
+  const own = (key: string) => (Object.hasOwn(r, key) ? r[key] : undefined)
+  const status = own('status')
+  if (typeof status !== 'string' || !LEG_STATUSES.has(status)) {
+    return { problem: `has an unknown status ${JSON.stringify(String(status)).slice(0, 40)}` }
+  }
+  for (const key of ['request', 'source', 'target'] as const) {
+    if (own(key) !== planned[key]) return { problem: `has another ${key} than the plan` }
+  }
+  const result: MirrorResult = { ...planned, status: status as MirrorResult['status'] }
+  delete result.reason
+  delete result.note
+  const digest = own('digest')
+  const sourceDigest = own('sourceDigest')
+  if (digest !== undefined && (typeof digest !== 'string' || !DIGEST.test(digest))) {
+    return { problem: 'has a malformed digest' }
+  }
+  if (typeof digest === 'string') result.digest = digest
+  if (typeof sourceDigest === 'string' && DIGEST.test(sourceDigest)) {
+    result.sourceDigest = sourceDigest
+  }
+  for (const key of ['reason', 'note'] as const) {
+    const text = own(key)
+    if (typeof text === 'string' && text) {
+      result[key] = text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text
+    }
+  }
+  const platforms = own('platforms')
+  if (Array.isArray(platforms) && platforms.every(p => typeof p === 'string' && PLATFORM.test(p))) {
+    result.platforms = (platforms as string[]).slice(0, 64)
+  }
+  for (const key of ['size', 'seconds'] as const) {
+    const n = own(key)
+    if (typeof n === 'number' && Number.isFinite(n) && n >= 0) result[key] = n
+  }
+  if ((status === 'failed' || status === 'rejected') && !result.reason) {
+    result.reason = `the leg reported it ${status} without a reason`
+  }
+  return { result }
 }

@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { parseRepositoryName } from './references.js'
-import { DEFAULT_TEMPLATE, checkTemplate } from './rewrite.js'
+import { DEFAULT_TEMPLATE, checkTemplate, isOneToOne } from './rewrite.js'
 
 export const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'] as const
 export type Mode = (typeof MODES)[number]
@@ -53,6 +53,11 @@ export interface Inputs {
   labels: { succeeded: string; failed: string; partial: string }
   /** Mode lint-allowlist: rewrite the allowlist in normal form instead of failing. */
   fix?: boolean
+  /**
+   * from-issue without an allowlist: any public image may be asked for. Sources are then read
+   * anonymously, and none on the target's registry is served.
+   */
+  openMirror: boolean
 }
 
 export class InputError extends Error {}
@@ -269,7 +274,8 @@ export function getInputs(): Inputs {
       succeeded: label('label-succeeded', 'sync image succeeded'),
       failed: label('label-failed', 'sync image failure'),
       partial: label('label-partial', 'sync image partial')
-    }
+    },
+    openMirror: bool('open-mirror', false)
   }
   if (
     inputs.engine === 'skopeo' &&
@@ -281,9 +287,26 @@ export function getInputs(): Inputs {
       `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`
     )
   }
-  const allowlist = mode !== 'copy' ? existingFile('allowlist') : undefined
+  // The report answers from the plan, which names the allowlist: its job needs no checkout.
+  const allowlist = reads || lint ? existingFile('allowlist') : undefined
   if (allowlist) inputs.allowlist = allowlist
   else if (lint) fail('allowlist', 'mode lint-allowlist needs the allowlist file to check')
+  // Strangers choose what an issue asks for: the mirror's integrity must not depend on them.
+  if (fromIssue && reads) {
+    if (!allowlist && !inputs.openMirror) {
+      fail(
+        'allowlist',
+        'from-issue: true needs an allowlist of the images strangers may ask for (DaoCloud allows.txt format); to serve any public image instead, set open-mirror: true'
+      )
+    }
+    if (!isOneToOne(rewrite)) {
+      fail(
+        'rewrite',
+        `"${rewrite}" can map two source repositories to one mirrored name, so one issue could overwrite the tags another issue mirrored; with from-issue: true use a template that keeps {registry} and {repository} as path segments, such as ${DEFAULT_TEMPLATE}`
+      )
+    }
+  }
+  if (inputs.openMirror && !fromIssue) fail('open-mirror', 'true works with from-issue: true')
   if (lint) inputs.fix = bool('fix', false)
   if (imagesFile) inputs.imagesFile = imagesFile
   if (username) inputs.username = username

@@ -3,10 +3,10 @@
  * escaped), the outcome labels, and closing. Talks only to the issue API.
  */
 import * as github from '@actions/github'
-import { escapeHtml } from './escape.js'
+import { clip, escapeHtml, escapeProse } from './escape.js'
 import { NOT_ALLOWED } from './plan.js'
-import { shortDigest } from './report.js'
-import { countByStatus, type MirrorResult } from './results.js'
+import { isPasteableReference, shortDigest } from './report.js'
+import type { MirrorResult } from './results.js'
 
 export interface IssueLabels {
   succeeded: string
@@ -24,7 +24,22 @@ export interface Run {
   allowlist?: { name: string; url?: string }
 }
 
+/** First line of every result comment: how a later run finds its earlier answer. */
+export const RESULT_MARKER = '<!-- image-mirror: result -->'
+/**
+ * GitHub refuses a comment over 65,536 characters; the answer stops adding
+ * rows, reasons, notes and pull lines at this size.
+ */
+export const MAX_COMMENT_CHARS = 60_000
+/** Longest single reason, note or code cell shown; the results output has the whole text. */
+export const MAX_TEXT_CHARS = 1_000
+/** Pages of 100 comments read to find an earlier answer; past them a new one is posted. */
+export const MAX_COMMENT_PAGES = 10
+
 const OK = new Set(['copied', 'unchanged', 'planned'])
+
+/** Results may come from files other jobs wrote: read a field only when it is a string. */
+const str = (value: unknown): string => (typeof value === 'string' ? value : '')
 
 /** Everything mirrored: succeeded; nothing: failed; some: partial. */
 export function outcomeOf(results: readonly MirrorResult[], problem?: string): Outcome {
@@ -33,26 +48,68 @@ export function outcomeOf(results: readonly MirrorResult[], problem?: string): O
   return ok === results.length ? 'succeeded' : 'partial'
 }
 
-const code = (text: string) => (text ? `<code>${escapeHtml(text)}</code>` : '–')
-const STATUS: Record<MirrorResult['status'], string> = {
-  copied: '✅ copied',
-  unchanged: '✅ up to date',
-  planned: '📝 planned',
-  rejected: '⛔ rejected',
-  failed: '❌ failed'
-}
+// Code text is what users paste: escaped, but no joiners.
+const code = (text: string) =>
+  text ? `<code>${escapeHtml(clip(text, MAX_TEXT_CHARS))}</code>` : '–'
+const prose = (text: string) => escapeProse(clip(text, MAX_TEXT_CHARS))
+
+// A Map, so a status such as `constructor` finds nothing rather than Object's.
+const STATUS = new Map<string, string>([
+  ['copied', '✅ copied'],
+  ['unchanged', '✅ up to date'],
+  ['planned', '📝 planned'],
+  ['rejected', '⛔ rejected'],
+  ['failed', '❌ failed']
+])
+const statusLabel = (status: unknown) => STATUS.get(str(status)) ?? '❔ unknown'
 
 export function acceptedComment(
   count: number,
   platforms: 'all' | readonly string[],
   run: Run
 ): string {
-  const which = platforms === 'all' ? 'all platforms' : platforms.join(', ')
+  const which = platforms === 'all' ? 'all platforms' : escapeProse(platforms.join(', '))
   const follow = run.url ? ` Follow it in [the workflow run](${run.url}).` : ''
   return [
     '<!-- image-mirror: accepted -->',
     `Request accepted: mirroring ${count} image(s) (${which})${run.dryRun ? ' as a dry run' : ''}.${follow}`
   ].join('\n')
+}
+
+/** A block of items (table rows, list items, pull lines) shown while they fit. */
+interface Section {
+  open: string[]
+  count: number
+  item: (index: number) => string
+  close: string[]
+  /** The line for the items not shown. */
+  more: (left: number) => string
+}
+
+/** Budget kept for each later section, so one long section does not crowd out the rest. */
+const SECTION_RESERVE = 4_000
+/** Room for a section's "N more" line. */
+const MORE_RESERVE = 300
+
+const size = (lines: readonly string[]) => lines.reduce((n, line) => n + line.length + 1, 0)
+
+/** The section's lines, within `budget` characters (newlines included). */
+function fill(section: Section, budget: number): string[] {
+  const lines = [...section.open]
+  let used = size(section.open) + size(section.close) + MORE_RESERVE
+  let shown = 0
+  // Stop at the first item that does not fit: linear, and "N more" means the tail.
+  for (; shown < section.count; shown++) {
+    const line = section.item(shown)
+    if (used + line.length + 1 > budget) break
+    lines.push(line)
+    used += line.length + 1
+  }
+  lines.push(...section.close)
+  // A blank line first: right after a table or list, a line would join it.
+  if (shown < section.count) lines.push('', section.more(section.count - shown))
+  lines.push('')
+  return lines
 }
 
 /** The final answer: one row per image, the reasons, and ready-to-paste pull lines. */
@@ -61,70 +118,108 @@ export function resultComment(
   details: { problem?: string; notes: readonly string[]; ignored: number; run: Run }
 ): string {
   const outcome = outcomeOf(results, details.problem)
-  const counts = countByStatus(results)
-  const done = counts.copied + counts.unchanged + counts.planned
+  const done = results.filter(r => OK.has(r.status)).length
   const head =
     outcome === 'succeeded'
       ? `✅ **Mirrored ${done} of ${results.length} image(s).**`
       : outcome === 'partial'
         ? `⚠️ **Mirrored ${done} of ${results.length} image(s); the others need attention (see below).** This issue stays open.`
         : details.problem
-          ? `⛔ **This request cannot be served:** ${escapeHtml(details.problem)}`
+          ? `⛔ **This request cannot be served:** ${prose(details.problem)}`
           : `❌ **Nothing was mirrored** (${results.length} image(s) asked for).`
-  const lines = ['<!-- image-mirror: result -->', head, '']
-  if (details.run.dryRun) lines.push('_Dry run: nothing was written to the mirror._', '')
+  const top = [RESULT_MARKER, head, '']
+  if (details.run.dryRun) top.push('_Dry run: nothing was written to the mirror._', '')
 
-  if (results.length > 0) {
-    lines.push('| Status | Requested | Mirrored address | Digest |', '| --- | --- | --- | --- |')
-    for (const r of results) {
-      const read = r.source && r.source !== r.request ? `<br>read as ${code(r.source)}` : ''
-      lines.push(
-        `| ${STATUS[r.status]} | ${code(r.request)}${read} | ${code(r.target)} | ${code(shortDigest(r.digest))} |`
-      )
-    }
-    lines.push('')
-  }
+  const runLink = details.run.url ? `[the workflow run](${details.run.url})` : 'the workflow run'
+  const listed = (what: string) => (left: number) =>
+    `_${left} more ${what} are listed in the results output of ${runLink}._`
 
-  const reasons = results.filter(r => r.reason)
-  if (reasons.length > 0) {
-    lines.push('**Why**', '')
-    for (const r of reasons) lines.push(`- ${code(r.request)}: ${escapeHtml(r.reason ?? '')}`)
-    lines.push('')
-  }
+  const reasons = results.filter(r => str(r.reason))
   const allowlist = details.run.allowlist
-  if (allowlist && results.some(r => r.reason?.includes(NOT_ALLOWED))) {
+  const allowlistLines: string[] = []
+  if (allowlist && results.some(r => str(r.reason).includes(NOT_ALLOWED))) {
     // The name and URL come from the workflow's own input and the runner, not from the issue.
     const file = allowlist.url
       ? `[${escapeHtml(allowlist.name)}](${allowlist.url})`
       : code(allowlist.name)
-    lines.push(
+    allowlistLines.push(
       `Only images in the allowlist ${file} are mirrored. To ask for an addition, open a pull request that adds the line named above, or ask the maintainers on this issue.`,
       ''
     )
   }
-  const remarks = [
-    ...details.notes,
-    ...results.filter(r => r.note).map(r => `${r.request}: ${r.note}`)
-  ]
-  if (details.ignored > 0) {
-    remarks.push(
-      `${details.ignored} line(s) of text were not read as images: write one image reference a line.`
-    )
-  }
-  if (remarks.length > 0) {
-    lines.push('**Notes**', '')
-    for (const note of remarks) lines.push(`- ${escapeHtml(note)}`)
-    lines.push('')
+
+  const noted = results.filter(r => str(r.note))
+  const ignored =
+    details.ignored > 0
+      ? [
+          `${details.ignored} line(s) of text were not read as images: write one image reference a line.`
+        ]
+      : []
+  // The request's own notes first: the results output has each image's note.
+  const general = [...details.notes.map(String), ...ignored]
+  const remark = (i: number): string => {
+    if (i < general.length) return `- ${prose(general[i] as string)}`
+    const r = noted[i - general.length] as MirrorResult
+    return `- ${code(str(r.request))}: ${prose(str(r.note))}`
   }
 
-  const mirrored = results.filter(r => OK.has(r.status) && r.target).map(r => r.target)
-  if (mirrored.length > 0 && !details.run.dryRun) {
-    lines.push('**How to use**', '', '```sh')
-    // Mirrored references are built by the action from validated parts: no user text is pasted here.
-    for (const ref of mirrored) lines.push(`docker pull ${ref}`, `ctr -n k8s.io images pull ${ref}`)
-    lines.push('```', '')
-  }
-  if (details.run.url) lines.push(`[The workflow run](${details.run.url})`)
+  // Built by the action from validated parts; anything else (a results file) is left out.
+  const mirrored = details.run.dryRun
+    ? []
+    : results.filter(r => OK.has(r.status) && isPasteableReference(r.target)).map(r => r.target)
+
+  const sections: Section[] = [
+    {
+      open: ['| Status | Requested | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
+      count: results.length,
+      item: i => {
+        const r = results[i] as MirrorResult
+        const request = str(r.request)
+        const source = str(r.source)
+        const read = source && source !== request ? `<br>read as ${code(source)}` : ''
+        return `| ${statusLabel(r.status)} | ${code(request)}${read} | ${code(str(r.target))} | ${code(shortDigest(str(r.digest)))} |`
+      },
+      close: [],
+      more: listed('image(s)')
+    },
+    {
+      open: ['**Why**', ''],
+      count: reasons.length,
+      item: i => {
+        const r = reasons[i] as MirrorResult
+        return `- ${code(str(r.request))}: ${prose(str(r.reason))}`
+      },
+      close: [],
+      more: listed('reason(s)')
+    },
+    {
+      open: ['**Notes**', ''],
+      count: general.length + noted.length,
+      item: remark,
+      close: [],
+      more: left =>
+        `_${left} more note(s) are not shown; the results output of ${runLink} has each image's note._`
+    },
+    {
+      open: ['**How to use**', '', '```sh'],
+      count: mirrored.length,
+      item: i => `docker pull ${mirrored[i]}\nctr -n k8s.io images pull ${mirrored[i]}`,
+      close: ['```'],
+      more: listed('mirrored image(s)')
+    }
+  ]
+
+  const tail = details.run.url ? [`[The workflow run](${details.run.url})`] : []
+  let budget = MAX_COMMENT_CHARS - size(top) - size(allowlistLines) - size(tail)
+  const body: string[][] = sections.map((section, i) => {
+    if (section.count === 0) return []
+    const later = sections.slice(i + 1).filter(s => s.count > 0).length
+    const lines = fill(section, budget - later * SECTION_RESERVE)
+    budget -= size(lines)
+    return lines
+  })
+  const [table = [], why = [], remarks = [], pull = []] = body
+  const lines = [...top, ...table, ...why, ...allowlistLines, ...remarks, ...pull, ...tail]
   return lines.join('\n').trimEnd() + '\n'
 }
 
@@ -134,9 +229,11 @@ export interface IssueTarget {
   owner: string
   repo: string
   number: number
+  /** The `issues` event's action: opened, edited, reopened, ... */
+  action: string
   /** Labels on the issue when the event fired. */
   labels: readonly string[]
-  /** `open` or `closed` when the event fired. */
+  /** `open` or `closed` when the event fired (a closed issue is never reopened). */
   state: string
 }
 
@@ -148,6 +245,7 @@ export class IssueAnswerer {
     private readonly labels: IssueLabels
   ) {}
 
+  /** A new comment (the accepted comment). */
   async comment(body: string): Promise<void> {
     await this.octokit.rest.issues.createComment({
       owner: this.issue.owner,
@@ -158,9 +256,55 @@ export class IssueAnswerer {
   }
 
   /**
+   * The result comment: after an edit, the earlier answer is updated in place
+   * (so edits do not pile up comments); otherwise, or when there is none, a new one.
+   */
+  async answer(body: string): Promise<void> {
+    const earlier = this.issue.action === 'edited' ? await this.earlierAnswer() : undefined
+    if (earlier === undefined) return this.comment(body)
+    try {
+      await this.octokit.rest.issues.updateComment({
+        owner: this.issue.owner,
+        repo: this.issue.repo,
+        comment_id: earlier,
+        body
+      })
+    } catch (error) {
+      // Deleted since it was listed: answer anew.
+      if ((error as { status?: unknown }).status !== 404) throw error
+      await this.comment(body)
+    }
+  }
+
+  /**
+   * The newest result comment a bot wrote (anyone can write the marker; only
+   * a bot's comment is ours to update), in the first MAX_COMMENT_PAGES pages.
+   */
+  private async earlierAnswer(): Promise<number | undefined> {
+    const { owner, repo, number } = this.issue
+    let found: number | undefined
+    let pages = 0
+    const iterator = this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, {
+      owner,
+      repo,
+      issue_number: number,
+      per_page: 100
+    })
+    for await (const page of iterator) {
+      // Listed oldest first: the last match is the newest.
+      for (const c of page.data) {
+        if (c.user?.type === 'Bot' && c.body?.startsWith(RESULT_MARKER)) found = c.id
+      }
+      if (++pages >= MAX_COMMENT_PAGES) break
+    }
+    return found
+  }
+
+  /**
    * Label the outcome (adding only what is missing, removing our other
-   * outcome labels from an earlier run), then close, or leave open (reopening
-   * an issue that an earlier run closed and an edit turned into a mixed outcome).
+   * outcome labels from an earlier run), then close on success or failure.
+   * A partial outcome leaves the state alone: never reopened, so an edit
+   * cannot reopen an issue a maintainer closed.
    */
   async settle(outcome: Outcome, dryRun: boolean): Promise<void> {
     if (dryRun) return
@@ -187,14 +331,6 @@ export class IssueAnswerer {
         issue_number: number,
         state: 'closed',
         state_reason: outcome === 'succeeded' ? 'completed' : 'not_planned'
-      })
-    } else if (this.issue.state === 'closed') {
-      await this.octokit.rest.issues.update({
-        owner,
-        repo,
-        issue_number: number,
-        state: 'open',
-        state_reason: 'reopened'
       })
     }
   }

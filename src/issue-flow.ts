@@ -21,13 +21,18 @@ import type { MirrorResult } from './results.js'
 /** Events that carry a new or changed request; others (labeled, closed, ...) are left alone. */
 const ANSWERED = new Set(['opened', 'edited', 'reopened'])
 
-export interface PendingIssueRequest extends IssueRequest {
+/** What was read from the issue, as the plan file carries it to the report job. */
+export interface IssueRecord extends Omit<IssueRequest, 'requests'> {
   event: IssueEvent
   run: Run
   /** Nothing to do for this event (e.g. `labeled`): no answer is given. */
   skip: boolean
+}
+
+export interface PendingIssueRequest extends IssueRecord {
+  requests: IssueRequest['requests']
   answerer: IssueAnswerer
-  /** Say on the issue that work has started. */
+  /** Say on the issue that work has started (a new or reopened issue only). */
   accepted(count: number): Promise<void>
 }
 
@@ -47,48 +52,85 @@ function allowlistLink(file: string | undefined): Run['allowlist'] {
   return { name, url }
 }
 
+/** Why this event is not served, or undefined when it carries a request to serve. */
+function notServed(event: IssueEvent): string | undefined {
+  if (!ANSWERED.has(event.action)) return `Nothing to do for an issue that was ${event.action}.`
+  // Closed is final (a maintainer may have closed it): an edit must not bring it back to life.
+  if (event.action === 'edited' && event.state === 'closed') {
+    return 'The issue is closed; an edit of a closed issue is not served (open a new issue).'
+  }
+  return undefined
+}
+
 export function readIssueRequest(inputs: Inputs): PendingIssueRequest {
   const event = readIssueEvent(process.env.GITHUB_EVENT_NAME, process.env.GITHUB_EVENT_PATH)
-  if (!inputs.githubToken) {
-    throw new Error('Input "github-token": is required with from-issue: true, to answer the issue')
-  }
-  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/')
-  if (!owner || !repo) throw new Error('from-issue: GITHUB_REPOSITORY (owner/repo) is not set')
-
   // The title is a stranger's text: logged only through safeLog.
   core.info(
     safeLog(
       `Issue #${event.number} (${event.action}) by ${event.author}: ${event.title.slice(0, 200)}`
     )
   )
-  const skip = !ANSWERED.has(event.action)
-  const parsed: IssueRequest = skip
+  const why = notServed(event)
+  const parsed: IssueRequest = why
     ? { requests: [], notes: [], ignored: 0 }
     : parseIssue(event, { maxImages: inputs.issueMaxImages })
-  if (skip) core.info(`Nothing to do for an issue that was ${safeLog(event.action)}.`)
+  if (why) core.info(safeLog(why))
   if (parsed.problem) core.warning(safeLog(`The request is refused: ${parsed.problem}`))
-
   const allowlist = allowlistLink(inputs.allowlist)
   const run: Run = {
     dryRun: inputs.dryRun,
     ...(runUrl() ? { url: runUrl() as string } : {}),
     ...(allowlist ? { allowlist } : {})
   }
+  const { requests, ...rest } = parsed
+  return pendingIssue({ ...rest, event, run, skip: Boolean(why) }, requests, inputs)
+}
+
+/** The request as read, with what it takes to answer it (the token, the repository). */
+export function pendingIssue(
+  record: IssueRecord,
+  requests: IssueRequest['requests'],
+  inputs: Pick<Inputs, 'githubToken' | 'labels' | 'platforms'>
+): PendingIssueRequest {
+  if (!inputs.githubToken) {
+    throw new Error('Input "github-token": is required with from-issue: true, to answer the issue')
+  }
+  const [owner, repo] = (process.env.GITHUB_REPOSITORY ?? '').split('/')
+  if (!owner || !repo) throw new Error('from-issue: GITHUB_REPOSITORY (owner/repo) is not set')
+  const { event, run } = record
   const answerer = new IssueAnswerer(
     github.getOctokit(inputs.githubToken),
-    { owner, repo, number: event.number, labels: event.labels, state: event.state },
+    {
+      owner,
+      repo,
+      number: event.number,
+      labels: event.labels,
+      state: event.state,
+      action: event.action
+    },
     inputs.labels
   )
-  const platforms = parsed.platforms ?? inputs.platforms
+  const platforms = record.platforms ?? inputs.platforms
   return {
-    ...parsed,
-    ...(skip ? { problem: undefined } : {}),
-    event,
-    run,
-    skip,
+    ...record,
+    ...(record.skip ? { problem: undefined } : {}),
+    requests,
     answerer,
-    accepted: count => answerer.comment(acceptedComment(count, platforms, run))
+    // An edit updates the earlier answer in place; only a new or reopened issue hears "accepted".
+    accepted: count =>
+      event.action === 'edited'
+        ? Promise.resolve()
+        : answerer.comment(acceptedComment(count, platforms, run))
   }
+}
+
+/** The serialisable part of a pending request, for the plan file. */
+export function issueRecord(request: PendingIssueRequest): IssueRecord {
+  const { requests: _requests, answerer: _answerer, accepted: _accepted, ...record } = request
+  void _requests
+  void _answerer
+  void _accepted
+  return record
 }
 
 /** Answer on the issue; returns why answering failed, so the run can still report. */
@@ -99,7 +141,7 @@ export async function answerIssue(
   if (request.skip) return undefined
   const outcome = outcomeOf(results, request.problem)
   try {
-    await request.answerer.comment(
+    await request.answerer.answer(
       resultComment(results, {
         ...(request.problem ? { problem: request.problem } : {}),
         notes: request.notes,

@@ -164,6 +164,13 @@ export function candidate(line: string): Candidate | undefined {
   return /\s/.test(text) ? undefined : { text, platforms: [] }
 }
 
+/** How many images a candidate names: one, or one per tag of a `repo:a,b,c` list. */
+function tagCount(text: string): number {
+  let commas = 0
+  for (let i = text.indexOf(','); i >= 0; i = text.indexOf(',', i + 1)) commas++
+  return commas + 1
+}
+
 /** Issue-form and Markdown furniture that is neither an image nor prose. */
 const FURNITURE = /^(?:#{1,6}\s|_no response_$|- \[[ x]\]|<!--|-->|>|---+$|\*\*[^*]+\*\*:?$)/i
 
@@ -223,8 +230,14 @@ export function parseIssue(
       'no image was found in this issue. Write the image as the title (for example docker.io/library/nginx:1.27), or list images in the body, one reference a line.'
     return result
   }
-  if (found.length > limits.maxImages) {
-    result.problem = `this issue asks for ${found.length} images; at most ${limits.maxImages} are served per issue. Split the request into several issues.`
+  // Images, not lines: every tag of a tag list counts, and the count is taken before any
+  // list is expanded, so a 64 KiB title of commas costs nothing.
+  const asked = found.reduce((n, f) => n + tagCount(f.candidate.text), 0)
+  if (asked > limits.maxImages) {
+    const lists = found.some(f => tagCount(f.candidate.text) > 1)
+      ? ' (each tag of a list counts)'
+      : ''
+    result.problem = `this issue asks for ${asked} images${lists}; at most ${limits.maxImages} are served per issue. Split the request into several issues.`
     return result
   }
   for (const { candidate: c, source, line } of found) {

@@ -22,9 +22,15 @@ import {
   type PlanFile
 } from './handoff.js'
 import { displayPath, getInputs, type Inputs } from './inputs.js'
-import { answerIssue, readIssueRequest, type PendingIssueRequest } from './issue-flow.js'
+import {
+  answerIssue,
+  issueRecord,
+  pendingIssue,
+  readIssueRequest,
+  type PendingIssueRequest
+} from './issue-flow.js'
 import { matrixOf, splitIntoLegs } from './legs.js'
-import { mirror, type Mirrored } from './mirror.js'
+import { mirror, targetRegistry, type Mirrored } from './mirror.js'
 import { buildPlan } from './plan.js'
 import { logResults, setOutputs, writeSummary } from './report.js'
 import { countByStatus, type MirrorResult } from './results.js'
@@ -72,6 +78,22 @@ export function failureMessage(results: readonly MirrorResult[]): string | undef
   return undefined
 }
 
+/**
+ * An open mirror (issue requests, no allowlist) refuses sources on the target's own registry:
+ * the target's credentials must never read what a stranger named into a public mirror.
+ */
+function openMirror(
+  inputs: Inputs,
+  allowlist: Allowlist | undefined
+): ((ref: { registry: string; repository: string }) => string | undefined) | undefined {
+  if (!inputs.fromIssue || allowlist) return undefined
+  const own = targetRegistry(inputs.target)
+  return ref =>
+    ref.registry === own
+      ? `${ref.registry} is the mirror's own registry; an open mirror serves no image from it (the maintainers can add it to an allowlist)`
+      : undefined
+}
+
 /** How far a job takes the planned images: copy them, compare them with the target, or neither. */
 type Reach = 'copy' | 'compare' | 'none'
 
@@ -83,10 +105,12 @@ async function planAndMirror(
   reach: Reach,
   onAccepted?: (count: number) => Promise<void>
 ): Promise<Mirrored> {
+  const open = openMirror(inputs, allowlist)
   const results = buildPlan(requests, {
     target: inputs.target,
     template: inputs.rewrite,
-    ...(allowlist ? { allowlist } : {})
+    ...(allowlist ? { allowlist } : {}),
+    ...(open ? { refuse: open } : {})
   })
   logResults(results)
   const planned = results.filter(r => r.status === 'planned').length
@@ -98,7 +122,11 @@ async function planAndMirror(
   }
   core.startGroup(reach === 'copy' ? 'Copy' : 'Compare with the target')
   try {
-    return await mirror(results, { ...inputs, dryRun: reach !== 'copy' })
+    return await mirror(
+      results,
+      { ...inputs, dryRun: reach !== 'copy' },
+      { anonymousSources: open !== undefined }
+    )
   } finally {
     core.endGroup()
   }
@@ -221,6 +249,8 @@ async function runPlan(inputs: Inputs): Promise<void> {
     platforms,
     dryRun: inputs.dryRun,
     ...problemOf(problem),
+    ...(issue ? { issue: issueRecord(issue) } : {}),
+    ...(inputs.fromIssue && !inputs.allowlist ? { anonymousSources: true } : {}),
     results,
     legs,
     work
@@ -259,7 +289,8 @@ async function runCopy(inputs: Inputs): Promise<void> {
   const dryRun = plan.dryRun || inputs.dryRun
   const { results } = await mirror(
     work.map(w => w.result),
-    { ...inputs, platforms: plan.platforms, dryRun }
+    { ...inputs, platforms: plan.platforms, dryRun },
+    { anonymousSources: plan.anonymousSources === true }
   )
   const file = writeLegResults(
     inputs.resultsDir,
@@ -282,7 +313,16 @@ async function runReport(inputs: Inputs): Promise<void> {
     core.warning(what)
     remarks.push(what)
   }
-  const issue = inputs.fromIssue ? readIssueRequest(inputs) : undefined
+  // Answered from what the plan read, with the plan's settings: the report's own inputs may differ.
+  if (inputs.fromIssue && !plan.issue) {
+    throw new Error(
+      'Input "from-issue": true, but the plan read no issue; give the plan job from-issue: true too'
+    )
+  }
+  const issue =
+    inputs.fromIssue && plan.issue
+      ? pendingIssue(plan.issue, [], { ...inputs, platforms: plan.platforms })
+      : undefined
   await finish(merged.results, {
     dryRun: plan.dryRun,
     ...problemOf(plan.problem),

@@ -4,21 +4,19 @@
  * needs, all released at the end.
  */
 import * as core from '@actions/core'
-import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
 import { copyImages, expandTagFilters } from './copy.js'
 import { credentialsFrom, readDockerConfig, writePrivateConfig } from './docker-config.js'
 import { createEngine } from './engines/create.js'
 import type { CopyEngine } from './engines/engine.js'
 import { safeLog } from './escape.js'
 import type { Inputs } from './inputs.js'
+import { makePrivateDir } from './private-dir.js'
 import { parseRepositoryName } from './references.js'
 import { RegistryClient, type Credentials } from './registry.js'
 import type { MirrorResult } from './results.js'
 
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
-function targetRegistry(target: string): string {
+export function targetRegistry(target: string): string {
   const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`)
   return parsed.ok ? parsed.ref.registry : target
 }
@@ -30,10 +28,29 @@ export interface Mirrored {
   results: MirrorResult[]
 }
 
+export interface MirrorOptions {
+  /**
+   * Read every source anonymously: neither the runner's docker config nor the target's
+   * credentials may read a source no allowlist vetted (an open mirror's issue requests).
+   */
+  anonymousSources?: boolean
+}
+
 /** Compare with the target and copy; in a dry run, compare only. */
-export async function mirror(results: readonly MirrorResult[], inputs: Inputs): Promise<Mirrored> {
+export async function mirror(
+  results: readonly MirrorResult[],
+  inputs: Inputs,
+  options: MirrorOptions = {}
+): Promise<Mirrored> {
   const target = targetRegistry(inputs.target)
-  const userConfig = readDockerConfig(undefined, m => core.warning(m))
+  if (options.anonymousSources) {
+    core.info(
+      'Open mirror: sources are read anonymously; the docker config of the runner is not used.'
+    )
+  }
+  const userConfig = options.anonymousSources
+    ? {}
+    : readDockerConfig(undefined, m => core.warning(m))
   const given: Credentials | undefined =
     inputs.username && inputs.password
       ? { username: inputs.username, password: inputs.password }
@@ -54,10 +71,11 @@ export async function mirror(results: readonly MirrorResult[], inputs: Inputs): 
     credentials,
     warn: m => core.warning(safeLog(m))
   })
-  // The engines' credentials live in a private directory, removed at the end; ~/.docker is never written.
-  const configDir = fs.mkdtempSync(
-    path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror-auth-')
-  )
+  // The engines' credentials live in a private directory, removed at the end (or on a
+  // cancellation's signal); ~/.docker is never written.
+  const privateDir = makePrivateDir('image-mirror-auth-')
+  const configDir = privateDir.path
+  core.debug(`Private docker config for the engines: ${configDir}`)
   try {
     writePrivateConfig(
       configDir,
@@ -87,6 +105,7 @@ export async function mirror(results: readonly MirrorResult[], inputs: Inputs): 
       client,
       ...(engine ? { engine } : {}),
       platforms: inputs.platforms,
+      severalPlatforms: inputs.engine !== 'skopeo',
       skipUnchanged: inputs.skipUnchanged,
       retries: inputs.retries,
       concurrency: inputs.concurrency,
@@ -111,7 +130,7 @@ export async function mirror(results: readonly MirrorResult[], inputs: Inputs): 
     try {
       client.dispose()
     } finally {
-      fs.rmSync(configDir, { recursive: true, force: true })
+      privateDir.remove()
     }
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Allowlist } from './allowlist.js'
 import { mergeDuplicates, type EntryOrigin, type ImageRequest } from './entries.js'
-import { formatReference, repositoryName } from './references.js'
+import { formatReference, repositoryName, type ImageReference } from './references.js'
 import type { MirrorResult } from './results.js'
 import { findCollisions, renderTarget, targetReference } from './rewrite.js'
 
@@ -15,7 +15,12 @@ export interface PlanOptions {
   allowlist?: Allowlist
   /** How the allowlist is named in messages (its path as the user gave it). */
   allowlistName?: string
+  /** Why a repository the allowlist did not vet is refused (an open mirror's rules), or undefined. */
+  refuse?: (ref: Pick<ImageReference, 'registry' | 'repository'>) => string | undefined
 }
+
+/** Where the repeats of one request are named at most; the rest are counted. */
+const MAX_REPEATS_NAMED = 5
 
 export class CollisionError extends Error {}
 
@@ -29,9 +34,14 @@ export function describeOrigin(origin: EntryOrigin): string {
 /** Decide, for every request, what would be mirrored where, or why not. */
 export function buildPlan(requests: ImageRequest[], options: PlanOptions): MirrorResult[] {
   const { unique, merged } = mergeDuplicates(requests)
-  const repeats = new Map<ImageRequest, string[]>()
+  // Linear in the requests, and bounded in what it says: a line of 65,000 repeats is one note.
+  const repeats = new Map<ImageRequest, { named: string[]; count: number }>()
   for (const { duplicate, kept } of merged) {
-    repeats.set(kept, [...(repeats.get(kept) ?? []), describeOrigin(duplicate.origin)])
+    let seen = repeats.get(kept)
+    if (!seen) repeats.set(kept, (seen = { named: [], count: 0 }))
+    const where = describeOrigin(duplicate.origin)
+    seen.count++
+    if (seen.named.length < MAX_REPEATS_NAMED && !seen.named.includes(where)) seen.named.push(where)
   }
 
   const mappings: { source: string; target: string; where: string }[] = []
@@ -45,7 +55,14 @@ export function buildPlan(requests: ImageRequest[], options: PlanOptions): Mirro
     }
     const notes: string[] = []
     const again = repeats.get(request)
-    if (again) notes.push(`also requested on ${again.join(', ')}; merged`)
+    if (again) {
+      const where = again.named.join(', ')
+      notes.push(
+        again.count === again.named.length
+          ? `also requested on ${where}; merged`
+          : `also requested ${again.count} more times (on ${where}); merged`
+      )
+    }
     const reject = (reason: string): MirrorResult => {
       if (notes.length > 0) result.note = notes.join('; ')
       return { ...result, status: 'rejected', reason }
@@ -69,6 +86,9 @@ export function buildPlan(requests: ImageRequest[], options: PlanOptions): Mirro
         `${repositoryName(request.ref)} ${NOT_ALLOWED} ${name}; ask for a line such as "${repositoryName(request.ref)}" to be added to it`
       )
     }
+
+    const refused = options.allowlist ? undefined : options.refuse?.(request.ref)
+    if (refused) return reject(refused)
 
     const rendered = renderTarget(options.template, options.target, request.ref)
     if (!rendered.ok) return reject(rendered.reason)

@@ -33,9 +33,15 @@ const DOCKER_HUB_ALIASES = new Set([
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/
-const IPV6_HOST = /^\[[0-9a-f:.]+\]$/
 const TAG = /^\w[\w.-]{0,127}$/
 const DIGEST_ALGORITHMS: Record<string, number> = { sha256: 64, sha512: 128 }
+/** A local image ID: 64 hex digits, the form distribution/reference refuses as a name. */
+const IMAGE_ID = /^[0-9a-f]{64}$/i
+/** A digest's hex part: distribution/reference wants at least 32 digits (128 bits). */
+const DIGEST_HEX = /^[0-9a-f]{32,}$/i
+/** One decimal part of a dotted IPv4 address, 0-255, without leading zeros. */
+const IPV4_PART = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+const IPV4 = new RegExp(`^${IPV4_PART}(?:\\.${IPV4_PART}){3}$`)
 
 /** `registry/repository`, the name every pattern and template works on. */
 export function repositoryName(ref: Pick<ImageReference, 'registry' | 'repository'>): string {
@@ -120,20 +126,56 @@ function parseParts(input: string): ImageReference {
     digest = parseDigest(rest.slice(at + 1))
     rest = rest.slice(0, at)
   }
+  // "[" only opens an IPv6 registry address, and a registry alone names no image.
+  if (/^\[[^\]/]*\](?::[^/]*)?$/.test(rest)) {
+    const example = /^\[[0-9A-Fa-f:]+\](?::[0-9]+)?$/.test(rest) ? rest : '[address]:port'
+    throw new Invalid(
+      `"${rest}" is a registry address with no repository after it; write ${example}/repo`
+    )
+  }
 
   let tag: string | undefined
   const colon = rest.lastIndexOf(':')
   if (colon > rest.lastIndexOf('/')) {
     tag = rest.slice(colon + 1)
     rest = rest.slice(0, colon)
-    checkTag(tag)
   }
+  refuseIdOrDigest(rest, tag, digest)
+  if (tag !== undefined) checkTag(tag)
 
   const { registry, repository } = parseName(rest)
   const ref: ImageReference = { registry, repository }
   if (tag !== undefined) ref.tag = tag
   if (digest !== undefined) ref.digest = digest
   return ref
+}
+
+/**
+ * Refuse what people paste in place of a name: a local image ID (64 hex
+ * digits, which distribution/reference refuses as a name) or a digest on its
+ * own, which docker would otherwise read as a repository called "sha256"
+ * with the hex as its tag. Only the short form, with no registry and no
+ * namespace, is ambiguous: "docker.io/<64 hex>" names a repository, as in
+ * distribution/reference.
+ */
+function refuseIdOrDigest(name: string, tag: string | undefined, digest: string | undefined): void {
+  if (name.length === 0 && tag === undefined && digest !== undefined) {
+    throw new Invalid(
+      `the reference is a digest with no repository name in front of it; write repo@${digest.slice(0, digest.indexOf(':'))}:<hex>`
+    )
+  }
+  if (name.includes('/')) return
+  const algorithm = name.toLowerCase()
+  if (tag !== undefined && Object.hasOwn(DIGEST_ALGORITHMS, algorithm) && DIGEST_HEX.test(tag)) {
+    throw new Invalid(
+      `"${name}:${tag}" is a digest on its own, and a digest alone names no repository; write repo@${algorithm}:<hex>`
+    )
+  }
+  if (IMAGE_ID.test(name)) {
+    throw new Invalid(
+      `"${name}" is an image ID, not an image name; write repo@sha256:<hex> (the digest from "docker images --digests"; a local image ID is usually not the registry's digest)`
+    )
+  }
 }
 
 function checkCharacters(input: string): void {
@@ -165,7 +207,9 @@ function parseDigest(text: string): string {
     throw new Invalid(`digest "${text}" has no algorithm; expected sha256:<64 hex digits>`)
   const algorithm = text.slice(0, colon)
   const hex = text.slice(colon + 1)
-  const length = DIGEST_ALGORITHMS[algorithm]
+  const length = Object.hasOwn(DIGEST_ALGORITHMS, algorithm)
+    ? DIGEST_ALGORITHMS[algorithm]
+    : undefined
   if (length === undefined) {
     throw new Invalid(
       `digest algorithm "${algorithm}" is not supported; expected sha256 (or sha512)`
@@ -238,15 +282,20 @@ function parseDomain(domain: string): string {
   if (portMatch && !(domain.startsWith('[') && !domain.includes(']:'))) {
     host = portMatch[1] as string
     port = portMatch[2] as string
-    if (!/^[0-9]{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
-      throw new Invalid(`port "${port}" of registry "${domain}" is not a port number (1-65535)`)
-    }
   }
+  const portOk =
+    port === undefined || (/^[0-9]{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)
+  // The host first, then the port: the order they are written in.
   host = host.toLowerCase()
-  if (IPV6_HOST.test(host)) {
-    if (!port && !host.includes(':')) throw new Invalid(`registry "${domain}" is not a valid host`)
+  if (host.includes('[') || host.includes(']')) {
+    checkIPv6(domain, host, portOk ? port : undefined)
   } else {
     if (host.length === 0) throw new Invalid(`registry "${domain}" has no host name`)
+    if (host.includes(':')) {
+      throw new Invalid(
+        `registry "${domain}" has more than one ":"; an IPv6 address goes in square brackets, e.g. [2001:db8::1]:5000`
+      )
+    }
     if (host.length > 253)
       throw new Invalid(`registry host "${host.slice(0, 30)}..." is longer than 253 characters`)
     for (const label of host.split('.')) {
@@ -259,8 +308,73 @@ function parseDomain(domain: string): string {
       }
     }
   }
+  if (!portOk) {
+    throw new Invalid(`port "${port}" of registry "${domain}" is not a port number (1-65535)`)
+  }
   if (port === undefined && DOCKER_HUB_ALIASES.has(host)) return DOCKER_HUB
   return port === undefined ? host : `${host}:${port}`
+}
+
+/**
+ * `[address]`, as the grammar allows it: hex digits and ":" only (no zone, no
+ * IPv4 part), and, beyond the grammar, the shape of a real IPv6 address.
+ */
+function checkIPv6(domain: string, host: string, port: string | undefined): void {
+  const m = /^\[([^[\]]*)\]$/.exec(host)
+  if (!m) {
+    throw new Invalid(
+      `registry "${domain}" has a "[" or "]" out of place; an IPv6 address is written [address] or [address]:port, e.g. [2001:db8::1]:5000`
+    )
+  }
+  const address = m[1] as string
+  if (address.length === 0) {
+    throw new Invalid(
+      `registry "${domain}" has nothing between "[" and "]"; write an IPv6 address there, e.g. [2001:db8::1]`
+    )
+  }
+  if (address.includes('.')) {
+    const lastColon = address.lastIndexOf(':')
+    const v4 = address.slice(lastColon + 1)
+    let fix = ''
+    if (lastColon >= 0 && IPV4.test(v4)) {
+      const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number]
+      const hex = `${address.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
+      if (ipv6Problem(hex) === undefined)
+        fix = `, e.g. [${hex}]${port === undefined ? '' : `:${port}`}`
+    }
+    throw new Invalid(
+      `registry "${domain}" has an IPv4 part${lastColon >= 0 ? ` ("${v4}")` : ''} in its IPv6 address; image references allow only hex digits and ":" between "[" and "]", so write the address in hex${fix}`
+    )
+  }
+  const bad = /[^0-9a-f:]/.exec(address)
+  if (bad) {
+    throw new Invalid(
+      `registry "${domain}" has ${describeChar(bad[0])} in its IPv6 address; only hex digits and ":" are allowed between "[" and "]"`
+    )
+  }
+  const problem = ipv6Problem(address)
+  if (problem !== undefined) {
+    throw new Invalid(`registry "${domain}": "${address}" is not an IPv6 address (${problem})`)
+  }
+}
+
+/** Why hex-and-colons text is not an IPv6 address, or undefined if it is one. */
+function ipv6Problem(address: string): string | undefined {
+  const halves = address.split('::')
+  if (halves.length > 2) return '"::" may appear only once'
+  const groups = halves.flatMap(half => (half.length === 0 ? [] : half.split(':')))
+  if (groups.some(g => g.length === 0)) {
+    return 'it has an empty group: a single ":" at the start or end, or ":::"'
+  }
+  const long = groups.find(g => g.length > 4)
+  if (long !== undefined) return `group "${long}" has more than 4 hex digits`
+  if (halves.length === 2 && groups.length > 7) {
+    return `it has ${groups.length} groups and "::"; with "::" there are at most 7`
+  }
+  if (halves.length === 1 && groups.length !== 8) {
+    return `it has ${groups.length} group${groups.length === 1 ? '' : 's'}; without "::" there are exactly 8`
+  }
+  return undefined
 }
 
 function checkPathComponent(component: string, _index: number, all: string[]): void {
@@ -279,6 +393,11 @@ function checkPathComponent(component: string, _index: number, all: string[]): v
   if (component.includes(':') || component.includes('@')) {
     throw new Invalid(
       `"${component}" has a "${component.includes(':') ? ':' : '@'}" inside the repository path`
+    )
+  }
+  if (component.includes('[') || component.includes(']')) {
+    throw new Invalid(
+      `"${component}" has a "[" or "]"; those only go around an IPv6 registry address, e.g. [2001:db8::1]:5000/repo`
     )
   }
   throw new Invalid(
@@ -382,6 +501,9 @@ function suggest(input: string): string | undefined {
   if (text === input || text.length === 0 || /^(?:www\.)?hub\.docker\.com$/i.test(text)) {
     return undefined
   }
+  // A digest anywhere but after "@" (say "nginx sha256:..." run together) would
+  // come back as a name or a tag: no guess is better than that reading.
+  if (/(?:^|[^@])sha(?:256|512):[0-9a-f]{32}/i.test(text)) return undefined
   try {
     const repaired = parseStrict(text)
     return repaired.ok ? formatReference(repaired.ref) : undefined

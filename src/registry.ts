@@ -8,11 +8,17 @@
  * environment is honoured): planning thousands of images is two HEADs each,
  * and the client's own per-request work is what the registries' ceiling is
  * compared with (see `npm run bench`).
+ *
+ * What a registry answers is a stranger's: a Bearer realm is followed only
+ * over https (plain HTTP only to an insecure registry's own host:port, and
+ * then without credentials), never to a link-local or cloud metadata
+ * address, and the token it gives is bounded before it is used in a header.
  */
 import { HttpClient } from '@actions/http-client'
 import { createHash } from 'node:crypto'
 import * as http from 'node:http'
 import * as https from 'node:https'
+import { BlockList } from 'node:net'
 import { DOCKER_HUB } from './references.js'
 
 /** Every manifest and index type, so no registry converts what it answers (field notes §4). */
@@ -131,14 +137,51 @@ type Auth = { kind: 'bearer'; token: string; expires: number } | { kind: 'basic'
 interface Answer {
   status: number
   headers: http.IncomingHttpHeaders
+  bytes: Buffer
+  /** The bytes as UTF-8. */
   body: string
 }
+
+/** Checks a URL before it is requested (each hop of a redirect too); throws to refuse it. */
+type Guard = (url: URL) => void
 
 const SOCKET_TIMEOUT_MS = 60_000
 const MAX_REDIRECTS = 10
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024
+/** An image config is a few KiB; getBlobJson's default ceiling. */
+const MAX_BLOB_JSON_BYTES = 1024 * 1024
+/** Registry tokens are JWTs of a few KiB; a longer one is refused. */
+const MAX_TOKEN_LENGTH = 16 * 1024
+
+/** Cloud metadata endpoints (instance credentials live there): never a realm or redirect target. */
+const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal'])
+const FORBIDDEN_ADDRESSES = new BlockList()
+FORBIDDEN_ADDRESSES.addSubnet('169.254.0.0', 16, 'ipv4')
+FORBIDDEN_ADDRESSES.addSubnet('fe80::', 10, 'ipv6')
+// AWS's IPv6 and Alibaba's metadata addresses, outside link-local.
+FORBIDDEN_ADDRESSES.addAddress('fd00:ec2::254', 'ipv6')
+FORBIDDEN_ADDRESSES.addAddress('100.100.100.200', 'ipv4')
+
+/**
+ * A host no registry answer may send the client to: a link-local address
+ * (checked also in IPv4-mapped IPv6 form; the URL parser has already made
+ * decimal and hex IPv4 spellings dotted) or a metadata name.
+ */
+export function isForbiddenHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '')
+  if (METADATA_NAMES.has(host)) return true
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return FORBIDDEN_ADDRESSES.check(host, 'ipv4')
+  if (host.startsWith('[') && host.endsWith(']')) {
+    try {
+      return FORBIDDEN_ADDRESSES.check(host.slice(1, -1), 'ipv6')
+    } catch {
+      return true
+    }
+  }
+  return false
+}
 
 export class RegistryClient {
   /** Agents come from here; one HttpClient serves a single protocol, hence one each. */
@@ -150,6 +193,7 @@ export class RegistryClient {
   /** Registries whose credentials were refused: every later request fails at once. */
   private readonly refused = new Map<string, string>()
   private readonly warnedLow = new Set<string>()
+  private readonly warnedPlainRealm = new Set<string>()
   private readonly retries: number
   private readonly retryDelayMs: number
   private readonly maxRetryDelayMs: number
@@ -207,9 +251,49 @@ export class RegistryClient {
         true
       )
     }
-    const computed = `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`
+    const computed = `sha256:${createHash('sha256').update(res.bytes).digest('hex')}`
     // A registry that omits the digest header is answered by the content itself.
-    return { ...head, digest: head.digest || computed, body, size: head.size || text.length }
+    return { ...head, digest: head.digest || computed, body, size: head.size || res.bytes.length }
+  }
+
+  /**
+   * A JSON blob (an image config), read and checked against its digest;
+   * undefined when the registry does not have it. Redirects to storage are
+   * followed as for any request; an answer over maxBytes is refused.
+   */
+  async getBlobJson(
+    registry: string,
+    repository: string,
+    digest: string,
+    maxBytes = MAX_BLOB_JSON_BYTES
+  ): Promise<unknown | undefined> {
+    const expected = /^sha256:([a-f0-9]{64})$/.exec(digest)?.[1]
+    if (!expected) {
+      throw new RegistryError(
+        `${registry}/${repository}: ${JSON.stringify(digest.slice(0, 80))} is not a sha256 digest; the blob is not read`,
+        undefined,
+        true
+      )
+    }
+    const res = await this.request('GET', registry, repository, `blobs/${digest}`, maxBytes)
+    if (res.status === 404) return undefined
+    const actual = createHash('sha256').update(res.bytes).digest('hex')
+    if (actual !== expected) {
+      throw new RegistryError(
+        `${registry}/${repository}@${digest}: the blob answered has sha256:${actual}, not its digest; refused`,
+        res.status,
+        true
+      )
+    }
+    try {
+      return JSON.parse(res.bytes.toString('utf8')) as unknown
+    } catch {
+      throw new RegistryError(
+        `${registry}/${repository}@${digest}: the blob is not JSON`,
+        200,
+        true
+      )
+    }
   }
 
   /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
@@ -266,7 +350,8 @@ export class RegistryClient {
     method: 'GET' | 'HEAD',
     registry: string,
     repository: string,
-    path: string
+    path: string,
+    maxBytes = MAX_BODY_BYTES
   ): Promise<Answer> {
     const refusal = this.refused.get(registry)
     if (refusal) throw new RegistryError(refusal, 401, true)
@@ -276,10 +361,15 @@ export class RegistryClient {
     for (let attempt = 0; ; attempt++) {
       let res: Answer
       try {
-        res = await this.send(method, url, {
-          ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
-          ...this.authorization(registry, scope)
-        })
+        res = await this.send(
+          method,
+          url,
+          {
+            ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
+            ...this.authorization(registry, scope)
+          },
+          { maxBytes }
+        )
       } catch (error) {
         if (error instanceof RegistryError) throw error
         if (attempt < this.retries) {
@@ -321,23 +411,33 @@ export class RegistryClient {
 
   /**
    * Send a request and read the answer, following redirects (never from
-   * HTTPS down to HTTP; credentials are not carried to another host).
+   * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
+   * are not carried to another host). `guard` checks every hop.
    */
   private async send(
     method: 'GET' | 'HEAD',
     address: string,
-    headers: Record<string, string>
+    headers: Record<string, string>,
+    { maxBytes = MAX_BODY_BYTES, guard }: { maxBytes?: number; guard?: Guard } = {}
   ): Promise<Answer> {
     let url = new URL(address)
     let sent = headers
     for (let redirects = 0; ; redirects++) {
-      const answer = await this.sendOnce(method, url, sent)
+      guard?.(url)
+      const answer = await this.sendOnce(method, url, sent, maxBytes)
       const location = answer.headers.location
       if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS) return answer
       const next = new URL(location, url)
       if (url.protocol === 'https:' && next.protocol !== 'https:') {
         throw new RegistryError(
           `${url.host} redirected to ${next.origin} over plain HTTP; not followed`,
+          answer.status,
+          true
+        )
+      }
+      if (next.host !== url.host && isForbiddenHost(next.hostname)) {
+        throw new RegistryError(
+          `${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`,
           answer.status,
           true
         )
@@ -351,9 +451,21 @@ export class RegistryClient {
     }
   }
 
-  private sendOnce(method: string, url: URL, headers: Record<string, string>): Promise<Answer> {
+  private sendOnce(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    maxBytes: number
+  ): Promise<Answer> {
     const transport = url.protocol === 'https:' ? https : http
     return new Promise((resolve, reject) => {
+      let refused = false
+      const refuse = () => {
+        // Final: asking again would only fetch the same oversized answer.
+        refused = true
+        reject(new RegistryError(`${url.host} answered more than ${maxBytes} bytes`, 0, true))
+        req.destroy()
+      }
       const req = transport.request(
         url,
         {
@@ -365,25 +477,28 @@ export class RegistryClient {
         res => {
           const chunks: Buffer[] = []
           let length = 0
+          // A HEAD's Content-Length describes a body that is not sent.
+          if (method !== 'HEAD' && Number(res.headers['content-length'] ?? 0) > maxBytes) {
+            return refuse()
+          }
           res.on('data', (chunk: Buffer) => {
+            if (refused) return
             length += chunk.length
-            if (length > MAX_BODY_BYTES) {
-              // Final: asking again would only fetch the same oversized answer.
-              req.destroy(
-                new RegistryError(`${url.host} answered more than ${MAX_BODY_BYTES} bytes`, 0, true)
-              )
-            } else {
-              chunks.push(chunk)
-            }
+            if (length > maxBytes) refuse()
+            else chunks.push(chunk)
           })
           res.on('error', reject)
-          res.on('end', () =>
+          res.on('end', () => {
+            // Ended early by refuse(): what came is incomplete and must not be used.
+            if (refused) return
+            const bytes = Buffer.concat(chunks)
             resolve({
               status: res.statusCode ?? 0,
               headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8')
+              bytes,
+              body: bytes.toString('utf8')
             })
-          )
+          })
         }
       )
       req.on('timeout', () =>
@@ -458,13 +573,28 @@ export class RegistryClient {
       return
     }
     if (challenge?.scheme !== 'bearer' || !challenge.params.realm) return
-    const url = new URL(challenge.params.realm)
+    let url: URL
+    try {
+      url = new URL(challenge.params.realm)
+    } catch {
+      throw new RegistryError(`${registry} sent a token realm that is not a URL`, undefined, true)
+    }
+    const guard = this.realmGuard(registry)
+    guard(url)
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
     url.searchParams.set('scope', challenge.params.scope || scope)
+    const plain = url.protocol !== 'https:'
+    if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
+      this.warnedPlainRealm.add(registry)
+      this.options.warn?.(
+        `${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`
+      )
+    }
     const res = await this.send(
       'GET',
       url.toString(),
-      credentials ? { authorization: `Basic ${basic(credentials)}` } : {}
+      credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {},
+      { guard }
     )
     const text = res.body
     const status = res.status
@@ -484,15 +614,53 @@ export class RegistryClient {
     } catch {
       throw new RegistryError(`${registry}: the token service answered something not JSON`)
     }
-    const token = answer.token ?? answer.access_token
+    const token = answer?.token ?? answer?.access_token
     if (!token) throw new RegistryError(`${registry}: the token service sent no token`)
+    // It goes into a header: a stranger's string is bounded and kept to header-safe characters.
+    if (
+      typeof token !== 'string' ||
+      token.length > MAX_TOKEN_LENGTH ||
+      !/^[\x21-\x7e]+$/.test(token)
+    ) {
+      throw new RegistryError(
+        `${registry}: the token service on ${url.host} sent a token that is not up to ${MAX_TOKEN_LENGTH} printable ASCII characters; refused`,
+        status,
+        true
+      )
+    }
     // Expire a little early so no request goes out with a token about to lapse.
-    const lifetime = Math.max(60, answer.expires_in ?? 60) * 1000
+    const expiresIn = Number.isFinite(answer.expires_in) ? (answer.expires_in as number) : 60
+    const lifetime = Math.max(60, expiresIn) * 1000
     this.tokens.set(`${registry} ${scope}`, {
       kind: 'bearer',
       token,
       expires: Date.now() + lifetime - 10_000
     })
+  }
+
+  /**
+   * Where a registry's token realm may send the client: https anywhere, plain
+   * HTTP only to an insecure registry's own host:port, never a link-local or
+   * metadata host. Applied to the realm and to every redirect from it.
+   */
+  private realmGuard(registry: string): Guard {
+    const own = new URL(this.baseUrl(registry))
+    return realm => {
+      const refuse = (why: string) =>
+        new RegistryError(
+          `${registry}'s token realm leads to ${realm.host}: ${why}`,
+          undefined,
+          true
+        )
+      if (isForbiddenHost(realm.hostname)) {
+        throw refuse('a link-local or cloud metadata address; refused')
+      }
+      if (realm.protocol === 'https:') return
+      if (realm.protocol === 'http:' && own.protocol === 'http:' && realm.host === own.host) return
+      throw refuse(
+        `${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`
+      )
+    }
   }
 
   private watchRateLimit(registry: string, res: Answer): void {

@@ -5,32 +5,55 @@
 import * as core from '@actions/core'
 import type { WrittenConfigs } from './client-config-files.js'
 import { CLIENTS, installCommands, type Client } from './client-configs.js'
-import { escapeHtml, safeLog } from './escape.js'
-import { countByStatus, type MirrorResult, type Status } from './results.js'
+import { clip, escapeHtml, escapeProse, safeLog } from './escape.js'
+import { STATUSES, countByStatus, type MirrorResult } from './results.js'
 
-/** Past this many rows the table would approach GitHub's 1 MiB summary limit. */
+/** A table this long is past reading; the `results` output has every row. */
 export const MAX_SUMMARY_ROWS = 1000
+/**
+ * GitHub refuses a step summary over 1 MiB: rows stop once the summary
+ * reaches this many bytes, leaving room for what follows the table.
+ */
+export const MAX_SUMMARY_BYTES = 900 * 1024
+/** Longest reason, note or code text in a cell; the `results` output has the whole text. */
+export const MAX_CELL_CHARS = 1_000
 
-const STATUS_LABEL: Record<Status, string> = {
-  copied: '✅ copied',
-  unchanged: '✅ unchanged',
-  planned: '📝 planned',
-  rejected: '⛔ rejected',
-  failed: '❌ failed'
-}
-// Problems first: they are what a reader of a long table looks for.
-const STATUS_ORDER: Record<Status, number> = {
-  failed: 0,
-  rejected: 1,
-  copied: 2,
-  planned: 3,
-  unchanged: 4
+// Maps, so a status from a results file such as `constructor` finds nothing rather than Object's.
+const STATUS_LABEL = new Map<string, string>([
+  ['copied', '✅ copied'],
+  ['unchanged', '✅ unchanged'],
+  ['planned', '📝 planned'],
+  ['rejected', '⛔ rejected'],
+  ['failed', '❌ failed']
+])
+// Problems first: they are what a reader of a long table looks for (unknown ones first of all).
+const STATUS_ORDER = new Map<string, number>([
+  ['failed', 0],
+  ['rejected', 1],
+  ['copied', 2],
+  ['planned', 3],
+  ['unchanged', 4]
+])
+const MIRRORED = new Set(['copied', 'unchanged', 'planned'])
+
+/** Results may come from files other jobs wrote: read a field only when it is a string. */
+const str = (value: unknown): string => (typeof value === 'string' ? value : '')
+
+const statusLabel = (status: unknown) => STATUS_LABEL.get(str(status)) ?? '❔ unknown'
+const statusOrder = (status: unknown) => STATUS_ORDER.get(str(status)) ?? -1
+
+/**
+ * A reference that can go as it is into a shell line or a code block: the
+ * characters of `host[:port]/path[:tag][@algo:hex]` only, of a sane length.
+ */
+export function isPasteableReference(ref: unknown): ref is string {
+  return typeof ref === 'string' && ref.length <= 512 && /^[A-Za-z0-9][\w.:@/+-]*$/.test(ref)
 }
 
 /** References that exist (or would, in a dry run) in the mirror, one per image. */
 export function mirroredReferences(results: readonly MirrorResult[]): string[] {
   return results
-    .filter(r => r.status !== 'rejected' && r.status !== 'failed' && !r.tagFilter && r.target)
+    .filter(r => MIRRORED.has(str(r.status)) && !r.tagFilter && str(r.target))
     .map(r => r.target)
 }
 
@@ -45,38 +68,38 @@ export function setOutputs(results: readonly MirrorResult[]): void {
 
 export function totalsLine(results: readonly MirrorResult[]): string {
   const counts = countByStatus(results)
-  const parts = (Object.keys(STATUS_LABEL) as Status[])
-    .filter(s => counts[s] > 0)
-    .map(s => `${counts[s]} ${s}`)
+  const parts = STATUSES.filter(s => counts[s] > 0).map(s => `${counts[s]} ${s}`)
+  const unknown = results.filter(r => !STATUS_LABEL.has(str(r.status))).length
+  if (unknown > 0) parts.push(`${unknown} unknown`)
   return `${results.length} image(s): ${parts.join(', ') || 'none'}`
 }
 
 // core.summary writes an empty cell as an unclosed tag; give every cell content.
 const EMPTY = '–'
 
+// Code text is what users copy: escaped, but no joiners (see escapeProse).
 function code(text: string): string {
-  return text ? `<code>${escapeHtml(text)}</code>` : EMPTY
+  return text ? `<code>${escapeHtml(clip(text, MAX_CELL_CHARS))}</code>` : EMPTY
 }
 
+const prose = (text: string) => escapeProse(clip(text, MAX_CELL_CHARS))
+
 function requestCell(r: MirrorResult): string {
-  const asked = `${code(r.request)}<br><sub>${escapeHtml(r.origin)}</sub>`
-  const read = r.source && r.source !== r.request ? `<br>→ ${code(r.source)}` : ''
-  const filter = r.tagFilter ? ` tags ${code(r.tagFilter)}` : ''
+  const request = str(r.request)
+  const source = str(r.source)
+  const asked = `${code(request)}<br><sub>${prose(str(r.origin))}</sub>`
+  const read = source && source !== request ? `<br>→ ${code(source)}` : ''
+  const filter = str(r.tagFilter) ? ` tags ${code(str(r.tagFilter))}` : ''
   return asked + read + filter
 }
 
 function reasonCell(r: MirrorResult): string {
-  return (
-    [r.reason, r.note]
-      .filter((t): t is string => Boolean(t))
-      .map(escapeHtml)
-      .join('<br>') || EMPTY
-  )
+  return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY
 }
 
 /** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
 export function shortDigest(digest: string | undefined): string {
-  if (!digest) return ''
+  if (typeof digest !== 'string' || !digest) return ''
   const [algorithm, hex] = digest.split(':')
   return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest
 }
@@ -95,17 +118,27 @@ export function formatSize(bytes: number | undefined): string {
 }
 
 function digestCell(r: MirrorResult): string {
-  if (!r.digest) return EMPTY
-  const full = escapeHtml(r.digest)
-  const changed = r.sourceDigest
-    ? `<br><sub>source ${escapeHtml(shortDigest(r.sourceDigest))}</sub>`
+  const digest = str(r.digest)
+  if (!digest) return EMPTY
+  const full = escapeHtml(clip(digest, MAX_CELL_CHARS))
+  const source = str(r.sourceDigest)
+  const changed = source
+    ? `<br><sub>source ${escapeHtml(clip(shortDigest(source), MAX_CELL_CHARS))}</sub>`
     : ''
-  return `<code title="${full}">${escapeHtml(shortDigest(r.digest))}</code>${changed}`
+  return `<code title="${full}">${escapeHtml(clip(shortDigest(digest), MAX_CELL_CHARS))}</code>${changed}`
 }
 
 function detailCell(text: string): string {
-  return text ? escapeHtml(text) : EMPTY
+  return text ? prose(text) : EMPTY
 }
+
+const platformsText = (platforms: unknown) =>
+  Array.isArray(platforms) ? platforms.map(str).filter(Boolean).join(', ') : ''
+const secondsText = (seconds: unknown) =>
+  typeof seconds === 'number' && Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : ''
+
+/** `<td>…</td>` eight times in a `<tr>…</tr>`, as core.summary writes a row. */
+const ROW_OVERHEAD = 8 * '<td></td>'.length + '<tr></tr>'.length
 
 export interface SummaryContext {
   dryRun: boolean
@@ -121,12 +154,31 @@ export interface SummaryContext {
 export function buildSummary(results: readonly MirrorResult[], context: SummaryContext): void {
   const summary = core.summary.addHeading('Image Mirror', 2)
   if (context.dryRun) summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>')
-  if (context.problem) summary.addRaw(`<p><b>⛔ ${escapeHtml(context.problem)}</b></p>`)
-  for (const remark of context.remarks ?? []) summary.addRaw(`<p>${escapeHtml(remark)}</p>`)
+  if (context.problem) summary.addRaw(`<p><b>⛔ ${prose(context.problem)}</b></p>`)
+  for (const remark of context.remarks ?? []) summary.addRaw(`<p>${prose(remark)}</p>`)
   summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`)
 
-  const rows = [...results].sort((a, b) => STATUS_ORDER[a.status] - STATUS_ORDER[b.status])
-  const shown = rows.slice(0, MAX_SUMMARY_ROWS)
+  const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status))
+  // Rows while they fit: at most MAX_SUMMARY_ROWS, and the buffer under MAX_SUMMARY_BYTES.
+  let bytes = Buffer.byteLength(summary.stringify()) + 1024
+  const shown: string[][] = []
+  for (const r of rows) {
+    if (shown.length >= MAX_SUMMARY_ROWS) break
+    const cells = [
+      requestCell(r),
+      code(str(r.target)),
+      statusLabel(r.status),
+      digestCell(r),
+      detailCell(platformsText(r.platforms)),
+      detailCell(formatSize(typeof r.size === 'number' ? r.size : undefined)),
+      detailCell(secondsText(r.seconds)),
+      reasonCell(r)
+    ]
+    const row = cells.reduce((n, cell) => n + Buffer.byteLength(cell), ROW_OVERHEAD)
+    if (bytes + row > MAX_SUMMARY_BYTES) break
+    bytes += row
+    shown.push(cells)
+  }
   summary.addTable([
     [
       { data: 'Request', header: true },
@@ -138,16 +190,7 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
       { data: 'Time', header: true },
       { data: 'Reason', header: true }
     ],
-    ...shown.map(r => [
-      requestCell(r),
-      code(r.target),
-      STATUS_LABEL[r.status],
-      digestCell(r),
-      detailCell((r.platforms ?? []).join(', ')),
-      detailCell(formatSize(r.size)),
-      detailCell(r.seconds !== undefined ? `${r.seconds.toFixed(1)} s` : ''),
-      reasonCell(r)
-    ])
+    ...shown
   ])
   if (rows.length > shown.length) {
     summary.addRaw(
@@ -156,8 +199,9 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
   }
 
   const mirrored = mirroredReferences(results)
-  if (mirrored.length > 0) {
-    const example = mirrored[0] as string
+  // addCodeBlock does not escape: the example is a reference that needs none.
+  const example = mirrored.find(isPasteableReference)
+  if (example !== undefined) {
     summary
       .addHeading('How to use', 3)
       .addRaw(
@@ -183,7 +227,7 @@ const CLIENT_LABEL: Record<Client, string> = {
 /** Which client configs were written, how to install each, and what no file can express. */
 function addClientConfigs({ dir, configs, written, error }: WrittenConfigs): void {
   const summary = core.summary.addHeading('Client configuration', 3)
-  if (error) summary.addRaw(`<p><b>⛔ ${escapeHtml(error)}</b></p>`)
+  if (error) summary.addRaw(`<p><b>⛔ ${prose(error)}</b></p>`)
   const registries = configs.registries.map(r => `<code>${escapeHtml(r)}</code>`).join(', ')
   if (registries) {
     summary.addRaw(
@@ -197,7 +241,8 @@ function addClientConfigs({ dir, configs, written, error }: WrittenConfigs): voi
     const commands = installCommands(client, dir, configs)
     summary.addCodeBlock(commands.map(escapeHtml).join('\n'), 'sh')
   }
-  for (const note of configs.notes) summary.addRaw(`<p>${escapeHtml(note.text)}</p>`)
+  // Notes name registries a request asked for: prose like any user text.
+  for (const note of configs.notes) summary.addRaw(`<p>${prose(note.text)}</p>`)
 }
 
 /**
@@ -238,7 +283,11 @@ export function logResults(results: readonly MirrorResult[]): void {
     const where = r.target ? ` -> ${r.target}` : ''
     const filter = r.tagFilter ? ` tags ${r.tagFilter}` : ''
     const why = r.reason ? `: ${r.reason}` : ''
-    core.info(safeLog(`${r.status.padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`))
+    core.info(
+      safeLog(
+        `${(str(r.status) || 'unknown').padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`
+      )
+    )
   }
   core.endGroup()
   for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {

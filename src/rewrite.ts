@@ -31,14 +31,42 @@ export function checkTemplate(template: string): string | undefined {
 }
 
 /**
- * A registry as a path segment: ":" (a port, an IPv6 address) is not allowed
- * in a path, so runs of it become one "-" (`localhost:5000` → `localhost-5000`).
+ * A registry as one path segment, one-to-one: ":" is not allowed in a path,
+ * so a port is joined with "_", which no host name can contain
+ * (`localhost:5000` → `localhost_5000`, never the same as a host
+ * `localhost-5000`), and an IPv6 address is spelled out in full after
+ * `ipv6__` (`[::1]:5000` → `ipv6__0-0-0-0-0-0-0-1_5000`).
  */
-function registrySegment(registry: string): string {
-  return registry
-    .replace(/[[\]]/g, '')
-    .replace(/:+/g, '-')
-    .replace(/^-+|-+$/g, '')
+export function registrySegment(registry: string): string {
+  const v6 = /^\[([0-9a-f:]+)\](?::(\d+))?$/.exec(registry)
+  const port = (p: string | undefined) => (p ? `_${p}` : '')
+  if (v6) return `ipv6__${expandIpv6(v6[1] as string).join('-')}${port(v6[2])}`
+  const colon = registry.lastIndexOf(':')
+  return colon < 0 ? registry : `${registry.slice(0, colon)}${port(registry.slice(colon + 1))}`
+}
+
+/** `::1` → eight groups without leading zeros, so two spellings of one address agree. */
+function expandIpv6(address: string): string[] {
+  const [head = '', tail] = address.split('::') as [string, string | undefined]
+  const groups = (text: string) => (text ? text.split(':') : [])
+  const before = groups(head)
+  const after = tail === undefined ? [] : groups(tail)
+  const zeros =
+    tail === undefined ? [] : Array<string>(Math.max(0, 8 - before.length - after.length)).fill('0')
+  return [...before, ...zeros, ...after].map(g => g.replace(/^0+(?=.)/, ''))
+}
+
+/**
+ * A template maps two sources to one name for no pair of sources when it
+ * keeps `{registry}` and the whole repository as path segments of their own,
+ * with only fixed text around them. Any other template can merge sources
+ * (`{target}/{name}` merges `docker.io/library/app` and `ghcr.io/acme/app`),
+ * which a list's author may accept but a stranger's issue must not exploit.
+ */
+export function isOneToOne(template: string): boolean {
+  return /^(?:(?:\{target\}|[^{}])*\/)?\{registry\}\/(?:[^{}/]+\/)*(?:\{repository\}|\{namespace\}\/\{name\})$/.test(
+    template
+  )
 }
 
 export type Rendered = { ok: true; repository: Repo; name: string } | { ok: false; reason: string }

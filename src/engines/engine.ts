@@ -114,6 +114,63 @@ export function lastLines(stderr: string, count = 3): string {
   return lines.slice(-count).join(' | ').slice(0, 600)
 }
 
+/**
+ * The environment variables a copy tool may see from the job's, by name
+ * (matched case-insensitively, as Windows names them). The job's own carry
+ * secrets (INPUT_PASSWORD, INPUT_GITHUB-TOKEN, GITHUB_TOKEN,
+ * ACTIONS_RUNTIME_TOKEN, ...) that crane and skopeo have no use for; what
+ * they need is passed explicitly (DOCKER_CONFIG, --authfile).
+ */
+const TOOL_ENVIRONMENT = new Set(
+  [
+    'PATH',
+    'HOME',
+    'TMPDIR',
+    'USER',
+    'LANG',
+    'LC_ALL',
+    // Go's net/http reads these (both cases); ALL_PROXY for tools that honour it.
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'ALL_PROXY',
+    // A runner's own CA bundle, for registries behind a corporate TLS proxy.
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+    // containers/image (skopeo): registries.conf, containers.conf, and where per-user config lives.
+    'XDG_RUNTIME_DIR',
+    'XDG_CONFIG_HOME',
+    'CONTAINERS_REGISTRIES_CONF',
+    'REGISTRIES_CONFIG_PATH',
+    'CONTAINERS_CONF',
+    // Windows: Go's networking needs SystemRoot; the rest locate home and temp.
+    'SYSTEMROOT',
+    'SYSTEMDRIVE',
+    'WINDIR',
+    'TEMP',
+    'TMP',
+    'USERPROFILE',
+    'APPDATA',
+    'LOCALAPPDATA',
+    'PATHEXT'
+  ].map(name => name.toUpperCase())
+)
+
+/**
+ * The minimal environment a copy tool runs with: the allowed variables that
+ * are set in `from`, then `extra` (what the engine passes on purpose).
+ */
+export function toolEnvironment(
+  extra: Record<string, string>,
+  from: NodeJS.ProcessEnv = process.env
+): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [name, value] of Object.entries(from)) {
+    if (value !== undefined && TOOL_ENVIRONMENT.has(name.toUpperCase())) env[name] = value
+  }
+  return { ...env, ...extra }
+}
+
 /** Run a tool with an argument array (never a shell); throw EngineError on a non-zero exit. */
 export async function runTool(
   name: string,
@@ -126,7 +183,7 @@ export async function runTool(
     result = await exec.getExecOutput(tool, args, {
       silent: true,
       ignoreReturnCode: true,
-      env: { ...(process.env as Record<string, string>), ...env }
+      env: toolEnvironment(env)
     })
   } catch (error) {
     throw new EngineError(

@@ -1,0 +1,255 @@
+/**
+ * What one copy must leave in the target, decided from the source as it is
+ * upstream now and from what the mirrored tag already holds. This is where
+ * the promise is kept: a mirrored tag only ever holds its source tag's
+ * current content, or platforms of it, and a platform choice never takes
+ * away platforms the tag holds.
+ */
+import { repositoryName, type ImageReference } from './references.js'
+import {
+  formatPlatform,
+  isIndex,
+  type Manifest,
+  type ManifestHead,
+  type Platform,
+  type RegistryClient
+} from './registry.js'
+
+/** A failure of one image: `rejected` when the request itself cannot be served, else `failed`. */
+export class ImageError extends Error {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    readonly rejected = false
+  ) {
+    super(message)
+  }
+}
+
+export interface Expectation {
+  /** The source's own digest (the index for a multi-platform image). */
+  sourceDigest: string
+  /** What the engine copies: the whole image, or these platforms. */
+  platforms: 'all' | string[]
+  /** The target's digest after the copy: the source's for the whole image, the child's for one platform. */
+  digest?: string
+  /** For several platforms: the children the new index must hold, exactly. */
+  children?: Set<string>
+  /** The target already holds this (or more): nothing to copy. */
+  satisfied?: boolean
+  note?: string
+}
+
+export interface ExpectationOptions {
+  client: RegistryClient
+  platforms: 'all' | readonly string[]
+  /** The engine can build an index of some platforms (crane); skopeo copies all or one. */
+  severalPlatforms: boolean
+}
+
+type Child = NonNullable<Manifest['body']['manifests']>[number] & { platform: Platform }
+
+/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
+export function platformMatches(p: Platform, wanted: string): boolean {
+  const [os, arch, variant] = wanted.split('/')
+  return p.os === os && p.architecture === arch && (!variant || p.variant === variant)
+}
+
+/**
+ * The source's digest from a HEAD (free on Docker Hub). A `tag@digest`
+ * reference is served only when the tag points at that digest upstream now:
+ * otherwise pushing the digest under the tag would make the mirrored tag
+ * serve content its source tag no longer (or never) had.
+ */
+async function sourceHead(source: ImageReference, client: RegistryClient): Promise<ManifestHead> {
+  const name = repositoryName(source)
+  const reference = source.digest ?? source.tag ?? 'latest'
+  if (source.tag && source.digest) {
+    const tagged = await client.headManifest(source.registry, source.repository, source.tag)
+    if (!tagged) {
+      throw new ImageError(
+        `${name}:${source.tag} does not exist upstream, so it cannot be mirrored as ${source.digest}; ask for ${name}@${source.digest} to mirror that content by digest`,
+        true,
+        true
+      )
+    }
+    if (tagged.digest && tagged.digest !== source.digest) {
+      throw new ImageError(
+        `${name}:${source.tag} points at ${tagged.digest} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`,
+        true,
+        true
+      )
+    }
+  }
+  const head = await client.headManifest(source.registry, source.repository, reference)
+  if (!head) {
+    throw new ImageError(`${name}:${reference} does not exist on ${source.registry}`, true)
+  }
+  return head
+}
+
+/** What the mirrored tag holds now: its digest, and the platforms of its images. */
+interface Held {
+  head: ManifestHead
+  /** Digests of the images it serves (the children of an index, or itself). */
+  images: { digest: string; platform?: Platform }[]
+}
+
+/** Read the mirrored tag (the user's own registry: no pull is counted). */
+async function heldByTarget(
+  target: ImageReference,
+  reference: string,
+  source: readonly Child[],
+  client: RegistryClient
+): Promise<Held | undefined> {
+  const head = await client.headManifest(target.registry, target.repository, reference)
+  if (!head) return undefined
+  if (isIndex(head.mediaType)) {
+    const index = await client.getManifest(target.registry, target.repository, head.digest)
+    const images = (index?.body.manifests ?? [])
+      .filter(m => m.platform && m.platform.os !== 'unknown')
+      .slice(0, 256)
+      .map(m => ({ digest: m.digest, ...(m.platform ? { platform: m.platform } : {}) }))
+    return { head, images }
+  }
+  const known = source.find(c => c.digest === head.digest)
+  if (known) return { head, images: [{ digest: head.digest, platform: known.platform }] }
+  // An image from an earlier upstream version: its platform is in its config.
+  const manifest = await client.getManifest(target.registry, target.repository, head.digest)
+  const config = manifest?.body.config?.digest
+  const read = config
+    ? ((await client.getBlobJson(target.registry, target.repository, config)) as
+        | { os?: unknown; architecture?: unknown; variant?: unknown }
+        | undefined)
+    : undefined
+  const platform =
+    typeof read?.os === 'string' && typeof read.architecture === 'string'
+      ? {
+          os: read.os,
+          architecture: read.architecture,
+          ...(typeof read.variant === 'string' ? { variant: read.variant } : {})
+        }
+      : undefined
+  return { head, images: [{ digest: head.digest, ...(platform ? { platform } : {}) }] }
+}
+
+/**
+ * Decide what the target must hold. `reference` is where the target is
+ * read and written: its tag, or the digest for a digest-only request.
+ */
+export async function expectation(
+  source: ImageReference,
+  target: ImageReference,
+  options: ExpectationOptions
+): Promise<Expectation> {
+  const { client } = options
+  const head = await sourceHead(source, client)
+  const reference = source.digest ?? source.tag ?? 'latest'
+  let sourceDigest = source.digest ?? head.digest
+  let index: Manifest | undefined
+  if (!sourceDigest || (options.platforms !== 'all' && isIndex(head.mediaType))) {
+    // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
+    index = await client.getManifest(source.registry, source.repository, reference)
+    if (!index) {
+      throw new ImageError(
+        `${repositoryName(source)}:${reference} vanished while being read`,
+        false
+      )
+    }
+    sourceDigest = source.digest ?? index.digest
+  }
+  if (options.platforms === 'all') return { sourceDigest, platforms: 'all', digest: sourceDigest }
+  if (!index || !isIndex(index.mediaType)) {
+    return {
+      sourceDigest,
+      platforms: 'all',
+      digest: sourceDigest,
+      note: 'the source is a single-platform image; copied as it is'
+    }
+  }
+  if (!target.tag) {
+    throw new ImageError(
+      'a reference by digest alone can only be mirrored with platforms: all (a subset changes the digest); add a tag',
+      true,
+      true
+    )
+  }
+  const available = (index.body.manifests ?? []).filter(
+    (m): m is Child => Boolean(m.platform) && m.platform?.os !== 'unknown'
+  )
+  const pick = (wanted: string): Child | undefined =>
+    available.find(m => platformMatches(m.platform, wanted))
+  const asked = options.platforms.map(wanted => {
+    const child = pick(wanted)
+    if (!child) {
+      const has = available.map(m => formatPlatform(m.platform)).join(', ')
+      throw new ImageError(
+        `the source has no ${wanted} image (it has ${has || 'no platforms'})`,
+        true,
+        true
+      )
+    }
+    return child
+  })
+
+  // Platforms never shrink: what the tag holds is kept, mapped onto the source as it is now.
+  const held = await heldByTarget(target, target.tag, available, client)
+  if (held?.head.digest === sourceDigest) {
+    return { sourceDigest, platforms: 'all', digest: sourceDigest, satisfied: true }
+  }
+  const current = new Set(available.map(c => c.digest))
+  const holds = new Set(held?.images.map(i => i.digest) ?? [])
+  const stale = held ? held.images.some(i => !current.has(i.digest)) : false
+  if (held && !stale && asked.every(c => holds.has(c.digest))) {
+    return {
+      sourceDigest,
+      platforms: [...held.images].map(i => (i.platform ? formatPlatform(i.platform) : '?')),
+      ...(held.images.length === 1 || !isIndex(held.head.mediaType)
+        ? { digest: held.head.digest }
+        : { children: holds }),
+      satisfied: true,
+      note: `the mirrored tag already holds ${describe(held.images)}`
+    }
+  }
+  const kept = (held?.images ?? [])
+    .map(i => (i.platform ? pick(formatPlatform(i.platform)) : undefined))
+    .filter((c): c is Child => c !== undefined)
+  const wanted = [...new Map([...kept, ...asked].map(c => [c.digest, c])).values()]
+  const why =
+    wanted.length > asked.length
+      ? `the mirrored tag held ${describe(held?.images ?? [])}; platforms are never taken away, `
+      : ''
+  if (wanted.length === available.length || (wanted.length > 1 && !options.severalPlatforms)) {
+    const engine =
+      wanted.length === available.length ? '' : ' (this engine copies one platform or all of them)'
+    const note = why || engine ? { note: `${why}so the whole image was copied${engine}` } : {}
+    return { sourceDigest, platforms: 'all', digest: sourceDigest, ...note }
+  }
+  const platforms = wanted.map(c => formatPlatform(c.platform))
+  const note = why ? { note: `${why}so it now holds ${platforms.join(', ')}` } : {}
+  return wanted.length === 1
+    ? { sourceDigest, platforms, digest: (wanted[0] as Child).digest, ...note }
+    : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note }
+}
+
+function describe(images: Held['images']): string {
+  const names = images.map(i => (i.platform ? formatPlatform(i.platform) : 'an unknown platform'))
+  return names.length > 0 ? names.join(', ') : 'no platform'
+}
+
+/** Does what the target holds now meet the expectation? */
+export async function matches(
+  present: ManifestHead,
+  expected: Expectation,
+  target: ImageReference,
+  client: RegistryClient
+): Promise<boolean> {
+  if (expected.digest) return present.digest === expected.digest
+  if (!expected.children || !isIndex(present.mediaType)) return false
+  // Several platforms: the target's own index (our registry, no pull counted) must list exactly them.
+  const index = await client.getManifest(target.registry, target.repository, present.digest)
+  const children = new Set((index?.body.manifests ?? []).map(m => m.digest))
+  return (
+    children.size === expected.children.size && [...children].every(d => expected.children?.has(d))
+  )
+}
