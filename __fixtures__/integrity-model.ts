@@ -26,7 +26,7 @@
  *     it holds never shrink.
  * (e) refusals: a `tag@digest` naming a digest the tag does not point at now is
  *     `rejected`; a `rejected` tag is left as it was, and the answer on the
- *     issue says why (the stale pin's answer names both digests).
+ *     issue says why (quotes the reason; the stale pin's answer names both digests).
  * (f) only what was asked moves: a step changes no target tag it did not name
  *     (upstream changes move nothing; a digest alone moves no tag).
  * (g) nothing unasked: the target lists no tag that no step asked for.
@@ -437,15 +437,23 @@ export function resultViews(json: string | undefined, sourceHost: string): Resul
     })
 }
 
-/** Comment text as a reader sees it: HTML entities decoded. */
-export function unescapeHtml(text: string): string {
+/**
+ * Comment text as a reader sees it: HTML entities decoded, and the invisible joiners an
+ * answer puts in links and mentions (so they stay text) taken out.
+ */
+export function readable(text: string): string {
   return text
     .replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, n: string) => String.fromCodePoint(parseInt(n, 16)))
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
     .replace(/&amp;/g, '&')
+    .replace(/[\u200b-\u200d\u2060\ufeff]/g, '')
 }
+
+/** How much of a reason the answer must quote (answers clip long reasons; the output has all). */
+export const REASON_QUOTED = 200
 
 // ---------------------------------------------------------------------------
 // The checks
@@ -541,7 +549,7 @@ function checkAnswer(
   fail: (invariant: string, key: string, message: string) => void
 ): void {
   const results = o.results ?? []
-  const answer = unescapeHtml(o.answer ?? '')
+  const answer = readable(o.answer ?? '')
   const asked = step.platformWord ? platformOf(step.platformWord) : undefined
 
   if (step.tags.length === 0) {
@@ -639,7 +647,7 @@ function checkAnswer(
       }
       const reason = (result.reason ?? '').trim()
       if (!reason) fail('(e) refusals', key, 'rejected without a reason')
-      else if (!answer.includes(reason)) {
+      else if (!answer.includes(readable(reason).slice(0, REASON_QUOTED))) {
         fail('(e) refusals', key, `the answer on the issue does not give the reason "${reason}"`)
       }
       if (stale) {

@@ -7,7 +7,14 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { craneArgs } from '../src/engines/crane.js'
-import { EngineError, lastLines, runTool, type CopyRequest } from '../src/engines/engine.js'
+import {
+  EngineError,
+  lastLines,
+  namesCredentialHelper,
+  runTool,
+  toolEnvironment,
+  type CopyRequest
+} from '../src/engines/engine.js'
 import { skopeoArgs } from '../src/engines/skopeo.js'
 
 const D = `sha256:${'b'.repeat(64)}`
@@ -129,5 +136,111 @@ describe('runTool', () => {
   it('keeps the last lines, bounded', () => {
     expect(lastLines('a\n\nb\nc\nd\n')).toBe('b | c | d')
     expect(lastLines('x'.repeat(2000)).length).toBe(600)
+  })
+})
+
+describe('toolEnvironment', () => {
+  const job = {
+    PATH: '/usr/bin:/bin',
+    HOME: '/home/runner',
+    LANG: 'C.UTF-8',
+    HTTPS_PROXY: 'http://proxy:3128',
+    https_proxy: 'http://proxy:3128',
+    no_proxy: 'localhost',
+    ALL_PROXY: 'socks5://proxy:1080',
+    SSL_CERT_FILE: '/etc/ssl/corp.pem',
+    XDG_RUNTIME_DIR: '/run/user/1001',
+    CONTAINERS_REGISTRIES_CONF: '/etc/containers/registries.conf',
+    INPUT_PASSWORD: 'hunter2',
+    'INPUT_GITHUB-TOKEN': 'ghs_input',
+    GITHUB_TOKEN: 'ghs_env',
+    ACTIONS_RUNTIME_TOKEN: 'runtime',
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc',
+    RUNNER_TEMP: '/home/runner/work/_temp',
+    AWS_SECRET_ACCESS_KEY: 'aws-secret',
+    GOOGLE_APPLICATION_CREDENTIALS: '/tmp/gcp.json',
+    NPM_TOKEN: 'npm',
+    UNSET: undefined
+  }
+
+  it('keeps what the tools need, drops the job secrets, and adds what the engine passes', () => {
+    expect(toolEnvironment({ DOCKER_CONFIG: '/tmp/private' }, job)).toEqual({
+      PATH: '/usr/bin:/bin',
+      HOME: '/home/runner',
+      LANG: 'C.UTF-8',
+      HTTPS_PROXY: 'http://proxy:3128',
+      https_proxy: 'http://proxy:3128',
+      no_proxy: 'localhost',
+      ALL_PROXY: 'socks5://proxy:1080',
+      SSL_CERT_FILE: '/etc/ssl/corp.pem',
+      XDG_RUNTIME_DIR: '/run/user/1001',
+      CONTAINERS_REGISTRIES_CONF: '/etc/containers/registries.conf',
+      DOCKER_CONFIG: '/tmp/private'
+    })
+  })
+
+  it("passes the clouds' variables only when the docker config names a credential helper", () => {
+    const env = toolEnvironment({}, job, { credentialHelpers: true })
+    expect(env).toMatchObject({
+      AWS_SECRET_ACCESS_KEY: 'aws-secret',
+      GOOGLE_APPLICATION_CREDENTIALS: '/tmp/gcp.json'
+    })
+    for (const name of Object.keys(env))
+      expect(name).not.toMatch(/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/)
+    expect(env.NPM_TOKEN).toBeUndefined()
+  })
+
+  it('matches names as Windows spells them', () => {
+    expect(
+      toolEnvironment({}, { Path: 'C:\\bin', SystemRoot: 'C:\\Windows', GITHUB_TOKEN: 'x' })
+    ).toEqual({ Path: 'C:\\bin', SystemRoot: 'C:\\Windows' })
+  })
+
+  it('reads whether a docker config names a helper', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-env-'))
+    const file = path.join(dir, 'config.json')
+    fs.writeFileSync(file, JSON.stringify({ auths: { 'ghcr.io': { auth: 'eDp5' } } }))
+    expect(namesCredentialHelper(file)).toBe(false)
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ credHelpers: { '1.dkr.ecr.us-east-1.amazonaws.com': 'ecr-login' } })
+    )
+    expect(namesCredentialHelper(file)).toBe(true)
+    fs.writeFileSync(file, JSON.stringify({ credsStore: 'desktop' }))
+    expect(namesCredentialHelper(file)).toBe(true)
+    expect(namesCredentialHelper(path.join(dir, 'missing.json'))).toBe(false)
+  })
+
+  it('is what runTool gives the tool', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'engine-env-'))
+    const tool = path.join(dir, 'env.sh')
+    const out = path.join(dir, 'env.txt')
+    fs.writeFileSync(tool, '#!/bin/sh\nenv > "$1"\n', { mode: 0o755 })
+    const saved = { ...process.env }
+    Object.assign(process.env, {
+      INPUT_PASSWORD: 'hunter2',
+      ACTIONS_RUNTIME_TOKEN: 'runtime',
+      GITHUB_TOKEN: 'ghs_env',
+      HTTPS_PROXY: 'http://proxy.example:3128'
+    })
+    try {
+      await runTool('env', tool, [out], { DOCKER_CONFIG: '/tmp/private' })
+    } finally {
+      for (const name of [
+        'INPUT_PASSWORD',
+        'ACTIONS_RUNTIME_TOKEN',
+        'GITHUB_TOKEN',
+        'HTTPS_PROXY'
+      ]) {
+        if (saved[name] === undefined) delete process.env[name]
+        else process.env[name] = saved[name]
+      }
+    }
+    const seen = fs.readFileSync(out, 'utf8')
+    expect(seen).toContain('HTTPS_PROXY=http://proxy.example:3128')
+    expect(seen).toContain('DOCKER_CONFIG=/tmp/private')
+    expect(seen).toContain(`PATH=${process.env.PATH}`)
+    expect(seen).not.toMatch(/hunter2|runtime|ghs_env/)
+    expect(seen).not.toMatch(/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/m)
   })
 })

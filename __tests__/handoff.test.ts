@@ -4,6 +4,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {
+  checkLegResult,
   legWork,
   mergeResults,
   readPlan,
@@ -46,7 +47,8 @@ function samplePlan(dir: string, id = 'run-1'): PlanFile {
   return readPlan(dir)
 }
 
-const copied = (name: string): MirrorResult => ({ ...image(name, 'copied'), digest: 'sha256:x' })
+const DIGEST = `sha256:${'a'.repeat(64)}`
+const copied = (name: string): MirrorResult => ({ ...image(name, 'copied'), digest: DIGEST })
 
 describe('plan and legs', () => {
   it('reads the plan back, and gives each leg its images with their plan indices', () => {
@@ -126,5 +128,53 @@ describe('mergeResults', () => {
     const merged = mergeResults(plan, dir)
     expect(merged.results[0]?.status).toBe('copied')
     expect(merged.warnings).toEqual(['leg 1 reported twice; the later results are used'])
+  })
+})
+
+describe('checkLegResult: a leg file is not trusted', () => {
+  const planned = image('a', 'planned')
+  it.each([
+    [{ ...planned, status: 'constructor' }, 'has an unknown status "constructor"'],
+    [{ ...planned, status: '__proto__' }, 'has an unknown status'],
+    [
+      { ...planned, status: 'copied', target: 'evil.example/x:1' },
+      'has another target than the plan'
+    ],
+    [{ ...planned, status: 'copied', source: 'docker.io/library/b:1' }, 'has another source'],
+    [{ ...planned, status: 'copied', request: 'b' }, 'has another request'],
+    [{ ...planned, status: 'copied', digest: 'sha256:```' }, 'has a malformed digest'],
+    ['copied', 'is not a result'],
+    [null, 'is not a result']
+  ])('%j is refused: %s', (value, problem) => {
+    const checked = checkLegResult(value, planned)
+    expect('problem' in checked && checked.problem).toContain(problem)
+  })
+
+  it('keeps only the fields a leg sets, checked and bounded', () => {
+    const checked = checkLegResult(
+      {
+        ...planned,
+        status: 'failed',
+        reason: 'x'.repeat(5000),
+        platforms: ['linux/amd64', 'not a platform'],
+        size: -1,
+        seconds: 2.5,
+        extra: '<script>'
+      },
+      planned
+    )
+    expect('result' in checked).toBe(true)
+    const result = 'result' in checked ? checked.result : undefined
+    expect(result?.status).toBe('failed')
+    expect(result?.reason?.length).toBe(2000)
+    expect(result?.platforms).toBeUndefined()
+    expect(result?.size).toBeUndefined()
+    expect(result?.seconds).toBe(2.5)
+    expect(Object.keys(result ?? {})).not.toContain('extra')
+  })
+
+  it('a failure without a reason gets one', () => {
+    const checked = checkLegResult({ ...planned, status: 'failed' }, planned)
+    expect('result' in checked && checked.result.reason).toMatch(/without a reason/)
   })
 })

@@ -51,7 +51,8 @@ describe('getInputs', () => {
         succeeded: 'sync image succeeded',
         failed: 'sync image failure',
         partial: 'sync image partial'
-      }
+      },
+      openMirror: false
     })
   })
 
@@ -157,6 +158,19 @@ describe('getInputs', () => {
       { 'from-issue': 'true', mode: 'copy', leg: '1' },
       'Input "from-issue": true works with modes sync, plan and report'
     ],
+    [
+      { 'from-issue': 'true' },
+      'Input "allowlist": from-issue: true needs an allowlist of the images strangers may ask for'
+    ],
+    [
+      { 'from-issue': 'true', mode: 'plan' },
+      'Input "allowlist": from-issue: true needs an allowlist'
+    ],
+    [
+      { 'from-issue': 'true', 'open-mirror': 'true', rewrite: '{target}/{namespace}-{name}' },
+      'Input "rewrite": "{target}/{namespace}-{name}" can map two source repositories to one mirrored name'
+    ],
+    [{ 'open-mirror': 'true' }, 'Input "open-mirror": true works with from-issue: true'],
     [{ mode: 'copy' }, 'Input "leg": mode copy needs the leg to copy: leg: ${{ matrix.leg }}'],
     [{ mode: 'copy', leg: '0' }, 'Input "leg": "0" is not a whole number from 1 to 256'],
     [{ mode: 'copy', leg: '257' }, 'Input "leg": "257" is not a whole number from 1 to 256'],
@@ -190,5 +204,15 @@ describe('getInputs', () => {
   ])('%j is refused', (override, message) => {
     setInputs({ images: 'nginx', target: 'registry.example.com/mirror', ...override })
     expect(() => getInputs()).toThrow(message)
+  })
+
+  test('from-issue: an open mirror is an explicit choice; the report needs no allowlist file', () => {
+    setInputs({ 'from-issue': 'true', 'open-mirror': 'true', target: 'registry.example.com/m' })
+    expect(getInputs()).toMatchObject({ fromIssue: true, openMirror: true })
+    for (const key of Object.keys(process.env))
+      if (key.startsWith('INPUT_')) delete process.env[key]
+    // The report job checks out only the action: the plan names the allowlist for the answer.
+    setInputs({ mode: 'report', 'from-issue': 'true', allowlist: 'not-checked-out.txt' })
+    expect(getInputs().allowlist).toBeUndefined()
   })
 })

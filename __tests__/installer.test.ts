@@ -1,9 +1,18 @@
 /**
  * The crane installer against a local HTTP server serving release-shaped
  * archives and checksums.txt (GitHub cannot be reached here), with the real
- * tool cache in temporary directories.
+ * tool cache in temporary directories, and a tool cache someone tampers with.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  jest
+} from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -75,35 +84,121 @@ beforeAll(async () => {
   tc = await import('@actions/tool-cache')
 })
 afterAll(() => new Promise<void>(resolve => server.close(() => resolve())))
+let written: string[] = []
 beforeEach(() => {
   requests = []
   freshRunnerDirs()
+  written = []
+  // @actions/core writes ::warning:: commands to stdout.
+  jest.spyOn(process.stdout, 'write').mockImplementation(chunk => {
+    written.push(String(chunk))
+    return true
+  })
+})
+afterEach(() => {
+  jest.restoreAllMocks()
 })
 
 const install = (version: string) =>
   installer.installCrane({ version, baseUrl: base, platform: 'linux', arch: 'x64' })
 
+const warnings = () => written.filter(w => w.startsWith('::warning::'))
+const cachedArchive = (version: string) =>
+  path.join(tc.find(installer.CACHE_TOOL_NAME, version, 'x64'), ARCHIVE)
+const run = (binary: string) => execFileSync(binary, { encoding: 'utf8' }).trim()
+
 describe('installCrane', () => {
-  it('installs a version verified against its checksums.txt, into the tool cache', async () => {
-    publish('v0.20.1', releaseArchive('fake-crane v0.20.1'))
+  it('installs a version verified against its checksums.txt, caching the archive and running a private copy', async () => {
+    const archive = releaseArchive('fake-crane v0.20.1')
+    publish('v0.20.1', archive)
     const binary = await install('v0.20.1')
     expect(requests).toEqual([
       '/releases/download/v0.20.1/checksums.txt',
       `/releases/download/v0.20.1/${ARCHIVE}`
     ])
-    expect(binary.startsWith(process.env.RUNNER_TOOL_CACHE as string)).toBe(true)
+    // Run from a private directory under RUNNER_TEMP, never from the tool cache.
+    expect(binary.startsWith(path.join(process.env.RUNNER_TEMP as string, 'crane-'))).toBe(true)
+    expect(fs.statSync(path.dirname(path.dirname(binary))).mode & 0o777).toBe(0o700)
     expect(fs.statSync(binary).mode & 0o111).not.toBe(0)
-    expect(execFileSync(binary, { encoding: 'utf8' }).trim()).toBe('fake-crane v0.20.1')
-    expect(tc.find('crane', '0.20.1', 'x64')).not.toBe('')
+    expect(run(binary)).toBe('fake-crane v0.20.1')
+    // The tool cache holds the verified archive, byte for byte.
+    expect(fs.readFileSync(cachedArchive('0.20.1'))).toEqual(archive)
+    expect(warnings()).toEqual([])
   })
 
-  it('reuses the tool cache on the next run without any request', async () => {
+  it('reuses an intact cached archive: no download, only the checksums.txt the trust comes from', async () => {
     publish('v0.20.1', releaseArchive('fake-crane v0.20.1'))
     const first = await install('v0.20.1')
     requests = []
     const second = await install('v0.20.1')
-    expect(second).toBe(first)
-    expect(requests).toEqual([])
+    expect(requests).toEqual(['/releases/download/v0.20.1/checksums.txt'])
+    expect(second).not.toBe(first)
+    expect(run(second)).toBe('fake-crane v0.20.1')
+    expect(written.join('')).toMatch(/found in the tool cache, archive verified/)
+    expect(warnings()).toEqual([])
+  })
+
+  it('reuses an intact cached archive of a version with a built-in sum without any request', async () => {
+    const archive = releaseArchive('fake-crane v0.19.0')
+    publish('v0.19.0', archive)
+    const sums = installer.BUILT_IN_CHECKSUMS as Record<string, Record<string, string>>
+    sums['v0.19.0'] = { [ARCHIVE]: sha256(archive) }
+    try {
+      await install('v0.19.0')
+      requests = []
+      expect(run(await install('v0.19.0'))).toBe('fake-crane v0.19.0')
+      expect(requests).toEqual([])
+    } finally {
+      delete sums['v0.19.0']
+    }
+  })
+
+  it('detects a tampered cached archive, warns, and replaces it with a fresh verified download', async () => {
+    const genuine = releaseArchive('fake-crane v0.20.5')
+    publish('v0.20.5', genuine)
+    await install('v0.20.5')
+    const tampered = releaseArchive('evil crane')
+    fs.writeFileSync(cachedArchive('0.20.5'), tampered)
+    requests = []
+    const binary = await install('v0.20.5')
+    expect(run(binary)).toBe('fake-crane v0.20.5')
+    expect(requests).toContain(`/releases/download/v0.20.5/${ARCHIVE}`)
+    expect(warnings()).toHaveLength(1)
+    expect(warnings()[0]).toContain(
+      `archive (${cachedArchive('0.20.5')}) has sha256 ${sha256(tampered)}, expected ${sha256(genuine)}: it was changed after it was cached`
+    )
+    expect(fs.readFileSync(cachedArchive('0.20.5'))).toEqual(genuine)
+  })
+
+  it('is not fooled by a binary changed after an earlier run extracted it', async () => {
+    publish('v0.20.6', releaseArchive('fake-crane v0.20.6'))
+    const first = await install('v0.20.6')
+    fs.writeFileSync(first, '#!/bin/sh\necho evil\n', { mode: 0o755 })
+    expect(run(await install('v0.20.6'))).toBe('fake-crane v0.20.6')
+  })
+
+  it('refuses a cached archive replaced by a link or a FIFO, without reading it', async () => {
+    publish('v0.20.7', releaseArchive('fake-crane v0.20.7'))
+    await install('v0.20.7')
+    const cached = cachedArchive('0.20.7')
+    fs.rmSync(cached)
+    fs.symlinkSync('/dev/zero', cached)
+    expect(run(await install('v0.20.7'))).toBe('fake-crane v0.20.7')
+    expect(warnings()[0]).toMatch(/The tool cache entry for crane v0\.20\.7 .* cannot be read/)
+    fs.rmSync(cached)
+    execFileSync('mkfifo', [cached])
+    written = []
+    expect(run(await install('v0.20.7'))).toBe('fake-crane v0.20.7')
+    expect(warnings()[0]).toMatch(/cannot be read \(not a regular file\)/)
+  })
+
+  it('fails, naming the download, when a tampered entry cannot be replaced', async () => {
+    publish('v0.20.8', releaseArchive('fake-crane v0.20.8'))
+    await install('v0.20.8')
+    fs.writeFileSync(cachedArchive('0.20.8'), 'garbage')
+    served.delete(`/releases/download/v0.20.8/${ARCHIVE}`)
+    await expect(install('v0.20.8')).rejects.toThrow(/downloading crane v0\.20\.8 from .* failed/)
+    expect(warnings()).toHaveLength(1)
   })
 
   it('refuses an archive whose sha256 does not match, caching nothing', async () => {
@@ -113,7 +208,7 @@ describe('installCrane', () => {
     expect(error.message).toContain(`sha256 ${sha256(archive)}`)
     expect(error.message).toContain(`expected ${'e'.repeat(64)}`)
     expect(error.message).toContain('it was not installed')
-    expect(tc.find('crane', '0.20.2', 'x64')).toBe('')
+    expect(tc.find(installer.CACHE_TOOL_NAME, '0.20.2', 'x64')).toBe('')
   })
 
   it('refuses when checksums.txt has no line for the archive', async () => {
@@ -133,7 +228,7 @@ describe('installCrane', () => {
       'expected 5c16d8ddb971cb1d5e6ed8b1e743da8224414eeba2c2762d8f1a61b2f095699e'
     )
     expect(requests).not.toContain('/releases/download/v0.21.9/checksums.txt')
-    expect(tc.find('crane', '0.21.9', 'x64')).toBe('')
+    expect(tc.find(installer.CACHE_TOOL_NAME, '0.21.9', 'x64')).toBe('')
   })
 
   it('downloads and verifies even when a crane is already on PATH', async () => {

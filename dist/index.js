@@ -51077,6 +51077,7 @@ function validateConcurrency(concurrency) {
  * reference to a target reference, or throw an EngineError saying why.
  */
 
+
 class EngineError extends Error {
     permanent;
     constructor(message, 
@@ -51160,14 +51161,85 @@ function lastLines(stderr, count = 3) {
         .filter(l => l.length > 0);
     return lines.slice(-count).join(' | ').slice(0, 600);
 }
+/**
+ * The environment variables a copy tool may see from the job's, by name
+ * (matched case-insensitively, as Windows names them). The job's own carry
+ * secrets (INPUT_PASSWORD, INPUT_GITHUB-TOKEN, GITHUB_TOKEN,
+ * ACTIONS_RUNTIME_TOKEN, ...) that crane and skopeo have no use for; what
+ * they need is passed explicitly (DOCKER_CONFIG, --authfile).
+ */
+const TOOL_ENVIRONMENT = new Set([
+    'PATH',
+    'HOME',
+    'TMPDIR',
+    'USER',
+    'LANG',
+    'LC_ALL',
+    // Go's net/http reads these (both cases); ALL_PROXY for tools that honour it.
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'ALL_PROXY',
+    // A runner's own CA bundle, for registries behind a corporate TLS proxy.
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+    // containers/image (skopeo): registries.conf, containers.conf, and where per-user config lives.
+    'XDG_RUNTIME_DIR',
+    'XDG_CONFIG_HOME',
+    'CONTAINERS_REGISTRIES_CONF',
+    'REGISTRIES_CONFIG_PATH',
+    'CONTAINERS_CONF',
+    // Windows: Go's networking needs SystemRoot; the rest locate home and temp.
+    'SYSTEMROOT',
+    'SYSTEMDRIVE',
+    'WINDIR',
+    'TEMP',
+    'TMP',
+    'USERPROFILE',
+    'APPDATA',
+    'LOCALAPPDATA',
+    'PATHEXT'
+].map(name => name.toUpperCase()));
+/**
+ * What a docker credential helper (ecr-login, gcloud, acr-env, pass,
+ * secretservice) reads: it runs as the tool's child, so these are passed
+ * only when the tool's docker config names a helper.
+ */
+const HELPER_ENVIRONMENT = /^(?:AWS_|AZURE_|GOOGLE_|CLOUDSDK_)|^(?:DBUS_SESSION_BUS_ADDRESS|GNUPGHOME|PASSWORD_STORE_DIR)$/i;
+/**
+ * The minimal environment a copy tool runs with: the allowed variables that
+ * are set in `from`, then `extra` (what the engine passes on purpose).
+ */
+function toolEnvironment(extra, from = process.env, options = {}) {
+    const env = {};
+    for (const [name, value] of Object.entries(from)) {
+        if (value === undefined)
+            continue;
+        if (TOOL_ENVIRONMENT.has(name.toUpperCase()) ||
+            (options.credentialHelpers && HELPER_ENVIRONMENT.test(name))) {
+            env[name] = value;
+        }
+    }
+    return { ...env, ...extra };
+}
+/** Whether a docker config file names a credential helper; false when it cannot be read. */
+function namesCredentialHelper(configFile) {
+    try {
+        const config = JSON.parse(external_node_fs_namespaceObject.readFileSync(configFile, 'utf8'));
+        return Boolean(config.credsStore) || Object.keys(config.credHelpers ?? {}).length > 0;
+    }
+    catch {
+        return false;
+    }
+}
 /** Run a tool with an argument array (never a shell); throw EngineError on a non-zero exit. */
-async function runTool(name, tool, args, env) {
+async function runTool(name, tool, args, env, options = {}) {
     let result;
     try {
         result = await getExecOutput(tool, args, {
             silent: true,
             ignoreReturnCode: true,
-            env: { ...process.env, ...env }
+            env: toolEnvironment(env, process.env, options)
         });
     }
     catch (error) {
@@ -52811,20 +52883,20 @@ function extractZipNix(file, dest) {
  */
 function cacheDir(sourceDir, tool, version, arch) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = node_modules_semver.clean(version) || version;
-        arch = arch || external_os_namespaceObject.arch();
-        core_debug(`Caching tool ${tool} ${version} ${arch}`);
-        core_debug(`source dir: ${sourceDir}`);
-        if (!external_fs_namespaceObject.statSync(sourceDir).isDirectory()) {
+        version = semver.clean(version) || version;
+        arch = arch || os.arch();
+        core.debug(`Caching tool ${tool} ${version} ${arch}`);
+        core.debug(`source dir: ${sourceDir}`);
+        if (!fs.statSync(sourceDir).isDirectory()) {
             throw new Error('sourceDir is not a directory');
         }
         // Create the tool dir
         const destPath = yield _createToolPath(tool, version, arch);
         // copy each child item. do not move. move can fail on Windows
         // due to anti-virus software having an open handle on a file.
-        for (const itemName of external_fs_namespaceObject.readdirSync(sourceDir)) {
-            const s = external_path_namespaceObject.join(sourceDir, itemName);
-            yield io_cp(s, destPath, { recursive: true });
+        for (const itemName of fs.readdirSync(sourceDir)) {
+            const s = path.join(sourceDir, itemName);
+            yield io.cp(s, destPath, { recursive: true });
         }
         // write .complete
         _completeToolPath(tool, version, arch);
@@ -52843,20 +52915,20 @@ function cacheDir(sourceDir, tool, version, arch) {
  */
 function cacheFile(sourceFile, targetFile, tool, version, arch) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = semver.clean(version) || version;
-        arch = arch || os.arch();
-        core.debug(`Caching tool ${tool} ${version} ${arch}`);
-        core.debug(`source file: ${sourceFile}`);
-        if (!fs.statSync(sourceFile).isFile()) {
+        version = node_modules_semver.clean(version) || version;
+        arch = arch || external_os_namespaceObject.arch();
+        core_debug(`Caching tool ${tool} ${version} ${arch}`);
+        core_debug(`source file: ${sourceFile}`);
+        if (!external_fs_namespaceObject.statSync(sourceFile).isFile()) {
             throw new Error('sourceFile is not a file');
         }
         // create the tool dir
         const destFolder = yield _createToolPath(tool, version, arch);
         // copy instead of move. move can fail on Windows due to
         // anti-virus software having an open handle on a file.
-        const destPath = path.join(destFolder, targetFile);
-        core.debug(`destination file ${destPath}`);
-        yield io.cp(sourceFile, destPath);
+        const destPath = external_path_namespaceObject.join(destFolder, targetFile);
+        core_debug(`destination file ${destPath}`);
+        yield io_cp(sourceFile, destPath);
         // write .complete
         _completeToolPath(tool, version, arch);
         return destFolder;
@@ -53068,13 +53140,27 @@ function _unique(values) {
     return Array.from(new Set(values));
 }
 //# sourceMappingURL=tool-cache.js.map
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/installer.ts
 /**
- * crane installer around the tool cache, like actions/setup-go: download the
- * release archive for this OS and architecture, verify its sha256 (built in
- * for the pinned version, from the release's checksums.txt otherwise), and
- * cache it so the next run on the machine reuses it.
+ * crane installer around the tool cache: download the release archive for
+ * this OS and architecture, verify its sha256 (built in for the pinned
+ * version, from the release's checksums.txt otherwise), and keep the
+ * *archive* in the tool cache.
+ *
+ * The tool cache is not trusted on reuse: on a self-hosted runner it outlives
+ * jobs and whoever can write it could replace what is there. So every run
+ * copies the cached archive into a new private directory under RUNNER_TEMP,
+ * hashing it while copying, checks that sum against the trusted one (never
+ * one stored in the cache), and extracts and runs crane from that private
+ * copy, which nothing else writes between the check and the use. A cached
+ * archive that does not match is reported and replaced by a fresh verified
+ * download. Cost per run: copying, hashing and extracting the ~13 MB archive,
+ * about 0.3 s (see the report of the change that introduced this).
  */
+
+
 
 
 
@@ -53126,15 +53212,44 @@ function parseChecksums(text) {
     }
     return sums;
 }
+/** Where the verified archives are cached (the archive, not an extracted binary). */
+const CACHE_TOOL_NAME = 'crane-archive';
 async function sha256File(file) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     for await (const chunk of external_node_fs_namespaceObject.createReadStream(file))
         hash.update(chunk);
     return hash.digest('hex');
 }
-async function download(url, what) {
+/** Far above any crane release archive (~13 MB): a cached file beyond it is not read. */
+const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024;
+/**
+ * Copy the regular file `from` (a link is not followed; a FIFO or device is
+ * refused) to the new file `to`, returning the sha256 of what was written.
+ */
+async function copyHashing(from, to) {
+    const handle = await external_node_fs_namespaceObject.promises.open(from, external_node_fs_namespaceObject.constants.O_RDONLY | (external_node_fs_namespaceObject.constants.O_NOFOLLOW ?? 0));
     try {
-        return await downloadTool(url);
+        const stat = await handle.stat();
+        if (!stat.isFile())
+            throw new Error('not a regular file');
+        if (stat.size > MAX_ARCHIVE_BYTES)
+            throw new Error(`${stat.size} bytes, too large`);
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        await (0,promises_namespaceObject.pipeline)(handle.createReadStream({ autoClose: false, start: 0, end: Math.max(0, stat.size - 1) }), async function* (source) {
+            for await (const chunk of source) {
+                hash.update(chunk);
+                yield chunk;
+            }
+        }, external_node_fs_namespaceObject.createWriteStream(to, { flags: 'wx', mode: 0o600 }));
+        return hash.digest('hex');
+    }
+    finally {
+        await handle.close();
+    }
+}
+async function download(url, what, dest) {
+    try {
+        return await downloadTool(url, dest);
     }
     catch (error) {
         const why = error instanceof Error ? error.message : String(error);
@@ -53159,43 +53274,79 @@ async function expectedChecksum(options, archive) {
         external_node_fs_namespaceObject.rmSync(file, { force: true });
     }
 }
-/** Install crane (or reuse the tool cache's verified copy) and return the binary's path. */
+/** A new directory only this user can read, for this run's copy of crane. */
+function privateDir() {
+    const dir = external_node_fs_namespaceObject.mkdtempSync(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'crane-'));
+    external_node_fs_namespaceObject.chmodSync(dir, 0o700);
+    return dir;
+}
+/**
+ * The cached archive copied into `local` if its sha256 is `expected`;
+ * otherwise a warning naming the problem, and false (the caller downloads).
+ */
+async function fromCache(options, archive, expected, local, version, arch) {
+    const dir = find(CACHE_TOOL_NAME, version, arch);
+    if (!dir)
+        return false;
+    const cached = external_node_path_namespaceObject.join(dir, archive);
+    let actual;
+    try {
+        actual = await copyHashing(cached, local);
+    }
+    catch (error) {
+        external_node_fs_namespaceObject.rmSync(local, { force: true });
+        core_warning(`The tool cache entry for crane ${options.version} (${dir}) cannot be read (${error instanceof Error ? error.message : String(error)}); downloading crane again`);
+        return false;
+    }
+    if (actual !== expected) {
+        external_node_fs_namespaceObject.rmSync(local, { force: true });
+        core_warning(`The tool cache's crane ${options.version} archive (${cached}) has sha256 ${actual}, expected ${expected}: it was changed after it was cached. It is not used; crane is downloaded again and the entry replaced. Check who can write the tool cache on this runner.`);
+        return false;
+    }
+    info(`crane ${options.version} found in the tool cache, archive verified (sha256 ${actual})`);
+    return true;
+}
+/**
+ * Install crane and return the binary's path: the archive comes from the tool
+ * cache when it still has the trusted sha256, else from a verified download
+ * (which is then cached); either way crane runs from a private copy.
+ */
 async function installCrane(options) {
     const platform = options.platform ?? process.platform;
     const arch = options.arch ?? process.arch;
     const archive = craneArchiveName(platform, arch);
     const binaryName = platform === 'win32' ? 'crane.exe' : 'crane';
     const version = options.version.replace(/^v/, '');
-    // Only verified downloads are ever cached, so a hit needs no second check.
-    const cached = find('crane', version, arch);
-    if (cached) {
-        info(`crane ${options.version} found in the tool cache`);
-        return external_node_path_namespaceObject.join(cached, binaryName);
-    }
-    // A crane already on PATH is deliberately ignored: only this pinned, verified release is used.
-    const url = `${options.baseUrl}/${options.version}/${archive}`;
-    info(`Downloading crane ${options.version} from ${url}`);
     const expected = await expectedChecksum(options, archive);
-    const file = await download(url, `crane ${options.version}`);
-    const actual = await sha256File(file);
-    if (actual !== expected) {
-        external_node_fs_namespaceObject.rmSync(file, { force: true });
-        throw new Error(`the crane archive from ${url} has sha256 ${actual}, expected ${expected}; it was not installed`);
+    const dir = privateDir();
+    const local = external_node_path_namespaceObject.join(dir, archive);
+    // A crane already on PATH is deliberately ignored: only this pinned, verified release is used.
+    if (!(await fromCache(options, archive, expected, local, version, arch))) {
+        const url = `${options.baseUrl}/${options.version}/${archive}`;
+        info(`Downloading crane ${options.version} from ${url}`);
+        await download(url, `crane ${options.version}`, local);
+        const actual = await sha256File(local);
+        if (actual !== expected) {
+            external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
+            throw new Error(`the crane archive from ${url} has sha256 ${actual}, expected ${expected}; it was not installed`);
+        }
+        info(`crane archive verified (sha256 ${actual})`);
+        await cacheFile(local, archive, CACHE_TOOL_NAME, version, arch);
     }
-    info(`crane archive verified (sha256 ${actual})`);
-    const extracted = await extractTar(file);
-    external_node_fs_namespaceObject.rmSync(file, { force: true });
-    if (!external_node_fs_namespaceObject.existsSync(external_node_path_namespaceObject.join(extracted, binaryName))) {
-        throw new Error(`the crane archive from ${url} holds no ${binaryName}`);
+    const extracted = await extractTar(local, external_node_path_namespaceObject.join(dir, 'bin'));
+    external_node_fs_namespaceObject.rmSync(local, { force: true });
+    const binary = external_node_path_namespaceObject.join(extracted, binaryName);
+    if (!external_node_fs_namespaceObject.existsSync(binary)) {
+        throw new Error(`the crane ${options.version} archive (${archive}) holds no ${binaryName}`);
     }
     if (platform !== 'win32')
-        external_node_fs_namespaceObject.chmodSync(external_node_path_namespaceObject.join(extracted, binaryName), 0o755);
-    const dir = await cacheDir(extracted, 'crane', version, arch);
-    return external_node_path_namespaceObject.join(dir, binaryName);
+        external_node_fs_namespaceObject.chmodSync(binary, 0o755);
+    return binary;
 }
 
 ;// CONCATENATED MODULE: ./src/engines/crane.ts
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
+
 
 /** crane's argument list for one copy. */
 function craneArgs(request) {
@@ -53229,7 +53380,9 @@ class CraneEngine {
         this.configDir = configDir;
     }
     async copy(request) {
-        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir });
+        // The config is written before the engine runs; read per copy, it is one small file.
+        const credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(this.configDir, 'config.json'));
+        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers });
     }
 }
 
@@ -53299,7 +53452,9 @@ class SkopeoEngine {
         return new SkopeoEngine(binary, external_node_path_namespaceObject.join(configDir, 'config.json'), policy);
     }
     async copy(request) {
-        await runTool('skopeo', this.binary, skopeoArgs(request, this.authfile, this.policy), {});
+        await runTool('skopeo', this.binary, skopeoArgs(request, this.authfile, this.policy), {}, {
+            credentialHelpers: namesCredentialHelper(this.authfile)
+        });
     }
 }
 

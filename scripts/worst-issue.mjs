@@ -71,14 +71,24 @@ const KIB64 = 64 * 1024 - 64
 const cases = [
   { name: 'nginx: and 65,000 commas', title: `nginx:${','.repeat(KIB64 - 6)}`, body: '' },
   {
-    name: '16,000 distinct tags',
+    name: 'distinct tags filling 64 KiB',
     title: distinctTags(`${registry.host}/library/app`, KIB64),
     body: ''
   },
   {
-    name: 'one image a line, 2,000 lines',
+    name: 'one image a line, 1,900 lines',
     title: 'Please mirror',
-    body: Array.from({ length: 2000 }, (_, i) => `${registry.host}/library/app:v${i}`).join('\n')
+    body: Array.from({ length: 1900 }, (_, i) => `${registry.host}/library/app:v${i}`).join('\n')
+  },
+  {
+    // The longest answer an accepted issue can ask for: 100 images, each refused at length.
+    name: '100 long refused lines, issue-max-images 100',
+    title: 'Mirror these',
+    body: Array.from(
+      { length: 100 },
+      (_, i) => `${registry.host}/library/${'x'.repeat(200)}${i}/${'y'.repeat(200)}:Bad-${i}!`
+    ).join('\n'),
+    inputs: { 'issue-max-images': '100' }
   }
 ]
 
@@ -93,7 +103,8 @@ async function measure(dist, c) {
         allowlist: 'allows.txt',
         'insecure-registries': registry.host,
         'github-token': 'ghs_worstIssueStandIn',
-        retries: '0'
+        retries: '0',
+        ...c.inputs
       },
       {
         dist,

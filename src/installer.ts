@@ -1,14 +1,26 @@
 /**
- * crane installer around the tool cache, like actions/setup-go: download the
- * release archive for this OS and architecture, verify its sha256 (built in
- * for the pinned version, from the release's checksums.txt otherwise), and
- * cache it so the next run on the machine reuses it.
+ * crane installer around the tool cache: download the release archive for
+ * this OS and architecture, verify its sha256 (built in for the pinned
+ * version, from the release's checksums.txt otherwise), and keep the
+ * *archive* in the tool cache.
+ *
+ * The tool cache is not trusted on reuse: on a self-hosted runner it outlives
+ * jobs and whoever can write it could replace what is there. So every run
+ * copies the cached archive into a new private directory under RUNNER_TEMP,
+ * hashing it while copying, checks that sum against the trusted one (never
+ * one stored in the cache), and extracts and runs crane from that private
+ * copy, which nothing else writes between the check and the use. A cached
+ * archive that does not match is reported and replaced by a fresh verified
+ * download. Cost per run: copying, hashing and extracting the ~13 MB archive,
+ * about 0.3 s (see the report of the change that introduced this).
  */
 import * as core from '@actions/core'
 import * as tc from '@actions/tool-cache'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
+import { pipeline } from 'node:stream/promises'
 
 export interface CraneInstallOptions {
   /** Release tag, e.g. `v0.21.9`. */
@@ -74,15 +86,51 @@ export function parseChecksums(text: string): Map<string, string> {
   return sums
 }
 
+/** Where the verified archives are cached (the archive, not an extracted binary). */
+export const CACHE_TOOL_NAME = 'crane-archive'
+
 async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256')
   for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer)
   return hash.digest('hex')
 }
 
-async function download(url: string, what: string): Promise<string> {
+/** Far above any crane release archive (~13 MB): a cached file beyond it is not read. */
+const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024
+
+/**
+ * Copy the regular file `from` (a link is not followed; a FIFO or device is
+ * refused) to the new file `to`, returning the sha256 of what was written.
+ */
+async function copyHashing(from: string, to: string): Promise<string> {
+  const handle = await fs.promises.open(
+    from,
+    fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0)
+  )
   try {
-    return await tc.downloadTool(url)
+    const stat = await handle.stat()
+    if (!stat.isFile()) throw new Error('not a regular file')
+    if (stat.size > MAX_ARCHIVE_BYTES) throw new Error(`${stat.size} bytes, too large`)
+    const hash = createHash('sha256')
+    await pipeline(
+      handle.createReadStream({ autoClose: false, start: 0, end: Math.max(0, stat.size - 1) }),
+      async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          hash.update(chunk)
+          yield chunk
+        }
+      },
+      fs.createWriteStream(to, { flags: 'wx', mode: 0o600 })
+    )
+    return hash.digest('hex')
+  } finally {
+    await handle.close()
+  }
+}
+
+async function download(url: string, what: string, dest?: string): Promise<string> {
+  try {
+    return await tc.downloadTool(url, dest)
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error)
     throw new Error(
@@ -111,7 +159,54 @@ async function expectedChecksum(options: CraneInstallOptions, archive: string): 
   }
 }
 
-/** Install crane (or reuse the tool cache's verified copy) and return the binary's path. */
+/** A new directory only this user can read, for this run's copy of crane. */
+function privateDir(): string {
+  const dir = fs.mkdtempSync(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'crane-'))
+  fs.chmodSync(dir, 0o700)
+  return dir
+}
+
+/**
+ * The cached archive copied into `local` if its sha256 is `expected`;
+ * otherwise a warning naming the problem, and false (the caller downloads).
+ */
+async function fromCache(
+  options: CraneInstallOptions,
+  archive: string,
+  expected: string,
+  local: string,
+  version: string,
+  arch: string
+): Promise<boolean> {
+  const dir = tc.find(CACHE_TOOL_NAME, version, arch)
+  if (!dir) return false
+  const cached = path.join(dir, archive)
+  let actual: string
+  try {
+    actual = await copyHashing(cached, local)
+  } catch (error) {
+    fs.rmSync(local, { force: true })
+    core.warning(
+      `The tool cache entry for crane ${options.version} (${dir}) cannot be read (${error instanceof Error ? error.message : String(error)}); downloading crane again`
+    )
+    return false
+  }
+  if (actual !== expected) {
+    fs.rmSync(local, { force: true })
+    core.warning(
+      `The tool cache's crane ${options.version} archive (${cached}) has sha256 ${actual}, expected ${expected}: it was changed after it was cached. It is not used; crane is downloaded again and the entry replaced. Check who can write the tool cache on this runner.`
+    )
+    return false
+  }
+  core.info(`crane ${options.version} found in the tool cache, archive verified (sha256 ${actual})`)
+  return true
+}
+
+/**
+ * Install crane and return the binary's path: the archive comes from the tool
+ * cache when it still has the trusted sha256, else from a verified download
+ * (which is then cached); either way crane runs from a private copy.
+ */
 export async function installCrane(options: CraneInstallOptions): Promise<string> {
   const platform = options.platform ?? process.platform
   const arch = options.arch ?? process.arch
@@ -119,33 +214,32 @@ export async function installCrane(options: CraneInstallOptions): Promise<string
   const binaryName = platform === 'win32' ? 'crane.exe' : 'crane'
   const version = options.version.replace(/^v/, '')
 
-  // Only verified downloads are ever cached, so a hit needs no second check.
-  const cached = tc.find('crane', version, arch)
-  if (cached) {
-    core.info(`crane ${options.version} found in the tool cache`)
-    return path.join(cached, binaryName)
-  }
+  const expected = await expectedChecksum(options, archive)
+  const dir = privateDir()
+  const local = path.join(dir, archive)
 
   // A crane already on PATH is deliberately ignored: only this pinned, verified release is used.
-  const url = `${options.baseUrl}/${options.version}/${archive}`
-  core.info(`Downloading crane ${options.version} from ${url}`)
-  const expected = await expectedChecksum(options, archive)
-  const file = await download(url, `crane ${options.version}`)
-  const actual = await sha256File(file)
-  if (actual !== expected) {
-    fs.rmSync(file, { force: true })
-    throw new Error(
-      `the crane archive from ${url} has sha256 ${actual}, expected ${expected}; it was not installed`
-    )
+  if (!(await fromCache(options, archive, expected, local, version, arch))) {
+    const url = `${options.baseUrl}/${options.version}/${archive}`
+    core.info(`Downloading crane ${options.version} from ${url}`)
+    await download(url, `crane ${options.version}`, local)
+    const actual = await sha256File(local)
+    if (actual !== expected) {
+      fs.rmSync(dir, { recursive: true, force: true })
+      throw new Error(
+        `the crane archive from ${url} has sha256 ${actual}, expected ${expected}; it was not installed`
+      )
+    }
+    core.info(`crane archive verified (sha256 ${actual})`)
+    await tc.cacheFile(local, archive, CACHE_TOOL_NAME, version, arch)
   }
-  core.info(`crane archive verified (sha256 ${actual})`)
 
-  const extracted = await tc.extractTar(file)
-  fs.rmSync(file, { force: true })
-  if (!fs.existsSync(path.join(extracted, binaryName))) {
-    throw new Error(`the crane archive from ${url} holds no ${binaryName}`)
+  const extracted = await tc.extractTar(local, path.join(dir, 'bin'))
+  fs.rmSync(local, { force: true })
+  const binary = path.join(extracted, binaryName)
+  if (!fs.existsSync(binary)) {
+    throw new Error(`the crane ${options.version} archive (${archive}) holds no ${binaryName}`)
   }
-  if (platform !== 'win32') fs.chmodSync(path.join(extracted, binaryName), 0o755)
-  const dir = await tc.cacheDir(extracted, 'crane', version, arch)
-  return path.join(dir, binaryName)
+  if (platform !== 'win32') fs.chmodSync(binary, 0o755)
+  return binary
 }

@@ -1,5 +1,6 @@
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
-import { runTool, type CopyEngine, type CopyRequest } from './engine.js'
+import * as path from 'node:path'
+import { namesCredentialHelper, runTool, type CopyEngine, type CopyRequest } from './engine.js'
 
 /** crane's argument list for one copy. */
 export function craneArgs(request: CopyRequest): string[] {
@@ -32,6 +33,14 @@ export class CraneEngine implements CopyEngine {
   ) {}
 
   async copy(request: CopyRequest): Promise<void> {
-    await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir })
+    // The config is written before the engine runs; read per copy, it is one small file.
+    const credentialHelpers = namesCredentialHelper(path.join(this.configDir, 'config.json'))
+    await runTool(
+      'crane',
+      this.binary,
+      craneArgs(request),
+      { DOCKER_CONFIG: this.configDir },
+      { credentialHelpers }
+    )
   }
 }

@@ -3,6 +3,7 @@
  * reference to a target reference, or throw an EngineError saying why.
  */
 import * as exec from '@actions/exec'
+import * as fs from 'node:fs'
 
 export interface CopyRequest {
   /** Source pinned by digest (`registry/repo@sha256:...`), so what is verified is what was copied. */
@@ -157,18 +158,51 @@ const TOOL_ENVIRONMENT = new Set(
 )
 
 /**
+ * What a docker credential helper (ecr-login, gcloud, acr-env, pass,
+ * secretservice) reads: it runs as the tool's child, so these are passed
+ * only when the tool's docker config names a helper.
+ */
+const HELPER_ENVIRONMENT =
+  /^(?:AWS_|AZURE_|GOOGLE_|CLOUDSDK_)|^(?:DBUS_SESSION_BUS_ADDRESS|GNUPGHOME|PASSWORD_STORE_DIR)$/i
+
+export interface ToolEnvironmentOptions {
+  /** The docker config the tool reads names a credential helper (credHelpers or credsStore). */
+  credentialHelpers?: boolean
+}
+
+/**
  * The minimal environment a copy tool runs with: the allowed variables that
  * are set in `from`, then `extra` (what the engine passes on purpose).
  */
 export function toolEnvironment(
   extra: Record<string, string>,
-  from: NodeJS.ProcessEnv = process.env
+  from: NodeJS.ProcessEnv = process.env,
+  options: ToolEnvironmentOptions = {}
 ): Record<string, string> {
   const env: Record<string, string> = {}
   for (const [name, value] of Object.entries(from)) {
-    if (value !== undefined && TOOL_ENVIRONMENT.has(name.toUpperCase())) env[name] = value
+    if (value === undefined) continue
+    if (
+      TOOL_ENVIRONMENT.has(name.toUpperCase()) ||
+      (options.credentialHelpers && HELPER_ENVIRONMENT.test(name))
+    ) {
+      env[name] = value
+    }
   }
   return { ...env, ...extra }
+}
+
+/** Whether a docker config file names a credential helper; false when it cannot be read. */
+export function namesCredentialHelper(configFile: string): boolean {
+  try {
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as {
+      credHelpers?: Record<string, unknown>
+      credsStore?: unknown
+    }
+    return Boolean(config.credsStore) || Object.keys(config.credHelpers ?? {}).length > 0
+  } catch {
+    return false
+  }
 }
 
 /** Run a tool with an argument array (never a shell); throw EngineError on a non-zero exit. */
@@ -176,14 +210,15 @@ export async function runTool(
   name: string,
   tool: string,
   args: string[],
-  env: Record<string, string>
+  env: Record<string, string>,
+  options: ToolEnvironmentOptions = {}
 ): Promise<void> {
   let result: exec.ExecOutput
   try {
     result = await exec.getExecOutput(tool, args, {
       silent: true,
       ignoreReturnCode: true,
-      env: toolEnvironment(env)
+      env: toolEnvironment(env, process.env, options)
     })
   } catch (error) {
     throw new EngineError(

@@ -3,7 +3,13 @@ import * as io from '@actions/io'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { EngineError, runTool, type CopyEngine, type CopyRequest } from './engine.js'
+import {
+  EngineError,
+  namesCredentialHelper,
+  runTool,
+  type CopyEngine,
+  type CopyRequest
+} from './engine.js'
 
 /** skopeo's argument list for one copy. */
 export function skopeoArgs(request: CopyRequest, authfile: string, policy?: string): string[] {
@@ -65,6 +71,14 @@ export class SkopeoEngine implements CopyEngine {
   }
 
   async copy(request: CopyRequest): Promise<void> {
-    await runTool('skopeo', this.binary, skopeoArgs(request, this.authfile, this.policy), {})
+    await runTool(
+      'skopeo',
+      this.binary,
+      skopeoArgs(request, this.authfile, this.policy),
+      {},
+      {
+        credentialHelpers: namesCredentialHelper(this.authfile)
+      }
+    )
   }
 }
