@@ -23,7 +23,9 @@
  *     A request the tag already satisfies is `unchanged` and keeps the digest.
  *     A digest served alone is in the target by digest.
  * (d) no shrink: while the target holds the same upstream value, the platforms
- *     it holds never shrink.
+ *     it holds never shrink; when it moves on to a newer value, it keeps every
+ *     platform it held that the newer value still offers (docs/integrity.md:
+ *     what it held plus what was asked, mapped onto the source as it is now).
  * (e) refusals: a `tag@digest` naming a digest the tag does not point at now is
  *     `rejected`; a `rejected` tag is left as it was, and the answer on the
  *     issue says why (quotes the reason; the stale pin's answer names both digests).
@@ -522,6 +524,19 @@ export function checkStep(o: StepObservation): Violation[] {
           '(d) no shrink',
           key,
           `held ${describeHeld(o.model, key, was)}, now ${describeHeld(o.model, key, seen)}: lost ${lost.join(', ')} while upstream is still ${now.value.label}`
+        )
+      }
+    }
+    if (now && then && now.value.position > then.value.position) {
+      // Moving on to a newer upstream value keeps what the tag held, mapped onto the new value.
+      const lost = then.platforms.filter(
+        p => now.value.platforms.includes(p) && !now.platforms.includes(p)
+      )
+      if (lost.length > 0) {
+        fail(
+          '(d) no shrink',
+          key,
+          `held ${describeHeld(o.model, key, was)}, now ${describeHeld(o.model, key, seen)}: dropped ${lost.join(', ')}, which ${now.value.label} still offers`
         )
       }
     }

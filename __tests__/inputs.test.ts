@@ -47,6 +47,7 @@ describe('getInputs', () => {
       insecureRegistries: [],
       resultsDir: path.join(workspace, 'temp', 'image-mirror'),
       issueMaxImages: 10,
+      issuePlatforms: 'any',
       labels: {
         succeeded: 'sync image succeeded',
         failed: 'sync image failure',

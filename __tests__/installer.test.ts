@@ -209,6 +209,10 @@ describe('installCrane', () => {
     expect(error.message).toContain(`expected ${'e'.repeat(64)}`)
     expect(error.message).toContain('it was not installed')
     expect(tc.find(installer.CACHE_TOOL_NAME, '0.20.2', 'x64')).toBe('')
+    // Nor is anything left in RUNNER_TEMP.
+    expect(
+      fs.readdirSync(process.env.RUNNER_TEMP as string).filter(n => n.startsWith('crane-'))
+    ).toEqual([])
   })
 
   it('refuses when checksums.txt has no line for the archive', async () => {

@@ -5,13 +5,14 @@
  * target unchanged and an answer that says why.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { CACHE_TOOL_NAME } from '../src/installer.js'
 import {
   githubLinks,
   issueEnv,
@@ -22,13 +23,7 @@ import {
 } from '../__fixtures__/github-api.js'
 import { DIST, prepareRun, readRunFiles } from '../scripts/lib/runner-env.mjs'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
-import {
-  getManifest,
-  headDigest,
-  pushImage,
-  tagImage,
-  type PushedImage
-} from '../scripts/lib/seed-images.mjs'
+import { headDigest, pushImage, tagImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
 
 const AUTH = { username: 'mirror-bot', password: 'integrity-Pa55-word' }
 const PRIVATE = { username: 'private-reader', password: 'private-Pa55-word' }
@@ -173,6 +168,24 @@ describe('high', () => {
     expect(grown?.status).toBe('copied')
     expect(grown?.note).toMatch(/held linux\/s390x; platforms are never taken away/)
     expect(await targetDigest('library/app', '4.0')).toBe(four.digest)
+  })
+
+  it('2b. maintainers hold what issues may choose (issue-platforms)', async () => {
+    const before = await targetDigest('library/app', '1.0')
+    const refused = await ask(
+      { title: `${source.host}/library/app:1.0`, body: 'linux/s390x' },
+      { 'issue-platforms': 'linux/amd64,linux/arm64' }
+    )
+    expect(refused.run.code).toBe(1)
+    expect(refused.comments.at(-1)).toContain('does not offer linux/s390x to issue requests')
+    expect(await targetDigest('library/app', '1.0')).toBe(before)
+    const aside = await ask(
+      { title: `${source.host}/library/app:1.0`, body: 'linux/s390x' },
+      { 'issue-platforms': 'none' }
+    )
+    expect(results(aside.run)[0]?.status).toBe('copied')
+    expect(await targetDigest('library/app', '1.0')).toBe(images['app:1.0']?.digest)
+    expect(aside.comments.at(-1)).toMatch(/platform choice \(linux\/s390x\) was set aside/)
   })
 
   it('3. issue-max-images counts the tags of a list, before anything is copied', async () => {
@@ -424,11 +437,15 @@ describe('low', () => {
   })
 
   it('a crane in the tool cache that fails its check is never run', async () => {
+    // A self-hosted runner's cache outlives jobs: someone put another archive where crane's was.
     const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'integrity-cache-'))
     const canary = path.join(workdir, 'ran')
-    const cached = path.join(workdir, 'tool-cache', 'crane', '0.21.9', 'x64')
+    const build = fs.mkdtempSync(path.join(os.tmpdir(), 'integrity-crane-'))
+    fs.writeFileSync(path.join(build, 'crane'), `#!/bin/sh\ntouch '${canary}'\n`, { mode: 0o755 })
+    const cached = path.join(workdir, 'tool-cache', CACHE_TOOL_NAME, '0.21.9', 'x64')
     fs.mkdirSync(cached, { recursive: true })
-    fs.writeFileSync(path.join(cached, 'crane'), `#!/bin/sh\ntouch ${canary}\n`, { mode: 0o755 })
+    const archive = path.join(cached, 'go-containerregistry_Linux_x86_64.tar.gz')
+    expect(spawnSync('tar', ['-czf', archive, '-C', build, 'crane']).status).toBe(0)
     fs.writeFileSync(`${cached}.complete`, '')
     const nothing = http.createServer((_, res) => {
       res.statusCode = 404
@@ -450,6 +467,7 @@ describe('low', () => {
         { workdir }
       )
       expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(/::warning::.*crane/)
       expect(results(run)[0]?.reason).toMatch(/engine crane is not available/)
       expect(fs.existsSync(canary)).toBe(false)
     } finally {

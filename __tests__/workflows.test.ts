@@ -274,6 +274,7 @@ describe('the reusable workflow', () => {
       'from-issue',
       'allowlist',
       'open-mirror',
+      'issue-platforms',
       'issue-max-images',
       'dry-run',
       'label-succeeded',

@@ -49,6 +49,8 @@ export interface Inputs {
   leg?: number
   /** Most images one issue may ask for (from-issue). */
   issueMaxImages: number
+  /** Platform choices an issue may make: any, none (the `platforms` input always), or these. */
+  issuePlatforms: 'any' | 'none' | string[]
   /** Outcome labels put on an issue request. */
   labels: { succeeded: string; failed: string; partial: string }
   /** Mode lint-allowlist: rewrite the allowlist in normal form instead of failing. */
@@ -176,6 +178,14 @@ function parsePlatforms(name: string): 'all' | string[] {
   return [...new Set(platforms)]
 }
 
+function parseIssuePlatforms(name: string): Inputs['issuePlatforms'] {
+  const value = text(name).toLowerCase()
+  if (value === '' || value === 'any') return 'any'
+  if (value === 'none') return 'none'
+  const platforms = parsePlatforms(name)
+  return platforms === 'all' ? 'any' : platforms
+}
+
 function parseHosts(name: string): string[] {
   return list(name).map(host => {
     const parsed = parseRepositoryName(`${host}/x`)
@@ -270,6 +280,7 @@ export function getInputs(): Inputs {
     resultsDir:
       text('results-dir') || path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror'),
     issueMaxImages: integer('issue-max-images', 10, 1, 100),
+    issuePlatforms: parseIssuePlatforms('issue-platforms'),
     labels: {
       succeeded: label('label-succeeded', 'sync image succeeded'),
       failed: label('label-failed', 'sync image failure'),

@@ -62,6 +62,33 @@ function notServed(event: IssueEvent): string | undefined {
   return undefined
 }
 
+/**
+ * Hold an issue's platform choice to what the maintainers offer (`issue-platforms`): with
+ * `none` the choice is set aside (said in a note) and the `platforms` input applies; with a
+ * list, a choice outside it refuses the request, naming what is offered.
+ */
+export function offeredPlatforms(
+  parsed: IssueRequest,
+  inputs: Pick<Inputs, 'issuePlatforms' | 'platforms'>
+): void {
+  const chosen = parsed.platforms
+  const offered = inputs.issuePlatforms
+  if (chosen === undefined || offered === 'any' || parsed.problem) return
+  const said = chosen === 'all' ? 'all' : chosen.join(', ')
+  if (offered === 'none') {
+    const used = inputs.platforms === 'all' ? 'all platforms' : inputs.platforms.join(', ')
+    parsed.notes.push(
+      `the platform choice (${said}) was set aside: this mirror copies ${used} for every request`
+    )
+    delete parsed.platforms
+    return
+  }
+  const outside = chosen === 'all' ? ['all'] : chosen.filter(p => !offered.includes(p))
+  if (outside.length > 0) {
+    parsed.problem = `this mirror does not offer ${outside.join(', ')} to issue requests; choose from ${offered.join(', ')}, or leave the platform out.`
+  }
+}
+
 export function readIssueRequest(inputs: Inputs): PendingIssueRequest {
   const event = readIssueEvent(process.env.GITHUB_EVENT_NAME, process.env.GITHUB_EVENT_PATH)
   // The title is a stranger's text: logged only through safeLog.
@@ -75,6 +102,7 @@ export function readIssueRequest(inputs: Inputs): PendingIssueRequest {
     ? { requests: [], notes: [], ignored: 0 }
     : parseIssue(event, { maxImages: inputs.issueMaxImages })
   if (why) core.info(safeLog(why))
+  if (!why) offeredPlatforms(parsed, inputs)
   if (parsed.problem) core.warning(safeLog(`The request is refused: ${parsed.problem}`))
   const allowlist = allowlistLink(inputs.allowlist)
   const run: Run = {

@@ -1,7 +1,7 @@
 /**
- * Registry client, read side: HEAD and GET manifests, list tags, with the
- * registry's token or Basic auth, retries on 429/5xx and Docker Hub's rate
- * limit watched. Copying itself is the engines' work.
+ * Registry client, read side: HEAD and GET manifests, list tags, read a JSON
+ * blob (an image config), with the registry's token or Basic auth, retries on
+ * 429/5xx and Docker Hub's rate limit watched. Copying itself is the engines' work.
  *
  * Requests go out on node:http(s) directly over keep-alive agents, one per
  * origin, that @actions/http-client hands out (so a proxy from the
