@@ -119,8 +119,7 @@ async function heldByTarget(
   const config = manifest?.body.config?.digest
   const read = config
     ? ((await client.getBlobJson(target.registry, target.repository, config)) as
-        | { os?: unknown; architecture?: unknown; variant?: unknown }
-        | undefined)
+        { os?: unknown; architecture?: unknown; variant?: unknown } | undefined)
     : undefined
   const platform =
     typeof read?.os === 'string' && typeof read.architecture === 'string'
