@@ -352,7 +352,7 @@ describe('mirror.yml run as written', () => {
     const event = issueEvent({ number: 12, title: image })
     const before = api.calls.length
     const run = await call(
-      { 'from-issue': true, 'images-file': '', allowlist: '' },
+      { 'from-issue': true, 'images-file': '' },
       {
         eventPath: event,
         github: {
