@@ -5,6 +5,8 @@
  * suites (integrity.e2e, integrity.model.e2e) run the same rules for real.
  */
 import { describe, expect, it } from '@jest/globals'
+import { copyImages } from '../src/copy.js'
+import type { CopyEngine, CopyRequest } from '../src/engines/engine.js'
 import { expectation, ImageError, type ExpectationOptions } from '../src/expectation.js'
 import { parseReference, type ImageReference } from '../src/references.js'
 import type { Manifest, ManifestBody, RegistryClient } from '../src/registry.js'
@@ -39,7 +41,11 @@ const image = (digest: string, config?: string): Manifest => ({
   body: config ? { config: { digest: config, size: 1 } } : {}
 })
 
-function client(store: Store, blobs: Record<string, unknown> = {}) {
+function client(
+  store: Store,
+  blobs: Record<string, unknown> = {},
+  options: { noDigest?: boolean; contentType?: string } = {}
+) {
   const calls: string[] = []
   const find = (name: string, reference: string) => {
     if (!reference.includes(':')) return store.get(`${name}:${reference}`)
@@ -54,7 +60,10 @@ function client(store: Store, blobs: Record<string, unknown> = {}) {
     async headManifest(registry: string, repository: string, reference: string) {
       calls.push(`HEAD ${registry}/${repository}:${reference}`)
       const m = find(`${registry}/${repository}`, reference)
-      return m ? { digest: m.digest, mediaType: m.mediaType, size: m.size } : undefined
+      if (!m) return undefined
+      // Some registries send no digest on HEAD, or a Content-Type that is only JSON.
+      const digest = options.noDigest ? '' : m.digest
+      return { digest, mediaType: options.contentType ?? m.mediaType, size: m.size }
     },
     async getManifest(registry: string, repository: string, reference: string) {
       calls.push(`GET ${registry}/${repository}:${reference}`)
@@ -75,10 +84,17 @@ const whole = index(d('1'), { 'linux/amd64': d('a'), 'linux/arm64': d('b'), 'lin
 async function expect_(
   store: Store,
   platforms: ExpectationOptions['platforms'],
-  options: { severalPlatforms?: boolean; source?: string; blobs?: Record<string, unknown> } = {}
+  options: {
+    severalPlatforms?: boolean
+    source?: string
+    target?: string
+    blobs?: Record<string, unknown>
+    noDigest?: boolean
+    contentType?: string
+  } = {}
 ) {
-  return expectation(ref(options.source ?? SOURCE), ref(TARGET), {
-    client: client(store, options.blobs),
+  return expectation(ref(options.source ?? SOURCE), ref(options.target ?? TARGET), {
+    client: client(store, options.blobs, options),
     platforms,
     severalPlatforms: options.severalPlatforms ?? true
   })
@@ -187,5 +203,126 @@ describe('platforms never shrink', () => {
       message:
         'the source has no linux/riscv64 image (it has linux/amd64, linux/arm64, linux/s390x)'
     })
+  })
+
+  it('a registry that gives no digest on HEAD is answered by the manifest itself', async () => {
+    const store: Store = new Map([[SOURCE, whole]])
+    const stale = expect_(store, 'all', { source: `${SOURCE}@${d('9')}`, noDigest: true })
+    await expect(stale).rejects.toThrow(`points at ${d('1')} upstream now, not ${d('9')}`)
+  })
+
+  it('a held index served as plain JSON is still read as an index', async () => {
+    const held = index(d('2'), { 'linux/amd64': d('a'), 'linux/s390x': d('c') })
+    const e = await expect_(
+      new Map([
+        [SOURCE, whole],
+        [TARGET, held]
+      ]),
+      ['linux/s390x'],
+      { contentType: 'application/json' }
+    )
+    expect(e).toMatchObject({ satisfied: true, children: new Set([d('a'), d('c')]) })
+  })
+
+  it('a held image whose platform cannot be read keeps everything: the whole image', async () => {
+    const newer = index(d('5'), {
+      'linux/amd64': d('6'),
+      'linux/arm64': d('7'),
+      'linux/s390x': d('8')
+    })
+    const e = await expect_(
+      new Map([
+        [SOURCE, newer],
+        [TARGET, image(d('c'), d('f'))]
+      ]),
+      ['linux/amd64']
+    )
+    expect(e).toMatchObject({ platforms: 'all', digest: d('5') })
+    expect(e.note).toMatch(/held an unknown platform; platforms are never taken away/)
+  })
+
+  it('attestations in a held index are not platforms; every child of an asked platform is kept', async () => {
+    const source = index(d('1'), {
+      'linux/amd64': d('a'),
+      'linux/arm64': d('b'),
+      'linux/s390x': d('c')
+    })
+    // Two builds of linux/arm64 (variant v8 and none), as crane's index filter would keep both.
+    ;(source.body.manifests ?? []).push({ digest: d('e'), platform: platform('linux/arm64/v8') })
+    const held = index(d('2'), { 'linux/amd64': d('a'), 'unknown/unknown': d('0') })
+    const e = await expect_(
+      new Map([
+        [SOURCE, source],
+        [TARGET, held]
+      ]),
+      ['linux/arm64']
+    )
+    expect([...(e.children ?? [])].sort()).toEqual([d('a'), d('b'), d('e')].sort())
+    expect(e.platforms).toEqual(['linux/amd64', 'linux/arm64', 'linux/arm64/v8'])
+  })
+
+  it('a digest alone with a platform choice is refused (a subset has another digest)', async () => {
+    await expect(
+      expect_(new Map([[SOURCE, whole]]), ['linux/amd64'], {
+        source: `src.io/a/app@${d('1')}`,
+        target: `dst.io/m/a/app@${d('1')}`
+      })
+    ).rejects.toMatchObject({ rejected: true, message: expect.stringMatching(/digest alone/) })
+  })
+
+  it('records what the tag held, so a copy can tell when another run changed it', async () => {
+    const absent = await expect_(new Map([[SOURCE, whole]]), ['linux/arm64'])
+    expect(absent.held).toBe('')
+    const grown = await expect_(
+      new Map([
+        [SOURCE, whole],
+        [TARGET, image(d('c'))]
+      ]),
+      ['linux/arm64']
+    )
+    expect(grown.held).toBe(d('c'))
+    expect((await expect_(new Map([[SOURCE, whole]]), 'all')).held).toBeUndefined()
+  })
+})
+
+describe('two runs writing one tag', () => {
+  it('a tag changed by another run after it was read is decided again, so nothing is taken away', async () => {
+    const store: Store = new Map([
+      [SOURCE, whole],
+      [TARGET, image(d('a'))]
+    ])
+    const fake = client(store)
+    // Another run (an issue asking for s390x) grows the tag right after this run has read it.
+    let reads = 0
+    const head = fake.headManifest.bind(fake)
+    fake.headManifest = async (registry, repository, reference) => {
+      if (`${registry}/${repository}:${reference}` === TARGET && ++reads === 2) {
+        store.set(TARGET, index(d('3'), { 'linux/amd64': d('a'), 'linux/s390x': d('c') }))
+      }
+      return head(registry, repository, reference)
+    }
+    const copies: CopyRequest[] = []
+    const engine: CopyEngine = {
+      name: 'fake',
+      async copy(request) {
+        copies.push(request)
+        store.set(TARGET, whole)
+      }
+    }
+    const [result] = await copyImages(
+      [{ request: 'x', origin: 'issue', source: SOURCE, target: TARGET, status: 'planned' }],
+      {
+        client: fake,
+        engine,
+        platforms: ['linux/arm64'],
+        skipUnchanged: true,
+        retries: 0,
+        concurrency: 1,
+        insecure: new Set()
+      }
+    )
+    // Decided again from {amd64, s390x} + arm64 = every platform: the whole image.
+    expect(copies.map(c => c.platforms)).toEqual(['all'])
+    expect(result?.status).toBe('copied')
   })
 })

@@ -143,6 +143,7 @@ describe('checkLegResult: a leg file is not trusted', () => {
     [{ ...planned, status: 'copied', source: 'docker.io/library/b:1' }, 'has another source'],
     [{ ...planned, status: 'copied', request: 'b' }, 'has another request'],
     [{ ...planned, status: 'copied', digest: 'sha256:```' }, 'has a malformed digest'],
+    [{ ...planned, status: 'planned' }, 'is still planned in a run that copies'],
     ['copied', 'is not a result'],
     [null, 'is not a result']
   ])('%j is refused: %s', (value, problem) => {
@@ -171,6 +172,11 @@ describe('checkLegResult: a leg file is not trusted', () => {
     expect(result?.size).toBeUndefined()
     expect(result?.seconds).toBe(2.5)
     expect(Object.keys(result ?? {})).not.toContain('extra')
+  })
+
+  it('planned is a leg result only in a dry run', () => {
+    const checked = checkLegResult({ ...planned, status: 'planned' }, planned, true)
+    expect('result' in checked && checked.result.status).toBe('planned')
   })
 
   it('a failure without a reason gets one', () => {

@@ -36967,7 +36967,7 @@ function label(name, fallback) {
 function getInputs() {
     const mode = oneOf('mode', MODES, 'sync');
     const images = getInput('images');
-    // Only sync and plan read the request (report links the allowlist in an issue answer):
+    // Only sync and plan read the request (the report answers from what the plan read):
     // a copy leg needs no checkout.
     const reads = mode === 'sync' || mode === 'plan';
     const imagesFile = reads ? existingFile('images-file') : undefined;
@@ -45025,7 +45025,9 @@ function mergeResults(plan, dir) {
         }
         for (const index of indices) {
             const planned = plan.work[index] ?? results[index];
-            const checked = reported.has(index) ? checkLegResult(reported.get(index), planned) : undefined;
+            const checked = reported.has(index)
+                ? checkLegResult(reported.get(index), planned, plan.dryRun)
+                : undefined;
             if (checked && 'problem' in checked) {
                 warnings.push(`leg ${leg}: image ${index} ${checked.problem}; counted as failed`);
             }
@@ -45043,7 +45045,7 @@ function mergeResults(plan, dir) {
     });
     return { results, missing, warnings };
 }
-/** Statuses a leg may report: it copies, compares, or fails; it never plans anything new. */
+/** Statuses a leg may report: it copies, compares or fails (and in a dry run, plans). */
 const LEG_STATUSES = new Set(STATUSES);
 const DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/;
@@ -45055,7 +45057,7 @@ const MAX_TEXT = 2000;
  * bug) could have written, and it ends up in the summary, the outputs and an
  * answer on a stranger's issue.
  */
-function checkLegResult(value, planned) {
+function checkLegResult(value, planned, dryRun = false) {
     if (!value || typeof value !== 'object')
         return { problem: 'is not a result' };
     const r = value;
@@ -45064,6 +45066,9 @@ function checkLegResult(value, planned) {
     if (typeof status !== 'string' || !LEG_STATUSES.has(status)) {
         return { problem: `has an unknown status ${JSON.stringify(String(status)).slice(0, 40)}` };
     }
+    // Only a dry run leaves an image planned; otherwise "planned" would be answered as mirrored.
+    if (status === 'planned' && !dryRun)
+        return { problem: 'is still planned in a run that copies' };
     for (const key of ['request', 'source', 'target']) {
         if (own(key) !== planned[key])
             return { problem: `has another ${key} than the plan` };
@@ -51534,7 +51539,10 @@ class RegistryClient {
     describe(res) {
         const headers = res.headers;
         return {
-            digest: String(headers['docker-content-digest'] ?? ''),
+            // A registry's answer is not trusted to be a digest: anything else reads as none.
+            digest: /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(String(headers['docker-content-digest'] ?? ''))
+                ? String(headers['docker-content-digest'])
+                : '',
             mediaType: String(headers['content-type'] ?? '')
                 .split(';')[0]
                 .trim(),
@@ -51859,8 +51867,14 @@ async function sourceHead(source, client) {
         if (!tagged) {
             throw new ImageError(`${name}:${source.tag} does not exist upstream, so it cannot be mirrored as ${source.digest}; ask for ${name}@${source.digest} to mirror that content by digest`, true, true);
         }
-        if (tagged.digest && tagged.digest !== source.digest) {
-            throw new ImageError(`${name}:${source.tag} points at ${tagged.digest} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`, true, true);
+        // A registry that sends no digest on HEAD is answered by the manifest itself (a GET).
+        const current = tagged.digest ||
+            (await client.getManifest(source.registry, source.repository, source.tag))?.digest;
+        if (!current) {
+            throw new ImageError(`${name}:${source.tag} cannot be compared with ${source.digest}: ${source.registry} gives no digest for it`, true, true);
+        }
+        if (current !== source.digest) {
+            throw new ImageError(`${name}:${source.tag} points at ${current} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`, true, true);
         }
     }
     const head = await client.headManifest(source.registry, source.repository, reference);
@@ -51869,24 +51883,32 @@ async function sourceHead(source, client) {
     }
     return head;
 }
+const IMAGE_TYPES = new Set([
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json'
+]);
+/** An image manifest by its type; anything else (an index, plain JSON) is read to be sure. */
+const isImageManifest = (mediaType) => IMAGE_TYPES.has(mediaType);
+/** Attestations and other artifacts sit in an index as `unknown/unknown`: not platforms. */
+const isArtifact = (platform) => platform?.os === 'unknown';
 /** Read the mirrored tag (the user's own registry: no pull is counted). */
 async function heldByTarget(target, reference, source, client) {
     const head = await client.headManifest(target.registry, target.repository, reference);
     if (!head)
         return undefined;
-    if (isIndex(head.mediaType)) {
-        const index = await client.getManifest(target.registry, target.repository, head.digest);
-        const images = (index?.body.manifests ?? [])
-            .filter(m => m.platform && m.platform.os !== 'unknown')
-            .slice(0, 256)
-            .map(m => ({ digest: m.digest, ...(m.platform ? { platform: m.platform } : {}) }));
-        return { head, images };
-    }
     const known = source.find(c => c.digest === head.digest);
     if (known)
         return { head, images: [{ digest: head.digest, platform: known.platform }] };
-    // An image from an earlier upstream version: its platform is in its config.
+    // The body, not the Content-Type, tells an index from an image: some registries answer JSON.
     const manifest = await client.getManifest(target.registry, target.repository, head.digest);
+    if (Array.isArray(manifest?.body.manifests) || isIndex(head.mediaType)) {
+        const images = (manifest?.body.manifests ?? [])
+            .filter(m => !isArtifact(m.platform))
+            .slice(0, 256)
+            .map(m => ({ digest: m.digest, ...(m.platform ? { platform: m.platform } : {}) }));
+        return { head, images: images.length > 0 ? images : [{ digest: head.digest }] };
+    }
+    // An image from an earlier upstream version: its platform is in its config.
     const config = manifest?.body.config?.digest;
     const read = config
         ? (await client.getBlobJson(target.registry, target.repository, config))
@@ -51910,7 +51932,7 @@ async function expectation(source, target, options) {
     const reference = source.digest ?? source.tag ?? 'latest';
     let sourceDigest = source.digest ?? head.digest;
     let index;
-    if (!sourceDigest || (options.platforms !== 'all' && isIndex(head.mediaType))) {
+    if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
         // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
         index = await client.getManifest(source.registry, source.repository, reference);
         if (!index) {
@@ -51920,7 +51942,7 @@ async function expectation(source, target, options) {
     }
     if (options.platforms === 'all')
         return { sourceDigest, platforms: 'all', digest: sourceDigest };
-    if (!index || !isIndex(index.mediaType)) {
+    if (!index || !(isIndex(index.mediaType) || Array.isArray(index.body.manifests))) {
         return {
             sourceDigest,
             platforms: 'all',
@@ -51932,19 +51954,21 @@ async function expectation(source, target, options) {
         throw new ImageError('a reference by digest alone can only be mirrored with platforms: all (a subset changes the digest); add a tag', true, true);
     }
     const available = (index.body.manifests ?? []).filter((m) => Boolean(m.platform) && m.platform?.os !== 'unknown');
-    const pick = (wanted) => available.find(m => platformMatches(m.platform, wanted));
-    const asked = options.platforms.map(wanted => {
-        const child = pick(wanted);
-        if (!child) {
+    // Every child that matches, as crane's index filter keeps them (e.g. two os.version builds).
+    const pick = (wanted) => available.filter(m => platformMatches(m.platform, wanted));
+    const asked = options.platforms.flatMap(wanted => {
+        const children = pick(wanted);
+        if (children.length === 0) {
             const has = available.map(m => formatPlatform(m.platform)).join(', ');
             throw new ImageError(`the source has no ${wanted} image (it has ${has || 'no platforms'})`, true, true);
         }
-        return child;
+        return children;
     });
     // Platforms never shrink: what the tag holds is kept, mapped onto the source as it is now.
     const held = await heldByTarget(target, target.tag, available, client);
+    const read = { held: held?.head.digest ?? '' };
     if (held?.head.digest === sourceDigest) {
-        return { sourceDigest, platforms: 'all', digest: sourceDigest, satisfied: true };
+        return { sourceDigest, platforms: 'all', digest: sourceDigest, satisfied: true, ...read };
     }
     const current = new Set(available.map(c => c.digest));
     const holds = new Set(held?.images.map(i => i.digest) ?? []);
@@ -51952,31 +51976,39 @@ async function expectation(source, target, options) {
     if (held && !stale && asked.every(c => holds.has(c.digest))) {
         return {
             sourceDigest,
-            platforms: [...held.images].map(i => (i.platform ? formatPlatform(i.platform) : '?')),
-            ...(held.images.length === 1 || !isIndex(held.head.mediaType)
-                ? { digest: held.head.digest }
-                : { children: holds }),
+            platforms: held.images.map(i => formatPlatform(i.platform)),
+            ...(held.images.length === 1 ? { digest: held.head.digest } : { children: holds }),
             satisfied: true,
-            note: `the mirrored tag already holds ${describe(held.images)}`
+            note: `the mirrored tag already holds ${describe(held.images)}`,
+            ...read
         };
     }
-    const kept = (held?.images ?? [])
-        .map(i => (i.platform ? pick(formatPlatform(i.platform)) : undefined))
-        .filter((c) => c !== undefined);
+    // What the tag held cannot all be named: keep everything by copying the whole image.
+    if (held?.images.some(i => !i.platform)) {
+        return {
+            sourceDigest,
+            platforms: 'all',
+            digest: sourceDigest,
+            note: `the mirrored tag held ${describe(held.images)}; platforms are never taken away, so the whole image was copied`,
+            ...read
+        };
+    }
+    const kept = (held?.images ?? []).flatMap(i => pick(formatPlatform(i.platform)));
     const wanted = [...new Map([...kept, ...asked].map(c => [c.digest, c])).values()];
-    const why = wanted.length > asked.length
+    const asks = new Set(asked.map(c => c.digest)).size;
+    const why = wanted.length > asks
         ? `the mirrored tag held ${describe(held?.images ?? [])}; platforms are never taken away, `
         : '';
     if (wanted.length === available.length || (wanted.length > 1 && !options.severalPlatforms)) {
         const engine = wanted.length === available.length ? '' : ' (this engine copies one platform or all of them)';
         const note = why || engine ? { note: `${why}so the whole image was copied${engine}` } : {};
-        return { sourceDigest, platforms: 'all', digest: sourceDigest, ...note };
+        return { sourceDigest, platforms: 'all', digest: sourceDigest, ...note, ...read };
     }
-    const platforms = wanted.map(c => formatPlatform(c.platform));
+    const platforms = [...new Set(wanted.map(c => formatPlatform(c.platform)))];
     const note = why ? { note: `${why}so it now holds ${platforms.join(', ')}` } : {};
     return wanted.length === 1
-        ? { sourceDigest, platforms, digest: wanted[0].digest, ...note }
-        : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note };
+        ? { sourceDigest, platforms, digest: wanted[0].digest, ...note, ...read }
+        : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note, ...read };
 }
 function describe(images) {
     const names = images.map(i => (i.platform ? formatPlatform(i.platform) : 'an unknown platform'));
@@ -51996,7 +52028,8 @@ async function matches(present, expected, target, client) {
 
 ;// CONCATENATED MODULE: ./src/copy.ts
 /**
- * Copy: planned results → compared with the target (HEAD only), copied by an
+ * Copy: planned results → compared with the target (HEADs; a platform choice also reads
+ * the source's index and what the mirrored tag holds), copied by an
  * engine, verified, and returned as results. A bounded pool runs images at
  * once; one image's failure never stops the others.
  */
@@ -52142,15 +52175,17 @@ async function attemptOne(result, options, state) {
     const { client } = options;
     const source = copy_parse(result.source);
     const target = copy_parse(result.target);
+    const decide = () => expectation(source, target, {
+        client,
+        platforms: options.platforms,
+        severalPlatforms: options.severalPlatforms ?? true
+    });
     // Decided once the copy is made: a retry verifies against what was copied.
-    const expected = state.expected ??
-        (await expectation(source, target, {
-            client,
-            platforms: options.platforms,
-            severalPlatforms: options.severalPlatforms ?? true
-        }));
+    let expected = state.expected ?? (await decide());
     // The engine pushes a tag when there is one; a digest-only request lands by digest.
     const targetRef = target.tag ?? expected.sourceDigest;
+    const changedSince = async (held) => ((await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '') !==
+        held;
     // A platform subset the tag already holds is never copied again: nothing would change.
     const subsetHeld = expected.satisfied && expected.platforms !== 'all';
     if (!state.copied && (options.skipUnchanged || subsetHeld)) {
@@ -52162,6 +52197,15 @@ async function attemptOne(result, options, state) {
     if (!options.engine)
         return withDigests(result, 'planned', undefined, expected);
     if (!state.copied) {
+        // What the tag keeps was decided from what it held: if another run changed it since (two
+        // issues at once), decide again, so neither takes away what the other added. What is left
+        // is the moment between this HEAD and the engine's push.
+        if (expected.held !== undefined && (await changedSince(expected.held))) {
+            expected = await decide();
+            if (expected.held !== undefined && (await changedSince(expected.held))) {
+                throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
+            }
+        }
         try {
             await options.engine.copy({
                 source: `${repositoryName(source)}@${expected.sourceDigest}`,
@@ -52372,6 +52416,18 @@ function writePrivateConfig(dir, userConfig, target) {
     const file = external_node_path_namespaceObject.join(dir, 'config.json');
     external_node_fs_namespaceObject.writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
     return file;
+}
+/**
+ * The config with only one registry's credentials (its `auths` entries and credential helper):
+ * an open mirror reads sources anonymously, yet the target may have been logged in to.
+ */
+function onlyRegistry(config, registry) {
+    const auths = Object.fromEntries(Object.entries(config.auths ?? {}).filter(([key]) => registryOfKey(key) === registry));
+    const credHelpers = Object.fromEntries(Object.entries(config.credHelpers ?? {}).filter(([key]) => registryOfKey(key) === registry));
+    return {
+        ...(Object.keys(auths).length > 0 ? { auths } : {}),
+        ...(Object.keys(credHelpers).length > 0 ? { credHelpers } : {})
+    };
 }
 
 // EXTERNAL MODULE: ./node_modules/@actions/tool-cache/node_modules/semver/index.js
@@ -53565,6 +53621,14 @@ function makePrivateDir(prefix) {
         remove: () => {
             external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
             live.delete(dir);
+            // Nothing left to protect: the signals go back to Node's own handling.
+            if (live.size === 0 && installed) {
+                installed = false;
+                for (const signal of Object.keys(SIGNALS)) {
+                    process.off(signal, onSignal);
+                }
+                process.off('exit', removeAll);
+            }
         }
     };
 }
@@ -53592,11 +53656,11 @@ function targetRegistry(target) {
 async function mirror(results, inputs, options = {}) {
     const target = targetRegistry(inputs.target);
     if (options.anonymousSources) {
-        info('Open mirror: sources are read anonymously; the docker config of the runner is not used.');
+        info("Open mirror: sources are read anonymously; of the docker config only the target's login is used.");
     }
-    const userConfig = options.anonymousSources
-        ? {}
-        : readDockerConfig(undefined, m => core_warning(m));
+    const dockerConfig = readDockerConfig(undefined, m => core_warning(m));
+    // An open mirror keeps only the target's own login (a docker/login-action step, say).
+    const userConfig = options.anonymousSources ? onlyRegistry(dockerConfig, target) : dockerConfig;
     const given = inputs.username && inputs.password
         ? { username: inputs.username, password: inputs.password }
         : undefined;

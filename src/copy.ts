@@ -1,5 +1,6 @@
 /**
- * Copy: planned results → compared with the target (HEAD only), copied by an
+ * Copy: planned results → compared with the target (HEADs; a platform choice also reads
+ * the source's index and what the mirrored tag holds), copied by an
  * engine, verified, and returned as results. A bounded pool runs images at
  * once; one image's failure never stops the others.
  */
@@ -194,17 +195,20 @@ async function attemptOne(
   const { client } = options
   const source = parse(result.source)
   const target = parse(result.target)
-  // Decided once the copy is made: a retry verifies against what was copied.
-  const expected =
-    state.expected ??
-    (await expectation(source, target, {
+  const decide = () =>
+    expectation(source, target, {
       client,
       platforms: options.platforms,
       severalPlatforms: options.severalPlatforms ?? true
-    }))
+    })
+  // Decided once the copy is made: a retry verifies against what was copied.
+  let expected = state.expected ?? (await decide())
 
   // The engine pushes a tag when there is one; a digest-only request lands by digest.
   const targetRef = target.tag ?? expected.sourceDigest
+  const changedSince = async (held: string) =>
+    ((await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '') !==
+    held
   // A platform subset the tag already holds is never copied again: nothing would change.
   const subsetHeld = expected.satisfied && expected.platforms !== 'all'
   if (!state.copied && (options.skipUnchanged || subsetHeld)) {
@@ -216,6 +220,18 @@ async function attemptOne(
   if (!options.engine) return withDigests(result, 'planned', undefined, expected)
 
   if (!state.copied) {
+    // What the tag keeps was decided from what it held: if another run changed it since (two
+    // issues at once), decide again, so neither takes away what the other added. What is left
+    // is the moment between this HEAD and the engine's push.
+    if (expected.held !== undefined && (await changedSince(expected.held))) {
+      expected = await decide()
+      if (expected.held !== undefined && (await changedSince(expected.held))) {
+        throw new ImageError(
+          `${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`,
+          false
+        )
+      }
+    }
     try {
       await options.engine.copy({
         source: `${repositoryName(source)}@${expected.sourceDigest}`,

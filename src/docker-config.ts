@@ -139,3 +139,20 @@ export function writePrivateConfig(
   fs.writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 })
   return file
 }
+
+/**
+ * The config with only one registry's credentials (its `auths` entries and credential helper):
+ * an open mirror reads sources anonymously, yet the target may have been logged in to.
+ */
+export function onlyRegistry(config: DockerConfig, registry: string): DockerConfig {
+  const auths = Object.fromEntries(
+    Object.entries(config.auths ?? {}).filter(([key]) => registryOfKey(key) === registry)
+  )
+  const credHelpers = Object.fromEntries(
+    Object.entries(config.credHelpers ?? {}).filter(([key]) => registryOfKey(key) === registry)
+  )
+  return {
+    ...(Object.keys(auths).length > 0 ? { auths } : {}),
+    ...(Object.keys(credHelpers).length > 0 ? { credHelpers } : {})
+  }
+}

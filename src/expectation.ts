@@ -37,6 +37,11 @@ export interface Expectation {
   children?: Set<string>
   /** The target already holds this (or more): nothing to copy. */
   satisfied?: boolean
+  /**
+   * For a platform choice: the digest the mirrored tag had when it was read ('' when absent).
+   * What is kept was decided from it; if the tag changes before the copy, decide again.
+   */
+  held?: string
   note?: string
 }
 
@@ -73,9 +78,20 @@ async function sourceHead(source: ImageReference, client: RegistryClient): Promi
         true
       )
     }
-    if (tagged.digest && tagged.digest !== source.digest) {
+    // A registry that sends no digest on HEAD is answered by the manifest itself (a GET).
+    const current =
+      tagged.digest ||
+      (await client.getManifest(source.registry, source.repository, source.tag))?.digest
+    if (!current) {
       throw new ImageError(
-        `${name}:${source.tag} points at ${tagged.digest} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`,
+        `${name}:${source.tag} cannot be compared with ${source.digest}: ${source.registry} gives no digest for it`,
+        true,
+        true
+      )
+    }
+    if (current !== source.digest) {
+      throw new ImageError(
+        `${name}:${source.tag} points at ${current} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`,
         true,
         true
       )
@@ -91,9 +107,19 @@ async function sourceHead(source: ImageReference, client: RegistryClient): Promi
 /** What the mirrored tag holds now: its digest, and the platforms of its images. */
 interface Held {
   head: ManifestHead
-  /** Digests of the images it serves (the children of an index, or itself). */
+  /** The images it serves (the children of an index, or itself); no platform: unknown. */
   images: { digest: string; platform?: Platform }[]
 }
+
+const IMAGE_TYPES = new Set([
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+])
+/** An image manifest by its type; anything else (an index, plain JSON) is read to be sure. */
+const isImageManifest = (mediaType: string) => IMAGE_TYPES.has(mediaType)
+
+/** Attestations and other artifacts sit in an index as `unknown/unknown`: not platforms. */
+const isArtifact = (platform: Platform | undefined) => platform?.os === 'unknown'
 
 /** Read the mirrored tag (the user's own registry: no pull is counted). */
 async function heldByTarget(
@@ -104,18 +130,18 @@ async function heldByTarget(
 ): Promise<Held | undefined> {
   const head = await client.headManifest(target.registry, target.repository, reference)
   if (!head) return undefined
-  if (isIndex(head.mediaType)) {
-    const index = await client.getManifest(target.registry, target.repository, head.digest)
-    const images = (index?.body.manifests ?? [])
-      .filter(m => m.platform && m.platform.os !== 'unknown')
-      .slice(0, 256)
-      .map(m => ({ digest: m.digest, ...(m.platform ? { platform: m.platform } : {}) }))
-    return { head, images }
-  }
   const known = source.find(c => c.digest === head.digest)
   if (known) return { head, images: [{ digest: head.digest, platform: known.platform }] }
-  // An image from an earlier upstream version: its platform is in its config.
+  // The body, not the Content-Type, tells an index from an image: some registries answer JSON.
   const manifest = await client.getManifest(target.registry, target.repository, head.digest)
+  if (Array.isArray(manifest?.body.manifests) || isIndex(head.mediaType)) {
+    const images = (manifest?.body.manifests ?? [])
+      .filter(m => !isArtifact(m.platform))
+      .slice(0, 256)
+      .map(m => ({ digest: m.digest, ...(m.platform ? { platform: m.platform } : {}) }))
+    return { head, images: images.length > 0 ? images : [{ digest: head.digest }] }
+  }
+  // An image from an earlier upstream version: its platform is in its config.
   const config = manifest?.body.config?.digest
   const read = config
     ? ((await client.getBlobJson(target.registry, target.repository, config)) as
@@ -146,7 +172,7 @@ export async function expectation(
   const reference = source.digest ?? source.tag ?? 'latest'
   let sourceDigest = source.digest ?? head.digest
   let index: Manifest | undefined
-  if (!sourceDigest || (options.platforms !== 'all' && isIndex(head.mediaType))) {
+  if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
     // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
     index = await client.getManifest(source.registry, source.repository, reference)
     if (!index) {
@@ -158,7 +184,7 @@ export async function expectation(
     sourceDigest = source.digest ?? index.digest
   }
   if (options.platforms === 'all') return { sourceDigest, platforms: 'all', digest: sourceDigest }
-  if (!index || !isIndex(index.mediaType)) {
+  if (!index || !(isIndex(index.mediaType) || Array.isArray(index.body.manifests))) {
     return {
       sourceDigest,
       platforms: 'all',
@@ -176,11 +202,12 @@ export async function expectation(
   const available = (index.body.manifests ?? []).filter(
     (m): m is Child => Boolean(m.platform) && m.platform?.os !== 'unknown'
   )
-  const pick = (wanted: string): Child | undefined =>
-    available.find(m => platformMatches(m.platform, wanted))
-  const asked = options.platforms.map(wanted => {
-    const child = pick(wanted)
-    if (!child) {
+  // Every child that matches, as crane's index filter keeps them (e.g. two os.version builds).
+  const pick = (wanted: string): Child[] =>
+    available.filter(m => platformMatches(m.platform, wanted))
+  const asked = options.platforms.flatMap(wanted => {
+    const children = pick(wanted)
+    if (children.length === 0) {
       const has = available.map(m => formatPlatform(m.platform)).join(', ')
       throw new ImageError(
         `the source has no ${wanted} image (it has ${has || 'no platforms'})`,
@@ -188,13 +215,14 @@ export async function expectation(
         true
       )
     }
-    return child
+    return children
   })
 
   // Platforms never shrink: what the tag holds is kept, mapped onto the source as it is now.
   const held = await heldByTarget(target, target.tag, available, client)
+  const read = { held: held?.head.digest ?? '' }
   if (held?.head.digest === sourceDigest) {
-    return { sourceDigest, platforms: 'all', digest: sourceDigest, satisfied: true }
+    return { sourceDigest, platforms: 'all', digest: sourceDigest, satisfied: true, ...read }
   }
   const current = new Set(available.map(c => c.digest))
   const holds = new Set(held?.images.map(i => i.digest) ?? [])
@@ -202,33 +230,41 @@ export async function expectation(
   if (held && !stale && asked.every(c => holds.has(c.digest))) {
     return {
       sourceDigest,
-      platforms: [...held.images].map(i => (i.platform ? formatPlatform(i.platform) : '?')),
-      ...(held.images.length === 1 || !isIndex(held.head.mediaType)
-        ? { digest: held.head.digest }
-        : { children: holds }),
+      platforms: held.images.map(i => formatPlatform(i.platform as Platform)),
+      ...(held.images.length === 1 ? { digest: held.head.digest } : { children: holds }),
       satisfied: true,
-      note: `the mirrored tag already holds ${describe(held.images)}`
+      note: `the mirrored tag already holds ${describe(held.images)}`,
+      ...read
     }
   }
-  const kept = (held?.images ?? [])
-    .map(i => (i.platform ? pick(formatPlatform(i.platform)) : undefined))
-    .filter((c): c is Child => c !== undefined)
+  // What the tag held cannot all be named: keep everything by copying the whole image.
+  if (held?.images.some(i => !i.platform)) {
+    return {
+      sourceDigest,
+      platforms: 'all',
+      digest: sourceDigest,
+      note: `the mirrored tag held ${describe(held.images)}; platforms are never taken away, so the whole image was copied`,
+      ...read
+    }
+  }
+  const kept = (held?.images ?? []).flatMap(i => pick(formatPlatform(i.platform as Platform)))
   const wanted = [...new Map([...kept, ...asked].map(c => [c.digest, c])).values()]
+  const asks = new Set(asked.map(c => c.digest)).size
   const why =
-    wanted.length > asked.length
+    wanted.length > asks
       ? `the mirrored tag held ${describe(held?.images ?? [])}; platforms are never taken away, `
       : ''
   if (wanted.length === available.length || (wanted.length > 1 && !options.severalPlatforms)) {
     const engine =
       wanted.length === available.length ? '' : ' (this engine copies one platform or all of them)'
     const note = why || engine ? { note: `${why}so the whole image was copied${engine}` } : {}
-    return { sourceDigest, platforms: 'all', digest: sourceDigest, ...note }
+    return { sourceDigest, platforms: 'all', digest: sourceDigest, ...note, ...read }
   }
-  const platforms = wanted.map(c => formatPlatform(c.platform))
+  const platforms = [...new Set(wanted.map(c => formatPlatform(c.platform)))]
   const note = why ? { note: `${why}so it now holds ${platforms.join(', ')}` } : {}
   return wanted.length === 1
-    ? { sourceDigest, platforms, digest: (wanted[0] as Child).digest, ...note }
-    : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note }
+    ? { sourceDigest, platforms, digest: (wanted[0] as Child).digest, ...note, ...read }
+    : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note, ...read }
 }
 
 function describe(images: Held['images']): string {

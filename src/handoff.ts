@@ -192,7 +192,9 @@ export function mergeResults(plan: PlanFile, dir: string): Merged {
     }
     for (const index of indices) {
       const planned = plan.work[index] ?? (results[index] as MirrorResult)
-      const checked = reported.has(index) ? checkLegResult(reported.get(index), planned) : undefined
+      const checked = reported.has(index)
+        ? checkLegResult(reported.get(index), planned, plan.dryRun)
+        : undefined
       if (checked && 'problem' in checked) {
         warnings.push(`leg ${leg}: image ${index} ${checked.problem}; counted as failed`)
       }
@@ -211,7 +213,7 @@ export function mergeResults(plan: PlanFile, dir: string): Merged {
   return { results, missing, warnings }
 }
 
-/** Statuses a leg may report: it copies, compares, or fails; it never plans anything new. */
+/** Statuses a leg may report: it copies, compares or fails (and in a dry run, plans). */
 const LEG_STATUSES = new Set<string>(STATUSES)
 const DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/
@@ -226,7 +228,8 @@ const MAX_TEXT = 2000
  */
 export function checkLegResult(
   value: unknown,
-  planned: MirrorResult
+  planned: MirrorResult,
+  dryRun = false
 ): { result: MirrorResult } | { problem: string } {
   if (!value || typeof value !== 'object') return { problem: 'is not a result' }
   const r = value as Record<string, unknown>
@@ -235,6 +238,8 @@ export function checkLegResult(
   if (typeof status !== 'string' || !LEG_STATUSES.has(status)) {
     return { problem: `has an unknown status ${JSON.stringify(String(status)).slice(0, 40)}` }
   }
+  // Only a dry run leaves an image planned; otherwise "planned" would be answered as mirrored.
+  if (status === 'planned' && !dryRun) return { problem: 'is still planned in a run that copies' }
   for (const key of ['request', 'source', 'target'] as const) {
     if (own(key) !== planned[key]) return { problem: `has another ${key} than the plan` }
   }

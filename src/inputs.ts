@@ -223,7 +223,7 @@ function label(name: string, fallback: string): string {
 export function getInputs(): Inputs {
   const mode = oneOf('mode', MODES, 'sync')
   const images = core.getInput('images')
-  // Only sync and plan read the request (report links the allowlist in an issue answer):
+  // Only sync and plan read the request (the report answers from what the plan read):
   // a copy leg needs no checkout.
   const reads = mode === 'sync' || mode === 'plan'
   const imagesFile = reads ? existingFile('images-file') : undefined

@@ -5,7 +5,12 @@
  */
 import * as core from '@actions/core'
 import { copyImages, expandTagFilters } from './copy.js'
-import { credentialsFrom, readDockerConfig, writePrivateConfig } from './docker-config.js'
+import {
+  credentialsFrom,
+  onlyRegistry,
+  readDockerConfig,
+  writePrivateConfig
+} from './docker-config.js'
 import { createEngine } from './engines/create.js'
 import type { CopyEngine } from './engines/engine.js'
 import { safeLog } from './escape.js'
@@ -45,12 +50,12 @@ export async function mirror(
   const target = targetRegistry(inputs.target)
   if (options.anonymousSources) {
     core.info(
-      'Open mirror: sources are read anonymously; the docker config of the runner is not used.'
+      "Open mirror: sources are read anonymously; of the docker config only the target's login is used."
     )
   }
-  const userConfig = options.anonymousSources
-    ? {}
-    : readDockerConfig(undefined, m => core.warning(m))
+  const dockerConfig = readDockerConfig(undefined, m => core.warning(m))
+  // An open mirror keeps only the target's own login (a docker/login-action step, say).
+  const userConfig = options.anonymousSources ? onlyRegistry(dockerConfig, target) : dockerConfig
   const given: Credentials | undefined =
     inputs.username && inputs.password
       ? { username: inputs.username, password: inputs.password }

@@ -47,6 +47,14 @@ export function makePrivateDir(prefix: string): PrivateDir {
     remove: () => {
       fs.rmSync(dir, { recursive: true, force: true })
       live.delete(dir)
+      // Nothing left to protect: the signals go back to Node's own handling.
+      if (live.size === 0 && installed) {
+        installed = false
+        for (const signal of Object.keys(SIGNALS) as (keyof typeof SIGNALS)[]) {
+          process.off(signal, onSignal)
+        }
+        process.off('exit', removeAll)
+      }
     }
   }
 }

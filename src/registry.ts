@@ -337,7 +337,12 @@ export class RegistryClient {
   private describe(res: Answer): ManifestHead {
     const headers = res.headers
     return {
-      digest: String(headers['docker-content-digest'] ?? ''),
+      // A registry's answer is not trusted to be a digest: anything else reads as none.
+      digest: /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(
+        String(headers['docker-content-digest'] ?? '')
+      )
+        ? String(headers['docker-content-digest'])
+        : '',
       mediaType: String(headers['content-type'] ?? '')
         .split(';')[0]!
         .trim(),
