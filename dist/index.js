@@ -44679,10 +44679,10 @@ function re(stringsOrFlags, ...values) {
  * lie outside tag syntax: `\s` and `.` on whitespace or line breaks.
  */
 
+// The distribution spec's longest tag: longer "tags" cannot be mirrored and are never matched.
+
 /** Tag filters run against every tag a registry lists; keep them small. */
 const MAX_PATTERN_LENGTH = 256;
-/** The distribution spec's longest tag; longer "tags" cannot be mirrored and are never matched. */
-const tag_filter_MAX_TAG_LENGTH = 128;
 /**
  * RE2 instructions a filter may compile to. Matching costs up to tag length ×
  * program size; this keeps a worst tag around a millisecond. Ordinary filters
@@ -44773,7 +44773,7 @@ function compileTagFilter(pattern) {
             reason: `is too large once compiled (${re.programSize()} RE2 instructions, at most ${MAX_PROGRAM_SIZE}); use smaller counts in {n,m}`
         };
     }
-    return { ok: true, test: tag => tag.length <= tag_filter_MAX_TAG_LENGTH && re.test(tag) };
+    return { ok: true, test: tag => tag.length <= MAX_TAG_LENGTH && re.test(tag) };
 }
 
 ;// CONCATENATED MODULE: ./src/entries.ts
@@ -51883,10 +51883,7 @@ async function sourceHead(source, client) {
     }
     return head;
 }
-const IMAGE_TYPES = new Set([
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json'
-]);
+const IMAGE_TYPES = new Set(MANIFEST_TYPES.filter(type => !isIndex(type)));
 /** An image manifest by its type; anything else (an index, plain JSON) is read to be sure. */
 const isImageManifest = (mediaType) => IMAGE_TYPES.has(mediaType);
 /** Attestations and other artifacts sit in an index as `unknown/unknown`: not platforms. */

@@ -9,6 +9,7 @@ import { repositoryName, type ImageReference } from './references.js'
 import {
   formatPlatform,
   isIndex,
+  MANIFEST_TYPES,
   type Manifest,
   type ManifestHead,
   type Platform,
@@ -111,10 +112,7 @@ interface Held {
   images: { digest: string; platform?: Platform }[]
 }
 
-const IMAGE_TYPES = new Set([
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json'
-])
+const IMAGE_TYPES = new Set<string>(MANIFEST_TYPES.filter(type => !isIndex(type)))
 /** An image manifest by its type; anything else (an index, plain JSON) is read to be sure. */
 const isImageManifest = (mediaType: string) => IMAGE_TYPES.has(mediaType)
 

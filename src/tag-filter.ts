@@ -13,11 +13,11 @@
  * lie outside tag syntax: `\s` and `.` on whitespace or line breaks.
  */
 import { RE2JS } from 're2js'
+// The distribution spec's longest tag: longer "tags" cannot be mirrored and are never matched.
+import { MAX_TAG_LENGTH } from './references.js'
 
 /** Tag filters run against every tag a registry lists; keep them small. */
 export const MAX_PATTERN_LENGTH = 256
-/** The distribution spec's longest tag; longer "tags" cannot be mirrored and are never matched. */
-export const MAX_TAG_LENGTH = 128
 /**
  * RE2 instructions a filter may compile to. Matching costs up to tag length ×
  * program size; this keeps a worst tag around a millisecond. Ordinary filters
