@@ -302,7 +302,6 @@ describe('IssueAnswerer against the stand-in', () => {
       repo: 'mirror',
       action,
       labels: [],
-      state: 'open',
       ...issue,
       number: issue.number ?? ++number
     }
@@ -393,7 +392,7 @@ describe('IssueAnswerer against the stand-in', () => {
   })
 
   it('settles: labels, closes on success or failure, and never reopens', async () => {
-    const partial = answerer('edited', { state: 'closed', labels: [labels.failed] })
+    const partial = answerer('edited', { labels: [labels.failed] })
     await partial.answerer.settle('partial', false)
     expect(partial.calls()).toEqual([
       'DELETE /repos/acme/mirror/issues/N/labels/sync image failure',

@@ -50788,7 +50788,6 @@ function pendingIssue(record, requests, inputs) {
         repo,
         number: event.number,
         labels: event.labels,
-        state: event.state,
         action: event.action
     }, inputs.labels);
     const platforms = record.platforms ?? inputs.platforms;
@@ -51876,6 +51875,8 @@ async function sourceHead(source, client) {
         if (current !== source.digest) {
             throw new ImageError(`${name}:${source.tag} points at ${current} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`, true, true);
         }
+        // The tag is that digest: its answer is the source's, no second request needed.
+        return { ...tagged, digest: current };
     }
     const head = await client.headManifest(source.registry, source.repository, reference);
     if (!head) {
@@ -52181,25 +52182,26 @@ async function attemptOne(result, options, state) {
     let expected = state.expected ?? (await decide());
     // The engine pushes a tag when there is one; a digest-only request lands by digest.
     const targetRef = target.tag ?? expected.sourceDigest;
-    const changedSince = async (held) => ((await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '') !==
-        held;
+    const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
     // A platform subset the tag already holds is never copied again: nothing would change.
     const subsetHeld = expected.satisfied && expected.platforms !== 'all';
+    let seen;
     if (!state.copied && (options.skipUnchanged || subsetHeld)) {
         const present = await client.headManifest(target.registry, target.repository, targetRef);
         if (present && (await matches(present, expected, target, client))) {
             return withDigests(result, 'unchanged', present.digest, expected);
         }
+        seen = present?.digest ?? '';
     }
     if (!options.engine)
         return withDigests(result, 'planned', undefined, expected);
     if (!state.copied) {
         // What the tag keeps was decided from what it held: if another run changed it since (two
         // issues at once), decide again, so neither takes away what the other added. What is left
-        // is the moment between this HEAD and the engine's push.
-        if (expected.held !== undefined && (await changedSince(expected.held))) {
+        // is the moment between the last read and the engine's push.
+        if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
             expected = await decide();
-            if (expected.held !== undefined && (await changedSince(expected.held))) {
+            if (expected.held !== undefined && (await headTarget()) !== expected.held) {
                 throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
             }
         }
@@ -53786,12 +53788,14 @@ function failureMessage(results) {
     }
     return undefined;
 }
+/** Issue requests without an allowlist: sources are read anonymously (open-mirror: true). */
+const isOpenMirror = (inputs) => inputs.fromIssue && !inputs.allowlist;
 /**
  * An open mirror (issue requests, no allowlist) refuses sources on the target's own registry:
  * the target's credentials must never read what a stranger named into a public mirror.
  */
-function openMirror(inputs, allowlist) {
-    if (!inputs.fromIssue || allowlist)
+function openMirror(inputs) {
+    if (!isOpenMirror(inputs))
         return undefined;
     const own = targetRegistry(inputs.target);
     return ref => ref.registry === own
@@ -53800,7 +53804,7 @@ function openMirror(inputs, allowlist) {
 }
 /** Plan, then compare and copy as far as `reach` says. */
 async function planAndMirror(requests, inputs, allowlist, reach, onAccepted) {
-    const open = openMirror(inputs, allowlist);
+    const open = openMirror(inputs);
     const results = buildPlan(requests, {
         target: inputs.target,
         template: inputs.rewrite,
@@ -53911,7 +53915,7 @@ async function runPlan(inputs) {
         dryRun: inputs.dryRun,
         ...problemOf(problem),
         ...(issue ? { issue: issueRecord(issue) } : {}),
-        ...(inputs.fromIssue && !inputs.allowlist ? { anonymousSources: true } : {}),
+        ...(isOpenMirror(inputs) ? { anonymousSources: true } : {}),
         results,
         legs,
         work

@@ -206,26 +206,27 @@ async function attemptOne(
 
   // The engine pushes a tag when there is one; a digest-only request lands by digest.
   const targetRef = target.tag ?? expected.sourceDigest
-  const changedSince = async (held: string) =>
-    ((await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '') !==
-    held
+  const headTarget = async () =>
+    (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? ''
   // A platform subset the tag already holds is never copied again: nothing would change.
   const subsetHeld = expected.satisfied && expected.platforms !== 'all'
+  let seen: string | undefined
   if (!state.copied && (options.skipUnchanged || subsetHeld)) {
     const present = await client.headManifest(target.registry, target.repository, targetRef)
     if (present && (await matches(present, expected, target, client))) {
       return withDigests(result, 'unchanged', present.digest, expected)
     }
+    seen = present?.digest ?? ''
   }
   if (!options.engine) return withDigests(result, 'planned', undefined, expected)
 
   if (!state.copied) {
     // What the tag keeps was decided from what it held: if another run changed it since (two
     // issues at once), decide again, so neither takes away what the other added. What is left
-    // is the moment between this HEAD and the engine's push.
-    if (expected.held !== undefined && (await changedSince(expected.held))) {
+    // is the moment between the last read and the engine's push.
+    if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
       expected = await decide()
-      if (expected.held !== undefined && (await changedSince(expected.held))) {
+      if (expected.held !== undefined && (await headTarget()) !== expected.held) {
         throw new ImageError(
           `${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`,
           false

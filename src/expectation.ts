@@ -97,6 +97,8 @@ async function sourceHead(source: ImageReference, client: RegistryClient): Promi
         true
       )
     }
+    // The tag is that digest: its answer is the source's, no second request needed.
+    return { ...tagged, digest: current }
   }
   const head = await client.headManifest(source.registry, source.repository, reference)
   if (!head) {

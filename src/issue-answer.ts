@@ -233,8 +233,6 @@ export interface IssueTarget {
   action: string
   /** Labels on the issue when the event fired. */
   labels: readonly string[]
-  /** `open` or `closed` when the event fired (a closed issue is never reopened). */
-  state: string
 }
 
 /** Comments, labels and state of one issue. */

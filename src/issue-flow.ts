@@ -133,7 +133,6 @@ export function pendingIssue(
       repo,
       number: event.number,
       labels: event.labels,
-      state: event.state,
       action: event.action
     },
     inputs.labels

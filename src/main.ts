@@ -78,15 +78,17 @@ export function failureMessage(results: readonly MirrorResult[]): string | undef
   return undefined
 }
 
+/** Issue requests without an allowlist: sources are read anonymously (open-mirror: true). */
+const isOpenMirror = (inputs: Inputs) => inputs.fromIssue && !inputs.allowlist
+
 /**
  * An open mirror (issue requests, no allowlist) refuses sources on the target's own registry:
  * the target's credentials must never read what a stranger named into a public mirror.
  */
 function openMirror(
-  inputs: Inputs,
-  allowlist: Allowlist | undefined
+  inputs: Inputs
 ): ((ref: { registry: string; repository: string }) => string | undefined) | undefined {
-  if (!inputs.fromIssue || allowlist) return undefined
+  if (!isOpenMirror(inputs)) return undefined
   const own = targetRegistry(inputs.target)
   return ref =>
     ref.registry === own
@@ -105,7 +107,7 @@ async function planAndMirror(
   reach: Reach,
   onAccepted?: (count: number) => Promise<void>
 ): Promise<Mirrored> {
-  const open = openMirror(inputs, allowlist)
+  const open = openMirror(inputs)
   const results = buildPlan(requests, {
     target: inputs.target,
     template: inputs.rewrite,
@@ -250,7 +252,7 @@ async function runPlan(inputs: Inputs): Promise<void> {
     dryRun: inputs.dryRun,
     ...problemOf(problem),
     ...(issue ? { issue: issueRecord(issue) } : {}),
-    ...(inputs.fromIssue && !inputs.allowlist ? { anonymousSources: true } : {}),
+    ...(isOpenMirror(inputs) ? { anonymousSources: true } : {}),
     results,
     legs,
     work
