@@ -14,6 +14,8 @@ import {
   type PreparedRun
 } from '../scripts/lib/runner-env.mjs'
 
+import type { MirrorResult } from '../src/results.js'
+
 export { DIST, inputVariable, parseOutputFile, ROOT } from '../scripts/lib/runner-env.mjs'
 
 export interface ActionRun {
@@ -72,4 +74,9 @@ export function runActionAsync(
 
 export function readFixture(name: string): string {
   return fs.readFileSync(path.join(ROOT, '__fixtures__', name), 'utf8')
+}
+
+/** The `results` output as the action (or a workflow's report job) set it: one object per image. */
+export function resultsOf(run: { outputs: Record<string, string | undefined> }): MirrorResult[] {
+  return JSON.parse(run.outputs.results || '[]') as MirrorResult[]
 }

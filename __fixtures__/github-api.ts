@@ -279,6 +279,17 @@ export function githubLinks(markdown: string): string[] {
   )
 }
 
+/** The comment bodies these calls wrote: new comments and earlier answers updated in place. */
+export function answersIn(calls: readonly ApiCall[]): string[] {
+  return calls
+    .filter(
+      c =>
+        (c.method === 'POST' && /\/issues\/\d+\/comments$/.test(c.path)) ||
+        (c.method === 'PATCH' && /\/issues\/comments\/\d+$/.test(c.path))
+    )
+    .map(c => (c.body as { body: string }).body)
+}
+
 /**
  * An `issues` event payload modelled on a real one (events/issues-opened.json),
  * with the title, body, action and labels given; written to a file for

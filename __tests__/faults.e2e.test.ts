@@ -20,22 +20,13 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import type { MirrorResult as Result } from '../src/results.js'
 import { startFaultProxy, type FaultProxy, type Injection } from '../__fixtures__/fault-proxy.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
 
 const AUTH = { username: 'mirror-bot', password: 'Fault-T0lerant-pass-5150' }
-
-interface Result {
-  request: string
-  source: string
-  target: string
-  status: string
-  digest?: string
-  reason?: string
-  note?: string
-}
 
 let source: LocalRegistry
 let target: LocalRegistry
@@ -58,9 +49,7 @@ afterAll(async () => {
   await target?.stop()
 })
 
-function results(run: ActionRun): Result[] {
-  return JSON.parse(run.outputs.results ?? '[]') as Result[]
-}
+const results = resultsOf
 
 function authHeader(): Record<string, string> {
   return {

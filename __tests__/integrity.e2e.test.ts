@@ -11,9 +11,11 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import type { MirrorResult as Result } from '../src/results.js'
 import { CACHE_TOOL_NAME } from '../src/installer.js'
 import {
+  answersIn,
   githubLinks,
   issueEnv,
   issueEvent,
@@ -35,17 +37,7 @@ let target: LocalRegistry
 let privateSource: LocalRegistry
 const images: Record<string, PushedImage> = {}
 
-interface Result {
-  request: string
-  source: string
-  target: string
-  status: string
-  digest?: string
-  reason?: string
-  note?: string
-}
-
-const results = (run: ActionRun) => JSON.parse(run.outputs.results ?? '[]') as Result[]
+const results = resultsOf
 const segment = (host: string) => host.replace(':', '_')
 const mirrorRepo = (repo: string, host = source.host) => `mirror/${segment(host)}/${repo}`
 
@@ -81,10 +73,7 @@ async function ask(
     }
   )
   const calls = api.calls.slice(before)
-  const comments = calls
-    .filter(c => c.path.includes('/comments') && c.method !== 'GET')
-    .map(c => (c.body as { body: string }).body)
-  return { run, comments, calls }
+  return { run, comments: answersIn(calls), calls }
 }
 
 const targetDigest = (repo: string, tag: string) =>

@@ -17,7 +17,13 @@
  */
 import { afterAll, beforeAll, describe, it } from '@jest/globals'
 import { runActionAsync } from '../__fixtures__/action-runner.js'
-import { issueEnv, issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
+import {
+  answersIn,
+  issueEnv,
+  issueEvent,
+  startGitHubApi,
+  type GitHubApi
+} from '../__fixtures__/github-api.js'
 import {
   Random,
   UpstreamModel,
@@ -180,10 +186,7 @@ async function runSeed(engine: string, seed: number): Promise<void> {
           }
         )
         results = resultViews(run.outputs.results, source.host)
-        answer = api.calls
-          .slice(callsBefore)
-          .filter(c => c.method === 'POST' && c.path.endsWith('/comments'))
-          .map(c => (c.body as { body: string }).body)
+        answer = answersIn(api.calls.slice(callsBefore))
           .filter(b => b.includes('<!-- image-mirror: result -->'))
           .at(-1)
         if (step.tags.length === 0 && step.digest) {

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
 import {
+  answersIn,
   issueEnv,
   proseOf,
   issueEvent,
@@ -59,19 +60,10 @@ async function ask(
     }
   )
   const calls = api.calls.slice(before)
-  // New comments, and earlier answers updated in place (an edit).
-  const comments = calls
-    .filter(
-      c =>
-        (c.method === 'POST' && c.path.endsWith('/comments')) ||
-        (c.method === 'PATCH' && c.path.includes('/issues/comments/'))
-    )
-    .map(c => (c.body as { body: string }).body)
-  return { run, calls, comments }
+  return { run, calls, comments: answersIn(calls) }
 }
 
-const results = (run: ActionRun) =>
-  JSON.parse(run.outputs.results ?? '[]') as { status: string; target: string; digest?: string }[]
+const results = resultsOf
 
 /** The calls that change labels or state, in order, as short strings. */
 function effects(calls: ApiCall[]): string[] {

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
+import type { MirrorResult as Result } from '../src/results.js'
 import { issueEnv, issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
@@ -17,14 +18,6 @@ import { headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
 const AUTH = { username: 'matrix-bot', password: 'm4trix-legs-Pa55' }
 const MAX_LEGS = 6
 
-interface Result {
-  request: string
-  source: string
-  target: string
-  status: string
-  digest?: string
-  reason?: string
-}
 interface Plan {
   results: Result[]
   legs: number[][]
@@ -37,7 +30,7 @@ let api: GitHubApi
 const seeded = new Map<string, string>()
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), `matrix-${prefix}-`))
-const results = (run: ActionRun) => JSON.parse(run.outputs.results ?? '[]') as Result[]
+const results = resultsOf
 const mirrorRepo = (repo: string) => `mirror/${source.host.replace(':', '_')}/${repo}`
 
 /** 64 repositories of 1 to 9 tags each: 316 images. */

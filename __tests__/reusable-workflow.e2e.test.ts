@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { ROOT } from '../__fixtures__/action-runner.js'
+import { resultsOf, ROOT } from '../__fixtures__/action-runner.js'
+import type { MirrorResult as Result } from '../src/results.js'
 import { issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
 import {
   ArtifactStore,
@@ -30,14 +31,6 @@ const AUTH = { username: 'workflow-bot', password: 'reusable-W0rkflow-Pa55' }
 const ACTION = { repository: 'acme/image-mirror', ref: 'v1' }
 const MAX_LEGS = 4
 
-interface Result {
-  request: string
-  source: string
-  target: string
-  status: string
-  reason?: string
-}
-
 /** 10 repositories of 2 to 5 tags: 35 images. */
 const REPOS = Array.from({ length: 10 }, (_, i) => ({
   repo: `library/app${i}`,
@@ -54,7 +47,7 @@ const seeded = new Map<string, string>()
 const runs: WorkflowRun[] = []
 
 const mirrorRepo = (repo: string) => `mirror/${source.host.replace(':', '_')}/${repo}`
-const results = (run: WorkflowRun) => JSON.parse(run.outputs.results || '[]') as Result[]
+const results = resultsOf
 
 /** Run `task` over `items`, `width` at a time. */
 async function pool<T>(items: T[], width: number, task: (item: T) => Promise<void>) {

@@ -8,32 +8,24 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runAction, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import {
+  runAction,
+  runActionAsync,
+  type ActionRun,
+  resultsOf
+} from '../__fixtures__/action-runner.js'
+import type { MirrorResult as Result } from '../src/results.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { getManifest, headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
 
 const AUTH = { username: 'mirror-bot', password: 'Tr0ub4dor-and-3-horses' }
-
-interface Result {
-  request: string
-  source: string
-  target: string
-  status: string
-  digest?: string
-  sourceDigest?: string
-  reason?: string
-  note?: string
-  platforms?: string[]
-}
 
 let source: LocalRegistry
 let target: LocalRegistry
 const pushed: Record<string, { digest: string; children: { platform: string; digest: string }[] }> =
   {}
 
-function results(run: ActionRun): Result[] {
-  return JSON.parse(run.outputs.results ?? '[]') as Result[]
-}
+const results = resultsOf
 
 function byRequest(run: ActionRun, request: string): Result[] {
   return results(run).filter(r => r.request === request)
