@@ -4,7 +4,7 @@ import prettier from 'eslint-config-prettier'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'lib/', 'coverage/', 'node_modules/'] },
+  { ignores: ['dist/', 'lib/', 'coverage/', 'node_modules/', '.tools/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,

@@ -12,5 +12,9 @@ export default {
   },
   collectCoverageFrom: ['src/**/*.ts'],
   coverageReporters: ['text-summary'],
-  testTimeout: 60000
+  testTimeout: 60000,
+  // Builds crane from its Go module for the end-to-end suites (cached in .tools/).
+  globalSetup: '<rootDir>/__fixtures__/global-setup.mjs',
+  // The default reporter, then loud closing lines when crane suites were left out.
+  reporters: ['default', '<rootDir>/__fixtures__/crane-reporter.mjs']
 }

@@ -246,7 +246,8 @@ export function getInputs(): Inputs {
   if (templateProblem) fail('rewrite', `"${rewrite}" ${templateProblem}`)
 
   const version = text('crane-version') || DEFAULT_CRANE_VERSION
-  if (!/^v\d+\.\d+\.\d+$/.test(version))
+  // A pre-release or build label (v0.21.9-internal.1) is allowed for internal mirrors of releases.
+  if (!/^v\d+\.\d+\.\d+(?:-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?$/.test(version))
     fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`)
 
   const username = text('username') || undefined

@@ -1,0 +1,36 @@
+// Jest reporter: when crane could not be built (no Go), the last lines of
+// `npm test` say so, how to get Go, and which tests were left out, so a green
+// run without crane is never mistaken for a full one.
+import { GO_HELP } from '../scripts/lib/crane-release.mjs'
+import * as path from 'node:path'
+
+const CRANE_TITLE = /\(engine crane\)/
+
+export default class CraneReporter {
+  onRunComplete(_contexts, results) {
+    const missing = process.env.IMAGE_MIRROR_CRANE_MISSING
+    if (!missing) return
+    const left = new Map()
+    for (const file of results.testResults) {
+      const skipped = file.testResults.filter(
+        t => (t.status === 'pending' || t.status === 'skipped') && CRANE_TITLE.test(t.fullName)
+      )
+      if (skipped.length > 0) left.set(path.relative(process.cwd(), file.testFilePath), skipped.length)
+    }
+    const total = [...left.values()].reduce((a, b) => a + b, 0)
+    const bar = '!'.repeat(78)
+    const lines = [
+      '',
+      bar,
+      `!! crane could not be built: ${total} end-to-end test(s) with the default engine were LEFT OUT.`,
+      `!! Why: ${missing}`,
+      `!! ${GO_HELP}.`,
+      '!! Left out, per file:',
+      ...[...left.entries()].map(([file, count]) => `!!   ${file}: ${count}`),
+      '!! This run is not a full run; CI (.ci/run) builds crane and fails without it.',
+      bar,
+      ''
+    ]
+    process.stderr.write(lines.join('\n') + '\n')
+  }
+}

@@ -1,0 +1,20 @@
+// Jest global set-up: build crane from its Go module once (cached in .tools/),
+// so the end-to-end suites can run every path with the action's default engine.
+// Without Go the crane suites are skipped and crane-reporter.mjs says so in
+// npm test's closing lines; with IMAGE_MIRROR_REQUIRE_CRANE=1 (CI) a missing
+// crane fails the run instead.
+import { buildCrane, CRANE_VERSION } from '../scripts/lib/crane-release.mjs'
+
+export default function globalSetup() {
+  try {
+    buildCrane({ log: line => process.stderr.write(`\n${line}\n`) })
+    delete process.env.IMAGE_MIRROR_CRANE_MISSING
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error)
+    if (process.env.IMAGE_MIRROR_REQUIRE_CRANE === '1') {
+      throw new Error(`crane ${CRANE_VERSION} is required (IMAGE_MIRROR_REQUIRE_CRANE=1): ${why}`)
+    }
+    // Read by the reporter, in this same process, for the closing lines.
+    process.env.IMAGE_MIRROR_CRANE_MISSING = why
+  }
+}
