@@ -93,4 +93,38 @@ describe('the private copy', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o600)
     expect(fs.readFileSync(userFile, 'utf8')).toBe(before)
   })
+
+  it('drops a credsStore that would hide the target login, writing what it held for the sources to auths', () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dc-priv-')), 'auth')
+    const user: DockerConfig = {
+      credsStore: 'desktop',
+      credHelpers: { 'gcr.io': 'gcloud' },
+      auths: { 'ghcr.io': {} }
+    }
+    const file = writePrivateConfig(
+      dir,
+      user,
+      { registry: 'ghcr.io', credentials: { username: 'bot', password: 'pw' } },
+      new Map([
+        ['docker.io', { username: 'hub', password: 'hubpw' }],
+        // A registry with its own helper keeps the helper; the target keeps the given login.
+        ['gcr.io', { username: 'x', password: 'y' }],
+        ['ghcr.io', { username: 'store', password: 'storepw' }]
+      ])
+    )
+    const written = JSON.parse(fs.readFileSync(file, 'utf8')) as DockerConfig
+    expect(written.credsStore).toBeUndefined()
+    expect(written.credHelpers).toEqual({ 'gcr.io': 'gcloud' })
+    expect(written.auths).toEqual({
+      'ghcr.io': { auth: b64('bot:pw') },
+      'https://index.docker.io/v1/': { auth: b64('hub:hubpw') }
+    })
+    expect(user.credsStore).toBe('desktop')
+  })
+
+  it('keeps a credsStore when no target login is given (it may hold that login)', () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dc-priv-')), 'auth')
+    const file = writePrivateConfig(dir, { credsStore: 'desktop' })
+    expect((JSON.parse(fs.readFileSync(file, 'utf8')) as DockerConfig).credsStore).toBe('desktop')
+  })
 })

@@ -21,6 +21,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
+import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
 import type { MirrorResult as Result } from '../src/results.js'
 import { startFaultProxy, type FaultProxy, type Injection } from '../__fixtures__/fault-proxy.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
@@ -28,26 +29,12 @@ import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.
 
 const AUTH = { username: 'mirror-bot', password: 'Fault-T0lerant-pass-5150' }
 
+let engine: EngineUnderTest
 let source: LocalRegistry
 let target: LocalRegistry
 /** In front of the source and of the target; transparent until a case sets rules. */
 let sourceProxy: FaultProxy
 let targetProxy: FaultProxy
-
-beforeAll(async () => {
-  await ensureTools()
-  source = await startRegistry()
-  target = await startRegistry({ auth: AUTH })
-  sourceProxy = await startFaultProxy({ host: source.host })
-  targetProxy = await startFaultProxy({ host: target.host })
-}, 60_000)
-
-afterAll(async () => {
-  await sourceProxy?.close()
-  await targetProxy?.close()
-  await source?.stop()
-  await target?.stop()
-})
 
 const results = resultsOf
 
@@ -155,7 +142,7 @@ function run(c: Case, extra: Record<string, string> = {}): Promise<ActionRun> {
     {
       images: imagesInput(c),
       target: c.targetInput,
-      engine: 'skopeo',
+      ...engine.inputs(),
       username: AUTH.username,
       password: AUTH.password,
       'insecure-registries': [source.host, sourceProxy.host, targetHost].join(','),
@@ -163,7 +150,7 @@ function run(c: Case, extra: Record<string, string> = {}): Promise<ActionRun> {
       retries: '3',
       ...extra
     },
-    { timeoutMs: 150_000 }
+    { timeoutMs: 150_000, env: process.env.TMP_TOOL_LOG ? { TMP_TOOL_LOG: process.env.TMP_TOOL_LOG } : {} }
   )
 }
 
@@ -179,6 +166,12 @@ async function checkRun(
   reasons: RegExp = /./,
   targetRegistry: LocalRegistry = target
 ): Promise<Map<string, Result>> {
+  if (process.env.FAULTS_DEBUG) {
+    fs.appendFileSync(
+      process.env.FAULTS_DEBUG,
+      `\n===== ${engine.name} ${c.name}\n${result.stdout}\n--- results\n${JSON.stringify(results(result), null, 1)}\n--- source proxy\n${JSON.stringify(sourceProxy.injected())}\n--- target proxy\n${JSON.stringify(targetProxy.injected())}\n`
+    )
+  }
   expect(result.stderr).toBe('')
   const all = results(result)
   const byRepository = new Map<string, Result>()
@@ -258,7 +251,26 @@ function expectRetryAfterHonoured(proxy: FaultProxy, injections: Injection[]): n
   return checked
 }
 
-describe('fault tolerance with real registries and skopeo', () => {
+describeEngines('fault tolerance with real registries', current => {
+  beforeAll(() => {
+    engine = current
+  })
+
+  beforeAll(async () => {
+    await ensureTools()
+    source = await startRegistry()
+    target = await startRegistry({ auth: AUTH })
+    sourceProxy = await startFaultProxy({ host: source.host })
+    targetProxy = await startFaultProxy({ host: target.host })
+  }, 60_000)
+
+  afterAll(async () => {
+    await sourceProxy?.close()
+    await targetProxy?.close()
+    await source?.stop()
+    await target?.stop()
+  })
+
   it('the target killed mid-copy and back a moment later: the retries finish the run, nothing lost', async () => {
     const c = await prepareCase('restart', 4, { viaProxy: false })
     target.clearLog()
@@ -459,129 +471,129 @@ describe('fault tolerance with real registries and skopeo', () => {
 
     await expectConverges(c)
   })
-})
 
-/**
- * The target's disk filling up. Its storage is a real small filesystem: a
- * tmpfs mounted for this test (as root, or through password-less sudo, as on
- * GitHub's runners). Where mounting is not allowed (an unprivileged
- * container), the nearest real thing stands in: the proxy answers uploads
- * with the very error docker-registry gives when its disk is full (HTTP 500,
- * `filesystem: write ...: no space left on device`), and the test says so.
- */
-describe('the target disk filling up', () => {
-  let mountpoint: string | undefined
-  let small: LocalRegistry | undefined
-  let smallProxy: FaultProxy | undefined
-  let mounted = false
-  const asRoot = process.getuid?.() === 0
+  /**
+   * The target's disk filling up. Its storage is a real small filesystem: a
+   * tmpfs mounted for this test (as root, or through password-less sudo, as on
+   * GitHub's runners). Where mounting is not allowed (an unprivileged
+   * container), the nearest real thing stands in: the proxy answers uploads
+   * with the very error docker-registry gives when its disk is full (HTTP 500,
+   * `filesystem: write ...: no space left on device`), and the test says so.
+   */
+  describe('the target disk filling up', () => {
+    let mountpoint: string | undefined
+    let small: LocalRegistry | undefined
+    let smallProxy: FaultProxy | undefined
+    let mounted = false
+    const asRoot = process.getuid?.() === 0
 
-  const privileged = (args: string[]) =>
-    asRoot
-      ? spawnSync(args[0] as string, args.slice(1), { stdio: 'ignore' })
-      : spawnSync('sudo', ['-n', ...args], { stdio: 'ignore' })
+    const privileged = (args: string[]) =>
+      asRoot
+        ? spawnSync(args[0] as string, args.slice(1), { stdio: 'ignore' })
+        : spawnSync('sudo', ['-n', ...args], { stdio: 'ignore' })
 
-  beforeAll(async () => {
-    mountpoint = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-small-disk-'))
-    mounted =
-      process.platform === 'linux' &&
-      privileged(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=1777', 'tmpfs', mountpoint])
-        .status === 0
-    if (!mounted) {
-      console.warn(
-        "faults.e2e: a tmpfs cannot be mounted here (neither root nor password-less sudo, or no CAP_SYS_ADMIN); the disk-full case uses the proxy answering docker-registry's own disk-full error instead of a real full disk"
-      )
-    }
-    small = await startRegistry({ dir: path.join(mountpoint, 'storage'), auth: AUTH })
-    smallProxy = await startFaultProxy({ host: small.host })
-  }, 60_000)
-
-  afterAll(async () => {
-    await smallProxy?.close()
-    await small?.stop()
-    if (mountpoint) {
-      if (mounted) privileged(['umount', mountpoint])
-      fs.rmSync(mountpoint, { recursive: true, force: true })
-    }
-  })
-
-  function available(): number {
-    const stats = fs.statfsSync(mountpoint as string)
-    return stats.bavail * stats.bsize
-  }
-
-  /** Fill the filesystem so that only `leave` bytes stay free. */
-  function fill(leave: number): string {
-    const filler = path.join(mountpoint as string, 'filler')
-    const size = Math.max(0, available() - leave)
-    const fd = fs.openSync(filler, 'w')
-    try {
-      const chunk = Buffer.alloc(64 * 1024)
-      let written = 0
-      while (written < size) {
-        written += fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written))
+    beforeAll(async () => {
+      mountpoint = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-small-disk-'))
+      mounted =
+        process.platform === 'linux' &&
+        privileged(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=1777', 'tmpfs', mountpoint])
+          .status === 0
+      if (!mounted) {
+        console.warn(
+          "faults.e2e: a tmpfs cannot be mounted here (neither root nor password-less sudo, or no CAP_SYS_ADMIN); the disk-full case uses the proxy answering docker-registry's own disk-full error instead of a real full disk"
+        )
       }
-    } finally {
-      fs.closeSync(fd)
+      small = await startRegistry({ dir: path.join(mountpoint, 'storage'), auth: AUTH })
+      smallProxy = await startFaultProxy({ host: small.host })
+    }, 60_000)
+
+    afterAll(async () => {
+      await smallProxy?.close()
+      await small?.stop()
+      if (mountpoint) {
+        if (mounted) privileged(['umount', mountpoint])
+        fs.rmSync(mountpoint, { recursive: true, force: true })
+      }
+    })
+
+    function available(): number {
+      const stats = fs.statfsSync(mountpoint as string)
+      return stats.bavail * stats.bsize
     }
-    return filler
-  }
 
-  it('images that do not fit fail with a reason, nothing half-copied is reported, and a re-run after freeing space converges', async () => {
-    const registry = small as LocalRegistry
-    const proxy = smallProxy as FaultProxy
-    const c = await prepareCase('disk', 4, { viaProxy: false, targetHost: proxy.host })
-    const first: Case = { ...c, images: c.images.slice(0, 1) }
-
-    // One image fits; what it took tells how much the next one needs.
-    const before = mounted ? available() : 0
-    const seeded = await run(first)
-    await checkRun(first, seeded, /^$/, registry)
-    expect(results(seeded)[0]?.status).toBe('copied')
-
-    let filler: string | undefined
-    if (mounted) {
-      const perImage = before - available()
-      expect(perImage).toBeGreaterThan(0)
-      // Room for about half an image: the disk fills up in the middle of the next copy.
-      filler = fill(Math.floor(perImage / 2))
-    } else {
-      proxy.setRules([
-        {
-          name: 'disk-full',
-          method: 'POST',
-          path: /\/blobs\/uploads\/$/,
-          fault: {
-            kind: 'status',
-            status: 500,
-            body: JSON.stringify({
-              errors: [
-                {
-                  code: 'UNKNOWN',
-                  message: 'unknown error',
-                  detail: `filesystem: write ${registry.dir}/docker/registry/v2/repositories/disk/_uploads/startedat: no space left on device`
-                }
-              ]
-            })
-          }
+    /** Fill the filesystem so that only `leave` bytes stay free. */
+    function fill(leave: number): string {
+      const filler = path.join(mountpoint as string, 'filler')
+      const size = Math.max(0, available() - leave)
+      const fd = fs.openSync(filler, 'w')
+      try {
+        const chunk = Buffer.alloc(64 * 1024)
+        let written = 0
+        while (written < size) {
+          written += fs.writeSync(fd, chunk, 0, Math.min(chunk.length, size - written))
         }
-      ])
+      } finally {
+        fs.closeSync(fd)
+      }
+      return filler
     }
 
-    const full = await run(c, { retries: '1', concurrency: '1' })
-    const got = await checkRun(c, full, /the target failed to store the image/, registry)
-    expect(got.get('disk/img-1')?.status).toBe('unchanged')
-    const failed = [...got.values()].filter(r => r.status === 'failed')
-    expect(failed.length).toBeGreaterThanOrEqual(1)
-    if (mounted) {
-      // The registry itself ran out of space, not a stand-in.
-      expect(registry.rawLog()).toMatch(/no space left on device/)
-    } else {
-      expect(proxy.injected().length).toBeGreaterThanOrEqual(failed.length)
-    }
+    it('images that do not fit fail with a reason, nothing half-copied is reported, and a re-run after freeing space converges', async () => {
+      const registry = small as LocalRegistry
+      const proxy = smallProxy as FaultProxy
+      const c = await prepareCase('disk', 4, { viaProxy: false, targetHost: proxy.host })
+      const first: Case = { ...c, images: c.images.slice(0, 1) }
 
-    if (filler) fs.rmSync(filler)
-    proxy.setRules([])
-    await expectConverges(c, registry)
+      // One image fits; what it took tells how much the next one needs.
+      const before = mounted ? available() : 0
+      const seeded = await run(first)
+      await checkRun(first, seeded, /^$/, registry)
+      expect(results(seeded)[0]?.status).toBe('copied')
+
+      let filler: string | undefined
+      if (mounted) {
+        const perImage = before - available()
+        expect(perImage).toBeGreaterThan(0)
+        // Room for about half an image: the disk fills up in the middle of the next copy.
+        filler = fill(Math.floor(perImage / 2))
+      } else {
+        proxy.setRules([
+          {
+            name: 'disk-full',
+            method: 'POST',
+            path: /\/blobs\/uploads\/$/,
+            fault: {
+              kind: 'status',
+              status: 500,
+              body: JSON.stringify({
+                errors: [
+                  {
+                    code: 'UNKNOWN',
+                    message: 'unknown error',
+                    detail: `filesystem: write ${registry.dir}/docker/registry/v2/repositories/disk/_uploads/startedat: no space left on device`
+                  }
+                ]
+              })
+            }
+          }
+        ])
+      }
+
+      const full = await run(c, { retries: '1', concurrency: '1' })
+      const got = await checkRun(c, full, /the target failed to store the image/, registry)
+      expect(got.get('disk/img-1')?.status).toBe('unchanged')
+      const failed = [...got.values()].filter(r => r.status === 'failed')
+      expect(failed.length).toBeGreaterThanOrEqual(1)
+      if (mounted) {
+        // The registry itself ran out of space, not a stand-in.
+        expect(registry.rawLog()).toMatch(/no space left on device/)
+      } else {
+        expect(proxy.injected().length).toBeGreaterThanOrEqual(failed.length)
+      }
+
+      if (filler) fs.rmSync(filler)
+      proxy.setRules([])
+      await expectConverges(c, registry)
+    })
   })
 })

@@ -3,9 +3,11 @@
  * workflow runner double (__fixtures__/workflow-runner.ts): its `with:`
  * expressions, artifact names, paths and patterns, results-dir, the matrix
  * built from the plan's output, the jobs' `if:` conditions and the outputs,
- * against two real docker-registry servers (target behind htpasswd) with
- * skopeo copying. workflows.test.ts shows the workflow parses; this shows it
- * works.
+ * against two real docker-registry servers (target behind htpasswd), once per
+ * engine: crane (which each copy leg installs as on a runner, from github.com's
+ * release downloads, here a TLS-intercepting proxy in front of a loopback
+ * release of crane built from its Go module: startGitHubDownloads) and skopeo.
+ * workflows.test.ts shows the workflow parses; this shows it works.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
@@ -13,16 +15,20 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, ROOT } from '../__fixtures__/action-runner.js'
 import type { MirrorResult as Result } from '../src/results.js'
+import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
 import { issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
 import {
   ArtifactStore,
   removeRun,
   runWorkflow,
+  startGitHubDownloads,
   UnsupportedError,
+  type GitHubDownloads,
   type StepHookContext,
   type WorkflowRun,
   type WorkflowRunOptions
 } from '../__fixtures__/workflow-runner.js'
+import type { ReleaseServer } from '../scripts/lib/crane-release.mjs'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
 
@@ -38,6 +44,8 @@ const REPOS = Array.from({ length: 10 }, (_, i) => ({
 }))
 const IMAGES = REPOS.reduce((n, r) => n + r.tags.length, 0)
 
+let engine: EngineUnderTest
+let network: GitHubDownloads
 let source: LocalRegistry
 let target: LocalRegistry
 let api: GitHubApi
@@ -65,6 +73,22 @@ async function track(file: string, options: WorkflowRunOptions = {}): Promise<Wo
   return run
 }
 
+/**
+ * The workflow's inputs that select the engine. mirror.yml has no crane-url
+ * input, so crane comes from github.com's release downloads (the runner's
+ * network), under the local release's version label.
+ */
+function engineInputs(): Record<string, string> {
+  const release = engine.release()
+  return release ? { engine: 'crane', 'crane-version': release.label } : { engine: engine.name }
+}
+
+/** Where the action downloads crane from, as the Copy step's log says. */
+function craneDownload(): string {
+  const release = engine.release() as ReleaseServer
+  return `Downloading crane ${release.label} from https://github.com/google/go-containerregistry/releases/download/${release.label}/${release.archive}`
+}
+
 /** A caller's `with:` and `secrets:` for this workflow, and its repository's files. */
 function call(
   inputs: WorkflowRunOptions['inputs'] = {},
@@ -81,7 +105,7 @@ function call(
       'images-file': 'lists/images.txt',
       allowlist: 'allows.txt',
       target: `${target.host}/mirror`,
-      engine: 'skopeo',
+      ...engineInputs(),
       'insecure-registries': `${source.host},${target.host}`,
       'max-legs': MAX_LEGS,
       concurrency: 4,
@@ -95,6 +119,8 @@ function call(
       'allows.txt': `${source.host}/library/*\n`
     },
     repositories: { [`${ACTION.repository}@${ACTION.ref}`]: ROOT },
+    // The runner's network: github.com's release downloads, for the crane the legs install.
+    env: network.env,
     // Legs run side by side, as on GitHub; each still on its own runner.
     parallelLegs: 2,
     ...more
@@ -134,245 +160,284 @@ async function expectMirrored(images: string[]) {
   })
 }
 
-beforeAll(async () => {
-  await ensureTools()
-  api = await startGitHubApi()
-  source = await startRegistry()
-  target = await startRegistry({ auth: AUTH })
-  const all = REPOS.flatMap(({ repo, tags }) => tags.map(tag => ({ repo, tag })))
-  // Pushed later by the tests that need them: one new tag per repository, an issue's image.
-  all.push(...REPOS.map(({ repo }) => ({ repo, tag: 'next' })))
-  all.push({ repo: 'library/from-issue', tag: '1' })
-  await pool(all, 8, async ({ repo, tag }) => {
-    const pushed = await pushImage(source.host, repo, tag, { seed: `${repo}:${tag}` })
-    seeded.set(`${source.host}/${repo}:${tag}`, pushed.digest)
+describeEngines('mirror.yml run as written', current => {
+  beforeAll(() => {
+    engine = current
   })
-}, 120_000)
 
-afterAll(async () => {
-  for (const run of runs) removeRun(run)
-  await api?.close()
-  await source?.stop()
-  await target?.stop()
+  beforeAll(async () => {
+    await ensureTools()
+    network = await startGitHubDownloads(
+      current.release() ? { 'google/go-containerregistry': current.release()?.url as string } : {}
+    )
+    api = await startGitHubApi()
+    source = await startRegistry()
+    target = await startRegistry({ auth: AUTH })
+    const all = REPOS.flatMap(({ repo, tags }) => tags.map(tag => ({ repo, tag })))
+    // Pushed later by the tests that need them: one new tag per repository, an issue's image.
+    all.push(...REPOS.map(({ repo }) => ({ repo, tag: 'next' })))
+    all.push({ repo: 'library/from-issue', tag: '1' })
+    await pool(all, 8, async ({ repo, tag }) => {
+      const pushed = await pushImage(source.host, repo, tag, { seed: `${repo}:${tag}` })
+      seeded.set(`${source.host}/${repo}:${tag}`, pushed.digest)
+    })
+  }, 120_000)
+
+  afterAll(async () => {
+    for (const run of runs.splice(0)) removeRun(run)
+    await network?.close()
+    await api?.close()
+    await source?.stop()
+    await target?.stop()
+  })
+
+  describe('plan, legs and report', () => {
+    it('plans, copies over min(max-legs, repositories) legs, and reports every image once', async () => {
+      const run = await call()
+      expect(run.jobs.plan?.error).toBeUndefined()
+      expect(
+        run.steps.filter(s => s.outcome === 'failure').map(s => [s.job, s.name, s.error, s.stdout])
+      ).toEqual([])
+      expect(run.result).toBe('success')
+      expect(run.concurrency).toBe(`image-mirror-${target.host}/mirror`)
+
+      // The plan: one job, read the caller's list and allowlist, got the password from the secret.
+      const [plan] = run.jobs.plan?.runs ?? []
+      expect(run.jobs.plan?.runs).toHaveLength(1)
+      const planStep = plan?.steps.find(s => s.id === 'plan')
+      expect(planStep?.inputs).toMatchObject({
+        mode: 'plan',
+        'images-file': 'lists/images.txt',
+        'from-issue': 'false',
+        'max-legs': String(MAX_LEGS),
+        username: AUTH.username,
+        password: AUTH.password,
+        'results-dir': `${plan?.temp}/image-mirror`
+      })
+      const legs = Math.min(MAX_LEGS, REPOS.length)
+      expect(run.jobs.plan?.outputs.legs).toBe(String(legs))
+
+      // One copy job per leg, each on its own runner, named from its matrix entry.
+      const copies = run.jobs.copy?.runs ?? []
+      expect(run.jobs.copy?.result).toBe('success')
+      expect(copies.map(c => [c.name, c.matrix?.leg, c.result])).toEqual(
+        Array.from({ length: legs }, (_, i) => [`Copy leg ${i + 1} of ${legs}`, i + 1, 'success'])
+      )
+      expect(new Set(copies.map(c => c.temp)).size).toBe(legs)
+      const planned = planOf(run)
+      for (const [i, copy] of copies.entries()) {
+        const step = copy.steps.find(s => s.name === 'Copy')
+        expect(step?.inputs).toMatchObject({ mode: 'copy', leg: String(i + 1), concurrency: '4' })
+        expect(step?.outputs.copied).toBe(String(planned.legs[i]?.length))
+      }
+      expect(run.artifacts.names()).toEqual([
+        ...Array.from({ length: legs }, (_, i) => `image-mirror-leg-${i + 1}`),
+        'image-mirror-plan'
+      ])
+
+      // The report's outputs, through the workflow_call outputs: every image exactly once.
+      expect(run.jobs.report?.result).toBe('success')
+      expect(run.outputs).toMatchObject({
+        copied: String(IMAGES),
+        unchanged: '0',
+        failed: '0',
+        rejected: '1'
+      })
+      const all = results(run)
+      expect(all).toHaveLength(IMAGES + 1)
+      const images = REPOS.flatMap(({ repo, tags }) => tags.map(t => `${source.host}/${repo}:${t}`))
+      for (const image of images) {
+        expect([image, all.filter(r => r.source === image).map(r => r.status)]).toEqual([
+          image,
+          ['copied']
+        ])
+      }
+      expect(run.outputs.mirrored?.split('\n').sort()).toEqual(
+        images.map(i => `${target.host}/${mirrorRepo(i.slice(source.host.length + 1))}`).sort()
+      )
+      await expectMirrored(images)
+      expect(run.steps.flatMap(s => s.warnings)).toEqual([])
+      expectNoPassword(run)
+
+      // Each leg installed the engine on its own runner; the plan and the report copy nothing.
+      const release = engine.release()
+      if (release) {
+        for (const copy of copies) {
+          const step = copy.steps.find(s => s.name === 'Copy')
+          expect(step?.stdout).toContain(craneDownload())
+          expect(step?.stdout).toMatch(/crane archive verified \(sha256 [0-9a-f]{64}\)/)
+        }
+        const archive = `GET github.com/google/go-containerregistry/releases/download/${release.label}/${release.archive}`
+        expect(network.requests().filter(r => r === archive)).toHaveLength(legs)
+      } else {
+        expect(network.requests()).toEqual([])
+      }
+      for (const step of run.steps.filter(s => s.job !== 'copy'))
+        expect([step.job, step.name, step.stdout.includes('Downloading crane')]).toEqual([
+          step.job,
+          step.name,
+          false
+        ])
+    }, 90_000)
+
+    it('runs again: legs 0, the copy job skipped by its if:, the report says all unchanged', async () => {
+      const run = await call({ 'client-configs': true })
+      expect(run.result).toBe('success')
+      expect(run.jobs.plan?.outputs).toMatchObject({ legs: '0', matrix: '{"include":[]}' })
+      expect(run.jobs.copy).toEqual({ result: 'skipped', outputs: {}, runs: [] })
+      expect(run.jobs.report?.result).toBe('success')
+      // client-configs: the report job's configs, as an artifact of their own.
+      expect(run.artifacts.names()).toEqual(['image-mirror-client-configs', 'image-mirror-plan'])
+      expect(run.artifacts.files('image-mirror-client-configs')).toEqual([
+        `containerd/certs.d/${source.host}/hosts.toml`,
+        'k3s/registries.yaml',
+        'registries.conf'
+      ])
+      expect(run.outputs).toMatchObject({
+        copied: '0',
+        unchanged: String(IMAGES),
+        failed: '0',
+        rejected: '1'
+      })
+      expect(results(run).filter(r => r.status === 'unchanged')).toHaveLength(IMAGES)
+    }, 60_000)
+
+    it('a leg that fails: the other legs copy, the report still runs and fails naming the failures', async () => {
+      const images = REPOS.map(({ repo }) => `${source.host}/${repo}:next`)
+      const broken = 2
+      // The target is down for exactly one leg's Copy step.
+      const isBrokenLeg = (c: StepHookContext) =>
+        c.job === 'copy' && c.matrix?.leg === broken && c.step.name === 'Copy'
+      const run = await call(
+        { images: images.join('\n'), 'images-file': '' },
+        {
+          // One leg after the other, so the outage hits exactly one.
+          parallelLegs: 1,
+          beforeStep: async c => {
+            if (isBrokenLeg(c)) await target.stop()
+          },
+          afterStep: async c => {
+            if (isBrokenLeg(c)) await target.restart()
+          }
+        }
+      )
+      const planned = planOf(run)
+      const lost = (planned.legs[broken - 1] ?? []).map(i => planned.results[i]?.source as string)
+      expect(lost.length).toBeGreaterThan(0)
+
+      expect(run.jobs.copy?.runs.map(c => [c.matrix?.leg, c.result])).toEqual(
+        Array.from({ length: MAX_LEGS }, (_, i) => [
+          i + 1,
+          i + 1 === broken ? 'failure' : 'success'
+        ])
+      )
+      expect(run.jobs.copy?.result).toBe('failure')
+      // fail-fast: false kept the later legs going; if: always() uploaded the broken leg's results.
+      const brokenLeg = run.jobs.copy?.runs[broken - 1]
+      expect(brokenLeg?.steps.map(s => [s.name, s.outcome])).toEqual([
+        ['Check out the action', 'success'],
+        ['Download the plan', 'success'],
+        ['Copy', 'failure'],
+        ["Upload the leg's results", 'success']
+      ])
+      expect(run.artifacts.names()).toContain(`image-mirror-leg-${broken}`)
+
+      // The report ran (always() && plan succeeded) and failed, naming each failed image.
+      expect(run.jobs.report?.result).toBe('failure')
+      expect(run.result).toBe('failure')
+      expect(run.outputs).toMatchObject({
+        copied: String(images.length - lost.length),
+        failed: String(lost.length),
+        rejected: '0'
+      })
+      const report = run.jobs.report?.runs[0]?.steps.find(s => s.id === 'report')
+      expect(report?.stdout).toContain(`::error::${lost.length} image(s) failed`)
+      for (const image of lost) expect(report?.stdout).toContain(image)
+      const all = results(run)
+      expect(all).toHaveLength(images.length)
+      for (const image of images) {
+        expect([image, all.filter(r => r.source === image).map(r => r.status)]).toEqual([
+          image,
+          [lost.includes(image) ? 'failed' : 'copied']
+        ])
+      }
+      await expectMirrored(images.filter(i => !lost.includes(i)))
+      expectNoPassword(run)
+    }, 90_000)
+
+    it('a plan that fails: no legs, no report, no outputs', async () => {
+      const run = await call({ target: 'https://not a registry' })
+      expect(run.jobs.plan?.result).toBe('failure')
+      expect(run.jobs.plan?.runs[0]?.steps.find(s => s.id === 'plan')?.stdout).toContain(
+        '::error::'
+      )
+      expect(run.jobs.copy?.result).toBe('skipped')
+      expect(run.jobs.report?.result).toBe('skipped')
+      expect(run.outputs).toEqual({
+        results: '',
+        mirrored: '',
+        copied: '',
+        unchanged: '',
+        failed: '',
+        rejected: ''
+      })
+    }, 60_000)
+
+    it('one run calling it twice with different artifact-prefix values: each report reads only its own artifacts', async () => {
+      // One caller run: its artifacts are shared by both calls. The default prefix's
+      // report must not pick up the other call's artifacts (`image-mirror-*` matches
+      // `image-mirror-nightly-plan`: two plans, and the report refuses them).
+      const artifacts = new ArtifactStore()
+      const nightly = await call({ 'artifact-prefix': 'image-mirror-nightly' }, { artifacts })
+      expect(nightly.result).toBe('success')
+      const main = await call({}, { artifacts })
+      expect(artifacts.names()).toEqual(['image-mirror-nightly-plan', 'image-mirror-plan'])
+      const report = main.jobs.report?.runs[0]?.steps.find(s => s.id === 'report')
+      expect([report?.outcome, report?.stdout.match(/::error::.*/)?.[0]]).toEqual([
+        'success',
+        undefined
+      ])
+      expect(main.outputs.unchanged).toBe(String(IMAGES))
+    }, 60_000)
+
+    it('from-issue: the plan accepts the issue, one leg copies, the report answers it', async () => {
+      const image = `${source.host}/library/from-issue:1`
+      const event = issueEvent({ number: 12, title: image })
+      const before = api.calls.length
+      const run = await call(
+        { 'from-issue': true, 'images-file': '' },
+        {
+          eventPath: event,
+          github: {
+            event_name: 'issues',
+            api_url: api.url,
+            token: 'ghs_reusableWorkflowStandIn00000'
+          }
+        }
+      )
+      expect(run.result).toBe('success')
+      expect(run.jobs.copy?.runs.map(c => c.name)).toEqual(['Copy leg 1 of 1'])
+      expect(run.outputs).toMatchObject({ copied: '1', failed: '0' })
+      const calls = api.calls.slice(before)
+      expect(calls.every(c => c.authorization === 'token ghs_reusableWorkflowStandIn00000')).toBe(
+        true
+      )
+      const comments = calls
+        .filter(c => c.path.endsWith('/comments'))
+        .map(c => (c.body as { body: string }).body)
+      expect(comments).toHaveLength(2)
+      expect(comments[0]).toContain('Request accepted: mirroring 1 image(s)')
+      expect(comments[1]).toContain('✅ **Mirrored 1 of 1 image(s).**')
+      await expectMirrored([image])
+    }, 60_000)
+  })
 })
 
-describe('mirror.yml run as written', () => {
-  it('plans, copies over min(max-legs, repositories) legs, and reports every image once', async () => {
-    const run = await call()
-    expect(run.jobs.plan?.error).toBeUndefined()
-    expect(
-      run.steps.filter(s => s.outcome === 'failure').map(s => [s.job, s.name, s.error, s.stdout])
-    ).toEqual([])
-    expect(run.result).toBe('success')
-    expect(run.concurrency).toBe(`image-mirror-${target.host}/mirror`)
-
-    // The plan: one job, read the caller's list and allowlist, got the password from the secret.
-    const [plan] = run.jobs.plan?.runs ?? []
-    expect(run.jobs.plan?.runs).toHaveLength(1)
-    const planStep = plan?.steps.find(s => s.id === 'plan')
-    expect(planStep?.inputs).toMatchObject({
-      mode: 'plan',
-      'images-file': 'lists/images.txt',
-      'from-issue': 'false',
-      'max-legs': String(MAX_LEGS),
-      username: AUTH.username,
-      password: AUTH.password,
-      'results-dir': `${plan?.temp}/image-mirror`
-    })
-    const legs = Math.min(MAX_LEGS, REPOS.length)
-    expect(run.jobs.plan?.outputs.legs).toBe(String(legs))
-
-    // One copy job per leg, each on its own runner, named from its matrix entry.
-    const copies = run.jobs.copy?.runs ?? []
-    expect(run.jobs.copy?.result).toBe('success')
-    expect(copies.map(c => [c.name, c.matrix?.leg, c.result])).toEqual(
-      Array.from({ length: legs }, (_, i) => [`Copy leg ${i + 1} of ${legs}`, i + 1, 'success'])
-    )
-    expect(new Set(copies.map(c => c.temp)).size).toBe(legs)
-    const planned = planOf(run)
-    for (const [i, copy] of copies.entries()) {
-      const step = copy.steps.find(s => s.name === 'Copy')
-      expect(step?.inputs).toMatchObject({ mode: 'copy', leg: String(i + 1), concurrency: '4' })
-      expect(step?.outputs.copied).toBe(String(planned.legs[i]?.length))
-    }
-    expect(run.artifacts.names()).toEqual([
-      ...Array.from({ length: legs }, (_, i) => `image-mirror-leg-${i + 1}`),
-      'image-mirror-plan'
-    ])
-
-    // The report's outputs, through the workflow_call outputs: every image exactly once.
-    expect(run.jobs.report?.result).toBe('success')
-    expect(run.outputs).toMatchObject({
-      copied: String(IMAGES),
-      unchanged: '0',
-      failed: '0',
-      rejected: '1'
-    })
-    const all = results(run)
-    expect(all).toHaveLength(IMAGES + 1)
-    const images = REPOS.flatMap(({ repo, tags }) => tags.map(t => `${source.host}/${repo}:${t}`))
-    for (const image of images) {
-      expect([image, all.filter(r => r.source === image).map(r => r.status)]).toEqual([
-        image,
-        ['copied']
-      ])
-    }
-    expect(run.outputs.mirrored?.split('\n').sort()).toEqual(
-      images.map(i => `${target.host}/${mirrorRepo(i.slice(source.host.length + 1))}`).sort()
-    )
-    await expectMirrored(images)
-    expect(run.steps.flatMap(s => s.warnings)).toEqual([])
-    expectNoPassword(run)
-  }, 90_000)
-
-  it('runs again: legs 0, the copy job skipped by its if:, the report says all unchanged', async () => {
-    const run = await call({ 'client-configs': true })
-    expect(run.result).toBe('success')
-    expect(run.jobs.plan?.outputs).toMatchObject({ legs: '0', matrix: '{"include":[]}' })
-    expect(run.jobs.copy).toEqual({ result: 'skipped', outputs: {}, runs: [] })
-    expect(run.jobs.report?.result).toBe('success')
-    // client-configs: the report job's configs, as an artifact of their own.
-    expect(run.artifacts.names()).toEqual(['image-mirror-client-configs', 'image-mirror-plan'])
-    expect(run.artifacts.files('image-mirror-client-configs')).toEqual([
-      `containerd/certs.d/${source.host}/hosts.toml`,
-      'k3s/registries.yaml',
-      'registries.conf'
-    ])
-    expect(run.outputs).toMatchObject({
-      copied: '0',
-      unchanged: String(IMAGES),
-      failed: '0',
-      rejected: '1'
-    })
-    expect(results(run).filter(r => r.status === 'unchanged')).toHaveLength(IMAGES)
-  }, 60_000)
-
-  it('a leg that fails: the other legs copy, the report still runs and fails naming the failures', async () => {
-    const images = REPOS.map(({ repo }) => `${source.host}/${repo}:next`)
-    const broken = 2
-    // The target is down for exactly one leg's Copy step.
-    const isBrokenLeg = (c: StepHookContext) =>
-      c.job === 'copy' && c.matrix?.leg === broken && c.step.name === 'Copy'
-    const run = await call(
-      { images: images.join('\n'), 'images-file': '' },
-      {
-        // One leg after the other, so the outage hits exactly one.
-        parallelLegs: 1,
-        beforeStep: async c => {
-          if (isBrokenLeg(c)) await target.stop()
-        },
-        afterStep: async c => {
-          if (isBrokenLeg(c)) await target.restart()
-        }
-      }
-    )
-    const planned = planOf(run)
-    const lost = (planned.legs[broken - 1] ?? []).map(i => planned.results[i]?.source as string)
-    expect(lost.length).toBeGreaterThan(0)
-
-    expect(run.jobs.copy?.runs.map(c => [c.matrix?.leg, c.result])).toEqual(
-      Array.from({ length: MAX_LEGS }, (_, i) => [i + 1, i + 1 === broken ? 'failure' : 'success'])
-    )
-    expect(run.jobs.copy?.result).toBe('failure')
-    // fail-fast: false kept the later legs going; if: always() uploaded the broken leg's results.
-    const brokenLeg = run.jobs.copy?.runs[broken - 1]
-    expect(brokenLeg?.steps.map(s => [s.name, s.outcome])).toEqual([
-      ['Check out the action', 'success'],
-      ['Download the plan', 'success'],
-      ['Copy', 'failure'],
-      ["Upload the leg's results", 'success']
-    ])
-    expect(run.artifacts.names()).toContain(`image-mirror-leg-${broken}`)
-
-    // The report ran (always() && plan succeeded) and failed, naming each failed image.
-    expect(run.jobs.report?.result).toBe('failure')
-    expect(run.result).toBe('failure')
-    expect(run.outputs).toMatchObject({
-      copied: String(images.length - lost.length),
-      failed: String(lost.length),
-      rejected: '0'
-    })
-    const report = run.jobs.report?.runs[0]?.steps.find(s => s.id === 'report')
-    expect(report?.stdout).toContain(`::error::${lost.length} image(s) failed`)
-    for (const image of lost) expect(report?.stdout).toContain(image)
-    const all = results(run)
-    expect(all).toHaveLength(images.length)
-    for (const image of images) {
-      expect([image, all.filter(r => r.source === image).map(r => r.status)]).toEqual([
-        image,
-        [lost.includes(image) ? 'failed' : 'copied']
-      ])
-    }
-    await expectMirrored(images.filter(i => !lost.includes(i)))
-    expectNoPassword(run)
-  }, 90_000)
-
-  it('a plan that fails: no legs, no report, no outputs', async () => {
-    const run = await call({ target: 'https://not a registry' })
-    expect(run.jobs.plan?.result).toBe('failure')
-    expect(run.jobs.plan?.runs[0]?.steps.find(s => s.id === 'plan')?.stdout).toContain('::error::')
-    expect(run.jobs.copy?.result).toBe('skipped')
-    expect(run.jobs.report?.result).toBe('skipped')
-    expect(run.outputs).toEqual({
-      results: '',
-      mirrored: '',
-      copied: '',
-      unchanged: '',
-      failed: '',
-      rejected: ''
-    })
-  }, 60_000)
-
-  it('one run calling it twice with different artifact-prefix values: each report reads only its own artifacts', async () => {
-    // One caller run: its artifacts are shared by both calls. The default prefix's
-    // report must not pick up the other call's artifacts (`image-mirror-*` matches
-    // `image-mirror-nightly-plan`: two plans, and the report refuses them).
-    const artifacts = new ArtifactStore()
-    const nightly = await call({ 'artifact-prefix': 'image-mirror-nightly' }, { artifacts })
-    expect(nightly.result).toBe('success')
-    const main = await call({}, { artifacts })
-    expect(artifacts.names()).toEqual(['image-mirror-nightly-plan', 'image-mirror-plan'])
-    const report = main.jobs.report?.runs[0]?.steps.find(s => s.id === 'report')
-    expect([report?.outcome, report?.stdout.match(/::error::.*/)?.[0]]).toEqual([
-      'success',
-      undefined
-    ])
-    expect(main.outputs.unchanged).toBe(String(IMAGES))
-  }, 60_000)
-
-  it('from-issue: the plan accepts the issue, one leg copies, the report answers it', async () => {
-    const image = `${source.host}/library/from-issue:1`
-    const event = issueEvent({ number: 12, title: image })
-    const before = api.calls.length
-    const run = await call(
-      { 'from-issue': true, 'images-file': '' },
-      {
-        eventPath: event,
-        github: {
-          event_name: 'issues',
-          api_url: api.url,
-          token: 'ghs_reusableWorkflowStandIn00000'
-        }
-      }
-    )
-    expect(run.result).toBe('success')
-    expect(run.jobs.copy?.runs.map(c => c.name)).toEqual(['Copy leg 1 of 1'])
-    expect(run.outputs).toMatchObject({ copied: '1', failed: '0' })
-    const calls = api.calls.slice(before)
-    expect(calls.every(c => c.authorization === 'token ghs_reusableWorkflowStandIn00000')).toBe(
-      true
-    )
-    const comments = calls
-      .filter(c => c.path.endsWith('/comments'))
-      .map(c => (c.body as { body: string }).body)
-    expect(comments).toHaveLength(2)
-    expect(comments[0]).toContain('Request accepted: mirroring 1 image(s)')
-    expect(comments[1]).toContain('✅ **Mirrored 1 of 1 image(s).**')
-    await expectMirrored([image])
-  }, 60_000)
-})
-
+// No action runs here, so no engine: once.
 describe('the runner double behaves as GitHub does where mirror.yml relies on it', () => {
+  afterAll(() => {
+    for (const run of runs.splice(0)) removeRun(run)
+  })
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'workflow-double-'))
   afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }))
   let written = 0

@@ -334,6 +334,71 @@ describeEngines('sync between two real registries', current => {
       }
     })
 
+    it("a credsStore in the user's config neither hides the target login nor loses the source's", async () => {
+      const sourceAuth = { username: 'store-reader', password: 'store-Secret-5521' }
+      const privateSource = await startRegistry({ auth: sourceAuth })
+      try {
+        const image = await pushImage(privateSource.host, 'team/stored', '1', {
+          seed: 'stored',
+          auth: sourceAuth
+        })
+        // A credential store that knows the source only, as Docker Desktop's would.
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'cred-store-'))
+        const asked = path.join(bin, 'asked.log')
+        fs.writeFileSync(
+          path.join(bin, 'docker-credential-teststore'),
+          [
+            '#!/bin/sh',
+            'read -r server',
+            `echo "$1 $server" >> '${asked}'`,
+            `if [ "$1" = get ] && [ "$server" = '${privateSource.host}' ]; then`,
+            `  printf '{"ServerURL":"%s","Username":"${sourceAuth.username}","Secret":"${sourceAuth.password}"}' "$server"`,
+            '  exit 0',
+            'fi',
+            'echo "credentials not found in native keychain"',
+            'exit 1'
+          ].join('\n'),
+          { mode: 0o755 }
+        )
+        const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'user-docker-config-'))
+        const configFile = path.join(dockerConfig, 'config.json')
+        fs.writeFileSync(configFile, JSON.stringify({ credsStore: 'teststore' }))
+        const before = fs.readFileSync(configFile)
+
+        const run = await runActionAsync(
+          inputs({
+            images: `${privateSource.host}/team/stored:1`,
+            allowlist: '',
+            target: `${target.host}/stored`,
+            'insecure-registries': `${privateSource.host},${target.host}`
+          }),
+          { env: { DOCKER_CONFIG: dockerConfig, PATH: `${bin}:${process.env.PATH ?? ''}` } }
+        )
+        expect(run.code).toBe(0)
+        expect(results(run)[0]?.status).toBe('copied')
+        expect(
+          await headDigest(
+            target.host,
+            `stored/${privateSource.host.replace(':', '_')}/team/stored`,
+            '1',
+            AUTH
+          )
+        ).toBe(image.digest)
+        // The store was asked for the source; the target's login came from the inputs.
+        expect(fs.readFileSync(asked, 'utf8')).toContain(`get ${privateSource.host}`)
+        expect(fs.readFileSync(configFile)).toEqual(before)
+        const stdout = run.stdout
+          .split('\n')
+          .filter(l => !l.startsWith('::add-mask::'))
+          .join('\n')
+        for (const text of [stdout, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
+          expect(text).not.toContain(sourceAuth.password)
+        }
+      } finally {
+        await privateSource.stop()
+      }
+    })
+
     if (current.name === 'skopeo') {
       it('engine skopeo missing from PATH fails every image with a clear message', async () => {
         const run = await runActionAsync(

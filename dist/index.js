@@ -51174,10 +51174,15 @@ const EXPLANATIONS = [
 function explain(detail) {
     return EXPLANATIONS.find(([pattern]) => pattern.test(detail))?.[1];
 }
+/** A line of Go's `log` package, as crane prints progress and retries: `2026/12/01 02:00:00 retrying EOF`. */
+const GO_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? /;
 /**
  * The message a tool ended with. skopeo logs through logrus
  * (`time=... level=fatal msg="..."`): the message alone is kept, unquoted.
- * Query strings are cut from URLs: upload URLs carry long opaque state.
+ * crane (cobra) ends with `Error: ...` after its log lines (`retrying ...`,
+ * `pushed blob: ...`): that message is kept, without the prefix and without
+ * any log line around it. Query strings are cut from URLs: upload URLs carry
+ * long opaque state.
  */
 function toolMessage(output) {
     const lines = output
@@ -51186,9 +51191,15 @@ function toolMessage(output) {
         .filter(l => l.length > 0);
     let text;
     for (let i = lines.length - 1; i >= 0 && text === undefined; i--) {
-        const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(lines[i]);
+        const line = lines[i];
+        const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(line);
         if (logged)
             text = logged[1].replace(/\\(.)/g, '$1');
+        else if (line.startsWith('Error: ')) {
+            // A registry's error body may go on over lines; crane's own log lines are not the message.
+            const rest = lines.slice(i + 1).filter(l => !GO_LOG_LINE.test(l));
+            text = [line.slice('Error: '.length), ...rest].join(' | ');
+        }
     }
     return lastLines((text ?? lines.slice(-3).join(' | ')).replace(/(https?:\/\/[^\s"?]+)\?[^\s"]*?(?=:?(?:\s|$)|")/g, '$1'));
 }
@@ -51284,6 +51295,8 @@ async function runTool(name, tool, args, env, options = {}) {
     catch (error) {
         throw new EngineError(`${name} could not be started: ${error instanceof Error ? error.message : String(error)}`, true);
     }
+    if (process.env.TMP_TOOL_LOG)
+        external_node_fs_namespaceObject.appendFileSync(process.env.TMP_TOOL_LOG, `\n##### ${name} ${args.join(' ')} -> ${result.exitCode}\n${result.stderr}`); // TMPDEBUG
     if (result.exitCode !== 0) {
         const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message';
         const said = `${name} exited with ${result.exitCode}: ${why}`;
@@ -52396,8 +52409,14 @@ function askHelper(helper, server) {
  * Write `<dir>/config.json`: the user's config with the target's credentials
  * added, readable only by this user. Both engines read it (crane through
  * DOCKER_CONFIG, skopeo through --authfile).
+ *
+ * A `credsStore` answers for every registry without a `credHelpers` entry,
+ * `auths` included (docker's and crane's rule), so it would hide the target's
+ * credentials written to `auths`. When a target login is given it is dropped
+ * from the copy, and `storeCredentials` (what that store holds for the run's
+ * other registries, looked up beforehand) is written to `auths` instead.
  */
-function writePrivateConfig(dir, userConfig, target) {
+function writePrivateConfig(dir, userConfig, target, storeCredentials = new Map()) {
     external_node_fs_namespaceObject.mkdirSync(dir, { recursive: true, mode: 0o700 });
     external_node_fs_namespaceObject.chmodSync(dir, 0o700);
     const config = structuredClone(userConfig);
@@ -52411,6 +52430,17 @@ function writePrivateConfig(dir, userConfig, target) {
         // A helper configured for the target would win over `auths`; drop it in this copy.
         if (config.credHelpers) {
             config.credHelpers = Object.fromEntries(Object.entries(config.credHelpers).filter(([k]) => registryOfKey(k) !== target.registry));
+        }
+        if (config.credsStore) {
+            delete config.credsStore;
+            const helped = new Set(Object.keys(config.credHelpers ?? {}).map(registryOfKey));
+            for (const [registry, credentials] of storeCredentials) {
+                if (registry === target.registry || helped.has(registry))
+                    continue;
+                auths[keyOfRegistry(registry)] = {
+                    auth: Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')
+                };
+            }
         }
     }
     const file = external_node_path_namespaceObject.join(dir, 'config.json');
@@ -53652,6 +53682,18 @@ function targetRegistry(target) {
     const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`);
     return parsed.ok ? parsed.ref.registry : target;
 }
+/** The registries the planned images are read from, each once. */
+function sourceRegistries(results) {
+    const registries = new Set();
+    for (const r of results) {
+        if (r.status !== 'planned')
+            continue;
+        const parsed = parseReference(r.source);
+        if (parsed.ok)
+            registries.add(parsed.ref.registry);
+    }
+    return registries;
+}
 /** Compare with the target and copy; in a dry run, compare only. */
 async function mirror(results, inputs, options = {}) {
     const target = targetRegistry(inputs.target);
@@ -53688,7 +53730,17 @@ async function mirror(results, inputs, options = {}) {
     const configDir = privateDir.path;
     core_debug(`Private docker config for the engines: ${configDir}`);
     try {
-        writePrivateConfig(configDir, userConfig, given ? { registry: target, credentials: given } : undefined);
+        // A credsStore would hide the target login in `auths`; what it holds for the sources is
+        // asked now and written beside it (see writePrivateConfig).
+        const storeCredentials = new Map();
+        if (given && userConfig.credsStore) {
+            for (const registry of sourceRegistries(results)) {
+                const found = registry === target ? undefined : credentials(registry);
+                if (found)
+                    storeCredentials.set(registry, found);
+            }
+        }
+        writePrivateConfig(configDir, userConfig, given ? { registry: target, credentials: given } : undefined, storeCredentials);
         let engine;
         const expanded = await expandTagFilters(results, client);
         if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {

@@ -2,11 +2,14 @@
 // `npm run demo`: start two registries on loopback, seed the source with
 // sample images (one multi-platform), run the bundled action against them
 // exactly as the runner would, print the summary as text, run it again to
-// show everything unchanged, and stop the registries.
-import { spawnSync } from 'node:child_process'
+// show everything unchanged, and stop the registries. The engine is crane,
+// the action's default, installed by the action from a loopback release of
+// crane built from its Go module; without Go, skopeo, and a line says why.
+import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { buildCrane, GO_HELP, startReleaseServer } from './lib/crane-release.mjs'
 import { ensureTools, startRegistry } from './lib/local-registry.mjs'
 import { DIST, prepareRun, readRunFiles, ROOT as root } from './lib/runner-env.mjs'
 import { pushImage } from './lib/seed-images.mjs'
@@ -15,9 +18,15 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-demo-'))
 const credentials = { username: 'demo', password: 'demo-password' }
 
 await ensureTools()
+const release = await craneRelease()
 const source = await startRegistry()
 const target = await startRegistry({ auth: credentials })
 try {
+  console.log(
+    release
+      ? `Engine: crane ${release.label}, installed by the action from ${release.url}`
+      : 'Engine: skopeo'
+  )
   console.log(`Source registry: http://${source.host} (anonymous)`)
   console.log(`Target registry: http://${target.host} (htpasswd: demo / demo-password)\n`)
   const seed = [
@@ -45,31 +54,56 @@ try {
     'images-file': 'images.txt',
     allowlist: 'allowlist.txt',
     target: `${target.host}/mirror`,
-    engine: 'skopeo',
+    ...(release ? release.inputs : { engine: 'skopeo' }),
     username: credentials.username,
     password: credentials.password,
     'insecure-registries': `${source.host},${target.host}`
   }
 
-  const first = runAction(inputs, 'first run: copies what the list asks for')
-  const second = runAction(inputs, 'second run: nothing changed upstream, nothing is copied')
+  const first = await runAction(inputs, 'first run: copies what the list asks for')
+  const second = await runAction(inputs, 'second run: nothing changed upstream, nothing is copied')
   process.exitCode = first === 0 && second === 0 ? 0 : 1
 } finally {
+  await release?.close()
   await source.stop()
   await target.stop()
   fs.rmSync(work, { recursive: true, force: true })
 }
 
-/** Run dist/index.js as the runner does and print its summary as text; returns the exit code. */
-function runAction(inputs, title) {
+/** crane built from its Go module and served as a release, or undefined (skopeo is used) with why. */
+async function craneRelease() {
+  try {
+    const binary = buildCrane({ log: line => console.log(line) })
+    return await startReleaseServer({ binary })
+  } catch (error) {
+    console.log(
+      `crane could not be built, so this demo uses engine skopeo instead: ${error instanceof Error ? error.message : String(error)}`
+    )
+    if (!/Go was not found/.test(String(error))) return undefined
+    console.log(GO_HELP)
+    return undefined
+  }
+}
+
+/**
+ * Run dist/index.js as the runner does and print its summary as text; returns
+ * the exit code. Not spawnSync: the crane release is served from this process.
+ */
+async function runAction(inputs, title) {
   const prepared = prepareRun(inputs, { workdir: work })
   console.log(`\n=== ${title} ===\n$ node dist/index.js\n`)
-  const run = spawnSync(process.execPath, [DIST], {
+  const child = spawn(process.execPath, [DIST], {
     cwd: work,
     env: prepared.env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    encoding: 'utf8'
+    stdio: ['ignore', 'pipe', 'inherit']
   })
+  let stdout = ''
+  child.stdout.setEncoding('utf8').on('data', chunk => (stdout += chunk))
+  const status = await new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', code => resolve(code))
+  })
+  const run = { stdout, status }
   // The log, without the runner's workflow commands (they are for the runner, not for people).
   for (const line of run.stdout.split('\n')) {
     if (line && !line.startsWith('::')) console.log(`  ${line}`)

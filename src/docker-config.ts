@@ -107,11 +107,18 @@ function askHelper(helper: string, server: string): Credentials | undefined {
  * Write `<dir>/config.json`: the user's config with the target's credentials
  * added, readable only by this user. Both engines read it (crane through
  * DOCKER_CONFIG, skopeo through --authfile).
+ *
+ * A `credsStore` answers for every registry without a `credHelpers` entry,
+ * `auths` included (docker's and crane's rule), so it would hide the target's
+ * credentials written to `auths`. When a target login is given it is dropped
+ * from the copy, and `storeCredentials` (what that store holds for the run's
+ * other registries, looked up beforehand) is written to `auths` instead.
  */
 export function writePrivateConfig(
   dir: string,
   userConfig: DockerConfig,
-  target?: { registry: string; credentials: Credentials }
+  target?: { registry: string; credentials: Credentials },
+  storeCredentials: ReadonlyMap<string, Credentials> = new Map()
 ): string {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
   fs.chmodSync(dir, 0o700)
@@ -133,6 +140,18 @@ export function writePrivateConfig(
       config.credHelpers = Object.fromEntries(
         Object.entries(config.credHelpers).filter(([k]) => registryOfKey(k) !== target.registry)
       )
+    }
+    if (config.credsStore) {
+      delete config.credsStore
+      const helped = new Set(Object.keys(config.credHelpers ?? {}).map(registryOfKey))
+      for (const [registry, credentials] of storeCredentials) {
+        if (registry === target.registry || helped.has(registry)) continue
+        auths[keyOfRegistry(registry)] = {
+          auth: Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString(
+            'base64'
+          )
+        }
+      }
     }
   }
   const file = path.join(dir, 'config.json')

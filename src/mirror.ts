@@ -16,7 +16,7 @@ import type { CopyEngine } from './engines/engine.js'
 import { safeLog } from './escape.js'
 import type { Inputs } from './inputs.js'
 import { makePrivateDir } from './private-dir.js'
-import { parseRepositoryName } from './references.js'
+import { parseReference, parseRepositoryName } from './references.js'
 import { RegistryClient, type Credentials } from './registry.js'
 import type { MirrorResult } from './results.js'
 
@@ -39,6 +39,17 @@ export interface MirrorOptions {
    * credentials may read a source no allowlist vetted (an open mirror's issue requests).
    */
   anonymousSources?: boolean
+}
+
+/** The registries the planned images are read from, each once. */
+function sourceRegistries(results: readonly MirrorResult[]): Set<string> {
+  const registries = new Set<string>()
+  for (const r of results) {
+    if (r.status !== 'planned') continue
+    const parsed = parseReference(r.source)
+    if (parsed.ok) registries.add(parsed.ref.registry)
+  }
+  return registries
 }
 
 /** Compare with the target and copy; in a dry run, compare only. */
@@ -82,10 +93,20 @@ export async function mirror(
   const configDir = privateDir.path
   core.debug(`Private docker config for the engines: ${configDir}`)
   try {
+    // A credsStore would hide the target login in `auths`; what it holds for the sources is
+    // asked now and written beside it (see writePrivateConfig).
+    const storeCredentials = new Map<string, Credentials>()
+    if (given && userConfig.credsStore) {
+      for (const registry of sourceRegistries(results)) {
+        const found = registry === target ? undefined : credentials(registry)
+        if (found) storeCredentials.set(registry, found)
+      }
+    }
     writePrivateConfig(
       configDir,
       userConfig,
-      given ? { registry: target, credentials: given } : undefined
+      given ? { registry: target, credentials: given } : undefined,
+      storeCredentials
     )
     let engine: CopyEngine | undefined
     const expanded = await expandTagFilters(results, client)

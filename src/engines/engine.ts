@@ -83,10 +83,16 @@ export function explain(detail: string): string | undefined {
   return EXPLANATIONS.find(([pattern]) => pattern.test(detail))?.[1]
 }
 
+/** A line of Go's `log` package, as crane prints progress and retries: `2026/12/01 02:00:00 retrying EOF`. */
+const GO_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? /
+
 /**
  * The message a tool ended with. skopeo logs through logrus
  * (`time=... level=fatal msg="..."`): the message alone is kept, unquoted.
- * Query strings are cut from URLs: upload URLs carry long opaque state.
+ * crane (cobra) ends with `Error: ...` after its log lines (`retrying ...`,
+ * `pushed blob: ...`): that message is kept, without the prefix and without
+ * any log line around it. Query strings are cut from URLs: upload URLs carry
+ * long opaque state.
  */
 export function toolMessage(output: string): string {
   const lines = output
@@ -95,8 +101,14 @@ export function toolMessage(output: string): string {
     .filter(l => l.length > 0)
   let text: string | undefined
   for (let i = lines.length - 1; i >= 0 && text === undefined; i--) {
-    const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(lines[i] as string)
+    const line = lines[i] as string
+    const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(line)
     if (logged) text = (logged[1] as string).replace(/\\(.)/g, '$1')
+    else if (line.startsWith('Error: ')) {
+      // A registry's error body may go on over lines; crane's own log lines are not the message.
+      const rest = lines.slice(i + 1).filter(l => !GO_LOG_LINE.test(l))
+      text = [line.slice('Error: '.length), ...rest].join(' | ')
+    }
   }
   return lastLines(
     (text ?? lines.slice(-3).join(' | ')).replace(
@@ -226,6 +238,7 @@ export async function runTool(
       true
     )
   }
+  if (process.env.TMP_TOOL_LOG) fs.appendFileSync(process.env.TMP_TOOL_LOG, `\n##### ${name} ${args.join(' ')} -> ${result.exitCode}\n${result.stderr}`) // TMPDEBUG
   if (result.exitCode !== 0) {
     const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message'
     const said = `${name} exited with ${result.exitCode}: ${why}`
