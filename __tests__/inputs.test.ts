@@ -57,6 +57,11 @@ describe('getInputs', () => {
     })
   })
 
+  test('crane-version takes a pre-release label (an internal build of a release)', () => {
+    setInputs({ images: 'nginx', target: 'localhost:5000', 'crane-version': 'v0.21.9-local' })
+    expect(getInputs().craneVersion).toBe('v0.21.9-local')
+  })
+
   test('every input read and normalised', () => {
     fs.writeFileSync(path.join(workspace, 'images.txt'), 'nginx\n')
     fs.writeFileSync(path.join(workspace, 'allows.txt'), 'docker.io/library/nginx\n')
@@ -180,6 +185,11 @@ describe('getInputs', () => {
       'Input "platforms": engine skopeo copies all platforms or exactly one'
     ],
     [{ 'crane-version': 'latest' }, 'Input "crane-version": "latest" is not a release tag'],
+    [{ 'crane-version': 'v0.21.9-' }, 'Input "crane-version": "v0.21.9-" is not a release tag'],
+    [
+      { 'crane-version': 'v0.21.9-a/b' },
+      'Input "crane-version": "v0.21.9-a/b" is not a release tag'
+    ],
     [{ 'crane-url': 'ftp://x' }, 'Input "crane-url": "ftp://x" is not an http(s) URL'],
     [{ 'crane-url': 'not a url' }, 'Input "crane-url": "not a url" is not a URL'],
     [{ concurrency: '-1' }, 'Input "concurrency": "-1" is not a whole number from 1 to 64'],

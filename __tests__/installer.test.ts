@@ -20,6 +20,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { craneAvailable } from '../__fixtures__/engines.js'
 
 const ARCHIVE = 'go-containerregistry_Linux_x86_64.tar.gz'
 let server: http.Server
@@ -298,5 +299,30 @@ describe('archive names and checksums', () => {
     ] as const) {
       expect(sums[installer.craneArchiveName(platform, arch)]).toMatch(/^[0-9a-f]{64}$/)
     }
+  })
+
+  it('the tests build and serve the very crane version the action pins', async () => {
+    const { DEFAULT_CRANE_VERSION } = await import('../src/inputs.js')
+    const { CRANE_VERSION } = await import('../scripts/lib/crane-release.mjs')
+    expect(CRANE_VERSION).toBe(DEFAULT_CRANE_VERSION)
+    const { ROOT } = await import('../scripts/lib/runner-env.mjs')
+    const action = fs.readFileSync(path.join(ROOT, 'action.yml'), 'utf8')
+    expect(action).toMatch(
+      new RegExp(`crane-version:[\\s\\S]*?default: ['"]?${DEFAULT_CRANE_VERSION}`)
+    )
+  })
+})
+
+// Skipped, and reported as left out, on a machine without Go (see __fixtures__/engines.ts).
+;(craneAvailable ? describe : describe.skip)('a real crane release (engine crane)', () => {
+  it('installs crane built from its module, and the installed binary is that version', async () => {
+    const { buildCrane, packRelease, CRANE_VERSION } =
+      await import('../scripts/lib/crane-release.mjs')
+    const release = packRelease(buildCrane())
+    const archive = fs.readFileSync(release.archive)
+    publish('v0.21.9-local', archive)
+    const binary = await install('v0.21.9-local')
+    expect(execFileSync(binary, ['version'], { encoding: 'utf8' }).trim()).toBe(CRANE_VERSION)
+    expect(fs.readFileSync(cachedArchive('0.21.9-local'))).toEqual(archive)
   })
 })

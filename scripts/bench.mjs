@@ -4,7 +4,9 @@
 // on the same data: planning (N unchanged images), requests per unchanged
 // image, copying (a set with shared base layers), allowlist matching and
 // start-up. Figures also go to a JSON file so later runs can be compared.
-// Copies use engine skopeo: crane cannot be downloaded on this network.
+// Copies run with each engine (crane, built from its Go module and installed
+// by the action from a loopback release, and skopeo), beside the same tool
+// run by hand one image after another.
 import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -19,6 +21,7 @@ import {
   seedCopySet,
   seedPlanningImages
 } from './lib/bench-images.mjs'
+import { buildCrane, CRANE_VERSION, startReleaseServer } from './lib/crane-release.mjs'
 import { ensureTools, startRegistry } from './lib/local-registry.mjs'
 import { ROOT, runAction } from './lib/run-action.mjs'
 
@@ -28,6 +31,8 @@ const USAGE = `Usage: npm run bench -- [options]
   --copy-images N     images in the copy set (default 40, at least 500 MB; 8 small ones with --quick)
   --sample N          images timed with skopeo inspect for the per-image baseline (default 20)
   --only LIST         run some parts: planning,copying,allowlist,startup (default all)
+  --engines LIST      engines the copying part runs (default crane,skopeo; crane is built
+                      from its Go module, so it needs Go)
   --quick             a small, fast run for development
   --rounds N          planning rounds: ceiling, action, ceiling, ...; each action held against
                       the ceilings around it, medians shown (default 3)
@@ -45,6 +50,7 @@ const { values: args } = parseArgs({
     'copy-images': { type: 'string' },
     sample: { type: 'string' },
     only: { type: 'string', default: 'planning,copying,allowlist,startup' },
+    engines: { type: 'string', default: 'crane,skopeo' },
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '3' },
     profile: { type: 'string' },
@@ -82,6 +88,13 @@ for (const part of PARTS) {
   }
 }
 const COPY_CONCURRENCY = [1, 4, 8]
+const ENGINES = args.engines.split(',').map(s => s.trim())
+for (const engine of ENGINES) {
+  if (!['crane', 'skopeo'].includes(engine)) {
+    console.error(`--engines: unknown engine "${engine}"\n\n${USAGE}`)
+    process.exit(2)
+  }
+}
 const MB = 1e6
 const outFile = path.resolve(args.out)
 const previous = fs.existsSync(outFile) ? JSON.parse(fs.readFileSync(outFile, 'utf8')) : undefined
@@ -190,6 +203,25 @@ function skopeoCopyArgs(sourceHost, targetHost, image) {
     `docker://${sourceHost}/${image.repository}:${image.tag}`,
     `docker://${targetHost}/${mirrorPath(sourceHost, image.repository)}:${image.tag}`
   ]
+}
+
+/** The peer copy for crane: `crane copy` of one image into its mirror path (all platforms, digest kept). */
+function craneAsync(binary, sourceHost, targetHost, image) {
+  const argv = [
+    'copy',
+    `${sourceHost}/${image.repository}:${image.tag}`,
+    `${targetHost}/${mirrorPath(sourceHost, image.repository)}:${image.tag}`,
+    '--insecure'
+  ]
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', d => (stderr += d))
+    child.on('error', reject)
+    child.on('close', code =>
+      code === 0 ? resolve() : reject(new Error(`crane ${argv.join(' ')}: ${stderr}`))
+    )
+  })
 }
 
 function mirrorPath(sourceHost, repository) {
@@ -634,6 +666,7 @@ async function verifyCopy(target, sourceHost, set) {
 }
 
 async function benchCopying() {
+  const crane = ENGINES.includes('crane') ? buildCrane({ log }) : undefined
   const plan = quick
     ? copySetPlan({ images: COPY_IMAGES, baseMiB: [16, 8], appMiB: [2, 3, 4] })
     : copySetPlan({ images: COPY_IMAGES })
@@ -698,39 +731,50 @@ async function benchCopying() {
     }
     const largestBlobMB = Math.max(...set.images.flatMap(i => i.blobs.map(b => b.size))) / MB
 
-    await fresh('skopeo-sequential', async target => {
-      for (const image of set.images) {
-        await skopeoAsync(skopeoCopyArgs(source.host, target.host, image))
-      }
-    })
-    for (const concurrency of COPY_CONCURRENCY) {
-      await fresh(`action-${concurrency}`, async target => {
-        const run = await runAction(
-          {
-            images: list,
-            target: `${target.host}/mirror`,
-            engine: 'skopeo',
-            concurrency: String(concurrency),
-            'insecure-registries': `${source.host},${target.host}`
-          },
-          { workdir: fs.mkdtempSync(path.join(work, 'copy-')), dist: DIST_FILE }
-        )
-        if (run.code !== 0 || run.outputs.copied !== String(set.images.length)) {
-          throw new Error(
-            `the copy run (concurrency ${concurrency}) copied ${run.outputs.copied} of ${set.images.length} (exit ${run.code}):\n${logText(run)}\n${run.stderr}`
-          )
+    // Each engine: the tool by hand, one image after another, then the action at each concurrency.
+    for (const engine of ENGINES) {
+      const release = engine === 'crane' ? await startReleaseServer({ binary: crane }) : undefined
+      try {
+        await fresh(`${engine}-sequential`, async target => {
+          for (const image of set.images) {
+            if (engine === 'crane') await craneAsync(crane, source.host, target.host, image)
+            else await skopeoAsync(skopeoCopyArgs(source.host, target.host, image))
+          }
+        })
+        for (const concurrency of COPY_CONCURRENCY) {
+          await fresh(`action-${engine}-${concurrency}`, async target => {
+            const run = await runAction(
+              {
+                images: list,
+                target: `${target.host}/mirror`,
+                ...(release ? release.inputs : { engine }),
+                concurrency: String(concurrency),
+                'insecure-registries': `${source.host},${target.host}`
+              },
+              { workdir: fs.mkdtempSync(path.join(work, 'copy-')), dist: DIST_FILE }
+            )
+            if (run.code !== 0 || run.outputs.copied !== String(set.images.length)) {
+              throw new Error(
+                `the copy run (${engine}, concurrency ${concurrency}) copied ${run.outputs.copied} of ${set.images.length} (exit ${run.code}):\n${logText(run)}\n${run.stderr}`
+              )
+            }
+            return { engine, concurrency, peakRssMiB: peakMiB(run) }
+          })
         }
-        return { concurrency, peakRssMiB: peakMiB(run) }
-      })
+      } finally {
+        await release?.close()
+      }
     }
     await fresh('raw-ceiling', target => rawCopy(source, target, set, 4))
 
-    const seq = runs['skopeo-sequential'].seconds
     const raw = runs['raw-ceiling'].seconds
-    for (const c of COPY_CONCURRENCY) {
-      const r = runs[`action-${c}`]
-      r.ratioToSkopeoSequential = round(seq / r.seconds, 2)
-      r.ratioToRawCeiling = round(raw / r.seconds, 2)
+    for (const engine of ENGINES) {
+      const seq = runs[`${engine}-sequential`].seconds
+      for (const c of COPY_CONCURRENCY) {
+        const r = runs[`action-${engine}-${c}`]
+        r.ratioToSequential = round(seq / r.seconds, 2)
+        r.ratioToRawCeiling = round(raw / r.seconds, 2)
+      }
     }
     return {
       images: set.images.length,
@@ -738,7 +782,8 @@ async function benchCopying() {
       baseLayers: new Set(set.images.map(i => i.base)).size,
       uniqueMB: round(set.uniqueBytes / MB, 1),
       logicalMB: round(set.logicalBytes / MB, 1),
-      engine: 'skopeo',
+      engines: ENGINES,
+      crane: ENGINES.includes('crane') ? CRANE_VERSION : undefined,
       largestBlobMB: round(largestBlobMB, 1),
       dryRunPeakRssMiB: peakMiB(dry),
       runs
@@ -765,16 +810,21 @@ function detail(run) {
 function copyingNote(results) {
   const c = results.copying
   const seq = c?.runs['skopeo-sequential']
-  const r4 = c?.runs['action-4']
+  const r4 = c?.runs['action-skopeo-4']
   if (!c || !seq?.machineCpuBusy || !r4) return ''
-  if (r4.ratioToSkopeoSequential >= 2.5 && r4.ratioToRawCeiling >= 0.5) return ''
+  if (r4.ratioToSequential >= 2.5 && r4.ratioToRawCeiling >= 0.5) return ''
   const cores = results.machine.cores
   const msPerMB = run => round((run.machineCpuBusy * cores * run.seconds * 1000) / c.uniqueMB, 1)
   const raw = c.runs['raw-ceiling']
+  const crane4 = c.runs['action-crane-4']
+  const craneSeq = c.runs['crane-sequential']
+  const craneCost = crane4
+    ? ` With crane: sequential ${msPerMB(craneSeq)} ms, action concurrency 4 ${msPerMB(crane4)} ms.`
+    : ''
   return [
     '',
     `Copying note: sequential skopeo already kept ${Math.round(seq.machineCpuBusy * 100)} % of the ${cores} cores busy, so no concurrency can make it more than ${round(1 / seq.machineCpuBusy, 1)}× faster on this machine; concurrency 4 ran at ${Math.round(r4.machineCpuBusy * 100)} %.`,
-    `CPU spent per MB copied (whole machine): sequential skopeo ${msPerMB(seq)} ms, action concurrency 4 ${msPerMB(r4)} ms, raw stream ${msPerMB(raw)} ms. The copy is bound by CPU (skopeo and both registries read, hash and write every byte), not by waiting; ${r4.blobUploads - seq.blobUploads} extra blob upload(s) at concurrency 4 are shared layers pushed by two copies at once.`
+    `CPU spent per MB copied (whole machine): sequential skopeo ${msPerMB(seq)} ms, action concurrency 4 ${msPerMB(r4)} ms, raw stream ${msPerMB(raw)} ms. The copy is bound by CPU (skopeo and both registries read, hash and write every byte), not by waiting; ${r4.blobUploads - seq.blobUploads} extra blob upload(s) at concurrency 4 are shared layers pushed by two copies at once.${craneCost}`
   ].join('\n')
 }
 
@@ -821,37 +871,44 @@ function table(results) {
   }
   const c = results.copying
   if (c) {
-    const seq = c.runs['skopeo-sequential']
     const raw = c.runs['raw-ceiling']
-    for (const n of COPY_CONCURRENCY) {
-      const r = c.runs[`action-${n}`]
+    const peer = {
+      crane: '`crane copy` (all platforms, digest kept)',
+      skopeo: '`skopeo copy --all --preserve-digests`'
+    }
+    for (const engine of c.engines) {
+      const seq = c.runs[`${engine}-sequential`]
+      for (const n of COPY_CONCURRENCY) {
+        const r = c.runs[`action-${engine}-${n}`]
+        rows.push([
+          `Copying ${c.images} images, ${c.uniqueMB} MB, engine ${engine}, concurrency ${n}`,
+          `${r.mbPerSecond} MB/s (${detail(r)})`,
+          `${peer[engine]} one image after another: ${seq.mbPerSecond} MB/s (${detail(seq)})`,
+          `${r.ratioToSequential}×`,
+          n === 4 ? '≥ 2.5×' : '–',
+          n === 4 ? verdict(r.ratioToSequential >= 2.5) : '–'
+        ])
+      }
+      const r4 = c.runs[`action-${engine}-4`]
       rows.push([
-        `Copying ${c.images} images, ${c.uniqueMB} MB, concurrency ${n}`,
-        `${r.mbPerSecond} MB/s (${detail(r)})`,
-        `sequential \`skopeo copy --all\`: ${seq.mbPerSecond} MB/s (${detail(seq)})`,
-        `${r.ratioToSkopeoSequential}×`,
-        n === 4 ? '≥ 2.5×' : '–',
-        n === 4 ? verdict(r.ratioToSkopeoSequential >= 2.5) : '–'
+        `Copying, engine ${engine}, concurrency 4, against the raw ceiling`,
+        `${r4.mbPerSecond} MB/s`,
+        `blobs streamed GET source → PUT target, 4 at once: ${raw.mbPerSecond} MB/s (${detail(raw)})`,
+        `${Math.round(r4.ratioToRawCeiling * 100)} %`,
+        '≥ 50 %',
+        verdict(r4.ratioToRawCeiling >= 0.5)
+      ])
+      const runsOf = COPY_CONCURRENCY.map(n => c.runs[`action-${engine}-${n}`])
+      const peak = Math.max(...runsOf.map(r => r.peakRssMiB))
+      rows.push([
+        `Peak memory of the action (${engine}) copying ${c.uniqueMB} MB (largest layer ${c.largestBlobMB} MB)`,
+        runsOf.map(r => `${r.peakRssMiB} MiB (c${r.concurrency})`).join(', '),
+        `the same list compared, not copied (dry run): ${c.dryRunPeakRssMiB} MiB`,
+        `+${round(peak - c.dryRunPeakRssMiB, 1)} MiB`,
+        'growth < largest layer',
+        verdict((peak - c.dryRunPeakRssMiB) * 1.048576 < c.largestBlobMB)
       ])
     }
-    const r4 = c.runs['action-4']
-    rows.push([
-      'Copying, concurrency 4, against the raw ceiling',
-      `${r4.mbPerSecond} MB/s`,
-      `blobs streamed GET source → PUT target, 4 at once: ${raw.mbPerSecond} MB/s (${detail(raw)})`,
-      `${Math.round(r4.ratioToRawCeiling * 100)} %`,
-      '≥ 50 %',
-      verdict(r4.ratioToRawCeiling >= 0.5)
-    ])
-    const peak = Math.max(...COPY_CONCURRENCY.map(n => c.runs[`action-${n}`].peakRssMiB))
-    rows.push([
-      `Peak memory of the action copying ${c.uniqueMB} MB (largest layer ${c.largestBlobMB} MB)`,
-      COPY_CONCURRENCY.map(n => `${c.runs[`action-${n}`].peakRssMiB} MiB (c${n})`).join(', '),
-      `the same list compared, not copied (dry run): ${c.dryRunPeakRssMiB} MiB`,
-      `+${round(peak - c.dryRunPeakRssMiB, 1)} MiB`,
-      'growth < largest layer',
-      verdict((peak - c.dryRunPeakRssMiB) * 1.048576 < c.largestBlobMB)
-    ])
   }
   const l = results.allowlist
   if (l) {
@@ -890,8 +947,10 @@ function comparison(results) {
   const pick = r => ({
     'planning images/s': r.planning?.action.imagesPerSecond,
     'planning / ceiling': r.planning?.ratioToCeiling,
-    'copy c4 MB/s': r.copying?.runs['action-4']?.mbPerSecond,
-    'copy c4 / skopeo': r.copying?.runs['action-4']?.ratioToSkopeoSequential,
+    // Results files from before crane ran here name the skopeo runs `action-<n>`.
+    'copy skopeo c4 MB/s': (r.copying?.runs['action-skopeo-4'] ?? r.copying?.runs['action-4'])
+      ?.mbPerSecond,
+    'copy crane c4 MB/s': r.copying?.runs['action-crane-4']?.mbPerSecond,
     'allowlist requests/s': r.allowlist?.matchesPerSecond,
     'start-up ms': r.startup?.actionMs
   })
@@ -916,8 +975,7 @@ const results = {
   date: new Date().toISOString(),
   machine: machine(),
   quick,
-  dist: path.relative(ROOT, DIST_FILE),
-  engine: 'skopeo (crane cannot be downloaded on this network)'
+  dist: path.relative(ROOT, DIST_FILE)
 }
 log(`machine: ${results.machine.label}; load ${results.machine.loadAverage.join(' ')}`)
 if (PARTS.has('allowlist')) results.allowlist = await benchAllowlist()
@@ -928,7 +986,7 @@ results.machine.loadAverageAtEnd = os.loadavg().map(n => round(n, 2))
 
 console.log(`\nImage Mirror bench, ${results.date.slice(0, 10)}, on ${results.machine.label}`)
 console.log(
-  `node ${results.machine.node}, skopeo ${results.machine.skopeo}, docker-registry ${results.machine.registry}; engine skopeo (crane cannot be downloaded here); load average ${results.machine.loadAverage.join(' ')} at start, ${results.machine.loadAverageAtEnd.join(' ')} at end${quick ? '; --quick' : ''}\n`
+  `node ${results.machine.node}, skopeo ${results.machine.skopeo}, crane ${CRANE_VERSION} (built from its Go module), docker-registry ${results.machine.registry}; copying with ${ENGINES.join(' and ')}; load average ${results.machine.loadAverage.join(' ')} at start, ${results.machine.loadAverageAtEnd.join(' ')} at end${quick ? '; --quick' : ''}\n`
 )
 console.log(table(results))
 console.log(copyingNote(results))
