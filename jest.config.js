@@ -15,6 +15,7 @@ export default {
   testTimeout: 60000,
   // Builds crane from its Go module for the end-to-end suites (cached in .tools/).
   globalSetup: '<rootDir>/__fixtures__/global-setup.mjs',
+  globalTeardown: '<rootDir>/__fixtures__/global-teardown.mjs',
   // The default reporter, then loud closing lines when crane suites were left out.
   reporters: ['default', '<rootDir>/__fixtures__/crane-reporter.mjs']
 }
