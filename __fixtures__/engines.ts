@@ -9,7 +9,11 @@
  * crane first and fails when it cannot.
  */
 import { afterAll, beforeAll, describe } from '@jest/globals'
-import { builtCrane, startReleaseServer, type ReleaseServer } from '../scripts/lib/crane-release.mjs'
+import {
+  builtCrane,
+  startReleaseServer,
+  type ReleaseServer
+} from '../scripts/lib/crane-release.mjs'
 
 export type EngineName = 'crane' | 'skopeo'
 export const ENGINES: readonly EngineName[] = ['crane', 'skopeo']

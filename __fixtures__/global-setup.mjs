@@ -12,7 +12,9 @@ export default function globalSetup() {
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error)
     if (process.env.IMAGE_MIRROR_REQUIRE_CRANE === '1') {
-      throw new Error(`crane ${CRANE_VERSION} is required (IMAGE_MIRROR_REQUIRE_CRANE=1): ${why}`)
+      throw new Error(`crane ${CRANE_VERSION} is required (IMAGE_MIRROR_REQUIRE_CRANE=1): ${why}`, {
+        cause: error
+      })
     }
     // Read by the reporter, in this same process, for the closing lines.
     process.env.IMAGE_MIRROR_CRANE_MISSING = why
