@@ -213,6 +213,54 @@ describeEngines('sync between two real registries', current => {
       expect(onTarget.manifest.layers?.length).toBeGreaterThan(0)
     })
 
+    it('several platforms: crane writes an index of just those children; skopeo refuses the input', async () => {
+      const run = await runActionAsync(
+        inputs({
+          images: `${source.host}/library/nginx:1.27`,
+          target: `${target.host}/pair`,
+          platforms: 'linux/arm/v7,linux/amd64'
+        }),
+        { files: files() }
+      )
+      if (current.name === 'skopeo') {
+        expect(run.code).toBe(1)
+        expect(run.stdout).toMatch(
+          /Input "platforms": engine skopeo copies all platforms or exactly one, not linux\/arm\/v7, linux\/amd64; use engine: crane for several/
+        )
+        return
+      }
+      expect(run.code).toBe(0)
+      const [result] = results(run)
+      expect(result?.status).toBe('copied')
+      expect(result?.sourceDigest).toBe(pushed.nginx?.digest)
+      expect(result?.digest).not.toBe(pushed.nginx?.digest)
+      expect(result?.note).toMatch(/digest changed/)
+      const onTarget = await getManifest(
+        target.host,
+        mirrored('library/nginx', '1.27', 'pair').split(':')[0] as string,
+        '1.27',
+        AUTH
+      )
+      expect(onTarget.digest).toBe(result?.digest)
+      // The children are the source's own, byte for byte; the other platform is gone.
+      const want = (pushed.nginx?.children ?? []).filter(c => c.platform !== 'linux/arm64')
+      expect((onTarget.manifest.manifests ?? []).map(m => m.digest).sort()).toEqual(
+        want.map(c => c.digest).sort()
+      )
+      // A second run finds it up to date: no copy, the same index.
+      const again = await runActionAsync(
+        inputs({
+          images: `${source.host}/library/nginx:1.27`,
+          target: `${target.host}/pair`,
+          platforms: 'linux/arm/v7,linux/amd64'
+        }),
+        { files: files() }
+      )
+      expect(again.code).toBe(0)
+      expect(results(again)[0]?.status).toBe('unchanged')
+      expect(results(again)[0]?.digest).toBe(result?.digest)
+    })
+
     it('expands a /regex/ tag filter against the source tag list', async () => {
       await pushImage(source.host, 'library/alpine', '3.21', { seed: 'alpine-3.21' })
       await pushImage(source.host, 'library/alpine', '3.19', { seed: 'alpine-3.19' })
