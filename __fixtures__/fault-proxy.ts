@@ -310,8 +310,13 @@ export async function startFaultProxy(upstream: { host: string }): Promise<Fault
       upRes.on('error', () => res.destroy())
     })
   })
-  // skopeo tries TLS first on an insecure registry; that handshake is not HTTP.
-  server.on('clientError', (_error, socket) => socket.destroy())
+  // crane and skopeo try TLS first on an insecure registry; that handshake is not HTTP. Answer
+  // it as docker-registry (Go's HTTP server) does, with a 400, so the client falls back to HTTP
+  // at once: a connection closed instead reads as EOF, which crane retries (1 s) first.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

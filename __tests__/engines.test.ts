@@ -1,12 +1,13 @@
 /**
- * The engines' argument lists (crane cannot be downloaded here, so its
- * command lines are checked exactly), and how a tool's failure is reported.
+ * The engines' argument lists (checked exactly; the end-to-end suites run
+ * real crane and skopeo), how a tool's failure is reported, and how often
+ * crane is run again for a failure it had already retried itself.
  */
 import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { craneArgs } from '../src/engines/crane.js'
+import { craneArgs, CraneEngine, CRANE_TRIES, RETRIED_COPIES } from '../src/engines/crane.js'
 import {
   EngineError,
   lastLines,
@@ -242,5 +243,82 @@ describe('toolEnvironment', () => {
     expect(seen).toContain(`PATH=${process.env.PATH}`)
     expect(seen).not.toMatch(/hunter2|runtime|ghs_env/)
     expect(seen).not.toMatch(/^(INPUT_|GITHUB_|ACTIONS_|RUNNER_)/m)
+  })
+})
+
+describe('crane run again after a failure it had retried itself', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crane-engine-'))
+  const T = '2026/12/01 02:32:36'
+  const URL = `http://127.0.0.1:44843/v2/library/nginx/manifests/${D}`
+  /** As crane v0.21.9 ended on a manifest rate limited every time (faults.e2e). */
+  const RATE_LIMITED = [
+    `${T} Copying from docker.io/library/nginx@${D} to registry.example.com/mirror/nginx:1.27`,
+    ...Array.from(
+      { length: CRANE_TRIES },
+      () => `${T} retrying GET ${URL}: TOOMANYREQUESTS: slow down`
+    ),
+    `Error: fetching "docker.io/library/nginx@${D}": GET ${URL}: TOOMANYREQUESTS: slow down`
+  ].join('\n')
+  const REFUSED = `Error: Head "${URL}": dial tcp 127.0.0.1:44843: connect: connection refused`
+
+  /** A stand-in crane: prints `stderr` and fails, or succeeds while the file `ok` exists. */
+  function fakeCrane(name: string, stderr: string): { binary: string; ok: (ok: boolean) => void } {
+    const home = fs.mkdtempSync(path.join(dir, `${name}-`))
+    fs.writeFileSync(path.join(home, 'stderr'), `${stderr}\n`)
+    const binary = path.join(home, 'crane')
+    fs.writeFileSync(
+      binary,
+      `#!/bin/sh\n[ -e "${home}/ok" ] && exit 0\ncat "${home}/stderr" >&2\nexit 1\n`,
+      { mode: 0o755 }
+    )
+    return {
+      binary,
+      ok: ok =>
+        ok ? fs.writeFileSync(path.join(home, 'ok'), '') : fs.rmSync(path.join(home, 'ok'))
+    }
+  }
+
+  const copy = (engine: CraneEngine, request: CopyRequest) =>
+    engine.copy(request).then(
+      () => undefined,
+      (e: unknown) => e as EngineError
+    )
+
+  it(`gives an image up for the run after ${RETRIED_COPIES} copies that ended so, each image counted on its own`, async () => {
+    const engine = new CraneEngine(fakeCrane('limited', RATE_LIMITED).binary, dir)
+    const other = { ...base, target: 'registry.example.com/mirror/other:1' }
+    const first = await copy(engine, base)
+    expect(first).toBeInstanceOf(EngineError)
+    expect(first?.message).toMatch(
+      /^a registry refused with 429 Too Many Requests \(rate limited\) \(crane exited with 1: fetching/
+    )
+    expect([first?.permanent, first?.retried]).toEqual([false, true])
+    expect((await copy(engine, other))?.permanent).toBe(false)
+    const second = await copy(engine, base)
+    expect([second?.permanent, second?.retried]).toEqual([true, true])
+    expect(second?.message).toBe(
+      `${first?.message} (crane had already retried it itself, ${CRANE_TRIES} tries a request, on each of ${RETRIED_COPIES} attempts; not tried again in this run)`
+    )
+    expect((await copy(engine, other))?.permanent).toBe(true)
+  })
+
+  it('runs crane again as often as the action asks for what crane does not retry', async () => {
+    const engine = new CraneEngine(fakeCrane('refused', REFUSED).binary, dir)
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const error = await copy(engine, base)
+      expect(error?.message).toMatch(/^a registry could not be reached \(connection refused\)/)
+      expect([error?.permanent, error?.retried]).toEqual([false, false])
+    }
+  })
+
+  it('counts again from a copy that worked', async () => {
+    const crane = fakeCrane('flaky', RATE_LIMITED)
+    const engine = new CraneEngine(crane.binary, dir)
+    expect((await copy(engine, base))?.permanent).toBe(false)
+    crane.ok(true)
+    expect(await copy(engine, base)).toBeUndefined()
+    crane.ok(false)
+    expect((await copy(engine, base))?.permanent).toBe(false)
+    expect((await copy(engine, base))?.permanent).toBe(true)
   })
 })

@@ -1,18 +1,28 @@
 /**
- * Fault tolerance, end to end: the bundled action (`node dist/index.js`, engine
- * skopeo) copying between real docker-registry servers while things go wrong
- * for real: the target is killed and comes back mid-run; a fault-injecting
- * proxy (__fixtures__/fault-proxy.ts) in front of the source and the target
- * answers 429 with Retry-After and intermittent 5xx, cuts connections in the
- * middle of a blob, corrupts and truncates blobs; the target's storage is a
- * small filesystem that fills up.
+ * Fault tolerance, end to end: the bundled action (`node dist/index.js`), once
+ * with each engine (crane, installed by the action from a loopback release of
+ * crane built from its Go module, and skopeo), copying between real
+ * docker-registry servers while things go wrong for real: the target is
+ * killed and comes back mid-run; a fault-injecting proxy
+ * (__fixtures__/fault-proxy.ts) in front of the source and the target answers
+ * 429 with Retry-After and 5xx, now and then or every time, cuts connections
+ * in the middle of a blob, corrupts and truncates blobs; the target's storage
+ * is a small filesystem that fills up.
  *
- * Every case checks the same promises: every image is accounted for (copied,
- * unchanged or failed; none missing), everything reported copied is intact on
- * the target (read back directly, not through the proxy: HEAD digest, and the
- * sha256 of every manifest and blob), every failure has a reason saying what
- * happened, the injected faults really happened, and a re-run without faults
- * converges.
+ * Every case checks the same promises with both engines: every image is
+ * accounted for (copied, unchanged or failed; none missing), everything
+ * reported copied is intact on the target (read back directly, not through
+ * the proxy: HEAD digest, and the sha256 of every manifest and blob), every
+ * failure has a reason saying what happened, the injected faults really
+ * happened and each was met by the same request again, and a re-run without
+ * faults converges.
+ *
+ * Where the engines differ, each is held to what it does: crane retries a
+ * request itself (3 tries, 1 s then 3 s apart, Retry-After not read; an
+ * upload 3 times over that), so a passing fault is over before the action
+ * sees it; skopeo runs with --retry-times 0 and only waits out a 429 on a
+ * request without a body (5 tries, as long as Retry-After says), so the
+ * action's own attempts retry the rest.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
@@ -22,8 +32,14 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
 import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { CRANE_TRIES, RETRIED_COPIES } from '../src/engines/crane.js'
 import type { MirrorResult as Result } from '../src/results.js'
-import { startFaultProxy, type FaultProxy, type Injection } from '../__fixtures__/fault-proxy.js'
+import {
+  startFaultProxy,
+  type FaultProxy,
+  type Injection,
+  type LoggedRequest
+} from '../__fixtures__/fault-proxy.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
 
@@ -150,7 +166,7 @@ function run(c: Case, extra: Record<string, string> = {}): Promise<ActionRun> {
       retries: '3',
       ...extra
     },
-    { timeoutMs: 150_000, env: process.env.TMP_TOOL_LOG ? { TMP_TOOL_LOG: process.env.TMP_TOOL_LOG } : {} }
+    { timeoutMs: 150_000 }
   )
 }
 
@@ -166,12 +182,6 @@ async function checkRun(
   reasons: RegExp = /./,
   targetRegistry: LocalRegistry = target
 ): Promise<Map<string, Result>> {
-  if (process.env.FAULTS_DEBUG) {
-    fs.appendFileSync(
-      process.env.FAULTS_DEBUG,
-      `\n===== ${engine.name} ${c.name}\n${result.stdout}\n--- results\n${JSON.stringify(results(result), null, 1)}\n--- source proxy\n${JSON.stringify(sourceProxy.injected())}\n--- target proxy\n${JSON.stringify(targetProxy.injected())}\n`
-    )
-  }
   expect(result.stderr).toBe('')
   const all = results(result)
   const byRepository = new Map<string, Result>()
@@ -251,6 +261,45 @@ function expectRetryAfterHonoured(proxy: FaultProxy, injections: Injection[]): n
   return checked
 }
 
+/** A request as the same request again: an upload's session (its path after uploads/) and every query left out. */
+function requestKey(r: { method: string; path: string }): string {
+  return `${r.method} ${r.path.replace(/\?.*$/, '').replace(/\/blobs\/uploads\/.*$/, '/blobs/uploads/')}`
+}
+
+/**
+ * Each injected fault was met again: the same client sent the same request
+ * (an upload: to the same repository) later, whether the engine retried it
+ * itself or the action ran the engine again. Returns how many were checked.
+ */
+function expectEachMetAgain(proxy: FaultProxy, injections: Injection[]): number {
+  const log = proxy.requests()
+  for (const hit of injections) {
+    const at = log.findIndex(
+      r => r.fault === hit.rule && r.at === hit.at && r.method === hit.method && r.path === hit.path
+    )
+    expect(at).toBeGreaterThanOrEqual(0)
+    const again = log
+      .slice(at + 1)
+      .find(r => r.userAgent === hit.userAgent && requestKey(r) === requestKey(hit))
+    expect(`${hit.rule}: ${requestKey(hit)} ${again ? 'met again' : 'never sent again'}`).toBe(
+      `${hit.rule}: ${requestKey(hit)} met again`
+    )
+  }
+  return injections.length
+}
+
+/** The faults the named rules injected (the proxies' records span every case of an engine). */
+function faultsOf(proxy: FaultProxy, ...rules: string[]): Injection[] {
+  return proxy.injected().filter(i => rules.includes(i.rule))
+}
+
+/** The requests one client sent for one request (see requestKey), in order. */
+function sameRequests(proxy: FaultProxy, like: Injection): LoggedRequest[] {
+  return proxy
+    .requests()
+    .filter(r => r.userAgent === like.userAgent && requestKey(r) === requestKey(like))
+}
+
 describeEngines('fault tolerance with real registries', current => {
   beforeAll(() => {
     engine = current
@@ -306,7 +355,7 @@ describeEngines('fault tolerance with real registries', current => {
     await expectConverges(c)
   })
 
-  it('429 with Retry-After and intermittent 5xx on both sides: Retry-After honoured, everything copied', async () => {
+  it('429 with Retry-After and intermittent 5xx on both sides: retried no sooner than Retry-After, everything copied', async () => {
     const c = await prepareCase('throttle', 3, { viaProxy: true })
     sourceProxy.setRules([
       // Docker Hub's way: the manifest and blob reads are rate limited for a moment.
@@ -334,7 +383,8 @@ describeEngines('fault tolerance with real registries', current => {
       }
     ])
     targetProxy.setRules([
-      // An upload refused with 429: skopeo cannot resend a body, so the image is retried.
+      // An upload refused with 429: skopeo cannot resend a body, so the image is retried; crane
+      // starts that blob's upload again itself.
       {
         name: 'target-429-upload',
         method: 'PATCH',
@@ -356,17 +406,35 @@ describeEngines('fault tolerance with real registries', current => {
     const got = await checkRun(c, result)
     expect([...got.values()].map(r => r.status)).toEqual(['copied', 'copied', 'copied'])
 
-    const atSource = sourceProxy.injected()
-    const atTarget = targetProxy.injected()
+    const atSource = faultsOf(
+      sourceProxy,
+      'source-429-manifest',
+      'source-429-blob',
+      'source-502-ours'
+    )
+    const atTarget = faultsOf(targetProxy, 'target-429-upload', 'target-5xx')
     expect(atSource.filter(i => i.rule === 'source-429-manifest')).toHaveLength(2)
     expect(atSource.filter(i => i.rule === 'source-429-blob')).toHaveLength(1)
     expect(atSource.filter(i => i.rule === 'source-502-ours')).toHaveLength(1)
     expect(atTarget.filter(i => i.rule === 'target-429-upload')).toHaveLength(1)
     expect(atTarget.filter(i => i.rule === 'target-5xx').map(i => i.detail)).toEqual(['500', '503'])
-    // Both clients (ours and skopeo) waited as long as Retry-After asked.
+    // Every fault was met by the same request again, from the client it hit.
+    expect(expectEachMetAgain(sourceProxy, atSource)).toBe(4)
+    expect(expectEachMetAgain(targetProxy, atTarget)).toBe(3)
+    // Ours and skopeo waited as long as Retry-After asked; crane does not read it, its own
+    // backoff (1 s, then 3 s) is what keeps it from coming back sooner than Retry-After: 1.
     expect(expectRetryAfterHonoured(sourceProxy, atSource)).toBe(3)
-    // The refused upload and the server errors skopeo met were retried, and said so.
-    expect(retryLines(result).join('\n')).toMatch(/429 Too Many Requests/)
+    if (engine.name === 'skopeo') {
+      // The refused upload and the server errors skopeo met were retried by the action, and said so.
+      expect(retryLines(result).join('\n')).toMatch(/429 Too Many Requests/)
+      expect(got.get('throttle/img-1')?.note).toMatch(
+        /^copied on attempt 2 of 4; attempt 1 failed: a registry refused with 429 Too Many Requests/
+      )
+    } else {
+      // crane met every one of these faults again itself: no image needed another attempt.
+      expect(retryLines(result)).toEqual([])
+      expect([...got.values()].map(r => r.note ?? '')).toEqual(['', '', ''])
+    }
 
     await expectConverges(c)
   })
@@ -404,14 +472,22 @@ describeEngines('fault tolerance with real registries', current => {
       expect.stringMatching(/^cut the connection after 16 of \d+ bytes$/)
     ])
     expect(targetProxy.injected().filter(i => i.rule === 'target-cut-upload')).toHaveLength(1)
+    // Each cut blob was asked for again, each cut upload started again.
+    expect(expectEachMetAgain(sourceProxy, faultsOf(sourceProxy, 'source-cut-blob'))).toBe(2)
+    expect(expectEachMetAgain(targetProxy, faultsOf(targetProxy, 'target-cut-upload'))).toBe(1)
     const retried = retryLines(result)
-    // Each retry says which side hung up.
+    // Each retry of the action says which side hung up.
     const source = /the connection to the source was closed in the middle of a blob/
     const target = /the connection to the target was closed in the middle of an upload/
     for (const line of retried)
       expect(line).toMatch(new RegExp(`${source.source}|${target.source}`))
-    expect(retried.filter(l => source.test(l)).length).toBeGreaterThanOrEqual(1)
-    expect(retried.filter(l => target.test(l))).toHaveLength(1)
+    if (engine.name === 'skopeo') {
+      expect(retried.filter(l => source.test(l)).length).toBeGreaterThanOrEqual(1)
+      expect(retried.filter(l => target.test(l))).toHaveLength(1)
+    } else {
+      // crane retries a connection that ended (EOF) itself: no image needed another attempt.
+      expect(retried).toEqual([])
+    }
 
     await expectConverges(c)
   })
@@ -456,8 +532,15 @@ describeEngines('fault tolerance with real registries', current => {
     )
     const truncated = got.get('corrupt/img-2')
     expect(truncated?.status).toBe('failed')
+    // What each tool said: skopeo hashes the blob as it streams; crane checks the length first.
+    const said =
+      engine.name === 'skopeo'
+        ? 'skopeo exited with 1: .*Digest did not match, expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}'
+        : 'crane exited with 1: GET http://[^ ]+/corrupt/img-2/blobs/sha256:[0-9a-f]{64}: Content-Length header 20 does not match expected size \\d+'
     expect(truncated?.reason).toMatch(
-      /^a blob read from the source did not match its digest \(corrupted or truncated on the way\).*skopeo exited with 1: .*Digest did not match.*\(after 2 attempts\)$/
+      new RegExp(
+        `^a blob read from the source did not match its digest \\(corrupted or truncated on the way\\); it was not stored \\(${said}\\) \\(after 2 attempts\\)$`
+      )
     )
     // Nothing of it is under the tag on the target.
     const head = await fetch(
@@ -466,8 +549,83 @@ describeEngines('fault tolerance with real registries', current => {
     )
     expect(head.status).toBe(404)
     expect(sourceProxy.injected().filter(i => i.rule === 'source-flip')).toHaveLength(1)
-    expect(sourceProxy.injected().filter(i => i.rule === 'source-truncate').length).toBe(2)
+    // Neither engine retries a blob that came short within one copy: each attempt met the
+    // truncation and gave up. skopeo reads img-2's blobs one after the other and stops at the
+    // first, once an attempt; crane reads its config and layer at once, so one or both.
+    const cuts = faultsOf(sourceProxy, 'source-truncate')
+    if (engine.name === 'skopeo') expect(cuts).toHaveLength(2)
+    else expect([2, 3, 4]).toContain(cuts.length)
+    // Both attempts met it: the action's backoff (2 s, give or take a quarter) lies between.
+    const spread = (cuts.at(-1)?.at ?? 0) - (cuts[0]?.at ?? 0)
+    expect(spread).toBeGreaterThanOrEqual(1400)
+    // The blob flipped in transit was asked for again, and the upload flipped on the way
+    // was sent again.
+    expect(expectEachMetAgain(sourceProxy, faultsOf(sourceProxy, 'source-flip'))).toBe(1)
+    expect(expectEachMetAgain(targetProxy, faultsOf(targetProxy, 'target-flip-upload'))).toBe(1)
     expect(targetProxy.injected().filter(i => i.rule === 'target-flip-upload')).toHaveLength(1)
+
+    await expectConverges(c)
+  })
+
+  it('a registry that keeps refusing: each request asked a bounded number of times, then the image fails with the cause', async () => {
+    const c = await prepareCase('storm', 2, { viaProxy: true })
+    // Every read of these manifests by the engine (the action's own HEADs pass, so each
+    // attempt gets as far as running the engine): rate limited, or a server error.
+    const theEngine = /^(?!image-mirror)/
+    sourceProxy.setRules([
+      {
+        name: 'storm-429',
+        userAgent: theEngine,
+        method: 'GET',
+        path: /\/storm\/img-1\/manifests\//,
+        fault: { kind: 'status', status: 429, retryAfter: 1 }
+      },
+      {
+        name: 'storm-503',
+        userAgent: theEngine,
+        method: 'GET',
+        path: /\/storm\/img-2\/manifests\//,
+        fault: { kind: 'status', status: 503 }
+      }
+    ])
+    const result = await run(c, { retries: '2' })
+    const got = await checkRun(c, result)
+    expect(got.get('storm/img-1')?.reason).toMatch(
+      /^a registry refused with 429 Too Many Requests \(rate limited\) \(/
+    )
+    expect(got.get('storm/img-2')?.reason).toMatch(/^a registry answered with a server error \(/)
+    const asked = (rule: string) => sourceProxy.injected().filter(i => i.rule === rule)
+    for (const rule of ['storm-429', 'storm-503']) {
+      // One request, asked again and again: nothing else was.
+      expect(new Set(asked(rule).map(requestKey)).size).toBe(1)
+      // No try came sooner than Retry-After: 1 (crane: its backoff of 1 s, then 3 s).
+      expect(expectRetryAfterHonoured(sourceProxy, asked(rule).slice(0, -1))).toBe(
+        rule === 'storm-429' ? asked(rule).length - 1 : 0
+      )
+    }
+    if (engine.name === 'crane') {
+      // crane tries a request 3 times itself; after two copies that ended so the image is
+      // given up (3 attempts of crane would ask 9 times, the default 4 attempts 12).
+      expect(asked('storm-429')).toHaveLength(CRANE_TRIES * RETRIED_COPIES)
+      expect(asked('storm-503')).toHaveLength(CRANE_TRIES * RETRIED_COPIES)
+      for (const r of got.values()) {
+        expect(r.reason).toMatch(
+          /\(crane had already retried it itself, 3 tries a request, on each of 2 attempts; not tried again in this run\)$/
+        )
+      }
+      expect(retryLines(result)).toHaveLength(2)
+    } else {
+      // skopeo waits out a 429 itself, 5 tries as long as Retry-After says, on each of the 3
+      // attempts; a 503 it leaves to the action, once an attempt.
+      expect(asked('storm-429')).toHaveLength(5 * 3)
+      expect(asked('storm-503')).toHaveLength(3)
+      for (const r of got.values()) expect(r.reason).toMatch(/\(after 3 attempts\)$/)
+      expect(retryLines(result)).toHaveLength(4)
+    }
+    // And none of the engine's reads of it got through.
+    expect(sameRequests(sourceProxy, asked('storm-429')[0] as Injection)).toHaveLength(
+      asked('storm-429').length
+    )
 
     await expectConverges(c)
   })
@@ -538,10 +696,28 @@ describeEngines('fault tolerance with real registries', current => {
       return filler
     }
 
+    /** Remove the repository links docker-registry left empty; returns how many. */
+    function removeEmptyLinks(dir: string): number {
+      let removed = 0
+      const walk = (at: string): void => {
+        for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
+          const where = path.join(at, entry.name)
+          if (entry.isDirectory()) walk(where)
+          else if (entry.name === 'link' && fs.statSync(where).size === 0) {
+            fs.rmSync(at, { recursive: true })
+            removed++
+            return
+          }
+        }
+      }
+      walk(path.join(dir, 'docker', 'registry', 'v2', 'repositories'))
+      return removed
+    }
+
     it('images that do not fit fail with a reason, nothing half-copied is reported, and a re-run after freeing space converges', async () => {
       const registry = small as LocalRegistry
       const proxy = smallProxy as FaultProxy
-      const c = await prepareCase('disk', 4, { viaProxy: false, targetHost: proxy.host })
+      const c = await prepareCase('disk', 3, { viaProxy: false, targetHost: proxy.host })
       const first: Case = { ...c, images: c.images.slice(0, 1) }
 
       // One image fits; what it took tells how much the next one needs.
@@ -554,7 +730,7 @@ describeEngines('fault tolerance with real registries', current => {
       if (mounted) {
         const perImage = before - available()
         expect(perImage).toBeGreaterThan(0)
-        // Room for about half an image: the disk fills up in the middle of the next copy.
+        // Room for about half an image: the disk fills up in the middle of the next copies.
         filler = fill(Math.floor(perImage / 2))
       } else {
         proxy.setRules([
@@ -579,7 +755,7 @@ describeEngines('fault tolerance with real registries', current => {
         ])
       }
 
-      const full = await run(c, { retries: '1', concurrency: '1' })
+      const full = await run(c, { retries: '1', concurrency: '2' })
       const got = await checkRun(c, full, /the target failed to store the image/, registry)
       expect(got.get('disk/img-1')?.status).toBe('unchanged')
       const failed = [...got.values()].filter(r => r.status === 'failed')
@@ -592,6 +768,12 @@ describeEngines('fault tolerance with real registries', current => {
       }
 
       if (filler) fs.rmSync(filler)
+      // docker-registry 2.8 that runs out of space while linking a blob into a repository
+      // leaves the link empty and from then on answers every HEAD of that blob there with a
+      // 500, space or not (the empty links of goharbor/harbor#15970); no client can mend
+      // that. Two uploads at once (crane sends a config and a layer together; two images run
+      // at once) get that far; the way out is the operator's: removing the empty links.
+      if (mounted) removeEmptyLinks(registry.dir)
       proxy.setRules([])
       await expectConverges(c, registry)
     })

@@ -51119,19 +51119,39 @@ function validateConcurrency(concurrency) {
 
 class EngineError extends Error {
     permanent;
+    retried;
     constructor(message, 
     /** Retrying will not help (credentials refused, image missing). */
-    permanent) {
+    permanent, 
+    /**
+     * The tool had already retried the request that failed, on its own
+     * (crane: 3 tries a request, 1 s then 3 s apart, without reading
+     * Retry-After), so running it again repeats those tries.
+     */
+    retried = false) {
         super(message);
         this.permanent = permanent;
+        this.retried = retried;
     }
 }
-/** Failures no retry cures, as the tools word them. */
-const PERMANENT = /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|invalid reference/i;
+/**
+ * Failures no retry cures, as the tools word them. crane adds a platform the
+ * index lacks (`no child with platform linux/s390x in index ...`) and a
+ * reference it cannot read (`could not parse reference: ...`).
+ */
+const PERMANENT = /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference/i;
+/** The plain words for a target that failed to store what it was sent. */
+const TARGET_STORAGE = "its storage may be full or failing: the registry's own log says which";
 /**
  * What happened, in plain words, for the failures a copy meets on the way
  * (the tools' own wording names a URL and a Go error, not the cause). Tried
  * in order; the first match wins.
+ *
+ * crane words a registry's answer as `<METHOD> <url>: <CODE>: <message>` or
+ * `<METHOD> <url>: unexpected status code <NNN> <text>` (method upper-case,
+ * URL unquoted; the status of a coded answer is not shown, so UNKNOWN and
+ * UNAVAILABLE, what registries send with a 500 and a 503, stand for it), and
+ * a connection that failed as Go does, `Patch "<url>": <error>`.
  */
 const EXPLANATIONS = [
     [
@@ -51139,13 +51159,17 @@ const EXPLANATIONS = [
         'the target refused a blob whose content did not match its digest (corrupted on the way); it was not stored'
     ],
     [
-        /digest did not match|size mismatch|unexpected blob size/i,
+        // skopeo: "Digest did not match"; crane: "error verifying sha256 checksum after reading N
+        // bytes" (corrupted) and "Content-Length header N does not match expected size M" (truncated).
+        /digest did not match|size mismatch|unexpected blob size|error verifying sha256 checksum|does not match expected size/i,
         'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
     ],
     [/connection refused/i, 'a registry could not be reached (connection refused)'],
     [
-        // skopeo's "happened during read" is the source's side of a blob copy.
-        /happened during read: (?:unexpected EOF|EOF|.*connection reset)/i,
+        // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
+        // source blob into the upload, so the source ending early is an upload whose read from
+        // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
+        /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF/i,
         'the connection to the source was closed in the middle of a blob'
     ],
     [
@@ -51163,12 +51187,26 @@ const EXPLANATIONS = [
     ],
     [
         /(?:initiating layer upload|uploading (?:layer|manifest|blob))[\s\S]*?\b5\d\d\b/i,
-        "the target failed to store the image (it answered a server error on an upload); its storage may be full or failing: the registry's own log says which"
+        `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
+    ],
+    [
+        // crane: an upload (POST/PATCH/PUT of a blob, PUT of a manifest) answered with a server error.
+        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:(?:UNKNOWN|UNAVAILABLE): |unexpected status code 5\d\d\b)/,
+        `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
+    ],
+    [
+        // Asking the target whether it already holds a blob: crane does it with HEAD only (it reads
+        // the source with GET), skopeo says "at destination". A registry whose storage failed (a
+        // blob linked empty when its disk filled up) answers it with a 500 from then on.
+        /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b/,
+        `the target failed to store the image (it answered a server error while the image was being written); ${TARGET_STORAGE}`
     ],
     [
         /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
         'a registry answered with a server error'
-    ]
+    ],
+    // crane, a coded answer: the codes as registries send them with a 500 and a 503.
+    [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
 ];
 /** The plain-words cause of a tool's failure, when it is one we know. */
 function explain(detail) {
@@ -51202,6 +51240,28 @@ function toolMessage(output) {
         }
     }
     return lastLines((text ?? lines.slice(-3).join(' | ')).replace(/(https?:\/\/[^\s"?]+)\?[^\s"]*?(?=:?(?:\s|$)|")/g, '$1'));
+}
+/**
+ * What crane retries on its own (go-containerregistry's transport and upload
+ * retries): the statuses 408, 429, 499, 500, 502, 503, 504 and 522, the codes
+ * registries send with them, and a connection that ended (EOF, reset, broken pipe).
+ */
+const TOOL_RETRIES = /\b(?:TOOMANYREQUESTS|UNAVAILABLE|UNKNOWN|BLOB_UPLOAD_INVALID): |unexpected status code (?:408|429|499|50[0234]|522)\b|: (?:unexpected )?EOF$|connection reset|broken pipe|use of closed network connection/;
+/** crane's log line for each error its retry takes (`retrying without mount` is another thing). */
+const RETRY_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? retrying (?!without mount)/;
+/**
+ * Whether the tool had already retried the failure it ended with (`message`,
+ * from toolMessage): the failure is one crane retries, and crane logged a
+ * retry of that same kind (`retrying GET ...: TOOMANYREQUESTS: ...` before
+ * `Error: fetching ...: GET ...: TOOMANYREQUESTS: ...`).
+ */
+function retriedByTool(output, message) {
+    const kind = TOOL_RETRIES.exec(message)?.[0];
+    if (kind === undefined)
+        return false;
+    return output
+        .split('\n')
+        .some(line => RETRY_LOG_LINE.test(line.trim()) && line.trimEnd().includes(kind));
 }
 /** The last lines a tool printed on stderr, one line, bounded: the reason users read. */
 function lastLines(stderr, count = 3) {
@@ -51295,13 +51355,12 @@ async function runTool(name, tool, args, env, options = {}) {
     catch (error) {
         throw new EngineError(`${name} could not be started: ${error instanceof Error ? error.message : String(error)}`, true);
     }
-    if (process.env.TMP_TOOL_LOG)
-        external_node_fs_namespaceObject.appendFileSync(process.env.TMP_TOOL_LOG, `\n##### ${name} ${args.join(' ')} -> ${result.exitCode}\n${result.stderr}`); // TMPDEBUG
     if (result.exitCode !== 0) {
         const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message';
         const said = `${name} exited with ${result.exitCode}: ${why}`;
         const cause = explain(why);
-        throw new EngineError(cause ? `${cause} (${said})` : said, PERMANENT.test(why));
+        const permanent = PERMANENT.test(why);
+        throw new EngineError(cause ? `${cause} (${said})` : said, permanent, !permanent && retriedByTool(result.stderr, why));
     }
 }
 
@@ -53488,6 +53547,18 @@ async function installInto(dir, options, archive, expected) {
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
 
 
+/** How often crane tries a request before it gives up (go-containerregistry's default backoff). */
+const CRANE_TRIES = 3;
+/**
+ * Copies of one image that may end in a failure crane had already retried
+ * itself before the image is given up for this run. crane tries each request
+ * 3 times (1 s, then 3 s apart) and an upload 3 times over that, without
+ * reading Retry-After: under the action's own attempts (4 by default) a
+ * registry that keeps answering 429 or 5xx would be asked 12 times for a
+ * manifest and 36 times for a blob. Two copies keep a second chance after the
+ * action's backoff and halve that.
+ */
+const RETRIED_COPIES = 2;
 /** crane's argument list for one copy. */
 function craneArgs(request) {
     const insecure = request.insecureSource || request.insecureTarget ? ['--insecure'] : [];
@@ -53513,6 +53584,8 @@ class CraneEngine {
     binary;
     configDir;
     name = 'crane';
+    /** Per image (source and target): copies that ended in a failure crane had retried itself. */
+    retriedCopies = new Map();
     constructor(binary, 
     /** Private DOCKER_CONFIG holding the target's credentials. */
     configDir) {
@@ -53522,7 +53595,23 @@ class CraneEngine {
     async copy(request) {
         // The config is written before the engine runs; read per copy, it is one small file.
         const credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(this.configDir, 'config.json'));
-        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers });
+        const image = `${request.source} ${request.target}`;
+        try {
+            await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers });
+            this.retriedCopies.delete(image);
+        }
+        catch (error) {
+            if (!(error instanceof EngineError) || !error.retried)
+                throw error;
+            const copies = (this.retriedCopies.get(image) ?? 0) + 1;
+            if (copies < RETRIED_COPIES) {
+                this.retriedCopies.set(image, copies);
+                throw error;
+            }
+            this.retriedCopies.delete(image);
+            // Final for this run: another copy would only ask the registry CRANE_TRIES times more.
+            throw new EngineError(`${error.message} (crane had already retried it itself, ${CRANE_TRIES} tries a request, on each of ${copies} attempts; not tried again in this run)`, true, true);
+        }
     }
 }
 

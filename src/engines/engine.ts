@@ -25,20 +25,39 @@ export class EngineError extends Error {
   constructor(
     message: string,
     /** Retrying will not help (credentials refused, image missing). */
-    readonly permanent: boolean
+    readonly permanent: boolean,
+    /**
+     * The tool had already retried the request that failed, on its own
+     * (crane: 3 tries a request, 1 s then 3 s apart, without reading
+     * Retry-After), so running it again repeats those tries.
+     */
+    readonly retried = false
   ) {
     super(message)
   }
 }
 
-/** Failures no retry cures, as the tools word them. */
+/**
+ * Failures no retry cures, as the tools word them. crane adds a platform the
+ * index lacks (`no child with platform linux/s390x in index ...`) and a
+ * reference it cannot read (`could not parse reference: ...`).
+ */
 const PERMANENT =
-  /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|invalid reference/i
+  /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference/i
+
+/** The plain words for a target that failed to store what it was sent. */
+const TARGET_STORAGE = "its storage may be full or failing: the registry's own log says which"
 
 /**
  * What happened, in plain words, for the failures a copy meets on the way
  * (the tools' own wording names a URL and a Go error, not the cause). Tried
  * in order; the first match wins.
+ *
+ * crane words a registry's answer as `<METHOD> <url>: <CODE>: <message>` or
+ * `<METHOD> <url>: unexpected status code <NNN> <text>` (method upper-case,
+ * URL unquoted; the status of a coded answer is not shown, so UNKNOWN and
+ * UNAVAILABLE, what registries send with a 500 and a 503, stand for it), and
+ * a connection that failed as Go does, `Patch "<url>": <error>`.
  */
 const EXPLANATIONS: readonly [RegExp, string][] = [
   [
@@ -46,13 +65,17 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
     'the target refused a blob whose content did not match its digest (corrupted on the way); it was not stored'
   ],
   [
-    /digest did not match|size mismatch|unexpected blob size/i,
+    // skopeo: "Digest did not match"; crane: "error verifying sha256 checksum after reading N
+    // bytes" (corrupted) and "Content-Length header N does not match expected size M" (truncated).
+    /digest did not match|size mismatch|unexpected blob size|error verifying sha256 checksum|does not match expected size/i,
     'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
   ],
   [/connection refused/i, 'a registry could not be reached (connection refused)'],
   [
-    // skopeo's "happened during read" is the source's side of a blob copy.
-    /happened during read: (?:unexpected EOF|EOF|.*connection reset)/i,
+    // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
+    // source blob into the upload, so the source ending early is an upload whose read from
+    // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
+    /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF/i,
     'the connection to the source was closed in the middle of a blob'
   ],
   [
@@ -70,12 +93,26 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
   ],
   [
     /(?:initiating layer upload|uploading (?:layer|manifest|blob))[\s\S]*?\b5\d\d\b/i,
-    "the target failed to store the image (it answered a server error on an upload); its storage may be full or failing: the registry's own log says which"
+    `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
+  ],
+  [
+    // crane: an upload (POST/PATCH/PUT of a blob, PUT of a manifest) answered with a server error.
+    /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:(?:UNKNOWN|UNAVAILABLE): |unexpected status code 5\d\d\b)/,
+    `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
+  ],
+  [
+    // Asking the target whether it already holds a blob: crane does it with HEAD only (it reads
+    // the source with GET), skopeo says "at destination". A registry whose storage failed (a
+    // blob linked empty when its disk filled up) answers it with a 500 from then on.
+    /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b/,
+    `the target failed to store the image (it answered a server error while the image was being written); ${TARGET_STORAGE}`
   ],
   [
     /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
     'a registry answered with a server error'
-  ]
+  ],
+  // crane, a coded answer: the codes as registries send them with a 500 and a 503.
+  [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
 ]
 
 /** The plain-words cause of a tool's failure, when it is one we know. */
@@ -116,6 +153,31 @@ export function toolMessage(output: string): string {
       '$1'
     )
   )
+}
+
+/**
+ * What crane retries on its own (go-containerregistry's transport and upload
+ * retries): the statuses 408, 429, 499, 500, 502, 503, 504 and 522, the codes
+ * registries send with them, and a connection that ended (EOF, reset, broken pipe).
+ */
+const TOOL_RETRIES =
+  /\b(?:TOOMANYREQUESTS|UNAVAILABLE|UNKNOWN|BLOB_UPLOAD_INVALID): |unexpected status code (?:408|429|499|50[0234]|522)\b|: (?:unexpected )?EOF$|connection reset|broken pipe|use of closed network connection/
+
+/** crane's log line for each error its retry takes (`retrying without mount` is another thing). */
+const RETRY_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? retrying (?!without mount)/
+
+/**
+ * Whether the tool had already retried the failure it ended with (`message`,
+ * from toolMessage): the failure is one crane retries, and crane logged a
+ * retry of that same kind (`retrying GET ...: TOOMANYREQUESTS: ...` before
+ * `Error: fetching ...: GET ...: TOOMANYREQUESTS: ...`).
+ */
+export function retriedByTool(output: string, message: string): boolean {
+  const kind = TOOL_RETRIES.exec(message)?.[0]
+  if (kind === undefined) return false
+  return output
+    .split('\n')
+    .some(line => RETRY_LOG_LINE.test(line.trim()) && line.trimEnd().includes(kind))
 }
 
 /** The last lines a tool printed on stderr, one line, bounded: the reason users read. */
@@ -238,11 +300,15 @@ export async function runTool(
       true
     )
   }
-  if (process.env.TMP_TOOL_LOG) fs.appendFileSync(process.env.TMP_TOOL_LOG, `\n##### ${name} ${args.join(' ')} -> ${result.exitCode}\n${result.stderr}`) // TMPDEBUG
   if (result.exitCode !== 0) {
     const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message'
     const said = `${name} exited with ${result.exitCode}: ${why}`
     const cause = explain(why)
-    throw new EngineError(cause ? `${cause} (${said})` : said, PERMANENT.test(why))
+    const permanent = PERMANENT.test(why)
+    throw new EngineError(
+      cause ? `${cause} (${said})` : said,
+      permanent,
+      !permanent && retriedByTool(result.stderr, why)
+    )
   }
 }
