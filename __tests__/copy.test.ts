@@ -4,7 +4,13 @@
  * (The end-to-end suite runs it with real registries and skopeo.)
  */
 import { describe, expect, it } from '@jest/globals'
-import { copyImages, expandTagFilters, scrub, startOrder } from '../src/copy.js'
+import {
+  copyImages,
+  ENGINE_RETRIED_ATTEMPTS,
+  expandTagFilters,
+  scrub,
+  startOrder
+} from '../src/copy.js'
 import { platformMatches } from '../src/expectation.js'
 import { EngineError, type CopyEngine, type CopyRequest } from '../src/engines/engine.js'
 import type { ManifestHead, RegistryClient } from '../src/registry.js'
@@ -113,6 +119,31 @@ describe('copyImages', () => {
     expect(out[1]?.reason).toBe('unauthorized: pw=***')
     expect(engine.requests.filter(r => r.target === 'dst.io/a/y:1')).toHaveLength(1)
     expect(engine.requests.filter(r => r.target === 'dst.io/a/x:1')).toHaveLength(2)
+  })
+
+  it('gives a failure the engine had retried itself two attempts, not all of them', async () => {
+    const store = new Map<string, ManifestHead>([
+      ['src.io/a/x:1', { digest: d('1'), mediaType: INDEX, size: 1 }],
+      ['src.io/a/y:1', { digest: d('2'), mediaType: INDEX, size: 1 }]
+    ])
+    const limited = () => new EngineError('429 Too Many Requests', false, true)
+    const engine = fakeEngine(store, {
+      'dst.io/a/x:1': [limited(), limited(), limited(), limited()],
+      // Retried by the engine once, then a failure it did not retry, then success.
+      'dst.io/a/y:1': [limited(), new EngineError('connection refused', false)]
+    })
+    const out = await copyImages(
+      [planned('src.io/a/x:1', 'dst.io/a/x:1'), planned('src.io/a/y:1', 'dst.io/a/y:1')],
+      { ...base, retries: 3, client: fakeClient(store), engine }
+    )
+    expect(ENGINE_RETRIED_ATTEMPTS).toBe(2)
+    expect(out[0]?.status).toBe('failed')
+    expect(out[0]?.reason).toBe(
+      '429 Too Many Requests (after 2 attempts, each retried by fake itself; not tried again in this run)'
+    )
+    expect(engine.requests.filter(r => r.target === 'dst.io/a/x:1')).toHaveLength(2)
+    expect(out[1]?.status).toBe('copied')
+    expect(engine.requests.filter(r => r.target === 'dst.io/a/y:1')).toHaveLength(3)
   })
 
   it('says each retry before it waits, and notes on the result which attempt worked', async () => {

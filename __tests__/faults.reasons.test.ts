@@ -211,7 +211,7 @@ const CRANE: [string, string, string | undefined, boolean, boolean][] = [
   [
     'the target refusing the credentials',
     `${T} Copying from 127.0.0.1:44229/a/b@sha256:6fd5 to 127.0.0.1:34131/m/x:1\nError: HEAD http://127.0.0.1:34131/v2/m/x/manifests/1: unexpected status code 401 Unauthorized (HEAD responses have no body, use GET for details)`,
-    undefined,
+    'a registry refused the credentials given for it, or asked for some (401 Unauthorized)',
     true,
     false
   ],

@@ -51166,6 +51166,16 @@ const EXPLANATIONS = [
     ],
     [/connection refused/i, 'a registry could not be reached (connection refused)'],
     [
+        // crane: `unexpected status code 401 Unauthorized` (a HEAD) or `UNAUTHORIZED: ...`; skopeo:
+        // `unauthorized: authentication required`. Which registry is in the URL of what follows.
+        /unexpected status code 401\b|\bUNAUTHORIZED: |unauthorized: authentication required/,
+        'a registry refused the credentials given for it, or asked for some (401 Unauthorized); check the username and password, or the docker config login for that registry'
+    ],
+    [
+        /unexpected status code 403\b|\bDENIED: |denied: requested access to the resource is denied/,
+        'a registry denied access (403 Forbidden): the credentials given have no right to push or pull that repository'
+    ],
+    [
         // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
         // source blob into the upload, so the source ending early is an upload whose read from
         // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
@@ -51914,10 +51924,14 @@ function errorDetail(body) {
 class ImageError extends Error {
     permanent;
     rejected;
-    constructor(message, permanent, rejected = false) {
+    retriedByEngine;
+    constructor(message, permanent, rejected = false, 
+    /** The engine had retried the request that failed itself (EngineError.retried). */
+    retriedByEngine = false) {
         super(message);
         this.permanent = permanent;
         this.rejected = rejected;
+        this.retriedByEngine = retriedByEngine;
     }
 }
 /** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
@@ -52112,6 +52126,15 @@ async function matches(present, expected, target, client) {
 
 
 const copy_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/**
+ * Attempts given to an image whose copies keep failing in a way the engine
+ * had already retried itself. crane tries each request 3 times (1 s, then 3 s
+ * apart) and an upload 3 times over that, without reading Retry-After: under
+ * 4 attempts a registry that keeps answering 429 or 5xx would be asked 12
+ * times for a manifest and 36 times for a blob. Two attempts keep a second
+ * chance after this layer's backoff and halve that.
+ */
+const ENGINE_RETRIED_ATTEMPTS = 2;
 function copy_parse(reference) {
     const parsed = parseReference(reference);
     if (!parsed.ok)
@@ -52209,6 +52232,8 @@ async function mirrorOne(result, options) {
     const state = { copied: false };
     const attempts = options.retries + 1;
     let lastError;
+    let made = 0;
+    let engineRetried = 0;
     for (let attempt = 0; attempt <= options.retries; attempt++) {
         if (attempt > 0) {
             const base = options.retryDelayMs ?? 2000;
@@ -52217,6 +52242,7 @@ async function mirrorOne(result, options) {
             options.onRetry?.(result, { attempt: attempt + 1, attempts, waitMs, reason });
             await copy_sleep(waitMs);
         }
+        made++;
         try {
             const done = await attemptOne(result, options, state);
             if (attempt > 0) {
@@ -52231,9 +52257,17 @@ async function mirrorOne(result, options) {
             lastError = error;
             if (isPermanent(error))
                 break;
+            if (error instanceof ImageError && error.retriedByEngine)
+                engineRetried++;
+            if (engineRetried >= ENGINE_RETRIED_ATTEMPTS)
+                break;
         }
     }
-    const tries = options.retries > 0 && !isPermanent(lastError) ? ` (after ${options.retries + 1} attempts)` : '';
+    const tries = engineRetried >= ENGINE_RETRIED_ATTEMPTS && made < attempts
+        ? ` (after ${made} attempts, each retried by ${options.engine?.name ?? 'the engine'} itself; not tried again in this run)`
+        : options.retries > 0 && !isPermanent(lastError)
+            ? ` (after ${made} attempts)`
+            : '';
     return {
         ...result,
         // A request that cannot be served as asked (a stale tag@digest) was never attempted.
@@ -52288,7 +52322,7 @@ async function attemptOne(result, options, state) {
             });
         }
         catch (error) {
-            throw new ImageError(scrub(copy_message(error), options.secrets), isPermanent(error));
+            throw new ImageError(scrub(copy_message(error), options.secrets), isPermanent(error), false, error instanceof EngineError && error.retried);
         }
         state.copied = true;
         state.expected = expected;
@@ -53547,18 +53581,13 @@ async function installInto(dir, options, archive, expected) {
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
 
 
-/** How often crane tries a request before it gives up (go-containerregistry's default backoff). */
-const CRANE_TRIES = 3;
 /**
- * Copies of one image that may end in a failure crane had already retried
- * itself before the image is given up for this run. crane tries each request
- * 3 times (1 s, then 3 s apart) and an upload 3 times over that, without
- * reading Retry-After: under the action's own attempts (4 by default) a
- * registry that keeps answering 429 or 5xx would be asked 12 times for a
- * manifest and 36 times for a blob. Two copies keep a second chance after the
- * action's backoff and halve that.
+ * How often crane tries a request before it gives up (go-containerregistry's
+ * default backoff: 1 s, then 3 s; Retry-After is not read). A failure it
+ * already retried is marked (EngineError.retried) and given fewer attempts
+ * by the copy's retry (ENGINE_RETRIED_ATTEMPTS in copy.ts).
  */
-const RETRIED_COPIES = 2;
+const CRANE_TRIES = 3;
 /** crane's argument list for one copy. */
 function craneArgs(request) {
     const insecure = request.insecureSource || request.insecureTarget ? ['--insecure'] : [];
@@ -53580,38 +53609,38 @@ function craneArgs(request) {
         ...insecure
     ];
 }
+/** The registry host of `host[:port]/repo...` (the engines get normalised references). */
+function registryOf(reference) {
+    return reference.slice(0, reference.indexOf('/'));
+}
 class CraneEngine {
     binary;
     configDir;
+    warn;
     name = 'crane';
-    /** Per image (source and target): copies that ended in a failure crane had retried itself. */
-    retriedCopies = new Map();
+    /** Registries already warned about (crane's --insecure reaching a registry not listed). */
+    widened = new Set();
     constructor(binary, 
     /** Private DOCKER_CONFIG holding the target's credentials. */
-    configDir) {
+    configDir, warn = () => { }) {
         this.binary = binary;
         this.configDir = configDir;
+        this.warn = warn;
     }
     async copy(request) {
+        if (request.insecureSource !== request.insecureTarget) {
+            // crane has one --insecure for both registries (plain HTTP allowed, certificates not
+            // checked); there is no per-side flag. Said once per registry it reaches.
+            const listed = registryOf(request.insecureSource ? request.source : request.target);
+            const other = registryOf(request.insecureSource ? request.target : request.source);
+            if (!this.widened.has(other)) {
+                this.widened.add(other);
+                this.warn(`engine crane: ${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy, so ${other}'s TLS certificate is not checked either when copying between them. Use engine: skopeo to keep it checked (it sets TLS per side), or list ${other} in insecure-registries to say it is meant.`);
+            }
+        }
         // The config is written before the engine runs; read per copy, it is one small file.
         const credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(this.configDir, 'config.json'));
-        const image = `${request.source} ${request.target}`;
-        try {
-            await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers });
-            this.retriedCopies.delete(image);
-        }
-        catch (error) {
-            if (!(error instanceof EngineError) || !error.retried)
-                throw error;
-            const copies = (this.retriedCopies.get(image) ?? 0) + 1;
-            if (copies < RETRIED_COPIES) {
-                this.retriedCopies.set(image, copies);
-                throw error;
-            }
-            this.retriedCopies.delete(image);
-            // Final for this run: another copy would only ask the registry CRANE_TRIES times more.
-            throw new EngineError(`${error.message} (crane had already retried it itself, ${CRANE_TRIES} tries a request, on each of ${copies} attempts; not tried again in this run)`, true, true);
-        }
+        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers });
     }
 }
 
@@ -53692,11 +53721,13 @@ class SkopeoEngine {
 
 
 
+
+
 async function createEngine(inputs, configDir) {
     if (inputs.engine === 'skopeo')
         return SkopeoEngine.create(configDir);
     const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl });
-    return new CraneEngine(binary, configDir);
+    return new CraneEngine(binary, configDir, message => core_warning(safeLog(message)));
 }
 
 ;// CONCATENATED MODULE: ./src/private-dir.ts

@@ -51,6 +51,16 @@ export interface RetryInfo {
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
+/**
+ * Attempts given to an image whose copies keep failing in a way the engine
+ * had already retried itself. crane tries each request 3 times (1 s, then 3 s
+ * apart) and an upload 3 times over that, without reading Retry-After: under
+ * 4 attempts a registry that keeps answering 429 or 5xx would be asked 12
+ * times for a manifest and 36 times for a blob. Two attempts keep a second
+ * chance after this layer's backoff and halve that.
+ */
+export const ENGINE_RETRIED_ATTEMPTS = 2
+
 function parse(reference: string): ImageReference {
   const parsed = parseReference(reference)
   if (!parsed.ok) throw new ImageError(`cannot read ${reference}: ${parsed.reason}`, true)
@@ -154,6 +164,8 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
   const state: { copied: boolean; expected?: Expectation } = { copied: false }
   const attempts = options.retries + 1
   let lastError: unknown
+  let made = 0
+  let engineRetried = 0
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     if (attempt > 0) {
       const base = options.retryDelayMs ?? 2000
@@ -162,6 +174,7 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
       options.onRetry?.(result, { attempt: attempt + 1, attempts, waitMs, reason })
       await sleep(waitMs)
     }
+    made++
     try {
       const done = await attemptOne(result, options, state)
       if (attempt > 0) {
@@ -174,10 +187,16 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
     } catch (error) {
       lastError = error
       if (isPermanent(error)) break
+      if (error instanceof ImageError && error.retriedByEngine) engineRetried++
+      if (engineRetried >= ENGINE_RETRIED_ATTEMPTS) break
     }
   }
   const tries =
-    options.retries > 0 && !isPermanent(lastError) ? ` (after ${options.retries + 1} attempts)` : ''
+    engineRetried >= ENGINE_RETRIED_ATTEMPTS && made < attempts
+      ? ` (after ${made} attempts, each retried by ${options.engine?.name ?? 'the engine'} itself; not tried again in this run)`
+      : options.retries > 0 && !isPermanent(lastError)
+        ? ` (after ${made} attempts)`
+        : ''
   return {
     ...result,
     // A request that cannot be served as asked (a stale tag@digest) was never attempted.
@@ -242,7 +261,12 @@ async function attemptOne(
         insecureTarget: options.insecure.has(target.registry)
       })
     } catch (error) {
-      throw new ImageError(scrub(message(error), options.secrets), isPermanent(error))
+      throw new ImageError(
+        scrub(message(error), options.secrets),
+        isPermanent(error),
+        false,
+        error instanceof EngineError && error.retried
+      )
     }
     state.copied = true
     state.expected = expected

@@ -21,7 +21,9 @@ export class ImageError extends Error {
   constructor(
     message: string,
     readonly permanent: boolean,
-    readonly rejected = false
+    readonly rejected = false,
+    /** The engine had retried the request that failed itself (EngineError.retried). */
+    readonly retriedByEngine = false
   ) {
     super(message)
   }

@@ -1,26 +1,14 @@
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
 import * as path from 'node:path'
-import {
-  EngineError,
-  namesCredentialHelper,
-  runTool,
-  type CopyEngine,
-  type CopyRequest
-} from './engine.js'
-
-/** How often crane tries a request before it gives up (go-containerregistry's default backoff). */
-export const CRANE_TRIES = 3
+import { namesCredentialHelper, runTool, type CopyEngine, type CopyRequest } from './engine.js'
 
 /**
- * Copies of one image that may end in a failure crane had already retried
- * itself before the image is given up for this run. crane tries each request
- * 3 times (1 s, then 3 s apart) and an upload 3 times over that, without
- * reading Retry-After: under the action's own attempts (4 by default) a
- * registry that keeps answering 429 or 5xx would be asked 12 times for a
- * manifest and 36 times for a blob. Two copies keep a second chance after the
- * action's backoff and halve that.
+ * How often crane tries a request before it gives up (go-containerregistry's
+ * default backoff: 1 s, then 3 s; Retry-After is not read). A failure it
+ * already retried is marked (EngineError.retried) and given fewer attempts
+ * by the copy's retry (ENGINE_RETRIED_ATTEMPTS in copy.ts).
  */
-export const RETRIED_COPIES = 2
+export const CRANE_TRIES = 3
 
 /** crane's argument list for one copy. */
 export function craneArgs(request: CopyRequest): string[] {
@@ -43,45 +31,45 @@ export function craneArgs(request: CopyRequest): string[] {
   ]
 }
 
+/** The registry host of `host[:port]/repo...` (the engines get normalised references). */
+function registryOf(reference: string): string {
+  return reference.slice(0, reference.indexOf('/'))
+}
+
 export class CraneEngine implements CopyEngine {
   readonly name = 'crane'
 
-  /** Per image (source and target): copies that ended in a failure crane had retried itself. */
-  private readonly retriedCopies = new Map<string, number>()
+  /** Registries already warned about (crane's --insecure reaching a registry not listed). */
+  private readonly widened = new Set<string>()
 
   constructor(
     private readonly binary: string,
     /** Private DOCKER_CONFIG holding the target's credentials. */
-    private readonly configDir: string
+    private readonly configDir: string,
+    private readonly warn: (message: string) => void = () => {}
   ) {}
 
   async copy(request: CopyRequest): Promise<void> {
+    if (request.insecureSource !== request.insecureTarget) {
+      // crane has one --insecure for both registries (plain HTTP allowed, certificates not
+      // checked); there is no per-side flag. Said once per registry it reaches.
+      const listed = registryOf(request.insecureSource ? request.source : request.target)
+      const other = registryOf(request.insecureSource ? request.target : request.source)
+      if (!this.widened.has(other)) {
+        this.widened.add(other)
+        this.warn(
+          `engine crane: ${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy, so ${other}'s TLS certificate is not checked either when copying between them. Use engine: skopeo to keep it checked (it sets TLS per side), or list ${other} in insecure-registries to say it is meant.`
+        )
+      }
+    }
     // The config is written before the engine runs; read per copy, it is one small file.
     const credentialHelpers = namesCredentialHelper(path.join(this.configDir, 'config.json'))
-    const image = `${request.source} ${request.target}`
-    try {
-      await runTool(
-        'crane',
-        this.binary,
-        craneArgs(request),
-        { DOCKER_CONFIG: this.configDir },
-        { credentialHelpers }
-      )
-      this.retriedCopies.delete(image)
-    } catch (error) {
-      if (!(error instanceof EngineError) || !error.retried) throw error
-      const copies = (this.retriedCopies.get(image) ?? 0) + 1
-      if (copies < RETRIED_COPIES) {
-        this.retriedCopies.set(image, copies)
-        throw error
-      }
-      this.retriedCopies.delete(image)
-      // Final for this run: another copy would only ask the registry CRANE_TRIES times more.
-      throw new EngineError(
-        `${error.message} (crane had already retried it itself, ${CRANE_TRIES} tries a request, on each of ${copies} attempts; not tried again in this run)`,
-        true,
-        true
-      )
-    }
+    await runTool(
+      'crane',
+      this.binary,
+      craneArgs(request),
+      { DOCKER_CONFIG: this.configDir },
+      { credentialHelpers }
+    )
   }
 }

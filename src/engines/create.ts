@@ -1,4 +1,6 @@
 /** Pick the copy engine the inputs name and make it ready (crane is installed first). */
+import * as core from '@actions/core'
+import { safeLog } from '../escape.js'
 import { installCrane } from '../installer.js'
 import type { Inputs } from '../inputs.js'
 import { CraneEngine } from './crane.js'
@@ -8,5 +10,5 @@ import { SkopeoEngine } from './skopeo.js'
 export async function createEngine(inputs: Inputs, configDir: string): Promise<CopyEngine> {
   if (inputs.engine === 'skopeo') return SkopeoEngine.create(configDir)
   const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl })
-  return new CraneEngine(binary, configDir)
+  return new CraneEngine(binary, configDir, message => core.warning(safeLog(message)))
 }

@@ -72,6 +72,16 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
   ],
   [/connection refused/i, 'a registry could not be reached (connection refused)'],
   [
+    // crane: `unexpected status code 401 Unauthorized` (a HEAD) or `UNAUTHORIZED: ...`; skopeo:
+    // `unauthorized: authentication required`. Which registry is in the URL of what follows.
+    /unexpected status code 401\b|\bUNAUTHORIZED: |unauthorized: authentication required/,
+    'a registry refused the credentials given for it, or asked for some (401 Unauthorized); check the username and password, or the docker config login for that registry'
+  ],
+  [
+    /unexpected status code 403\b|\bDENIED: |denied: requested access to the resource is denied/,
+    'a registry denied access (403 Forbidden): the credentials given have no right to push or pull that repository'
+  ],
+  [
     // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
     // source blob into the upload, so the source ending early is an upload whose read from
     // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
