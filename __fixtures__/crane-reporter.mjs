@@ -20,6 +20,7 @@ export default class CraneReporter {
         left.set(path.relative(process.cwd(), file.testFilePath), skipped.length)
     }
     const total = [...left.values()].reduce((a, b) => a + b, 0)
+    if (total === 0) return
     const bar = '!'.repeat(78)
     const lines = [
       '',

@@ -107,6 +107,7 @@ describe('the private copy', () => {
       { registry: 'ghcr.io', credentials: { username: 'bot', password: 'pw' } },
       new Map([
         ['docker.io', { username: 'hub', password: 'hubpw' }],
+        ['myacr.azurecr.io', { username: '<token>', password: 'refresh-token' }],
         // A registry with its own helper keeps the helper; the target keeps the given login.
         ['gcr.io', { username: 'x', password: 'y' }],
         ['ghcr.io', { username: 'store', password: 'storepw' }]
@@ -117,7 +118,8 @@ describe('the private copy', () => {
     expect(written.credHelpers).toEqual({ 'gcr.io': 'gcloud' })
     expect(written.auths).toEqual({
       'ghcr.io': { auth: b64('bot:pw') },
-      'https://index.docker.io/v1/': { auth: b64('hub:hubpw') }
+      'https://index.docker.io/v1/': { auth: b64('hub:hubpw') },
+      'myacr.azurecr.io': { identitytoken: 'refresh-token' }
     })
     expect(user.credsStore).toBe('desktop')
   })

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { craneArgs, CraneEngine, CRANE_TRIES } from '../src/engines/crane.js'
+import { craneArgs, CraneEngine, craneInsecurity, CRANE_TRIES } from '../src/engines/crane.js'
 import {
   EngineError,
   lastLines,
@@ -53,9 +53,41 @@ describe('crane arguments', () => {
       base.target
     ])
   })
-  it('adds --insecure when either side is spoken to over HTTP', () => {
+  it('adds --insecure when both sides are listed, or only the source is and crane needs it', () => {
+    expect(craneArgs({ ...base, insecureSource: true, insecureTarget: true })).toContain(
+      '--insecure'
+    )
+    // The target listed, the source a public registry: crane's one flag reaches the source.
     expect(craneArgs({ ...base, insecureTarget: true })).toContain('--insecure')
-    expect(craneArgs({ ...base, insecureSource: true })).toContain('--insecure')
+    expect(craneArgs(base)).not.toContain('--insecure')
+  })
+
+  it('needs no --insecure for a listed registry crane speaks plain HTTP to on its own', () => {
+    const local = (host: string): CopyRequest => ({
+      ...base,
+      source: `${host}/team/app@${D}`,
+      insecureSource: true
+    })
+    for (const host of [
+      '127.0.0.1:5000',
+      'localhost:5000',
+      'registry.localhost',
+      '10.1.2.3:5000',
+      '172.16.0.1',
+      '172.31.255.1:443',
+      '192.168.1.10:5000',
+      '[::1]:5000'
+    ]) {
+      expect([host, craneInsecurity(local(host))]).toEqual([host, { flag: false }])
+    }
+    for (const host of [
+      '172.32.0.1:5000',
+      '127.0.0.2:5000',
+      'registry.internal:5000',
+      '11.0.0.1'
+    ]) {
+      expect([host, craneInsecurity(local(host)).refuse]).toEqual([host, expect.any(String)])
+    }
   })
 })
 
@@ -284,23 +316,25 @@ describe('a failure crane had retried itself', () => {
       (e: unknown) => e as EngineError
     )
 
-  it("warns once per registry that crane's one --insecure also reaches", async () => {
+  it('refuses a copy whose listed source would give up the target, and warns once about a source given up', async () => {
     const crane = fakeCrane('ok', '')
     crane.ok(true)
     const warnings: string[] = []
     const engine = new CraneEngine(crane.binary, dir, m => warnings.push(m))
-    await engine.copy({ ...base, insecureSource: true })
-    await engine.copy({ ...base, insecureSource: true, target: `${base.target}-2` })
-    await engine.copy({ ...base, insecureSource: true, insecureTarget: true })
-    await engine.copy(base)
-    expect(warnings).toEqual([
-      "engine crane: docker.io is in insecure-registries, and crane's --insecure covers both registries of a copy, so registry.example.com's TLS certificate is not checked either when copying between them. Use engine: skopeo to keep it checked (it sets TLS per side), or list registry.example.com in insecure-registries to say it is meant."
-    ])
-    await engine.copy({ ...base, insecureTarget: true })
-    expect(warnings).toHaveLength(2)
-    expect(warnings[1]).toMatch(
-      /^engine crane: registry\.example\.com is in insecure-registries.* so docker\.io's TLS/
+    const internal = { ...base, source: `registry.internal:5000/team/app@${D}` }
+    const refused = await copy(engine, { ...internal, insecureSource: true })
+    expect(refused?.permanent).toBe(true)
+    expect(refused?.message).toBe(
+      "engine crane cannot copy to registry.example.com this way: registry.internal:5000 is in insecure-registries, and crane's --insecure covers both registries of a copy: it would allow plain HTTP to registry.example.com and not check its TLS certificate, and registry.example.com receives the credentials. Use engine: skopeo (it sets TLS per side), or list registry.example.com in insecure-registries too if that is meant"
     )
+    expect(await copy(engine, { ...internal, insecureSource: true, insecureTarget: true })).toBe(
+      undefined
+    )
+    await engine.copy({ ...base, insecureTarget: true })
+    await engine.copy({ ...base, insecureTarget: true, target: `${base.target}-2` })
+    expect(warnings).toEqual([
+      "engine crane: registry.example.com is in insecure-registries, and crane's --insecure covers both registries of a copy: it would allow plain HTTP to docker.io and not check its TLS certificate either. What is read is still checked against its digest, but a login for docker.io in the docker config could be sent over plain HTTP. Use engine: skopeo to keep docker.io checked (it sets TLS per side), or list it in insecure-registries too if that is meant."
+    ])
   })
 
   it('marks a failure crane had already retried itself, and only that', async () => {

@@ -615,6 +615,9 @@ describeEngines('fault tolerance with real registries', current => {
         )
       }
       expect(retryLines(result)).toHaveLength(2)
+      for (const line of retryLines(result)) {
+        expect(line).toMatch(/\(attempt 2 of 3, the last if crane has to retry it itself again\)/)
+      }
     } else {
       // skopeo waits out a 429 itself, 5 tries as long as Retry-After says, on each of the 3
       // attempts; a 503 it leaves to the action, once an attempt.

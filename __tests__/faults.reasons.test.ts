@@ -180,7 +180,7 @@ const CRANE: [string, string, string | undefined, boolean, boolean][] = [
   [
     'an upload answered 503',
     `${T} retrying PATCH ${CRANE_UPLOAD}?_state=REDACTED: UNAVAILABLE: injected 503 by the fault proxy\nError: PATCH ${CRANE_UPLOAD}?_state=REDACTED: UNAVAILABLE: injected 503 by the fault proxy`,
-    'the target failed to store the image (it answered a server error on an upload)',
+    'the target answered 503 Service Unavailable on an upload (overloaded or in maintenance)',
     false,
     true
   ],
@@ -271,6 +271,36 @@ describe('reasons for faults, as crane words them', () => {
     ).toBe(
       'PUT http://r/v2/m/img/manifests/1: unexpected status code 500 Internal Server Error: <html> | <body>oops</body>'
     )
+  })
+
+  it("takes registries' error codes as permanent, and never a word in a URL", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reasons-codes-'))
+    const classify = async (stderr: string) => {
+      fs.writeFileSync(path.join(dir, 'stderr'), `${stderr}\n`)
+      const tool = path.join(dir, 'crane')
+      fs.writeFileSync(tool, `#!/bin/sh\ncat "${dir}/stderr" >&2\nexit 1\n`, { mode: 0o755 })
+      return ((await runTool('crane', tool, [], {}).catch((e: unknown) => e)) as EngineError)
+        .permanent
+    }
+    try {
+      // ECR's answer to a push into a repository that does not exist, in crane's form.
+      expect(
+        await classify(
+          "Error: POST https://1234.dkr.ecr.eu-west-1.amazonaws.com/v2/foo/blobs/uploads/: NAME_UNKNOWN: The repository with name 'foo' does not exist in the registry with id '1234'"
+        )
+      ).toBe(true)
+      expect(
+        await classify('Error: PUT http://r/v2/m/manifests/1: MANIFEST_INVALID: manifest invalid')
+      ).toBe(true)
+      // A repository named for what it holds is not a refusal.
+      expect(
+        await classify(
+          'Error: GET http://r/v2/team/denied-list/blobs/sha256:1: UNAVAILABLE: try later'
+        )
+      ).toBe(false)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('does not call a failure retried for a retry of another kind', () => {

@@ -74,9 +74,9 @@ async function track(file: string, options: WorkflowRunOptions = {}): Promise<Wo
 }
 
 /**
- * The workflow's inputs that select the engine. mirror.yml has no crane-url
- * input, so crane comes from github.com's release downloads (the runner's
- * network), under the local release's version label.
+ * The workflow's inputs that select the engine. Without crane-url, crane
+ * comes from github.com's release downloads (the runner's network), under the
+ * local release's version label; the issue test gives crane-url instead.
  */
 function engineInputs(): Record<string, string> {
   const release = engine.release()
@@ -404,8 +404,10 @@ describeEngines('mirror.yml run as written', current => {
       const image = `${source.host}/library/from-issue:1`
       const event = issueEvent({ number: 12, title: image })
       const before = api.calls.length
+      // crane from an internal mirror of the releases (crane-url), not github.com.
+      const release = engine.release()
       const run = await call(
-        { 'from-issue': true, 'images-file': '' },
+        { 'from-issue': true, 'images-file': '', ...(release ? { 'crane-url': release.url } : {}) },
         {
           eventPath: event,
           github: {
@@ -418,6 +420,13 @@ describeEngines('mirror.yml run as written', current => {
       expect(run.result).toBe('success')
       expect(run.jobs.copy?.runs.map(c => c.name)).toEqual(['Copy leg 1 of 1'])
       expect(run.outputs).toMatchObject({ copied: '1', failed: '0' })
+      if (release) {
+        const copy = run.jobs.copy?.runs[0]?.steps.find(s => s.name === 'Copy')
+        expect(copy?.stdout).toContain(
+          `Downloading crane ${release.label} from ${release.url}/${release.label}/${release.archive}`
+        )
+        expect(copy?.stdout).not.toContain('https://github.com/google/go-containerregistry')
+      }
       const calls = api.calls.slice(before)
       expect(calls.every(c => c.authorization === 'token ghs_reusableWorkflowStandIn00000')).toBe(
         true

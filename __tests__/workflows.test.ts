@@ -255,7 +255,7 @@ describe('the reusable workflow', () => {
     // not run; `config-dir` is the input `client-configs` (the report writes, then uploads).
     const perJob = ['mode', 'leg', 'results-dir', 'github-token', 'password', 'from-issue', 'fix']
     const forwarded = Object.keys(ACTION.inputs).filter(
-      name => !perJob.includes(name) && name !== 'crane-url' && name !== 'config-dir'
+      name => !perJob.includes(name) && name !== 'config-dir'
     )
     expect(forwarded.filter(name => !(name in CALL.inputs))).toEqual([])
     // An empty default leaves the action's own (the pinned crane, for one).

@@ -51139,7 +51139,11 @@ class EngineError extends Error {
  * index lacks (`no child with platform linux/s390x in index ...`) and a
  * reference it cannot read (`could not parse reference: ...`).
  */
-const PERMANENT = /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference/i;
+const PERMANENT = /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference|\b(?:NAME_UNKNOWN|MANIFEST_UNKNOWN|NAME_INVALID|TAG_INVALID|MANIFEST_INVALID|UNSUPPORTED|DENIED|UNAUTHORIZED): |to be an index/i;
+/** Whether a tool's failure is one no retry cures; URLs are left out (a path may say "denied"). */
+function isPermanentFailure(message) {
+    return PERMANENT.test(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, ' '));
+}
 /** The plain words for a target that failed to store what it was sent. */
 const TARGET_STORAGE = "its storage may be full or failing: the registry's own log says which";
 /**
@@ -51201,7 +51205,7 @@ const EXPLANATIONS = [
     ],
     [
         // crane: an upload (POST/PATCH/PUT of a blob, PUT of a manifest) answered with a server error.
-        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:(?:UNKNOWN|UNAVAILABLE): |unexpected status code 5\d\d\b)/,
+        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNKNOWN: |unexpected status code 50[0-2]\b)/,
         `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
     ],
     [
@@ -51214,6 +51218,11 @@ const EXPLANATIONS = [
     [
         /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
         'a registry answered with a server error'
+    ],
+    [
+        // crane: 503 on an upload; overload or maintenance more often than storage.
+        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNAVAILABLE: |unexpected status code 503\b)/,
+        'the target answered 503 Service Unavailable on an upload (overloaded or in maintenance)'
     ],
     // crane, a coded answer: the codes as registries send them with a 500 and a 503.
     [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
@@ -51369,7 +51378,7 @@ async function runTool(name, tool, args, env, options = {}) {
         const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message';
         const said = `${name} exited with ${result.exitCode}: ${why}`;
         const cause = explain(why);
-        const permanent = PERMANENT.test(why);
+        const permanent = isPermanentFailure(why);
         throw new EngineError(cause ? `${cause} (${said})` : said, permanent, !permanent && retriedByTool(result.stderr, why));
     }
 }
@@ -52239,7 +52248,13 @@ async function mirrorOne(result, options) {
             const base = options.retryDelayMs ?? 2000;
             const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2);
             const reason = scrub(copy_message(lastError), options.secrets);
-            options.onRetry?.(result, { attempt: attempt + 1, attempts, waitMs, reason });
+            options.onRetry?.(result, {
+                attempt: attempt + 1,
+                attempts,
+                waitMs,
+                reason,
+                lastIfRetriedAgain: engineRetried === ENGINE_RETRIED_ATTEMPTS - 1
+            });
             await copy_sleep(waitMs);
         }
         made++;
@@ -52257,8 +52272,8 @@ async function mirrorOne(result, options) {
             lastError = error;
             if (isPermanent(error))
                 break;
-            if (error instanceof ImageError && error.retriedByEngine)
-                engineRetried++;
+            // Counted in a row, so "each retried by the engine itself" is true when it stops.
+            engineRetried = error instanceof ImageError && error.retriedByEngine ? engineRetried + 1 : 0;
             if (engineRetried >= ENGINE_RETRIED_ATTEMPTS)
                 break;
         }
@@ -52530,9 +52545,13 @@ function writePrivateConfig(dir, userConfig, target, storeCredentials = new Map(
             for (const [registry, credentials] of storeCredentials) {
                 if (registry === target.registry || helped.has(registry))
                     continue;
-                auths[keyOfRegistry(registry)] = {
-                    auth: Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')
-                };
+                // A store answers `<token>` for a refresh-token login (ACR, say): docker writes it as one.
+                auths[keyOfRegistry(registry)] =
+                    credentials.username === '<token>'
+                        ? { identitytoken: credentials.password }
+                        : {
+                            auth: Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')
+                        };
             }
         }
     }
@@ -53588,9 +53607,58 @@ async function installInto(dir, options, archive, expected) {
  * by the copy's retry (ENGINE_RETRIED_ATTEMPTS in copy.ts).
  */
 const CRANE_TRIES = 3;
+/**
+ * Whether crane speaks plain HTTP to a registry without --insecure: its own
+ * rule (go-containerregistry's name.Registry.Scheme) for RFC 1918 addresses,
+ * `localhost:PORT`, `*.localhost`, 127.0.0.1 and ::1. It tries HTTPS first,
+ * with the certificate checked, then HTTP.
+ */
+function craneSpeaksHttpTo(registry) {
+    if (/^localhost:|\.localhost(?::\d{1,5})?$|^127\.0\.0\.1(?::\d{1,5})?$/.test(registry))
+        return true;
+    if (/^(?:::1|\[::1\](?::\d{1,5})?)$/.test(registry))
+        return true;
+    const ip = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}(?::\d{1,5})?$/.exec(registry);
+    if (!ip)
+        return false;
+    const [a, b] = [Number(ip[1]), Number(ip[2])];
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+/**
+ * How crane honours insecure-registries for one copy. crane has a single
+ * --insecure for both registries: it allows plain HTTP (an attacker who can
+ * block HTTPS can make it fall back) and skips certificate checks. So when
+ * only one side is listed:
+ * - a side crane speaks HTTP to on its own needs no flag, and the other keeps its checks;
+ * - the target, which receives the credentials, is never given up: refused;
+ * - the source may be (what is read is pinned by digest and checked), with a warning.
+ */
+function craneInsecurity(request) {
+    const { insecureSource, insecureTarget } = request;
+    if (insecureSource === insecureTarget)
+        return { flag: insecureSource };
+    const listed = registryOf(insecureSource ? request.source : request.target);
+    const other = registryOf(insecureSource ? request.target : request.source);
+    if (craneSpeaksHttpTo(listed))
+        return { flag: false };
+    const why = `${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy: it would allow plain HTTP to ${other} and not check its TLS certificate`;
+    if (insecureSource) {
+        return {
+            flag: false,
+            refuse: `engine crane cannot copy to ${other} this way: ${why}, and ${other} receives the credentials. Use engine: skopeo (it sets TLS per side), or list ${other} in insecure-registries too if that is meant`
+        };
+    }
+    return {
+        flag: true,
+        warn: {
+            registry: other,
+            message: `engine crane: ${why} either. What is read is still checked against its digest, but a login for ${other} in the docker config could be sent over plain HTTP. Use engine: skopeo to keep ${other} checked (it sets TLS per side), or list it in insecure-registries too if that is meant.`
+        }
+    };
+}
 /** crane's argument list for one copy. */
 function craneArgs(request) {
-    const insecure = request.insecureSource || request.insecureTarget ? ['--insecure'] : [];
+    const insecure = craneInsecurity(request).flag ? ['--insecure'] : [];
     const { platforms } = request;
     if (platforms === 'all')
         return ['copy', request.source, request.target, ...insecure];
@@ -53618,7 +53686,7 @@ class CraneEngine {
     configDir;
     warn;
     name = 'crane';
-    /** Registries already warned about (crane's --insecure reaching a registry not listed). */
+    /** Sources already warned about (crane's --insecure reaching a registry not listed). */
     widened = new Set();
     constructor(binary, 
     /** Private DOCKER_CONFIG holding the target's credentials. */
@@ -53628,15 +53696,12 @@ class CraneEngine {
         this.warn = warn;
     }
     async copy(request) {
-        if (request.insecureSource !== request.insecureTarget) {
-            // crane has one --insecure for both registries (plain HTTP allowed, certificates not
-            // checked); there is no per-side flag. Said once per registry it reaches.
-            const listed = registryOf(request.insecureSource ? request.source : request.target);
-            const other = registryOf(request.insecureSource ? request.target : request.source);
-            if (!this.widened.has(other)) {
-                this.widened.add(other);
-                this.warn(`engine crane: ${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy, so ${other}'s TLS certificate is not checked either when copying between them. Use engine: skopeo to keep it checked (it sets TLS per side), or list ${other} in insecure-registries to say it is meant.`);
-            }
+        const insecurity = craneInsecurity(request);
+        if (insecurity.refuse)
+            throw new EngineError(insecurity.refuse, true);
+        if (insecurity.warn && !this.widened.has(insecurity.warn.registry)) {
+            this.widened.add(insecurity.warn.registry);
+            this.warn(insecurity.warn.message);
         }
         // The config is written before the engine runs; read per copy, it is one small file.
         const credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(this.configDir, 'config.json'));
@@ -53887,7 +53952,7 @@ async function mirror(results, inputs, options = {}) {
             concurrency: inputs.concurrency,
             insecure: new Set(inputs.insecureRegistries),
             secrets: inputs.password ? [inputs.password] : [],
-            onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}): ${retry.reason}`)),
+            onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
             onResult: r => info(safeLog(`${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
         return { expanded, results: done };

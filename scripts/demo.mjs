@@ -79,8 +79,7 @@ async function craneRelease() {
     console.log(
       `crane could not be built, so this demo uses engine skopeo instead: ${error instanceof Error ? error.message : String(error)}`
     )
-    if (!/Go was not found/.test(String(error))) return undefined
-    console.log(GO_HELP)
+    if (!String(error).includes(GO_HELP)) console.log(GO_HELP)
     return undefined
   }
 }

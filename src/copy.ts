@@ -47,6 +47,8 @@ export interface RetryInfo {
   waitMs: number
   /** Why the previous attempt failed (secrets removed). */
   reason: string
+  /** The engine had retried that failure itself: failing so again ends the image's attempts. */
+  lastIfRetriedAgain?: boolean
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
@@ -171,7 +173,13 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
       const base = options.retryDelayMs ?? 2000
       const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2)
       const reason = scrub(message(lastError), options.secrets)
-      options.onRetry?.(result, { attempt: attempt + 1, attempts, waitMs, reason })
+      options.onRetry?.(result, {
+        attempt: attempt + 1,
+        attempts,
+        waitMs,
+        reason,
+        lastIfRetriedAgain: engineRetried === ENGINE_RETRIED_ATTEMPTS - 1
+      })
       await sleep(waitMs)
     }
     made++
@@ -187,7 +195,8 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
     } catch (error) {
       lastError = error
       if (isPermanent(error)) break
-      if (error instanceof ImageError && error.retriedByEngine) engineRetried++
+      // Counted in a row, so "each retried by the engine itself" is true when it stops.
+      engineRetried = error instanceof ImageError && error.retriedByEngine ? engineRetried + 1 : 0
       if (engineRetried >= ENGINE_RETRIED_ATTEMPTS) break
     }
   }

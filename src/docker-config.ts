@@ -14,7 +14,10 @@ import type { Credentials } from './registry.js'
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/'
 
 export interface DockerConfig {
-  auths?: Record<string, { auth?: string; username?: string; password?: string }>
+  auths?: Record<
+    string,
+    { auth?: string; username?: string; password?: string; identitytoken?: string }
+  >
   credHelpers?: Record<string, string>
   credsStore?: string
   [key: string]: unknown
@@ -146,11 +149,16 @@ export function writePrivateConfig(
       const helped = new Set(Object.keys(config.credHelpers ?? {}).map(registryOfKey))
       for (const [registry, credentials] of storeCredentials) {
         if (registry === target.registry || helped.has(registry)) continue
-        auths[keyOfRegistry(registry)] = {
-          auth: Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString(
-            'base64'
-          )
-        }
+        // A store answers `<token>` for a refresh-token login (ACR, say): docker writes it as one.
+        auths[keyOfRegistry(registry)] =
+          credentials.username === '<token>'
+            ? { identitytoken: credentials.password }
+            : {
+                auth: Buffer.from(
+                  `${credentials.username}:${credentials.password}`,
+                  'utf8'
+                ).toString('base64')
+              }
       }
     }
   }

@@ -140,7 +140,7 @@ export async function mirror(
       onRetry: (r, retry) =>
         core.info(
           safeLog(
-            `retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}): ${retry.reason}`
+            `retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`
           )
         ),
       onResult: r =>

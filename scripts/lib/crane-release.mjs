@@ -31,7 +31,7 @@ export const TOOLS_DIR = path.join(ROOT, '.tools')
 
 /** What to do on a machine without Go, said in full. */
 export const GO_HELP =
-  'Go 1.22 or newer is needed to build crane for the tests: install it from https://go.dev/dl/ (or apt-get install golang-go) and make sure `go` is on PATH or at /usr/local/go/bin/go'
+  "Go 1.25 or newer is needed to build crane for the tests (crane v0.21.9's go.mod asks for 1.25; Debian 12's golang-go is 1.19): install it from https://go.dev/dl/ and make sure `go` is on PATH or at /usr/local/go/bin/go"
 
 /** The archive name the action asks for on this machine. */
 export function archiveName(platform = process.platform, arch = process.arch) {
@@ -134,7 +134,13 @@ export function packRelease(binary, name = archiveName()) {
     fs.renameSync(packed, archive)
   }
   const sum = createHash('sha256').update(fs.readFileSync(archive)).digest('hex')
-  fs.writeFileSync(checksums, `${sum}  ${name}\n`)
+  const text = `${sum}  ${name}\n`
+  // Other jest workers may be serving this file: replaced whole, and only when it changes.
+  if (!fs.existsSync(checksums) || fs.readFileSync(checksums, 'utf8') !== text) {
+    const staged = `${checksums}.${process.pid}`
+    fs.writeFileSync(staged, text)
+    fs.renameSync(staged, checksums)
+  }
   return { archive, checksums, sha256: sum, name }
 }
 

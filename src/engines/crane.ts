@@ -1,6 +1,12 @@
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
 import * as path from 'node:path'
-import { namesCredentialHelper, runTool, type CopyEngine, type CopyRequest } from './engine.js'
+import {
+  EngineError,
+  namesCredentialHelper,
+  runTool,
+  type CopyEngine,
+  type CopyRequest
+} from './engine.js'
 
 /**
  * How often crane tries a request before it gives up (go-containerregistry's
@@ -10,9 +16,60 @@ import { namesCredentialHelper, runTool, type CopyEngine, type CopyRequest } fro
  */
 export const CRANE_TRIES = 3
 
+/**
+ * Whether crane speaks plain HTTP to a registry without --insecure: its own
+ * rule (go-containerregistry's name.Registry.Scheme) for RFC 1918 addresses,
+ * `localhost:PORT`, `*.localhost`, 127.0.0.1 and ::1. It tries HTTPS first,
+ * with the certificate checked, then HTTP.
+ */
+export function craneSpeaksHttpTo(registry: string): boolean {
+  if (/^localhost:|\.localhost(?::\d{1,5})?$|^127\.0\.0\.1(?::\d{1,5})?$/.test(registry))
+    return true
+  if (/^(?:::1|\[::1\](?::\d{1,5})?)$/.test(registry)) return true
+  const ip = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}(?::\d{1,5})?$/.exec(registry)
+  if (!ip) return false
+  const [a, b] = [Number(ip[1]), Number(ip[2])]
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)
+}
+
+/**
+ * How crane honours insecure-registries for one copy. crane has a single
+ * --insecure for both registries: it allows plain HTTP (an attacker who can
+ * block HTTPS can make it fall back) and skips certificate checks. So when
+ * only one side is listed:
+ * - a side crane speaks HTTP to on its own needs no flag, and the other keeps its checks;
+ * - the target, which receives the credentials, is never given up: refused;
+ * - the source may be (what is read is pinned by digest and checked), with a warning.
+ */
+export function craneInsecurity(request: CopyRequest): {
+  flag: boolean
+  refuse?: string
+  warn?: { registry: string; message: string }
+} {
+  const { insecureSource, insecureTarget } = request
+  if (insecureSource === insecureTarget) return { flag: insecureSource }
+  const listed = registryOf(insecureSource ? request.source : request.target)
+  const other = registryOf(insecureSource ? request.target : request.source)
+  if (craneSpeaksHttpTo(listed)) return { flag: false }
+  const why = `${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy: it would allow plain HTTP to ${other} and not check its TLS certificate`
+  if (insecureSource) {
+    return {
+      flag: false,
+      refuse: `engine crane cannot copy to ${other} this way: ${why}, and ${other} receives the credentials. Use engine: skopeo (it sets TLS per side), or list ${other} in insecure-registries too if that is meant`
+    }
+  }
+  return {
+    flag: true,
+    warn: {
+      registry: other,
+      message: `engine crane: ${why} either. What is read is still checked against its digest, but a login for ${other} in the docker config could be sent over plain HTTP. Use engine: skopeo to keep ${other} checked (it sets TLS per side), or list it in insecure-registries too if that is meant.`
+    }
+  }
+}
+
 /** crane's argument list for one copy. */
 export function craneArgs(request: CopyRequest): string[] {
-  const insecure = request.insecureSource || request.insecureTarget ? ['--insecure'] : []
+  const insecure = craneInsecurity(request).flag ? ['--insecure'] : []
   const { platforms } = request
   if (platforms === 'all') return ['copy', request.source, request.target, ...insecure]
   if (platforms.length === 1) {
@@ -39,7 +96,7 @@ function registryOf(reference: string): string {
 export class CraneEngine implements CopyEngine {
   readonly name = 'crane'
 
-  /** Registries already warned about (crane's --insecure reaching a registry not listed). */
+  /** Sources already warned about (crane's --insecure reaching a registry not listed). */
   private readonly widened = new Set<string>()
 
   constructor(
@@ -50,17 +107,11 @@ export class CraneEngine implements CopyEngine {
   ) {}
 
   async copy(request: CopyRequest): Promise<void> {
-    if (request.insecureSource !== request.insecureTarget) {
-      // crane has one --insecure for both registries (plain HTTP allowed, certificates not
-      // checked); there is no per-side flag. Said once per registry it reaches.
-      const listed = registryOf(request.insecureSource ? request.source : request.target)
-      const other = registryOf(request.insecureSource ? request.target : request.source)
-      if (!this.widened.has(other)) {
-        this.widened.add(other)
-        this.warn(
-          `engine crane: ${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy, so ${other}'s TLS certificate is not checked either when copying between them. Use engine: skopeo to keep it checked (it sets TLS per side), or list ${other} in insecure-registries to say it is meant.`
-        )
-      }
+    const insecurity = craneInsecurity(request)
+    if (insecurity.refuse) throw new EngineError(insecurity.refuse, true)
+    if (insecurity.warn && !this.widened.has(insecurity.warn.registry)) {
+      this.widened.add(insecurity.warn.registry)
+      this.warn(insecurity.warn.message)
     }
     // The config is written before the engine runs; read per copy, it is one small file.
     const credentialHelpers = namesCredentialHelper(path.join(this.configDir, 'config.json'))

@@ -43,7 +43,12 @@ export class EngineError extends Error {
  * reference it cannot read (`could not parse reference: ...`).
  */
 const PERMANENT =
-  /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference/i
+  /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference|\b(?:NAME_UNKNOWN|MANIFEST_UNKNOWN|NAME_INVALID|TAG_INVALID|MANIFEST_INVALID|UNSUPPORTED|DENIED|UNAUTHORIZED): |to be an index/i
+
+/** Whether a tool's failure is one no retry cures; URLs are left out (a path may say "denied"). */
+function isPermanentFailure(message: string): boolean {
+  return PERMANENT.test(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, ' '))
+}
 
 /** The plain words for a target that failed to store what it was sent. */
 const TARGET_STORAGE = "its storage may be full or failing: the registry's own log says which"
@@ -107,7 +112,7 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
   ],
   [
     // crane: an upload (POST/PATCH/PUT of a blob, PUT of a manifest) answered with a server error.
-    /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:(?:UNKNOWN|UNAVAILABLE): |unexpected status code 5\d\d\b)/,
+    /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNKNOWN: |unexpected status code 50[0-2]\b)/,
     `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
   ],
   [
@@ -120,6 +125,11 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
   [
     /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
     'a registry answered with a server error'
+  ],
+  [
+    // crane: 503 on an upload; overload or maintenance more often than storage.
+    /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNAVAILABLE: |unexpected status code 503\b)/,
+    'the target answered 503 Service Unavailable on an upload (overloaded or in maintenance)'
   ],
   // crane, a coded answer: the codes as registries send them with a 500 and a 503.
   [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
@@ -314,7 +324,7 @@ export async function runTool(
     const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message'
     const said = `${name} exited with ${result.exitCode}: ${why}`
     const cause = explain(why)
-    const permanent = PERMANENT.test(why)
+    const permanent = isPermanentFailure(why)
     throw new EngineError(
       cause ? `${cause} (${said})` : said,
       permanent,
