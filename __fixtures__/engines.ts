@@ -59,10 +59,29 @@ export function engineAvailable(name: EngineName): boolean {
   return name !== 'crane' || craneAvailable
 }
 
+let running: EngineUnderTest | undefined
+
+/**
+ * The engine of the describeEngines block whose hooks and tests are running,
+ * for a suite's module-level helpers (set before the block's own hooks).
+ */
+export const engine: EngineUnderTest = {
+  get name() {
+    return current().name
+  },
+  inputs: () => current().inputs(),
+  release: () => current().release()
+}
+
+function current(): EngineUnderTest {
+  if (!running) throw new Error('no engine yet: use `engine` inside a describeEngines block')
+  return running
+}
+
 /**
  * `describe` once per engine, titled `<title> (engine <name>)`; the body gets
- * the engine. A crane block on a machine without crane is skipped (and
- * reported as left out).
+ * the engine (also `engine` above while the block runs). A crane block on a
+ * machine without crane is skipped (and reported as left out).
  */
 export function describeEngines(
   title: string,
@@ -71,6 +90,12 @@ export function describeEngines(
 ): void {
   for (const name of engines) {
     const block = engineAvailable(name) ? describe : describe.skip
-    block(`${title} (engine ${name})`, () => body(useEngine(name)))
+    block(`${title} (engine ${name})`, () => {
+      const under = useEngine(name)
+      beforeAll(() => {
+        running = under
+      })
+      body(under)
+    })
   }
 }

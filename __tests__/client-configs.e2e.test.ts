@@ -19,7 +19,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
-import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
 import {
   ensurePackages,
   ensureTools,
@@ -31,7 +31,6 @@ import { pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
 
 const PLATFORMS = ['linux/amd64', 'linux/arm64']
 
-let engine: EngineUnderTest
 let mirror: LocalRegistry
 let source: LocalRegistry
 let sync: ActionRun
@@ -200,11 +199,7 @@ async function skopeoDigest(
   return run.ok ? { digest: run.stdout.trim(), log: run.stderr } : { log: run.stderr }
 }
 
-describeEngines('client configs', current => {
-  beforeAll(() => {
-    engine = current
-  })
-
+describeEngines('client configs', () => {
   beforeAll(async () => {
     await ensureTools()
     await ensurePackages(['containerd'], { commands: ['containerd', 'ctr'] })

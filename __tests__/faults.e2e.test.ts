@@ -31,7 +31,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
-import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
 import { ENGINE_RETRIED_ATTEMPTS } from '../src/copy.js'
 import { CRANE_TRIES } from '../src/engines/crane.js'
 import type { MirrorResult as Result } from '../src/results.js'
@@ -46,7 +46,6 @@ import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.
 
 const AUTH = { username: 'mirror-bot', password: 'Fault-T0lerant-pass-5150' }
 
-let engine: EngineUnderTest
 let source: LocalRegistry
 let target: LocalRegistry
 /** In front of the source and of the target; transparent until a case sets rules. */
@@ -301,11 +300,7 @@ function sameRequests(proxy: FaultProxy, like: Injection): LoggedRequest[] {
     .filter(r => r.userAgent === like.userAgent && requestKey(r) === requestKey(like))
 }
 
-describeEngines('fault tolerance with real registries', current => {
-  beforeAll(() => {
-    engine = current
-  })
-
+describeEngines('fault tolerance with real registries', () => {
   beforeAll(async () => {
     await ensureTools()
     source = await startRegistry()

@@ -16,7 +16,7 @@ import * as path from 'node:path'
 import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
 import type { MirrorResult as Result } from '../src/results.js'
 import { CACHE_TOOL_NAME } from '../src/installer.js'
-import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
 import {
   answersIn,
   githubLinks,
@@ -45,7 +45,6 @@ const AUTH = { username: 'mirror-bot', password: 'integrity-Pa55-word' }
 const PRIVATE = { username: 'private-reader', password: 'private-Pa55-word' }
 const TOKEN = 'ghs_integrityStandIn0123456789abc'
 
-let engine: EngineUnderTest
 let api: GitHubApi
 let source: LocalRegistry
 let target: LocalRegistry
@@ -94,11 +93,7 @@ async function ask(
 const targetDigest = (repo: string, tag: string) =>
   headDigest(target.host, mirrorRepo(repo), tag, AUTH)
 
-describeEngines('mirror integrity', current => {
-  beforeAll(() => {
-    engine = current
-  })
-
+describeEngines('mirror integrity', () => {
   beforeAll(async () => {
     await ensureTools()
     api = await startGitHubApi()

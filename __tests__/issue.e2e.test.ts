@@ -20,7 +20,7 @@ import {
   type ApiCall,
   type GitHubApi
 } from '../__fixtures__/github-api.js'
-import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
 import { hostileIssues } from '../__fixtures__/hostile-issues.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { headDigest, pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
@@ -28,7 +28,6 @@ import { headDigest, pushImage, type PushedImage } from '../scripts/lib/seed-ima
 const AUTH = { username: 'mirror-bot', password: 'issue-flow-Pa55' }
 const TOKEN = 'ghs_standInTokenForTests0123456789'
 
-let engine: EngineUnderTest
 let api: GitHubApi
 let source: LocalRegistry
 let target: LocalRegistry
@@ -76,11 +75,7 @@ function effects(calls: ApiCall[]): string[] {
     .map(c => `${c.method} ${c.path} ${c.body ? JSON.stringify(c.body) : ''}`.trim())
 }
 
-describeEngines('issues end to end', current => {
-  beforeAll(() => {
-    engine = current
-  })
-
+describeEngines('issues end to end', () => {
   beforeAll(async () => {
     await ensureTools()
     api = await startGitHubApi()

@@ -13,7 +13,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
 import type { MirrorResult as Result } from '../src/results.js'
-import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
 import { issueEnv, issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
@@ -26,7 +26,6 @@ interface Plan {
   legs: number[][]
 }
 
-let engine: EngineUnderTest
 let source: LocalRegistry
 let target: LocalRegistry
 let api: GitHubApi
@@ -146,11 +145,7 @@ afterAll(async () => {
   await source?.stop()
 })
 
-describeEngines('a matrix run', current => {
-  beforeAll(() => {
-    engine = current
-  })
-
+describeEngines('a matrix run', () => {
   beforeAll(async () => {
     api = await startGitHubApi()
     target = await startRegistry({ auth: AUTH })

@@ -15,7 +15,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, ROOT } from '../__fixtures__/action-runner.js'
 import type { MirrorResult as Result } from '../src/results.js'
-import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
 import { issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
 import {
   ArtifactStore,
@@ -44,7 +44,6 @@ const REPOS = Array.from({ length: 10 }, (_, i) => ({
 }))
 const IMAGES = REPOS.reduce((n, r) => n + r.tags.length, 0)
 
-let engine: EngineUnderTest
 let network: GitHubDownloads
 let source: LocalRegistry
 let target: LocalRegistry
@@ -161,10 +160,6 @@ async function expectMirrored(images: string[]) {
 }
 
 describeEngines('mirror.yml run as written', current => {
-  beforeAll(() => {
-    engine = current
-  })
-
   beforeAll(async () => {
     await ensureTools()
     network = await startGitHubDownloads(

@@ -15,14 +15,13 @@ import {
   type ActionRun,
   resultsOf
 } from '../__fixtures__/action-runner.js'
-import { describeEngines, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
 import type { MirrorResult as Result } from '../src/results.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { getManifest, headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
 
 const AUTH = { username: 'mirror-bot', password: 'Tr0ub4dor-and-3-horses' }
 
-let engine: EngineUnderTest
 let source: LocalRegistry
 let target: LocalRegistry
 const pushed: Record<string, { digest: string; children: { platform: string; digest: string }[] }> =
@@ -68,10 +67,6 @@ const LIST = () =>
   ].join('\n')
 
 describeEngines('sync between two real registries', current => {
-  beforeAll(() => {
-    engine = current
-  })
-
   beforeAll(async () => {
     await ensureTools()
     source = await startRegistry()
