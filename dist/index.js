@@ -44895,6 +44895,12 @@ function mergeDuplicates(requests) {
     return { unique, merged };
 }
 
+;// CONCATENATED MODULE: ./src/errors.ts
+/** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
 ;// CONCATENATED MODULE: ./src/handoff.ts
 /**
  * Hand-off between the jobs of a matrix run, as files under `results-dir`
@@ -44903,6 +44909,7 @@ function mergeDuplicates(requests) {
  * `results-leg-<N>.json`, and the report job merges them so that every image
  * of the plan is accounted for exactly once.
  */
+
 
 
 
@@ -44919,7 +44926,7 @@ function readJson(file) {
         return JSON.parse(external_node_fs_namespaceObject.readFileSync(file, 'utf8'));
     }
     catch (error) {
-        throw new HandoffError(`${file} cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`);
+        throw new HandoffError(`${file} cannot be read as JSON: ${errorMessage(error)}`);
     }
 }
 function writeJson(dir, name, data) {
@@ -50702,6 +50709,7 @@ function parseIssue(issue, limits) {
 
 
 
+
 /** Events that carry a new or changed request; others (labeled, closed, ...) are left alone. */
 const ANSWERED = new Set(['opened', 'edited', 'reopened']);
 function runUrl() {
@@ -50828,7 +50836,7 @@ async function answerIssue(request, results) {
         return undefined;
     }
     catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
+        const why = errorMessage(error);
         return `Could not answer issue #${request.event.number} (${why}); the token needs issues: write`;
     }
 }
@@ -51117,6 +51125,7 @@ function validateConcurrency(concurrency) {
  */
 
 
+
 class EngineError extends Error {
     permanent;
     retried;
@@ -51372,7 +51381,7 @@ async function runTool(name, tool, args, env, options = {}) {
         });
     }
     catch (error) {
-        throw new EngineError(`${name} could not be started: ${error instanceof Error ? error.message : String(error)}`, true);
+        throw new EngineError(`${name} could not be started: ${errorMessage(error)}`, true);
     }
     if (result.exitCode !== 0) {
         const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message';
@@ -51406,6 +51415,7 @@ var external_node_net_ = __nccwpck_require__(7030);
  * then without credentials), never to a link-local or cloud metadata
  * address, and the token it gives is bounded before it is used in a header.
  */
+
 
 
 
@@ -51663,7 +51673,7 @@ class RegistryClient {
                     await sleep(this.backoff(attempt));
                     continue;
                 }
-                throw new RegistryError(`${registry} cannot be reached: ${error instanceof Error ? error.message : String(error)}`);
+                throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
             }
             const status = res.status;
             this.watchRateLimit(registry, res);
@@ -52134,6 +52144,7 @@ async function matches(present, expected, target, client) {
 
 
 
+
 const copy_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
 /**
  * Attempts given to an image whose copies keep failing in a way the engine
@@ -52180,7 +52191,7 @@ async function expandTagFilters(results, client) {
             expanded.push({
                 ...result,
                 status: 'failed',
-                reason: `listing the tags of ${result.source} failed: ${copy_message(error)}`
+                reason: `listing the tags of ${result.source} failed: ${errorMessage(error)}`
             });
             continue;
         }
@@ -52247,7 +52258,7 @@ async function mirrorOne(result, options) {
         if (attempt > 0) {
             const base = options.retryDelayMs ?? 2000;
             const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2);
-            const reason = scrub(copy_message(lastError), options.secrets);
+            const reason = scrub(errorMessage(lastError), options.secrets);
             options.onRetry?.(result, {
                 attempt: attempt + 1,
                 attempts,
@@ -52262,7 +52273,7 @@ async function mirrorOne(result, options) {
             const done = await attemptOne(result, options, state);
             if (attempt > 0) {
                 // Said in the result too: a success that needed retries is worth knowing about.
-                const last = scrub(copy_message(lastError), options.secrets);
+                const last = scrub(errorMessage(lastError), options.secrets);
                 const retried = `${done.status} on attempt ${attempt + 1} of ${attempts}; attempt ${attempt} failed: ${last.length > 300 ? `${last.slice(0, 299)}…` : last}`;
                 done.note = [done.note, retried].filter(Boolean).join('; ');
             }
@@ -52287,7 +52298,7 @@ async function mirrorOne(result, options) {
         ...result,
         // A request that cannot be served as asked (a stale tag@digest) was never attempted.
         status: lastError instanceof ImageError && lastError.rejected ? 'rejected' : 'failed',
-        reason: scrub(`${copy_message(lastError)}${tries}`, options.secrets),
+        reason: scrub(`${errorMessage(lastError)}${tries}`, options.secrets),
         seconds: (Date.now() - started) / 1000
     };
 }
@@ -52337,7 +52348,7 @@ async function attemptOne(result, options, state) {
             });
         }
         catch (error) {
-            throw new ImageError(scrub(copy_message(error), options.secrets), isPermanent(error), false, error instanceof EngineError && error.retried);
+            throw new ImageError(scrub(errorMessage(error), options.secrets), isPermanent(error), false, error instanceof EngineError && error.retried);
         }
         state.copied = true;
         state.expected = expected;
@@ -52404,9 +52415,6 @@ function isPermanent(error) {
         error instanceof EngineError ||
         error instanceof RegistryError) &&
         error.permanent);
-}
-function copy_message(error) {
-    return error instanceof Error ? error.message : String(error);
 }
 /** Remove secrets from text that will be shown (tools sometimes echo a URL with credentials). */
 function scrub(text, secrets = []) {
@@ -53399,6 +53407,7 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 
 
 
+
 const OS_NAMES = {
     linux: 'Linux',
     darwin: 'Darwin',
@@ -53487,7 +53496,7 @@ async function download(url, what, dest) {
         return await downloadTool(url, dest);
     }
     catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
+        const why = errorMessage(error);
         throw new Error(`downloading ${what} from ${url} failed (${why}); check the crane-version and crane-url inputs`, { cause: error });
     }
 }
@@ -53530,7 +53539,7 @@ async function fromCache(options, archive, expected, local) {
     }
     catch (error) {
         external_node_fs_namespaceObject.rmSync(local, { force: true });
-        core_warning(`The tool cache entry for crane ${options.version} (${dir}) cannot be read (${error instanceof Error ? error.message : String(error)}); downloading crane again`);
+        core_warning(`The tool cache entry for crane ${options.version} (${dir}) cannot be read (${errorMessage(error)}); downloading crane again`);
         return false;
     }
     if (actual !== expected) {
@@ -53581,7 +53590,7 @@ async function installInto(dir, options, archive, expected) {
         }
         catch (error) {
             // This run has its verified copy; only the next one loses the cache.
-            core_warning(`crane ${options.version} could not be put in the tool cache (${error instanceof Error ? error.message : String(error)}); the next run downloads it again`);
+            core_warning(`crane ${options.version} could not be put in the tool cache (${errorMessage(error)}); the next run downloads it again`);
         }
     }
     const extracted = await extractTar(local, external_node_path_namespaceObject.join(dir, 'bin'));
@@ -53862,6 +53871,7 @@ function makePrivateDir(prefix) {
 
 
 
+
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
 function targetRegistry(target) {
     const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`);
@@ -53934,7 +53944,7 @@ async function mirror(results, inputs, options = {}) {
             }
             catch (error) {
                 // Without an engine nothing can be copied, but every image is still reported.
-                const why = `engine ${inputs.engine} is not available: ${error instanceof Error ? error.message : String(error)}`;
+                const why = `engine ${inputs.engine} is not available: ${errorMessage(error)}`;
                 return {
                     expanded,
                     results: expanded.map(r => r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r)
@@ -53976,6 +53986,7 @@ async function mirror(results, inputs, options = {}) {
  * the copy and hands legs over in files, `copy` runs one leg, `report`
  * merges the legs' results and answers.
  */
+
 
 
 
@@ -54086,7 +54097,7 @@ async function main_gather(inputs, reach) {
     }
     catch (error) {
         // A request that cannot be planned (a collision) is still answered on the issue.
-        const problem = error instanceof Error ? error.message : String(error);
+        const problem = errorMessage(error);
         return { expanded: [], results: [], platforms, issue, problem };
     }
 }
@@ -54232,7 +54243,7 @@ async function run() {
     }
     catch (error) {
         // setFailed escapes the message into one ::error:: command; nothing in it can start another.
-        setFailed(error instanceof Error ? error.message : String(error));
+        setFailed(errorMessage(error));
     }
 }
 

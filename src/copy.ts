@@ -18,6 +18,7 @@ import {
 } from './registry.js'
 import { groupByRepository, type MirrorResult } from './results.js'
 import { compileTagFilter } from './tag-filter.js'
+import { errorMessage } from './errors.js'
 
 export interface CopyOptions {
   client: RegistryClient
@@ -101,7 +102,7 @@ export async function expandTagFilters(
       expanded.push({
         ...result,
         status: 'failed',
-        reason: `listing the tags of ${result.source} failed: ${message(error)}`
+        reason: `listing the tags of ${result.source} failed: ${errorMessage(error)}`
       })
       continue
     }
@@ -172,7 +173,7 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
     if (attempt > 0) {
       const base = options.retryDelayMs ?? 2000
       const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2)
-      const reason = scrub(message(lastError), options.secrets)
+      const reason = scrub(errorMessage(lastError), options.secrets)
       options.onRetry?.(result, {
         attempt: attempt + 1,
         attempts,
@@ -187,7 +188,7 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
       const done = await attemptOne(result, options, state)
       if (attempt > 0) {
         // Said in the result too: a success that needed retries is worth knowing about.
-        const last = scrub(message(lastError), options.secrets)
+        const last = scrub(errorMessage(lastError), options.secrets)
         const retried = `${done.status} on attempt ${attempt + 1} of ${attempts}; attempt ${attempt} failed: ${last.length > 300 ? `${last.slice(0, 299)}…` : last}`
         done.note = [done.note, retried].filter(Boolean).join('; ')
       }
@@ -210,7 +211,7 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
     ...result,
     // A request that cannot be served as asked (a stale tag@digest) was never attempted.
     status: lastError instanceof ImageError && lastError.rejected ? 'rejected' : 'failed',
-    reason: scrub(`${message(lastError)}${tries}`, options.secrets),
+    reason: scrub(`${errorMessage(lastError)}${tries}`, options.secrets),
     seconds: (Date.now() - started) / 1000
   }
 }
@@ -271,7 +272,7 @@ async function attemptOne(
       })
     } catch (error) {
       throw new ImageError(
-        scrub(message(error), options.secrets),
+        scrub(errorMessage(error), options.secrets),
         isPermanent(error),
         false,
         error instanceof EngineError && error.retried
@@ -359,10 +360,6 @@ function isPermanent(error: unknown): boolean {
       error instanceof RegistryError) &&
     error.permanent
   )
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 /** Remove secrets from text that will be shown (tools sometimes echo a URL with credentials). */

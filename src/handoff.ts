@@ -9,6 +9,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { IssueRecord } from './issue-flow.js'
 import { STATUSES, type MirrorResult } from './results.js'
+import { errorMessage } from './errors.js'
 
 const PLAN_FORMAT = 'image-mirror-plan/1'
 const LEG_FORMAT = 'image-mirror-leg/1'
@@ -56,9 +57,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown
   } catch (error) {
-    throw new HandoffError(
-      `${file} cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}`
-    )
+    throw new HandoffError(`${file} cannot be read as JSON: ${errorMessage(error)}`)
   }
 }
 

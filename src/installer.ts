@@ -22,6 +22,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { errorMessage } from './errors.js'
 
 export interface CraneInstallOptions {
   /** Release tag, e.g. `v0.21.9`. */
@@ -134,7 +135,7 @@ async function download(url: string, what: string, dest?: string): Promise<strin
   try {
     return await tc.downloadTool(url, dest)
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error)
+    const why = errorMessage(error)
     throw new Error(
       `downloading ${what} from ${url} failed (${why}); check the crane-version and crane-url inputs`,
       { cause: error }
@@ -187,7 +188,7 @@ async function fromCache(
   } catch (error) {
     fs.rmSync(local, { force: true })
     core.warning(
-      `The tool cache entry for crane ${options.version} (${dir}) cannot be read (${error instanceof Error ? error.message : String(error)}); downloading crane again`
+      `The tool cache entry for crane ${options.version} (${dir}) cannot be read (${errorMessage(error)}); downloading crane again`
     )
     return false
   }
@@ -252,7 +253,7 @@ async function installInto(
     } catch (error) {
       // This run has its verified copy; only the next one loses the cache.
       core.warning(
-        `crane ${options.version} could not be put in the tool cache (${error instanceof Error ? error.message : String(error)}); the next run downloads it again`
+        `crane ${options.version} could not be put in the tool cache (${errorMessage(error)}); the next run downloads it again`
       )
     }
   }

@@ -17,6 +17,7 @@ import {
 } from './issue-answer.js'
 import { parseIssue, readIssueEvent, type IssueEvent, type IssueRequest } from './issue-request.js'
 import type { MirrorResult } from './results.js'
+import { errorMessage } from './errors.js'
 
 /** Events that carry a new or changed request; others (labeled, closed, ...) are left alone. */
 const ANSWERED = new Set(['opened', 'edited', 'reopened'])
@@ -180,7 +181,7 @@ export async function answerIssue(
     core.info(`Answered issue #${request.event.number}: ${outcome}`)
     return undefined
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error)
+    const why = errorMessage(error)
     return `Could not answer issue #${request.event.number} (${why}); the token needs issues: write`
   }
 }

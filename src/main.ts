@@ -34,6 +34,7 @@ import { mirror, targetRegistry, type Mirrored } from './mirror.js'
 import { buildPlan } from './plan.js'
 import { logResults, setOutputs, writeSummary } from './report.js'
 import { countByStatus, type MirrorResult } from './results.js'
+import { errorMessage } from './errors.js'
 
 function readRequests(inputs: Inputs): ImageRequest[] {
   const requests = parseEntries(inputs.images, 'images')
@@ -168,7 +169,7 @@ async function gather(inputs: Inputs, reach: Reach): Promise<Gathered> {
     return { ...done, platforms, issue }
   } catch (error) {
     // A request that cannot be planned (a collision) is still answered on the issue.
-    const problem = error instanceof Error ? error.message : String(error)
+    const problem = errorMessage(error)
     return { expanded: [], results: [], platforms, issue, problem }
   }
 }
@@ -347,6 +348,6 @@ export async function run(): Promise<void> {
     await modes[inputs.mode](inputs)
   } catch (error) {
     // setFailed escapes the message into one ::error:: command; nothing in it can start another.
-    core.setFailed(error instanceof Error ? error.message : String(error))
+    core.setFailed(errorMessage(error))
   }
 }

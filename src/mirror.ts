@@ -19,6 +19,7 @@ import { makePrivateDir } from './private-dir.js'
 import { parseReference, parseRepositoryName } from './references.js'
 import { RegistryClient, type Credentials } from './registry.js'
 import type { MirrorResult } from './results.js'
+import { errorMessage } from './errors.js'
 
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
 export function targetRegistry(target: string): string {
@@ -115,7 +116,7 @@ export async function mirror(
         engine = await createEngine(inputs, configDir)
       } catch (error) {
         // Without an engine nothing can be copied, but every image is still reported.
-        const why = `engine ${inputs.engine} is not available: ${error instanceof Error ? error.message : String(error)}`
+        const why = `engine ${inputs.engine} is not available: ${errorMessage(error)}`
         return {
           expanded,
           results: expanded.map(r =>

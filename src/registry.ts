@@ -20,6 +20,7 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import { BlockList } from 'node:net'
 import { DOCKER_HUB } from './references.js'
+import { errorMessage } from './errors.js'
 
 /** Every manifest and index type, so no registry converts what it answers (field notes §4). */
 export const MANIFEST_TYPES = [
@@ -381,9 +382,7 @@ export class RegistryClient {
           await sleep(this.backoff(attempt))
           continue
         }
-        throw new RegistryError(
-          `${registry} cannot be reached: ${error instanceof Error ? error.message : String(error)}`
-        )
+        throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`)
       }
       const status = res.status
       this.watchRateLimit(registry, res)

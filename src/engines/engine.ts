@@ -4,6 +4,7 @@
  */
 import * as exec from '@actions/exec'
 import * as fs from 'node:fs'
+import { errorMessage } from '../errors.js'
 
 export interface CopyRequest {
   /** Source pinned by digest (`registry/repo@sha256:...`), so what is verified is what was copied. */
@@ -315,10 +316,7 @@ export async function runTool(
       env: toolEnvironment(env, process.env, options)
     })
   } catch (error) {
-    throw new EngineError(
-      `${name} could not be started: ${error instanceof Error ? error.message : String(error)}`,
-      true
-    )
+    throw new EngineError(`${name} could not be started: ${errorMessage(error)}`, true)
   }
   if (result.exitCode !== 0) {
     const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message'
