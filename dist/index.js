@@ -51276,7 +51276,7 @@ function toolMessage(output) {
  */
 const TOOL_RETRIES = /\b(?:TOOMANYREQUESTS|UNAVAILABLE|UNKNOWN|BLOB_UPLOAD_INVALID): |unexpected status code (?:408|429|499|50[0234]|522)\b|: (?:unexpected )?EOF$|connection reset|broken pipe|use of closed network connection/;
 /** crane's log line for each error its retry takes (`retrying without mount` is another thing). */
-const RETRY_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? retrying (?!without mount)/;
+const RETRY_LOG_LINE = new RegExp(`${GO_LOG_LINE.source}retrying (?!without mount)`);
 /**
  * Whether the tool had already retried the failure it ended with (`message`,
  * from toolMessage): the failure is one crane retries, and crane logged a
@@ -53697,12 +53697,15 @@ class CraneEngine {
     name = 'crane';
     /** Sources already warned about (crane's --insecure reaching a registry not listed). */
     widened = new Set();
+    /** The config names a credential helper, whose environment crane then needs. */
+    credentialHelpers;
     constructor(binary, 
-    /** Private DOCKER_CONFIG holding the target's credentials. */
+    /** Private DOCKER_CONFIG holding the target's credentials, written before the engine is made. */
     configDir, warn = () => { }) {
         this.binary = binary;
         this.configDir = configDir;
         this.warn = warn;
+        this.credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(configDir, 'config.json'));
     }
     async copy(request) {
         const insecurity = craneInsecurity(request);
@@ -53712,9 +53715,7 @@ class CraneEngine {
             this.widened.add(insecurity.warn.registry);
             this.warn(insecurity.warn.message);
         }
-        // The config is written before the engine runs; read per copy, it is one small file.
-        const credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(this.configDir, 'config.json'));
-        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers });
+        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers: this.credentialHelpers });
     }
 }
 
@@ -53765,10 +53766,15 @@ class SkopeoEngine {
     authfile;
     policy;
     name = 'skopeo';
-    constructor(binary, authfile, policy) {
+    /** The auth file names a credential helper, whose environment skopeo then needs. */
+    credentialHelpers;
+    constructor(binary, 
+    /** Written before the engine is made. */
+    authfile, policy) {
         this.binary = binary;
         this.authfile = authfile;
         this.policy = policy;
+        this.credentialHelpers = namesCredentialHelper(authfile);
     }
     /** Find skopeo on PATH; a machine without a policy gets one that accepts any image, as Debian's does. */
     static async create(configDir) {
@@ -53784,9 +53790,7 @@ class SkopeoEngine {
         return new SkopeoEngine(binary, external_node_path_namespaceObject.join(configDir, 'config.json'), policy);
     }
     async copy(request) {
-        await runTool('skopeo', this.binary, skopeoArgs(request, this.authfile, this.policy), {}, {
-            credentialHelpers: namesCredentialHelper(this.authfile)
-        });
+        await runTool('skopeo', this.binary, skopeoArgs(request, this.authfile, this.policy), {}, { credentialHelpers: this.credentialHelpers });
     }
 }
 
@@ -53930,7 +53934,7 @@ async function mirror(results, inputs, options = {}) {
         const storeCredentials = new Map();
         if (given && userConfig.credsStore) {
             for (const registry of sourceRegistries(results)) {
-                const found = registry === target ? undefined : credentials(registry);
+                const found = credentials(registry);
                 if (found)
                     storeCredentials.set(registry, found);
             }

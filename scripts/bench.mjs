@@ -170,14 +170,17 @@ function skopeo(argv) {
   return { ms: performance.now() - started, stdout: run.stdout }
 }
 
-function skopeoAsync(argv) {
+/** Run a peer tool (skopeo, crane) to its end; rejects with what it printed when it fails. */
+function runPeer(command, argv) {
   return new Promise((resolve, reject) => {
-    const child = spawn('skopeo', argv, { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', d => (stderr += d))
     child.on('error', reject)
     child.on('close', code =>
-      code === 0 ? resolve() : reject(new Error(`skopeo ${argv.join(' ')}: ${stderr}`))
+      code === 0
+        ? resolve()
+        : reject(new Error(`${path.basename(command)} ${argv.join(' ')}: ${stderr}`))
     )
   })
 }
@@ -206,22 +209,13 @@ function skopeoCopyArgs(sourceHost, targetHost, image) {
 }
 
 /** The peer copy for crane: `crane copy` of one image into its mirror path (all platforms, digest kept). */
-function craneAsync(binary, sourceHost, targetHost, image) {
-  const argv = [
+function craneCopyArgs(sourceHost, targetHost, image) {
+  return [
     'copy',
     `${sourceHost}/${image.repository}:${image.tag}`,
     `${targetHost}/${mirrorPath(sourceHost, image.repository)}:${image.tag}`,
     '--insecure'
   ]
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', d => (stderr += d))
-    child.on('error', reject)
-    child.on('close', code =>
-      code === 0 ? resolve() : reject(new Error(`crane ${argv.join(' ')}: ${stderr}`))
-    )
-  })
 }
 
 function mirrorPath(sourceHost, repository) {
@@ -737,8 +731,9 @@ async function benchCopying() {
       try {
         await fresh(`${engine}-sequential`, async target => {
           for (const image of set.images) {
-            if (engine === 'crane') await craneAsync(crane, source.host, target.host, image)
-            else await skopeoAsync(skopeoCopyArgs(source.host, target.host, image))
+            if (engine === 'crane')
+              await runPeer(crane, craneCopyArgs(source.host, target.host, image))
+            else await runPeer('skopeo', skopeoCopyArgs(source.host, target.host, image))
           }
         })
         for (const concurrency of COPY_CONCURRENCY) {

@@ -5,13 +5,12 @@
 // show everything unchanged, and stop the registries. The engine is crane,
 // the action's default, installed by the action from a loopback release of
 // crane built from its Go module; without Go, skopeo, and a line says why.
-import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { buildCrane, GO_HELP, startReleaseServer } from './lib/crane-release.mjs'
 import { ensureTools, startRegistry } from './lib/local-registry.mjs'
-import { DIST, prepareRun, readRunFiles, ROOT as root } from './lib/runner-env.mjs'
+import { ROOT as root, runAction as runBundle } from './lib/run-action.mjs'
 import { pushImage } from './lib/seed-images.mjs'
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-demo-'))
@@ -85,30 +84,20 @@ async function craneRelease() {
 }
 
 /**
- * Run dist/index.js as the runner does and print its summary as text; returns
- * the exit code. Not spawnSync: the crane release is served from this process.
+ * Run dist/index.js as the runner does (scripts/lib/run-action.mjs, which does
+ * not block: the crane release is served from this process) and print its log
+ * and summary as text; returns the exit code.
  */
 async function runAction(inputs, title) {
-  const prepared = prepareRun(inputs, { workdir: work })
   console.log(`\n=== ${title} ===\n$ node dist/index.js\n`)
-  const child = spawn(process.execPath, [DIST], {
-    cwd: work,
-    env: prepared.env,
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  let stdout = ''
-  child.stdout.setEncoding('utf8').on('data', chunk => (stdout += chunk))
-  const status = await new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', code => resolve(code))
-  })
-  const run = { stdout, status }
+  const run = await runBundle(inputs, { workdir: work })
   // The log, without the runner's workflow commands (they are for the runner, not for people).
-  for (const line of run.stdout.split('\n')) {
+  for (const { line } of run.lines) {
     if (line && !line.startsWith('::')) console.log(`  ${line}`)
   }
-  printSummary(readRunFiles(prepared).summary)
-  return run.status
+  if (run.stderr) process.stderr.write(run.stderr)
+  printSummary(run.summary)
+  return run.code
 }
 
 function printSummary(summary) {

@@ -99,7 +99,7 @@ export async function mirror(
     const storeCredentials = new Map<string, Credentials>()
     if (given && userConfig.credsStore) {
       for (const registry of sourceRegistries(results)) {
-        const found = registry === target ? undefined : credentials(registry)
+        const found = credentials(registry)
         if (found) storeCredentials.set(registry, found)
       }
     }

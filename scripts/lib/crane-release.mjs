@@ -60,10 +60,11 @@ function craneDir(version) {
  * there is no Go, and with go's own message when the build fails.
  */
 export function buildCrane({ version = CRANE_VERSION, log = () => {} } = {}) {
+  const built = builtCrane(version)
+  if (built) return built
   const dir = craneDir(version)
   const binary = path.join(dir, 'crane')
   const stamp = path.join(dir, 'built.json')
-  if (fs.existsSync(binary) && fs.existsSync(stamp)) return binary
   const found = findGo()
   if (!found) throw new Error(`crane ${version} is not built and Go was not found. ${GO_HELP}`)
   log(`Building crane ${version} from ${CRANE_MODULE} with ${found.version} ...`)
@@ -100,7 +101,9 @@ export function buildCrane({ version = CRANE_VERSION, log = () => {} } = {}) {
 /** The built crane's path, or undefined (never builds). */
 export function builtCrane(version = CRANE_VERSION) {
   const dir = craneDir(version)
-  return fs.existsSync(path.join(dir, 'built.json')) ? path.join(dir, 'crane') : undefined
+  const binary = path.join(dir, 'crane')
+  // The stamp is written after the binary is in place: both, or it is not built.
+  return fs.existsSync(binary) && fs.existsSync(path.join(dir, 'built.json')) ? binary : undefined
 }
 
 /**

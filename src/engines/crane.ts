@@ -98,13 +98,17 @@ export class CraneEngine implements CopyEngine {
 
   /** Sources already warned about (crane's --insecure reaching a registry not listed). */
   private readonly widened = new Set<string>()
+  /** The config names a credential helper, whose environment crane then needs. */
+  private readonly credentialHelpers: boolean
 
   constructor(
     private readonly binary: string,
-    /** Private DOCKER_CONFIG holding the target's credentials. */
+    /** Private DOCKER_CONFIG holding the target's credentials, written before the engine is made. */
     private readonly configDir: string,
     private readonly warn: (message: string) => void = () => {}
-  ) {}
+  ) {
+    this.credentialHelpers = namesCredentialHelper(path.join(configDir, 'config.json'))
+  }
 
   async copy(request: CopyRequest): Promise<void> {
     const insecurity = craneInsecurity(request)
@@ -113,14 +117,12 @@ export class CraneEngine implements CopyEngine {
       this.widened.add(insecurity.warn.registry)
       this.warn(insecurity.warn.message)
     }
-    // The config is written before the engine runs; read per copy, it is one small file.
-    const credentialHelpers = namesCredentialHelper(path.join(this.configDir, 'config.json'))
     await runTool(
       'crane',
       this.binary,
       craneArgs(request),
       { DOCKER_CONFIG: this.configDir },
-      { credentialHelpers }
+      { credentialHelpers: this.credentialHelpers }
     )
   }
 }

@@ -185,7 +185,7 @@ const TOOL_RETRIES =
   /\b(?:TOOMANYREQUESTS|UNAVAILABLE|UNKNOWN|BLOB_UPLOAD_INVALID): |unexpected status code (?:408|429|499|50[0234]|522)\b|: (?:unexpected )?EOF$|connection reset|broken pipe|use of closed network connection/
 
 /** crane's log line for each error its retry takes (`retrying without mount` is another thing). */
-const RETRY_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? retrying (?!without mount)/
+const RETRY_LOG_LINE = new RegExp(`${GO_LOG_LINE.source}retrying (?!without mount)`)
 
 /**
  * Whether the tool had already retried the failure it ended with (`message`,

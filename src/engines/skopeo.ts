@@ -48,11 +48,17 @@ function systemPolicy(): string | undefined {
 export class SkopeoEngine implements CopyEngine {
   readonly name = 'skopeo'
 
+  /** The auth file names a credential helper, whose environment skopeo then needs. */
+  private readonly credentialHelpers: boolean
+
   private constructor(
     private readonly binary: string,
+    /** Written before the engine is made. */
     private readonly authfile: string,
     private readonly policy: string | undefined
-  ) {}
+  ) {
+    this.credentialHelpers = namesCredentialHelper(authfile)
+  }
 
   /** Find skopeo on PATH; a machine without a policy gets one that accepts any image, as Debian's does. */
   static async create(configDir: string): Promise<SkopeoEngine> {
@@ -76,9 +82,7 @@ export class SkopeoEngine implements CopyEngine {
       this.binary,
       skopeoArgs(request, this.authfile, this.policy),
       {},
-      {
-        credentialHelpers: namesCredentialHelper(this.authfile)
-      }
+      { credentialHelpers: this.credentialHelpers }
     )
   }
 }
