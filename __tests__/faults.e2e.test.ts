@@ -695,21 +695,27 @@ describeEngines('fault tolerance with real registries', () => {
       return filler
     }
 
-    /** Remove the repository links docker-registry left empty; returns how many. */
-    function removeEmptyLinks(dir: string): number {
+    /**
+     * Remove what docker-registry left empty when a write ran out of space: repository
+     * links (their directory goes) and blob contents (the blob's directory goes, so the
+     * registry answers 404 and the next push writes it again). Returns how many.
+     */
+    function removeEmptyFiles(dir: string): number {
       let removed = 0
-      const walk = (at: string): void => {
+      const walk = (at: string, name: string): void => {
         for (const entry of fs.readdirSync(at, { withFileTypes: true })) {
           const where = path.join(at, entry.name)
-          if (entry.isDirectory()) walk(where)
-          else if (entry.name === 'link' && fs.statSync(where).size === 0) {
+          if (entry.isDirectory()) walk(where, name)
+          else if (entry.name === name && fs.statSync(where).size === 0) {
             fs.rmSync(at, { recursive: true })
             removed++
             return
           }
         }
       }
-      walk(path.join(dir, 'docker', 'registry', 'v2', 'repositories'))
+      const v2 = path.join(dir, 'docker', 'registry', 'v2')
+      walk(path.join(v2, 'repositories'), 'link')
+      if (fs.existsSync(path.join(v2, 'blobs'))) walk(path.join(v2, 'blobs'), 'data')
       return removed
     }
 
@@ -767,12 +773,14 @@ describeEngines('fault tolerance with real registries', () => {
       }
 
       if (filler) fs.rmSync(filler)
-      // docker-registry 2.8 that runs out of space while linking a blob into a repository
-      // leaves the link empty and from then on answers every HEAD of that blob there with a
-      // 500, space or not (the empty links of goharbor/harbor#15970); no client can mend
-      // that. Two uploads at once (crane sends a config and a layer together; two images run
-      // at once) get that far; the way out is the operator's: removing the empty links.
-      if (mounted) removeEmptyLinks(registry.dir)
+      // docker-registry 2.8 writes links and manifests in place: out of space, it leaves
+      // the file empty and from then on answers 500 for it, space or not (the empty links
+      // of goharbor/harbor#15970). An empty manifest blob is worse: a retried PUT finds the
+      // blob "there" and links the tag to it, so every read of that tag is a 500. No client
+      // can mend that (a push skips a blob that exists). Two uploads at once (crane sends a
+      // config and a layer together; two images run at once) get that far; the way out is
+      // the operator's: removing the empty files.
+      if (mounted) removeEmptyFiles(registry.dir)
       proxy.setRules([])
       await expectConverges(c, registry)
     })

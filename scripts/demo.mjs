@@ -5,6 +5,9 @@
 // show everything unchanged, and stop the registries. The engine is crane,
 // the action's default, installed by the action from a loopback release of
 // crane built from its Go module; without Go, skopeo, and a line says why.
+// `npm run demo -- --save DIR` also writes each run's log, summary and outputs
+// to DIR, with the registries' and the release server's random ports replaced
+// by names, so two demos (before and after a change) can be compared with diff.
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -15,6 +18,9 @@ import { pushImage } from './lib/seed-images.mjs'
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-demo-'))
 const credentials = { username: 'demo', password: 'demo-password' }
+const saveAt = process.argv.includes('--save')
+  ? path.resolve(process.argv[process.argv.indexOf('--save') + 1] ?? 'demo-run')
+  : undefined
 
 await ensureTools()
 const release = await craneRelease()
@@ -59,8 +65,18 @@ try {
     'insecure-registries': `${source.host},${target.host}`
   }
 
-  const first = await runAction(inputs, 'first run: copies what the list asks for')
-  const second = await runAction(inputs, 'second run: nothing changed upstream, nothing is copied')
+  const hosts = [
+    [source.host, '{source}'],
+    [target.host, '{target}'],
+    ...(release ? [[new URL(release.url).host, '{release}']] : [])
+  ]
+  const first = await runAction(inputs, 'first run: copies what the list asks for', 'first', hosts)
+  const second = await runAction(
+    inputs,
+    'second run: nothing changed upstream, nothing is copied',
+    'second',
+    hosts
+  )
   process.exitCode = first === 0 && second === 0 ? 0 : 1
 } finally {
   await release?.close()
@@ -88,9 +104,10 @@ async function craneRelease() {
  * not block: the crane release is served from this process) and print its log
  * and summary as text; returns the exit code.
  */
-async function runAction(inputs, title) {
+async function runAction(inputs, title, name, hosts) {
   console.log(`\n=== ${title} ===\n$ node dist/index.js\n`)
   const run = await runBundle(inputs, { workdir: work })
+  if (saveAt) save(run, name, hosts)
   // The log, without the runner's workflow commands (they are for the runner, not for people).
   for (const { line } of run.lines) {
     if (line && !line.startsWith('::')) console.log(`  ${line}`)
@@ -131,4 +148,26 @@ function printSummary(summary) {
   }
   const pull = /<pre[^>]*><code>(.*?)<\/code><\/pre>/s.exec(summary)
   if (pull) console.log(`\nHow to use:\n  ${text(pull[1]).split('\n').join('\n  ')}`)
+}
+
+/** Write a run's log, summary and outputs under --save's folder, ports replaced by names. */
+function save(run, name, hosts) {
+  // A host also appears in mirrored names, its port's ':' spelt '_'.
+  const named = text =>
+    hosts.reduce(
+      (t, [host, as]) =>
+        t
+          .replaceAll(host, as)
+          .replaceAll(host.replace(':', '_'), as.replace('}', '_}'))
+          .replaceAll(host.replace(':', '&#95;'), as.replace('}', '_}')),
+      text.replaceAll(work, '{work}')
+    )
+  fs.mkdirSync(saveAt, { recursive: true })
+  const log = run.lines.map(({ line }) => line).join('\n')
+  fs.writeFileSync(path.join(saveAt, `${name}.log`), named(`${log}\n`))
+  fs.writeFileSync(path.join(saveAt, `${name}.summary.html`), named(run.summary))
+  fs.writeFileSync(
+    path.join(saveAt, `${name}.outputs.json`),
+    named(`${JSON.stringify(run.outputs, null, 2)}\n`)
+  )
 }
