@@ -14,7 +14,7 @@ import {
   type PreparedRun
 } from '../scripts/lib/runner-env.mjs'
 
-import type { MirrorResult } from '../src/results.js'
+import type { MirrorResult } from '../src/image/results.js'
 
 export { DIST, inputVariable, parseOutputFile, ROOT } from '../scripts/lib/runner-env.mjs'
 

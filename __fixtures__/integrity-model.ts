@@ -43,7 +43,7 @@ export const PLATFORMS = ['linux/amd64', 'linux/arm64', 'linux/s390x'] as const
 /** The platform of a single-platform image from seed-images' pushImage (no `platforms`). */
 export const SINGLE_PLATFORM = 'linux/amd64'
 
-/** Words an issue may use to choose a platform (issue-request.ts reads them), as os/arch. */
+/** Words an issue may use to choose a platform (src/issue/request.ts reads them), as os/arch. */
 const PLATFORM_WORDS: Record<string, string> = {
   'linux/amd64': 'linux/amd64',
   amd64: 'linux/amd64',

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { compareBytes, lintAllowlist } from '../src/allowlist-lint.js'
+import { compareBytes, lintAllowlist } from '../src/allowlist/lint.js'
 import {
   readFixture,
   runAction,

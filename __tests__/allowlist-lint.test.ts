@@ -6,14 +6,14 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
-import { parseAllowlist, type Allowlist } from '../src/allowlist.js'
+import { parseAllowlist, type Allowlist } from '../src/allowlist/allowlist.js'
 import {
   compareBytes,
   lintAllowlist,
   type Finding,
   type LintResult
-} from '../src/allowlist-lint.js'
-import { parseRepositoryName } from '../src/references.js'
+} from '../src/allowlist/lint.js'
+import { parseRepositoryName } from '../src/image/references.js'
 import { readFixture } from '../__fixtures__/action-runner.js'
 
 const TEXT = readFixture('allowlist-daocloud.txt')
@@ -192,7 +192,7 @@ function findingsOf(text: string): [number, string][] {
   return lintAllowlist(text, 'a.txt').findings.map(f => [f.line, f.kind])
 }
 
-describe('what covers what (as src/allowlist.ts matches)', () => {
+describe('what covers what (as src/allowlist/allowlist.ts matches)', () => {
   test.each([
     ['a.io/x/*', 'a.io/x/y'],
     ['a.io/x/**', 'a.io/x/y'],

@@ -3,8 +3,8 @@
  * says where it comes from) and small lists made for one point each.
  */
 import { describe, expect, test } from '@jest/globals'
-import { AllowlistError, parseAllowlist, type Allowlist } from '../src/allowlist.js'
-import { parseReference, parseRepositoryName } from '../src/references.js'
+import { AllowlistError, parseAllowlist, type Allowlist } from '../src/allowlist/allowlist.js'
+import { parseReference, parseRepositoryName } from '../src/image/references.js'
 import { readFixture } from '../__fixtures__/action-runner.js'
 
 const TEXT = readFixture('allowlist-daocloud.txt')

@@ -13,8 +13,8 @@ import {
   type ClientConfigs,
   type ConfigRequest,
   type Repo
-} from '../src/client-configs.js'
-import { renderTarget } from '../src/rewrite.js'
+} from '../src/client-configs/render.js'
+import { renderTarget } from '../src/image/rewrite.js'
 
 const TARGET = 'registry.example.com/mirror'
 

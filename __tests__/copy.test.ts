@@ -10,11 +10,11 @@ import {
   expandTagFilters,
   scrub,
   startOrder
-} from '../src/copy.js'
-import { platformMatches } from '../src/expectation.js'
-import { EngineError, type CopyEngine, type CopyRequest } from '../src/engines/engine.js'
-import type { ManifestHead, RegistryClient } from '../src/registry.js'
-import type { MirrorResult } from '../src/results.js'
+} from '../src/copy/copy.js'
+import { platformMatches } from '../src/copy/expectation.js'
+import { EngineError, type CopyEngine, type CopyRequest } from '../src/copy/engines/engine.js'
+import type { ManifestHead, RegistryClient } from '../src/registry/client.js'
+import type { MirrorResult } from '../src/image/results.js'
 
 const d = (c: string) => `sha256:${c.repeat(64)}`
 const INDEX = 'application/vnd.oci.image.index.v1+json'

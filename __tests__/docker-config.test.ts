@@ -10,7 +10,7 @@ import {
   registryOfKey,
   writePrivateConfig,
   type DockerConfig
-} from '../src/docker-config.js'
+} from '../src/registry/docker-config.js'
 
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { craneArgs, CraneEngine, craneInsecurity, CRANE_TRIES } from '../src/engines/crane.js'
+import { craneArgs, CraneEngine, craneInsecurity, CRANE_TRIES } from '../src/copy/engines/crane.js'
 import {
   EngineError,
   lastLines,
@@ -15,8 +15,8 @@ import {
   runTool,
   toolEnvironment,
   type CopyRequest
-} from '../src/engines/engine.js'
-import { skopeoArgs } from '../src/engines/skopeo.js'
+} from '../src/copy/engines/engine.js'
+import { skopeoArgs } from '../src/copy/engines/skopeo.js'
 
 const D = `sha256:${'b'.repeat(64)}`
 const base: CopyRequest = {

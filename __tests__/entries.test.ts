@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { checkPattern, mergeDuplicates, parseEntries, parseEntry } from '../src/entries.js'
-import { formatReference } from '../src/references.js'
+import { checkPattern, mergeDuplicates, parseEntries, parseEntry } from '../src/image/entries.js'
+import { formatReference } from '../src/image/references.js'
 
 const at = { source: 'images', line: 1 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals'
-import { WORD_JOINER, clip, escapeHtml, escapeProse, safeLog } from '../src/escape.js'
+import { WORD_JOINER, clip, escapeHtml, escapeProse, safeLog } from '../src/action/escape.js'
 import { HOSTILE_PROSE, decodeEntities, githubLinks } from '../__fixtures__/github-api.js'
 
 describe('escapeHtml', () => {

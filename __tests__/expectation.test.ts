@@ -5,11 +5,11 @@
  * suites (integrity.e2e, integrity.model.e2e) run the same rules for real.
  */
 import { describe, expect, it } from '@jest/globals'
-import { copyImages } from '../src/copy.js'
-import type { CopyEngine, CopyRequest } from '../src/engines/engine.js'
-import { expectation, ImageError, type ExpectationOptions } from '../src/expectation.js'
-import { parseReference, type ImageReference } from '../src/references.js'
-import type { Manifest, ManifestBody, RegistryClient } from '../src/registry.js'
+import { copyImages } from '../src/copy/copy.js'
+import type { CopyEngine, CopyRequest } from '../src/copy/engines/engine.js'
+import { expectation, ImageError, type ExpectationOptions } from '../src/copy/expectation.js'
+import { parseReference, type ImageReference } from '../src/image/references.js'
+import type { Manifest, ManifestBody, RegistryClient } from '../src/registry/client.js'
 
 const INDEX = 'application/vnd.oci.image.index.v1+json'
 const IMAGE = 'application/vnd.oci.image.manifest.v1+json'

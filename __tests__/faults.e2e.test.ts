@@ -32,9 +32,9 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
-import { ENGINE_RETRIED_ATTEMPTS } from '../src/copy.js'
-import { CRANE_TRIES } from '../src/engines/crane.js'
-import type { MirrorResult as Result } from '../src/results.js'
+import { ENGINE_RETRIED_ATTEMPTS } from '../src/copy/copy.js'
+import { CRANE_TRIES } from '../src/copy/engines/crane.js'
+import type { MirrorResult as Result } from '../src/image/results.js'
 import {
   startFaultProxy,
   type FaultProxy,

@@ -8,7 +8,13 @@ import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { EngineError, explain, retriedByTool, runTool, toolMessage } from '../src/engines/engine.js'
+import {
+  EngineError,
+  explain,
+  retriedByTool,
+  runTool,
+  toolMessage
+} from '../src/copy/engines/engine.js'
 
 const UPLOAD = 'http://127.0.0.1:39147/v2/m/img/blobs/uploads/55cf2be1-096b-455a-ac95-92d282a3cad0'
 const STATE = '?_state=nSnEgPOLwvmC2gf3n0NjSPZNf2cq8tVC66c8XDrPD0l7Ik5hbWUiOiJtL2ltZzYifQ%3D%3D'

@@ -11,8 +11,8 @@ import {
   writeLegResults,
   writePlan,
   type PlanFile
-} from '../src/handoff.js'
-import type { MirrorResult } from '../src/results.js'
+} from '../src/plan/handoff.js'
+import type { MirrorResult } from '../src/image/results.js'
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'handoff-'))
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { inputVariable } from '../__fixtures__/action-runner.js'
-import { DEFAULT_CRANE_URL, DEFAULT_CRANE_VERSION, getInputs } from '../src/inputs.js'
+import { DEFAULT_CRANE_URL, DEFAULT_CRANE_VERSION, getInputs } from '../src/action/inputs.js'
 
 let workspace: string
 const saved = { ...process.env }

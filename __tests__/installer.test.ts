@@ -28,7 +28,7 @@ let base: string
 let requests: string[] = []
 /** path → body served; anything else is a 404. */
 const served = new Map<string, Buffer>()
-let installer: typeof import('../src/installer.js')
+let installer: typeof import('../src/copy/engines/installer.js')
 let tc: typeof import('@actions/tool-cache')
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'installer-test-'))
 
@@ -81,7 +81,7 @@ beforeAll(async () => {
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases/download`
   freshRunnerDirs()
-  installer = await import('../src/installer.js')
+  installer = await import('../src/copy/engines/installer.js')
   tc = await import('@actions/tool-cache')
 })
 afterAll(() => new Promise<void>(resolve => server.close(() => resolve())))
@@ -289,7 +289,7 @@ describe('archive names and checksums', () => {
   })
 
   it('has a built-in sum for every Linux and macOS archive of the default version', async () => {
-    const { DEFAULT_CRANE_VERSION } = await import('../src/inputs.js')
+    const { DEFAULT_CRANE_VERSION } = await import('../src/action/inputs.js')
     const sums = installer.BUILT_IN_CHECKSUMS[DEFAULT_CRANE_VERSION] ?? {}
     for (const [platform, arch] of [
       ['linux', 'x64'],
@@ -302,7 +302,7 @@ describe('archive names and checksums', () => {
   })
 
   it('the tests build and serve the very crane version the action pins', async () => {
-    const { DEFAULT_CRANE_VERSION } = await import('../src/inputs.js')
+    const { DEFAULT_CRANE_VERSION } = await import('../src/action/inputs.js')
     const { CRANE_VERSION } = await import('../scripts/lib/crane-release.mjs')
     expect(CRANE_VERSION).toBe(DEFAULT_CRANE_VERSION)
     const { ROOT } = await import('../scripts/lib/runner-env.mjs')

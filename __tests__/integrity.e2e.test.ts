@@ -14,8 +14,8 @@ import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
-import type { MirrorResult as Result } from '../src/results.js'
-import { CACHE_TOOL_NAME } from '../src/installer.js'
+import type { MirrorResult as Result } from '../src/image/results.js'
+import { CACHE_TOOL_NAME } from '../src/copy/engines/installer.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
 import {
   answersIn,

@@ -9,7 +9,7 @@ import {
   startGitHubApi,
   type GitHubApi
 } from '../__fixtures__/github-api.js'
-import { WORD_JOINER } from '../src/escape.js'
+import { WORD_JOINER } from '../src/action/escape.js'
 import {
   IssueAnswerer,
   MAX_COMMENT_CHARS,
@@ -20,8 +20,8 @@ import {
   outcomeOf,
   resultComment,
   type IssueTarget
-} from '../src/issue-answer.js'
-import type { MirrorResult } from '../src/results.js'
+} from '../src/issue/answer.js'
+import type { MirrorResult } from '../src/image/results.js'
 
 const D = `sha256:${'c'.repeat(64)}`
 const copied: MirrorResult = {

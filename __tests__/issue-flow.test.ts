@@ -1,7 +1,7 @@
 /** What an issue may choose: the maintainers' `issue-platforms` holds the platform choice. */
 import { describe, expect, it } from '@jest/globals'
-import { offeredPlatforms } from '../src/issue-flow.js'
-import type { IssueRequest } from '../src/issue-request.js'
+import { offeredPlatforms } from '../src/issue/flow.js'
+import type { IssueRequest } from '../src/issue/request.js'
 
 const parsed = (platforms?: IssueRequest['platforms']): IssueRequest => ({
   requests: [],

@@ -3,14 +3,14 @@ import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { formatReference } from '../src/references.js'
+import { formatReference } from '../src/image/references.js'
 import {
   candidate,
   parseIssue,
   platformWord,
   readIssueEvent,
   type IssueRequest
-} from '../src/issue-request.js'
+} from '../src/issue/request.js'
 
 const limits = { maxImages: 10 }
 

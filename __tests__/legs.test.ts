@@ -1,8 +1,8 @@
 /** Splitting a plan into matrix legs: whole repositories, balanced, bounded, deterministic. */
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { matrixOf, splitIntoLegs } from '../src/legs.js'
-import type { MirrorResult, Status } from '../src/results.js'
+import { matrixOf, splitIntoLegs } from '../src/plan/legs.js'
+import type { MirrorResult, Status } from '../src/image/results.js'
 
 function result(repo: string, tag: string, status: Status = 'planned'): MirrorResult {
   return {

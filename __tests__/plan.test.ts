@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals'
-import { parseAllowlist } from '../src/allowlist.js'
-import { parseEntries } from '../src/entries.js'
-import { CollisionError, buildPlan } from '../src/plan.js'
-import { DEFAULT_TEMPLATE } from '../src/rewrite.js'
+import { parseAllowlist } from '../src/allowlist/allowlist.js'
+import { parseEntries } from '../src/image/entries.js'
+import { CollisionError, buildPlan } from '../src/plan/plan.js'
+import { DEFAULT_TEMPLATE } from '../src/image/rewrite.js'
 
 const options = { target: 'mirror.example.com/m', template: DEFAULT_TEMPLATE }
 

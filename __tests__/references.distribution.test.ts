@@ -29,7 +29,7 @@ import {
   parseRepositoryName,
   repositoryName,
   type ImageReference
-} from '../src/references.js'
+} from '../src/image/references.js'
 
 type File = 'reference_test.go' | 'normalize_test.go' | 'regexp_test.go'
 

@@ -5,13 +5,13 @@
  */
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
-import { parseEntry } from '../src/entries.js'
+import { parseEntry } from '../src/image/entries.js'
 import {
   MAX_NAME_LENGTH,
   formatReference,
   parseReference,
   parseRepositoryName
-} from '../src/references.js'
+} from '../src/image/references.js'
 
 const RUNS = 3000
 

@@ -8,7 +8,7 @@ import {
   formatReference,
   parseReference,
   parseRepositoryName
-} from '../src/references.js'
+} from '../src/image/references.js'
 
 const D = 'sha256:' + '0123456789abcdef'.repeat(4)
 const D512 = 'sha512:' + '0123456789abcdef'.repeat(8)

@@ -20,7 +20,7 @@ import {
   parseRetryAfter,
   RegistryClient,
   RegistryError
-} from '../src/registry.js'
+} from '../src/registry/client.js'
 
 interface Seen {
   method: string

@@ -4,7 +4,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { HOSTILE_PROSE, githubLinks, proseOf } from '../__fixtures__/github-api.js'
-import { WORD_JOINER } from '../src/escape.js'
+import { WORD_JOINER } from '../src/action/escape.js'
 import {
   MAX_CELL_CHARS,
   MAX_SUMMARY_BYTES,
@@ -15,8 +15,8 @@ import {
   mirroredReferences,
   totalsLine,
   writeSummary
-} from '../src/report.js'
-import type { MirrorResult } from '../src/results.js'
+} from '../src/report/summary.js'
+import type { MirrorResult } from '../src/image/results.js'
 
 const planned: MirrorResult = {
   request: 'nginx',

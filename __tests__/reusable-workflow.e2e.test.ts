@@ -14,7 +14,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, ROOT } from '../__fixtures__/action-runner.js'
-import type { MirrorResult as Result } from '../src/results.js'
+import type { MirrorResult as Result } from '../src/image/results.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
 import { issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
 import {

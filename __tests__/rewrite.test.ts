@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
 import fc from 'fast-check'
-import { parseReference, type ImageReference } from '../src/references.js'
+import { parseReference, type ImageReference } from '../src/image/references.js'
 import {
   DEFAULT_TEMPLATE,
   checkTemplate,
@@ -9,7 +9,7 @@ import {
   registrySegment,
   renderTarget,
   targetReference
-} from '../src/rewrite.js'
+} from '../src/image/rewrite.js'
 
 function ref(text: string): ImageReference {
   const parsed = parseReference(text)

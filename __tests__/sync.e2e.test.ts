@@ -16,7 +16,7 @@ import {
   resultsOf
 } from '../__fixtures__/action-runner.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
-import type { MirrorResult as Result } from '../src/results.js'
+import type { MirrorResult as Result } from '../src/image/results.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { getManifest, headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
 

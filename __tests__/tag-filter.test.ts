@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { MAX_TAG_LENGTH } from '../src/references.js'
-import { compileTagFilter, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE } from '../src/tag-filter.js'
+import { MAX_TAG_LENGTH } from '../src/image/references.js'
+import { compileTagFilter, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE } from '../src/image/tag-filter.js'
 
 function compiled(pattern: string): (tag: string) => boolean {
   const filter = compileTagFilter(pattern)

@@ -35690,11 +35690,13 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-;// CONCATENATED MODULE: ./src/references.ts
+;// CONCATENATED MODULE: external "node:os"
+const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+;// CONCATENATED MODULE: ./src/image/references.ts
 /**
  * Image references: parse, validate and normalise them the way the
  * distribution/reference grammar (and so docker) does, with messages that
@@ -36146,142 +36148,7 @@ function suggest(input) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/allowlist.ts
-/**
- * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
- * an exact repository, `prefix/*` (exactly one more path segment) or
- * `prefix/**` (one or more segments). Matching works on path segments of the
- * normalised repository, never on raw string prefixes, so a look-alike host
- * or a longer segment never slips under a pattern.
- */
-
-class AllowlistError extends Error {
-}
-class Allowlist {
-    source;
-    patterns;
-    byKind;
-    constructor(source, patterns) {
-        this.source = source;
-        this.patterns = patterns;
-        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
-        for (const p of patterns) {
-            if (!this.byKind[p.kind].has(p.prefix))
-                this.byKind[p.kind].set(p.prefix, p);
-        }
-    }
-    /**
-     * The pattern that allows a repository, or undefined. Lookups are by whole
-     * segment prefixes: O(depth) map hits whatever the size of the list.
-     */
-    match(ref) {
-        const name = repositoryName(ref);
-        const exact = this.byKind.exact.get(name);
-        if (exact)
-            return exact;
-        const segments = name.split('/');
-        const parent = segments.slice(0, -1).join('/');
-        const one = this.byKind.one.get(parent);
-        if (one)
-            return one;
-        let prefix = segments[0];
-        for (let i = 1; i < segments.length; i++) {
-            const any = this.byKind.any.get(prefix);
-            if (any)
-                return any;
-            prefix += '/' + segments[i];
-        }
-        return undefined;
-    }
-}
-/**
- * Read an allowlist. Patterns are normalised like references (`nginx` is
- * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
- * its prefix as written: `docker.io/*` means one segment under docker.io,
- * exactly as DaoCloud's own checker reads it. A malformed line is an error
- * naming the file and line: an allowlist that says less than its author
- * meant must not be used.
- */
-function parseAllowlist(text, source) {
-    const patterns = [];
-    const errors = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        const line = splitLine(raw).pattern;
-        if (line.length === 0)
-            return;
-        try {
-            patterns.push(parsePattern(line, i + 1));
-        }
-        catch (e) {
-            errors.push(`${source} line ${i + 1}: ${e.message}`);
-        }
-    });
-    if (errors.length > 0) {
-        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
-        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
-    }
-    return new Allowlist(source, patterns);
-}
-/**
- * A line's pattern and its comment: `#` starts a comment at the start of the
- * line or after white space (`a#b` is a malformed pattern, not `a`).
- */
-function splitLine(raw) {
-    const at = /(^|\s)#/.exec(raw);
-    if (!at)
-        return { pattern: raw.trim() };
-    const start = at.index + (at[1] ?? '').length;
-    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
-}
-/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
-function patternText(p) {
-    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
-}
-/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
-function parsePattern(text, line) {
-    let kind = 'exact';
-    let body = text;
-    if (text.endsWith('/**')) {
-        kind = 'any';
-        body = text.slice(0, -3);
-    }
-    else if (text.endsWith('/*')) {
-        kind = 'one';
-        body = text.slice(0, -2);
-    }
-    if (body.includes('*')) {
-        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
-    }
-    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
-        return { text, line, kind, prefix: parseHostPrefix(body, text) };
-    }
-    const parsed = parseRepositoryName(body);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
-    return { text, line, kind, prefix };
-}
-/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
-function parseHostPrefix(host, text) {
-    const parsed = parseRepositoryName(`${host}/x`);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    return parsed.ref.registry;
-}
-/**
- * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
- * stays two segments deep instead of gaining `library/`.
- */
-function keepWrittenDepth(body, registry) {
-    const slash = body.indexOf('/');
-    const first = slash < 0 ? body : body.slice(0, slash);
-    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
-    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
-}
-
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: ./src/rewrite.ts
+;// CONCATENATED MODULE: ./src/image/rewrite.ts
 /**
  * Rewrite: where a source repository lands in the user's registry, from the
  * `rewrite` template, and the checks that keep the mapping usable (valid,
@@ -36393,416 +36260,7 @@ function findCollisions(mappings) {
     }));
 }
 
-;// CONCATENATED MODULE: ./src/client-configs.ts
-/**
- * Client configs: files that make container runtimes try the mirror first and
- * fall back to the source, so people can pull images by their usual names.
- * Pure: from the target, the rewrite template and the run's source
- * repositories to file contents, and plain notes on what a client cannot
- * express. Writing them is client-config-files.ts's job.
- */
-
-
-const CLIENTS = ['containers', 'containerd', 'k3s', 'docker'];
-/** Where each client's file goes under config-dir (`<registry>/hosts.toml` below containerd's). */
-const CONFIG_PATHS = {
-    containers: 'registries.conf',
-    containerd: 'containerd/certs.d',
-    k3s: 'k3s/registries.yaml',
-    docker: 'docker/daemon.json'
-};
-// Probe repositories of one, two and three segments (an empty {namespace} folds away).
-const PROBES = ['imprb', 'imprc/imprd', 'impre/imprf/imprg'];
-/**
- * The path prefix a template puts every repository of `registry` under, found
- * by rendering probe repositories with the real renderer; undefined when the
- * result is not `prefix/<repository>` for all of them.
- */
-function mirrorPrefix(template, target, registry) {
-    let found;
-    for (const probe of PROBES) {
-        const rendered = renderTarget(template, target, { registry, repository: probe });
-        if (!rendered.ok)
-            return undefined;
-        const { registry: host, repository } = rendered.repository;
-        if (repository !== probe && !repository.endsWith(`/${probe}`))
-            return undefined;
-        const path = repository.slice(0, repository.length - probe.length).replace(/\/$/, '');
-        if (found && (found.host !== host || found.path !== path))
-            return undefined;
-        found = { host, path };
-    }
-    return found;
-}
-function joinName(location, repository = '') {
-    return [location.host, location.path, repository].filter(Boolean).join('/');
-}
-/** The host clients speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
-function apiHost(host) {
-    return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
-}
-function toml(text) {
-    // Registry names are ASCII without quotes or backslashes; JSON escaping is valid TOML and YAML.
-    return JSON.stringify(text);
-}
-/** A Go (RE2) regular expression matching `text` literally. */
-function literalRegex(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-function registriesConf(layouts, c) {
-    const lines = [
-        ...c.header.map(l => `# ${l}`),
-        '# Install: /etc/containers/registries.conf.d/50-image-mirror.conf (podman, buildah, skopeo,',
-        '# CRI-O), or try it: skopeo --registries-conf registries.conf inspect docker://IMAGE',
-        '# Mirrors are used for pulls only; pushes still go to the source.'
-    ];
-    const entry = (prefix, mirror, source) => {
-        lines.push('', '[[registry]]', `prefix = ${toml(prefix)}`, `location = ${toml(prefix)}`);
-        if (c.insecure(source))
-            lines.push('insecure = true');
-        lines.push('', '[[registry.mirror]]', `location = ${toml(joinName(mirror))}`);
-        if (c.insecure(mirror.host))
-            lines.push('insecure = true');
-    };
-    for (const layout of layouts) {
-        if (layout.kind === 'prefix')
-            entry(layout.registry, layout.mirror, layout.registry);
-        else {
-            for (const r of layout.repositories) {
-                entry(`${layout.registry}/${r.repository}`, r.mirror, layout.registry);
-            }
-        }
-    }
-    return `${lines.join('\n')}\n`;
-}
-function hostsToml(layout, c) {
-    const { host, path } = layout.mirror;
-    const base = `${c.scheme(host)}://${apiHost(host)}`;
-    // A URL with a path is taken as the API root: spell out /v2/ and keep the path as given.
-    const url = path ? `${base}/v2/${path}` : base;
-    const lines = [
-        ...c.header.map(l => `# ${l}`),
-        `# Install: /etc/containerd/certs.d/${layout.registry}/hosts.toml, with config_path =`,
-        '# "/etc/containerd/certs.d" in containerd\'s CRI registry section; or try it:',
-        `# ctr images pull --hosts-dir <the certs.d folder holding ${layout.registry}/> IMAGE`,
-        `server = ${toml(`${c.scheme(layout.registry)}://${apiHost(layout.registry)}`)}`,
-        '',
-        `[host.${toml(url)}]`,
-        '  capabilities = ["pull", "resolve"]'
-    ];
-    if (path)
-        lines.push('  override_path = true');
-    return `${lines.join('\n')}\n`;
-}
-function k3sRegistries(layouts, c, notes) {
-    const lines = [
-        ...c.header.map(l => `# ${l}`),
-        '# Install: /etc/rancher/k3s/registries.yaml on every node, then restart k3s (k3s-agent).',
-        '# Rewrites apply to the mirror only; the source (default endpoint) is tried last as is.',
-        'mirrors:'
-    ];
-    let entries = 0;
-    for (const layout of layouts) {
-        const rules = [];
-        let host;
-        if (layout.kind === 'prefix') {
-            host = layout.mirror.host;
-            if (layout.mirror.path)
-                rules.push(['^(.*)$', `${layout.mirror.path}/\${1}`]);
-        }
-        else {
-            const hosts = [...new Set(layout.repositories.map(r => r.mirror.host))];
-            // No repositories: said once for every client (see clientConfigs).
-            if (hosts.length === 0)
-                continue;
-            if (hosts.length > 1) {
-                notes.push({
-                    client: 'k3s',
-                    text: `No entry for ${layout.registry}: its repositories land on several hosts (${hosts.join(', ')}), and one k3s mirror rewrites for all its endpoints alike.`
-                });
-                continue;
-            }
-            host = hosts[0];
-            for (const r of layout.repositories) {
-                rules.push([`^${literalRegex(r.repository)}$`, r.mirror.path]);
-            }
-        }
-        entries++;
-        lines.push(`  ${toml(layout.registry)}:`, '    endpoint:');
-        lines.push(`      - ${toml(`${c.scheme(host)}://${apiHost(host)}`)}`);
-        if (rules.length > 0) {
-            lines.push('    rewrite:');
-            for (const [pattern, replacement] of rules) {
-                lines.push(`      ${toml(pattern)}: ${toml(replacement)}`);
-            }
-        }
-    }
-    const plain = layouts.map(l => l.registry).filter(r => c.insecure(r));
-    if (entries > 0 && plain.length > 0) {
-        notes.push({
-            client: 'k3s',
-            text: `k3s falls back to ${plain.join(', ')} through its default endpoint, https://<registry>/v2: from a plain-HTTP source, an image the mirror lacks may not be found.`
-        });
-    }
-    return entries > 0 ? `${lines.join('\n')}\n` : undefined;
-}
-const DOCKER_EXPLANATION = "Docker: daemon.json's registry-mirrors applies to Docker Hub only, and takes a mirror URL as a registry root (Docker asks it for /v2/library/nginx/...), so it cannot use a mirror under a path prefix, nor mirror other registries.";
-function dockerConfig(layouts, c, notes) {
-    const hub = layouts.find(l => l.registry === DOCKER_HUB);
-    const rewritten = 'Pull the mirrored names instead (the `mirrored` output), e.g. docker pull ' +
-        `${c.request.target}/...; docker tag gives an image its usual name back.`;
-    if (!hub) {
-        notes.push({
-            client: 'docker',
-            text: `${DOCKER_EXPLANATION} Docker Hub is not among the registries, so no daemon.json is written. ${rewritten}`
-        });
-        return undefined;
-    }
-    if (hub.kind !== 'prefix' || hub.mirror.path !== '' || hub.mirror.host === DOCKER_HUB) {
-        const where = hub.kind === 'prefix'
-            ? `Docker Hub images are mirrored under ${joinName(hub.mirror)}/, not at a registry root`
-            : 'the rewrite template maps Docker Hub repositories one by one';
-        notes.push({
-            client: 'docker',
-            text: `${DOCKER_EXPLANATION} Here ${where}, so no daemon.json is written. ${rewritten}`
-        });
-        return undefined;
-    }
-    const host = hub.mirror.host;
-    const config = {
-        'registry-mirrors': [`${c.scheme(host)}://${host}`]
-    };
-    if (c.insecure(host))
-        config['insecure-registries'] = [host];
-    const others = layouts.filter(l => l !== hub).map(l => l.registry);
-    notes.push({
-        client: 'docker',
-        text: `daemon.json makes Docker try ${host} for Docker Hub images; merge it into /etc/docker/daemon.json and restart Docker.` +
-            (others.length > 0
-                ? ` Docker cannot mirror other registries (${others.join(', ')}): pull their mirrored names.`
-                : '')
-    });
-    return `${JSON.stringify(config, null, 2)}\n`;
-}
-/** Every client config the mirror layout allows, for the run's registries and the extra ones. */
-function clientConfigs(request) {
-    const { target, template } = request;
-    const notes = [];
-    // The files describe the template; they must also describe what the run did.
-    const mismatch = request.mappings.find(m => {
-        const rendered = renderTarget(template, target, m.source);
-        return !rendered.ok || rendered.name !== m.target;
-    });
-    if (mismatch) {
-        const rendered = renderTarget(template, target, mismatch.source);
-        const gives = rendered.ok ? rendered.name : 'no valid name';
-        notes.push({
-            client: 'all',
-            text: `No client config was written: ${mismatch.source.registry}/${mismatch.source.repository} was mirrored to ${mismatch.target}, but the rewrite template "${template}" with target "${target}" gives ${gives}. Give this job the same target and rewrite as the job that planned the run.`
-        });
-        return { registries: [], files: [], notes };
-    }
-    const registries = [
-        ...new Set([...request.mappings.map(m => m.source.registry), ...request.registries])
-    ].sort();
-    if (registries.length === 0) {
-        notes.push({
-            client: 'all',
-            text: 'No client config was written: no image of this run was mirrored and config-registries names no registry.'
-        });
-        return { registries, files: [], notes };
-    }
-    const layouts = registries.map(registry => {
-        const mirror = mirrorPrefix(template, target, registry);
-        if (mirror)
-            return { kind: 'prefix', registry, mirror };
-        const repositories = [
-            ...new Set(request.mappings.filter(m => m.source.registry === registry).map(m => m.source.repository))
-        ]
-            .sort()
-            .map(repository => {
-            const rendered = renderTarget(template, target, { registry, repository });
-            // Checked above: every repository of the run renders to what it was mirrored to.
-            if (!rendered.ok)
-                throw new Error(rendered.reason);
-            return {
-                repository,
-                mirror: { host: rendered.repository.registry, path: rendered.repository.repository }
-            };
-        });
-        return { kind: 'repositories', registry, repositories };
-    });
-    const insecureSet = new Set(request.insecureRegistries);
-    const c = {
-        request,
-        insecure: host => insecureSet.has(host),
-        scheme: host => (insecureSet.has(host) ? 'http' : 'https'),
-        header: [
-            `Written by Image Mirror: pulls try the mirror ${target} first, then the source registry.`,
-            // eslint-disable-next-line no-control-regex -- keep the workflow's text on one comment line
-            `Rewrite template: ${template.replace(/[\u0000-\u001f\u007f]/g, ' ')}`
-        ]
-    };
-    const files = [];
-    const byRepository = layouts.filter(l => l.kind === 'repositories');
-    if (byRepository.length > 0) {
-        const listed = byRepository.map(l => l.repositories.length).reduce((a, b) => a + b, 0);
-        const empty = byRepository.filter(l => l.repositories.length === 0).map(l => l.registry);
-        notes.push({
-            client: 'all',
-            text: `The rewrite template "${template}" does not keep each registry's repositories under one path prefix, so registries.conf and registries.yaml list the ${listed} repositories of this run one by one (${byRepository.map(l => l.registry).join(', ')}); repositories mirrored later need the files written again.` +
-                (empty.length > 0
-                    ? ` Nothing is listed for ${empty.join(', ')}: this run mirrored no repository from it.`
-                    : '')
-        });
-    }
-    const containersLayouts = layouts.filter(l => l.kind === 'prefix' || l.repositories.length > 0);
-    if (containersLayouts.length > 0) {
-        files.push({
-            client: 'containers',
-            path: CONFIG_PATHS.containers,
-            content: registriesConf(containersLayouts, c)
-        });
-    }
-    for (const layout of layouts) {
-        if (layout.kind === 'prefix') {
-            files.push({
-                client: 'containerd',
-                path: `${CONFIG_PATHS.containerd}/${layout.registry}/hosts.toml`,
-                content: hostsToml(layout, c)
-            });
-        }
-    }
-    if (byRepository.length > 0) {
-        notes.push({
-            client: 'containerd',
-            text: `No hosts.toml for ${byRepository.map(l => l.registry).join(', ')}: containerd can only put one path prefix in front of every repository of a registry (override_path), and the rewrite template "${template}" does not keep the repository path under one. Pull the mirrored names instead.`
-        });
-    }
-    const k3s = k3sRegistries(layouts, c, notes);
-    if (k3s)
-        files.push({ client: 'k3s', path: CONFIG_PATHS.k3s, content: k3s });
-    const docker = dockerConfig(layouts, c, notes);
-    if (docker)
-        files.push({ client: 'docker', path: CONFIG_PATHS.docker, content: docker });
-    return { registries, files, notes };
-}
-/** How to put each client's files in place, as shell lines (`dir` is config-dir as given). */
-function installCommands(client, dir, configs) {
-    const q = (path) => `'${`${dir.replace(/\/+$/, '')}/${path}`.replace(/'/g, `'\\''`)}'`;
-    const example = (registry) => registry === DOCKER_HUB ? 'docker.io/library/busybox:latest' : `${registry}/<repository>:<tag>`;
-    const first = configs.registries.includes(DOCKER_HUB)
-        ? DOCKER_HUB
-        : (configs.registries[0] ?? DOCKER_HUB);
-    switch (client) {
-        case 'containers':
-            return [
-                `sudo install -D -m 644 ${q(CONFIG_PATHS.containers)} /etc/containers/registries.conf.d/50-image-mirror.conf`,
-                `skopeo inspect --no-tags docker://${example(first)}   # tries the mirror first`
-            ];
-        case 'containerd':
-            return [
-                `sudo mkdir -p /etc/containerd/certs.d && sudo cp -R ${q(CONFIG_PATHS.containerd)}/. /etc/containerd/certs.d/`,
-                '# CRI: set config_path = "/etc/containerd/certs.d" under [plugins."io.containerd.grpc.v1.cri".registry], then: sudo systemctl restart containerd',
-                `sudo ctr images pull --hosts-dir /etc/containerd/certs.d ${example(first)}`
-            ];
-        case 'k3s':
-            return [
-                `sudo install -D -m 600 ${q(CONFIG_PATHS.k3s)} /etc/rancher/k3s/registries.yaml`,
-                'sudo systemctl restart k3s   # k3s-agent on agent nodes'
-            ];
-        case 'docker':
-            return [
-                `# merge ${q(CONFIG_PATHS.docker)} into /etc/docker/daemon.json, then:`,
-                'sudo systemctl restart docker'
-            ];
-    }
-}
-
-;// CONCATENATED MODULE: ./src/escape.ts
-/**
- * Escaping for text that came from users (entries, issue titles and bodies)
- * on its way into HTML/Markdown and into the runner's log.
- */
-const HTML = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;',
-    '"': '&quot;',
-    "'": '&#39;',
-    '|': '&#124;',
-    '`': '&#96;',
-    '\\': '&#92;',
-    '[': '&#91;',
-    ']': '&#93;',
-    '*': '&#42;',
-    _: '&#95;',
-    '@': '&#64;',
-    '!': '&#33;',
-    '~': '&#126;',
-    $: '&#36;',
-    '#': '&#35;',
-    '{': '&#123;',
-    '}': '&#125;'
-};
-// C0/C1 controls, DEL, line/paragraph separators and bidi overrides: they can
-// end a log line, hide text, or reorder what a reader sees.
-// eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-function codePoint(ch) {
-    return `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
-}
-/**
- * Text safe to place in HTML or Markdown (a table cell, a comment): every
- * character with a meaning there is an entity, and invisible ones are shown.
- */
-function escapeHtml(text) {
-    return text
-        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
-        .replace(INVISIBLE, codePoint);
-}
-/** U+2060 WORD JOINER: invisible, and no mention, reference or autolink pattern matches across it. */
-const WORD_JOINER = '\u2060';
-/**
- * User text as prose in a comment or the job summary (never inside `<code>`,
- * whose text users copy): escapeHtml, then a word joiner after `@` and `#`,
- * in `GH-`, in `://` and after `www`. GitHub decodes entities before it looks
- * for mentions, references and autolinks, so `&#64;user` alone would still
- * notify; with the joiner the text reads the same and no pattern matches.
- * Escape raw text once: the output is not meant to be escaped again.
- */
-function escapeProse(text) {
-    return (escapeHtml(text)
-        // Every `&` left is the start of an entity escapeHtml wrote.
-        .replace(/&#(64|35);/g, `&#$1;${WORD_JOINER}`)
-        .replace(/(gh)-/gi, `$1${WORD_JOINER}-`)
-        .replace(/:\/\//g, `:${WORD_JOINER}//`)
-        .replace(/(www)\./gi, `$1${WORD_JOINER}.`));
-}
-/**
- * At most `max` characters of `text`, the last one `…` when cut (never
- * halving a surrogate pair). Cut raw text, before escaping, so no entity is split.
- */
-function clip(text, max) {
-    if (text.length <= max)
-        return text;
-    let end = Math.max(0, max - 1);
-    const last = text.charCodeAt(end - 1);
-    if (last >= 0xd800 && last <= 0xdbff)
-        end--;
-    return `${text.slice(0, end)}…`;
-}
-/**
- * Text safe to write to the runner's log: on one line, with nothing the
- * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
- */
-function safeLog(text) {
-    return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/inputs.ts
+;// CONCATENATED MODULE: ./src/action/inputs.ts
 /**
  * The action's inputs, read and validated in one place before any work, with
  * messages that name the input and what it accepts.
@@ -37075,358 +36533,1269 @@ function getInputs() {
     return inputs;
 }
 
-;// CONCATENATED MODULE: ./src/client-config-files.ts
+;// CONCATENATED MODULE: ./src/common/errors.ts
+/** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
+;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
+/*
+How it works:
+`this.#head` is an instance of `Node` which keeps track of its current value and nests another instance of `Node` that keeps the value that comes after it. When a value is provided to `.enqueue()`, the code needs to iterate through `this.#head`, going deeper and deeper to find the last value. However, iterating through every single item is slow. This problem is solved by saving a reference to the last value as `this.#tail` so that it can reference it to add a new value.
+*/
+
+class Node {
+	value;
+	next;
+
+	constructor(value) {
+		this.value = value;
+	}
+}
+
+class Queue {
+	#head;
+	#tail;
+	#size;
+
+	constructor() {
+		this.clear();
+	}
+
+	enqueue(value) {
+		const node = new Node(value);
+
+		if (this.#head) {
+			this.#tail.next = node;
+			this.#tail = node;
+		} else {
+			this.#head = node;
+			this.#tail = node;
+		}
+
+		this.#size++;
+	}
+
+	dequeue() {
+		const current = this.#head;
+		if (!current) {
+			return;
+		}
+
+		this.#head = this.#head.next;
+		this.#size--;
+
+		// Clean up tail reference when queue becomes empty
+		if (!this.#head) {
+			this.#tail = undefined;
+		}
+
+		return current.value;
+	}
+
+	peek() {
+		if (!this.#head) {
+			return;
+		}
+
+		return this.#head.value;
+
+		// TODO: Node.js 18.
+		// return this.#head?.value;
+	}
+
+	clear() {
+		this.#head = undefined;
+		this.#tail = undefined;
+		this.#size = 0;
+	}
+
+	get size() {
+		return this.#size;
+	}
+
+	* [Symbol.iterator]() {
+		let current = this.#head;
+
+		while (current) {
+			yield current.value;
+			current = current.next;
+		}
+	}
+
+	* drain() {
+		while (this.#head) {
+			yield this.dequeue();
+		}
+	}
+}
+
+;// CONCATENATED MODULE: ./node_modules/p-limit/index.js
+
+
+function pLimit(concurrency) {
+	let rejectOnClear = false;
+
+	if (typeof concurrency === 'object') {
+		({concurrency, rejectOnClear = false} = concurrency);
+	}
+
+	validateConcurrency(concurrency);
+
+	if (typeof rejectOnClear !== 'boolean') {
+		throw new TypeError('Expected `rejectOnClear` to be a boolean');
+	}
+
+	const queue = new Queue();
+	let activeCount = 0;
+
+	const resumeNext = () => {
+		// Process the next queued function if we're under the concurrency limit
+		if (activeCount < concurrency && queue.size > 0) {
+			activeCount++;
+			queue.dequeue().run();
+		}
+	};
+
+	const next = () => {
+		activeCount--;
+		resumeNext();
+	};
+
+	const run = async (function_, resolve, arguments_) => {
+		// Execute the function and capture the result promise
+		const result = (async () => function_(...arguments_))();
+
+		// Resolve immediately with the promise (don't wait for completion)
+		resolve(result);
+
+		// Wait for the function to complete (success or failure)
+		// We catch errors here to prevent unhandled rejections,
+		// but the original promise rejection is preserved for the caller
+		try {
+			await result;
+		} catch {}
+
+		// Decrement active count and process next queued function
+		next();
+	};
+
+	const enqueue = (function_, resolve, reject, arguments_) => {
+		const queueItem = {reject};
+
+		// Queue the internal resolve function instead of the run function
+		// to preserve the asynchronous execution context.
+		new Promise(internalResolve => { // eslint-disable-line promise/param-names
+			queueItem.run = internalResolve;
+			queue.enqueue(queueItem);
+		}).then(run.bind(undefined, function_, resolve, arguments_)); // eslint-disable-line promise/prefer-await-to-then
+
+		// Start processing immediately if we haven't reached the concurrency limit
+		if (activeCount < concurrency) {
+			resumeNext();
+		}
+	};
+
+	const generator = (function_, ...arguments_) => new Promise((resolve, reject) => {
+		enqueue(function_, resolve, reject, arguments_);
+	});
+
+	Object.defineProperties(generator, {
+		activeCount: {
+			get: () => activeCount,
+		},
+		pendingCount: {
+			get: () => queue.size,
+		},
+		clearQueue: {
+			value() {
+				if (!rejectOnClear) {
+					queue.clear();
+					return;
+				}
+
+				const abortError = AbortSignal.abort().reason;
+
+				while (queue.size > 0) {
+					queue.dequeue().reject(abortError);
+				}
+			},
+		},
+		concurrency: {
+			get: () => concurrency,
+
+			set(newConcurrency) {
+				validateConcurrency(newConcurrency);
+				concurrency = newConcurrency;
+
+				queueMicrotask(() => {
+					// eslint-disable-next-line no-unmodified-loop-condition
+					while (activeCount < concurrency && queue.size > 0) {
+						resumeNext();
+					}
+				});
+			},
+		},
+		map: {
+			async value(iterable, function_) {
+				const promises = [];
+
+				try {
+					Array.from(iterable, (value, index) => {
+						const promise = generator(function_, value, index);
+						promises.push(promise);
+						return promise;
+					});
+				} catch (error) {
+					// The iterable threw, so `Promise.all` never observes the already scheduled promises. Observe them here to avoid unhandled rejections.
+					for (const promise of promises) {
+						promise.catch(() => {}); // eslint-disable-line promise/prefer-await-to-then
+					}
+
+					throw error;
+				}
+
+				return Promise.all(promises);
+			},
+		},
+	});
+
+	return generator;
+}
+
+function limitFunction(function_, options) {
+	const limit = pLimit(options);
+
+	const limitedFunction = (...arguments_) => limit(() => function_(...arguments_));
+	Object.defineProperty(limitedFunction, 'clearQueue', {
+		value: limit.clearQueue,
+	});
+
+	return limitedFunction;
+}
+
+function validateConcurrency(concurrency) {
+	if (!((Number.isInteger(concurrency) || concurrency === Number.POSITIVE_INFINITY) && concurrency > 0)) {
+		throw new TypeError('Expected `concurrency` to be a number from 1 and up');
+	}
+}
+
+;// CONCATENATED MODULE: ./src/copy/engines/engine.ts
 /**
- * Client config files: the run's results → client-configs.ts → files under
- * config-dir, the `configs` output and what the summary says about them.
+ * The copy engines' one small interface: copy one image from a source
+ * reference to a target reference, or throw an EngineError saying why.
  */
 
 
 
-
-
-
-
-/** Source and mirrored repository of every image that was not rejected. */
-function mappingsOf(results) {
-    const mappings = [];
-    for (const r of results) {
-        if (r.status === 'rejected' || !r.source || !r.target)
+class EngineError extends Error {
+    permanent;
+    retried;
+    constructor(message, 
+    /** Retrying will not help (credentials refused, image missing). */
+    permanent, 
+    /**
+     * The tool had already retried the request that failed, on its own
+     * (crane: 3 tries a request, 1 s then 3 s apart, without reading
+     * Retry-After), so running it again repeats those tries.
+     */
+    retried = false) {
+        super(message);
+        this.permanent = permanent;
+        this.retried = retried;
+    }
+}
+/**
+ * Failures no retry cures, as the tools word them. crane adds a platform the
+ * index lacks (`no child with platform linux/s390x in index ...`) and a
+ * reference it cannot read (`could not parse reference: ...`).
+ */
+const PERMANENT = /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference|\b(?:NAME_UNKNOWN|MANIFEST_UNKNOWN|NAME_INVALID|TAG_INVALID|MANIFEST_INVALID|UNSUPPORTED|DENIED|UNAUTHORIZED): |to be an index/i;
+/** Whether a tool's failure is one no retry cures; URLs are left out (a path may say "denied"). */
+function isPermanentFailure(message) {
+    return PERMANENT.test(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, ' '));
+}
+/** The plain words for a target that failed to store what it was sent. */
+const TARGET_STORAGE = "its storage may be full or failing: the registry's own log says which";
+/**
+ * What happened, in plain words, for the failures a copy meets on the way
+ * (the tools' own wording names a URL and a Go error, not the cause). Tried
+ * in order; the first match wins.
+ *
+ * crane words a registry's answer as `<METHOD> <url>: <CODE>: <message>` or
+ * `<METHOD> <url>: unexpected status code <NNN> <text>` (method upper-case,
+ * URL unquoted; the status of a coded answer is not shown, so UNKNOWN and
+ * UNAVAILABLE, what registries send with a 500 and a 503, stand for it), and
+ * a connection that failed as Go does, `Patch "<url>": <error>`.
+ */
+const EXPLANATIONS = [
+    [
+        /provided digest did not match uploaded content|digest invalid/i,
+        'the target refused a blob whose content did not match its digest (corrupted on the way); it was not stored'
+    ],
+    [
+        // skopeo: "Digest did not match"; crane: "error verifying sha256 checksum after reading N
+        // bytes" (corrupted) and "Content-Length header N does not match expected size M" (truncated).
+        /digest did not match|size mismatch|unexpected blob size|error verifying sha256 checksum|does not match expected size/i,
+        'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
+    ],
+    [/connection refused/i, 'a registry could not be reached (connection refused)'],
+    [
+        // crane: `unexpected status code 401 Unauthorized` (a HEAD) or `UNAUTHORIZED: ...`; skopeo:
+        // `unauthorized: authentication required`. Which registry is in the URL of what follows.
+        /unexpected status code 401\b|\bUNAUTHORIZED: |unauthorized: authentication required/,
+        'a registry refused the credentials given for it, or asked for some (401 Unauthorized); check the username and password, or the docker config login for that registry'
+    ],
+    [
+        /unexpected status code 403\b|\bDENIED: |denied: requested access to the resource is denied/,
+        'a registry denied access (403 Forbidden): the credentials given have no right to push or pull that repository'
+    ],
+    [
+        // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
+        // source blob into the upload, so the source ending early is an upload whose read from
+        // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
+        /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF/i,
+        'the connection to the source was closed in the middle of a blob'
+    ],
+    [
+        // An upload (PATCH/PUT/POST to the target) that lost its connection.
+        /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe)/i,
+        'the connection to the target was closed in the middle of an upload'
+    ],
+    [
+        /unexpected EOF|connection reset|broken pipe|: EOF(?:$|[^\w])/i,
+        'the connection was closed in the middle of a transfer'
+    ],
+    [
+        /too many requests|toomanyrequests|\b429\b/i,
+        'a registry refused with 429 Too Many Requests (rate limited)'
+    ],
+    [
+        /(?:initiating layer upload|uploading (?:layer|manifest|blob))[\s\S]*?\b5\d\d\b/i,
+        `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
+    ],
+    [
+        // crane: an upload (POST/PATCH/PUT of a blob, PUT of a manifest) answered with a server error.
+        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNKNOWN: |unexpected status code 50[0-2]\b)/,
+        `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
+    ],
+    [
+        // Asking the target whether it already holds a blob: crane does it with HEAD only (it reads
+        // the source with GET), skopeo says "at destination". A registry whose storage failed (a
+        // blob linked empty when its disk filled up) answers it with a 500 from then on.
+        /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b/,
+        `the target failed to store the image (it answered a server error while the image was being written); ${TARGET_STORAGE}`
+    ],
+    [
+        /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
+        'a registry answered with a server error'
+    ],
+    [
+        // crane: 503 on an upload; overload or maintenance more often than storage.
+        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNAVAILABLE: |unexpected status code 503\b)/,
+        'the target answered 503 Service Unavailable on an upload (overloaded or in maintenance)'
+    ],
+    // crane, a coded answer: the codes as registries send them with a 500 and a 503.
+    [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
+];
+/** The plain-words cause of a tool's failure, when it is one we know. */
+function explain(detail) {
+    return EXPLANATIONS.find(([pattern]) => pattern.test(detail))?.[1];
+}
+/** A line of Go's `log` package, as crane prints progress and retries: `2026/12/01 02:00:00 retrying EOF`. */
+const GO_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? /;
+/**
+ * The message a tool ended with. skopeo logs through logrus
+ * (`time=... level=fatal msg="..."`): the message alone is kept, unquoted.
+ * crane (cobra) ends with `Error: ...` after its log lines (`retrying ...`,
+ * `pushed blob: ...`): that message is kept, without the prefix and without
+ * any log line around it. Query strings are cut from URLs: upload URLs carry
+ * long opaque state.
+ */
+function toolMessage(output) {
+    const lines = output
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l.length > 0);
+    let text;
+    for (let i = lines.length - 1; i >= 0 && text === undefined; i--) {
+        const line = lines[i];
+        const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(line);
+        if (logged)
+            text = logged[1].replace(/\\(.)/g, '$1');
+        else if (line.startsWith('Error: ')) {
+            // A registry's error body may go on over lines; crane's own log lines are not the message.
+            const rest = lines.slice(i + 1).filter(l => !GO_LOG_LINE.test(l));
+            text = [line.slice('Error: '.length), ...rest].join(' | ');
+        }
+    }
+    return lastLines((text ?? lines.slice(-3).join(' | ')).replace(/(https?:\/\/[^\s"?]+)\?[^\s"]*?(?=:?(?:\s|$)|")/g, '$1'));
+}
+/**
+ * What crane retries on its own (go-containerregistry's transport and upload
+ * retries): the statuses 408, 429, 499, 500, 502, 503, 504 and 522, the codes
+ * registries send with them, and a connection that ended (EOF, reset, broken pipe).
+ */
+const TOOL_RETRIES = /\b(?:TOOMANYREQUESTS|UNAVAILABLE|UNKNOWN|BLOB_UPLOAD_INVALID): |unexpected status code (?:408|429|499|50[0234]|522)\b|: (?:unexpected )?EOF$|connection reset|broken pipe|use of closed network connection/;
+/** crane's log line for each error its retry takes (`retrying without mount` is another thing). */
+const RETRY_LOG_LINE = new RegExp(`${GO_LOG_LINE.source}retrying (?!without mount)`);
+/**
+ * Whether the tool had already retried the failure it ended with (`message`,
+ * from toolMessage): the failure is one crane retries, and crane logged a
+ * retry of that same kind (`retrying GET ...: TOOMANYREQUESTS: ...` before
+ * `Error: fetching ...: GET ...: TOOMANYREQUESTS: ...`).
+ */
+function retriedByTool(output, message) {
+    const kind = TOOL_RETRIES.exec(message)?.[0];
+    if (kind === undefined)
+        return false;
+    return output
+        .split('\n')
+        .some(line => RETRY_LOG_LINE.test(line.trim()) && line.trimEnd().includes(kind));
+}
+/** The last lines a tool printed on stderr, one line, bounded: the reason users read. */
+function lastLines(stderr, count = 3) {
+    const lines = stderr
+        .split('\n')
+        .map(l => l.trim())
+        .filter(l => l.length > 0);
+    return lines.slice(-count).join(' | ').slice(0, 600);
+}
+/**
+ * The environment variables a copy tool may see from the job's, by name
+ * (matched case-insensitively, as Windows names them). The job's own carry
+ * secrets (INPUT_PASSWORD, INPUT_GITHUB-TOKEN, GITHUB_TOKEN,
+ * ACTIONS_RUNTIME_TOKEN, ...) that crane and skopeo have no use for; what
+ * they need is passed explicitly (DOCKER_CONFIG, --authfile).
+ */
+const TOOL_ENVIRONMENT = new Set([
+    'PATH',
+    'HOME',
+    'TMPDIR',
+    'USER',
+    'LANG',
+    'LC_ALL',
+    // Go's net/http reads these (both cases); ALL_PROXY for tools that honour it.
+    'HTTP_PROXY',
+    'HTTPS_PROXY',
+    'NO_PROXY',
+    'ALL_PROXY',
+    // A runner's own CA bundle, for registries behind a corporate TLS proxy.
+    'SSL_CERT_FILE',
+    'SSL_CERT_DIR',
+    // containers/image (skopeo): registries.conf, containers.conf, and where per-user config lives.
+    'XDG_RUNTIME_DIR',
+    'XDG_CONFIG_HOME',
+    'CONTAINERS_REGISTRIES_CONF',
+    'REGISTRIES_CONFIG_PATH',
+    'CONTAINERS_CONF',
+    // Windows: Go's networking needs SystemRoot; the rest locate home and temp.
+    'SYSTEMROOT',
+    'SYSTEMDRIVE',
+    'WINDIR',
+    'TEMP',
+    'TMP',
+    'USERPROFILE',
+    'APPDATA',
+    'LOCALAPPDATA',
+    'PATHEXT'
+].map(name => name.toUpperCase()));
+/**
+ * What a docker credential helper (ecr-login, gcloud, acr-env, pass,
+ * secretservice) reads: it runs as the tool's child, so these are passed
+ * only when the tool's docker config names a helper.
+ */
+const HELPER_ENVIRONMENT = /^(?:AWS_|AZURE_|GOOGLE_|CLOUDSDK_)|^(?:DBUS_SESSION_BUS_ADDRESS|GNUPGHOME|PASSWORD_STORE_DIR)$/i;
+/**
+ * The minimal environment a copy tool runs with: the allowed variables that
+ * are set in `from`, then `extra` (what the engine passes on purpose).
+ */
+function toolEnvironment(extra, from = process.env, options = {}) {
+    const env = {};
+    for (const [name, value] of Object.entries(from)) {
+        if (value === undefined)
             continue;
-        const source = parseReference(r.source);
-        const target = parseReference(r.target);
-        if (!source.ok || !target.ok)
-            continue;
-        mappings.push({
-            source: { registry: source.ref.registry, repository: source.ref.repository },
-            target: `${target.ref.registry}/${target.ref.repository}`
+        if (TOOL_ENVIRONMENT.has(name.toUpperCase()) ||
+            (options.credentialHelpers && HELPER_ENVIRONMENT.test(name))) {
+            env[name] = value;
+        }
+    }
+    return { ...env, ...extra };
+}
+/** Whether a docker config file names a credential helper; false when it cannot be read. */
+function namesCredentialHelper(configFile) {
+    try {
+        const config = JSON.parse(external_node_fs_namespaceObject.readFileSync(configFile, 'utf8'));
+        return Boolean(config.credsStore) || Object.keys(config.credHelpers ?? {}).length > 0;
+    }
+    catch {
+        return false;
+    }
+}
+/** Run a tool with an argument array (never a shell); throw EngineError on a non-zero exit. */
+async function runTool(name, tool, args, env, options = {}) {
+    let result;
+    try {
+        result = await getExecOutput(tool, args, {
+            silent: true,
+            ignoreReturnCode: true,
+            env: toolEnvironment(env, process.env, options)
         });
     }
-    return mappings;
-}
-/**
- * Write the client configs for the run's registries (and config-registries)
- * into config-dir and set the `configs` output: `{"containers": [file], ...}`.
- * A file that cannot be written fails the job; the images are reported anyway.
- */
-function emitClientConfigs(options, results) {
-    const configs = clientConfigs({
-        target: options.target,
-        template: options.rewrite,
-        insecureRegistries: options.insecureRegistries,
-        mappings: mappingsOf(results),
-        registries: options.configRegistries ?? []
-    });
-    const root = external_node_path_namespaceObject.resolve(workspace(), options.configDir);
-    const written = {};
-    const done = { dir: options.configDir, configs, written };
-    try {
-        for (const file of configs.files) {
-            const full = external_node_path_namespaceObject.join(root, ...file.path.split('/'));
-            external_node_fs_namespaceObject.mkdirSync(external_node_path_namespaceObject.dirname(full), { recursive: true });
-            external_node_fs_namespaceObject.writeFileSync(full, file.content);
-            (written[file.client] ??= []).push(full);
-        }
-    }
     catch (error) {
-        done.error = `Could not write the client configs to ${options.configDir}: ${error.message}`;
-        setFailed(safeLog(done.error));
+        throw new EngineError(`${name} could not be started: ${errorMessage(error)}`, true);
     }
-    const ordered = Object.fromEntries(CLIENTS.filter(c => written[c]).map(c => [c, written[c]]));
-    setOutput('configs', JSON.stringify(ordered));
-    startGroup(`Client configs for ${configs.registries.join(', ') || 'no registry'}`);
-    for (const file of Object.values(ordered).flat())
-        info(safeLog(`wrote ${file}`));
-    for (const note of configs.notes)
-        info(safeLog(note.text));
-    endGroup();
-    return done;
+    if (result.exitCode !== 0) {
+        const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message';
+        const said = `${name} exited with ${result.exitCode}: ${why}`;
+        const cause = explain(why);
+        const permanent = isPermanentFailure(why);
+        throw new EngineError(cause ? `${cause} (${said})` : said, permanent, !permanent && retriedByTool(result.stderr, why));
+    }
 }
 
-;// CONCATENATED MODULE: ./src/allowlist-lint.ts
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/registry/client.ts
 /**
- * The normal form of an allowlist, and what keeps a file from it. DaoCloud's
- * `allows.txt` normal form (their formatter and pull-request check) is: one
- * pattern a line, sorted in byte order (`LC_ALL=C sort -u`), no duplicates,
- * no line that a wildcard line already covers. Our format also has comments,
- * so the normal form adds:
+ * Registry client, read side: HEAD and GET manifests, list tags, read a JSON
+ * blob (an image config), with the registry's token or Basic auth, retries on
+ * 429/5xx and Docker Hub's rate limit watched. Copying itself is the engines' work.
  *
- * - a leading block of comment lines followed by a blank line is the header:
- *   it stays on top, followed by exactly one blank line;
- * - other comment lines belong to the pattern below them and move with it;
- *   comments after the last pattern stay at the end; a comment on a pattern's
- *   line stays there, after one space;
- * - no other blank lines, no spaces around a line, LF line ends, one line
- *   break at the end;
- * - every pattern written in full as the matcher reads it (`nginx` is
- *   `docker.io/library/nginx`), so equal patterns look equal and sort together.
+ * Requests go out on node:http(s) directly over keep-alive agents, one per
+ * origin, that @actions/http-client hands out (so a proxy from the
+ * environment is honoured): planning thousands of images is two HEADs each,
+ * and the client's own per-request work is what the registries' ceiling is
+ * compared with (see `npm run bench`).
  *
- * A removed line's comments move to the line that covers it, so the fix never
- * loses what an author wrote. "Covered" is decided by the matcher itself
- * (src/allowlist.ts), not by comparing text. Malformed lines are reported and
- * kept as written: the fix never guesses what an allowlist meant.
+ * What a registry answers is a stranger's: a Bearer realm is followed only
+ * over https (plain HTTP only to an insecure registry's own host:port, and
+ * then without credentials), never to a link-local or cloud metadata
+ * address, and the token it gives is bounded before it is used in a header.
  */
 
 
-/** A UTF-16 unit lifted so that unit order is code point order (surrogates above U+FFFF). */
-function lift(unit) {
-    return unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit;
+
+
+
+
+
+/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json'
+];
+const INDEX_TYPES = new Set(MANIFEST_TYPES.slice(0, 2));
+const ACCEPT = MANIFEST_TYPES.join(', ');
+function isIndex(mediaType) {
+    return INDEX_TYPES.has(mediaType);
 }
-/**
- * Byte order of the UTF-8 text, as `LC_ALL=C sort` compares (code point order
- * is UTF-8 byte order), without encoding every key on every comparison.
- */
-function compareBytes(a, b) {
-    const n = Math.min(a.length, b.length);
-    for (let i = 0; i < n; i++) {
-        const x = a.charCodeAt(i);
-        const y = b.charCodeAt(i);
-        if (x !== y)
-            return lift(x) - lift(y);
+function formatPlatform(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+class RegistryError extends Error {
+    status;
+    permanent;
+    constructor(message, 
+    /** HTTP status, or undefined for a network error. */
+    status, 
+    /** Retrying will not help (wrong credentials, denied, malformed answer). */
+    permanent = false) {
+        super(message);
+        this.status = status;
+        this.permanent = permanent;
     }
-    return a.length - b.length;
 }
-function isComment(raw) {
-    return raw.trim().startsWith('#');
-}
-function quote(text) {
-    return `"${text}"`;
-}
-/** A repair to show (never apply) for a malformed line without a wildcard. */
-function suggestion(written) {
-    if (written.includes('*'))
+/** Parse `Bearer realm="...",service="...",scope="..."` (one challenge is all registries send). */
+function parseChallenge(header) {
+    if (!header)
         return undefined;
-    const read = parseReference(written);
-    if (read.ok)
-        return repositoryName(read.ref);
-    if (!read.suggestion)
+    const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
+    if (!match)
         return undefined;
-    const repaired = parseReference(read.suggestion);
-    return repaired.ok ? repositoryName(repaired.ref) : undefined;
+    const params = {};
+    for (const p of match[2].matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+        params[p[1].toLowerCase()] =
+            p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
+    }
+    return { scheme: match[1].toLowerCase(), params };
 }
+/** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
+function parseRetryAfter(value, now = Date.now()) {
+    if (!value)
+        return undefined;
+    if (/^\d+$/.test(value.trim()))
+        return Number(value.trim()) * 1000;
+    const date = Date.parse(value);
+    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+/** `76;w=21600` → 76. */
+function leadingNumber(value) {
+    const text = Array.isArray(value) ? value[0] : value;
+    const match = text ? /^\s*(\d+)/.exec(text) : null;
+    return match ? Number(match[1]) : undefined;
+}
+const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+const SOCKET_TIMEOUT_MS = 60_000;
+const MAX_REDIRECTS = 10;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** An image config is a few KiB; getBlobJson's default ceiling. */
+const MAX_BLOB_JSON_BYTES = 1024 * 1024;
+/** Registry tokens are JWTs of a few KiB; a longer one is refused. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Cloud metadata endpoints (instance credentials live there): never a realm or redirect target. */
+const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal']);
+const FORBIDDEN_ADDRESSES = new external_node_net_.BlockList();
+FORBIDDEN_ADDRESSES.addSubnet('169.254.0.0', 16, 'ipv4');
+FORBIDDEN_ADDRESSES.addSubnet('fe80::', 10, 'ipv6');
+// AWS's IPv6 and Alibaba's metadata addresses, outside link-local.
+FORBIDDEN_ADDRESSES.addAddress('fd00:ec2::254', 'ipv6');
+FORBIDDEN_ADDRESSES.addAddress('100.100.100.200', 'ipv4');
 /**
- * Indices (into `keys`) of a longest strictly increasing run, found by
- * patience sorting: the lines outside it are the fewest that must move.
+ * A host no registry answer may send the client to: a link-local address
+ * (checked also in IPv4-mapped IPv6 form; the URL parser has already made
+ * decimal and hex IPv4 spellings dotted) or a metadata name.
  */
-function longestSorted(keys) {
-    const tails = [];
-    const previous = new Array(keys.length).fill(-1);
-    keys.forEach((key, i) => {
-        let lo = 0;
-        let hi = tails.length;
-        while (lo < hi) {
-            const mid = (lo + hi) >> 1;
-            if (compareBytes(keys[tails[mid]], key) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo > 0)
-            previous[i] = tails[lo - 1];
-        tails[lo] = i;
-    });
-    const kept = new Set();
-    for (let i = tails[tails.length - 1] ?? -1; i >= 0; i = previous[i])
-        kept.add(i);
-    return kept;
-}
-/** Lint an allowlist's text: what keeps it from normal form, and the normal form itself. */
-function lintAllowlist(text, source) {
-    const findings = [];
-    const report = (line, raw, kind, problem, action, fixable = true) => {
-        findings.push({ line, text: raw, kind, problem, action, fixable });
-    };
-    const lines = text === '' ? [] : text.split('\n');
-    if (text.endsWith('\n'))
-        lines.pop();
-    let crlf = 0;
-    let firstCrlf = 0;
-    const raws = lines.map((line, i) => {
-        if (!line.endsWith('\r') || (i === lines.length - 1 && !text.endsWith('\n')))
-            return line;
-        crlf++;
-        firstCrlf ||= i + 1;
-        return line.slice(0, -1);
-    });
-    if (crlf > 0) {
-        report(firstCrlf, raws[firstCrlf - 1], 'line-ends', `${crlf} line(s) end with CR LF`, 'end every line with LF alone');
-    }
-    if (text !== '' && !text.endsWith('\n')) {
-        report(raws.length, raws[raws.length - 1], 'final-newline', 'no line break at the end of the file', 'end the last line with a line break');
-    }
-    // The header: leading comment lines followed by a blank line.
-    let start = 0;
-    while (start < raws.length && isComment(raws[start]))
-        start++;
-    const header = start > 0 && raws[start]?.trim() === '' ? raws.slice(0, start) : [];
-    const body = header.length > 0 ? start + 1 : 0;
-    if (header.length > 0 && raws[start] !== '') {
-        report(start + 1, raws[start], 'whitespace', 'the blank line after the header holds spaces or invisible characters', 'leave it empty');
-    }
-    const entries = [];
-    let pending = [];
-    const checkSpacing = (i, raw, normal) => {
-        if (raw === normal)
-            return;
-        report(i + 1, raw, 'whitespace', 'spaces or invisible characters around the line or before its comment', `write it as ${quote(normal)}`);
-    };
-    header.forEach((raw, i) => checkSpacing(i, raw, raw.trim()));
-    for (let i = body; i < raws.length; i++) {
-        const raw = raws[i];
-        if (raw.trim() === '') {
-            report(i + 1, raw, 'blank', 'a blank line among the patterns', 'remove it (only the blank line after a leading comment block is kept)');
-            continue;
-        }
-        if (isComment(raw)) {
-            checkSpacing(i, raw, raw.trim());
-            pending.push(raw.trim());
-            continue;
-        }
-        const { pattern: written, comment } = splitLine(raw);
-        checkSpacing(i, raw, comment === undefined ? written : `${written} ${comment}`);
-        const entry = {
-            line: i + 1,
-            raw,
-            written,
-            comments: pending,
-            key: written,
-            moved: []
-        };
-        if (comment !== undefined)
-            entry.comment = comment;
-        pending = [];
+function isForbiddenHost(hostname) {
+    const host = hostname.toLowerCase().replace(/\.$/, '');
+    if (METADATA_NAMES.has(host))
+        return true;
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(host))
+        return FORBIDDEN_ADDRESSES.check(host, 'ipv4');
+    if (host.startsWith('[') && host.endsWith(']')) {
         try {
-            entry.pattern = parsePattern(written, i + 1);
-            entry.key = patternText(entry.pattern);
-            if (entry.key !== written) {
-                report(i + 1, raw, 'spelling', `${quote(written)} is not written in full`, `write it as ${quote(entry.key)}`);
+            return FORBIDDEN_ADDRESSES.check(host.slice(1, -1), 'ipv6');
+        }
+        catch {
+            return true;
+        }
+    }
+    return false;
+}
+class RegistryClient {
+    options;
+    /** Agents come from here; one HttpClient serves a single protocol, hence one each. */
+    agentSources;
+    agents = new Map();
+    userAgent;
+    insecure;
+    tokens = new Map();
+    /** Registries whose credentials were refused: every later request fails at once. */
+    refused = new Map();
+    warnedLow = new Set();
+    warnedPlainRealm = new Set();
+    retries;
+    retryDelayMs;
+    maxRetryDelayMs;
+    /** Manifest GETs made on each registry (Docker Hub counts each as a pull). */
+    manifestGets = new Map();
+    constructor(options = {}) {
+        this.options = options;
+        // Proxies come from the environment; the agents keep connections alive.
+        const source = () => new lib_HttpClient(options.userAgent ?? 'image-mirror', [], { keepAlive: true });
+        this.agentSources = { 'http:': source(), 'https:': source() };
+        this.userAgent = options.userAgent ?? 'image-mirror';
+        this.insecure = new Set(options.insecure ?? []);
+        this.retries = options.retries ?? 3;
+        this.retryDelayMs = options.retryDelayMs ?? 500;
+        this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+    }
+    dispose() {
+        this.agentSources['http:'].dispose();
+        this.agentSources['https:'].dispose();
+        // A proxy's tunnelling agent has no destroy(); it holds no sockets of ours to close.
+        for (const agent of this.agents.values())
+            agent.destroy?.();
+    }
+    /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
+    async headManifest(registry, repository, reference) {
+        const res = await this.request('HEAD', registry, repository, `manifests/${reference}`);
+        if (res.status === 404)
+            return undefined;
+        return this.describe(res);
+    }
+    /** GET a manifest. Counts as a pull on Docker Hub: use only where a HEAD cannot answer. */
+    async getManifest(registry, repository, reference) {
+        const res = await this.request('GET', registry, repository, `manifests/${reference}`);
+        const text = res.body;
+        this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
+        if (res.status === 404)
+            return undefined;
+        const head = this.describe(res);
+        let body;
+        try {
+            body = JSON.parse(text);
+        }
+        catch {
+            throw new RegistryError(`${registry}/${repository}:${reference}: the manifest is not JSON`, 200, true);
+        }
+        const computed = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.bytes).digest('hex')}`;
+        // A registry that omits the digest header is answered by the content itself.
+        return { ...head, digest: head.digest || computed, body, size: head.size || res.bytes.length };
+    }
+    /**
+     * A JSON blob (an image config), read and checked against its digest;
+     * undefined when the registry does not have it. Redirects to storage are
+     * followed as for any request; an answer over maxBytes is refused.
+     */
+    async getBlobJson(registry, repository, digest, maxBytes = MAX_BLOB_JSON_BYTES) {
+        const expected = /^sha256:([a-f0-9]{64})$/.exec(digest)?.[1];
+        if (!expected) {
+            throw new RegistryError(`${registry}/${repository}: ${JSON.stringify(digest.slice(0, 80))} is not a sha256 digest; the blob is not read`, undefined, true);
+        }
+        const res = await this.request('GET', registry, repository, `blobs/${digest}`, maxBytes);
+        if (res.status === 404)
+            return undefined;
+        const actual = (0,external_node_crypto_.createHash)('sha256').update(res.bytes).digest('hex');
+        if (actual !== expected) {
+            throw new RegistryError(`${registry}/${repository}@${digest}: the blob answered has sha256:${actual}, not its digest; refused`, res.status, true);
+        }
+        try {
+            return JSON.parse(res.bytes.toString('utf8'));
+        }
+        catch {
+            throw new RegistryError(`${registry}/${repository}@${digest}: the blob is not JSON`, 200, true);
+        }
+    }
+    /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
+    async listTags(registry, repository) {
+        const tags = [];
+        let next = 'tags/list?n=1000';
+        for (let page = 0; next && page < 1000; page++) {
+            const res = await this.request('GET', registry, repository, next);
+            const text = res.body;
+            if (res.status === 404) {
+                throw new RegistryError(`${registry}/${repository} does not exist`, 404, true);
             }
+            try {
+                tags.push(...(JSON.parse(text).tags ?? []));
+            }
+            catch {
+                throw new RegistryError(`${registry}/${repository}: the tag list is not JSON`, 200, true);
+            }
+            const link = res.headers.link;
+            const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(Array.isArray(link) ? (link[0] ?? '') : (link ?? ''));
+            next = target
+                ? this.relativeToRepository(target[1], registry, repository)
+                : undefined;
         }
-        catch (e) {
-            const repair = suggestion(written);
-            report(i + 1, raw, 'invalid', 
-            // The parser's message starts by quoting the line, which the finding already names.
-            `not a valid pattern: ${e.message.replace(`${quote(written)}: `, '')}`, repair
-                ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
-                : 'correct or remove the line; the fix leaves it as it is', false);
+        return tags;
+    }
+    /** The API root of a registry: Docker Hub's lives elsewhere; insecure hosts use HTTP. */
+    baseUrl(registry) {
+        const host = registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
+        return `${this.insecure.has(registry) ? 'http' : 'https'}://${host}/v2/`;
+    }
+    relativeToRepository(link, registry, repository) {
+        const url = new URL(link, this.baseUrl(registry));
+        const prefix = `/v2/${repository}/`;
+        return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link;
+    }
+    describe(res) {
+        const headers = res.headers;
+        return {
+            // A registry's answer is not trusted to be a digest: anything else reads as none.
+            digest: /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(String(headers['docker-content-digest'] ?? ''))
+                ? String(headers['docker-content-digest'])
+                : '',
+            mediaType: String(headers['content-type'] ?? '')
+                .split(';')[0]
+                .trim(),
+            size: Number(headers['content-length'] ?? 0)
+        };
+    }
+    /** One request with auth, retries and rate-limit watch; the answer is a 2xx or a 404. */
+    async request(method, registry, repository, path, maxBytes = MAX_BODY_BYTES) {
+        const refusal = this.refused.get(registry);
+        if (refusal)
+            throw new RegistryError(refusal, 401, true);
+        const url = `${this.baseUrl(registry)}${repository}/${path}`;
+        const scope = `repository:${repository}:pull`;
+        let authenticated = false;
+        for (let attempt = 0;; attempt++) {
+            let res;
+            try {
+                res = await this.send(method, url, {
+                    ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
+                    ...this.authorization(registry, scope)
+                }, { maxBytes });
+            }
+            catch (error) {
+                if (error instanceof RegistryError)
+                    throw error;
+                if (attempt < this.retries) {
+                    await sleep(this.backoff(attempt));
+                    continue;
+                }
+                throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
+            }
+            const status = res.status;
+            this.watchRateLimit(registry, res);
+            if (status === 401 && !authenticated) {
+                await this.authenticate(registry, scope, res.headers['www-authenticate']);
+                authenticated = true;
+                attempt--;
+                continue;
+            }
+            if ((status === 429 || status >= 500) && attempt < this.retries) {
+                const wait = parseRetryAfter(res.headers['retry-after']);
+                await sleep(Math.min(wait ?? this.backoff(attempt), this.maxRetryDelayMs));
+                continue;
+            }
+            if ((status >= 200 && status < 300) || status === 404)
+                return res;
+            throw this.failure(status, registry, repository, path, res.body.slice(0, 300));
         }
-        entries.push(entry);
     }
-    const trailer = pending;
-    // Duplicates: the same pattern once written in full; the first one stays.
-    const byKey = new Map();
-    for (const entry of entries) {
-        const first = byKey.get(entry.key);
-        if (first)
-            entry.removedInto = first;
-        else
-            byKey.set(entry.key, entry);
-    }
-    // Covered lines, asked of the matcher: an exact name one of the wildcards
-    // matches; `p/*` when a `**` line matches `p/x`; `p/**` when a `**` line matches `p` itself.
-    const unique = [...byKey.values()];
-    const valid = unique.filter((e) => Boolean(e.pattern));
-    const byPattern = new Map(valid.map(e => [e.pattern, e]));
-    const wildcards = new Allowlist(source, valid.filter(e => e.pattern.kind !== 'exact').map(e => e.pattern));
-    const deep = new Allowlist(source, valid.filter(e => e.pattern.kind === 'any').map(e => e.pattern));
-    // The matcher takes a registry and a repository and joins them with "/".
-    const named = (name) => {
-        const slash = name.indexOf('/');
-        return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
-    };
-    for (const entry of valid) {
-        const { kind, prefix } = entry.pattern;
-        // Nothing covers a whole registry (`gcr.io/**`) but the same line.
-        if (kind === 'any' && !prefix.includes('/'))
-            continue;
-        const cover = kind === 'exact'
-            ? wildcards.match(named(prefix))
-            : kind === 'one'
-                ? deep.match(named(`${prefix}/x`))
-                : deep.match(named(prefix));
-        if (cover && cover !== entry.pattern)
-            entry.removedInto = byPattern.get(cover);
-    }
-    // A removed line is reported with the line that stays in its place (covers are
-    // transitive: what covers its cover covers it too), and its comments move there.
-    for (const entry of entries) {
-        if (!entry.removedInto)
-            continue;
-        let home = entry.removedInto;
-        while (home.removedInto)
-            home = home.removedInto;
-        home.moved.push(...entry.comments, ...(entry.comment ? [entry.comment] : []));
-        const comments = entry.comments.length > 0 || entry.comment !== undefined;
-        const action = `remove it${comments ? `; its comments move to line ${home.line}` : ''}`;
-        if (entry.removedInto.key === entry.key) {
-            const first = entry.removedInto;
-            const full = entry.key === entry.written ? '' : ` (${quote(entry.key)})`;
-            report(entry.line, entry.raw, 'duplicate', `${quote(entry.written)}${full} is already on line ${first.line}`, action);
+    /** The keep-alive agent for an origin (through the environment's proxy, if one applies). */
+    agentFor(url) {
+        let agent = this.agents.get(url.origin);
+        if (!agent) {
+            const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
+            agent = this.agentSources[protocol].getAgent(url.href);
+            this.agents.set(url.origin, agent);
         }
-        else {
-            report(entry.line, entry.raw, 'covered', `${quote(entry.written)} is already covered by ${quote(home.written)} on line ${home.line}`, action);
+        return agent;
+    }
+    /**
+     * Send a request and read the answer, following redirects (never from
+     * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
+     * are not carried to another host). `guard` checks every hop.
+     */
+    async send(method, address, headers, { maxBytes = MAX_BODY_BYTES, guard } = {}) {
+        let url = new URL(address);
+        let sent = headers;
+        for (let redirects = 0;; redirects++) {
+            guard?.(url);
+            const answer = await this.sendOnce(method, url, sent, maxBytes);
+            const location = answer.headers.location;
+            if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS)
+                return answer;
+            const next = new URL(location, url);
+            if (url.protocol === 'https:' && next.protocol !== 'https:') {
+                throw new RegistryError(`${url.host} redirected to ${next.origin} over plain HTTP; not followed`, answer.status, true);
+            }
+            if (next.host !== url.host && isForbiddenHost(next.hostname)) {
+                throw new RegistryError(`${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`, answer.status, true);
+            }
+            if (next.host !== url.host) {
+                const { authorization: _dropped, ...rest } = sent;
+                void _dropped;
+                sent = rest;
+            }
+            url = next;
         }
     }
-    const kept = unique.filter(e => !e.removedInto);
-    const sorted = [...kept].sort((a, b) => compareBytes(a.key, b.key));
-    const inPlace = new Set([...longestSorted(kept.map(e => e.key))].map(i => kept[i]));
-    // For each place in the sorted list, the nearest line before and after it that stays put.
-    const stayBefore = [];
-    const stayAfter = [];
-    for (let i = 0, last; i < sorted.length; i++) {
-        stayBefore[i] = last;
-        if (inPlace.has(sorted[i]))
-            last = sorted[i];
+    sendOnce(method, url, headers, maxBytes) {
+        const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
+        return new Promise((resolve, reject) => {
+            let refused = false;
+            const refuse = () => {
+                // Final: asking again would only fetch the same oversized answer.
+                refused = true;
+                reject(new RegistryError(`${url.host} answered more than ${maxBytes} bytes`, 0, true));
+                req.destroy();
+            };
+            const req = transport.request(url, {
+                method,
+                headers: { 'user-agent': this.userAgent, ...headers },
+                agent: this.agentFor(url),
+                timeout: SOCKET_TIMEOUT_MS
+            }, res => {
+                const chunks = [];
+                let length = 0;
+                // A HEAD's Content-Length describes a body that is not sent.
+                if (method !== 'HEAD' && Number(res.headers['content-length'] ?? 0) > maxBytes) {
+                    return refuse();
+                }
+                res.on('data', (chunk) => {
+                    if (refused)
+                        return;
+                    length += chunk.length;
+                    if (length > maxBytes)
+                        refuse();
+                    else
+                        chunks.push(chunk);
+                });
+                res.on('error', reject);
+                res.on('end', () => {
+                    // Ended early by refuse(): what came is incomplete and must not be used.
+                    if (refused)
+                        return;
+                    const bytes = Buffer.concat(chunks);
+                    resolve({
+                        status: res.statusCode ?? 0,
+                        headers: res.headers,
+                        bytes,
+                        body: bytes.toString('utf8')
+                    });
+                });
+            });
+            req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
+            req.on('error', reject);
+            req.end();
+        });
     }
-    for (let i = sorted.length - 1, next; i >= 0; i--) {
-        stayAfter[i] = next;
-        if (inPlace.has(sorted[i]))
-            next = sorted[i];
+    failure(status, registry, repository, path, body) {
+        const what = `${method(path)} ${registry}/${repository}`;
+        if (status === 401) {
+            if (this.options.credentials?.(registry)) {
+                const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`;
+                this.refused.set(registry, message);
+                return new RegistryError(message, 401, true);
+            }
+            return new RegistryError(`${registry} requires credentials (401 Unauthorized) for ${repository}; give username and password for the target, or log in to it in an earlier step`, 401, true);
+        }
+        if (status === 403)
+            return new RegistryError(`${what}: access denied (403 Forbidden)`, 403, true);
+        if (status === 429)
+            return new RegistryError(`${what}: rate limited (429 Too Many Requests) after ${this.retries + 1} attempts`, 429);
+        const detail = errorDetail(body);
+        return new RegistryError(`${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`, status, status >= 400 && status < 500);
     }
-    sorted.forEach((entry, at) => {
-        if (inPlace.has(entry))
+    backoff(attempt) {
+        return this.retryDelayMs * 2 ** attempt * (0.75 + Math.random() / 2);
+    }
+    authorization(registry, scope) {
+        const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry);
+        if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
+            return { authorization: `Bearer ${auth.token}` };
+        }
+        const credentials = this.options.credentials?.(registry);
+        if (auth?.kind === 'basic' && credentials) {
+            return { authorization: `Basic ${basic(credentials)}` };
+        }
+        return {};
+    }
+    /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */
+    async authenticate(registry, scope, header) {
+        const challenge = parseChallenge(Array.isArray(header) ? header[0] : header);
+        const credentials = this.options.credentials?.(registry);
+        if (challenge?.scheme === 'basic') {
+            if (credentials)
+                this.tokens.set(registry, { kind: 'basic' });
             return;
-        const previous = sorted[at - 1];
-        const next = sorted[at + 1];
-        const place = previous && next
-            ? `after ${quote(previous.key)} and before ${quote(next.key)}`
-            : previous
-                ? `last, after ${quote(previous.key)}`
-                : `first, before ${quote(next.key)}`;
-        const anchorBefore = stayBefore[at];
-        const anchorAfter = stayAfter[at];
-        report(entry.line, entry.raw, 'order', `out of order: in byte order (LC_ALL=C sort) it comes ${place}`, anchorBefore
-            ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
-            : anchorAfter
-                ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
-                : 'sort the file');
-    });
-    const out = [];
-    if (header.length > 0)
-        out.push(...header.map(h => h.trim()), '');
-    for (const entry of sorted) {
-        out.push(...entry.comments, ...entry.moved);
-        out.push(entry.comment === undefined ? entry.key : `${entry.key} ${entry.comment}`);
+        }
+        if (challenge?.scheme !== 'bearer' || !challenge.params.realm)
+            return;
+        let url;
+        try {
+            url = new URL(challenge.params.realm);
+        }
+        catch {
+            throw new RegistryError(`${registry} sent a token realm that is not a URL`, undefined, true);
+        }
+        const guard = this.realmGuard(registry);
+        guard(url);
+        if (challenge.params.service)
+            url.searchParams.set('service', challenge.params.service);
+        url.searchParams.set('scope', challenge.params.scope || scope);
+        const plain = url.protocol !== 'https:';
+        if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
+            this.warnedPlainRealm.add(registry);
+            this.options.warn?.(`${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`);
+        }
+        const res = await this.send('GET', url.toString(), credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {}, { guard });
+        const text = res.body;
+        const status = res.status;
+        if (status === 401 || status === 403) {
+            const message = credentials
+                ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
+                : `${registry} refused an anonymous token (${status}) for ${scope}`;
+            if (credentials)
+                this.refused.set(registry, message);
+            throw new RegistryError(message, status, true);
+        }
+        if (status < 200 || status >= 300) {
+            throw new RegistryError(`${registry}: the token service answered HTTP ${status}`, status);
+        }
+        let answer;
+        try {
+            answer = JSON.parse(text);
+        }
+        catch {
+            throw new RegistryError(`${registry}: the token service answered something not JSON`);
+        }
+        const token = answer?.token ?? answer?.access_token;
+        if (!token)
+            throw new RegistryError(`${registry}: the token service sent no token`);
+        // It goes into a header: a stranger's string is bounded and kept to header-safe characters.
+        if (typeof token !== 'string' ||
+            token.length > MAX_TOKEN_LENGTH ||
+            !/^[\x21-\x7e]+$/.test(token)) {
+            throw new RegistryError(`${registry}: the token service on ${url.host} sent a token that is not up to ${MAX_TOKEN_LENGTH} printable ASCII characters; refused`, status, true);
+        }
+        // Expire a little early so no request goes out with a token about to lapse.
+        const expiresIn = Number.isFinite(answer.expires_in) ? answer.expires_in : 60;
+        const lifetime = Math.max(60, expiresIn) * 1000;
+        this.tokens.set(`${registry} ${scope}`, {
+            kind: 'bearer',
+            token,
+            expires: Date.now() + lifetime - 10_000
+        });
     }
-    out.push(...trailer);
-    while (out.length > 0 && out[out.length - 1] === '')
-        out.pop();
-    const normalForm = out.length > 0 ? `${out.join('\n')}\n` : '';
-    // Every difference must have a finding; this one says so if a rule above missed one.
-    if (findings.length === 0 && normalForm !== text) {
-        report(1, raws[0] ?? '', 'layout', 'the file differs from its normal form', 'replace it with the normal form');
+    /**
+     * Where a registry's token realm may send the client: https anywhere, plain
+     * HTTP only to an insecure registry's own host:port, never a link-local or
+     * metadata host. Applied to the realm and to every redirect from it.
+     */
+    realmGuard(registry) {
+        const own = new URL(this.baseUrl(registry));
+        return realm => {
+            const refuse = (why) => new RegistryError(`${registry}'s token realm leads to ${realm.host}: ${why}`, undefined, true);
+            if (isForbiddenHost(realm.hostname)) {
+                throw refuse('a link-local or cloud metadata address; refused');
+            }
+            if (realm.protocol === 'https:')
+                return;
+            if (realm.protocol === 'http:' && own.protocol === 'http:' && realm.host === own.host)
+                return;
+            throw refuse(`${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`);
+        };
     }
-    findings.sort((a, b) => a.line - b.line);
-    return {
-        source,
-        findings,
-        normalForm,
-        normalized: findings.length === 0,
-        patterns: kept.length
-    };
+    watchRateLimit(registry, res) {
+        const remaining = leadingNumber(res.headers['ratelimit-remaining']);
+        if (remaining === undefined)
+            return;
+        const limit = leadingNumber(res.headers['ratelimit-limit']);
+        const low = Math.max(10, Math.floor((limit ?? 100) / 10));
+        if (remaining <= low && !this.warnedLow.has(registry)) {
+            this.warnedLow.add(registry);
+            this.options.warn?.(`${registry} rate limit is low: ${remaining}${limit !== undefined ? ` of ${limit}` : ''} pulls remaining in its window; log in to ${registry} for a higher limit`);
+        }
+    }
+}
+function method(path) {
+    return path.startsWith('tags/') ? 'listing tags of' : 'reading';
+}
+function basic(c) {
+    return Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64');
+}
+/** The first message of an OCI error body, if it is one. */
+function errorDetail(body) {
+    try {
+        const parsed = JSON.parse(body);
+        const first = parsed.errors?.[0];
+        return first ? [first.code, first.message].filter(Boolean).join(': ') : undefined;
+    }
+    catch {
+        return undefined;
+    }
 }
 
-;// CONCATENATED MODULE: ./src/results.ts
+;// CONCATENATED MODULE: ./src/copy/expectation.ts
+/**
+ * What one copy must leave in the target, decided from the source as it is
+ * upstream now and from what the mirrored tag already holds. This is where
+ * the promise is kept: a mirrored tag only ever holds its source tag's
+ * current content, or platforms of it, and a platform choice never takes
+ * away platforms the tag holds.
+ */
+
+
+/** A failure of one image: `rejected` when the request itself cannot be served, else `failed`. */
+class ImageError extends Error {
+    permanent;
+    rejected;
+    retriedByEngine;
+    constructor(message, permanent, rejected = false, 
+    /** The engine had retried the request that failed itself (EngineError.retried). */
+    retriedByEngine = false) {
+        super(message);
+        this.permanent = permanent;
+        this.rejected = rejected;
+        this.retriedByEngine = retriedByEngine;
+    }
+}
+/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
+function platformMatches(p, wanted) {
+    const [os, arch, variant] = wanted.split('/');
+    return p.os === os && p.architecture === arch && (!variant || p.variant === variant);
+}
+/**
+ * The source's digest from a HEAD (free on Docker Hub). A `tag@digest`
+ * reference is served only when the tag points at that digest upstream now:
+ * otherwise pushing the digest under the tag would make the mirrored tag
+ * serve content its source tag no longer (or never) had.
+ */
+async function sourceHead(source, client) {
+    const name = repositoryName(source);
+    const reference = source.digest ?? source.tag ?? 'latest';
+    if (source.tag && source.digest) {
+        const tagged = await client.headManifest(source.registry, source.repository, source.tag);
+        if (!tagged) {
+            throw new ImageError(`${name}:${source.tag} does not exist upstream, so it cannot be mirrored as ${source.digest}; ask for ${name}@${source.digest} to mirror that content by digest`, true, true);
+        }
+        // A registry that sends no digest on HEAD is answered by the manifest itself (a GET).
+        const current = tagged.digest ||
+            (await client.getManifest(source.registry, source.repository, source.tag))?.digest;
+        if (!current) {
+            throw new ImageError(`${name}:${source.tag} cannot be compared with ${source.digest}: ${source.registry} gives no digest for it`, true, true);
+        }
+        if (current !== source.digest) {
+            throw new ImageError(`${name}:${source.tag} points at ${current} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`, true, true);
+        }
+        // The tag is that digest: its answer is the source's, no second request needed.
+        return { ...tagged, digest: current };
+    }
+    const head = await client.headManifest(source.registry, source.repository, reference);
+    if (!head) {
+        throw new ImageError(`${name}:${reference} does not exist on ${source.registry}`, true);
+    }
+    return head;
+}
+const IMAGE_TYPES = new Set(MANIFEST_TYPES.filter(type => !isIndex(type)));
+/** An image manifest by its type; anything else (an index, plain JSON) is read to be sure. */
+const isImageManifest = (mediaType) => IMAGE_TYPES.has(mediaType);
+/** Attestations and other artifacts sit in an index as `unknown/unknown`: not platforms. */
+const isArtifact = (platform) => platform?.os === 'unknown';
+/** Read the mirrored tag (the user's own registry: no pull is counted). */
+async function heldByTarget(target, reference, source, client) {
+    const head = await client.headManifest(target.registry, target.repository, reference);
+    if (!head)
+        return undefined;
+    const known = source.find(c => c.digest === head.digest);
+    if (known)
+        return { head, images: [{ digest: head.digest, platform: known.platform }] };
+    // The body, not the Content-Type, tells an index from an image: some registries answer JSON.
+    const manifest = await client.getManifest(target.registry, target.repository, head.digest);
+    if (Array.isArray(manifest?.body.manifests) || isIndex(head.mediaType)) {
+        const images = (manifest?.body.manifests ?? [])
+            .filter(m => !isArtifact(m.platform))
+            .slice(0, 256)
+            .map(m => ({ digest: m.digest, ...(m.platform ? { platform: m.platform } : {}) }));
+        return { head, images: images.length > 0 ? images : [{ digest: head.digest }] };
+    }
+    // An image from an earlier upstream version: its platform is in its config.
+    const config = manifest?.body.config?.digest;
+    const read = config
+        ? (await client.getBlobJson(target.registry, target.repository, config))
+        : undefined;
+    const platform = typeof read?.os === 'string' && typeof read.architecture === 'string'
+        ? {
+            os: read.os,
+            architecture: read.architecture,
+            ...(typeof read.variant === 'string' ? { variant: read.variant } : {})
+        }
+        : undefined;
+    return { head, images: [{ digest: head.digest, ...(platform ? { platform } : {}) }] };
+}
+/**
+ * Decide what the target must hold. `reference` is where the target is
+ * read and written: its tag, or the digest for a digest-only request.
+ */
+async function expectation(source, target, options) {
+    const { client } = options;
+    const head = await sourceHead(source, client);
+    const reference = source.digest ?? source.tag ?? 'latest';
+    let sourceDigest = source.digest ?? head.digest;
+    let index;
+    if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
+        // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
+        index = await client.getManifest(source.registry, source.repository, reference);
+        if (!index) {
+            throw new ImageError(`${repositoryName(source)}:${reference} vanished while being read`, false);
+        }
+        sourceDigest = source.digest ?? index.digest;
+    }
+    if (options.platforms === 'all')
+        return { sourceDigest, platforms: 'all', digest: sourceDigest };
+    if (!index || !(isIndex(index.mediaType) || Array.isArray(index.body.manifests))) {
+        return {
+            sourceDigest,
+            platforms: 'all',
+            digest: sourceDigest,
+            note: 'the source is a single-platform image; copied as it is'
+        };
+    }
+    if (!target.tag) {
+        throw new ImageError('a reference by digest alone can only be mirrored with platforms: all (a subset changes the digest); add a tag', true, true);
+    }
+    const available = (index.body.manifests ?? []).filter((m) => Boolean(m.platform) && m.platform?.os !== 'unknown');
+    // Every child that matches, as crane's index filter keeps them (e.g. two os.version builds).
+    const pick = (wanted) => available.filter(m => platformMatches(m.platform, wanted));
+    const asked = options.platforms.flatMap(wanted => {
+        const children = pick(wanted);
+        if (children.length === 0) {
+            const has = available.map(m => formatPlatform(m.platform)).join(', ');
+            throw new ImageError(`the source has no ${wanted} image (it has ${has || 'no platforms'})`, true, true);
+        }
+        return children;
+    });
+    // Platforms never shrink: what the tag holds is kept, mapped onto the source as it is now.
+    const held = await heldByTarget(target, target.tag, available, client);
+    const read = { held: held?.head.digest ?? '' };
+    if (held?.head.digest === sourceDigest) {
+        return { sourceDigest, platforms: 'all', digest: sourceDigest, satisfied: true, ...read };
+    }
+    const current = new Set(available.map(c => c.digest));
+    const holds = new Set(held?.images.map(i => i.digest) ?? []);
+    const stale = held ? held.images.some(i => !current.has(i.digest)) : false;
+    if (held && !stale && asked.every(c => holds.has(c.digest))) {
+        return {
+            sourceDigest,
+            platforms: held.images.map(i => formatPlatform(i.platform)),
+            ...(held.images.length === 1 ? { digest: held.head.digest } : { children: holds }),
+            satisfied: true,
+            note: `the mirrored tag already holds ${describe(held.images)}`,
+            ...read
+        };
+    }
+    // What the tag held cannot all be named: keep everything by copying the whole image.
+    if (held?.images.some(i => !i.platform)) {
+        return {
+            sourceDigest,
+            platforms: 'all',
+            digest: sourceDigest,
+            note: `the mirrored tag held ${describe(held.images)}; platforms are never taken away, so the whole image was copied`,
+            ...read
+        };
+    }
+    const kept = (held?.images ?? []).flatMap(i => pick(formatPlatform(i.platform)));
+    const wanted = [...new Map([...kept, ...asked].map(c => [c.digest, c])).values()];
+    const asks = new Set(asked.map(c => c.digest)).size;
+    const why = wanted.length > asks
+        ? `the mirrored tag held ${describe(held?.images ?? [])}; platforms are never taken away, `
+        : '';
+    if (wanted.length === available.length || (wanted.length > 1 && !options.severalPlatforms)) {
+        const engine = wanted.length === available.length ? '' : ' (this engine copies one platform or all of them)';
+        const note = why || engine ? { note: `${why}so the whole image was copied${engine}` } : {};
+        return { sourceDigest, platforms: 'all', digest: sourceDigest, ...note, ...read };
+    }
+    const platforms = [...new Set(wanted.map(c => formatPlatform(c.platform)))];
+    const note = why ? { note: `${why}so it now holds ${platforms.join(', ')}` } : {};
+    return wanted.length === 1
+        ? { sourceDigest, platforms, digest: wanted[0].digest, ...note, ...read }
+        : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note, ...read };
+}
+function describe(images) {
+    const names = images.map(i => (i.platform ? formatPlatform(i.platform) : 'an unknown platform'));
+    return names.length > 0 ? names.join(', ') : 'no platform';
+}
+/** Does what the target holds now meet the expectation? */
+async function matches(present, expected, target, client) {
+    if (expected.digest)
+        return present.digest === expected.digest;
+    if (!expected.children || !isIndex(present.mediaType))
+        return false;
+    // Several platforms: the target's own index (our registry, no pull counted) must list exactly them.
+    const index = await client.getManifest(target.registry, target.repository, present.digest);
+    const children = new Set((index?.body.manifests ?? []).map(m => m.digest));
+    return (children.size === expected.children.size && [...children].every(d => expected.children?.has(d)));
+}
+
+;// CONCATENATED MODULE: ./src/image/results.ts
 /**
  * Results: one per requested image, the shape of the `results` output and of
  * every report built from it.
@@ -37458,396 +37827,6 @@ function groupByRepository(results, include) {
             groups.set(key, [index]);
     });
     return [...groups.values()];
-}
-
-;// CONCATENATED MODULE: ./src/report.ts
-/**
- * Report: results → action outputs, the job summary and the log. Everything a
- * user wrote is escaped on the way out.
- */
-
-
-
-
-/** A table this long is past reading; the `results` output has every row. */
-const MAX_SUMMARY_ROWS = 1000;
-/**
- * GitHub refuses a step summary over 1 MiB: rows stop once the summary
- * reaches this many bytes, leaving room for what follows the table.
- */
-const MAX_SUMMARY_BYTES = 900 * 1024;
-/** Longest reason, note or code text in a cell; the `results` output has the whole text. */
-const MAX_CELL_CHARS = 1_000;
-// Maps, so a status from a results file such as `constructor` finds nothing rather than Object's.
-const STATUS_LABEL = new Map([
-    ['copied', '✅ copied'],
-    ['unchanged', '✅ unchanged'],
-    ['planned', '📝 planned'],
-    ['rejected', '⛔ rejected'],
-    ['failed', '❌ failed']
-]);
-// Problems first: they are what a reader of a long table looks for (unknown ones first of all).
-const STATUS_ORDER = new Map([
-    ['failed', 0],
-    ['rejected', 1],
-    ['copied', 2],
-    ['planned', 3],
-    ['unchanged', 4]
-]);
-const MIRRORED = new Set(['copied', 'unchanged', 'planned']);
-/** Results may come from files other jobs wrote: read a field only when it is a string. */
-const str = (value) => (typeof value === 'string' ? value : '');
-const statusLabel = (status) => STATUS_LABEL.get(str(status)) ?? '❔ unknown';
-const statusOrder = (status) => STATUS_ORDER.get(str(status)) ?? -1;
-/**
- * A reference that can go as it is into a shell line or a code block: the
- * characters of `host[:port]/path[:tag][@algo:hex]` only, of a sane length.
- */
-function isPasteableReference(ref) {
-    return typeof ref === 'string' && ref.length <= 512 && /^[A-Za-z0-9][\w.:@/+-]*$/.test(ref);
-}
-/** References that exist (or would, in a dry run) in the mirror, one per image. */
-function mirroredReferences(results) {
-    return results
-        .filter(r => MIRRORED.has(str(r.status)) && !r.tagFilter && str(r.target))
-        .map(r => r.target);
-}
-function setOutputs(results) {
-    const counts = countByStatus(results);
-    setOutput('results', JSON.stringify(results));
-    setOutput('mirrored', mirroredReferences(results).join('\n'));
-    for (const status of ['copied', 'unchanged', 'failed', 'rejected', 'planned']) {
-        setOutput(status, String(counts[status]));
-    }
-}
-function totalsLine(results) {
-    const counts = countByStatus(results);
-    const parts = STATUSES.filter(s => counts[s] > 0).map(s => `${counts[s]} ${s}`);
-    const unknown = results.filter(r => !STATUS_LABEL.has(str(r.status))).length;
-    if (unknown > 0)
-        parts.push(`${unknown} unknown`);
-    return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
-}
-// core.summary writes an empty cell as an unclosed tag; give every cell content.
-const EMPTY = '–';
-// Code text is what users copy: escaped, but no joiners (see escapeProse).
-function code(text) {
-    return text ? `<code>${escapeHtml(clip(text, MAX_CELL_CHARS))}</code>` : EMPTY;
-}
-const prose = (text) => escapeProse(clip(text, MAX_CELL_CHARS));
-function requestCell(r) {
-    const request = str(r.request);
-    const source = str(r.source);
-    const asked = `${code(request)}<br><sub>${prose(str(r.origin))}</sub>`;
-    const read = source && source !== request ? `<br>→ ${code(source)}` : '';
-    const filter = str(r.tagFilter) ? ` tags ${code(str(r.tagFilter))}` : '';
-    return asked + read + filter;
-}
-function reasonCell(r) {
-    return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY;
-}
-/** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
-function shortDigest(digest) {
-    if (typeof digest !== 'string' || !digest)
-        return '';
-    const [algorithm, hex] = digest.split(':');
-    return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest;
-}
-/** 1536 → `1.5 KiB`. */
-function formatSize(bytes) {
-    if (bytes === undefined || !Number.isFinite(bytes))
-        return '';
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let value = bytes;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-function digestCell(r) {
-    const digest = str(r.digest);
-    if (!digest)
-        return EMPTY;
-    const full = escapeHtml(clip(digest, MAX_CELL_CHARS));
-    const source = str(r.sourceDigest);
-    const changed = source
-        ? `<br><sub>source ${escapeHtml(clip(shortDigest(source), MAX_CELL_CHARS))}</sub>`
-        : '';
-    return `<code title="${full}">${escapeHtml(clip(shortDigest(digest), MAX_CELL_CHARS))}</code>${changed}`;
-}
-function detailCell(text) {
-    return text ? prose(text) : EMPTY;
-}
-const platformsText = (platforms) => Array.isArray(platforms) ? platforms.map(str).filter(Boolean).join(', ') : '';
-const secondsText = (seconds) => typeof seconds === 'number' && Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : '';
-/** `<td>…</td>` eight times in a `<tr>…</tr>`, as core.summary writes a row. */
-const ROW_OVERHEAD = 8 * '<td></td>'.length + '<tr></tr>'.length;
-/** Build the job summary in core.summary's buffer (written by writeSummary). */
-function buildSummary(results, context) {
-    const summary = summary_summary.addHeading('Image Mirror', 2);
-    if (context.dryRun)
-        summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>');
-    if (context.problem)
-        summary.addRaw(`<p><b>⛔ ${prose(context.problem)}</b></p>`);
-    for (const remark of context.remarks ?? [])
-        summary.addRaw(`<p>${prose(remark)}</p>`);
-    summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
-    const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status));
-    // Rows while they fit: at most MAX_SUMMARY_ROWS, and the buffer under MAX_SUMMARY_BYTES.
-    let bytes = Buffer.byteLength(summary.stringify()) + 1024;
-    const shown = [];
-    for (const r of rows) {
-        if (shown.length >= MAX_SUMMARY_ROWS)
-            break;
-        const cells = [
-            requestCell(r),
-            code(str(r.target)),
-            statusLabel(r.status),
-            digestCell(r),
-            detailCell(platformsText(r.platforms)),
-            detailCell(formatSize(typeof r.size === 'number' ? r.size : undefined)),
-            detailCell(secondsText(r.seconds)),
-            reasonCell(r)
-        ];
-        const row = cells.reduce((n, cell) => n + Buffer.byteLength(cell), ROW_OVERHEAD);
-        if (bytes + row > MAX_SUMMARY_BYTES)
-            break;
-        bytes += row;
-        shown.push(cells);
-    }
-    summary.addTable([
-        [
-            { data: 'Request', header: true },
-            { data: 'Mirrored address', header: true },
-            { data: 'Status', header: true },
-            { data: 'Digest', header: true },
-            { data: 'Platforms', header: true },
-            { data: 'Size', header: true },
-            { data: 'Time', header: true },
-            { data: 'Reason', header: true }
-        ],
-        ...shown
-    ]);
-    if (rows.length > shown.length) {
-        summary.addRaw(`<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`);
-    }
-    const mirrored = mirroredReferences(results);
-    // addCodeBlock does not escape: the example is a reference that needs none.
-    const example = mirrored.find(isPasteableReference);
-    if (example !== undefined) {
-        summary
-            .addHeading('How to use', 3)
-            .addRaw('<p>Pull from the mirror by its new name (Docker, then containerd on Kubernetes nodes):</p>')
-            .addCodeBlock(`docker pull ${example}\nctr -n k8s.io images pull ${example}`, 'sh');
-        if (mirrored.length > 1) {
-            summary.addRaw(`<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`);
-        }
-    }
-    if (context.configs)
-        addClientConfigs(context.configs);
-}
-const CLIENT_LABEL = {
-    containers: 'Podman, Buildah, skopeo, CRI-O (<code>registries.conf</code>)',
-    containerd: 'containerd (<code>hosts.toml</code>)',
-    k3s: 'k3s (<code>registries.yaml</code>)',
-    docker: 'Docker (<code>daemon.json</code>)'
-};
-/** Which client configs were written, how to install each, and what no file can express. */
-function addClientConfigs({ dir, configs, written, error }) {
-    const summary = summary_summary.addHeading('Client configuration', 3);
-    if (error)
-        summary.addRaw(`<p><b>⛔ ${prose(error)}</b></p>`);
-    const registries = configs.registries.map(r => `<code>${escapeHtml(r)}</code>`).join(', ');
-    if (registries) {
-        summary.addRaw(`<p>Files in <code>${escapeHtml(dir)}</code> make runtimes pull ${registries} from the mirror first and fall back to the source, so images keep their usual names.</p>`);
-    }
-    for (const client of CLIENTS.filter(c => written[c])) {
-        const files = (written[client] ?? []).map(f => `<code>${escapeHtml(f)}</code>`).join(', ');
-        summary.addRaw(`<p><b>${CLIENT_LABEL[client]}</b>: ${files}</p>`);
-        // addCodeBlock does not escape; the paths come from the workflow.
-        const commands = installCommands(client, dir, configs);
-        summary.addCodeBlock(commands.map(escapeHtml).join('\n'), 'sh');
-    }
-    // Notes name registries a request asked for: prose like any user text.
-    for (const note of configs.notes)
-        summary.addRaw(`<p>${prose(note.text)}</p>`);
-}
-/**
- * Write the summary. A missing GITHUB_STEP_SUMMARY (a local run, an old
- * runner) or a failed write is logged, never a failure of the job.
- */
-async function writeSummary(results, context) {
-    buildSummary(results, context);
-    await flushSummary();
-}
-/**
- * Write what `core.summary` holds; without GITHUB_STEP_SUMMARY (outside the runner) or when
- * the write fails, say so and drop it: a summary is never why a job fails.
- */
-async function flushSummary() {
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
-        summary_summary.emptyBuffer();
-        return;
-    }
-    try {
-        await summary_summary.write();
-    }
-    catch (e) {
-        core_warning(`Could not write the job summary: ${safeLog(e.message)}`);
-        summary_summary.emptyBuffer();
-    }
-}
-/** One log line per result, grouped, with user text made harmless. */
-function logResults(results) {
-    startGroup(`Plan: ${totalsLine(results)}`);
-    for (const r of results) {
-        const what = r.source || r.request;
-        const where = r.target ? ` -> ${r.target}` : '';
-        const filter = r.tagFilter ? ` tags ${r.tagFilter}` : '';
-        const why = r.reason ? `: ${r.reason}` : '';
-        info(safeLog(`${(str(r.status) || 'unknown').padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`));
-    }
-    endGroup();
-    for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
-        core_warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/allowlist-lint-mode.ts
-/**
- * Mode `lint-allowlist`: check an allowlist against its normal form
- * (src/allowlist-lint.ts), say what to change as annotations on the file's
- * lines and in the job summary, and rewrite it with `fix: true`. Its lines
- * may come from a stranger's pull request, so everything quoted from them is
- * escaped for the log and for the summary.
- */
-
-
-
-
-
-
-
-/** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
-const MAX_ANNOTATIONS = 50;
-const MAX_FINDING_ROWS = 1000;
-/** Keep the summary well under GitHub's 1 MiB limit. */
-const MAX_NORMAL_FORM_CHARS = 300_000;
-const allowlist_lint_mode_EMPTY = '–';
-function message(f) {
-    return safeLog(`"${f.text}": ${f.problem}; ${f.action}`);
-}
-function annotate(result, file, fixed) {
-    const shown = result.findings.slice(0, MAX_ANNOTATIONS);
-    for (const f of shown) {
-        const properties = { file, startLine: f.line, title: `Allowlist: ${f.kind}` };
-        if (fixed && f.fixable)
-            core_warning(`fixed: ${message(f)}`, properties);
-        else
-            error(message(f), properties);
-    }
-    const rest = result.findings.slice(MAX_ANNOTATIONS);
-    if (rest.length === 0)
-        return;
-    startGroup(`${rest.length} more finding(s)`);
-    for (const f of rest)
-        info(`${safeLog(file)}:${f.line}: ${message(f)}`);
-    endGroup();
-}
-function allowlist_lint_mode_code(text) {
-    return text ? `<code>${escapeHtml(text)}</code>` : allowlist_lint_mode_EMPTY;
-}
-function buildLintSummary(result, file, fixed) {
-    const summary = summary_summary.addHeading('Allowlist check', 2);
-    const { findings } = result;
-    const unfixable = findings.filter(f => !f.fixable).length;
-    if (findings.length === 0) {
-        summary.addRaw(`<p>✅ ${allowlist_lint_mode_code(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`);
-        return;
-    }
-    const status = fixed
-        ? `🔧 ${allowlist_lint_mode_code(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
-        : `❌ ${allowlist_lint_mode_code(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`;
-    summary.addRaw(`<p>${status}</p>`);
-    const rows = findings.slice(0, MAX_FINDING_ROWS);
-    summary.addTable([
-        [
-            { data: 'Line', header: true },
-            { data: 'As written', header: true },
-            { data: 'Problem', header: true },
-            { data: 'What to do', header: true }
-        ],
-        ...rows.map(f => [
-            String(f.line),
-            allowlist_lint_mode_code(f.text),
-            escapeHtml(f.problem),
-            escapeHtml(f.fixable ? f.action : `✋ ${f.action}`)
-        ])
-    ]);
-    if (findings.length > rows.length) {
-        summary.addRaw(`<p>${findings.length - rows.length} more finding(s) are in the log.</p>`);
-    }
-    if (fixed || findings.every(f => !f.fixable))
-        return;
-    summary.addRaw('<p>Run this action with <code>fix: true</code> to rewrite the file, or replace it with its normal form:</p>');
-    const lines = result.normalForm.split('\n').length - 1;
-    // Line by line: escapeHtml shows a line break as \u000a.
-    const body = result.normalForm.split('\n').map(escapeHtml).join('\n');
-    summary.addRaw(body.length <= MAX_NORMAL_FORM_CHARS
-        ? `<details><summary>Normal form of ${allowlist_lint_mode_code(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
-        : `<p>The normal form (${lines} line(s)) is too long to show here.</p>`);
-}
-async function writeLintSummary(result, file, fixed) {
-    buildLintSummary(result, file, fixed);
-    await flushSummary();
-}
-/** Read the allowlist as UTF-8 text, refusing what the fix could not write back unchanged. */
-function readText(path, name) {
-    // A pull request could turn the file into a link to another file on the runner, to have it
-    // printed in annotations, or to have `fix` write there.
-    if (external_node_fs_namespaceObject.lstatSync(path).isSymbolicLink()) {
-        throw new Error(`Allowlist ${name} is a symbolic link; mode lint-allowlist reads a plain file`);
-    }
-    // A linked folder on the way leads elsewhere just as well: the file must be where it is named.
-    const root = workspace();
-    const named = external_node_path_namespaceObject.relative(external_node_path_namespaceObject.resolve(root), path);
-    const real = external_node_path_namespaceObject.relative(external_node_fs_namespaceObject.realpathSync(root), external_node_fs_namespaceObject.realpathSync(path));
-    if (named !== real) {
-        throw new Error(`Allowlist ${name} is reached through a symbolic link; mode lint-allowlist reads a plain file`);
-    }
-    const bytes = external_node_fs_namespaceObject.readFileSync(path);
-    const text = bytes.toString('utf8');
-    if (!Buffer.from(text, 'utf8').equals(bytes)) {
-        throw new Error(`Allowlist ${name} is not UTF-8 text`);
-    }
-    return text;
-}
-async function runLintAllowlist(inputs) {
-    const path = inputs.allowlist;
-    const file = displayPath(path);
-    const text = readText(path, safeLog(file));
-    const result = lintAllowlist(text, file);
-    const repair = inputs.fix === true;
-    const fixed = repair && result.normalForm !== text;
-    if (fixed)
-        external_node_fs_namespaceObject.writeFileSync(path, result.normalForm);
-    const { findings } = result;
-    info(`Allowlist ${safeLog(file)}: ${findings.length} finding(s), ${result.patterns} pattern(s) in normal form${fixed ? '; the file was rewritten in normal form' : ''}.`);
-    annotate(result, file, fixed);
-    setOutput('findings', String(findings.length));
-    setOutput('normalized', String(result.normalized));
-    setOutput('fixed', String(fixed));
-    await writeLintSummary(result, file, fixed);
-    const left = repair ? findings.filter(f => !f.fixable) : findings;
-    if (left.length > 0) {
-        const what = repair
-            ? `${left.length} line(s) the fix cannot repair; correct them by hand`
-            : `${left.length} finding(s); see the annotations and the job summary, or run with fix: true`;
-        setFailed(`Allowlist ${safeLog(file)} is not in normal form: ${what}.`);
-    }
 }
 
 ;// CONCATENATED MODULE: ./node_modules/re2js/build/index.js
@@ -39684,7 +39663,7 @@ var Inst = class Inst {
 	}
 };
 // src/Machine.js
-var Queue = class Queue {
+var build_Queue = class Queue {
 	constructor(numInst) {
 		this.sparse = new Int32Array(numInst);
 		this.densePcs = new Int32Array(numInst);
@@ -39749,8 +39728,8 @@ var Machine = class Machine {
 		const m = new Machine();
 		m.prog = re2.prog;
 		m.re2 = re2;
-		m.q0 = new Queue(m.prog.numInst());
-		m.q1 = new Queue(m.prog.numInst());
+		m.q0 = new build_Queue(m.prog.numInst());
+		m.q1 = new build_Queue(m.prog.numInst());
 		m.addStack = new Int32Array(2 * (m.prog.numInst() + 1));
 		m.matched = false;
 		m.matchcap = new Int32Array(m.prog.numCap < 2 ? 2 : m.prog.numCap);
@@ -44664,7 +44643,7 @@ function re(stringsOrFlags, ...values) {
 }
 
 
-;// CONCATENATED MODULE: ./src/tag-filter.ts
+;// CONCATENATED MODULE: ./src/image/tag-filter.ts
 /**
  * Tag filters (`repo:/regex/`) run on RE2 (re2js), not on JavaScript's
  * backtracking RegExp: the upstream owner chooses the tags a filter is run
@@ -44777,131 +44756,1940 @@ function compileTagFilter(pattern) {
     return { ok: true, test: tag => tag.length <= MAX_TAG_LENGTH && re.test(tag) };
 }
 
-;// CONCATENATED MODULE: ./src/entries.ts
+;// CONCATENATED MODULE: ./src/copy/copy.ts
 /**
- * Image entries (`images`, `images-file`): one a line, `#` comments, blank
- * lines ignored. An entry names one image, several tags of one repository
- * (`repo:a,b,c`) or a tag filter (`repo:/regex/`). Every line becomes
- * requests; a bad line becomes a rejected request, never an exception.
+ * Copy: planned results → compared with the target (HEADs; a platform choice also reads
+ * the source's index and what the mirrored tag holds), copied by an
+ * engine, verified, and returned as results. A bounded pool runs images at
+ * once; one image's failure never stops the others.
  */
 
 
 
-/** Strip a comment: `#` at the start of a line or after white space. */
-function stripComment(line) {
-    const m = /(^|\s)#/.exec(line);
-    return (m ? line.slice(0, m.index) : line).trim();
-}
-/** Parse the text of an entries list into requests, in order, one or more per entry. */
-function parseEntries(text, source) {
-    const requests = [];
-    const lines = text.split(/\r?\n/);
-    lines.forEach((raw, i) => {
-        const entry = stripComment(raw);
-        if (entry.length === 0)
-            return;
-        requests.push(...parseEntry(entry, { source, line: i + 1 }));
-    });
-    return requests;
-}
-/** One entry (already trimmed, comment removed) into its requests. */
-function parseEntry(entry, origin) {
-    const invalid = (reason, suggestion) => [
-        suggestion === undefined
-            ? { kind: 'invalid', request: entry, origin, reason }
-            : { kind: 'invalid', request: entry, origin, reason, suggestion }
-    ];
-    // A name never contains ":/" (a port is digits), so the first one opens a
-    // filter, unless it is a URL's "://", which parseReference explains.
-    const filterAt = entry.indexOf(':/');
-    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
-    if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
-        const name = parseRepositoryName(entry.slice(0, filterAt));
-        if (!name.ok)
-            return invalid(name.reason);
-        const pattern = entry.slice(filterAt + 2, -1);
-        const problem = checkPattern(pattern);
-        if (problem)
-            return invalid(`tag filter /${pattern}/ ${problem}`);
-        return [{ kind: 'tag-filter', request: entry, origin, ref: name.ref, pattern }];
-    }
-    if (entry.includes(','))
-        return parseTagList(entry, origin);
-    const parsed = parseReference(entry);
+
+
+
+
+
+const copy_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/**
+ * Attempts given to an image whose copies keep failing in a way the engine
+ * had already retried itself. crane tries each request 3 times (1 s, then 3 s
+ * apart) and an upload 3 times over that, without reading Retry-After: under
+ * 4 attempts a registry that keeps answering 429 or 5xx would be asked 12
+ * times for a manifest and 36 times for a blob. Two attempts keep a second
+ * chance after this layer's backoff and halve that.
+ */
+const ENGINE_RETRIED_ATTEMPTS = 2;
+function parse(reference) {
+    const parsed = parseReference(reference);
     if (!parsed.ok)
-        return invalid(parsed.reason, parsed.suggestion);
-    const request = { kind: 'image', request: entry, origin, ref: parsed.ref };
-    if (parsed.note)
-        request.note = parsed.note;
-    return [request];
-}
-function parseTagList(entry, origin) {
-    const colon = entry.lastIndexOf(':', entry.indexOf(','));
-    if (entry.includes('@') || colon < 0 || colon < entry.lastIndexOf('/', entry.indexOf(','))) {
-        const reason = entry.includes('@')
-            ? 'a tag list ("repo:a,b") cannot carry a digest; list digests one a line'
-            : 'a comma separates tags, as in "docker.io/library/nginx:1.27,1.26"; write one image a line';
-        return [{ kind: 'invalid', request: entry, origin, reason }];
-    }
-    const name = parseRepositoryName(entry.slice(0, colon));
-    if (!name.ok)
-        return [{ kind: 'invalid', request: entry, origin, reason: name.reason }];
-    return entry
-        .slice(colon + 1)
-        .split(',')
-        .map((tag, i) => {
-        const text = `${repositoryName(name.ref)}:${tag.trim()}`;
-        const parsed = tag.trim() === '' ? undefined : parseReference(text);
-        if (parsed?.ok)
-            return { kind: 'image', request: entry, origin, ref: parsed.ref };
-        const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`;
-        return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` };
-    });
-}
-/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
-function checkPattern(pattern) {
-    const filter = compileTagFilter(pattern);
-    return filter.ok ? undefined : filter.reason;
-}
-/** The key two requests share when they ask for the same thing. */
-function requestKey(request) {
-    switch (request.kind) {
-        case 'image':
-            return formatReference(request.ref);
-        case 'tag-filter':
-            return `${repositoryName(request.ref)}:/${request.pattern}/`;
-        case 'invalid':
-            return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`;
-    }
+        throw new ImageError(`cannot read ${reference}: ${parsed.reason}`, true);
+    return parsed.ref;
 }
 /**
- * Merge requests that ask for the same image; the first keeps its place and
- * the later ones are reported as merged into it.
+ * Replace each `repo:/regex/` result by one result per matching source tag.
+ * The regex is anchored as the user wrote it (product contract).
  */
-function mergeDuplicates(requests) {
-    const seen = new Map();
-    const unique = [];
-    const merged = [];
-    for (const request of requests) {
-        const key = requestKey(request);
-        const kept = seen.get(key);
-        if (kept)
-            merged.push({ duplicate: request, kept });
-        else {
-            seen.set(key, request);
-            unique.push(request);
+async function expandTagFilters(results, client) {
+    const expanded = [];
+    for (const result of results) {
+        if (!result.tagFilter || result.status !== 'planned') {
+            expanded.push(result);
+            continue;
+        }
+        const { registry, repository } = parse(result.source);
+        // Upstream owners choose the tags: the filter runs in linear time whatever they are.
+        const pattern = compileTagFilter(result.tagFilter.slice(1, -1));
+        if (!pattern.ok) {
+            expanded.push({
+                ...result,
+                status: 'rejected',
+                reason: `tag filter ${result.tagFilter} ${pattern.reason}`
+            });
+            continue;
+        }
+        let tags;
+        try {
+            tags = await client.listTags(registry, repository);
+        }
+        catch (error) {
+            expanded.push({
+                ...result,
+                status: 'failed',
+                reason: `listing the tags of ${result.source} failed: ${errorMessage(error)}`
+            });
+            continue;
+        }
+        const matching = tags.filter(t => pattern.test(t)).sort();
+        if (matching.length === 0) {
+            expanded.push({
+                ...result,
+                status: 'rejected',
+                reason: `no tag of ${result.source} matches ${result.tagFilter} (${tags.length} tag(s) listed)`
+            });
+            continue;
+        }
+        for (const tag of matching) {
+            const { tagFilter: _filter, ...rest } = result;
+            void _filter;
+            expanded.push({
+                ...rest,
+                source: `${repositoryName({ registry, repository })}:${tag}`,
+                target: `${result.target}:${tag}`,
+                note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; ')
+            });
         }
     }
-    return { unique, merged };
+    return expanded;
+}
+/** Copy every planned result; others pass through unchanged. Order is kept. */
+async function copyImages(results, options) {
+    const limit = pLimit(options.concurrency);
+    const done = results.map(result => Promise.resolve(result));
+    const toCopy = (result) => result.status === 'planned' && !result.tagFilter;
+    for (const index of startOrder(groupByRepository(results, toCopy))) {
+        done[index] = limit(async () => {
+            const copied = await mirrorOne(results[index], options);
+            options.onResult?.(copied);
+            return copied;
+        });
+    }
+    return Promise.all(done);
+}
+/**
+ * Indices taken from each repository in turn, so images running at once go to different
+ * repositories: tags of one repository share their layers, and two copies at once would both
+ * upload them (and a registry may refuse a manifest whose blob another upload is still
+ * writing). Results keep their own order.
+ */
+function startOrder(groups) {
+    const order = [];
+    const rounds = Math.max(0, ...groups.map(group => group.length));
+    for (let round = 0; round < rounds; round++) {
+        for (const group of groups)
+            if (round < group.length)
+                order.push(group[round]);
+    }
+    return order;
+}
+async function mirrorOne(result, options) {
+    const started = Date.now();
+    const state = { copied: false };
+    const attempts = options.retries + 1;
+    let lastError;
+    let made = 0;
+    let engineRetried = 0;
+    for (let attempt = 0; attempt <= options.retries; attempt++) {
+        if (attempt > 0) {
+            const base = options.retryDelayMs ?? 2000;
+            const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2);
+            const reason = scrub(errorMessage(lastError), options.secrets);
+            options.onRetry?.(result, {
+                attempt: attempt + 1,
+                attempts,
+                waitMs,
+                reason,
+                lastIfRetriedAgain: engineRetried === ENGINE_RETRIED_ATTEMPTS - 1
+            });
+            await copy_sleep(waitMs);
+        }
+        made++;
+        try {
+            const done = await attemptOne(result, options, state);
+            if (attempt > 0) {
+                // Said in the result too: a success that needed retries is worth knowing about.
+                const last = scrub(errorMessage(lastError), options.secrets);
+                const retried = `${done.status} on attempt ${attempt + 1} of ${attempts}; attempt ${attempt} failed: ${last.length > 300 ? `${last.slice(0, 299)}…` : last}`;
+                done.note = [done.note, retried].filter(Boolean).join('; ');
+            }
+            return { ...done, seconds: (Date.now() - started) / 1000 };
+        }
+        catch (error) {
+            lastError = error;
+            if (isPermanent(error))
+                break;
+            // Counted in a row, so "each retried by the engine itself" is true when it stops.
+            engineRetried = error instanceof ImageError && error.retriedByEngine ? engineRetried + 1 : 0;
+            if (engineRetried >= ENGINE_RETRIED_ATTEMPTS)
+                break;
+        }
+    }
+    const tries = engineRetried >= ENGINE_RETRIED_ATTEMPTS && made < attempts
+        ? ` (after ${made} attempts, each retried by ${options.engine?.name ?? 'the engine'} itself; not tried again in this run)`
+        : options.retries > 0 && !isPermanent(lastError)
+            ? ` (after ${made} attempts)`
+            : '';
+    return {
+        ...result,
+        // A request that cannot be served as asked (a stale tag@digest) was never attempted.
+        status: lastError instanceof ImageError && lastError.rejected ? 'rejected' : 'failed',
+        reason: scrub(`${errorMessage(lastError)}${tries}`, options.secrets),
+        seconds: (Date.now() - started) / 1000
+    };
+}
+async function attemptOne(result, options, state) {
+    const { client } = options;
+    const source = parse(result.source);
+    const target = parse(result.target);
+    const decide = () => expectation(source, target, {
+        client,
+        platforms: options.platforms,
+        severalPlatforms: options.severalPlatforms ?? true
+    });
+    // Decided once the copy is made: a retry verifies against what was copied.
+    let expected = state.expected ?? (await decide());
+    // The engine pushes a tag when there is one; a digest-only request lands by digest.
+    const targetRef = target.tag ?? expected.sourceDigest;
+    const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
+    // A platform subset the tag already holds is never copied again: nothing would change.
+    const subsetHeld = expected.satisfied && expected.platforms !== 'all';
+    let seen;
+    if (!state.copied && (options.skipUnchanged || subsetHeld)) {
+        const present = await client.headManifest(target.registry, target.repository, targetRef);
+        if (present && (await matches(present, expected, target, client))) {
+            return withDigests(result, 'unchanged', present.digest, expected);
+        }
+        seen = present?.digest ?? '';
+    }
+    if (!options.engine)
+        return withDigests(result, 'planned', undefined, expected);
+    if (!state.copied) {
+        // What the tag keeps was decided from what it held: if another run changed it since (two
+        // issues at once), decide again, so neither takes away what the other added. What is left
+        // is the moment between the last read and the engine's push.
+        if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
+            expected = await decide();
+            if (expected.held !== undefined && (await headTarget()) !== expected.held) {
+                throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
+            }
+        }
+        try {
+            await options.engine.copy({
+                source: `${repositoryName(source)}@${expected.sourceDigest}`,
+                target: `${repositoryName(target)}${target.tag ? `:${target.tag}` : `@${expected.sourceDigest}`}`,
+                platforms: expected.platforms,
+                insecureSource: options.insecure.has(source.registry),
+                insecureTarget: options.insecure.has(target.registry)
+            });
+        }
+        catch (error) {
+            throw new ImageError(scrub(errorMessage(error), options.secrets), isPermanent(error), false, error instanceof EngineError && error.retried);
+        }
+        state.copied = true;
+        state.expected = expected;
+    }
+    // Verify: the target must now hold exactly what the source had (or the chosen platforms).
+    const after = await client.headManifest(target.registry, target.repository, targetRef);
+    if (!after)
+        throw new ImageError(`the target has no ${result.target} after the copy`, false);
+    if (!(await matches(after, expected, target, client))) {
+        const want = expected.digest ?? `an index of ${[...(expected.children ?? [])].length} platform(s)`;
+        throw new ImageError(`verification failed: the target has ${after.digest || 'no digest'}, the source ${want}`, true);
+    }
+    const copied = withDigests(result, 'copied', after.digest, expected);
+    return { ...copied, ...(await describeTarget(client, target, after.digest)) };
+}
+function withDigests(result, status, digest, expected) {
+    const out = { ...result, status };
+    const finalDigest = digest ?? expected.digest;
+    if (finalDigest)
+        out.digest = finalDigest;
+    if (finalDigest !== expected.sourceDigest)
+        out.sourceDigest = expected.sourceDigest;
+    const notes = [result.note, expected.note];
+    if (status !== 'unchanged' && finalDigest && finalDigest !== expected.sourceDigest) {
+        notes.push(`digest changed from the source's ${expected.sourceDigest} to ${finalDigest} (platforms subset)`);
+    }
+    const note = notes.filter(Boolean).join('; ');
+    if (note)
+        out.note = note;
+    return out;
+}
+/** Platforms and size of what the target now holds, read from the target (not the source). */
+async function describeTarget(client, target, digest) {
+    try {
+        const top = await client.getManifest(target.registry, target.repository, digest);
+        if (!top)
+            return {};
+        const images = isIndex(top.mediaType)
+            ? (top.body.manifests ?? []).filter(m => m.platform?.os !== 'unknown').slice(0, 32)
+            : [];
+        if (images.length === 0)
+            return { size: imageSize(top) };
+        let size = 0;
+        for (const child of images) {
+            const manifest = await client.getManifest(target.registry, target.repository, child.digest);
+            size += manifest ? imageSize(manifest) : 0;
+        }
+        return {
+            platforms: images.map(m => (m.platform ? formatPlatform(m.platform) : 'unknown')),
+            size
+        };
+    }
+    catch {
+        // Details are a courtesy; a copy that verified is not failed for lack of them.
+        return {};
+    }
+}
+function imageSize(manifest) {
+    return ((manifest.body.config?.size ?? 0) +
+        (manifest.body.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0));
+}
+function isPermanent(error) {
+    return ((error instanceof ImageError ||
+        error instanceof EngineError ||
+        error instanceof RegistryError) &&
+        error.permanent);
+}
+/** Remove secrets from text that will be shown (tools sometimes echo a URL with credentials). */
+function scrub(text, secrets = []) {
+    let out = text;
+    for (const secret of secrets)
+        if (secret.length >= 3)
+            out = out.split(secret).join('***');
+    return out;
 }
 
-;// CONCATENATED MODULE: ./src/errors.ts
-/** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./src/registry/docker-config.ts
+/**
+ * Docker config: read the user's credentials for any registry, and write a
+ * private copy with the target's credentials added for the copy engines.
+ * The user's own config is never written.
+ */
+
+
+
+
+
+/** The key docker and crane use for Docker Hub in `auths`. */
+const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
+/** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
+function dockerConfigPath(env = process.env) {
+    return external_node_path_namespaceObject.join(env.DOCKER_CONFIG || external_node_path_namespaceObject.join(external_node_os_namespaceObject.homedir(), '.docker'), 'config.json');
+}
+/** The user's docker config; empty when there is none. Unreadable JSON is reported, not fatal. */
+function readDockerConfig(file = dockerConfigPath(), warn = () => { }) {
+    let text;
+    try {
+        text = external_node_fs_namespaceObject.readFileSync(file, 'utf8');
+    }
+    catch {
+        return {};
+    }
+    try {
+        const parsed = JSON.parse(text);
+        return parsed && typeof parsed === 'object' ? parsed : {};
+    }
+    catch {
+        warn(`${file} is not valid JSON; its credentials are not used`);
+        return {};
+    }
+}
+/** `https://index.docker.io/v1/`, `ghcr.io`, `http://localhost:5000/` → the registry host docker means. */
+function registryOfKey(key) {
+    const host = key
+        .replace(/^[a-z]+:\/\//i, '')
+        .split('/')[0]
+        .toLowerCase();
+    return ['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host)
+        ? DOCKER_HUB
+        : host;
+}
+/** The key a registry is written under in `auths`. */
+function keyOfRegistry(registry) {
+    return registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
+}
+/** Credentials for a registry: a credential helper's when one is configured, else `auths`. */
+function credentialsFrom(config, registry) {
+    const helperKey = Object.keys(config.credHelpers ?? {}).find(k => registryOfKey(k) === registry);
+    const helper = helperKey !== undefined ? config.credHelpers?.[helperKey] : config.credsStore;
+    if (helper) {
+        const fromHelper = askHelper(helper, helperKey ?? keyOfRegistry(registry));
+        if (fromHelper)
+            return fromHelper;
+    }
+    for (const [key, entry] of Object.entries(config.auths ?? {})) {
+        if (registryOfKey(key) !== registry)
+            continue;
+        if (entry.username && entry.password)
+            return { username: entry.username, password: entry.password };
+        if (entry.auth) {
+            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
+            const colon = decoded.indexOf(':');
+            if (colon > 0)
+                return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+        }
+    }
+    return undefined;
+}
+/** `docker-credential-<helper> get`, the server on stdin; nothing on any failure. */
+function askHelper(helper, server) {
+    if (!/^[\w.-]+$/.test(helper))
+        return undefined;
+    const result = (0,external_node_child_process_namespaceObject.spawnSync)(`docker-credential-${helper}`, ['get'], {
+        input: server,
+        encoding: 'utf8',
+        env: process.env,
+        timeout: 30_000
+    });
+    if (result.status !== 0 || !result.stdout)
+        return undefined;
+    try {
+        const answer = JSON.parse(result.stdout);
+        return answer.Username && answer.Secret
+            ? { username: answer.Username, password: answer.Secret }
+            : undefined;
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * Write `<dir>/config.json`: the user's config with the target's credentials
+ * added, readable only by this user. Both engines read it (crane through
+ * DOCKER_CONFIG, skopeo through --authfile).
+ *
+ * A `credsStore` answers for every registry without a `credHelpers` entry,
+ * `auths` included (docker's and crane's rule), so it would hide the target's
+ * credentials written to `auths`. When a target login is given it is dropped
+ * from the copy, and `storeCredentials` (what that store holds for the run's
+ * other registries, looked up beforehand) is written to `auths` instead.
+ */
+function writePrivateConfig(dir, userConfig, target, storeCredentials = new Map()) {
+    external_node_fs_namespaceObject.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    external_node_fs_namespaceObject.chmodSync(dir, 0o700);
+    const config = structuredClone(userConfig);
+    if (target) {
+        const key = keyOfRegistry(target.registry);
+        const auths = Object.fromEntries(Object.entries(config.auths ?? {}).filter(([k]) => registryOfKey(k) !== target.registry));
+        auths[key] = {
+            auth: Buffer.from(`${target.credentials.username}:${target.credentials.password}`, 'utf8').toString('base64')
+        };
+        config.auths = auths;
+        // A helper configured for the target would win over `auths`; drop it in this copy.
+        if (config.credHelpers) {
+            config.credHelpers = Object.fromEntries(Object.entries(config.credHelpers).filter(([k]) => registryOfKey(k) !== target.registry));
+        }
+        if (config.credsStore) {
+            delete config.credsStore;
+            const helped = new Set(Object.keys(config.credHelpers ?? {}).map(registryOfKey));
+            for (const [registry, credentials] of storeCredentials) {
+                if (registry === target.registry || helped.has(registry))
+                    continue;
+                // A store answers `<token>` for a refresh-token login (ACR, say): docker writes it as one.
+                auths[keyOfRegistry(registry)] =
+                    credentials.username === '<token>'
+                        ? { identitytoken: credentials.password }
+                        : {
+                            auth: Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')
+                        };
+            }
+        }
+    }
+    const file = external_node_path_namespaceObject.join(dir, 'config.json');
+    external_node_fs_namespaceObject.writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+    return file;
+}
+/**
+ * The config with only one registry's credentials (its `auths` entries and credential helper):
+ * an open mirror reads sources anonymously, yet the target may have been logged in to.
+ */
+function onlyRegistry(config, registry) {
+    const auths = Object.fromEntries(Object.entries(config.auths ?? {}).filter(([key]) => registryOfKey(key) === registry));
+    const credHelpers = Object.fromEntries(Object.entries(config.credHelpers ?? {}).filter(([key]) => registryOfKey(key) === registry));
+    return {
+        ...(Object.keys(auths).length > 0 ? { auths } : {}),
+        ...(Object.keys(credHelpers).length > 0 ? { credHelpers } : {})
+    };
 }
 
-;// CONCATENATED MODULE: ./src/handoff.ts
+;// CONCATENATED MODULE: ./src/action/escape.ts
+/**
+ * Escaping for text that came from users (entries, issue titles and bodies)
+ * on its way into HTML/Markdown and into the runner's log.
+ */
+const HTML = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;',
+    '|': '&#124;',
+    '`': '&#96;',
+    '\\': '&#92;',
+    '[': '&#91;',
+    ']': '&#93;',
+    '*': '&#42;',
+    _: '&#95;',
+    '@': '&#64;',
+    '!': '&#33;',
+    '~': '&#126;',
+    $: '&#36;',
+    '#': '&#35;',
+    '{': '&#123;',
+    '}': '&#125;'
+};
+// C0/C1 controls, DEL, line/paragraph separators and bidi overrides: they can
+// end a log line, hide text, or reorder what a reader sees.
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+function codePoint(ch) {
+    return `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;
+}
+/**
+ * Text safe to place in HTML or Markdown (a table cell, a comment): every
+ * character with a meaning there is an entity, and invisible ones are shown.
+ */
+function escapeHtml(text) {
+    return text
+        .replace(/[&<>"'|`\\[\]*_@!~${}#]/g, ch => HTML[ch] ?? ch)
+        .replace(INVISIBLE, codePoint);
+}
+/** U+2060 WORD JOINER: invisible, and no mention, reference or autolink pattern matches across it. */
+const WORD_JOINER = '\u2060';
+/**
+ * User text as prose in a comment or the job summary (never inside `<code>`,
+ * whose text users copy): escapeHtml, then a word joiner after `@` and `#`,
+ * in `GH-`, in `://` and after `www`. GitHub decodes entities before it looks
+ * for mentions, references and autolinks, so `&#64;user` alone would still
+ * notify; with the joiner the text reads the same and no pattern matches.
+ * Escape raw text once: the output is not meant to be escaped again.
+ */
+function escapeProse(text) {
+    return (escapeHtml(text)
+        // Every `&` left is the start of an entity escapeHtml wrote.
+        .replace(/&#(64|35);/g, `&#$1;${WORD_JOINER}`)
+        .replace(/(gh)-/gi, `$1${WORD_JOINER}-`)
+        .replace(/:\/\//g, `:${WORD_JOINER}//`)
+        .replace(/(www)\./gi, `$1${WORD_JOINER}.`));
+}
+/**
+ * At most `max` characters of `text`, the last one `…` when cut (never
+ * halving a surrogate pair). Cut raw text, before escaping, so no entity is split.
+ */
+function clip(text, max) {
+    if (text.length <= max)
+        return text;
+    let end = Math.max(0, max - 1);
+    const last = text.charCodeAt(end - 1);
+    if (last >= 0xd800 && last <= 0xdbff)
+        end--;
+    return `${text.slice(0, end)}…`;
+}
+/**
+ * Text safe to write to the runner's log: on one line, with nothing the
+ * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
+ */
+function safeLog(text) {
+    return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
+}
+
+// EXTERNAL MODULE: ./node_modules/@actions/tool-cache/node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(885);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
+var manifest_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+// Internal object for testability (allows mocking in ESM)
+const _internal = {
+    readLinuxVersionFile() {
+        const lsbReleaseFile = '/etc/lsb-release';
+        const osReleaseFile = '/etc/os-release';
+        let contents = '';
+        if (external_fs_namespaceObject.existsSync(lsbReleaseFile)) {
+            contents = external_fs_namespaceObject.readFileSync(lsbReleaseFile).toString();
+        }
+        else if (external_fs_namespaceObject.existsSync(osReleaseFile)) {
+            contents = external_fs_namespaceObject.readFileSync(osReleaseFile).toString();
+        }
+        return contents;
+    }
+};
+function _findMatch(versionSpec, stable, candidates, archFilter) {
+    return manifest_awaiter(this, void 0, void 0, function* () {
+        const platFilter = os.platform();
+        let result;
+        let match;
+        let file;
+        for (const candidate of candidates) {
+            const version = candidate.version;
+            debug(`check ${version} satisfies ${versionSpec}`);
+            if (semver.satisfies(version, versionSpec) &&
+                (!stable || candidate.stable === stable)) {
+                file = candidate.files.find(item => {
+                    debug(`${item.arch}===${archFilter} && ${item.platform}===${platFilter}`);
+                    let chk = item.arch === archFilter && item.platform === platFilter;
+                    if (chk && item.platform_version) {
+                        const osVersion = _getOsVersion();
+                        if (osVersion === item.platform_version) {
+                            chk = true;
+                        }
+                        else {
+                            chk = semver.satisfies(osVersion, item.platform_version);
+                        }
+                    }
+                    return chk;
+                });
+                if (file) {
+                    debug(`matched ${candidate.version}`);
+                    match = candidate;
+                    break;
+                }
+            }
+        }
+        if (match && file) {
+            // clone since we're mutating the file list to be only the file that matches
+            result = Object.assign({}, match);
+            result.files = [file];
+        }
+        return result;
+    });
+}
+function _getOsVersion() {
+    // TODO: add windows and other linux, arm variants
+    // right now filtering on version is only an ubuntu and macos scenario for tools we build for hosted (python)
+    const plat = os.platform();
+    let version = '';
+    if (plat === 'darwin') {
+        version = cp.execSync('sw_vers -productVersion').toString();
+    }
+    else if (plat === 'linux') {
+        // lsb_release process not in some containers, readfile
+        // Run cat /etc/lsb-release
+        // DISTRIB_ID=Ubuntu
+        // DISTRIB_RELEASE=18.04
+        // DISTRIB_CODENAME=bionic
+        // DISTRIB_DESCRIPTION="Ubuntu 18.04.4 LTS"
+        const lsbContents = _internal.readLinuxVersionFile();
+        if (lsbContents) {
+            const lines = lsbContents.split('\n');
+            for (const line of lines) {
+                const parts = line.split('=');
+                if (parts.length === 2 &&
+                    (parts[0].trim() === 'VERSION_ID' ||
+                        parts[0].trim() === 'DISTRIB_RELEASE')) {
+                    version = parts[1].trim().replace(/^"/, '').replace(/"$/, '');
+                    break;
+                }
+            }
+        }
+    }
+    return version;
+}
+// Alias for backwards compatibility
+function _readLinuxVersionFile() {
+    return _internal.readLinuxVersionFile();
+}
+//# sourceMappingURL=manifest.js.map
+;// CONCATENATED MODULE: external "stream"
+const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
+// EXTERNAL MODULE: external "util"
+var external_util_ = __nccwpck_require__(9023);
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
+var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+/**
+ * Internal class for retries
+ */
+class RetryHelper {
+    constructor(maxAttempts, minSeconds, maxSeconds) {
+        if (maxAttempts < 1) {
+            throw new Error('max attempts should be greater than or equal to 1');
+        }
+        this.maxAttempts = maxAttempts;
+        this.minSeconds = Math.floor(minSeconds);
+        this.maxSeconds = Math.floor(maxSeconds);
+        if (this.minSeconds > this.maxSeconds) {
+            throw new Error('min seconds should be less than or equal to max seconds');
+        }
+    }
+    execute(action, isRetryable) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            let attempt = 1;
+            while (attempt < this.maxAttempts) {
+                // Try
+                try {
+                    return yield action();
+                }
+                catch (err) {
+                    if (isRetryable && !isRetryable(err)) {
+                        throw err;
+                    }
+                    info(err.message);
+                }
+                // Sleep
+                const seconds = this.getSleepAmount();
+                info(`Waiting ${seconds} seconds before trying again`);
+                yield this.sleep(seconds);
+                attempt++;
+            }
+            // Last attempt
+            return yield action();
+        });
+    }
+    getSleepAmount() {
+        return (Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) +
+            this.minSeconds);
+    }
+    sleep(seconds) {
+        return retry_helper_awaiter(this, void 0, void 0, function* () {
+            return new Promise(resolve => setTimeout(resolve, seconds * 1000));
+        });
+    }
+}
+//# sourceMappingURL=retry-helper.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
+var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class HTTPError extends Error {
+    constructor(httpStatusCode) {
+        super(`Unexpected HTTP response: ${httpStatusCode}`);
+        this.httpStatusCode = httpStatusCode;
+        Object.setPrototypeOf(this, new.target.prototype);
+    }
+}
+const tool_cache_IS_WINDOWS = process.platform === 'win32';
+const IS_MAC = process.platform === 'darwin';
+const userAgent = 'actions/tool-cache';
+/**
+ * Download a tool from an url and stream it into a file
+ *
+ * @param url       url of tool to download
+ * @param dest      path to download tool
+ * @param auth      authorization header
+ * @param headers   other headers
+ * @returns         path to downloaded tool
+ */
+function downloadTool(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        dest = dest || external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+        yield mkdirP(external_path_namespaceObject.dirname(dest));
+        core_debug(`Downloading ${url}`);
+        core_debug(`Destination ${dest}`);
+        const maxAttempts = 3;
+        const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
+        const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
+        const retryHelper = new RetryHelper(maxAttempts, minSeconds, maxSeconds);
+        return yield retryHelper.execute(() => tool_cache_awaiter(this, void 0, void 0, function* () {
+            return yield downloadToolAttempt(url, dest || '', auth, headers);
+        }), (err) => {
+            if (err instanceof HTTPError && err.httpStatusCode) {
+                // Don't retry anything less than 500, except 408 Request Timeout and 429 Too Many Requests
+                if (err.httpStatusCode < 500 &&
+                    err.httpStatusCode !== 408 &&
+                    err.httpStatusCode !== 429) {
+                    return false;
+                }
+            }
+            // Otherwise retry
+            return true;
+        });
+    });
+}
+function downloadToolAttempt(url, dest, auth, headers) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (external_fs_namespaceObject.existsSync(dest)) {
+            throw new Error(`Destination file path ${dest} already exists`);
+        }
+        // Get the response headers
+        const http = new lib_HttpClient(userAgent, [], {
+            allowRetries: false
+        });
+        if (auth) {
+            core_debug('set auth');
+            if (headers === undefined) {
+                headers = {};
+            }
+            headers.authorization = auth;
+        }
+        const response = yield http.get(url, headers);
+        if (response.message.statusCode !== 200) {
+            const err = new HTTPError(response.message.statusCode);
+            core_debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
+            throw err;
+        }
+        // Download the response body
+        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
+        const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
+        const readStream = responseMessageFactory();
+        let succeeded = false;
+        try {
+            yield pipeline(readStream, external_fs_namespaceObject.createWriteStream(dest));
+            core_debug('download complete');
+            succeeded = true;
+            return dest;
+        }
+        finally {
+            // Error, delete dest before retry
+            if (!succeeded) {
+                core_debug('download failed');
+                try {
+                    yield rmRF(dest);
+                }
+                catch (err) {
+                    core_debug(`Failed to delete '${dest}'. ${err.message}`);
+                }
+            }
+        }
+    });
+}
+/**
+ * Extract a .7z file
+ *
+ * @param file     path to the .7z file
+ * @param dest     destination directory. Optional.
+ * @param _7zPath  path to 7zr.exe. Optional, for long path support. Most .7z archives do not have this
+ * problem. If your .7z archive contains very long paths, you can pass the path to 7zr.exe which will
+ * gracefully handle long paths. By default 7zdec.exe is used because it is a very small program and is
+ * bundled with the tool lib. However it does not support long paths. 7zr.exe is the reduced command line
+ * interface, it is smaller than the full command line interface, and it does support long paths. At the
+ * time of this writing, it is freely available from the LZMA SDK that is available on the 7zip website.
+ * Be sure to check the current license agreement. If 7zr.exe is bundled with your action, then the path
+ * to 7zr.exe can be pass to this function.
+ * @returns        path to the destination directory
+ */
+function extract7z(file, dest, _7zPath) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        ok(tool_cache_IS_WINDOWS, 'extract7z() not supported on current OS');
+        ok(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        const originalCwd = process.cwd();
+        process.chdir(dest);
+        if (_7zPath) {
+            try {
+                const logLevel = core.isDebug() ? '-bb1' : '-bb0';
+                const args = [
+                    'x', // eXtract files with full paths
+                    logLevel, // -bb[0-3] : set output log level
+                    '-bd', // disable progress indicator
+                    '-sccUTF-8', // set charset for for console input/output
+                    file
+                ];
+                const options = {
+                    silent: true
+                };
+                yield exec(`"${_7zPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        else {
+            const escapedScript = path
+                .join(__dirname, '..', 'scripts', 'Invoke-7zdec.ps1')
+                .replace(/'/g, "''")
+                .replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+            const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const escapedTarget = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+            const command = `& '${escapedScript}' -Source '${escapedFile}' -Target '${escapedTarget}'`;
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                command
+            ];
+            const options = {
+                silent: true
+            };
+            try {
+                const powershellPath = yield io.which('powershell', true);
+                yield exec(`"${powershellPath}"`, args, options);
+            }
+            finally {
+                process.chdir(originalCwd);
+            }
+        }
+        return dest;
+    });
+}
+/**
+ * Extract a compressed tar archive
+ *
+ * @param file     path to the tar
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
+ * @returns        path to the destination directory
+ */
+function extractTar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        // Create dest
+        dest = yield _createExtractFolder(dest);
+        // Determine whether GNU tar
+        core_debug('Checking tar --version');
+        let versionOutput = '';
+        yield exec_exec('tar --version', [], {
+            ignoreReturnCode: true,
+            silent: true,
+            listeners: {
+                stdout: (data) => (versionOutput += data.toString()),
+                stderr: (data) => (versionOutput += data.toString())
+            }
+        });
+        core_debug(versionOutput.trim());
+        const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
+        // Initialize args
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        if (isDebug() && !flags.includes('v')) {
+            args.push('-v');
+        }
+        let destArg = dest;
+        let fileArg = file;
+        if (tool_cache_IS_WINDOWS && isGnuTar) {
+            args.push('--force-local');
+            destArg = dest.replace(/\\/g, '/');
+            // Technically only the dest needs to have `/` but for aesthetic consistency
+            // convert slashes in the file arg too.
+            fileArg = file.replace(/\\/g, '/');
+        }
+        if (isGnuTar) {
+            // Suppress warnings when using GNU tar to extract archives created by BSD tar
+            args.push('--warning=no-unknown-keyword');
+            args.push('--overwrite');
+        }
+        args.push('-C', destArg, '-f', fileArg);
+        yield exec_exec(`tar`, args);
+        return dest;
+    });
+}
+/**
+ * Extract a xar compatible archive
+ *
+ * @param file     path to the archive
+ * @param dest     destination directory. Optional.
+ * @param flags    flags for the xar. Optional.
+ * @returns        path to the destination directory
+ */
+function extractXar(file_1, dest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = []) {
+        ok(IS_MAC, 'extractXar() not supported on current OS');
+        ok(file, 'parameter "file" is required');
+        dest = yield _createExtractFolder(dest);
+        let args;
+        if (flags instanceof Array) {
+            args = flags;
+        }
+        else {
+            args = [flags];
+        }
+        args.push('-x', '-C', dest, '-f', file);
+        if (core.isDebug()) {
+            args.push('-v');
+        }
+        const xarPath = yield io.which('xar', true);
+        yield exec(`"${xarPath}"`, _unique(args));
+        return dest;
+    });
+}
+/**
+ * Extract a zip
+ *
+ * @param file     path to the zip
+ * @param dest     destination directory. Optional.
+ * @returns        path to the destination directory
+ */
+function extractZip(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!file) {
+            throw new Error("parameter 'file' is required");
+        }
+        dest = yield _createExtractFolder(dest);
+        if (tool_cache_IS_WINDOWS) {
+            yield extractZipWin(file, dest);
+        }
+        else {
+            yield extractZipNix(file, dest);
+        }
+        return dest;
+    });
+}
+function extractZipWin(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        // build the powershell command
+        const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
+        const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
+        const pwshPath = yield io.which('pwsh', false);
+        //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
+        //and the -Force flag for Expand-Archive as a fallback
+        if (pwshPath) {
+            //attempt to use pwsh with ExtractToDirectory, if this fails attempt Expand-Archive
+            const pwshCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.ZipFile } catch { } ;`,
+                `try { [System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`,
+                `catch { if (($_.Exception.GetType().FullName -eq 'System.Management.Automation.MethodException') -or ($_.Exception.GetType().FullName -eq 'System.Management.Automation.RuntimeException') ){ Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force } else { throw $_ } } ;`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                pwshCommand
+            ];
+            core.debug(`Using pwsh at path: ${pwshPath}`);
+            yield exec(`"${pwshPath}"`, args);
+        }
+        else {
+            const powershellCommand = [
+                `$ErrorActionPreference = 'Stop' ;`,
+                `try { Add-Type -AssemblyName System.IO.Compression.FileSystem } catch { } ;`,
+                `if ((Get-Command -Name Expand-Archive -Module Microsoft.PowerShell.Archive -ErrorAction Ignore)) { Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force }`,
+                `else {[System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`
+            ].join(' ');
+            const args = [
+                '-NoLogo',
+                '-Sta',
+                '-NoProfile',
+                '-NonInteractive',
+                '-ExecutionPolicy',
+                'Unrestricted',
+                '-Command',
+                powershellCommand
+            ];
+            const powershellPath = yield io.which('powershell', true);
+            core.debug(`Using powershell at path: ${powershellPath}`);
+            yield exec(`"${powershellPath}"`, args);
+        }
+    });
+}
+function extractZipNix(file, dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const unzipPath = yield io.which('unzip', true);
+        const args = [file];
+        if (!core.isDebug()) {
+            args.unshift('-q');
+        }
+        args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
+        yield exec(`"${unzipPath}"`, args, { cwd: dest });
+    });
+}
+/**
+ * Caches a directory and installs it into the tool cacheDir
+ *
+ * @param sourceDir    the directory to cache into tools
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheDir(sourceDir, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = semver.clean(version) || version;
+        arch = arch || os.arch();
+        core.debug(`Caching tool ${tool} ${version} ${arch}`);
+        core.debug(`source dir: ${sourceDir}`);
+        if (!fs.statSync(sourceDir).isDirectory()) {
+            throw new Error('sourceDir is not a directory');
+        }
+        // Create the tool dir
+        const destPath = yield _createToolPath(tool, version, arch);
+        // copy each child item. do not move. move can fail on Windows
+        // due to anti-virus software having an open handle on a file.
+        for (const itemName of fs.readdirSync(sourceDir)) {
+            const s = path.join(sourceDir, itemName);
+            yield io.cp(s, destPath, { recursive: true });
+        }
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destPath;
+    });
+}
+/**
+ * Caches a downloaded file (GUID) and installs it
+ * into the tool cache with a given targetName
+ *
+ * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
+ * @param targetFile    the name of the file name in the tools directory
+ * @param tool          tool name
+ * @param version       version of the tool.  semver format
+ * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
+ */
+function cacheFile(sourceFile, targetFile, tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        version = node_modules_semver.clean(version) || version;
+        arch = arch || external_os_namespaceObject.arch();
+        core_debug(`Caching tool ${tool} ${version} ${arch}`);
+        core_debug(`source file: ${sourceFile}`);
+        if (!external_fs_namespaceObject.statSync(sourceFile).isFile()) {
+            throw new Error('sourceFile is not a file');
+        }
+        // create the tool dir
+        const destFolder = yield _createToolPath(tool, version, arch);
+        // copy instead of move. move can fail on Windows due to
+        // anti-virus software having an open handle on a file.
+        const destPath = external_path_namespaceObject.join(destFolder, targetFile);
+        core_debug(`destination file ${destPath}`);
+        yield io_cp(sourceFile, destPath);
+        // write .complete
+        _completeToolPath(tool, version, arch);
+        return destFolder;
+    });
+}
+/**
+ * Finds the path to a tool version in the local installed tool cache
+ *
+ * @param toolName      name of the tool
+ * @param versionSpec   version of the tool
+ * @param arch          optional arch.  defaults to arch of computer
+ */
+function find(toolName, versionSpec, arch) {
+    if (!toolName) {
+        throw new Error('toolName parameter is required');
+    }
+    if (!versionSpec) {
+        throw new Error('versionSpec parameter is required');
+    }
+    arch = arch || external_os_namespaceObject.arch();
+    // attempt to resolve an explicit version
+    if (!isExplicitVersion(versionSpec)) {
+        const localVersions = findAllVersions(toolName, arch);
+        const match = evaluateVersions(localVersions, versionSpec);
+        versionSpec = match;
+    }
+    // check for the explicit version in the cache
+    let toolPath = '';
+    if (versionSpec) {
+        versionSpec = node_modules_semver.clean(versionSpec) || '';
+        const cachePath = external_path_namespaceObject.join(_getCacheDirectory(), toolName, versionSpec, arch);
+        core_debug(`checking cache: ${cachePath}`);
+        if (external_fs_namespaceObject.existsSync(cachePath) && external_fs_namespaceObject.existsSync(`${cachePath}.complete`)) {
+            core_debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
+            toolPath = cachePath;
+        }
+        else {
+            core_debug('not found');
+        }
+    }
+    return toolPath;
+}
+/**
+ * Finds the paths to all versions of a tool that are installed in the local tool cache
+ *
+ * @param toolName  name of the tool
+ * @param arch      optional arch.  defaults to arch of computer
+ */
+function findAllVersions(toolName, arch) {
+    const versions = [];
+    arch = arch || external_os_namespaceObject.arch();
+    const toolPath = external_path_namespaceObject.join(_getCacheDirectory(), toolName);
+    if (external_fs_namespaceObject.existsSync(toolPath)) {
+        const children = external_fs_namespaceObject.readdirSync(toolPath);
+        for (const child of children) {
+            if (isExplicitVersion(child)) {
+                const fullPath = external_path_namespaceObject.join(toolPath, child, arch || '');
+                if (external_fs_namespaceObject.existsSync(fullPath) && external_fs_namespaceObject.existsSync(`${fullPath}.complete`)) {
+                    versions.push(child);
+                }
+            }
+        }
+    }
+    return versions;
+}
+function getManifestFromRepo(owner_1, repo_1, auth_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (owner, repo, auth, branch = 'master') {
+        let releases = [];
+        const treeUrl = `https://api.github.com/repos/${owner}/${repo}/git/trees/${branch}`;
+        const http = new httpm.HttpClient('tool-cache');
+        const headers = {};
+        if (auth) {
+            core.debug('set auth');
+            headers.authorization = auth;
+        }
+        const response = yield http.getJson(treeUrl, headers);
+        if (!response.result) {
+            return releases;
+        }
+        let manifestUrl = '';
+        for (const item of response.result.tree) {
+            if (item.path === 'versions-manifest.json') {
+                manifestUrl = item.url;
+                break;
+            }
+        }
+        headers['accept'] = 'application/vnd.github.VERSION.raw';
+        let versionsRaw = yield (yield http.get(manifestUrl, headers)).readBody();
+        if (versionsRaw) {
+            // shouldn't be needed but protects against invalid json saved with BOM
+            versionsRaw = versionsRaw.replace(/^\uFEFF/, '');
+            try {
+                releases = JSON.parse(versionsRaw);
+            }
+            catch (_a) {
+                core.debug('Invalid json');
+            }
+        }
+        return releases;
+    });
+}
+function findFromManifest(versionSpec_1, stable_1, manifest_1) {
+    return tool_cache_awaiter(this, arguments, void 0, function* (versionSpec, stable, manifest, archFilter = os.arch()) {
+        // wrap the internal impl
+        const match = yield mm._findMatch(versionSpec, stable, manifest, archFilter);
+        return match;
+    });
+}
+function _createExtractFolder(dest) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        if (!dest) {
+            // create a temp dir
+            dest = external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+        }
+        yield mkdirP(dest);
+        return dest;
+    });
+}
+function _createToolPath(tool, version, arch) {
+    return tool_cache_awaiter(this, void 0, void 0, function* () {
+        const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+        core_debug(`destination ${folderPath}`);
+        const markerPath = `${folderPath}.complete`;
+        yield rmRF(folderPath);
+        yield rmRF(markerPath);
+        yield mkdirP(folderPath);
+        return folderPath;
+    });
+}
+function _completeToolPath(tool, version, arch) {
+    const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
+    const markerPath = `${folderPath}.complete`;
+    external_fs_namespaceObject.writeFileSync(markerPath, '');
+    core_debug('finished caching tool');
+}
+/**
+ * Check if version string is explicit
+ *
+ * @param versionSpec      version string to check
+ */
+function isExplicitVersion(versionSpec) {
+    const c = node_modules_semver.clean(versionSpec) || '';
+    core_debug(`isExplicit: ${c}`);
+    const valid = node_modules_semver.valid(c) != null;
+    core_debug(`explicit? ${valid}`);
+    return valid;
+}
+/**
+ * Get the highest satisfiying semantic version in `versions` which satisfies `versionSpec`
+ *
+ * @param versions        array of versions to evaluate
+ * @param versionSpec     semantic version spec to satisfy
+ */
+function evaluateVersions(versions, versionSpec) {
+    let version = '';
+    core_debug(`evaluating ${versions.length} versions`);
+    versions = versions.sort((a, b) => {
+        if (node_modules_semver.gt(a, b)) {
+            return 1;
+        }
+        return -1;
+    });
+    for (let i = versions.length - 1; i >= 0; i--) {
+        const potential = versions[i];
+        const satisfied = node_modules_semver.satisfies(potential, versionSpec);
+        if (satisfied) {
+            version = potential;
+            break;
+        }
+    }
+    if (version) {
+        core_debug(`matched: ${version}`);
+    }
+    else {
+        core_debug('match not found');
+    }
+    return version;
+}
+/**
+ * Gets RUNNER_TOOL_CACHE
+ */
+function _getCacheDirectory() {
+    const cacheDirectory = process.env['RUNNER_TOOL_CACHE'] || '';
+    (0,external_assert_.ok)(cacheDirectory, 'Expected RUNNER_TOOL_CACHE to be defined');
+    return cacheDirectory;
+}
+/**
+ * Gets RUNNER_TEMP
+ */
+function _getTempDirectory() {
+    const tempDirectory = process.env['RUNNER_TEMP'] || '';
+    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
+    return tempDirectory;
+}
+/**
+ * Gets a global variable
+ */
+function _getGlobal(key, defaultValue) {
+    /* eslint-disable @typescript-eslint/no-explicit-any */
+    const value = global[key];
+    /* eslint-enable @typescript-eslint/no-explicit-any */
+    return value !== undefined ? value : defaultValue;
+}
+/**
+ * Returns an array of unique values.
+ * @param values Values to make unique.
+ */
+function _unique(values) {
+    return Array.from(new Set(values));
+}
+//# sourceMappingURL=tool-cache.js.map
+;// CONCATENATED MODULE: external "node:stream/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
+;// CONCATENATED MODULE: ./src/copy/engines/installer.ts
+/**
+ * crane installer around the tool cache: download the release archive for
+ * this OS and architecture, verify its sha256 (built in for the pinned
+ * version, from the release's checksums.txt otherwise), and keep the
+ * *archive* in the tool cache.
+ *
+ * The tool cache is not trusted on reuse: on a self-hosted runner it outlives
+ * jobs and whoever can write it could replace what is there. So every run
+ * copies the cached archive into a new private directory under RUNNER_TEMP,
+ * hashing it while copying, checks that sum against the trusted one (never
+ * one stored in the cache), and extracts and runs crane from that private
+ * copy, which nothing else writes between the check and the use. A cached
+ * archive that does not match is reported and replaced by a fresh verified
+ * download. Cost per run (measured on 2 cores, 21 MB archive): ~0.45 s,
+ * nearly all of it gunzip; copy and sha256 ~0.06 s. A version without a
+ * built-in sum also fetches its checksums.txt on every run.
+ */
+
+
+
+
+
+
+
+
+const OS_NAMES = {
+    linux: 'Linux',
+    darwin: 'Darwin',
+    win32: 'Windows'
+};
+const ARCH_NAMES = {
+    x64: 'x86_64',
+    arm64: 'arm64',
+    arm: 'armv6',
+    ia32: 'i386',
+    s390x: 's390x',
+    ppc64: 'ppc64le',
+    riscv64: 'riscv64'
+};
+/**
+ * sha256 of the pinned default version's archives, each cross-checked across
+ * several public repositories that pin the same release. Archives of this
+ * version not listed here are checked against the release's checksums.txt.
+ */
+const BUILT_IN_CHECKSUMS = {
+    'v0.21.9': {
+        'go-containerregistry_Linux_x86_64.tar.gz': '5c16d8ddb971cb1d5e6ed8b1e743da8224414eeba2c2762d8f1a61b2f095699e',
+        'go-containerregistry_Linux_arm64.tar.gz': '1f4c647b7bb260ab5435661df5b526cf59950ebf95201790db7183ac189cbcbd',
+        'go-containerregistry_Darwin_x86_64.tar.gz': 'f31075b3375f79b406a600e090d5c4778b3c6598a01c817dc7898c05c7c00a56',
+        'go-containerregistry_Darwin_arm64.tar.gz': '11cc3640e53473eb0d8c501068573e52a259f4d82177e6dd11b7bacb8955459e'
+    }
+};
+/** `go-containerregistry_<OS>_<ARCH>.tar.gz` for a Node platform and architecture. */
+function craneArchiveName(platform, arch) {
+    const os = OS_NAMES[platform];
+    const cpu = ARCH_NAMES[arch];
+    if (!os || !cpu) {
+        throw new Error(`crane has no release for ${platform}/${arch}; releases exist for ${Object.keys(OS_NAMES).join(', ')} on ${Object.keys(ARCH_NAMES).join(', ')}. Use engine: skopeo on this runner.`);
+    }
+    return `go-containerregistry_${os}_${cpu}.tar.gz`;
+}
+/** `<sha256>  <file>` lines (sha256sum's text and binary forms). */
+function parseChecksums(text) {
+    const sums = new Map();
+    for (const line of text.split(/\r?\n/)) {
+        const match = /^([0-9a-f]{64})\s+\*?(\S+)\s*$/i.exec(line.trim());
+        if (match)
+            sums.set(match[2], match[1].toLowerCase());
+    }
+    return sums;
+}
+/** Where the verified archives are cached (the archive, not an extracted binary). */
+const CACHE_TOOL_NAME = 'crane-archive';
+async function sha256File(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    for await (const chunk of external_node_fs_namespaceObject.createReadStream(file))
+        hash.update(chunk);
+    return hash.digest('hex');
+}
+/** Far above any crane release archive (~13 MB): a cached file beyond it is not read. */
+const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024;
+/**
+ * Copy the regular file `from` (a link is not followed; a FIFO or device is
+ * refused) to the new file `to`, returning the sha256 of what was written.
+ */
+async function copyHashing(from, to) {
+    const handle = await external_node_fs_namespaceObject.promises.open(from, 
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    external_node_fs_namespaceObject.constants.O_RDONLY | (external_node_fs_namespaceObject.constants.O_NOFOLLOW ?? 0) | (external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0));
+    try {
+        const stat = await handle.stat();
+        if (!stat.isFile())
+            throw new Error('not a regular file');
+        if (stat.size > MAX_ARCHIVE_BYTES)
+            throw new Error(`${stat.size} bytes, too large`);
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        await (0,promises_namespaceObject.pipeline)(handle.createReadStream({ autoClose: false, start: 0, end: Math.max(0, stat.size - 1) }), async function* (source) {
+            for await (const chunk of source) {
+                hash.update(chunk);
+                yield chunk;
+            }
+        }, external_node_fs_namespaceObject.createWriteStream(to, { flags: 'wx', mode: 0o600 }));
+        return hash.digest('hex');
+    }
+    finally {
+        await handle.close();
+    }
+}
+async function download(url, what, dest) {
+    try {
+        return await downloadTool(url, dest);
+    }
+    catch (error) {
+        const why = errorMessage(error);
+        throw new Error(`downloading ${what} from ${url} failed (${why}); check the crane-version and crane-url inputs`, { cause: error });
+    }
+}
+/** The sha256 the archive must have: built in for the pinned version, else from checksums.txt. */
+async function expectedChecksum(options, archive) {
+    const builtIn = BUILT_IN_CHECKSUMS[options.version]?.[archive];
+    if (builtIn)
+        return builtIn;
+    const url = `${options.baseUrl}/${options.version}/checksums.txt`;
+    const file = await download(url, 'the release checksums');
+    try {
+        const sum = parseChecksums(external_node_fs_namespaceObject.readFileSync(file, 'utf8')).get(archive);
+        if (!sum) {
+            throw new Error(`${url} lists no checksum for ${archive}; refusing to install an unverified crane`);
+        }
+        return sum;
+    }
+    finally {
+        external_node_fs_namespaceObject.rmSync(file, { force: true });
+    }
+}
+/** A new directory only this user can read, for this run's copy of crane. */
+function privateDir() {
+    const dir = external_node_fs_namespaceObject.mkdtempSync(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'crane-'));
+    external_node_fs_namespaceObject.chmodSync(dir, 0o700);
+    return dir;
+}
+/**
+ * The cached archive copied into `local` if its sha256 is `expected`;
+ * otherwise a warning naming the problem, and false (the caller downloads).
+ */
+async function fromCache(options, archive, expected, local) {
+    const dir = find(CACHE_TOOL_NAME, cacheVersion(options), options.arch);
+    if (!dir)
+        return false;
+    const cached = external_node_path_namespaceObject.join(dir, archive);
+    let actual;
+    try {
+        actual = await copyHashing(cached, local);
+    }
+    catch (error) {
+        external_node_fs_namespaceObject.rmSync(local, { force: true });
+        core_warning(`The tool cache entry for crane ${options.version} (${dir}) cannot be read (${errorMessage(error)}); downloading crane again`);
+        return false;
+    }
+    if (actual !== expected) {
+        external_node_fs_namespaceObject.rmSync(local, { force: true });
+        core_warning(`The tool cache's crane ${options.version} archive (${cached}) has sha256 ${actual}, expected ${expected}: it was changed after it was cached. It is not used; crane is downloaded again and the entry replaced. Check who can write the tool cache on this runner.`);
+        return false;
+    }
+    info(`crane ${options.version} found in the tool cache, archive verified (sha256 ${actual})`);
+    return true;
+}
+const cacheVersion = (options) => options.version.replace(/^v/, '');
+/**
+ * Install crane and return the binary's path: the archive comes from the tool
+ * cache when it still has the trusted sha256, else from a verified download
+ * (which is then cached); either way crane runs from a private copy.
+ */
+async function installCrane(options) {
+    const resolved = {
+        ...options,
+        platform: options.platform ?? process.platform,
+        arch: options.arch ?? process.arch
+    };
+    const archive = craneArchiveName(resolved.platform, resolved.arch);
+    const expected = await expectedChecksum(options, archive);
+    const dir = privateDir();
+    try {
+        return await installInto(dir, resolved, archive, expected);
+    }
+    catch (error) {
+        external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
+        throw error;
+    }
+}
+async function installInto(dir, options, archive, expected) {
+    const local = external_node_path_namespaceObject.join(dir, archive);
+    // A crane already on PATH is deliberately ignored: only this pinned, verified release is used.
+    if (!(await fromCache(options, archive, expected, local))) {
+        const url = `${options.baseUrl}/${options.version}/${archive}`;
+        info(`Downloading crane ${options.version} from ${url}`);
+        await download(url, `crane ${options.version}`, local);
+        const actual = await sha256File(local);
+        if (actual !== expected) {
+            throw new Error(`the crane archive from ${url} has sha256 ${actual}, expected ${expected}; it was not installed`);
+        }
+        info(`crane archive verified (sha256 ${actual})`);
+        try {
+            await cacheFile(local, archive, CACHE_TOOL_NAME, cacheVersion(options), options.arch);
+        }
+        catch (error) {
+            // This run has its verified copy; only the next one loses the cache.
+            core_warning(`crane ${options.version} could not be put in the tool cache (${errorMessage(error)}); the next run downloads it again`);
+        }
+    }
+    const extracted = await extractTar(local, external_node_path_namespaceObject.join(dir, 'bin'));
+    external_node_fs_namespaceObject.rmSync(local, { force: true });
+    const binaryName = options.platform === 'win32' ? 'crane.exe' : 'crane';
+    const binary = external_node_path_namespaceObject.join(extracted, binaryName);
+    if (!external_node_fs_namespaceObject.existsSync(binary)) {
+        throw new Error(`the crane ${options.version} archive (${archive}) holds no ${binaryName}`);
+    }
+    if (options.platform !== 'win32')
+        external_node_fs_namespaceObject.chmodSync(binary, 0o755);
+    return binary;
+}
+
+;// CONCATENATED MODULE: ./src/copy/engines/crane.ts
+/** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
+
+
+/**
+ * How often crane tries a request before it gives up (go-containerregistry's
+ * default backoff: 1 s, then 3 s; Retry-After is not read). A failure it
+ * already retried is marked (EngineError.retried) and given fewer attempts
+ * by the copy's retry (ENGINE_RETRIED_ATTEMPTS in copy.ts).
+ */
+const CRANE_TRIES = 3;
+/**
+ * Whether crane speaks plain HTTP to a registry without --insecure: its own
+ * rule (go-containerregistry's name.Registry.Scheme) for RFC 1918 addresses,
+ * `localhost:PORT`, `*.localhost`, 127.0.0.1 and ::1. It tries HTTPS first,
+ * with the certificate checked, then HTTP.
+ */
+function craneSpeaksHttpTo(registry) {
+    if (/^localhost:|\.localhost(?::\d{1,5})?$|^127\.0\.0\.1(?::\d{1,5})?$/.test(registry))
+        return true;
+    if (/^(?:::1|\[::1\](?::\d{1,5})?)$/.test(registry))
+        return true;
+    const ip = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}(?::\d{1,5})?$/.exec(registry);
+    if (!ip)
+        return false;
+    const [a, b] = [Number(ip[1]), Number(ip[2])];
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+/**
+ * How crane honours insecure-registries for one copy. crane has a single
+ * --insecure for both registries: it allows plain HTTP (an attacker who can
+ * block HTTPS can make it fall back) and skips certificate checks. So when
+ * only one side is listed:
+ * - a side crane speaks HTTP to on its own needs no flag, and the other keeps its checks;
+ * - the target, which receives the credentials, is never given up: refused;
+ * - the source may be (what is read is pinned by digest and checked), with a warning.
+ */
+function craneInsecurity(request) {
+    const { insecureSource, insecureTarget } = request;
+    if (insecureSource === insecureTarget)
+        return { flag: insecureSource };
+    const listed = registryOf(insecureSource ? request.source : request.target);
+    const other = registryOf(insecureSource ? request.target : request.source);
+    if (craneSpeaksHttpTo(listed))
+        return { flag: false };
+    const why = `${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy: it would allow plain HTTP to ${other} and not check its TLS certificate`;
+    if (insecureSource) {
+        return {
+            flag: false,
+            refuse: `engine crane cannot copy to ${other} this way: ${why}, and ${other} receives the credentials. Use engine: skopeo (it sets TLS per side), or list ${other} in insecure-registries too if that is meant`
+        };
+    }
+    return {
+        flag: true,
+        warn: {
+            registry: other,
+            message: `engine crane: ${why} either. What is read is still checked against its digest, but a login for ${other} in the docker config could be sent over plain HTTP. Use engine: skopeo to keep ${other} checked (it sets TLS per side), or list it in insecure-registries too if that is meant.`
+        }
+    };
+}
+/** crane's argument list for one copy. */
+function craneArgs(request) {
+    const insecure = craneInsecurity(request).flag ? ['--insecure'] : [];
+    const { platforms } = request;
+    if (platforms === 'all')
+        return ['copy', request.source, request.target, ...insecure];
+    if (platforms.length === 1) {
+        // One platform: its image manifest is pushed byte for byte, so its digest is the source child's.
+        return ['copy', request.source, request.target, '--platform', platforms[0], ...insecure];
+    }
+    // Several platforms: a new index holding just those children (its digest is new).
+    return [
+        'index',
+        'filter',
+        request.source,
+        ...platforms.flatMap(p => ['--platform', p]),
+        '--tag',
+        request.target,
+        ...insecure
+    ];
+}
+/** The registry host of `host[:port]/repo...` (the engines get normalised references). */
+function registryOf(reference) {
+    return reference.slice(0, reference.indexOf('/'));
+}
+class CraneEngine {
+    binary;
+    configDir;
+    warn;
+    name = 'crane';
+    /** Sources already warned about (crane's --insecure reaching a registry not listed). */
+    widened = new Set();
+    /** The config names a credential helper, whose environment crane then needs. */
+    credentialHelpers;
+    constructor(binary, 
+    /** Private DOCKER_CONFIG holding the target's credentials, written before the engine is made. */
+    configDir, warn = () => { }) {
+        this.binary = binary;
+        this.configDir = configDir;
+        this.warn = warn;
+        this.credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(configDir, 'config.json'));
+    }
+    async copy(request) {
+        const insecurity = craneInsecurity(request);
+        if (insecurity.refuse)
+            throw new EngineError(insecurity.refuse, true);
+        if (insecurity.warn && !this.widened.has(insecurity.warn.registry)) {
+            this.widened.add(insecurity.warn.registry);
+            this.warn(insecurity.warn.message);
+        }
+        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers: this.credentialHelpers });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/copy/engines/skopeo.ts
+/** The skopeo engine, found on PATH: `skopeo copy --all --preserve-digests`, or one platform. */
+
+
+
+
+
+/** skopeo's argument list for one copy. */
+function skopeoArgs(request, authfile, policy) {
+    const args = ['copy', '--authfile', authfile, '--retry-times', '0'];
+    if (policy)
+        args.push('--policy', policy);
+    if (request.insecureSource)
+        args.push('--src-tls-verify=false');
+    if (request.insecureTarget)
+        args.push('--dest-tls-verify=false');
+    const { platforms } = request;
+    if (platforms === 'all') {
+        args.push('--all', '--preserve-digests');
+    }
+    else if (platforms.length === 1) {
+        // Without --all skopeo copies the one instance matching these overrides, unchanged.
+        const [os, arch, variant] = platforms[0].split('/');
+        args.push('--override-os', os, '--override-arch', arch);
+        if (variant)
+            args.push('--override-variant', variant);
+        args.push('--preserve-digests');
+    }
+    else {
+        throw new EngineError('skopeo copies all platforms or exactly one; use engine: crane for several', true);
+    }
+    args.push(`docker://${request.source}`, `docker://${request.target}`);
+    return args;
+}
+/** Where skopeo looks for its signature policy; without one it refuses to copy. */
+function systemPolicy() {
+    const candidates = [
+        external_node_path_namespaceObject.join(external_node_os_namespaceObject.homedir(), '.config', 'containers', 'policy.json'),
+        '/etc/containers/policy.json'
+    ];
+    return candidates.find(f => external_node_fs_namespaceObject.existsSync(f));
+}
+class SkopeoEngine {
+    binary;
+    authfile;
+    policy;
+    name = 'skopeo';
+    /** The auth file names a credential helper, whose environment skopeo then needs. */
+    credentialHelpers;
+    constructor(binary, 
+    /** Written before the engine is made. */
+    authfile, policy) {
+        this.binary = binary;
+        this.authfile = authfile;
+        this.policy = policy;
+        this.credentialHelpers = namesCredentialHelper(authfile);
+    }
+    /** Find skopeo on PATH; a machine without a policy gets one that accepts any image, as Debian's does. */
+    static async create(configDir) {
+        const binary = await which('skopeo', false);
+        if (!binary) {
+            throw new Error('engine skopeo: skopeo is not on PATH. It is preinstalled on GitHub-hosted Ubuntu runners; elsewhere install it (apt-get install skopeo) or use engine: crane');
+        }
+        let policy;
+        if (!systemPolicy()) {
+            policy = external_node_path_namespaceObject.join(configDir, 'policy.json');
+            external_node_fs_namespaceObject.writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+        }
+        return new SkopeoEngine(binary, external_node_path_namespaceObject.join(configDir, 'config.json'), policy);
+    }
+    async copy(request) {
+        await runTool('skopeo', this.binary, skopeoArgs(request, this.authfile, this.policy), {}, { credentialHelpers: this.credentialHelpers });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/copy/engines/create.ts
+/** Pick the copy engine the inputs name and make it ready (crane is installed first). */
+
+
+
+
+
+async function createEngine(inputs, configDir) {
+    if (inputs.engine === 'skopeo')
+        return SkopeoEngine.create(configDir);
+    const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl });
+    return new CraneEngine(binary, configDir, message => core_warning(safeLog(message)));
+}
+
+;// CONCATENATED MODULE: ./src/action/private-dir.ts
+/**
+ * A private directory for secrets (the engines' docker config with the
+ * target's password), removed when the work is done and also when the job is
+ * cancelled or times out: the runner sends SIGINT, then SIGTERM, and a
+ * `finally` never runs after a signal ends the process.
+ */
+
+
+
+const live = new Set();
+const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+function removeAll() {
+    for (const dir of live)
+        external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
+    live.clear();
+}
+function onSignal(signal) {
+    removeAll();
+    // The default action of the signal, which a listener replaces: end now, as the runner expects.
+    process.exit(SIGNALS[signal]);
+}
+let installed = false;
+/** A new directory only this user can read, under RUNNER_TEMP, removed on remove() or a signal. */
+function makePrivateDir(prefix) {
+    const dir = external_node_fs_namespaceObject.mkdtempSync(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), prefix));
+    external_node_fs_namespaceObject.chmodSync(dir, 0o700);
+    live.add(dir);
+    if (!installed) {
+        installed = true;
+        for (const signal of Object.keys(SIGNALS)) {
+            process.on(signal, onSignal);
+        }
+        // Any other way out (an uncaught error, process.exit) still removes it.
+        process.on('exit', removeAll);
+    }
+    return {
+        path: dir,
+        remove: () => {
+            external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
+            live.delete(dir);
+            // Nothing left to protect: the signals go back to Node's own handling.
+            if (live.size === 0 && installed) {
+                installed = false;
+                for (const signal of Object.keys(SIGNALS)) {
+                    process.off(signal, onSignal);
+                }
+                process.off('exit', removeAll);
+            }
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/copy/session.ts
+/**
+ * Mirror: compare planned results with the target and copy them (in a dry
+ * run, compare only), with the credentials, engine and registry client this
+ * needs, all released at the end.
+ */
+
+
+
+
+
+
+
+
+
+/** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
+function targetRegistry(target) {
+    const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`);
+    return parsed.ok ? parsed.ref.registry : target;
+}
+/** The registries the planned images are read from, each once. */
+function sourceRegistries(results) {
+    const registries = new Set();
+    for (const r of results) {
+        if (r.status !== 'planned')
+            continue;
+        const parsed = parseReference(r.source);
+        if (parsed.ok)
+            registries.add(parsed.ref.registry);
+    }
+    return registries;
+}
+/** Compare with the target and copy; in a dry run, compare only. */
+async function mirror(results, inputs, options = {}) {
+    const target = targetRegistry(inputs.target);
+    if (options.anonymousSources) {
+        info("Open mirror: sources are read anonymously; of the docker config only the target's login is used.");
+    }
+    const dockerConfig = readDockerConfig(undefined, m => core_warning(m));
+    // An open mirror keeps only the target's own login (a docker/login-action step, say).
+    const userConfig = options.anonymousSources ? onlyRegistry(dockerConfig, target) : dockerConfig;
+    const given = inputs.username && inputs.password
+        ? { username: inputs.username, password: inputs.password }
+        : undefined;
+    // Looked up once per registry (a credential helper is a process), and masked like inputs are.
+    const known = new Map();
+    const credentials = (registry) => {
+        if (registry === target && given)
+            return given;
+        if (!known.has(registry)) {
+            const found = credentialsFrom(userConfig, registry);
+            if (found)
+                core_setSecret(found.password);
+            known.set(registry, found);
+        }
+        return known.get(registry);
+    };
+    const client = new RegistryClient({
+        insecure: inputs.insecureRegistries,
+        credentials,
+        warn: m => core_warning(safeLog(m))
+    });
+    // The engines' credentials live in a private directory, removed at the end (or on a
+    // cancellation's signal); ~/.docker is never written.
+    const privateDir = makePrivateDir('image-mirror-auth-');
+    const configDir = privateDir.path;
+    core_debug(`Private docker config for the engines: ${configDir}`);
+    try {
+        // A credsStore would hide the target login in `auths`; what it holds for the sources is
+        // asked now and written beside it (see writePrivateConfig).
+        const storeCredentials = new Map();
+        if (given && userConfig.credsStore) {
+            for (const registry of sourceRegistries(results)) {
+                const found = credentials(registry);
+                if (found)
+                    storeCredentials.set(registry, found);
+            }
+        }
+        writePrivateConfig(configDir, userConfig, given ? { registry: target, credentials: given } : undefined, storeCredentials);
+        let engine;
+        const expanded = await expandTagFilters(results, client);
+        if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
+            try {
+                engine = await createEngine(inputs, configDir);
+            }
+            catch (error) {
+                // Without an engine nothing can be copied, but every image is still reported.
+                const why = `engine ${inputs.engine} is not available: ${errorMessage(error)}`;
+                return {
+                    expanded,
+                    results: expanded.map(r => r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r)
+                };
+            }
+        }
+        info(`${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`);
+        const done = await copyImages(expanded, {
+            client,
+            ...(engine ? { engine } : {}),
+            platforms: inputs.platforms,
+            severalPlatforms: inputs.engine !== 'skopeo',
+            skipUnchanged: inputs.skipUnchanged,
+            retries: inputs.retries,
+            concurrency: inputs.concurrency,
+            insecure: new Set(inputs.insecureRegistries),
+            secrets: inputs.password ? [inputs.password] : [],
+            onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
+            onResult: r => info(safeLog(`${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
+        });
+        return { expanded, results: done };
+    }
+    finally {
+        // The private config holds the target's credentials: removed whatever else goes wrong.
+        try {
+            client.dispose();
+        }
+        finally {
+            privateDir.remove();
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/plan/handoff.ts
 /**
  * Hand-off between the jobs of a matrix run, as files under `results-dir`
  * (uploaded and downloaded as artifacts, since matrix legs cannot share job
@@ -45113,6 +46901,400 @@ function checkLegResult(value, planned, dryRun = false) {
         result.reason = `the leg reported it ${status} without a reason`;
     }
     return { result };
+}
+
+;// CONCATENATED MODULE: ./src/client-configs/render.ts
+/**
+ * Client configs: files that make container runtimes try the mirror first and
+ * fall back to the source, so people can pull images by their usual names.
+ * Pure: from the target, the rewrite template and the run's source
+ * repositories to file contents, and plain notes on what a client cannot
+ * express. Writing them is files.ts's job.
+ */
+
+
+const CLIENTS = ['containers', 'containerd', 'k3s', 'docker'];
+/** Where each client's file goes under config-dir (`<registry>/hosts.toml` below containerd's). */
+const CONFIG_PATHS = {
+    containers: 'registries.conf',
+    containerd: 'containerd/certs.d',
+    k3s: 'k3s/registries.yaml',
+    docker: 'docker/daemon.json'
+};
+// Probe repositories of one, two and three segments (an empty {namespace} folds away).
+const PROBES = ['imprb', 'imprc/imprd', 'impre/imprf/imprg'];
+/**
+ * The path prefix a template puts every repository of `registry` under, found
+ * by rendering probe repositories with the real renderer; undefined when the
+ * result is not `prefix/<repository>` for all of them.
+ */
+function mirrorPrefix(template, target, registry) {
+    let found;
+    for (const probe of PROBES) {
+        const rendered = renderTarget(template, target, { registry, repository: probe });
+        if (!rendered.ok)
+            return undefined;
+        const { registry: host, repository } = rendered.repository;
+        if (repository !== probe && !repository.endsWith(`/${probe}`))
+            return undefined;
+        const path = repository.slice(0, repository.length - probe.length).replace(/\/$/, '');
+        if (found && (found.host !== host || found.path !== path))
+            return undefined;
+        found = { host, path };
+    }
+    return found;
+}
+function joinName(location, repository = '') {
+    return [location.host, location.path, repository].filter(Boolean).join('/');
+}
+/** The host clients speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
+function apiHost(host) {
+    return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
+}
+function toml(text) {
+    // Registry names are ASCII without quotes or backslashes; JSON escaping is valid TOML and YAML.
+    return JSON.stringify(text);
+}
+/** A Go (RE2) regular expression matching `text` literally. */
+function literalRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+function registriesConf(layouts, c) {
+    const lines = [
+        ...c.header.map(l => `# ${l}`),
+        '# Install: /etc/containers/registries.conf.d/50-image-mirror.conf (podman, buildah, skopeo,',
+        '# CRI-O), or try it: skopeo --registries-conf registries.conf inspect docker://IMAGE',
+        '# Mirrors are used for pulls only; pushes still go to the source.'
+    ];
+    const entry = (prefix, mirror, source) => {
+        lines.push('', '[[registry]]', `prefix = ${toml(prefix)}`, `location = ${toml(prefix)}`);
+        if (c.insecure(source))
+            lines.push('insecure = true');
+        lines.push('', '[[registry.mirror]]', `location = ${toml(joinName(mirror))}`);
+        if (c.insecure(mirror.host))
+            lines.push('insecure = true');
+    };
+    for (const layout of layouts) {
+        if (layout.kind === 'prefix')
+            entry(layout.registry, layout.mirror, layout.registry);
+        else {
+            for (const r of layout.repositories) {
+                entry(`${layout.registry}/${r.repository}`, r.mirror, layout.registry);
+            }
+        }
+    }
+    return `${lines.join('\n')}\n`;
+}
+function hostsToml(layout, c) {
+    const { host, path } = layout.mirror;
+    const base = `${c.scheme(host)}://${apiHost(host)}`;
+    // A URL with a path is taken as the API root: spell out /v2/ and keep the path as given.
+    const url = path ? `${base}/v2/${path}` : base;
+    const lines = [
+        ...c.header.map(l => `# ${l}`),
+        `# Install: /etc/containerd/certs.d/${layout.registry}/hosts.toml, with config_path =`,
+        '# "/etc/containerd/certs.d" in containerd\'s CRI registry section; or try it:',
+        `# ctr images pull --hosts-dir <the certs.d folder holding ${layout.registry}/> IMAGE`,
+        `server = ${toml(`${c.scheme(layout.registry)}://${apiHost(layout.registry)}`)}`,
+        '',
+        `[host.${toml(url)}]`,
+        '  capabilities = ["pull", "resolve"]'
+    ];
+    if (path)
+        lines.push('  override_path = true');
+    return `${lines.join('\n')}\n`;
+}
+function k3sRegistries(layouts, c, notes) {
+    const lines = [
+        ...c.header.map(l => `# ${l}`),
+        '# Install: /etc/rancher/k3s/registries.yaml on every node, then restart k3s (k3s-agent).',
+        '# Rewrites apply to the mirror only; the source (default endpoint) is tried last as is.',
+        'mirrors:'
+    ];
+    let entries = 0;
+    for (const layout of layouts) {
+        const rules = [];
+        let host;
+        if (layout.kind === 'prefix') {
+            host = layout.mirror.host;
+            if (layout.mirror.path)
+                rules.push(['^(.*)$', `${layout.mirror.path}/\${1}`]);
+        }
+        else {
+            const hosts = [...new Set(layout.repositories.map(r => r.mirror.host))];
+            // No repositories: said once for every client (see clientConfigs).
+            if (hosts.length === 0)
+                continue;
+            if (hosts.length > 1) {
+                notes.push({
+                    client: 'k3s',
+                    text: `No entry for ${layout.registry}: its repositories land on several hosts (${hosts.join(', ')}), and one k3s mirror rewrites for all its endpoints alike.`
+                });
+                continue;
+            }
+            host = hosts[0];
+            for (const r of layout.repositories) {
+                rules.push([`^${literalRegex(r.repository)}$`, r.mirror.path]);
+            }
+        }
+        entries++;
+        lines.push(`  ${toml(layout.registry)}:`, '    endpoint:');
+        lines.push(`      - ${toml(`${c.scheme(host)}://${apiHost(host)}`)}`);
+        if (rules.length > 0) {
+            lines.push('    rewrite:');
+            for (const [pattern, replacement] of rules) {
+                lines.push(`      ${toml(pattern)}: ${toml(replacement)}`);
+            }
+        }
+    }
+    const plain = layouts.map(l => l.registry).filter(r => c.insecure(r));
+    if (entries > 0 && plain.length > 0) {
+        notes.push({
+            client: 'k3s',
+            text: `k3s falls back to ${plain.join(', ')} through its default endpoint, https://<registry>/v2: from a plain-HTTP source, an image the mirror lacks may not be found.`
+        });
+    }
+    return entries > 0 ? `${lines.join('\n')}\n` : undefined;
+}
+const DOCKER_EXPLANATION = "Docker: daemon.json's registry-mirrors applies to Docker Hub only, and takes a mirror URL as a registry root (Docker asks it for /v2/library/nginx/...), so it cannot use a mirror under a path prefix, nor mirror other registries.";
+function dockerConfig(layouts, c, notes) {
+    const hub = layouts.find(l => l.registry === DOCKER_HUB);
+    const rewritten = 'Pull the mirrored names instead (the `mirrored` output), e.g. docker pull ' +
+        `${c.request.target}/...; docker tag gives an image its usual name back.`;
+    if (!hub) {
+        notes.push({
+            client: 'docker',
+            text: `${DOCKER_EXPLANATION} Docker Hub is not among the registries, so no daemon.json is written. ${rewritten}`
+        });
+        return undefined;
+    }
+    if (hub.kind !== 'prefix' || hub.mirror.path !== '' || hub.mirror.host === DOCKER_HUB) {
+        const where = hub.kind === 'prefix'
+            ? `Docker Hub images are mirrored under ${joinName(hub.mirror)}/, not at a registry root`
+            : 'the rewrite template maps Docker Hub repositories one by one';
+        notes.push({
+            client: 'docker',
+            text: `${DOCKER_EXPLANATION} Here ${where}, so no daemon.json is written. ${rewritten}`
+        });
+        return undefined;
+    }
+    const host = hub.mirror.host;
+    const config = {
+        'registry-mirrors': [`${c.scheme(host)}://${host}`]
+    };
+    if (c.insecure(host))
+        config['insecure-registries'] = [host];
+    const others = layouts.filter(l => l !== hub).map(l => l.registry);
+    notes.push({
+        client: 'docker',
+        text: `daemon.json makes Docker try ${host} for Docker Hub images; merge it into /etc/docker/daemon.json and restart Docker.` +
+            (others.length > 0
+                ? ` Docker cannot mirror other registries (${others.join(', ')}): pull their mirrored names.`
+                : '')
+    });
+    return `${JSON.stringify(config, null, 2)}\n`;
+}
+/** Every client config the mirror layout allows, for the run's registries and the extra ones. */
+function clientConfigs(request) {
+    const { target, template } = request;
+    const notes = [];
+    // The files describe the template; they must also describe what the run did.
+    const mismatch = request.mappings.find(m => {
+        const rendered = renderTarget(template, target, m.source);
+        return !rendered.ok || rendered.name !== m.target;
+    });
+    if (mismatch) {
+        const rendered = renderTarget(template, target, mismatch.source);
+        const gives = rendered.ok ? rendered.name : 'no valid name';
+        notes.push({
+            client: 'all',
+            text: `No client config was written: ${mismatch.source.registry}/${mismatch.source.repository} was mirrored to ${mismatch.target}, but the rewrite template "${template}" with target "${target}" gives ${gives}. Give this job the same target and rewrite as the job that planned the run.`
+        });
+        return { registries: [], files: [], notes };
+    }
+    const registries = [
+        ...new Set([...request.mappings.map(m => m.source.registry), ...request.registries])
+    ].sort();
+    if (registries.length === 0) {
+        notes.push({
+            client: 'all',
+            text: 'No client config was written: no image of this run was mirrored and config-registries names no registry.'
+        });
+        return { registries, files: [], notes };
+    }
+    const layouts = registries.map(registry => {
+        const mirror = mirrorPrefix(template, target, registry);
+        if (mirror)
+            return { kind: 'prefix', registry, mirror };
+        const repositories = [
+            ...new Set(request.mappings.filter(m => m.source.registry === registry).map(m => m.source.repository))
+        ]
+            .sort()
+            .map(repository => {
+            const rendered = renderTarget(template, target, { registry, repository });
+            // Checked above: every repository of the run renders to what it was mirrored to.
+            if (!rendered.ok)
+                throw new Error(rendered.reason);
+            return {
+                repository,
+                mirror: { host: rendered.repository.registry, path: rendered.repository.repository }
+            };
+        });
+        return { kind: 'repositories', registry, repositories };
+    });
+    const insecureSet = new Set(request.insecureRegistries);
+    const c = {
+        request,
+        insecure: host => insecureSet.has(host),
+        scheme: host => (insecureSet.has(host) ? 'http' : 'https'),
+        header: [
+            `Written by Image Mirror: pulls try the mirror ${target} first, then the source registry.`,
+            // eslint-disable-next-line no-control-regex -- keep the workflow's text on one comment line
+            `Rewrite template: ${template.replace(/[\u0000-\u001f\u007f]/g, ' ')}`
+        ]
+    };
+    const files = [];
+    const byRepository = layouts.filter(l => l.kind === 'repositories');
+    if (byRepository.length > 0) {
+        const listed = byRepository.map(l => l.repositories.length).reduce((a, b) => a + b, 0);
+        const empty = byRepository.filter(l => l.repositories.length === 0).map(l => l.registry);
+        notes.push({
+            client: 'all',
+            text: `The rewrite template "${template}" does not keep each registry's repositories under one path prefix, so registries.conf and registries.yaml list the ${listed} repositories of this run one by one (${byRepository.map(l => l.registry).join(', ')}); repositories mirrored later need the files written again.` +
+                (empty.length > 0
+                    ? ` Nothing is listed for ${empty.join(', ')}: this run mirrored no repository from it.`
+                    : '')
+        });
+    }
+    const containersLayouts = layouts.filter(l => l.kind === 'prefix' || l.repositories.length > 0);
+    if (containersLayouts.length > 0) {
+        files.push({
+            client: 'containers',
+            path: CONFIG_PATHS.containers,
+            content: registriesConf(containersLayouts, c)
+        });
+    }
+    for (const layout of layouts) {
+        if (layout.kind === 'prefix') {
+            files.push({
+                client: 'containerd',
+                path: `${CONFIG_PATHS.containerd}/${layout.registry}/hosts.toml`,
+                content: hostsToml(layout, c)
+            });
+        }
+    }
+    if (byRepository.length > 0) {
+        notes.push({
+            client: 'containerd',
+            text: `No hosts.toml for ${byRepository.map(l => l.registry).join(', ')}: containerd can only put one path prefix in front of every repository of a registry (override_path), and the rewrite template "${template}" does not keep the repository path under one. Pull the mirrored names instead.`
+        });
+    }
+    const k3s = k3sRegistries(layouts, c, notes);
+    if (k3s)
+        files.push({ client: 'k3s', path: CONFIG_PATHS.k3s, content: k3s });
+    const docker = dockerConfig(layouts, c, notes);
+    if (docker)
+        files.push({ client: 'docker', path: CONFIG_PATHS.docker, content: docker });
+    return { registries, files, notes };
+}
+/** How to put each client's files in place, as shell lines (`dir` is config-dir as given). */
+function installCommands(client, dir, configs) {
+    const q = (path) => `'${`${dir.replace(/\/+$/, '')}/${path}`.replace(/'/g, `'\\''`)}'`;
+    const example = (registry) => registry === DOCKER_HUB ? 'docker.io/library/busybox:latest' : `${registry}/<repository>:<tag>`;
+    const first = configs.registries.includes(DOCKER_HUB)
+        ? DOCKER_HUB
+        : (configs.registries[0] ?? DOCKER_HUB);
+    switch (client) {
+        case 'containers':
+            return [
+                `sudo install -D -m 644 ${q(CONFIG_PATHS.containers)} /etc/containers/registries.conf.d/50-image-mirror.conf`,
+                `skopeo inspect --no-tags docker://${example(first)}   # tries the mirror first`
+            ];
+        case 'containerd':
+            return [
+                `sudo mkdir -p /etc/containerd/certs.d && sudo cp -R ${q(CONFIG_PATHS.containerd)}/. /etc/containerd/certs.d/`,
+                '# CRI: set config_path = "/etc/containerd/certs.d" under [plugins."io.containerd.grpc.v1.cri".registry], then: sudo systemctl restart containerd',
+                `sudo ctr images pull --hosts-dir /etc/containerd/certs.d ${example(first)}`
+            ];
+        case 'k3s':
+            return [
+                `sudo install -D -m 600 ${q(CONFIG_PATHS.k3s)} /etc/rancher/k3s/registries.yaml`,
+                'sudo systemctl restart k3s   # k3s-agent on agent nodes'
+            ];
+        case 'docker':
+            return [
+                `# merge ${q(CONFIG_PATHS.docker)} into /etc/docker/daemon.json, then:`,
+                'sudo systemctl restart docker'
+            ];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/client-configs/files.ts
+/**
+ * Client config files: the run's results → render.ts → files under
+ * config-dir, the `configs` output and what the summary says about them.
+ */
+
+
+
+
+
+
+
+/** Source and mirrored repository of every image that was not rejected. */
+function mappingsOf(results) {
+    const mappings = [];
+    for (const r of results) {
+        if (r.status === 'rejected' || !r.source || !r.target)
+            continue;
+        const source = parseReference(r.source);
+        const target = parseReference(r.target);
+        if (!source.ok || !target.ok)
+            continue;
+        mappings.push({
+            source: { registry: source.ref.registry, repository: source.ref.repository },
+            target: `${target.ref.registry}/${target.ref.repository}`
+        });
+    }
+    return mappings;
+}
+/**
+ * Write the client configs for the run's registries (and config-registries)
+ * into config-dir and set the `configs` output: `{"containers": [file], ...}`.
+ * A file that cannot be written fails the job; the images are reported anyway.
+ */
+function emitClientConfigs(options, results) {
+    const configs = clientConfigs({
+        target: options.target,
+        template: options.rewrite,
+        insecureRegistries: options.insecureRegistries,
+        mappings: mappingsOf(results),
+        registries: options.configRegistries ?? []
+    });
+    const root = external_node_path_namespaceObject.resolve(workspace(), options.configDir);
+    const written = {};
+    const done = { dir: options.configDir, configs, written };
+    try {
+        for (const file of configs.files) {
+            const full = external_node_path_namespaceObject.join(root, ...file.path.split('/'));
+            external_node_fs_namespaceObject.mkdirSync(external_node_path_namespaceObject.dirname(full), { recursive: true });
+            external_node_fs_namespaceObject.writeFileSync(full, file.content);
+            (written[file.client] ??= []).push(full);
+        }
+    }
+    catch (error) {
+        done.error = `Could not write the client configs to ${options.configDir}: ${error.message}`;
+        setFailed(safeLog(done.error));
+    }
+    const ordered = Object.fromEntries(CLIENTS.filter(c => written[c]).map(c => [c, written[c]]));
+    setOutput('configs', JSON.stringify(ordered));
+    startGroup(`Client configs for ${configs.registries.join(', ') || 'no registry'}`);
+    for (const file of Object.values(ordered).flat())
+        info(safeLog(`wrote ${file}`));
+    for (const note of configs.notes)
+        info(safeLog(note.text));
+    endGroup();
+    return done;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@actions/github/lib/context.js
@@ -45391,13 +47573,13 @@ function Collection() {
 var VERSION = "0.0.0-development";
 
 // pkg/dist-src/defaults.js
-var userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
+var dist_bundle_userAgent = `octokit-endpoint.js/${VERSION} ${getUserAgent()}`;
 var DEFAULTS = {
   method: "GET",
   baseUrl: "https://api.github.com",
   headers: {
     accept: "application/vnd.github.v3+json",
-    "user-agent": userAgent
+    "user-agent": dist_bundle_userAgent
   },
   mediaType: {
     format: ""
@@ -45644,7 +47826,7 @@ function expand(template, context) {
 }
 
 // pkg/dist-src/parse.js
-function parse(options) {
+function dist_bundle_parse(options) {
   let method = options.method.toUpperCase();
   let url = (options.url || "/").replace(/:([a-z]\w+)/g, "{$1}");
   let headers = Object.assign({}, options.headers);
@@ -45710,7 +47892,7 @@ function parse(options) {
 
 // pkg/dist-src/endpoint-with-defaults.js
 function endpointWithDefaults(defaults, route, options) {
-  return parse(merge(defaults, route, options));
+  return dist_bundle_parse(merge(defaults, route, options));
 }
 
 // pkg/dist-src/with-defaults.js
@@ -45721,7 +47903,7 @@ function withDefaults(oldDefaults, newDefaults) {
     DEFAULTS: DEFAULTS2,
     defaults: withDefaults.bind(null, DEFAULTS2),
     merge: merge.bind(null, DEFAULTS2),
-    parse
+    parse: dist_bundle_parse
   });
 }
 
@@ -50113,7 +52295,125 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/plan.ts
+;// CONCATENATED MODULE: ./src/image/entries.ts
+/**
+ * Image entries (`images`, `images-file`): one a line, `#` comments, blank
+ * lines ignored. An entry names one image, several tags of one repository
+ * (`repo:a,b,c`) or a tag filter (`repo:/regex/`). Every line becomes
+ * requests; a bad line becomes a rejected request, never an exception.
+ */
+
+
+
+/** Strip a comment: `#` at the start of a line or after white space. */
+function stripComment(line) {
+    const m = /(^|\s)#/.exec(line);
+    return (m ? line.slice(0, m.index) : line).trim();
+}
+/** Parse the text of an entries list into requests, in order, one or more per entry. */
+function parseEntries(text, source) {
+    const requests = [];
+    const lines = text.split(/\r?\n/);
+    lines.forEach((raw, i) => {
+        const entry = stripComment(raw);
+        if (entry.length === 0)
+            return;
+        requests.push(...parseEntry(entry, { source, line: i + 1 }));
+    });
+    return requests;
+}
+/** One entry (already trimmed, comment removed) into its requests. */
+function parseEntry(entry, origin) {
+    const invalid = (reason, suggestion) => [
+        suggestion === undefined
+            ? { kind: 'invalid', request: entry, origin, reason }
+            : { kind: 'invalid', request: entry, origin, reason, suggestion }
+    ];
+    // A name never contains ":/" (a port is digits), so the first one opens a
+    // filter, unless it is a URL's "://", which parseReference explains.
+    const filterAt = entry.indexOf(':/');
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
+    if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
+        const name = parseRepositoryName(entry.slice(0, filterAt));
+        if (!name.ok)
+            return invalid(name.reason);
+        const pattern = entry.slice(filterAt + 2, -1);
+        const problem = checkPattern(pattern);
+        if (problem)
+            return invalid(`tag filter /${pattern}/ ${problem}`);
+        return [{ kind: 'tag-filter', request: entry, origin, ref: name.ref, pattern }];
+    }
+    if (entry.includes(','))
+        return parseTagList(entry, origin);
+    const parsed = parseReference(entry);
+    if (!parsed.ok)
+        return invalid(parsed.reason, parsed.suggestion);
+    const request = { kind: 'image', request: entry, origin, ref: parsed.ref };
+    if (parsed.note)
+        request.note = parsed.note;
+    return [request];
+}
+function parseTagList(entry, origin) {
+    const colon = entry.lastIndexOf(':', entry.indexOf(','));
+    if (entry.includes('@') || colon < 0 || colon < entry.lastIndexOf('/', entry.indexOf(','))) {
+        const reason = entry.includes('@')
+            ? 'a tag list ("repo:a,b") cannot carry a digest; list digests one a line'
+            : 'a comma separates tags, as in "docker.io/library/nginx:1.27,1.26"; write one image a line';
+        return [{ kind: 'invalid', request: entry, origin, reason }];
+    }
+    const name = parseRepositoryName(entry.slice(0, colon));
+    if (!name.ok)
+        return [{ kind: 'invalid', request: entry, origin, reason: name.reason }];
+    return entry
+        .slice(colon + 1)
+        .split(',')
+        .map((tag, i) => {
+        const text = `${repositoryName(name.ref)}:${tag.trim()}`;
+        const parsed = tag.trim() === '' ? undefined : parseReference(text);
+        if (parsed?.ok)
+            return { kind: 'image', request: entry, origin, ref: parsed.ref };
+        const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`;
+        return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` };
+    });
+}
+/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
+function checkPattern(pattern) {
+    const filter = compileTagFilter(pattern);
+    return filter.ok ? undefined : filter.reason;
+}
+/** The key two requests share when they ask for the same thing. */
+function requestKey(request) {
+    switch (request.kind) {
+        case 'image':
+            return formatReference(request.ref);
+        case 'tag-filter':
+            return `${repositoryName(request.ref)}:/${request.pattern}/`;
+        case 'invalid':
+            return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`;
+    }
+}
+/**
+ * Merge requests that ask for the same image; the first keeps its place and
+ * the later ones are reported as merged into it.
+ */
+function mergeDuplicates(requests) {
+    const seen = new Map();
+    const unique = [];
+    const merged = [];
+    for (const request of requests) {
+        const key = requestKey(request);
+        const kept = seen.get(key);
+        if (kept)
+            merged.push({ duplicate: request, kept });
+        else {
+            seen.set(key, request);
+            unique.push(request);
+        }
+    }
+    return { unique, merged };
+}
+
+;// CONCATENATED MODULE: ./src/plan/plan.ts
 
 
 
@@ -50204,7 +52504,263 @@ function buildPlan(requests, options) {
     return results;
 }
 
-;// CONCATENATED MODULE: ./src/issue-answer.ts
+;// CONCATENATED MODULE: ./src/report/summary.ts
+/**
+ * Report: results → action outputs, the job summary and the log. Everything a
+ * user wrote is escaped on the way out.
+ */
+
+
+
+
+/** A table this long is past reading; the `results` output has every row. */
+const MAX_SUMMARY_ROWS = 1000;
+/**
+ * GitHub refuses a step summary over 1 MiB: rows stop once the summary
+ * reaches this many bytes, leaving room for what follows the table.
+ */
+const MAX_SUMMARY_BYTES = 900 * 1024;
+/** Longest reason, note or code text in a cell; the `results` output has the whole text. */
+const MAX_CELL_CHARS = 1_000;
+// Maps, so a status from a results file such as `constructor` finds nothing rather than Object's.
+const STATUS_LABEL = new Map([
+    ['copied', '✅ copied'],
+    ['unchanged', '✅ unchanged'],
+    ['planned', '📝 planned'],
+    ['rejected', '⛔ rejected'],
+    ['failed', '❌ failed']
+]);
+// Problems first: they are what a reader of a long table looks for (unknown ones first of all).
+const STATUS_ORDER = new Map([
+    ['failed', 0],
+    ['rejected', 1],
+    ['copied', 2],
+    ['planned', 3],
+    ['unchanged', 4]
+]);
+const MIRRORED = new Set(['copied', 'unchanged', 'planned']);
+/** Results may come from files other jobs wrote: read a field only when it is a string. */
+const str = (value) => (typeof value === 'string' ? value : '');
+const statusLabel = (status) => STATUS_LABEL.get(str(status)) ?? '❔ unknown';
+const statusOrder = (status) => STATUS_ORDER.get(str(status)) ?? -1;
+/**
+ * A reference that can go as it is into a shell line or a code block: the
+ * characters of `host[:port]/path[:tag][@algo:hex]` only, of a sane length.
+ */
+function isPasteableReference(ref) {
+    return typeof ref === 'string' && ref.length <= 512 && /^[A-Za-z0-9][\w.:@/+-]*$/.test(ref);
+}
+/** References that exist (or would, in a dry run) in the mirror, one per image. */
+function mirroredReferences(results) {
+    return results
+        .filter(r => MIRRORED.has(str(r.status)) && !r.tagFilter && str(r.target))
+        .map(r => r.target);
+}
+function setOutputs(results) {
+    const counts = countByStatus(results);
+    setOutput('results', JSON.stringify(results));
+    setOutput('mirrored', mirroredReferences(results).join('\n'));
+    for (const status of ['copied', 'unchanged', 'failed', 'rejected', 'planned']) {
+        setOutput(status, String(counts[status]));
+    }
+}
+function totalsLine(results) {
+    const counts = countByStatus(results);
+    const parts = STATUSES.filter(s => counts[s] > 0).map(s => `${counts[s]} ${s}`);
+    const unknown = results.filter(r => !STATUS_LABEL.has(str(r.status))).length;
+    if (unknown > 0)
+        parts.push(`${unknown} unknown`);
+    return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
+}
+// core.summary writes an empty cell as an unclosed tag; give every cell content.
+const EMPTY = '–';
+// Code text is what users copy: escaped, but no joiners (see escapeProse).
+function code(text) {
+    return text ? `<code>${escapeHtml(clip(text, MAX_CELL_CHARS))}</code>` : EMPTY;
+}
+const prose = (text) => escapeProse(clip(text, MAX_CELL_CHARS));
+function requestCell(r) {
+    const request = str(r.request);
+    const source = str(r.source);
+    const asked = `${code(request)}<br><sub>${prose(str(r.origin))}</sub>`;
+    const read = source && source !== request ? `<br>→ ${code(source)}` : '';
+    const filter = str(r.tagFilter) ? ` tags ${code(str(r.tagFilter))}` : '';
+    return asked + read + filter;
+}
+function reasonCell(r) {
+    return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY;
+}
+/** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
+function shortDigest(digest) {
+    if (typeof digest !== 'string' || !digest)
+        return '';
+    const [algorithm, hex] = digest.split(':');
+    return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest;
+}
+/** 1536 → `1.5 KiB`. */
+function formatSize(bytes) {
+    if (bytes === undefined || !Number.isFinite(bytes))
+        return '';
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit++;
+    }
+    return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+function digestCell(r) {
+    const digest = str(r.digest);
+    if (!digest)
+        return EMPTY;
+    const full = escapeHtml(clip(digest, MAX_CELL_CHARS));
+    const source = str(r.sourceDigest);
+    const changed = source
+        ? `<br><sub>source ${escapeHtml(clip(shortDigest(source), MAX_CELL_CHARS))}</sub>`
+        : '';
+    return `<code title="${full}">${escapeHtml(clip(shortDigest(digest), MAX_CELL_CHARS))}</code>${changed}`;
+}
+function detailCell(text) {
+    return text ? prose(text) : EMPTY;
+}
+const platformsText = (platforms) => Array.isArray(platforms) ? platforms.map(str).filter(Boolean).join(', ') : '';
+const secondsText = (seconds) => typeof seconds === 'number' && Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : '';
+/** `<td>…</td>` eight times in a `<tr>…</tr>`, as core.summary writes a row. */
+const ROW_OVERHEAD = 8 * '<td></td>'.length + '<tr></tr>'.length;
+/** Build the job summary in core.summary's buffer (written by writeSummary). */
+function buildSummary(results, context) {
+    const summary = summary_summary.addHeading('Image Mirror', 2);
+    if (context.dryRun)
+        summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>');
+    if (context.problem)
+        summary.addRaw(`<p><b>⛔ ${prose(context.problem)}</b></p>`);
+    for (const remark of context.remarks ?? [])
+        summary.addRaw(`<p>${prose(remark)}</p>`);
+    summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
+    const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status));
+    // Rows while they fit: at most MAX_SUMMARY_ROWS, and the buffer under MAX_SUMMARY_BYTES.
+    let bytes = Buffer.byteLength(summary.stringify()) + 1024;
+    const shown = [];
+    for (const r of rows) {
+        if (shown.length >= MAX_SUMMARY_ROWS)
+            break;
+        const cells = [
+            requestCell(r),
+            code(str(r.target)),
+            statusLabel(r.status),
+            digestCell(r),
+            detailCell(platformsText(r.platforms)),
+            detailCell(formatSize(typeof r.size === 'number' ? r.size : undefined)),
+            detailCell(secondsText(r.seconds)),
+            reasonCell(r)
+        ];
+        const row = cells.reduce((n, cell) => n + Buffer.byteLength(cell), ROW_OVERHEAD);
+        if (bytes + row > MAX_SUMMARY_BYTES)
+            break;
+        bytes += row;
+        shown.push(cells);
+    }
+    summary.addTable([
+        [
+            { data: 'Request', header: true },
+            { data: 'Mirrored address', header: true },
+            { data: 'Status', header: true },
+            { data: 'Digest', header: true },
+            { data: 'Platforms', header: true },
+            { data: 'Size', header: true },
+            { data: 'Time', header: true },
+            { data: 'Reason', header: true }
+        ],
+        ...shown
+    ]);
+    if (rows.length > shown.length) {
+        summary.addRaw(`<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`);
+    }
+    const mirrored = mirroredReferences(results);
+    // addCodeBlock does not escape: the example is a reference that needs none.
+    const example = mirrored.find(isPasteableReference);
+    if (example !== undefined) {
+        summary
+            .addHeading('How to use', 3)
+            .addRaw('<p>Pull from the mirror by its new name (Docker, then containerd on Kubernetes nodes):</p>')
+            .addCodeBlock(`docker pull ${example}\nctr -n k8s.io images pull ${example}`, 'sh');
+        if (mirrored.length > 1) {
+            summary.addRaw(`<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`);
+        }
+    }
+    if (context.configs)
+        addClientConfigs(context.configs);
+}
+const CLIENT_LABEL = {
+    containers: 'Podman, Buildah, skopeo, CRI-O (<code>registries.conf</code>)',
+    containerd: 'containerd (<code>hosts.toml</code>)',
+    k3s: 'k3s (<code>registries.yaml</code>)',
+    docker: 'Docker (<code>daemon.json</code>)'
+};
+/** Which client configs were written, how to install each, and what no file can express. */
+function addClientConfigs({ dir, configs, written, error }) {
+    const summary = summary_summary.addHeading('Client configuration', 3);
+    if (error)
+        summary.addRaw(`<p><b>⛔ ${prose(error)}</b></p>`);
+    const registries = configs.registries.map(r => `<code>${escapeHtml(r)}</code>`).join(', ');
+    if (registries) {
+        summary.addRaw(`<p>Files in <code>${escapeHtml(dir)}</code> make runtimes pull ${registries} from the mirror first and fall back to the source, so images keep their usual names.</p>`);
+    }
+    for (const client of CLIENTS.filter(c => written[c])) {
+        const files = (written[client] ?? []).map(f => `<code>${escapeHtml(f)}</code>`).join(', ');
+        summary.addRaw(`<p><b>${CLIENT_LABEL[client]}</b>: ${files}</p>`);
+        // addCodeBlock does not escape; the paths come from the workflow.
+        const commands = installCommands(client, dir, configs);
+        summary.addCodeBlock(commands.map(escapeHtml).join('\n'), 'sh');
+    }
+    // Notes name registries a request asked for: prose like any user text.
+    for (const note of configs.notes)
+        summary.addRaw(`<p>${prose(note.text)}</p>`);
+}
+/**
+ * Write the summary. A missing GITHUB_STEP_SUMMARY (a local run, an old
+ * runner) or a failed write is logged, never a failure of the job.
+ */
+async function writeSummary(results, context) {
+    buildSummary(results, context);
+    await flushSummary();
+}
+/**
+ * Write what `core.summary` holds; without GITHUB_STEP_SUMMARY (outside the runner) or when
+ * the write fails, say so and drop it: a summary is never why a job fails.
+ */
+async function flushSummary() {
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+        info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
+        summary_summary.emptyBuffer();
+        return;
+    }
+    try {
+        await summary_summary.write();
+    }
+    catch (e) {
+        core_warning(`Could not write the job summary: ${safeLog(e.message)}`);
+        summary_summary.emptyBuffer();
+    }
+}
+/** One log line per result, grouped, with user text made harmless. */
+function logResults(results) {
+    startGroup(`Plan: ${totalsLine(results)}`);
+    for (const r of results) {
+        const what = r.source || r.request;
+        const where = r.target ? ` -> ${r.target}` : '';
+        const filter = r.tagFilter ? ` tags ${r.tagFilter}` : '';
+        const why = r.reason ? `: ${r.reason}` : '';
+        info(safeLog(`${(str(r.status) || 'unknown').padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`));
+    }
+    endGroup();
+    for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
+        core_warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/issue/answer.ts
 
 
 
@@ -50221,7 +52777,7 @@ const MAX_TEXT_CHARS = 1_000;
 const MAX_COMMENT_PAGES = 10;
 const OK = new Set(['copied', 'unchanged', 'planned']);
 /** Results may come from files other jobs wrote: read a field only when it is a string. */
-const issue_answer_str = (value) => (typeof value === 'string' ? value : '');
+const answer_str = (value) => (typeof value === 'string' ? value : '');
 /** Everything mirrored: succeeded; nothing: failed; some: partial. */
 function outcomeOf(results, problem) {
     const ok = results.filter(r => OK.has(r.status)).length;
@@ -50230,8 +52786,8 @@ function outcomeOf(results, problem) {
     return ok === results.length ? 'succeeded' : 'partial';
 }
 // Code text is what users paste: escaped, but no joiners.
-const issue_answer_code = (text) => text ? `<code>${escapeHtml(clip(text, MAX_TEXT_CHARS))}</code>` : '–';
-const issue_answer_prose = (text) => escapeProse(clip(text, MAX_TEXT_CHARS));
+const answer_code = (text) => text ? `<code>${escapeHtml(clip(text, MAX_TEXT_CHARS))}</code>` : '–';
+const answer_prose = (text) => escapeProse(clip(text, MAX_TEXT_CHARS));
 // A Map, so a status such as `constructor` finds nothing rather than Object's.
 const STATUS = new Map([
     ['copied', '✅ copied'],
@@ -50240,7 +52796,7 @@ const STATUS = new Map([
     ['rejected', '⛔ rejected'],
     ['failed', '❌ failed']
 ]);
-const issue_answer_statusLabel = (status) => STATUS.get(issue_answer_str(status)) ?? '❔ unknown';
+const answer_statusLabel = (status) => STATUS.get(answer_str(status)) ?? '❔ unknown';
 function acceptedComment(count, platforms, run) {
     const which = platforms === 'all' ? 'all platforms' : escapeProse(platforms.join(', '));
     const follow = run.url ? ` Follow it in [the workflow run](${run.url}).` : '';
@@ -50283,24 +52839,24 @@ function resultComment(results, details) {
         : outcome === 'partial'
             ? `⚠️ **Mirrored ${done} of ${results.length} image(s); the others need attention (see below).** This issue stays open.`
             : details.problem
-                ? `⛔ **This request cannot be served:** ${issue_answer_prose(details.problem)}`
+                ? `⛔ **This request cannot be served:** ${answer_prose(details.problem)}`
                 : `❌ **Nothing was mirrored** (${results.length} image(s) asked for).`;
     const top = [RESULT_MARKER, head, ''];
     if (details.run.dryRun)
         top.push('_Dry run: nothing was written to the mirror._', '');
     const runLink = details.run.url ? `[the workflow run](${details.run.url})` : 'the workflow run';
     const listed = (what) => (left) => `_${left} more ${what} are listed in the results output of ${runLink}._`;
-    const reasons = results.filter(r => issue_answer_str(r.reason));
+    const reasons = results.filter(r => answer_str(r.reason));
     const allowlist = details.run.allowlist;
     const allowlistLines = [];
-    if (allowlist && results.some(r => issue_answer_str(r.reason).includes(NOT_ALLOWED))) {
+    if (allowlist && results.some(r => answer_str(r.reason).includes(NOT_ALLOWED))) {
         // The name and URL come from the workflow's own input and the runner, not from the issue.
         const file = allowlist.url
             ? `[${escapeHtml(allowlist.name)}](${allowlist.url})`
-            : issue_answer_code(allowlist.name);
+            : answer_code(allowlist.name);
         allowlistLines.push(`Only images in the allowlist ${file} are mirrored. To ask for an addition, open a pull request that adds the line named above, or ask the maintainers on this issue.`, '');
     }
-    const noted = results.filter(r => issue_answer_str(r.note));
+    const noted = results.filter(r => answer_str(r.note));
     const ignored = details.ignored > 0
         ? [
             `${details.ignored} line(s) of text were not read as images: write one image reference a line.`
@@ -50310,9 +52866,9 @@ function resultComment(results, details) {
     const general = [...details.notes.map(String), ...ignored];
     const remark = (i) => {
         if (i < general.length)
-            return `- ${issue_answer_prose(general[i])}`;
+            return `- ${answer_prose(general[i])}`;
         const r = noted[i - general.length];
-        return `- ${issue_answer_code(issue_answer_str(r.request))}: ${issue_answer_prose(issue_answer_str(r.note))}`;
+        return `- ${answer_code(answer_str(r.request))}: ${answer_prose(answer_str(r.note))}`;
     };
     // Built by the action from validated parts; anything else (a results file) is left out.
     const mirrored = details.run.dryRun
@@ -50324,10 +52880,10 @@ function resultComment(results, details) {
             count: results.length,
             item: i => {
                 const r = results[i];
-                const request = issue_answer_str(r.request);
-                const source = issue_answer_str(r.source);
-                const read = source && source !== request ? `<br>read as ${issue_answer_code(source)}` : '';
-                return `| ${issue_answer_statusLabel(r.status)} | ${issue_answer_code(request)}${read} | ${issue_answer_code(issue_answer_str(r.target))} | ${issue_answer_code(shortDigest(issue_answer_str(r.digest)))} |`;
+                const request = answer_str(r.request);
+                const source = answer_str(r.source);
+                const read = source && source !== request ? `<br>read as ${answer_code(source)}` : '';
+                return `| ${answer_statusLabel(r.status)} | ${answer_code(request)}${read} | ${answer_code(answer_str(r.target))} | ${answer_code(shortDigest(answer_str(r.digest)))} |`;
             },
             close: [],
             more: listed('image(s)')
@@ -50337,7 +52893,7 @@ function resultComment(results, details) {
             count: reasons.length,
             item: i => {
                 const r = reasons[i];
-                return `- ${issue_answer_code(issue_answer_str(r.request))}: ${issue_answer_prose(issue_answer_str(r.reason))}`;
+                return `- ${answer_code(answer_str(r.request))}: ${answer_prose(answer_str(r.reason))}`;
             },
             close: [],
             more: listed('reason(s)')
@@ -50473,7 +53029,7 @@ class IssueAnswerer {
     }
 }
 
-;// CONCATENATED MODULE: ./src/issue-request.ts
+;// CONCATENATED MODULE: ./src/issue/request.ts
 /**
  * Issue requests: read the triggering issue from the event payload (never
  * from workflow expressions) and turn its title and body into image requests
@@ -50696,7 +53252,7 @@ function parseIssue(issue, limits) {
     return result;
 }
 
-;// CONCATENATED MODULE: ./src/issue-flow.ts
+;// CONCATENATED MODULE: ./src/issue/flow.ts
 /**
  * The issue-request flow around the main job: read the request from the
  * event, say when it is accepted, and answer with the results (comment,
@@ -50841,7 +53397,745 @@ async function answerIssue(request, results) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/legs.ts
+;// CONCATENATED MODULE: ./src/allowlist/allowlist.ts
+/**
+ * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
+ * an exact repository, `prefix/*` (exactly one more path segment) or
+ * `prefix/**` (one or more segments). Matching works on path segments of the
+ * normalised repository, never on raw string prefixes, so a look-alike host
+ * or a longer segment never slips under a pattern.
+ */
+
+class AllowlistError extends Error {
+}
+class Allowlist {
+    source;
+    patterns;
+    byKind;
+    constructor(source, patterns) {
+        this.source = source;
+        this.patterns = patterns;
+        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
+        for (const p of patterns) {
+            if (!this.byKind[p.kind].has(p.prefix))
+                this.byKind[p.kind].set(p.prefix, p);
+        }
+    }
+    /**
+     * The pattern that allows a repository, or undefined. Lookups are by whole
+     * segment prefixes: O(depth) map hits whatever the size of the list.
+     */
+    match(ref) {
+        const name = repositoryName(ref);
+        const exact = this.byKind.exact.get(name);
+        if (exact)
+            return exact;
+        const segments = name.split('/');
+        const parent = segments.slice(0, -1).join('/');
+        const one = this.byKind.one.get(parent);
+        if (one)
+            return one;
+        let prefix = segments[0];
+        for (let i = 1; i < segments.length; i++) {
+            const any = this.byKind.any.get(prefix);
+            if (any)
+                return any;
+            prefix += '/' + segments[i];
+        }
+        return undefined;
+    }
+}
+/**
+ * Read an allowlist. Patterns are normalised like references (`nginx` is
+ * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
+ * its prefix as written: `docker.io/*` means one segment under docker.io,
+ * exactly as DaoCloud's own checker reads it. A malformed line is an error
+ * naming the file and line: an allowlist that says less than its author
+ * meant must not be used.
+ */
+function parseAllowlist(text, source) {
+    const patterns = [];
+    const errors = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = splitLine(raw).pattern;
+        if (line.length === 0)
+            return;
+        try {
+            patterns.push(parsePattern(line, i + 1));
+        }
+        catch (e) {
+            errors.push(`${source} line ${i + 1}: ${e.message}`);
+        }
+    });
+    if (errors.length > 0) {
+        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
+        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
+    }
+    return new Allowlist(source, patterns);
+}
+/**
+ * A line's pattern and its comment: `#` starts a comment at the start of the
+ * line or after white space (`a#b` is a malformed pattern, not `a`).
+ */
+function splitLine(raw) {
+    const at = /(^|\s)#/.exec(raw);
+    if (!at)
+        return { pattern: raw.trim() };
+    const start = at.index + (at[1] ?? '').length;
+    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
+}
+/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
+function patternText(p) {
+    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
+}
+/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
+function parsePattern(text, line) {
+    let kind = 'exact';
+    let body = text;
+    if (text.endsWith('/**')) {
+        kind = 'any';
+        body = text.slice(0, -3);
+    }
+    else if (text.endsWith('/*')) {
+        kind = 'one';
+        body = text.slice(0, -2);
+    }
+    if (body.includes('*')) {
+        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
+    }
+    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
+        return { text, line, kind, prefix: parseHostPrefix(body, text) };
+    }
+    const parsed = parseRepositoryName(body);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
+    return { text, line, kind, prefix };
+}
+/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
+function parseHostPrefix(host, text) {
+    const parsed = parseRepositoryName(`${host}/x`);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    return parsed.ref.registry;
+}
+/**
+ * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
+ * stays two segments deep instead of gaining `library/`.
+ */
+function keepWrittenDepth(body, registry) {
+    const slash = body.indexOf('/');
+    const first = slash < 0 ? body : body.slice(0, slash);
+    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
+    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
+}
+
+;// CONCATENATED MODULE: ./src/modes/requests.ts
+/**
+ * The first half of every job that reads requests: inputs → requests (a list,
+ * or an issue) → allowed references → targets → plan, then compared with the
+ * target and copied as far as the mode goes.
+ */
+
+
+
+
+
+
+
+
+
+
+
+function readRequests(inputs) {
+    const requests = parseEntries(inputs.images, 'images');
+    if (inputs.imagesFile) {
+        requests.push(...parseEntries(external_node_fs_namespaceObject.readFileSync(inputs.imagesFile, 'utf8'), displayPath(inputs.imagesFile)));
+    }
+    if (requests.length === 0) {
+        throw new Error('No image entries found in "images" or "images-file" (only blank lines and comments).');
+    }
+    return requests;
+}
+function readAllowlist(inputs) {
+    if (!inputs.allowlist)
+        return undefined;
+    const allowlist = parseAllowlist(external_node_fs_namespaceObject.readFileSync(inputs.allowlist, 'utf8'), displayPath(inputs.allowlist));
+    info(`Allowlist ${allowlist.source}: ${allowlist.patterns.length} pattern(s)`);
+    return allowlist;
+}
+/** Issue requests without an allowlist: sources are read anonymously (open-mirror: true). */
+const isOpenMirror = (inputs) => inputs.fromIssue && !inputs.allowlist;
+/**
+ * An open mirror (issue requests, no allowlist) refuses sources on the target's own registry:
+ * the target's credentials must never read what a stranger named into a public mirror.
+ */
+function openMirror(inputs) {
+    if (!isOpenMirror(inputs))
+        return undefined;
+    const own = targetRegistry(inputs.target);
+    return ref => ref.registry === own
+        ? `${ref.registry} is the mirror's own registry; an open mirror serves no image from it (the maintainers can add it to an allowlist)`
+        : undefined;
+}
+/** Plan, then compare and copy as far as `extent` says. */
+async function planThenCopy(requests, inputs, allowlist, extent, onAccepted) {
+    const open = openMirror(inputs);
+    const results = buildPlan(requests, {
+        target: inputs.target,
+        template: inputs.rewrite,
+        ...(allowlist ? { allowlist } : {}),
+        ...(open ? { refuse: open } : {})
+    });
+    logResults(results);
+    const planned = results.filter(r => r.status === 'planned').length;
+    if (planned === 0)
+        return { expanded: results, results };
+    await onAccepted?.(planned);
+    if (extent === 'plan-only') {
+        info('dry-run with skip-unchanged: false: no registry is contacted.');
+        return { expanded: results, results };
+    }
+    startGroup(extent === 'copy' ? 'Copy' : 'Compare with the target');
+    try {
+        return await mirror(results, { ...inputs, dryRun: extent !== 'copy' }, { anonymousSources: open !== undefined });
+    }
+    finally {
+        endGroup();
+    }
+}
+function problemOf(problem) {
+    return problem ? { problem } : {};
+}
+/** Requests from the list or the issue, planned and taken as far as `extent`. */
+async function planRequests(inputs, extent) {
+    const allowlist = readAllowlist(inputs);
+    if (!inputs.fromIssue) {
+        const done = await planThenCopy(readRequests(inputs), inputs, allowlist, extent);
+        return { ...done, platforms: inputs.platforms };
+    }
+    const issue = readIssueRequest(inputs);
+    const platforms = issue.platforms ?? inputs.platforms;
+    if (issue.problem || issue.skip) {
+        return { expanded: [], results: [], platforms, issue, ...problemOf(issue.problem) };
+    }
+    // The accept comment is a courtesy: if it cannot be posted, the final answer says why.
+    const accepted = (count) => issue.accepted(count).catch((e) => core_warning(safeLog(String(e))));
+    try {
+        const done = await planThenCopy(issue.requests, { ...inputs, platforms }, allowlist, extent, accepted);
+        return { ...done, platforms, issue };
+    }
+    catch (error) {
+        // A request that cannot be planned (a collision) is still answered on the issue.
+        const problem = errorMessage(error);
+        return { expanded: [], results: [], platforms, issue, problem };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/modes/publish.ts
+/**
+ * The last step of every job: answer the issue (if any), set the outputs,
+ * write the summary (and client configs), and fail the job when it should.
+ */
+
+
+
+
+
+
+
+/** Why the job fails, or undefined: any failure, or nothing but rejections. */
+function failureMessage(results) {
+    const counts = countByStatus(results);
+    if (counts.failed > 0) {
+        const failed = results.filter(r => r.status === 'failed');
+        const lines = failed.slice(0, 10).map(r => `  ${r.source || r.request}: ${r.reason ?? ''}`);
+        const more = failed.length > 10 ? [`  ... and ${failed.length - 10} more in the summary`] : [];
+        // One line per image, each made harmless; setFailed escapes the line breaks themselves.
+        return [`${counts.failed} image(s) failed; see the summary for why.`, ...lines, ...more]
+            .map(safeLog)
+            .join('\n');
+    }
+    if (results.length > 0 && counts.rejected === results.length) {
+        return `Every requested image (${counts.rejected}) was rejected; see the summary for why.`;
+    }
+    return undefined;
+}
+/** Answer the issue (if any), set outputs, write the summary, and fail the job when it should. */
+async function publishResults(results, context) {
+    const { issue } = context;
+    const problems = [];
+    if (context.problem) {
+        problems.push(safeLog(issue ? `The issue request was refused: ${context.problem}` : context.problem));
+    }
+    if (issue) {
+        const unanswered = await answerIssue({ ...issue, ...problemOf(context.problem) }, results);
+        if (unanswered)
+            problems.push(safeLog(unanswered));
+    }
+    const problem = problems.join('\n');
+    setOutputs(results);
+    await writeSummary(results, {
+        dryRun: context.dryRun,
+        ...(problem ? { problem } : {}),
+        ...(context.remarks ? { remarks: context.remarks } : {}),
+        ...(context.configs ? { configs: context.configs } : {})
+    });
+    if (context.deferFailure)
+        return;
+    const failure = [problem, failureMessage(results)].filter(Boolean);
+    if (failure.length > 0)
+        setFailed(failure.join('\n'));
+}
+/** Client configs for the run's source registries, written when config-dir is given. */
+function writeClientConfigs(inputs, results, target = inputs.target) {
+    if (!inputs.configDir)
+        return {};
+    const options = { ...inputs, configDir: inputs.configDir, target };
+    return { configs: emitClientConfigs(options, results) };
+}
+
+;// CONCATENATED MODULE: ./src/modes/copy.ts
+/** Mode copy: one leg of a plan, copied in its own job of the matrix. */
+
+
+
+
+/** One leg: copy the images the plan gave it and write their results for the report. */
+async function runCopy(inputs) {
+    const plan = readPlan(inputs.resultsDir);
+    if (plan.target !== inputs.target) {
+        throw new Error(`Input "target": "${inputs.target}" is not the plan's target "${plan.target}"; give every job of the run the same target`);
+    }
+    const leg = inputs.leg;
+    const work = legWork(plan, leg);
+    const name = `Leg ${leg} of ${plan.legs.length}`;
+    info(`${name}: ${work.length} image(s).`);
+    const dryRun = plan.dryRun || inputs.dryRun;
+    const { results } = await mirror(work.map(w => w.result), { ...inputs, platforms: plan.platforms, dryRun }, { anonymousSources: plan.anonymousSources === true });
+    const file = writeLegResults(inputs.resultsDir, plan, leg, work.map((w, i) => ({ index: w.index, result: results[i] })));
+    info(`Results written to ${file}.`);
+    await publishResults(results, { dryRun, remarks: [`${name}.`] });
+}
+
+;// CONCATENATED MODULE: ./src/allowlist/lint.ts
+/**
+ * The normal form of an allowlist, and what keeps a file from it. DaoCloud's
+ * `allows.txt` normal form (their formatter and pull-request check) is: one
+ * pattern a line, sorted in byte order (`LC_ALL=C sort -u`), no duplicates,
+ * no line that a wildcard line already covers. Our format also has comments,
+ * so the normal form adds:
+ *
+ * - a leading block of comment lines followed by a blank line is the header:
+ *   it stays on top, followed by exactly one blank line;
+ * - other comment lines belong to the pattern below them and move with it;
+ *   comments after the last pattern stay at the end; a comment on a pattern's
+ *   line stays there, after one space;
+ * - no other blank lines, no spaces around a line, LF line ends, one line
+ *   break at the end;
+ * - every pattern written in full as the matcher reads it (`nginx` is
+ *   `docker.io/library/nginx`), so equal patterns look equal and sort together.
+ *
+ * A removed line's comments move to the line that covers it, so the fix never
+ * loses what an author wrote. "Covered" is decided by the matcher itself
+ * (allowlist.ts), not by comparing text. Malformed lines are reported and
+ * kept as written: the fix never guesses what an allowlist meant.
+ */
+
+
+/** A UTF-16 unit lifted so that unit order is code point order (surrogates above U+FFFF). */
+function lift(unit) {
+    return unit >= 0xe000 ? unit - 0x800 : unit >= 0xd800 ? unit + 0x2000 : unit;
+}
+/**
+ * Byte order of the UTF-8 text, as `LC_ALL=C sort` compares (code point order
+ * is UTF-8 byte order), without encoding every key on every comparison.
+ */
+function compareBytes(a, b) {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+        const x = a.charCodeAt(i);
+        const y = b.charCodeAt(i);
+        if (x !== y)
+            return lift(x) - lift(y);
+    }
+    return a.length - b.length;
+}
+function isComment(raw) {
+    return raw.trim().startsWith('#');
+}
+function quote(text) {
+    return `"${text}"`;
+}
+/** A repair to show (never apply) for a malformed line without a wildcard. */
+function suggestion(written) {
+    if (written.includes('*'))
+        return undefined;
+    const read = parseReference(written);
+    if (read.ok)
+        return repositoryName(read.ref);
+    if (!read.suggestion)
+        return undefined;
+    const repaired = parseReference(read.suggestion);
+    return repaired.ok ? repositoryName(repaired.ref) : undefined;
+}
+/**
+ * Indices (into `keys`) of a longest strictly increasing run, found by
+ * patience sorting: the lines outside it are the fewest that must move.
+ */
+function longestSorted(keys) {
+    const tails = [];
+    const previous = new Array(keys.length).fill(-1);
+    keys.forEach((key, i) => {
+        let lo = 0;
+        let hi = tails.length;
+        while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (compareBytes(keys[tails[mid]], key) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo > 0)
+            previous[i] = tails[lo - 1];
+        tails[lo] = i;
+    });
+    const kept = new Set();
+    for (let i = tails[tails.length - 1] ?? -1; i >= 0; i = previous[i])
+        kept.add(i);
+    return kept;
+}
+/** Lint an allowlist's text: what keeps it from normal form, and the normal form itself. */
+function lintAllowlist(text, source) {
+    const findings = [];
+    const report = (line, raw, kind, problem, action, fixable = true) => {
+        findings.push({ line, text: raw, kind, problem, action, fixable });
+    };
+    const lines = text === '' ? [] : text.split('\n');
+    if (text.endsWith('\n'))
+        lines.pop();
+    let crlf = 0;
+    let firstCrlf = 0;
+    const raws = lines.map((line, i) => {
+        if (!line.endsWith('\r') || (i === lines.length - 1 && !text.endsWith('\n')))
+            return line;
+        crlf++;
+        firstCrlf ||= i + 1;
+        return line.slice(0, -1);
+    });
+    if (crlf > 0) {
+        report(firstCrlf, raws[firstCrlf - 1], 'line-ends', `${crlf} line(s) end with CR LF`, 'end every line with LF alone');
+    }
+    if (text !== '' && !text.endsWith('\n')) {
+        report(raws.length, raws[raws.length - 1], 'final-newline', 'no line break at the end of the file', 'end the last line with a line break');
+    }
+    // The header: leading comment lines followed by a blank line.
+    let start = 0;
+    while (start < raws.length && isComment(raws[start]))
+        start++;
+    const header = start > 0 && raws[start]?.trim() === '' ? raws.slice(0, start) : [];
+    const body = header.length > 0 ? start + 1 : 0;
+    if (header.length > 0 && raws[start] !== '') {
+        report(start + 1, raws[start], 'whitespace', 'the blank line after the header holds spaces or invisible characters', 'leave it empty');
+    }
+    const entries = [];
+    let pending = [];
+    const checkSpacing = (i, raw, normal) => {
+        if (raw === normal)
+            return;
+        report(i + 1, raw, 'whitespace', 'spaces or invisible characters around the line or before its comment', `write it as ${quote(normal)}`);
+    };
+    header.forEach((raw, i) => checkSpacing(i, raw, raw.trim()));
+    for (let i = body; i < raws.length; i++) {
+        const raw = raws[i];
+        if (raw.trim() === '') {
+            report(i + 1, raw, 'blank', 'a blank line among the patterns', 'remove it (only the blank line after a leading comment block is kept)');
+            continue;
+        }
+        if (isComment(raw)) {
+            checkSpacing(i, raw, raw.trim());
+            pending.push(raw.trim());
+            continue;
+        }
+        const { pattern: written, comment } = splitLine(raw);
+        checkSpacing(i, raw, comment === undefined ? written : `${written} ${comment}`);
+        const entry = {
+            line: i + 1,
+            raw,
+            written,
+            comments: pending,
+            key: written,
+            moved: []
+        };
+        if (comment !== undefined)
+            entry.comment = comment;
+        pending = [];
+        try {
+            entry.pattern = parsePattern(written, i + 1);
+            entry.key = patternText(entry.pattern);
+            if (entry.key !== written) {
+                report(i + 1, raw, 'spelling', `${quote(written)} is not written in full`, `write it as ${quote(entry.key)}`);
+            }
+        }
+        catch (e) {
+            const repair = suggestion(written);
+            report(i + 1, raw, 'invalid', 
+            // The parser's message starts by quoting the line, which the finding already names.
+            `not a valid pattern: ${e.message.replace(`${quote(written)}: `, '')}`, repair
+                ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
+                : 'correct or remove the line; the fix leaves it as it is', false);
+        }
+        entries.push(entry);
+    }
+    const trailer = pending;
+    // Duplicates: the same pattern once written in full; the first one stays.
+    const byKey = new Map();
+    for (const entry of entries) {
+        const first = byKey.get(entry.key);
+        if (first)
+            entry.removedInto = first;
+        else
+            byKey.set(entry.key, entry);
+    }
+    // Covered lines, asked of the matcher: an exact name one of the wildcards
+    // matches; `p/*` when a `**` line matches `p/x`; `p/**` when a `**` line matches `p` itself.
+    const unique = [...byKey.values()];
+    const valid = unique.filter((e) => Boolean(e.pattern));
+    const byPattern = new Map(valid.map(e => [e.pattern, e]));
+    const wildcards = new Allowlist(source, valid.filter(e => e.pattern.kind !== 'exact').map(e => e.pattern));
+    const deep = new Allowlist(source, valid.filter(e => e.pattern.kind === 'any').map(e => e.pattern));
+    // The matcher takes a registry and a repository and joins them with "/".
+    const named = (name) => {
+        const slash = name.indexOf('/');
+        return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
+    };
+    for (const entry of valid) {
+        const { kind, prefix } = entry.pattern;
+        // Nothing covers a whole registry (`gcr.io/**`) but the same line.
+        if (kind === 'any' && !prefix.includes('/'))
+            continue;
+        const cover = kind === 'exact'
+            ? wildcards.match(named(prefix))
+            : kind === 'one'
+                ? deep.match(named(`${prefix}/x`))
+                : deep.match(named(prefix));
+        if (cover && cover !== entry.pattern)
+            entry.removedInto = byPattern.get(cover);
+    }
+    // A removed line is reported with the line that stays in its place (covers are
+    // transitive: what covers its cover covers it too), and its comments move there.
+    for (const entry of entries) {
+        if (!entry.removedInto)
+            continue;
+        let home = entry.removedInto;
+        while (home.removedInto)
+            home = home.removedInto;
+        home.moved.push(...entry.comments, ...(entry.comment ? [entry.comment] : []));
+        const comments = entry.comments.length > 0 || entry.comment !== undefined;
+        const action = `remove it${comments ? `; its comments move to line ${home.line}` : ''}`;
+        if (entry.removedInto.key === entry.key) {
+            const first = entry.removedInto;
+            const full = entry.key === entry.written ? '' : ` (${quote(entry.key)})`;
+            report(entry.line, entry.raw, 'duplicate', `${quote(entry.written)}${full} is already on line ${first.line}`, action);
+        }
+        else {
+            report(entry.line, entry.raw, 'covered', `${quote(entry.written)} is already covered by ${quote(home.written)} on line ${home.line}`, action);
+        }
+    }
+    const kept = unique.filter(e => !e.removedInto);
+    const sorted = [...kept].sort((a, b) => compareBytes(a.key, b.key));
+    const inPlace = new Set([...longestSorted(kept.map(e => e.key))].map(i => kept[i]));
+    // For each place in the sorted list, the nearest line before and after it that stays put.
+    const stayBefore = [];
+    const stayAfter = [];
+    for (let i = 0, last; i < sorted.length; i++) {
+        stayBefore[i] = last;
+        if (inPlace.has(sorted[i]))
+            last = sorted[i];
+    }
+    for (let i = sorted.length - 1, next; i >= 0; i--) {
+        stayAfter[i] = next;
+        if (inPlace.has(sorted[i]))
+            next = sorted[i];
+    }
+    sorted.forEach((entry, at) => {
+        if (inPlace.has(entry))
+            return;
+        const previous = sorted[at - 1];
+        const next = sorted[at + 1];
+        const place = previous && next
+            ? `after ${quote(previous.key)} and before ${quote(next.key)}`
+            : previous
+                ? `last, after ${quote(previous.key)}`
+                : `first, before ${quote(next.key)}`;
+        const anchorBefore = stayBefore[at];
+        const anchorAfter = stayAfter[at];
+        report(entry.line, entry.raw, 'order', `out of order: in byte order (LC_ALL=C sort) it comes ${place}`, anchorBefore
+            ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
+            : anchorAfter
+                ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
+                : 'sort the file');
+    });
+    const out = [];
+    if (header.length > 0)
+        out.push(...header.map(h => h.trim()), '');
+    for (const entry of sorted) {
+        out.push(...entry.comments, ...entry.moved);
+        out.push(entry.comment === undefined ? entry.key : `${entry.key} ${entry.comment}`);
+    }
+    out.push(...trailer);
+    while (out.length > 0 && out[out.length - 1] === '')
+        out.pop();
+    const normalForm = out.length > 0 ? `${out.join('\n')}\n` : '';
+    // Every difference must have a finding; this one says so if a rule above missed one.
+    if (findings.length === 0 && normalForm !== text) {
+        report(1, raws[0] ?? '', 'layout', 'the file differs from its normal form', 'replace it with the normal form');
+    }
+    findings.sort((a, b) => a.line - b.line);
+    return {
+        source,
+        findings,
+        normalForm,
+        normalized: findings.length === 0,
+        patterns: kept.length
+    };
+}
+
+;// CONCATENATED MODULE: ./src/modes/lint-allowlist.ts
+/**
+ * Mode `lint-allowlist`: check an allowlist against its normal form
+ * (allowlist/lint.ts), say what to change as annotations on the file's
+ * lines and in the job summary, and rewrite it with `fix: true`. Its lines
+ * may come from a stranger's pull request, so everything quoted from them is
+ * escaped for the log and for the summary.
+ */
+
+
+
+
+
+
+
+/** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
+const MAX_ANNOTATIONS = 50;
+const MAX_FINDING_ROWS = 1000;
+/** Keep the summary well under GitHub's 1 MiB limit. */
+const MAX_NORMAL_FORM_CHARS = 300_000;
+const lint_allowlist_EMPTY = '–';
+function message(f) {
+    return safeLog(`"${f.text}": ${f.problem}; ${f.action}`);
+}
+function annotate(result, file, fixed) {
+    const shown = result.findings.slice(0, MAX_ANNOTATIONS);
+    for (const f of shown) {
+        const properties = { file, startLine: f.line, title: `Allowlist: ${f.kind}` };
+        if (fixed && f.fixable)
+            core_warning(`fixed: ${message(f)}`, properties);
+        else
+            error(message(f), properties);
+    }
+    const rest = result.findings.slice(MAX_ANNOTATIONS);
+    if (rest.length === 0)
+        return;
+    startGroup(`${rest.length} more finding(s)`);
+    for (const f of rest)
+        info(`${safeLog(file)}:${f.line}: ${message(f)}`);
+    endGroup();
+}
+function lint_allowlist_code(text) {
+    return text ? `<code>${escapeHtml(text)}</code>` : lint_allowlist_EMPTY;
+}
+function buildLintSummary(result, file, fixed) {
+    const summary = summary_summary.addHeading('Allowlist check', 2);
+    const { findings } = result;
+    const unfixable = findings.filter(f => !f.fixable).length;
+    if (findings.length === 0) {
+        summary.addRaw(`<p>✅ ${lint_allowlist_code(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`);
+        return;
+    }
+    const status = fixed
+        ? `🔧 ${lint_allowlist_code(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
+        : `❌ ${lint_allowlist_code(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`;
+    summary.addRaw(`<p>${status}</p>`);
+    const rows = findings.slice(0, MAX_FINDING_ROWS);
+    summary.addTable([
+        [
+            { data: 'Line', header: true },
+            { data: 'As written', header: true },
+            { data: 'Problem', header: true },
+            { data: 'What to do', header: true }
+        ],
+        ...rows.map(f => [
+            String(f.line),
+            lint_allowlist_code(f.text),
+            escapeHtml(f.problem),
+            escapeHtml(f.fixable ? f.action : `✋ ${f.action}`)
+        ])
+    ]);
+    if (findings.length > rows.length) {
+        summary.addRaw(`<p>${findings.length - rows.length} more finding(s) are in the log.</p>`);
+    }
+    if (fixed || findings.every(f => !f.fixable))
+        return;
+    summary.addRaw('<p>Run this action with <code>fix: true</code> to rewrite the file, or replace it with its normal form:</p>');
+    const lines = result.normalForm.split('\n').length - 1;
+    // Line by line: escapeHtml shows a line break as \u000a.
+    const body = result.normalForm.split('\n').map(escapeHtml).join('\n');
+    summary.addRaw(body.length <= MAX_NORMAL_FORM_CHARS
+        ? `<details><summary>Normal form of ${lint_allowlist_code(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
+        : `<p>The normal form (${lines} line(s)) is too long to show here.</p>`);
+}
+async function writeLintSummary(result, file, fixed) {
+    buildLintSummary(result, file, fixed);
+    await flushSummary();
+}
+/** Read the allowlist as UTF-8 text, refusing what the fix could not write back unchanged. */
+function readText(path, name) {
+    // A pull request could turn the file into a link to another file on the runner, to have it
+    // printed in annotations, or to have `fix` write there.
+    if (external_node_fs_namespaceObject.lstatSync(path).isSymbolicLink()) {
+        throw new Error(`Allowlist ${name} is a symbolic link; mode lint-allowlist reads a plain file`);
+    }
+    // A linked folder on the way leads elsewhere just as well: the file must be where it is named.
+    const root = workspace();
+    const named = external_node_path_namespaceObject.relative(external_node_path_namespaceObject.resolve(root), path);
+    const real = external_node_path_namespaceObject.relative(external_node_fs_namespaceObject.realpathSync(root), external_node_fs_namespaceObject.realpathSync(path));
+    if (named !== real) {
+        throw new Error(`Allowlist ${name} is reached through a symbolic link; mode lint-allowlist reads a plain file`);
+    }
+    const bytes = external_node_fs_namespaceObject.readFileSync(path);
+    const text = bytes.toString('utf8');
+    if (!Buffer.from(text, 'utf8').equals(bytes)) {
+        throw new Error(`Allowlist ${name} is not UTF-8 text`);
+    }
+    return text;
+}
+async function runLintAllowlist(inputs) {
+    const path = inputs.allowlist;
+    const file = displayPath(path);
+    const text = readText(path, safeLog(file));
+    const result = lintAllowlist(text, file);
+    const repair = inputs.fix === true;
+    const fixed = repair && result.normalForm !== text;
+    if (fixed)
+        external_node_fs_namespaceObject.writeFileSync(path, result.normalForm);
+    const { findings } = result;
+    info(`Allowlist ${safeLog(file)}: ${findings.length} finding(s), ${result.patterns} pattern(s) in normal form${fixed ? '; the file was rewritten in normal form' : ''}.`);
+    annotate(result, file, fixed);
+    setOutput('findings', String(findings.length));
+    setOutput('normalized', String(result.normalized));
+    setOutput('fixed', String(fixed));
+    await writeLintSummary(result, file, fixed);
+    const left = repair ? findings.filter(f => !f.fixable) : findings;
+    if (left.length > 0) {
+        const what = repair
+            ? `${left.length} line(s) the fix cannot repair; correct them by hand`
+            : `${left.length} finding(s); see the annotations and the job summary, or run with fix: true`;
+        setFailed(`Allowlist ${safeLog(file)} is not in normal form: ${what}.`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/plan/legs.ts
 /**
  * Legs: the images a plan must copy, split over at most `max-legs` matrix
  * jobs. All tags of one repository go to one leg (their blobs are shared, so
@@ -50876,3284 +54170,18 @@ function matrixOf(legs) {
     };
 }
 
-;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js
-/*
-How it works:
-`this.#head` is an instance of `Node` which keeps track of its current value and nests another instance of `Node` that keeps the value that comes after it. When a value is provided to `.enqueue()`, the code needs to iterate through `this.#head`, going deeper and deeper to find the last value. However, iterating through every single item is slow. This problem is solved by saving a reference to the last value as `this.#tail` so that it can reference it to add a new value.
-*/
+;// CONCATENATED MODULE: ./src/modes/plan.ts
+/** Mode plan: decide what must be copied and split it into legs for a job matrix. */
 
-class Node {
-	value;
-	next;
 
-	constructor(value) {
-		this.value = value;
-	}
-}
 
-class yocto_queue_Queue {
-	#head;
-	#tail;
-	#size;
 
-	constructor() {
-		this.clear();
-	}
 
-	enqueue(value) {
-		const node = new Node(value);
 
-		if (this.#head) {
-			this.#tail.next = node;
-			this.#tail = node;
-		} else {
-			this.#head = node;
-			this.#tail = node;
-		}
 
-		this.#size++;
-	}
-
-	dequeue() {
-		const current = this.#head;
-		if (!current) {
-			return;
-		}
-
-		this.#head = this.#head.next;
-		this.#size--;
-
-		// Clean up tail reference when queue becomes empty
-		if (!this.#head) {
-			this.#tail = undefined;
-		}
-
-		return current.value;
-	}
-
-	peek() {
-		if (!this.#head) {
-			return;
-		}
-
-		return this.#head.value;
-
-		// TODO: Node.js 18.
-		// return this.#head?.value;
-	}
-
-	clear() {
-		this.#head = undefined;
-		this.#tail = undefined;
-		this.#size = 0;
-	}
-
-	get size() {
-		return this.#size;
-	}
-
-	* [Symbol.iterator]() {
-		let current = this.#head;
-
-		while (current) {
-			yield current.value;
-			current = current.next;
-		}
-	}
-
-	* drain() {
-		while (this.#head) {
-			yield this.dequeue();
-		}
-	}
-}
-
-;// CONCATENATED MODULE: ./node_modules/p-limit/index.js
-
-
-function pLimit(concurrency) {
-	let rejectOnClear = false;
-
-	if (typeof concurrency === 'object') {
-		({concurrency, rejectOnClear = false} = concurrency);
-	}
-
-	validateConcurrency(concurrency);
-
-	if (typeof rejectOnClear !== 'boolean') {
-		throw new TypeError('Expected `rejectOnClear` to be a boolean');
-	}
-
-	const queue = new yocto_queue_Queue();
-	let activeCount = 0;
-
-	const resumeNext = () => {
-		// Process the next queued function if we're under the concurrency limit
-		if (activeCount < concurrency && queue.size > 0) {
-			activeCount++;
-			queue.dequeue().run();
-		}
-	};
-
-	const next = () => {
-		activeCount--;
-		resumeNext();
-	};
-
-	const run = async (function_, resolve, arguments_) => {
-		// Execute the function and capture the result promise
-		const result = (async () => function_(...arguments_))();
-
-		// Resolve immediately with the promise (don't wait for completion)
-		resolve(result);
-
-		// Wait for the function to complete (success or failure)
-		// We catch errors here to prevent unhandled rejections,
-		// but the original promise rejection is preserved for the caller
-		try {
-			await result;
-		} catch {}
-
-		// Decrement active count and process next queued function
-		next();
-	};
-
-	const enqueue = (function_, resolve, reject, arguments_) => {
-		const queueItem = {reject};
-
-		// Queue the internal resolve function instead of the run function
-		// to preserve the asynchronous execution context.
-		new Promise(internalResolve => { // eslint-disable-line promise/param-names
-			queueItem.run = internalResolve;
-			queue.enqueue(queueItem);
-		}).then(run.bind(undefined, function_, resolve, arguments_)); // eslint-disable-line promise/prefer-await-to-then
-
-		// Start processing immediately if we haven't reached the concurrency limit
-		if (activeCount < concurrency) {
-			resumeNext();
-		}
-	};
-
-	const generator = (function_, ...arguments_) => new Promise((resolve, reject) => {
-		enqueue(function_, resolve, reject, arguments_);
-	});
-
-	Object.defineProperties(generator, {
-		activeCount: {
-			get: () => activeCount,
-		},
-		pendingCount: {
-			get: () => queue.size,
-		},
-		clearQueue: {
-			value() {
-				if (!rejectOnClear) {
-					queue.clear();
-					return;
-				}
-
-				const abortError = AbortSignal.abort().reason;
-
-				while (queue.size > 0) {
-					queue.dequeue().reject(abortError);
-				}
-			},
-		},
-		concurrency: {
-			get: () => concurrency,
-
-			set(newConcurrency) {
-				validateConcurrency(newConcurrency);
-				concurrency = newConcurrency;
-
-				queueMicrotask(() => {
-					// eslint-disable-next-line no-unmodified-loop-condition
-					while (activeCount < concurrency && queue.size > 0) {
-						resumeNext();
-					}
-				});
-			},
-		},
-		map: {
-			async value(iterable, function_) {
-				const promises = [];
-
-				try {
-					Array.from(iterable, (value, index) => {
-						const promise = generator(function_, value, index);
-						promises.push(promise);
-						return promise;
-					});
-				} catch (error) {
-					// The iterable threw, so `Promise.all` never observes the already scheduled promises. Observe them here to avoid unhandled rejections.
-					for (const promise of promises) {
-						promise.catch(() => {}); // eslint-disable-line promise/prefer-await-to-then
-					}
-
-					throw error;
-				}
-
-				return Promise.all(promises);
-			},
-		},
-	});
-
-	return generator;
-}
-
-function limitFunction(function_, options) {
-	const limit = pLimit(options);
-
-	const limitedFunction = (...arguments_) => limit(() => function_(...arguments_));
-	Object.defineProperty(limitedFunction, 'clearQueue', {
-		value: limit.clearQueue,
-	});
-
-	return limitedFunction;
-}
-
-function validateConcurrency(concurrency) {
-	if (!((Number.isInteger(concurrency) || concurrency === Number.POSITIVE_INFINITY) && concurrency > 0)) {
-		throw new TypeError('Expected `concurrency` to be a number from 1 and up');
-	}
-}
-
-;// CONCATENATED MODULE: ./src/engines/engine.ts
-/**
- * The copy engines' one small interface: copy one image from a source
- * reference to a target reference, or throw an EngineError saying why.
- */
-
-
-
-class EngineError extends Error {
-    permanent;
-    retried;
-    constructor(message, 
-    /** Retrying will not help (credentials refused, image missing). */
-    permanent, 
-    /**
-     * The tool had already retried the request that failed, on its own
-     * (crane: 3 tries a request, 1 s then 3 s apart, without reading
-     * Retry-After), so running it again repeats those tries.
-     */
-    retried = false) {
-        super(message);
-        this.permanent = permanent;
-        this.retried = retried;
-    }
-}
-/**
- * Failures no retry cures, as the tools word them. crane adds a platform the
- * index lacks (`no child with platform linux/s390x in index ...`) and a
- * reference it cannot read (`could not parse reference: ...`).
- */
-const PERMANENT = /unauthorized|authentication required|denied|manifest unknown|name unknown|not found|no image found|no matching manifest|no child with platform|invalid reference|could not parse reference|\b(?:NAME_UNKNOWN|MANIFEST_UNKNOWN|NAME_INVALID|TAG_INVALID|MANIFEST_INVALID|UNSUPPORTED|DENIED|UNAUTHORIZED): |to be an index/i;
-/** Whether a tool's failure is one no retry cures; URLs are left out (a path may say "denied"). */
-function isPermanentFailure(message) {
-    return PERMANENT.test(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S*/gi, ' '));
-}
-/** The plain words for a target that failed to store what it was sent. */
-const TARGET_STORAGE = "its storage may be full or failing: the registry's own log says which";
-/**
- * What happened, in plain words, for the failures a copy meets on the way
- * (the tools' own wording names a URL and a Go error, not the cause). Tried
- * in order; the first match wins.
- *
- * crane words a registry's answer as `<METHOD> <url>: <CODE>: <message>` or
- * `<METHOD> <url>: unexpected status code <NNN> <text>` (method upper-case,
- * URL unquoted; the status of a coded answer is not shown, so UNKNOWN and
- * UNAVAILABLE, what registries send with a 500 and a 503, stand for it), and
- * a connection that failed as Go does, `Patch "<url>": <error>`.
- */
-const EXPLANATIONS = [
-    [
-        /provided digest did not match uploaded content|digest invalid/i,
-        'the target refused a blob whose content did not match its digest (corrupted on the way); it was not stored'
-    ],
-    [
-        // skopeo: "Digest did not match"; crane: "error verifying sha256 checksum after reading N
-        // bytes" (corrupted) and "Content-Length header N does not match expected size M" (truncated).
-        /digest did not match|size mismatch|unexpected blob size|error verifying sha256 checksum|does not match expected size/i,
-        'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
-    ],
-    [/connection refused/i, 'a registry could not be reached (connection refused)'],
-    [
-        // crane: `unexpected status code 401 Unauthorized` (a HEAD) or `UNAUTHORIZED: ...`; skopeo:
-        // `unauthorized: authentication required`. Which registry is in the URL of what follows.
-        /unexpected status code 401\b|\bUNAUTHORIZED: |unauthorized: authentication required/,
-        'a registry refused the credentials given for it, or asked for some (401 Unauthorized); check the username and password, or the docker config login for that registry'
-    ],
-    [
-        /unexpected status code 403\b|\bDENIED: |denied: requested access to the resource is denied/,
-        'a registry denied access (403 Forbidden): the credentials given have no right to push or pull that repository'
-    ],
-    [
-        // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
-        // source blob into the upload, so the source ending early is an upload whose read from
-        // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
-        /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF/i,
-        'the connection to the source was closed in the middle of a blob'
-    ],
-    [
-        // An upload (PATCH/PUT/POST to the target) that lost its connection.
-        /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe)/i,
-        'the connection to the target was closed in the middle of an upload'
-    ],
-    [
-        /unexpected EOF|connection reset|broken pipe|: EOF(?:$|[^\w])/i,
-        'the connection was closed in the middle of a transfer'
-    ],
-    [
-        /too many requests|toomanyrequests|\b429\b/i,
-        'a registry refused with 429 Too Many Requests (rate limited)'
-    ],
-    [
-        /(?:initiating layer upload|uploading (?:layer|manifest|blob))[\s\S]*?\b5\d\d\b/i,
-        `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
-    ],
-    [
-        // crane: an upload (POST/PATCH/PUT of a blob, PUT of a manifest) answered with a server error.
-        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNKNOWN: |unexpected status code 50[0-2]\b)/,
-        `the target failed to store the image (it answered a server error on an upload); ${TARGET_STORAGE}`
-    ],
-    [
-        // Asking the target whether it already holds a blob: crane does it with HEAD only (it reads
-        // the source with GET), skopeo says "at destination". A registry whose storage failed (a
-        // blob linked empty when its disk filled up) answers it with a 500 from then on.
-        /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b/,
-        `the target failed to store the image (it answered a server error while the image was being written); ${TARGET_STORAGE}`
-    ],
-    [
-        /\b5\d\d\b[ (]*(?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)/i,
-        'a registry answered with a server error'
-    ],
-    [
-        // crane: 503 on an upload; overload or maintenance more often than storage.
-        /\b(?:POST|PATCH|PUT) https?:\/\/\S+\/(?:blobs\/uploads\/|manifests\/)\S*: (?:UNAVAILABLE: |unexpected status code 503\b)/,
-        'the target answered 503 Service Unavailable on an upload (overloaded or in maintenance)'
-    ],
-    // crane, a coded answer: the codes as registries send them with a 500 and a 503.
-    [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
-];
-/** The plain-words cause of a tool's failure, when it is one we know. */
-function explain(detail) {
-    return EXPLANATIONS.find(([pattern]) => pattern.test(detail))?.[1];
-}
-/** A line of Go's `log` package, as crane prints progress and retries: `2026/12/01 02:00:00 retrying EOF`. */
-const GO_LOG_LINE = /^\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? /;
-/**
- * The message a tool ended with. skopeo logs through logrus
- * (`time=... level=fatal msg="..."`): the message alone is kept, unquoted.
- * crane (cobra) ends with `Error: ...` after its log lines (`retrying ...`,
- * `pushed blob: ...`): that message is kept, without the prefix and without
- * any log line around it. Query strings are cut from URLs: upload URLs carry
- * long opaque state.
- */
-function toolMessage(output) {
-    const lines = output
-        .split('\n')
-        .map(l => l.trim())
-        .filter(l => l.length > 0);
-    let text;
-    for (let i = lines.length - 1; i >= 0 && text === undefined; i--) {
-        const line = lines[i];
-        const logged = /\blevel=(?:fatal|error)\s+msg="((?:[^"\\]|\\.)*)"/.exec(line);
-        if (logged)
-            text = logged[1].replace(/\\(.)/g, '$1');
-        else if (line.startsWith('Error: ')) {
-            // A registry's error body may go on over lines; crane's own log lines are not the message.
-            const rest = lines.slice(i + 1).filter(l => !GO_LOG_LINE.test(l));
-            text = [line.slice('Error: '.length), ...rest].join(' | ');
-        }
-    }
-    return lastLines((text ?? lines.slice(-3).join(' | ')).replace(/(https?:\/\/[^\s"?]+)\?[^\s"]*?(?=:?(?:\s|$)|")/g, '$1'));
-}
-/**
- * What crane retries on its own (go-containerregistry's transport and upload
- * retries): the statuses 408, 429, 499, 500, 502, 503, 504 and 522, the codes
- * registries send with them, and a connection that ended (EOF, reset, broken pipe).
- */
-const TOOL_RETRIES = /\b(?:TOOMANYREQUESTS|UNAVAILABLE|UNKNOWN|BLOB_UPLOAD_INVALID): |unexpected status code (?:408|429|499|50[0234]|522)\b|: (?:unexpected )?EOF$|connection reset|broken pipe|use of closed network connection/;
-/** crane's log line for each error its retry takes (`retrying without mount` is another thing). */
-const RETRY_LOG_LINE = new RegExp(`${GO_LOG_LINE.source}retrying (?!without mount)`);
-/**
- * Whether the tool had already retried the failure it ended with (`message`,
- * from toolMessage): the failure is one crane retries, and crane logged a
- * retry of that same kind (`retrying GET ...: TOOMANYREQUESTS: ...` before
- * `Error: fetching ...: GET ...: TOOMANYREQUESTS: ...`).
- */
-function retriedByTool(output, message) {
-    const kind = TOOL_RETRIES.exec(message)?.[0];
-    if (kind === undefined)
-        return false;
-    return output
-        .split('\n')
-        .some(line => RETRY_LOG_LINE.test(line.trim()) && line.trimEnd().includes(kind));
-}
-/** The last lines a tool printed on stderr, one line, bounded: the reason users read. */
-function lastLines(stderr, count = 3) {
-    const lines = stderr
-        .split('\n')
-        .map(l => l.trim())
-        .filter(l => l.length > 0);
-    return lines.slice(-count).join(' | ').slice(0, 600);
-}
-/**
- * The environment variables a copy tool may see from the job's, by name
- * (matched case-insensitively, as Windows names them). The job's own carry
- * secrets (INPUT_PASSWORD, INPUT_GITHUB-TOKEN, GITHUB_TOKEN,
- * ACTIONS_RUNTIME_TOKEN, ...) that crane and skopeo have no use for; what
- * they need is passed explicitly (DOCKER_CONFIG, --authfile).
- */
-const TOOL_ENVIRONMENT = new Set([
-    'PATH',
-    'HOME',
-    'TMPDIR',
-    'USER',
-    'LANG',
-    'LC_ALL',
-    // Go's net/http reads these (both cases); ALL_PROXY for tools that honour it.
-    'HTTP_PROXY',
-    'HTTPS_PROXY',
-    'NO_PROXY',
-    'ALL_PROXY',
-    // A runner's own CA bundle, for registries behind a corporate TLS proxy.
-    'SSL_CERT_FILE',
-    'SSL_CERT_DIR',
-    // containers/image (skopeo): registries.conf, containers.conf, and where per-user config lives.
-    'XDG_RUNTIME_DIR',
-    'XDG_CONFIG_HOME',
-    'CONTAINERS_REGISTRIES_CONF',
-    'REGISTRIES_CONFIG_PATH',
-    'CONTAINERS_CONF',
-    // Windows: Go's networking needs SystemRoot; the rest locate home and temp.
-    'SYSTEMROOT',
-    'SYSTEMDRIVE',
-    'WINDIR',
-    'TEMP',
-    'TMP',
-    'USERPROFILE',
-    'APPDATA',
-    'LOCALAPPDATA',
-    'PATHEXT'
-].map(name => name.toUpperCase()));
-/**
- * What a docker credential helper (ecr-login, gcloud, acr-env, pass,
- * secretservice) reads: it runs as the tool's child, so these are passed
- * only when the tool's docker config names a helper.
- */
-const HELPER_ENVIRONMENT = /^(?:AWS_|AZURE_|GOOGLE_|CLOUDSDK_)|^(?:DBUS_SESSION_BUS_ADDRESS|GNUPGHOME|PASSWORD_STORE_DIR)$/i;
-/**
- * The minimal environment a copy tool runs with: the allowed variables that
- * are set in `from`, then `extra` (what the engine passes on purpose).
- */
-function toolEnvironment(extra, from = process.env, options = {}) {
-    const env = {};
-    for (const [name, value] of Object.entries(from)) {
-        if (value === undefined)
-            continue;
-        if (TOOL_ENVIRONMENT.has(name.toUpperCase()) ||
-            (options.credentialHelpers && HELPER_ENVIRONMENT.test(name))) {
-            env[name] = value;
-        }
-    }
-    return { ...env, ...extra };
-}
-/** Whether a docker config file names a credential helper; false when it cannot be read. */
-function namesCredentialHelper(configFile) {
-    try {
-        const config = JSON.parse(external_node_fs_namespaceObject.readFileSync(configFile, 'utf8'));
-        return Boolean(config.credsStore) || Object.keys(config.credHelpers ?? {}).length > 0;
-    }
-    catch {
-        return false;
-    }
-}
-/** Run a tool with an argument array (never a shell); throw EngineError on a non-zero exit. */
-async function runTool(name, tool, args, env, options = {}) {
-    let result;
-    try {
-        result = await getExecOutput(tool, args, {
-            silent: true,
-            ignoreReturnCode: true,
-            env: toolEnvironment(env, process.env, options)
-        });
-    }
-    catch (error) {
-        throw new EngineError(`${name} could not be started: ${errorMessage(error)}`, true);
-    }
-    if (result.exitCode !== 0) {
-        const why = toolMessage(result.stderr) || toolMessage(result.stdout) || 'no message';
-        const said = `${name} exited with ${result.exitCode}: ${why}`;
-        const cause = explain(why);
-        const permanent = isPermanentFailure(why);
-        throw new EngineError(cause ? `${cause} (${said})` : said, permanent, !permanent && retriedByTool(result.stderr, why));
-    }
-}
-
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/registry.ts
-/**
- * Registry client, read side: HEAD and GET manifests, list tags, read a JSON
- * blob (an image config), with the registry's token or Basic auth, retries on
- * 429/5xx and Docker Hub's rate limit watched. Copying itself is the engines' work.
- *
- * Requests go out on node:http(s) directly over keep-alive agents, one per
- * origin, that @actions/http-client hands out (so a proxy from the
- * environment is honoured): planning thousands of images is two HEADs each,
- * and the client's own per-request work is what the registries' ceiling is
- * compared with (see `npm run bench`).
- *
- * What a registry answers is a stranger's: a Bearer realm is followed only
- * over https (plain HTTP only to an insecure registry's own host:port, and
- * then without credentials), never to a link-local or cloud metadata
- * address, and the token it gives is bounded before it is used in a header.
- */
-
-
-
-
-
-
-
-/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
-const MANIFEST_TYPES = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json'
-];
-const INDEX_TYPES = new Set(MANIFEST_TYPES.slice(0, 2));
-const ACCEPT = MANIFEST_TYPES.join(', ');
-function isIndex(mediaType) {
-    return INDEX_TYPES.has(mediaType);
-}
-function formatPlatform(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-class RegistryError extends Error {
-    status;
-    permanent;
-    constructor(message, 
-    /** HTTP status, or undefined for a network error. */
-    status, 
-    /** Retrying will not help (wrong credentials, denied, malformed answer). */
-    permanent = false) {
-        super(message);
-        this.status = status;
-        this.permanent = permanent;
-    }
-}
-/** Parse `Bearer realm="...",service="...",scope="..."` (one challenge is all registries send). */
-function parseChallenge(header) {
-    if (!header)
-        return undefined;
-    const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
-    if (!match)
-        return undefined;
-    const params = {};
-    for (const p of match[2].matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-        params[p[1].toLowerCase()] =
-            p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
-    }
-    return { scheme: match[1].toLowerCase(), params };
-}
-/** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
-function parseRetryAfter(value, now = Date.now()) {
-    if (!value)
-        return undefined;
-    if (/^\d+$/.test(value.trim()))
-        return Number(value.trim()) * 1000;
-    const date = Date.parse(value);
-    return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-/** `76;w=21600` → 76. */
-function leadingNumber(value) {
-    const text = Array.isArray(value) ? value[0] : value;
-    const match = text ? /^\s*(\d+)/.exec(text) : null;
-    return match ? Number(match[1]) : undefined;
-}
-const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
-const SOCKET_TIMEOUT_MS = 60_000;
-const MAX_REDIRECTS = 10;
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
-/** An image config is a few KiB; getBlobJson's default ceiling. */
-const MAX_BLOB_JSON_BYTES = 1024 * 1024;
-/** Registry tokens are JWTs of a few KiB; a longer one is refused. */
-const MAX_TOKEN_LENGTH = 16 * 1024;
-/** Cloud metadata endpoints (instance credentials live there): never a realm or redirect target. */
-const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal']);
-const FORBIDDEN_ADDRESSES = new external_node_net_.BlockList();
-FORBIDDEN_ADDRESSES.addSubnet('169.254.0.0', 16, 'ipv4');
-FORBIDDEN_ADDRESSES.addSubnet('fe80::', 10, 'ipv6');
-// AWS's IPv6 and Alibaba's metadata addresses, outside link-local.
-FORBIDDEN_ADDRESSES.addAddress('fd00:ec2::254', 'ipv6');
-FORBIDDEN_ADDRESSES.addAddress('100.100.100.200', 'ipv4');
-/**
- * A host no registry answer may send the client to: a link-local address
- * (checked also in IPv4-mapped IPv6 form; the URL parser has already made
- * decimal and hex IPv4 spellings dotted) or a metadata name.
- */
-function isForbiddenHost(hostname) {
-    const host = hostname.toLowerCase().replace(/\.$/, '');
-    if (METADATA_NAMES.has(host))
-        return true;
-    if (/^\d+\.\d+\.\d+\.\d+$/.test(host))
-        return FORBIDDEN_ADDRESSES.check(host, 'ipv4');
-    if (host.startsWith('[') && host.endsWith(']')) {
-        try {
-            return FORBIDDEN_ADDRESSES.check(host.slice(1, -1), 'ipv6');
-        }
-        catch {
-            return true;
-        }
-    }
-    return false;
-}
-class RegistryClient {
-    options;
-    /** Agents come from here; one HttpClient serves a single protocol, hence one each. */
-    agentSources;
-    agents = new Map();
-    userAgent;
-    insecure;
-    tokens = new Map();
-    /** Registries whose credentials were refused: every later request fails at once. */
-    refused = new Map();
-    warnedLow = new Set();
-    warnedPlainRealm = new Set();
-    retries;
-    retryDelayMs;
-    maxRetryDelayMs;
-    /** Manifest GETs made on each registry (Docker Hub counts each as a pull). */
-    manifestGets = new Map();
-    constructor(options = {}) {
-        this.options = options;
-        // Proxies come from the environment; the agents keep connections alive.
-        const source = () => new lib_HttpClient(options.userAgent ?? 'image-mirror', [], { keepAlive: true });
-        this.agentSources = { 'http:': source(), 'https:': source() };
-        this.userAgent = options.userAgent ?? 'image-mirror';
-        this.insecure = new Set(options.insecure ?? []);
-        this.retries = options.retries ?? 3;
-        this.retryDelayMs = options.retryDelayMs ?? 500;
-        this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
-    }
-    dispose() {
-        this.agentSources['http:'].dispose();
-        this.agentSources['https:'].dispose();
-        // A proxy's tunnelling agent has no destroy(); it holds no sockets of ours to close.
-        for (const agent of this.agents.values())
-            agent.destroy?.();
-    }
-    /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
-    async headManifest(registry, repository, reference) {
-        const res = await this.request('HEAD', registry, repository, `manifests/${reference}`);
-        if (res.status === 404)
-            return undefined;
-        return this.describe(res);
-    }
-    /** GET a manifest. Counts as a pull on Docker Hub: use only where a HEAD cannot answer. */
-    async getManifest(registry, repository, reference) {
-        const res = await this.request('GET', registry, repository, `manifests/${reference}`);
-        const text = res.body;
-        this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
-        if (res.status === 404)
-            return undefined;
-        const head = this.describe(res);
-        let body;
-        try {
-            body = JSON.parse(text);
-        }
-        catch {
-            throw new RegistryError(`${registry}/${repository}:${reference}: the manifest is not JSON`, 200, true);
-        }
-        const computed = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.bytes).digest('hex')}`;
-        // A registry that omits the digest header is answered by the content itself.
-        return { ...head, digest: head.digest || computed, body, size: head.size || res.bytes.length };
-    }
-    /**
-     * A JSON blob (an image config), read and checked against its digest;
-     * undefined when the registry does not have it. Redirects to storage are
-     * followed as for any request; an answer over maxBytes is refused.
-     */
-    async getBlobJson(registry, repository, digest, maxBytes = MAX_BLOB_JSON_BYTES) {
-        const expected = /^sha256:([a-f0-9]{64})$/.exec(digest)?.[1];
-        if (!expected) {
-            throw new RegistryError(`${registry}/${repository}: ${JSON.stringify(digest.slice(0, 80))} is not a sha256 digest; the blob is not read`, undefined, true);
-        }
-        const res = await this.request('GET', registry, repository, `blobs/${digest}`, maxBytes);
-        if (res.status === 404)
-            return undefined;
-        const actual = (0,external_node_crypto_.createHash)('sha256').update(res.bytes).digest('hex');
-        if (actual !== expected) {
-            throw new RegistryError(`${registry}/${repository}@${digest}: the blob answered has sha256:${actual}, not its digest; refused`, res.status, true);
-        }
-        try {
-            return JSON.parse(res.bytes.toString('utf8'));
-        }
-        catch {
-            throw new RegistryError(`${registry}/${repository}@${digest}: the blob is not JSON`, 200, true);
-        }
-    }
-    /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
-    async listTags(registry, repository) {
-        const tags = [];
-        let next = 'tags/list?n=1000';
-        for (let page = 0; next && page < 1000; page++) {
-            const res = await this.request('GET', registry, repository, next);
-            const text = res.body;
-            if (res.status === 404) {
-                throw new RegistryError(`${registry}/${repository} does not exist`, 404, true);
-            }
-            try {
-                tags.push(...(JSON.parse(text).tags ?? []));
-            }
-            catch {
-                throw new RegistryError(`${registry}/${repository}: the tag list is not JSON`, 200, true);
-            }
-            const link = res.headers.link;
-            const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(Array.isArray(link) ? (link[0] ?? '') : (link ?? ''));
-            next = target
-                ? this.relativeToRepository(target[1], registry, repository)
-                : undefined;
-        }
-        return tags;
-    }
-    /** The API root of a registry: Docker Hub's lives elsewhere; insecure hosts use HTTP. */
-    baseUrl(registry) {
-        const host = registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
-        return `${this.insecure.has(registry) ? 'http' : 'https'}://${host}/v2/`;
-    }
-    relativeToRepository(link, registry, repository) {
-        const url = new URL(link, this.baseUrl(registry));
-        const prefix = `/v2/${repository}/`;
-        return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link;
-    }
-    describe(res) {
-        const headers = res.headers;
-        return {
-            // A registry's answer is not trusted to be a digest: anything else reads as none.
-            digest: /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(String(headers['docker-content-digest'] ?? ''))
-                ? String(headers['docker-content-digest'])
-                : '',
-            mediaType: String(headers['content-type'] ?? '')
-                .split(';')[0]
-                .trim(),
-            size: Number(headers['content-length'] ?? 0)
-        };
-    }
-    /** One request with auth, retries and rate-limit watch; the answer is a 2xx or a 404. */
-    async request(method, registry, repository, path, maxBytes = MAX_BODY_BYTES) {
-        const refusal = this.refused.get(registry);
-        if (refusal)
-            throw new RegistryError(refusal, 401, true);
-        const url = `${this.baseUrl(registry)}${repository}/${path}`;
-        const scope = `repository:${repository}:pull`;
-        let authenticated = false;
-        for (let attempt = 0;; attempt++) {
-            let res;
-            try {
-                res = await this.send(method, url, {
-                    ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
-                    ...this.authorization(registry, scope)
-                }, { maxBytes });
-            }
-            catch (error) {
-                if (error instanceof RegistryError)
-                    throw error;
-                if (attempt < this.retries) {
-                    await sleep(this.backoff(attempt));
-                    continue;
-                }
-                throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
-            }
-            const status = res.status;
-            this.watchRateLimit(registry, res);
-            if (status === 401 && !authenticated) {
-                await this.authenticate(registry, scope, res.headers['www-authenticate']);
-                authenticated = true;
-                attempt--;
-                continue;
-            }
-            if ((status === 429 || status >= 500) && attempt < this.retries) {
-                const wait = parseRetryAfter(res.headers['retry-after']);
-                await sleep(Math.min(wait ?? this.backoff(attempt), this.maxRetryDelayMs));
-                continue;
-            }
-            if ((status >= 200 && status < 300) || status === 404)
-                return res;
-            throw this.failure(status, registry, repository, path, res.body.slice(0, 300));
-        }
-    }
-    /** The keep-alive agent for an origin (through the environment's proxy, if one applies). */
-    agentFor(url) {
-        let agent = this.agents.get(url.origin);
-        if (!agent) {
-            const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
-            agent = this.agentSources[protocol].getAgent(url.href);
-            this.agents.set(url.origin, agent);
-        }
-        return agent;
-    }
-    /**
-     * Send a request and read the answer, following redirects (never from
-     * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
-     * are not carried to another host). `guard` checks every hop.
-     */
-    async send(method, address, headers, { maxBytes = MAX_BODY_BYTES, guard } = {}) {
-        let url = new URL(address);
-        let sent = headers;
-        for (let redirects = 0;; redirects++) {
-            guard?.(url);
-            const answer = await this.sendOnce(method, url, sent, maxBytes);
-            const location = answer.headers.location;
-            if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS)
-                return answer;
-            const next = new URL(location, url);
-            if (url.protocol === 'https:' && next.protocol !== 'https:') {
-                throw new RegistryError(`${url.host} redirected to ${next.origin} over plain HTTP; not followed`, answer.status, true);
-            }
-            if (next.host !== url.host && isForbiddenHost(next.hostname)) {
-                throw new RegistryError(`${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`, answer.status, true);
-            }
-            if (next.host !== url.host) {
-                const { authorization: _dropped, ...rest } = sent;
-                void _dropped;
-                sent = rest;
-            }
-            url = next;
-        }
-    }
-    sendOnce(method, url, headers, maxBytes) {
-        const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
-        return new Promise((resolve, reject) => {
-            let refused = false;
-            const refuse = () => {
-                // Final: asking again would only fetch the same oversized answer.
-                refused = true;
-                reject(new RegistryError(`${url.host} answered more than ${maxBytes} bytes`, 0, true));
-                req.destroy();
-            };
-            const req = transport.request(url, {
-                method,
-                headers: { 'user-agent': this.userAgent, ...headers },
-                agent: this.agentFor(url),
-                timeout: SOCKET_TIMEOUT_MS
-            }, res => {
-                const chunks = [];
-                let length = 0;
-                // A HEAD's Content-Length describes a body that is not sent.
-                if (method !== 'HEAD' && Number(res.headers['content-length'] ?? 0) > maxBytes) {
-                    return refuse();
-                }
-                res.on('data', (chunk) => {
-                    if (refused)
-                        return;
-                    length += chunk.length;
-                    if (length > maxBytes)
-                        refuse();
-                    else
-                        chunks.push(chunk);
-                });
-                res.on('error', reject);
-                res.on('end', () => {
-                    // Ended early by refuse(): what came is incomplete and must not be used.
-                    if (refused)
-                        return;
-                    const bytes = Buffer.concat(chunks);
-                    resolve({
-                        status: res.statusCode ?? 0,
-                        headers: res.headers,
-                        bytes,
-                        body: bytes.toString('utf8')
-                    });
-                });
-            });
-            req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
-            req.on('error', reject);
-            req.end();
-        });
-    }
-    failure(status, registry, repository, path, body) {
-        const what = `${method(path)} ${registry}/${repository}`;
-        if (status === 401) {
-            if (this.options.credentials?.(registry)) {
-                const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`;
-                this.refused.set(registry, message);
-                return new RegistryError(message, 401, true);
-            }
-            return new RegistryError(`${registry} requires credentials (401 Unauthorized) for ${repository}; give username and password for the target, or log in to it in an earlier step`, 401, true);
-        }
-        if (status === 403)
-            return new RegistryError(`${what}: access denied (403 Forbidden)`, 403, true);
-        if (status === 429)
-            return new RegistryError(`${what}: rate limited (429 Too Many Requests) after ${this.retries + 1} attempts`, 429);
-        const detail = errorDetail(body);
-        return new RegistryError(`${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`, status, status >= 400 && status < 500);
-    }
-    backoff(attempt) {
-        return this.retryDelayMs * 2 ** attempt * (0.75 + Math.random() / 2);
-    }
-    authorization(registry, scope) {
-        const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry);
-        if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
-            return { authorization: `Bearer ${auth.token}` };
-        }
-        const credentials = this.options.credentials?.(registry);
-        if (auth?.kind === 'basic' && credentials) {
-            return { authorization: `Basic ${basic(credentials)}` };
-        }
-        return {};
-    }
-    /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */
-    async authenticate(registry, scope, header) {
-        const challenge = parseChallenge(Array.isArray(header) ? header[0] : header);
-        const credentials = this.options.credentials?.(registry);
-        if (challenge?.scheme === 'basic') {
-            if (credentials)
-                this.tokens.set(registry, { kind: 'basic' });
-            return;
-        }
-        if (challenge?.scheme !== 'bearer' || !challenge.params.realm)
-            return;
-        let url;
-        try {
-            url = new URL(challenge.params.realm);
-        }
-        catch {
-            throw new RegistryError(`${registry} sent a token realm that is not a URL`, undefined, true);
-        }
-        const guard = this.realmGuard(registry);
-        guard(url);
-        if (challenge.params.service)
-            url.searchParams.set('service', challenge.params.service);
-        url.searchParams.set('scope', challenge.params.scope || scope);
-        const plain = url.protocol !== 'https:';
-        if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
-            this.warnedPlainRealm.add(registry);
-            this.options.warn?.(`${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`);
-        }
-        const res = await this.send('GET', url.toString(), credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {}, { guard });
-        const text = res.body;
-        const status = res.status;
-        if (status === 401 || status === 403) {
-            const message = credentials
-                ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
-                : `${registry} refused an anonymous token (${status}) for ${scope}`;
-            if (credentials)
-                this.refused.set(registry, message);
-            throw new RegistryError(message, status, true);
-        }
-        if (status < 200 || status >= 300) {
-            throw new RegistryError(`${registry}: the token service answered HTTP ${status}`, status);
-        }
-        let answer;
-        try {
-            answer = JSON.parse(text);
-        }
-        catch {
-            throw new RegistryError(`${registry}: the token service answered something not JSON`);
-        }
-        const token = answer?.token ?? answer?.access_token;
-        if (!token)
-            throw new RegistryError(`${registry}: the token service sent no token`);
-        // It goes into a header: a stranger's string is bounded and kept to header-safe characters.
-        if (typeof token !== 'string' ||
-            token.length > MAX_TOKEN_LENGTH ||
-            !/^[\x21-\x7e]+$/.test(token)) {
-            throw new RegistryError(`${registry}: the token service on ${url.host} sent a token that is not up to ${MAX_TOKEN_LENGTH} printable ASCII characters; refused`, status, true);
-        }
-        // Expire a little early so no request goes out with a token about to lapse.
-        const expiresIn = Number.isFinite(answer.expires_in) ? answer.expires_in : 60;
-        const lifetime = Math.max(60, expiresIn) * 1000;
-        this.tokens.set(`${registry} ${scope}`, {
-            kind: 'bearer',
-            token,
-            expires: Date.now() + lifetime - 10_000
-        });
-    }
-    /**
-     * Where a registry's token realm may send the client: https anywhere, plain
-     * HTTP only to an insecure registry's own host:port, never a link-local or
-     * metadata host. Applied to the realm and to every redirect from it.
-     */
-    realmGuard(registry) {
-        const own = new URL(this.baseUrl(registry));
-        return realm => {
-            const refuse = (why) => new RegistryError(`${registry}'s token realm leads to ${realm.host}: ${why}`, undefined, true);
-            if (isForbiddenHost(realm.hostname)) {
-                throw refuse('a link-local or cloud metadata address; refused');
-            }
-            if (realm.protocol === 'https:')
-                return;
-            if (realm.protocol === 'http:' && own.protocol === 'http:' && realm.host === own.host)
-                return;
-            throw refuse(`${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`);
-        };
-    }
-    watchRateLimit(registry, res) {
-        const remaining = leadingNumber(res.headers['ratelimit-remaining']);
-        if (remaining === undefined)
-            return;
-        const limit = leadingNumber(res.headers['ratelimit-limit']);
-        const low = Math.max(10, Math.floor((limit ?? 100) / 10));
-        if (remaining <= low && !this.warnedLow.has(registry)) {
-            this.warnedLow.add(registry);
-            this.options.warn?.(`${registry} rate limit is low: ${remaining}${limit !== undefined ? ` of ${limit}` : ''} pulls remaining in its window; log in to ${registry} for a higher limit`);
-        }
-    }
-}
-function method(path) {
-    return path.startsWith('tags/') ? 'listing tags of' : 'reading';
-}
-function basic(c) {
-    return Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64');
-}
-/** The first message of an OCI error body, if it is one. */
-function errorDetail(body) {
-    try {
-        const parsed = JSON.parse(body);
-        const first = parsed.errors?.[0];
-        return first ? [first.code, first.message].filter(Boolean).join(': ') : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/expectation.ts
-/**
- * What one copy must leave in the target, decided from the source as it is
- * upstream now and from what the mirrored tag already holds. This is where
- * the promise is kept: a mirrored tag only ever holds its source tag's
- * current content, or platforms of it, and a platform choice never takes
- * away platforms the tag holds.
- */
-
-
-/** A failure of one image: `rejected` when the request itself cannot be served, else `failed`. */
-class ImageError extends Error {
-    permanent;
-    rejected;
-    retriedByEngine;
-    constructor(message, permanent, rejected = false, 
-    /** The engine had retried the request that failed itself (EngineError.retried). */
-    retriedByEngine = false) {
-        super(message);
-        this.permanent = permanent;
-        this.rejected = rejected;
-        this.retriedByEngine = retriedByEngine;
-    }
-}
-/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
-function platformMatches(p, wanted) {
-    const [os, arch, variant] = wanted.split('/');
-    return p.os === os && p.architecture === arch && (!variant || p.variant === variant);
-}
-/**
- * The source's digest from a HEAD (free on Docker Hub). A `tag@digest`
- * reference is served only when the tag points at that digest upstream now:
- * otherwise pushing the digest under the tag would make the mirrored tag
- * serve content its source tag no longer (or never) had.
- */
-async function sourceHead(source, client) {
-    const name = repositoryName(source);
-    const reference = source.digest ?? source.tag ?? 'latest';
-    if (source.tag && source.digest) {
-        const tagged = await client.headManifest(source.registry, source.repository, source.tag);
-        if (!tagged) {
-            throw new ImageError(`${name}:${source.tag} does not exist upstream, so it cannot be mirrored as ${source.digest}; ask for ${name}@${source.digest} to mirror that content by digest`, true, true);
-        }
-        // A registry that sends no digest on HEAD is answered by the manifest itself (a GET).
-        const current = tagged.digest ||
-            (await client.getManifest(source.registry, source.repository, source.tag))?.digest;
-        if (!current) {
-            throw new ImageError(`${name}:${source.tag} cannot be compared with ${source.digest}: ${source.registry} gives no digest for it`, true, true);
-        }
-        if (current !== source.digest) {
-            throw new ImageError(`${name}:${source.tag} points at ${current} upstream now, not ${source.digest}; a mirrored tag only serves what its source tag serves. Ask for ${name}:${source.tag} (its current content) or ${name}@${source.digest} (that content by digest, without the tag)`, true, true);
-        }
-        // The tag is that digest: its answer is the source's, no second request needed.
-        return { ...tagged, digest: current };
-    }
-    const head = await client.headManifest(source.registry, source.repository, reference);
-    if (!head) {
-        throw new ImageError(`${name}:${reference} does not exist on ${source.registry}`, true);
-    }
-    return head;
-}
-const IMAGE_TYPES = new Set(MANIFEST_TYPES.filter(type => !isIndex(type)));
-/** An image manifest by its type; anything else (an index, plain JSON) is read to be sure. */
-const isImageManifest = (mediaType) => IMAGE_TYPES.has(mediaType);
-/** Attestations and other artifacts sit in an index as `unknown/unknown`: not platforms. */
-const isArtifact = (platform) => platform?.os === 'unknown';
-/** Read the mirrored tag (the user's own registry: no pull is counted). */
-async function heldByTarget(target, reference, source, client) {
-    const head = await client.headManifest(target.registry, target.repository, reference);
-    if (!head)
-        return undefined;
-    const known = source.find(c => c.digest === head.digest);
-    if (known)
-        return { head, images: [{ digest: head.digest, platform: known.platform }] };
-    // The body, not the Content-Type, tells an index from an image: some registries answer JSON.
-    const manifest = await client.getManifest(target.registry, target.repository, head.digest);
-    if (Array.isArray(manifest?.body.manifests) || isIndex(head.mediaType)) {
-        const images = (manifest?.body.manifests ?? [])
-            .filter(m => !isArtifact(m.platform))
-            .slice(0, 256)
-            .map(m => ({ digest: m.digest, ...(m.platform ? { platform: m.platform } : {}) }));
-        return { head, images: images.length > 0 ? images : [{ digest: head.digest }] };
-    }
-    // An image from an earlier upstream version: its platform is in its config.
-    const config = manifest?.body.config?.digest;
-    const read = config
-        ? (await client.getBlobJson(target.registry, target.repository, config))
-        : undefined;
-    const platform = typeof read?.os === 'string' && typeof read.architecture === 'string'
-        ? {
-            os: read.os,
-            architecture: read.architecture,
-            ...(typeof read.variant === 'string' ? { variant: read.variant } : {})
-        }
-        : undefined;
-    return { head, images: [{ digest: head.digest, ...(platform ? { platform } : {}) }] };
-}
-/**
- * Decide what the target must hold. `reference` is where the target is
- * read and written: its tag, or the digest for a digest-only request.
- */
-async function expectation(source, target, options) {
-    const { client } = options;
-    const head = await sourceHead(source, client);
-    const reference = source.digest ?? source.tag ?? 'latest';
-    let sourceDigest = source.digest ?? head.digest;
-    let index;
-    if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
-        // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
-        index = await client.getManifest(source.registry, source.repository, reference);
-        if (!index) {
-            throw new ImageError(`${repositoryName(source)}:${reference} vanished while being read`, false);
-        }
-        sourceDigest = source.digest ?? index.digest;
-    }
-    if (options.platforms === 'all')
-        return { sourceDigest, platforms: 'all', digest: sourceDigest };
-    if (!index || !(isIndex(index.mediaType) || Array.isArray(index.body.manifests))) {
-        return {
-            sourceDigest,
-            platforms: 'all',
-            digest: sourceDigest,
-            note: 'the source is a single-platform image; copied as it is'
-        };
-    }
-    if (!target.tag) {
-        throw new ImageError('a reference by digest alone can only be mirrored with platforms: all (a subset changes the digest); add a tag', true, true);
-    }
-    const available = (index.body.manifests ?? []).filter((m) => Boolean(m.platform) && m.platform?.os !== 'unknown');
-    // Every child that matches, as crane's index filter keeps them (e.g. two os.version builds).
-    const pick = (wanted) => available.filter(m => platformMatches(m.platform, wanted));
-    const asked = options.platforms.flatMap(wanted => {
-        const children = pick(wanted);
-        if (children.length === 0) {
-            const has = available.map(m => formatPlatform(m.platform)).join(', ');
-            throw new ImageError(`the source has no ${wanted} image (it has ${has || 'no platforms'})`, true, true);
-        }
-        return children;
-    });
-    // Platforms never shrink: what the tag holds is kept, mapped onto the source as it is now.
-    const held = await heldByTarget(target, target.tag, available, client);
-    const read = { held: held?.head.digest ?? '' };
-    if (held?.head.digest === sourceDigest) {
-        return { sourceDigest, platforms: 'all', digest: sourceDigest, satisfied: true, ...read };
-    }
-    const current = new Set(available.map(c => c.digest));
-    const holds = new Set(held?.images.map(i => i.digest) ?? []);
-    const stale = held ? held.images.some(i => !current.has(i.digest)) : false;
-    if (held && !stale && asked.every(c => holds.has(c.digest))) {
-        return {
-            sourceDigest,
-            platforms: held.images.map(i => formatPlatform(i.platform)),
-            ...(held.images.length === 1 ? { digest: held.head.digest } : { children: holds }),
-            satisfied: true,
-            note: `the mirrored tag already holds ${describe(held.images)}`,
-            ...read
-        };
-    }
-    // What the tag held cannot all be named: keep everything by copying the whole image.
-    if (held?.images.some(i => !i.platform)) {
-        return {
-            sourceDigest,
-            platforms: 'all',
-            digest: sourceDigest,
-            note: `the mirrored tag held ${describe(held.images)}; platforms are never taken away, so the whole image was copied`,
-            ...read
-        };
-    }
-    const kept = (held?.images ?? []).flatMap(i => pick(formatPlatform(i.platform)));
-    const wanted = [...new Map([...kept, ...asked].map(c => [c.digest, c])).values()];
-    const asks = new Set(asked.map(c => c.digest)).size;
-    const why = wanted.length > asks
-        ? `the mirrored tag held ${describe(held?.images ?? [])}; platforms are never taken away, `
-        : '';
-    if (wanted.length === available.length || (wanted.length > 1 && !options.severalPlatforms)) {
-        const engine = wanted.length === available.length ? '' : ' (this engine copies one platform or all of them)';
-        const note = why || engine ? { note: `${why}so the whole image was copied${engine}` } : {};
-        return { sourceDigest, platforms: 'all', digest: sourceDigest, ...note, ...read };
-    }
-    const platforms = [...new Set(wanted.map(c => formatPlatform(c.platform)))];
-    const note = why ? { note: `${why}so it now holds ${platforms.join(', ')}` } : {};
-    return wanted.length === 1
-        ? { sourceDigest, platforms, digest: wanted[0].digest, ...note, ...read }
-        : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note, ...read };
-}
-function describe(images) {
-    const names = images.map(i => (i.platform ? formatPlatform(i.platform) : 'an unknown platform'));
-    return names.length > 0 ? names.join(', ') : 'no platform';
-}
-/** Does what the target holds now meet the expectation? */
-async function matches(present, expected, target, client) {
-    if (expected.digest)
-        return present.digest === expected.digest;
-    if (!expected.children || !isIndex(present.mediaType))
-        return false;
-    // Several platforms: the target's own index (our registry, no pull counted) must list exactly them.
-    const index = await client.getManifest(target.registry, target.repository, present.digest);
-    const children = new Set((index?.body.manifests ?? []).map(m => m.digest));
-    return (children.size === expected.children.size && [...children].every(d => expected.children?.has(d)));
-}
-
-;// CONCATENATED MODULE: ./src/copy.ts
-/**
- * Copy: planned results → compared with the target (HEADs; a platform choice also reads
- * the source's index and what the mirrored tag holds), copied by an
- * engine, verified, and returned as results. A bounded pool runs images at
- * once; one image's failure never stops the others.
- */
-
-
-
-
-
-
-
-
-const copy_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
-/**
- * Attempts given to an image whose copies keep failing in a way the engine
- * had already retried itself. crane tries each request 3 times (1 s, then 3 s
- * apart) and an upload 3 times over that, without reading Retry-After: under
- * 4 attempts a registry that keeps answering 429 or 5xx would be asked 12
- * times for a manifest and 36 times for a blob. Two attempts keep a second
- * chance after this layer's backoff and halve that.
- */
-const ENGINE_RETRIED_ATTEMPTS = 2;
-function copy_parse(reference) {
-    const parsed = parseReference(reference);
-    if (!parsed.ok)
-        throw new ImageError(`cannot read ${reference}: ${parsed.reason}`, true);
-    return parsed.ref;
-}
-/**
- * Replace each `repo:/regex/` result by one result per matching source tag.
- * The regex is anchored as the user wrote it (product contract).
- */
-async function expandTagFilters(results, client) {
-    const expanded = [];
-    for (const result of results) {
-        if (!result.tagFilter || result.status !== 'planned') {
-            expanded.push(result);
-            continue;
-        }
-        const { registry, repository } = copy_parse(result.source);
-        // Upstream owners choose the tags: the filter runs in linear time whatever they are.
-        const pattern = compileTagFilter(result.tagFilter.slice(1, -1));
-        if (!pattern.ok) {
-            expanded.push({
-                ...result,
-                status: 'rejected',
-                reason: `tag filter ${result.tagFilter} ${pattern.reason}`
-            });
-            continue;
-        }
-        let tags;
-        try {
-            tags = await client.listTags(registry, repository);
-        }
-        catch (error) {
-            expanded.push({
-                ...result,
-                status: 'failed',
-                reason: `listing the tags of ${result.source} failed: ${errorMessage(error)}`
-            });
-            continue;
-        }
-        const matching = tags.filter(t => pattern.test(t)).sort();
-        if (matching.length === 0) {
-            expanded.push({
-                ...result,
-                status: 'rejected',
-                reason: `no tag of ${result.source} matches ${result.tagFilter} (${tags.length} tag(s) listed)`
-            });
-            continue;
-        }
-        for (const tag of matching) {
-            const { tagFilter: _filter, ...rest } = result;
-            void _filter;
-            expanded.push({
-                ...rest,
-                source: `${repositoryName({ registry, repository })}:${tag}`,
-                target: `${result.target}:${tag}`,
-                note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; ')
-            });
-        }
-    }
-    return expanded;
-}
-/** Copy every planned result; others pass through unchanged. Order is kept. */
-async function copyImages(results, options) {
-    const limit = pLimit(options.concurrency);
-    const done = results.map(result => Promise.resolve(result));
-    const toCopy = (result) => result.status === 'planned' && !result.tagFilter;
-    for (const index of startOrder(groupByRepository(results, toCopy))) {
-        done[index] = limit(async () => {
-            const copied = await mirrorOne(results[index], options);
-            options.onResult?.(copied);
-            return copied;
-        });
-    }
-    return Promise.all(done);
-}
-/**
- * Indices taken from each repository in turn, so images running at once go to different
- * repositories: tags of one repository share their layers, and two copies at once would both
- * upload them (and a registry may refuse a manifest whose blob another upload is still
- * writing). Results keep their own order.
- */
-function startOrder(groups) {
-    const order = [];
-    const rounds = Math.max(0, ...groups.map(group => group.length));
-    for (let round = 0; round < rounds; round++) {
-        for (const group of groups)
-            if (round < group.length)
-                order.push(group[round]);
-    }
-    return order;
-}
-async function mirrorOne(result, options) {
-    const started = Date.now();
-    const state = { copied: false };
-    const attempts = options.retries + 1;
-    let lastError;
-    let made = 0;
-    let engineRetried = 0;
-    for (let attempt = 0; attempt <= options.retries; attempt++) {
-        if (attempt > 0) {
-            const base = options.retryDelayMs ?? 2000;
-            const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2);
-            const reason = scrub(errorMessage(lastError), options.secrets);
-            options.onRetry?.(result, {
-                attempt: attempt + 1,
-                attempts,
-                waitMs,
-                reason,
-                lastIfRetriedAgain: engineRetried === ENGINE_RETRIED_ATTEMPTS - 1
-            });
-            await copy_sleep(waitMs);
-        }
-        made++;
-        try {
-            const done = await attemptOne(result, options, state);
-            if (attempt > 0) {
-                // Said in the result too: a success that needed retries is worth knowing about.
-                const last = scrub(errorMessage(lastError), options.secrets);
-                const retried = `${done.status} on attempt ${attempt + 1} of ${attempts}; attempt ${attempt} failed: ${last.length > 300 ? `${last.slice(0, 299)}…` : last}`;
-                done.note = [done.note, retried].filter(Boolean).join('; ');
-            }
-            return { ...done, seconds: (Date.now() - started) / 1000 };
-        }
-        catch (error) {
-            lastError = error;
-            if (isPermanent(error))
-                break;
-            // Counted in a row, so "each retried by the engine itself" is true when it stops.
-            engineRetried = error instanceof ImageError && error.retriedByEngine ? engineRetried + 1 : 0;
-            if (engineRetried >= ENGINE_RETRIED_ATTEMPTS)
-                break;
-        }
-    }
-    const tries = engineRetried >= ENGINE_RETRIED_ATTEMPTS && made < attempts
-        ? ` (after ${made} attempts, each retried by ${options.engine?.name ?? 'the engine'} itself; not tried again in this run)`
-        : options.retries > 0 && !isPermanent(lastError)
-            ? ` (after ${made} attempts)`
-            : '';
-    return {
-        ...result,
-        // A request that cannot be served as asked (a stale tag@digest) was never attempted.
-        status: lastError instanceof ImageError && lastError.rejected ? 'rejected' : 'failed',
-        reason: scrub(`${errorMessage(lastError)}${tries}`, options.secrets),
-        seconds: (Date.now() - started) / 1000
-    };
-}
-async function attemptOne(result, options, state) {
-    const { client } = options;
-    const source = copy_parse(result.source);
-    const target = copy_parse(result.target);
-    const decide = () => expectation(source, target, {
-        client,
-        platforms: options.platforms,
-        severalPlatforms: options.severalPlatforms ?? true
-    });
-    // Decided once the copy is made: a retry verifies against what was copied.
-    let expected = state.expected ?? (await decide());
-    // The engine pushes a tag when there is one; a digest-only request lands by digest.
-    const targetRef = target.tag ?? expected.sourceDigest;
-    const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
-    // A platform subset the tag already holds is never copied again: nothing would change.
-    const subsetHeld = expected.satisfied && expected.platforms !== 'all';
-    let seen;
-    if (!state.copied && (options.skipUnchanged || subsetHeld)) {
-        const present = await client.headManifest(target.registry, target.repository, targetRef);
-        if (present && (await matches(present, expected, target, client))) {
-            return withDigests(result, 'unchanged', present.digest, expected);
-        }
-        seen = present?.digest ?? '';
-    }
-    if (!options.engine)
-        return withDigests(result, 'planned', undefined, expected);
-    if (!state.copied) {
-        // What the tag keeps was decided from what it held: if another run changed it since (two
-        // issues at once), decide again, so neither takes away what the other added. What is left
-        // is the moment between the last read and the engine's push.
-        if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
-            expected = await decide();
-            if (expected.held !== undefined && (await headTarget()) !== expected.held) {
-                throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
-            }
-        }
-        try {
-            await options.engine.copy({
-                source: `${repositoryName(source)}@${expected.sourceDigest}`,
-                target: `${repositoryName(target)}${target.tag ? `:${target.tag}` : `@${expected.sourceDigest}`}`,
-                platforms: expected.platforms,
-                insecureSource: options.insecure.has(source.registry),
-                insecureTarget: options.insecure.has(target.registry)
-            });
-        }
-        catch (error) {
-            throw new ImageError(scrub(errorMessage(error), options.secrets), isPermanent(error), false, error instanceof EngineError && error.retried);
-        }
-        state.copied = true;
-        state.expected = expected;
-    }
-    // Verify: the target must now hold exactly what the source had (or the chosen platforms).
-    const after = await client.headManifest(target.registry, target.repository, targetRef);
-    if (!after)
-        throw new ImageError(`the target has no ${result.target} after the copy`, false);
-    if (!(await matches(after, expected, target, client))) {
-        const want = expected.digest ?? `an index of ${[...(expected.children ?? [])].length} platform(s)`;
-        throw new ImageError(`verification failed: the target has ${after.digest || 'no digest'}, the source ${want}`, true);
-    }
-    const copied = withDigests(result, 'copied', after.digest, expected);
-    return { ...copied, ...(await describeTarget(client, target, after.digest)) };
-}
-function withDigests(result, status, digest, expected) {
-    const out = { ...result, status };
-    const finalDigest = digest ?? expected.digest;
-    if (finalDigest)
-        out.digest = finalDigest;
-    if (finalDigest !== expected.sourceDigest)
-        out.sourceDigest = expected.sourceDigest;
-    const notes = [result.note, expected.note];
-    if (status !== 'unchanged' && finalDigest && finalDigest !== expected.sourceDigest) {
-        notes.push(`digest changed from the source's ${expected.sourceDigest} to ${finalDigest} (platforms subset)`);
-    }
-    const note = notes.filter(Boolean).join('; ');
-    if (note)
-        out.note = note;
-    return out;
-}
-/** Platforms and size of what the target now holds, read from the target (not the source). */
-async function describeTarget(client, target, digest) {
-    try {
-        const top = await client.getManifest(target.registry, target.repository, digest);
-        if (!top)
-            return {};
-        const images = isIndex(top.mediaType)
-            ? (top.body.manifests ?? []).filter(m => m.platform?.os !== 'unknown').slice(0, 32)
-            : [];
-        if (images.length === 0)
-            return { size: imageSize(top) };
-        let size = 0;
-        for (const child of images) {
-            const manifest = await client.getManifest(target.registry, target.repository, child.digest);
-            size += manifest ? imageSize(manifest) : 0;
-        }
-        return {
-            platforms: images.map(m => (m.platform ? formatPlatform(m.platform) : 'unknown')),
-            size
-        };
-    }
-    catch {
-        // Details are a courtesy; a copy that verified is not failed for lack of them.
-        return {};
-    }
-}
-function imageSize(manifest) {
-    return ((manifest.body.config?.size ?? 0) +
-        (manifest.body.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0));
-}
-function isPermanent(error) {
-    return ((error instanceof ImageError ||
-        error instanceof EngineError ||
-        error instanceof RegistryError) &&
-        error.permanent);
-}
-/** Remove secrets from text that will be shown (tools sometimes echo a URL with credentials). */
-function scrub(text, secrets = []) {
-    let out = text;
-    for (const secret of secrets)
-        if (secret.length >= 3)
-            out = out.split(secret).join('***');
-    return out;
-}
-
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-;// CONCATENATED MODULE: ./src/docker-config.ts
-/**
- * Docker config: read the user's credentials for any registry, and write a
- * private copy with the target's credentials added for the copy engines.
- * The user's own config is never written.
- */
-
-
-
-
-
-/** The key docker and crane use for Docker Hub in `auths`. */
-const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
-/** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
-function dockerConfigPath(env = process.env) {
-    return external_node_path_namespaceObject.join(env.DOCKER_CONFIG || external_node_path_namespaceObject.join(external_node_os_namespaceObject.homedir(), '.docker'), 'config.json');
-}
-/** The user's docker config; empty when there is none. Unreadable JSON is reported, not fatal. */
-function readDockerConfig(file = dockerConfigPath(), warn = () => { }) {
-    let text;
-    try {
-        text = external_node_fs_namespaceObject.readFileSync(file, 'utf8');
-    }
-    catch {
-        return {};
-    }
-    try {
-        const parsed = JSON.parse(text);
-        return parsed && typeof parsed === 'object' ? parsed : {};
-    }
-    catch {
-        warn(`${file} is not valid JSON; its credentials are not used`);
-        return {};
-    }
-}
-/** `https://index.docker.io/v1/`, `ghcr.io`, `http://localhost:5000/` → the registry host docker means. */
-function registryOfKey(key) {
-    const host = key
-        .replace(/^[a-z]+:\/\//i, '')
-        .split('/')[0]
-        .toLowerCase();
-    return ['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host)
-        ? DOCKER_HUB
-        : host;
-}
-/** The key a registry is written under in `auths`. */
-function keyOfRegistry(registry) {
-    return registry === DOCKER_HUB ? DOCKER_HUB_KEY : registry;
-}
-/** Credentials for a registry: a credential helper's when one is configured, else `auths`. */
-function credentialsFrom(config, registry) {
-    const helperKey = Object.keys(config.credHelpers ?? {}).find(k => registryOfKey(k) === registry);
-    const helper = helperKey !== undefined ? config.credHelpers?.[helperKey] : config.credsStore;
-    if (helper) {
-        const fromHelper = askHelper(helper, helperKey ?? keyOfRegistry(registry));
-        if (fromHelper)
-            return fromHelper;
-    }
-    for (const [key, entry] of Object.entries(config.auths ?? {})) {
-        if (registryOfKey(key) !== registry)
-            continue;
-        if (entry.username && entry.password)
-            return { username: entry.username, password: entry.password };
-        if (entry.auth) {
-            const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-            const colon = decoded.indexOf(':');
-            if (colon > 0)
-                return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-        }
-    }
-    return undefined;
-}
-/** `docker-credential-<helper> get`, the server on stdin; nothing on any failure. */
-function askHelper(helper, server) {
-    if (!/^[\w.-]+$/.test(helper))
-        return undefined;
-    const result = (0,external_node_child_process_namespaceObject.spawnSync)(`docker-credential-${helper}`, ['get'], {
-        input: server,
-        encoding: 'utf8',
-        env: process.env,
-        timeout: 30_000
-    });
-    if (result.status !== 0 || !result.stdout)
-        return undefined;
-    try {
-        const answer = JSON.parse(result.stdout);
-        return answer.Username && answer.Secret
-            ? { username: answer.Username, password: answer.Secret }
-            : undefined;
-    }
-    catch {
-        return undefined;
-    }
-}
-/**
- * Write `<dir>/config.json`: the user's config with the target's credentials
- * added, readable only by this user. Both engines read it (crane through
- * DOCKER_CONFIG, skopeo through --authfile).
- *
- * A `credsStore` answers for every registry without a `credHelpers` entry,
- * `auths` included (docker's and crane's rule), so it would hide the target's
- * credentials written to `auths`. When a target login is given it is dropped
- * from the copy, and `storeCredentials` (what that store holds for the run's
- * other registries, looked up beforehand) is written to `auths` instead.
- */
-function writePrivateConfig(dir, userConfig, target, storeCredentials = new Map()) {
-    external_node_fs_namespaceObject.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    external_node_fs_namespaceObject.chmodSync(dir, 0o700);
-    const config = structuredClone(userConfig);
-    if (target) {
-        const key = keyOfRegistry(target.registry);
-        const auths = Object.fromEntries(Object.entries(config.auths ?? {}).filter(([k]) => registryOfKey(k) !== target.registry));
-        auths[key] = {
-            auth: Buffer.from(`${target.credentials.username}:${target.credentials.password}`, 'utf8').toString('base64')
-        };
-        config.auths = auths;
-        // A helper configured for the target would win over `auths`; drop it in this copy.
-        if (config.credHelpers) {
-            config.credHelpers = Object.fromEntries(Object.entries(config.credHelpers).filter(([k]) => registryOfKey(k) !== target.registry));
-        }
-        if (config.credsStore) {
-            delete config.credsStore;
-            const helped = new Set(Object.keys(config.credHelpers ?? {}).map(registryOfKey));
-            for (const [registry, credentials] of storeCredentials) {
-                if (registry === target.registry || helped.has(registry))
-                    continue;
-                // A store answers `<token>` for a refresh-token login (ACR, say): docker writes it as one.
-                auths[keyOfRegistry(registry)] =
-                    credentials.username === '<token>'
-                        ? { identitytoken: credentials.password }
-                        : {
-                            auth: Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64')
-                        };
-            }
-        }
-    }
-    const file = external_node_path_namespaceObject.join(dir, 'config.json');
-    external_node_fs_namespaceObject.writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
-    return file;
-}
-/**
- * The config with only one registry's credentials (its `auths` entries and credential helper):
- * an open mirror reads sources anonymously, yet the target may have been logged in to.
- */
-function onlyRegistry(config, registry) {
-    const auths = Object.fromEntries(Object.entries(config.auths ?? {}).filter(([key]) => registryOfKey(key) === registry));
-    const credHelpers = Object.fromEntries(Object.entries(config.credHelpers ?? {}).filter(([key]) => registryOfKey(key) === registry));
-    return {
-        ...(Object.keys(auths).length > 0 ? { auths } : {}),
-        ...(Object.keys(credHelpers).length > 0 ? { credHelpers } : {})
-    };
-}
-
-// EXTERNAL MODULE: ./node_modules/@actions/tool-cache/node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(885);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
-var manifest_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-// Internal object for testability (allows mocking in ESM)
-const _internal = {
-    readLinuxVersionFile() {
-        const lsbReleaseFile = '/etc/lsb-release';
-        const osReleaseFile = '/etc/os-release';
-        let contents = '';
-        if (external_fs_namespaceObject.existsSync(lsbReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(lsbReleaseFile).toString();
-        }
-        else if (external_fs_namespaceObject.existsSync(osReleaseFile)) {
-            contents = external_fs_namespaceObject.readFileSync(osReleaseFile).toString();
-        }
-        return contents;
-    }
-};
-function _findMatch(versionSpec, stable, candidates, archFilter) {
-    return manifest_awaiter(this, void 0, void 0, function* () {
-        const platFilter = os.platform();
-        let result;
-        let match;
-        let file;
-        for (const candidate of candidates) {
-            const version = candidate.version;
-            debug(`check ${version} satisfies ${versionSpec}`);
-            if (semver.satisfies(version, versionSpec) &&
-                (!stable || candidate.stable === stable)) {
-                file = candidate.files.find(item => {
-                    debug(`${item.arch}===${archFilter} && ${item.platform}===${platFilter}`);
-                    let chk = item.arch === archFilter && item.platform === platFilter;
-                    if (chk && item.platform_version) {
-                        const osVersion = _getOsVersion();
-                        if (osVersion === item.platform_version) {
-                            chk = true;
-                        }
-                        else {
-                            chk = semver.satisfies(osVersion, item.platform_version);
-                        }
-                    }
-                    return chk;
-                });
-                if (file) {
-                    debug(`matched ${candidate.version}`);
-                    match = candidate;
-                    break;
-                }
-            }
-        }
-        if (match && file) {
-            // clone since we're mutating the file list to be only the file that matches
-            result = Object.assign({}, match);
-            result.files = [file];
-        }
-        return result;
-    });
-}
-function _getOsVersion() {
-    // TODO: add windows and other linux, arm variants
-    // right now filtering on version is only an ubuntu and macos scenario for tools we build for hosted (python)
-    const plat = os.platform();
-    let version = '';
-    if (plat === 'darwin') {
-        version = cp.execSync('sw_vers -productVersion').toString();
-    }
-    else if (plat === 'linux') {
-        // lsb_release process not in some containers, readfile
-        // Run cat /etc/lsb-release
-        // DISTRIB_ID=Ubuntu
-        // DISTRIB_RELEASE=18.04
-        // DISTRIB_CODENAME=bionic
-        // DISTRIB_DESCRIPTION="Ubuntu 18.04.4 LTS"
-        const lsbContents = _internal.readLinuxVersionFile();
-        if (lsbContents) {
-            const lines = lsbContents.split('\n');
-            for (const line of lines) {
-                const parts = line.split('=');
-                if (parts.length === 2 &&
-                    (parts[0].trim() === 'VERSION_ID' ||
-                        parts[0].trim() === 'DISTRIB_RELEASE')) {
-                    version = parts[1].trim().replace(/^"/, '').replace(/"$/, '');
-                    break;
-                }
-            }
-        }
-    }
-    return version;
-}
-// Alias for backwards compatibility
-function _readLinuxVersionFile() {
-    return _internal.readLinuxVersionFile();
-}
-//# sourceMappingURL=manifest.js.map
-;// CONCATENATED MODULE: external "stream"
-const external_stream_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("stream");
-// EXTERNAL MODULE: external "util"
-var external_util_ = __nccwpck_require__(9023);
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/retry-helper.js
-var retry_helper_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-/**
- * Internal class for retries
- */
-class RetryHelper {
-    constructor(maxAttempts, minSeconds, maxSeconds) {
-        if (maxAttempts < 1) {
-            throw new Error('max attempts should be greater than or equal to 1');
-        }
-        this.maxAttempts = maxAttempts;
-        this.minSeconds = Math.floor(minSeconds);
-        this.maxSeconds = Math.floor(maxSeconds);
-        if (this.minSeconds > this.maxSeconds) {
-            throw new Error('min seconds should be less than or equal to max seconds');
-        }
-    }
-    execute(action, isRetryable) {
-        return retry_helper_awaiter(this, void 0, void 0, function* () {
-            let attempt = 1;
-            while (attempt < this.maxAttempts) {
-                // Try
-                try {
-                    return yield action();
-                }
-                catch (err) {
-                    if (isRetryable && !isRetryable(err)) {
-                        throw err;
-                    }
-                    info(err.message);
-                }
-                // Sleep
-                const seconds = this.getSleepAmount();
-                info(`Waiting ${seconds} seconds before trying again`);
-                yield this.sleep(seconds);
-                attempt++;
-            }
-            // Last attempt
-            return yield action();
-        });
-    }
-    getSleepAmount() {
-        return (Math.floor(Math.random() * (this.maxSeconds - this.minSeconds + 1)) +
-            this.minSeconds);
-    }
-    sleep(seconds) {
-        return retry_helper_awaiter(this, void 0, void 0, function* () {
-            return new Promise(resolve => setTimeout(resolve, seconds * 1000));
-        });
-    }
-}
-//# sourceMappingURL=retry-helper.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/tool-cache.js
-var tool_cache_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-class HTTPError extends Error {
-    constructor(httpStatusCode) {
-        super(`Unexpected HTTP response: ${httpStatusCode}`);
-        this.httpStatusCode = httpStatusCode;
-        Object.setPrototypeOf(this, new.target.prototype);
-    }
-}
-const tool_cache_IS_WINDOWS = process.platform === 'win32';
-const IS_MAC = process.platform === 'darwin';
-const tool_cache_userAgent = 'actions/tool-cache';
-/**
- * Download a tool from an url and stream it into a file
- *
- * @param url       url of tool to download
- * @param dest      path to download tool
- * @param auth      authorization header
- * @param headers   other headers
- * @returns         path to downloaded tool
- */
-function downloadTool(url, dest, auth, headers) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        dest = dest || external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
-        yield mkdirP(external_path_namespaceObject.dirname(dest));
-        core_debug(`Downloading ${url}`);
-        core_debug(`Destination ${dest}`);
-        const maxAttempts = 3;
-        const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
-        const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
-        const retryHelper = new RetryHelper(maxAttempts, minSeconds, maxSeconds);
-        return yield retryHelper.execute(() => tool_cache_awaiter(this, void 0, void 0, function* () {
-            return yield downloadToolAttempt(url, dest || '', auth, headers);
-        }), (err) => {
-            if (err instanceof HTTPError && err.httpStatusCode) {
-                // Don't retry anything less than 500, except 408 Request Timeout and 429 Too Many Requests
-                if (err.httpStatusCode < 500 &&
-                    err.httpStatusCode !== 408 &&
-                    err.httpStatusCode !== 429) {
-                    return false;
-                }
-            }
-            // Otherwise retry
-            return true;
-        });
-    });
-}
-function downloadToolAttempt(url, dest, auth, headers) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (external_fs_namespaceObject.existsSync(dest)) {
-            throw new Error(`Destination file path ${dest} already exists`);
-        }
-        // Get the response headers
-        const http = new lib_HttpClient(tool_cache_userAgent, [], {
-            allowRetries: false
-        });
-        if (auth) {
-            core_debug('set auth');
-            if (headers === undefined) {
-                headers = {};
-            }
-            headers.authorization = auth;
-        }
-        const response = yield http.get(url, headers);
-        if (response.message.statusCode !== 200) {
-            const err = new HTTPError(response.message.statusCode);
-            core_debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
-            throw err;
-        }
-        // Download the response body
-        const pipeline = external_util_.promisify(external_stream_namespaceObject.pipeline);
-        const responseMessageFactory = _getGlobal('TEST_DOWNLOAD_TOOL_RESPONSE_MESSAGE_FACTORY', () => response.message);
-        const readStream = responseMessageFactory();
-        let succeeded = false;
-        try {
-            yield pipeline(readStream, external_fs_namespaceObject.createWriteStream(dest));
-            core_debug('download complete');
-            succeeded = true;
-            return dest;
-        }
-        finally {
-            // Error, delete dest before retry
-            if (!succeeded) {
-                core_debug('download failed');
-                try {
-                    yield rmRF(dest);
-                }
-                catch (err) {
-                    core_debug(`Failed to delete '${dest}'. ${err.message}`);
-                }
-            }
-        }
-    });
-}
-/**
- * Extract a .7z file
- *
- * @param file     path to the .7z file
- * @param dest     destination directory. Optional.
- * @param _7zPath  path to 7zr.exe. Optional, for long path support. Most .7z archives do not have this
- * problem. If your .7z archive contains very long paths, you can pass the path to 7zr.exe which will
- * gracefully handle long paths. By default 7zdec.exe is used because it is a very small program and is
- * bundled with the tool lib. However it does not support long paths. 7zr.exe is the reduced command line
- * interface, it is smaller than the full command line interface, and it does support long paths. At the
- * time of this writing, it is freely available from the LZMA SDK that is available on the 7zip website.
- * Be sure to check the current license agreement. If 7zr.exe is bundled with your action, then the path
- * to 7zr.exe can be pass to this function.
- * @returns        path to the destination directory
- */
-function extract7z(file, dest, _7zPath) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        ok(tool_cache_IS_WINDOWS, 'extract7z() not supported on current OS');
-        ok(file, 'parameter "file" is required');
-        dest = yield _createExtractFolder(dest);
-        const originalCwd = process.cwd();
-        process.chdir(dest);
-        if (_7zPath) {
-            try {
-                const logLevel = core.isDebug() ? '-bb1' : '-bb0';
-                const args = [
-                    'x', // eXtract files with full paths
-                    logLevel, // -bb[0-3] : set output log level
-                    '-bd', // disable progress indicator
-                    '-sccUTF-8', // set charset for for console input/output
-                    file
-                ];
-                const options = {
-                    silent: true
-                };
-                yield exec(`"${_7zPath}"`, args, options);
-            }
-            finally {
-                process.chdir(originalCwd);
-            }
-        }
-        else {
-            const escapedScript = path
-                .join(__dirname, '..', 'scripts', 'Invoke-7zdec.ps1')
-                .replace(/'/g, "''")
-                .replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
-            const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-            const escapedTarget = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-            const command = `& '${escapedScript}' -Source '${escapedFile}' -Target '${escapedTarget}'`;
-            const args = [
-                '-NoLogo',
-                '-Sta',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                command
-            ];
-            const options = {
-                silent: true
-            };
-            try {
-                const powershellPath = yield io.which('powershell', true);
-                yield exec(`"${powershellPath}"`, args, options);
-            }
-            finally {
-                process.chdir(originalCwd);
-            }
-        }
-        return dest;
-    });
-}
-/**
- * Extract a compressed tar archive
- *
- * @param file     path to the tar
- * @param dest     destination directory. Optional.
- * @param flags    flags for the tar command to use for extraction. Defaults to 'xz' (extracting gzipped tars). Optional.
- * @returns        path to the destination directory
- */
-function extractTar(file_1, dest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = 'xz') {
-        if (!file) {
-            throw new Error("parameter 'file' is required");
-        }
-        // Create dest
-        dest = yield _createExtractFolder(dest);
-        // Determine whether GNU tar
-        core_debug('Checking tar --version');
-        let versionOutput = '';
-        yield exec_exec('tar --version', [], {
-            ignoreReturnCode: true,
-            silent: true,
-            listeners: {
-                stdout: (data) => (versionOutput += data.toString()),
-                stderr: (data) => (versionOutput += data.toString())
-            }
-        });
-        core_debug(versionOutput.trim());
-        const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
-        // Initialize args
-        let args;
-        if (flags instanceof Array) {
-            args = flags;
-        }
-        else {
-            args = [flags];
-        }
-        if (isDebug() && !flags.includes('v')) {
-            args.push('-v');
-        }
-        let destArg = dest;
-        let fileArg = file;
-        if (tool_cache_IS_WINDOWS && isGnuTar) {
-            args.push('--force-local');
-            destArg = dest.replace(/\\/g, '/');
-            // Technically only the dest needs to have `/` but for aesthetic consistency
-            // convert slashes in the file arg too.
-            fileArg = file.replace(/\\/g, '/');
-        }
-        if (isGnuTar) {
-            // Suppress warnings when using GNU tar to extract archives created by BSD tar
-            args.push('--warning=no-unknown-keyword');
-            args.push('--overwrite');
-        }
-        args.push('-C', destArg, '-f', fileArg);
-        yield exec_exec(`tar`, args);
-        return dest;
-    });
-}
-/**
- * Extract a xar compatible archive
- *
- * @param file     path to the archive
- * @param dest     destination directory. Optional.
- * @param flags    flags for the xar. Optional.
- * @returns        path to the destination directory
- */
-function extractXar(file_1, dest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (file, dest, flags = []) {
-        ok(IS_MAC, 'extractXar() not supported on current OS');
-        ok(file, 'parameter "file" is required');
-        dest = yield _createExtractFolder(dest);
-        let args;
-        if (flags instanceof Array) {
-            args = flags;
-        }
-        else {
-            args = [flags];
-        }
-        args.push('-x', '-C', dest, '-f', file);
-        if (core.isDebug()) {
-            args.push('-v');
-        }
-        const xarPath = yield io.which('xar', true);
-        yield exec(`"${xarPath}"`, _unique(args));
-        return dest;
-    });
-}
-/**
- * Extract a zip
- *
- * @param file     path to the zip
- * @param dest     destination directory. Optional.
- * @returns        path to the destination directory
- */
-function extractZip(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (!file) {
-            throw new Error("parameter 'file' is required");
-        }
-        dest = yield _createExtractFolder(dest);
-        if (tool_cache_IS_WINDOWS) {
-            yield extractZipWin(file, dest);
-        }
-        else {
-            yield extractZipNix(file, dest);
-        }
-        return dest;
-    });
-}
-function extractZipWin(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        // build the powershell command
-        const escapedFile = file.replace(/'/g, "''").replace(/"|\n|\r/g, ''); // double-up single quotes, remove double quotes and newlines
-        const escapedDest = dest.replace(/'/g, "''").replace(/"|\n|\r/g, '');
-        const pwshPath = yield io.which('pwsh', false);
-        //To match the file overwrite behavior on nix systems, we use the overwrite = true flag for ExtractToDirectory
-        //and the -Force flag for Expand-Archive as a fallback
-        if (pwshPath) {
-            //attempt to use pwsh with ExtractToDirectory, if this fails attempt Expand-Archive
-            const pwshCommand = [
-                `$ErrorActionPreference = 'Stop' ;`,
-                `try { Add-Type -AssemblyName System.IO.Compression.ZipFile } catch { } ;`,
-                `try { [System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`,
-                `catch { if (($_.Exception.GetType().FullName -eq 'System.Management.Automation.MethodException') -or ($_.Exception.GetType().FullName -eq 'System.Management.Automation.RuntimeException') ){ Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force } else { throw $_ } } ;`
-            ].join(' ');
-            const args = [
-                '-NoLogo',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                pwshCommand
-            ];
-            core.debug(`Using pwsh at path: ${pwshPath}`);
-            yield exec(`"${pwshPath}"`, args);
-        }
-        else {
-            const powershellCommand = [
-                `$ErrorActionPreference = 'Stop' ;`,
-                `try { Add-Type -AssemblyName System.IO.Compression.FileSystem } catch { } ;`,
-                `if ((Get-Command -Name Expand-Archive -Module Microsoft.PowerShell.Archive -ErrorAction Ignore)) { Expand-Archive -LiteralPath '${escapedFile}' -DestinationPath '${escapedDest}' -Force }`,
-                `else {[System.IO.Compression.ZipFile]::ExtractToDirectory('${escapedFile}', '${escapedDest}', $true) }`
-            ].join(' ');
-            const args = [
-                '-NoLogo',
-                '-Sta',
-                '-NoProfile',
-                '-NonInteractive',
-                '-ExecutionPolicy',
-                'Unrestricted',
-                '-Command',
-                powershellCommand
-            ];
-            const powershellPath = yield io.which('powershell', true);
-            core.debug(`Using powershell at path: ${powershellPath}`);
-            yield exec(`"${powershellPath}"`, args);
-        }
-    });
-}
-function extractZipNix(file, dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const unzipPath = yield io.which('unzip', true);
-        const args = [file];
-        if (!core.isDebug()) {
-            args.unshift('-q');
-        }
-        args.unshift('-o'); //overwrite with -o, otherwise a prompt is shown which freezes the run
-        yield exec(`"${unzipPath}"`, args, { cwd: dest });
-    });
-}
-/**
- * Caches a directory and installs it into the tool cacheDir
- *
- * @param sourceDir    the directory to cache into tools
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheDir(sourceDir, tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = semver.clean(version) || version;
-        arch = arch || os.arch();
-        core.debug(`Caching tool ${tool} ${version} ${arch}`);
-        core.debug(`source dir: ${sourceDir}`);
-        if (!fs.statSync(sourceDir).isDirectory()) {
-            throw new Error('sourceDir is not a directory');
-        }
-        // Create the tool dir
-        const destPath = yield _createToolPath(tool, version, arch);
-        // copy each child item. do not move. move can fail on Windows
-        // due to anti-virus software having an open handle on a file.
-        for (const itemName of fs.readdirSync(sourceDir)) {
-            const s = path.join(sourceDir, itemName);
-            yield io.cp(s, destPath, { recursive: true });
-        }
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destPath;
-    });
-}
-/**
- * Caches a downloaded file (GUID) and installs it
- * into the tool cache with a given targetName
- *
- * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
- * @param targetFile    the name of the file name in the tools directory
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheFile(sourceFile, targetFile, tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        version = node_modules_semver.clean(version) || version;
-        arch = arch || external_os_namespaceObject.arch();
-        core_debug(`Caching tool ${tool} ${version} ${arch}`);
-        core_debug(`source file: ${sourceFile}`);
-        if (!external_fs_namespaceObject.statSync(sourceFile).isFile()) {
-            throw new Error('sourceFile is not a file');
-        }
-        // create the tool dir
-        const destFolder = yield _createToolPath(tool, version, arch);
-        // copy instead of move. move can fail on Windows due to
-        // anti-virus software having an open handle on a file.
-        const destPath = external_path_namespaceObject.join(destFolder, targetFile);
-        core_debug(`destination file ${destPath}`);
-        yield io_cp(sourceFile, destPath);
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destFolder;
-    });
-}
-/**
- * Finds the path to a tool version in the local installed tool cache
- *
- * @param toolName      name of the tool
- * @param versionSpec   version of the tool
- * @param arch          optional arch.  defaults to arch of computer
- */
-function find(toolName, versionSpec, arch) {
-    if (!toolName) {
-        throw new Error('toolName parameter is required');
-    }
-    if (!versionSpec) {
-        throw new Error('versionSpec parameter is required');
-    }
-    arch = arch || external_os_namespaceObject.arch();
-    // attempt to resolve an explicit version
-    if (!isExplicitVersion(versionSpec)) {
-        const localVersions = findAllVersions(toolName, arch);
-        const match = evaluateVersions(localVersions, versionSpec);
-        versionSpec = match;
-    }
-    // check for the explicit version in the cache
-    let toolPath = '';
-    if (versionSpec) {
-        versionSpec = node_modules_semver.clean(versionSpec) || '';
-        const cachePath = external_path_namespaceObject.join(_getCacheDirectory(), toolName, versionSpec, arch);
-        core_debug(`checking cache: ${cachePath}`);
-        if (external_fs_namespaceObject.existsSync(cachePath) && external_fs_namespaceObject.existsSync(`${cachePath}.complete`)) {
-            core_debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
-            toolPath = cachePath;
-        }
-        else {
-            core_debug('not found');
-        }
-    }
-    return toolPath;
-}
-/**
- * Finds the paths to all versions of a tool that are installed in the local tool cache
- *
- * @param toolName  name of the tool
- * @param arch      optional arch.  defaults to arch of computer
- */
-function findAllVersions(toolName, arch) {
-    const versions = [];
-    arch = arch || external_os_namespaceObject.arch();
-    const toolPath = external_path_namespaceObject.join(_getCacheDirectory(), toolName);
-    if (external_fs_namespaceObject.existsSync(toolPath)) {
-        const children = external_fs_namespaceObject.readdirSync(toolPath);
-        for (const child of children) {
-            if (isExplicitVersion(child)) {
-                const fullPath = external_path_namespaceObject.join(toolPath, child, arch || '');
-                if (external_fs_namespaceObject.existsSync(fullPath) && external_fs_namespaceObject.existsSync(`${fullPath}.complete`)) {
-                    versions.push(child);
-                }
-            }
-        }
-    }
-    return versions;
-}
-function getManifestFromRepo(owner_1, repo_1, auth_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (owner, repo, auth, branch = 'master') {
-        let releases = [];
-        const treeUrl = `https://api.github.com/repos/${owner}/${repo}/git/trees/${branch}`;
-        const http = new httpm.HttpClient('tool-cache');
-        const headers = {};
-        if (auth) {
-            core.debug('set auth');
-            headers.authorization = auth;
-        }
-        const response = yield http.getJson(treeUrl, headers);
-        if (!response.result) {
-            return releases;
-        }
-        let manifestUrl = '';
-        for (const item of response.result.tree) {
-            if (item.path === 'versions-manifest.json') {
-                manifestUrl = item.url;
-                break;
-            }
-        }
-        headers['accept'] = 'application/vnd.github.VERSION.raw';
-        let versionsRaw = yield (yield http.get(manifestUrl, headers)).readBody();
-        if (versionsRaw) {
-            // shouldn't be needed but protects against invalid json saved with BOM
-            versionsRaw = versionsRaw.replace(/^\uFEFF/, '');
-            try {
-                releases = JSON.parse(versionsRaw);
-            }
-            catch (_a) {
-                core.debug('Invalid json');
-            }
-        }
-        return releases;
-    });
-}
-function findFromManifest(versionSpec_1, stable_1, manifest_1) {
-    return tool_cache_awaiter(this, arguments, void 0, function* (versionSpec, stable, manifest, archFilter = os.arch()) {
-        // wrap the internal impl
-        const match = yield mm._findMatch(versionSpec, stable, manifest, archFilter);
-        return match;
-    });
-}
-function _createExtractFolder(dest) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        if (!dest) {
-            // create a temp dir
-            dest = external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
-        }
-        yield mkdirP(dest);
-        return dest;
-    });
-}
-function _createToolPath(tool, version, arch) {
-    return tool_cache_awaiter(this, void 0, void 0, function* () {
-        const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
-        core_debug(`destination ${folderPath}`);
-        const markerPath = `${folderPath}.complete`;
-        yield rmRF(folderPath);
-        yield rmRF(markerPath);
-        yield mkdirP(folderPath);
-        return folderPath;
-    });
-}
-function _completeToolPath(tool, version, arch) {
-    const folderPath = external_path_namespaceObject.join(_getCacheDirectory(), tool, node_modules_semver.clean(version) || version, arch || '');
-    const markerPath = `${folderPath}.complete`;
-    external_fs_namespaceObject.writeFileSync(markerPath, '');
-    core_debug('finished caching tool');
-}
-/**
- * Check if version string is explicit
- *
- * @param versionSpec      version string to check
- */
-function isExplicitVersion(versionSpec) {
-    const c = node_modules_semver.clean(versionSpec) || '';
-    core_debug(`isExplicit: ${c}`);
-    const valid = node_modules_semver.valid(c) != null;
-    core_debug(`explicit? ${valid}`);
-    return valid;
-}
-/**
- * Get the highest satisfiying semantic version in `versions` which satisfies `versionSpec`
- *
- * @param versions        array of versions to evaluate
- * @param versionSpec     semantic version spec to satisfy
- */
-function evaluateVersions(versions, versionSpec) {
-    let version = '';
-    core_debug(`evaluating ${versions.length} versions`);
-    versions = versions.sort((a, b) => {
-        if (node_modules_semver.gt(a, b)) {
-            return 1;
-        }
-        return -1;
-    });
-    for (let i = versions.length - 1; i >= 0; i--) {
-        const potential = versions[i];
-        const satisfied = node_modules_semver.satisfies(potential, versionSpec);
-        if (satisfied) {
-            version = potential;
-            break;
-        }
-    }
-    if (version) {
-        core_debug(`matched: ${version}`);
-    }
-    else {
-        core_debug('match not found');
-    }
-    return version;
-}
-/**
- * Gets RUNNER_TOOL_CACHE
- */
-function _getCacheDirectory() {
-    const cacheDirectory = process.env['RUNNER_TOOL_CACHE'] || '';
-    (0,external_assert_.ok)(cacheDirectory, 'Expected RUNNER_TOOL_CACHE to be defined');
-    return cacheDirectory;
-}
-/**
- * Gets RUNNER_TEMP
- */
-function _getTempDirectory() {
-    const tempDirectory = process.env['RUNNER_TEMP'] || '';
-    (0,external_assert_.ok)(tempDirectory, 'Expected RUNNER_TEMP to be defined');
-    return tempDirectory;
-}
-/**
- * Gets a global variable
- */
-function _getGlobal(key, defaultValue) {
-    /* eslint-disable @typescript-eslint/no-explicit-any */
-    const value = global[key];
-    /* eslint-enable @typescript-eslint/no-explicit-any */
-    return value !== undefined ? value : defaultValue;
-}
-/**
- * Returns an array of unique values.
- * @param values Values to make unique.
- */
-function _unique(values) {
-    return Array.from(new Set(values));
-}
-//# sourceMappingURL=tool-cache.js.map
-;// CONCATENATED MODULE: external "node:stream/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
-;// CONCATENATED MODULE: ./src/installer.ts
-/**
- * crane installer around the tool cache: download the release archive for
- * this OS and architecture, verify its sha256 (built in for the pinned
- * version, from the release's checksums.txt otherwise), and keep the
- * *archive* in the tool cache.
- *
- * The tool cache is not trusted on reuse: on a self-hosted runner it outlives
- * jobs and whoever can write it could replace what is there. So every run
- * copies the cached archive into a new private directory under RUNNER_TEMP,
- * hashing it while copying, checks that sum against the trusted one (never
- * one stored in the cache), and extracts and runs crane from that private
- * copy, which nothing else writes between the check and the use. A cached
- * archive that does not match is reported and replaced by a fresh verified
- * download. Cost per run (measured on 2 cores, 21 MB archive): ~0.45 s,
- * nearly all of it gunzip; copy and sha256 ~0.06 s. A version without a
- * built-in sum also fetches its checksums.txt on every run.
- */
-
-
-
-
-
-
-
-
-const OS_NAMES = {
-    linux: 'Linux',
-    darwin: 'Darwin',
-    win32: 'Windows'
-};
-const ARCH_NAMES = {
-    x64: 'x86_64',
-    arm64: 'arm64',
-    arm: 'armv6',
-    ia32: 'i386',
-    s390x: 's390x',
-    ppc64: 'ppc64le',
-    riscv64: 'riscv64'
-};
-/**
- * sha256 of the pinned default version's archives, each cross-checked across
- * several public repositories that pin the same release. Archives of this
- * version not listed here are checked against the release's checksums.txt.
- */
-const BUILT_IN_CHECKSUMS = {
-    'v0.21.9': {
-        'go-containerregistry_Linux_x86_64.tar.gz': '5c16d8ddb971cb1d5e6ed8b1e743da8224414eeba2c2762d8f1a61b2f095699e',
-        'go-containerregistry_Linux_arm64.tar.gz': '1f4c647b7bb260ab5435661df5b526cf59950ebf95201790db7183ac189cbcbd',
-        'go-containerregistry_Darwin_x86_64.tar.gz': 'f31075b3375f79b406a600e090d5c4778b3c6598a01c817dc7898c05c7c00a56',
-        'go-containerregistry_Darwin_arm64.tar.gz': '11cc3640e53473eb0d8c501068573e52a259f4d82177e6dd11b7bacb8955459e'
-    }
-};
-/** `go-containerregistry_<OS>_<ARCH>.tar.gz` for a Node platform and architecture. */
-function craneArchiveName(platform, arch) {
-    const os = OS_NAMES[platform];
-    const cpu = ARCH_NAMES[arch];
-    if (!os || !cpu) {
-        throw new Error(`crane has no release for ${platform}/${arch}; releases exist for ${Object.keys(OS_NAMES).join(', ')} on ${Object.keys(ARCH_NAMES).join(', ')}. Use engine: skopeo on this runner.`);
-    }
-    return `go-containerregistry_${os}_${cpu}.tar.gz`;
-}
-/** `<sha256>  <file>` lines (sha256sum's text and binary forms). */
-function parseChecksums(text) {
-    const sums = new Map();
-    for (const line of text.split(/\r?\n/)) {
-        const match = /^([0-9a-f]{64})\s+\*?(\S+)\s*$/i.exec(line.trim());
-        if (match)
-            sums.set(match[2], match[1].toLowerCase());
-    }
-    return sums;
-}
-/** Where the verified archives are cached (the archive, not an extracted binary). */
-const CACHE_TOOL_NAME = 'crane-archive';
-async function sha256File(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    for await (const chunk of external_node_fs_namespaceObject.createReadStream(file))
-        hash.update(chunk);
-    return hash.digest('hex');
-}
-/** Far above any crane release archive (~13 MB): a cached file beyond it is not read. */
-const MAX_ARCHIVE_BYTES = 256 * 1024 * 1024;
-/**
- * Copy the regular file `from` (a link is not followed; a FIFO or device is
- * refused) to the new file `to`, returning the sha256 of what was written.
- */
-async function copyHashing(from, to) {
-    const handle = await external_node_fs_namespaceObject.promises.open(from, 
-    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-    external_node_fs_namespaceObject.constants.O_RDONLY | (external_node_fs_namespaceObject.constants.O_NOFOLLOW ?? 0) | (external_node_fs_namespaceObject.constants.O_NONBLOCK ?? 0));
-    try {
-        const stat = await handle.stat();
-        if (!stat.isFile())
-            throw new Error('not a regular file');
-        if (stat.size > MAX_ARCHIVE_BYTES)
-            throw new Error(`${stat.size} bytes, too large`);
-        const hash = (0,external_node_crypto_.createHash)('sha256');
-        await (0,promises_namespaceObject.pipeline)(handle.createReadStream({ autoClose: false, start: 0, end: Math.max(0, stat.size - 1) }), async function* (source) {
-            for await (const chunk of source) {
-                hash.update(chunk);
-                yield chunk;
-            }
-        }, external_node_fs_namespaceObject.createWriteStream(to, { flags: 'wx', mode: 0o600 }));
-        return hash.digest('hex');
-    }
-    finally {
-        await handle.close();
-    }
-}
-async function download(url, what, dest) {
-    try {
-        return await downloadTool(url, dest);
-    }
-    catch (error) {
-        const why = errorMessage(error);
-        throw new Error(`downloading ${what} from ${url} failed (${why}); check the crane-version and crane-url inputs`, { cause: error });
-    }
-}
-/** The sha256 the archive must have: built in for the pinned version, else from checksums.txt. */
-async function expectedChecksum(options, archive) {
-    const builtIn = BUILT_IN_CHECKSUMS[options.version]?.[archive];
-    if (builtIn)
-        return builtIn;
-    const url = `${options.baseUrl}/${options.version}/checksums.txt`;
-    const file = await download(url, 'the release checksums');
-    try {
-        const sum = parseChecksums(external_node_fs_namespaceObject.readFileSync(file, 'utf8')).get(archive);
-        if (!sum) {
-            throw new Error(`${url} lists no checksum for ${archive}; refusing to install an unverified crane`);
-        }
-        return sum;
-    }
-    finally {
-        external_node_fs_namespaceObject.rmSync(file, { force: true });
-    }
-}
-/** A new directory only this user can read, for this run's copy of crane. */
-function privateDir() {
-    const dir = external_node_fs_namespaceObject.mkdtempSync(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'crane-'));
-    external_node_fs_namespaceObject.chmodSync(dir, 0o700);
-    return dir;
-}
-/**
- * The cached archive copied into `local` if its sha256 is `expected`;
- * otherwise a warning naming the problem, and false (the caller downloads).
- */
-async function fromCache(options, archive, expected, local) {
-    const dir = find(CACHE_TOOL_NAME, cacheVersion(options), options.arch);
-    if (!dir)
-        return false;
-    const cached = external_node_path_namespaceObject.join(dir, archive);
-    let actual;
-    try {
-        actual = await copyHashing(cached, local);
-    }
-    catch (error) {
-        external_node_fs_namespaceObject.rmSync(local, { force: true });
-        core_warning(`The tool cache entry for crane ${options.version} (${dir}) cannot be read (${errorMessage(error)}); downloading crane again`);
-        return false;
-    }
-    if (actual !== expected) {
-        external_node_fs_namespaceObject.rmSync(local, { force: true });
-        core_warning(`The tool cache's crane ${options.version} archive (${cached}) has sha256 ${actual}, expected ${expected}: it was changed after it was cached. It is not used; crane is downloaded again and the entry replaced. Check who can write the tool cache on this runner.`);
-        return false;
-    }
-    info(`crane ${options.version} found in the tool cache, archive verified (sha256 ${actual})`);
-    return true;
-}
-const cacheVersion = (options) => options.version.replace(/^v/, '');
-/**
- * Install crane and return the binary's path: the archive comes from the tool
- * cache when it still has the trusted sha256, else from a verified download
- * (which is then cached); either way crane runs from a private copy.
- */
-async function installCrane(options) {
-    const resolved = {
-        ...options,
-        platform: options.platform ?? process.platform,
-        arch: options.arch ?? process.arch
-    };
-    const archive = craneArchiveName(resolved.platform, resolved.arch);
-    const expected = await expectedChecksum(options, archive);
-    const dir = privateDir();
-    try {
-        return await installInto(dir, resolved, archive, expected);
-    }
-    catch (error) {
-        external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
-        throw error;
-    }
-}
-async function installInto(dir, options, archive, expected) {
-    const local = external_node_path_namespaceObject.join(dir, archive);
-    // A crane already on PATH is deliberately ignored: only this pinned, verified release is used.
-    if (!(await fromCache(options, archive, expected, local))) {
-        const url = `${options.baseUrl}/${options.version}/${archive}`;
-        info(`Downloading crane ${options.version} from ${url}`);
-        await download(url, `crane ${options.version}`, local);
-        const actual = await sha256File(local);
-        if (actual !== expected) {
-            throw new Error(`the crane archive from ${url} has sha256 ${actual}, expected ${expected}; it was not installed`);
-        }
-        info(`crane archive verified (sha256 ${actual})`);
-        try {
-            await cacheFile(local, archive, CACHE_TOOL_NAME, cacheVersion(options), options.arch);
-        }
-        catch (error) {
-            // This run has its verified copy; only the next one loses the cache.
-            core_warning(`crane ${options.version} could not be put in the tool cache (${errorMessage(error)}); the next run downloads it again`);
-        }
-    }
-    const extracted = await extractTar(local, external_node_path_namespaceObject.join(dir, 'bin'));
-    external_node_fs_namespaceObject.rmSync(local, { force: true });
-    const binaryName = options.platform === 'win32' ? 'crane.exe' : 'crane';
-    const binary = external_node_path_namespaceObject.join(extracted, binaryName);
-    if (!external_node_fs_namespaceObject.existsSync(binary)) {
-        throw new Error(`the crane ${options.version} archive (${archive}) holds no ${binaryName}`);
-    }
-    if (options.platform !== 'win32')
-        external_node_fs_namespaceObject.chmodSync(binary, 0o755);
-    return binary;
-}
-
-;// CONCATENATED MODULE: ./src/engines/crane.ts
-/** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
-
-
-/**
- * How often crane tries a request before it gives up (go-containerregistry's
- * default backoff: 1 s, then 3 s; Retry-After is not read). A failure it
- * already retried is marked (EngineError.retried) and given fewer attempts
- * by the copy's retry (ENGINE_RETRIED_ATTEMPTS in copy.ts).
- */
-const CRANE_TRIES = 3;
-/**
- * Whether crane speaks plain HTTP to a registry without --insecure: its own
- * rule (go-containerregistry's name.Registry.Scheme) for RFC 1918 addresses,
- * `localhost:PORT`, `*.localhost`, 127.0.0.1 and ::1. It tries HTTPS first,
- * with the certificate checked, then HTTP.
- */
-function craneSpeaksHttpTo(registry) {
-    if (/^localhost:|\.localhost(?::\d{1,5})?$|^127\.0\.0\.1(?::\d{1,5})?$/.test(registry))
-        return true;
-    if (/^(?:::1|\[::1\](?::\d{1,5})?)$/.test(registry))
-        return true;
-    const ip = /^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}(?::\d{1,5})?$/.exec(registry);
-    if (!ip)
-        return false;
-    const [a, b] = [Number(ip[1]), Number(ip[2])];
-    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
-}
-/**
- * How crane honours insecure-registries for one copy. crane has a single
- * --insecure for both registries: it allows plain HTTP (an attacker who can
- * block HTTPS can make it fall back) and skips certificate checks. So when
- * only one side is listed:
- * - a side crane speaks HTTP to on its own needs no flag, and the other keeps its checks;
- * - the target, which receives the credentials, is never given up: refused;
- * - the source may be (what is read is pinned by digest and checked), with a warning.
- */
-function craneInsecurity(request) {
-    const { insecureSource, insecureTarget } = request;
-    if (insecureSource === insecureTarget)
-        return { flag: insecureSource };
-    const listed = registryOf(insecureSource ? request.source : request.target);
-    const other = registryOf(insecureSource ? request.target : request.source);
-    if (craneSpeaksHttpTo(listed))
-        return { flag: false };
-    const why = `${listed} is in insecure-registries, and crane's --insecure covers both registries of a copy: it would allow plain HTTP to ${other} and not check its TLS certificate`;
-    if (insecureSource) {
-        return {
-            flag: false,
-            refuse: `engine crane cannot copy to ${other} this way: ${why}, and ${other} receives the credentials. Use engine: skopeo (it sets TLS per side), or list ${other} in insecure-registries too if that is meant`
-        };
-    }
-    return {
-        flag: true,
-        warn: {
-            registry: other,
-            message: `engine crane: ${why} either. What is read is still checked against its digest, but a login for ${other} in the docker config could be sent over plain HTTP. Use engine: skopeo to keep ${other} checked (it sets TLS per side), or list it in insecure-registries too if that is meant.`
-        }
-    };
-}
-/** crane's argument list for one copy. */
-function craneArgs(request) {
-    const insecure = craneInsecurity(request).flag ? ['--insecure'] : [];
-    const { platforms } = request;
-    if (platforms === 'all')
-        return ['copy', request.source, request.target, ...insecure];
-    if (platforms.length === 1) {
-        // One platform: its image manifest is pushed byte for byte, so its digest is the source child's.
-        return ['copy', request.source, request.target, '--platform', platforms[0], ...insecure];
-    }
-    // Several platforms: a new index holding just those children (its digest is new).
-    return [
-        'index',
-        'filter',
-        request.source,
-        ...platforms.flatMap(p => ['--platform', p]),
-        '--tag',
-        request.target,
-        ...insecure
-    ];
-}
-/** The registry host of `host[:port]/repo...` (the engines get normalised references). */
-function registryOf(reference) {
-    return reference.slice(0, reference.indexOf('/'));
-}
-class CraneEngine {
-    binary;
-    configDir;
-    warn;
-    name = 'crane';
-    /** Sources already warned about (crane's --insecure reaching a registry not listed). */
-    widened = new Set();
-    /** The config names a credential helper, whose environment crane then needs. */
-    credentialHelpers;
-    constructor(binary, 
-    /** Private DOCKER_CONFIG holding the target's credentials, written before the engine is made. */
-    configDir, warn = () => { }) {
-        this.binary = binary;
-        this.configDir = configDir;
-        this.warn = warn;
-        this.credentialHelpers = namesCredentialHelper(external_node_path_namespaceObject.join(configDir, 'config.json'));
-    }
-    async copy(request) {
-        const insecurity = craneInsecurity(request);
-        if (insecurity.refuse)
-            throw new EngineError(insecurity.refuse, true);
-        if (insecurity.warn && !this.widened.has(insecurity.warn.registry)) {
-            this.widened.add(insecurity.warn.registry);
-            this.warn(insecurity.warn.message);
-        }
-        await runTool('crane', this.binary, craneArgs(request), { DOCKER_CONFIG: this.configDir }, { credentialHelpers: this.credentialHelpers });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engines/skopeo.ts
-/** The skopeo engine, found on PATH: `skopeo copy --all --preserve-digests`, or one platform. */
-
-
-
-
-
-/** skopeo's argument list for one copy. */
-function skopeoArgs(request, authfile, policy) {
-    const args = ['copy', '--authfile', authfile, '--retry-times', '0'];
-    if (policy)
-        args.push('--policy', policy);
-    if (request.insecureSource)
-        args.push('--src-tls-verify=false');
-    if (request.insecureTarget)
-        args.push('--dest-tls-verify=false');
-    const { platforms } = request;
-    if (platforms === 'all') {
-        args.push('--all', '--preserve-digests');
-    }
-    else if (platforms.length === 1) {
-        // Without --all skopeo copies the one instance matching these overrides, unchanged.
-        const [os, arch, variant] = platforms[0].split('/');
-        args.push('--override-os', os, '--override-arch', arch);
-        if (variant)
-            args.push('--override-variant', variant);
-        args.push('--preserve-digests');
-    }
-    else {
-        throw new EngineError('skopeo copies all platforms or exactly one; use engine: crane for several', true);
-    }
-    args.push(`docker://${request.source}`, `docker://${request.target}`);
-    return args;
-}
-/** Where skopeo looks for its signature policy; without one it refuses to copy. */
-function systemPolicy() {
-    const candidates = [
-        external_node_path_namespaceObject.join(external_node_os_namespaceObject.homedir(), '.config', 'containers', 'policy.json'),
-        '/etc/containers/policy.json'
-    ];
-    return candidates.find(f => external_node_fs_namespaceObject.existsSync(f));
-}
-class SkopeoEngine {
-    binary;
-    authfile;
-    policy;
-    name = 'skopeo';
-    /** The auth file names a credential helper, whose environment skopeo then needs. */
-    credentialHelpers;
-    constructor(binary, 
-    /** Written before the engine is made. */
-    authfile, policy) {
-        this.binary = binary;
-        this.authfile = authfile;
-        this.policy = policy;
-        this.credentialHelpers = namesCredentialHelper(authfile);
-    }
-    /** Find skopeo on PATH; a machine without a policy gets one that accepts any image, as Debian's does. */
-    static async create(configDir) {
-        const binary = await which('skopeo', false);
-        if (!binary) {
-            throw new Error('engine skopeo: skopeo is not on PATH. It is preinstalled on GitHub-hosted Ubuntu runners; elsewhere install it (apt-get install skopeo) or use engine: crane');
-        }
-        let policy;
-        if (!systemPolicy()) {
-            policy = external_node_path_namespaceObject.join(configDir, 'policy.json');
-            external_node_fs_namespaceObject.writeFileSync(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
-        }
-        return new SkopeoEngine(binary, external_node_path_namespaceObject.join(configDir, 'config.json'), policy);
-    }
-    async copy(request) {
-        await runTool('skopeo', this.binary, skopeoArgs(request, this.authfile, this.policy), {}, { credentialHelpers: this.credentialHelpers });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engines/create.ts
-/** Pick the copy engine the inputs name and make it ready (crane is installed first). */
-
-
-
-
-
-async function createEngine(inputs, configDir) {
-    if (inputs.engine === 'skopeo')
-        return SkopeoEngine.create(configDir);
-    const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl });
-    return new CraneEngine(binary, configDir, message => core_warning(safeLog(message)));
-}
-
-;// CONCATENATED MODULE: ./src/private-dir.ts
-/**
- * A private directory for secrets (the engines' docker config with the
- * target's password), removed when the work is done and also when the job is
- * cancelled or times out: the runner sends SIGINT, then SIGTERM, and a
- * `finally` never runs after a signal ends the process.
- */
-
-
-
-const live = new Set();
-const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-function removeAll() {
-    for (const dir of live)
-        external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
-    live.clear();
-}
-function onSignal(signal) {
-    removeAll();
-    // The default action of the signal, which a listener replaces: end now, as the runner expects.
-    process.exit(SIGNALS[signal]);
-}
-let installed = false;
-/** A new directory only this user can read, under RUNNER_TEMP, removed on remove() or a signal. */
-function makePrivateDir(prefix) {
-    const dir = external_node_fs_namespaceObject.mkdtempSync(external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), prefix));
-    external_node_fs_namespaceObject.chmodSync(dir, 0o700);
-    live.add(dir);
-    if (!installed) {
-        installed = true;
-        for (const signal of Object.keys(SIGNALS)) {
-            process.on(signal, onSignal);
-        }
-        // Any other way out (an uncaught error, process.exit) still removes it.
-        process.on('exit', removeAll);
-    }
-    return {
-        path: dir,
-        remove: () => {
-            external_node_fs_namespaceObject.rmSync(dir, { recursive: true, force: true });
-            live.delete(dir);
-            // Nothing left to protect: the signals go back to Node's own handling.
-            if (live.size === 0 && installed) {
-                installed = false;
-                for (const signal of Object.keys(SIGNALS)) {
-                    process.off(signal, onSignal);
-                }
-                process.off('exit', removeAll);
-            }
-        }
-    };
-}
-
-;// CONCATENATED MODULE: ./src/mirror.ts
-/**
- * Mirror: compare planned results with the target and copy them (in a dry
- * run, compare only), with the credentials, engine and registry client this
- * needs, all released at the end.
- */
-
-
-
-
-
-
-
-
-
-/** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
-function targetRegistry(target) {
-    const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`);
-    return parsed.ok ? parsed.ref.registry : target;
-}
-/** The registries the planned images are read from, each once. */
-function sourceRegistries(results) {
-    const registries = new Set();
-    for (const r of results) {
-        if (r.status !== 'planned')
-            continue;
-        const parsed = parseReference(r.source);
-        if (parsed.ok)
-            registries.add(parsed.ref.registry);
-    }
-    return registries;
-}
-/** Compare with the target and copy; in a dry run, compare only. */
-async function mirror(results, inputs, options = {}) {
-    const target = targetRegistry(inputs.target);
-    if (options.anonymousSources) {
-        info("Open mirror: sources are read anonymously; of the docker config only the target's login is used.");
-    }
-    const dockerConfig = readDockerConfig(undefined, m => core_warning(m));
-    // An open mirror keeps only the target's own login (a docker/login-action step, say).
-    const userConfig = options.anonymousSources ? onlyRegistry(dockerConfig, target) : dockerConfig;
-    const given = inputs.username && inputs.password
-        ? { username: inputs.username, password: inputs.password }
-        : undefined;
-    // Looked up once per registry (a credential helper is a process), and masked like inputs are.
-    const known = new Map();
-    const credentials = (registry) => {
-        if (registry === target && given)
-            return given;
-        if (!known.has(registry)) {
-            const found = credentialsFrom(userConfig, registry);
-            if (found)
-                core_setSecret(found.password);
-            known.set(registry, found);
-        }
-        return known.get(registry);
-    };
-    const client = new RegistryClient({
-        insecure: inputs.insecureRegistries,
-        credentials,
-        warn: m => core_warning(safeLog(m))
-    });
-    // The engines' credentials live in a private directory, removed at the end (or on a
-    // cancellation's signal); ~/.docker is never written.
-    const privateDir = makePrivateDir('image-mirror-auth-');
-    const configDir = privateDir.path;
-    core_debug(`Private docker config for the engines: ${configDir}`);
-    try {
-        // A credsStore would hide the target login in `auths`; what it holds for the sources is
-        // asked now and written beside it (see writePrivateConfig).
-        const storeCredentials = new Map();
-        if (given && userConfig.credsStore) {
-            for (const registry of sourceRegistries(results)) {
-                const found = credentials(registry);
-                if (found)
-                    storeCredentials.set(registry, found);
-            }
-        }
-        writePrivateConfig(configDir, userConfig, given ? { registry: target, credentials: given } : undefined, storeCredentials);
-        let engine;
-        const expanded = await expandTagFilters(results, client);
-        if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
-            try {
-                engine = await createEngine(inputs, configDir);
-            }
-            catch (error) {
-                // Without an engine nothing can be copied, but every image is still reported.
-                const why = `engine ${inputs.engine} is not available: ${errorMessage(error)}`;
-                return {
-                    expanded,
-                    results: expanded.map(r => r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r)
-                };
-            }
-        }
-        info(`${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`);
-        const done = await copyImages(expanded, {
-            client,
-            ...(engine ? { engine } : {}),
-            platforms: inputs.platforms,
-            severalPlatforms: inputs.engine !== 'skopeo',
-            skipUnchanged: inputs.skipUnchanged,
-            retries: inputs.retries,
-            concurrency: inputs.concurrency,
-            insecure: new Set(inputs.insecureRegistries),
-            secrets: inputs.password ? [inputs.password] : [],
-            onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
-            onResult: r => info(safeLog(`${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
-        });
-        return { expanded, results: done };
-    }
-    finally {
-        // The private config holds the target's credentials: removed whatever else goes wrong.
-        try {
-            client.dispose();
-        }
-        finally {
-            privateDir.remove();
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/main.ts
-/**
- * The main job: inputs → requests (a list, or an issue) → allowed references
- * → targets → plan → copy → results → outputs, summary and, for an issue,
- * the answer on it. A matrix run splits this over jobs: `plan` stops before
- * the copy and hands legs over in files, `copy` runs one leg, `report`
- * merges the legs' results and answers.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-function readRequests(inputs) {
-    const requests = parseEntries(inputs.images, 'images');
-    if (inputs.imagesFile) {
-        requests.push(...parseEntries(external_node_fs_namespaceObject.readFileSync(inputs.imagesFile, 'utf8'), displayPath(inputs.imagesFile)));
-    }
-    if (requests.length === 0) {
-        throw new Error('No image entries found in "images" or "images-file" (only blank lines and comments).');
-    }
-    return requests;
-}
-function readAllowlist(inputs) {
-    if (!inputs.allowlist)
-        return undefined;
-    const allowlist = parseAllowlist(external_node_fs_namespaceObject.readFileSync(inputs.allowlist, 'utf8'), displayPath(inputs.allowlist));
-    info(`Allowlist ${allowlist.source}: ${allowlist.patterns.length} pattern(s)`);
-    return allowlist;
-}
-/** Why the job fails, or undefined: any failure, or nothing but rejections. */
-function failureMessage(results) {
-    const counts = countByStatus(results);
-    if (counts.failed > 0) {
-        const failed = results.filter(r => r.status === 'failed');
-        const lines = failed.slice(0, 10).map(r => `  ${r.source || r.request}: ${r.reason ?? ''}`);
-        const more = failed.length > 10 ? [`  ... and ${failed.length - 10} more in the summary`] : [];
-        // One line per image, each made harmless; setFailed escapes the line breaks themselves.
-        return [`${counts.failed} image(s) failed; see the summary for why.`, ...lines, ...more]
-            .map(safeLog)
-            .join('\n');
-    }
-    if (results.length > 0 && counts.rejected === results.length) {
-        return `Every requested image (${counts.rejected}) was rejected; see the summary for why.`;
-    }
-    return undefined;
-}
-/** Issue requests without an allowlist: sources are read anonymously (open-mirror: true). */
-const isOpenMirror = (inputs) => inputs.fromIssue && !inputs.allowlist;
-/**
- * An open mirror (issue requests, no allowlist) refuses sources on the target's own registry:
- * the target's credentials must never read what a stranger named into a public mirror.
- */
-function openMirror(inputs) {
-    if (!isOpenMirror(inputs))
-        return undefined;
-    const own = targetRegistry(inputs.target);
-    return ref => ref.registry === own
-        ? `${ref.registry} is the mirror's own registry; an open mirror serves no image from it (the maintainers can add it to an allowlist)`
-        : undefined;
-}
-/** Plan, then compare and copy as far as `reach` says. */
-async function planAndMirror(requests, inputs, allowlist, reach, onAccepted) {
-    const open = openMirror(inputs);
-    const results = buildPlan(requests, {
-        target: inputs.target,
-        template: inputs.rewrite,
-        ...(allowlist ? { allowlist } : {}),
-        ...(open ? { refuse: open } : {})
-    });
-    logResults(results);
-    const planned = results.filter(r => r.status === 'planned').length;
-    if (planned === 0)
-        return { expanded: results, results };
-    await onAccepted?.(planned);
-    if (reach === 'none') {
-        info('dry-run with skip-unchanged: false: no registry is contacted.');
-        return { expanded: results, results };
-    }
-    startGroup(reach === 'copy' ? 'Copy' : 'Compare with the target');
-    try {
-        return await mirror(results, { ...inputs, dryRun: reach !== 'copy' }, { anonymousSources: open !== undefined });
-    }
-    finally {
-        endGroup();
-    }
-}
-/** Requests from the list or the issue, planned and taken as far as `reach`. */
-async function main_gather(inputs, reach) {
-    const allowlist = readAllowlist(inputs);
-    if (!inputs.fromIssue) {
-        const done = await planAndMirror(readRequests(inputs), inputs, allowlist, reach);
-        return { ...done, platforms: inputs.platforms };
-    }
-    const issue = readIssueRequest(inputs);
-    const platforms = issue.platforms ?? inputs.platforms;
-    if (issue.problem || issue.skip) {
-        return { expanded: [], results: [], platforms, issue, ...problemOf(issue.problem) };
-    }
-    // The accept comment is a courtesy: if it cannot be posted, the final answer says why.
-    const accepted = (count) => issue.accepted(count).catch((e) => core_warning(safeLog(String(e))));
-    try {
-        const done = await planAndMirror(issue.requests, { ...inputs, platforms }, allowlist, reach, accepted);
-        return { ...done, platforms, issue };
-    }
-    catch (error) {
-        // A request that cannot be planned (a collision) is still answered on the issue.
-        const problem = errorMessage(error);
-        return { expanded: [], results: [], platforms, issue, problem };
-    }
-}
-function problemOf(problem) {
-    return problem ? { problem } : {};
-}
-/** Answer the issue (if any), set outputs, write the summary, and fail the job when it should. */
-async function finish(results, context) {
-    const { issue } = context;
-    const problems = [];
-    if (context.problem) {
-        problems.push(safeLog(issue ? `The issue request was refused: ${context.problem}` : context.problem));
-    }
-    if (issue) {
-        const unanswered = await answerIssue({ ...issue, ...problemOf(context.problem) }, results);
-        if (unanswered)
-            problems.push(safeLog(unanswered));
-    }
-    const problem = problems.join('\n');
-    setOutputs(results);
-    await writeSummary(results, {
-        dryRun: context.dryRun,
-        ...(problem ? { problem } : {}),
-        ...(context.remarks ? { remarks: context.remarks } : {}),
-        ...(context.configs ? { configs: context.configs } : {})
-    });
-    if (context.deferFailure)
-        return;
-    const failure = [problem, failureMessage(results)].filter(Boolean);
-    if (failure.length > 0)
-        setFailed(failure.join('\n'));
-}
-/** Client configs for the run's source registries, written when config-dir is given. */
-function main_clientConfigs(inputs, results, target = inputs.target) {
-    if (!inputs.configDir)
-        return {};
-    const options = { ...inputs, configDir: inputs.configDir, target };
-    return { configs: emitClientConfigs(options, results) };
-}
-async function runSync(inputs) {
-    const reach = !inputs.dryRun ? 'copy' : inputs.skipUnchanged ? 'compare' : 'none';
-    const { results, problem, issue } = await main_gather(inputs, reach);
-    await finish(results, {
-        dryRun: inputs.dryRun,
-        ...problemOf(problem),
-        ...(issue ? { issue } : {}),
-        ...main_clientConfigs(inputs, results)
-    });
-}
 /** Decide what must be copied and split it into legs; copy nothing, answer nothing yet. */
 async function runPlan(inputs) {
-    const { results, expanded, platforms, problem, issue } = await main_gather(inputs, 'compare');
+    const { results, expanded, platforms, problem, issue } = await planRequests(inputs, 'compare');
     const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs);
     const work = {};
     // A leg starts from the image as planned, not from the comparison's notes and digests.
@@ -54183,29 +54211,22 @@ async function runPlan(inputs) {
         : `${toCopy} image(s) to copy over ${legs.length} leg(s) of ${Math.min(...sizes)} to ${Math.max(...sizes)} image(s); the report job merges what they copy.`;
     info(`${remark} Plan written to ${file}.`);
     // Failures found while planning are reported (and fail the run) in the report job.
-    await finish(results, {
+    await publishResults(results, {
         dryRun: inputs.dryRun,
         ...problemOf(problem),
         remarks: [remark],
         deferFailure: true
     });
 }
-/** One leg: copy the images the plan gave it and write their results for the report. */
-async function runCopy(inputs) {
-    const plan = readPlan(inputs.resultsDir);
-    if (plan.target !== inputs.target) {
-        throw new Error(`Input "target": "${inputs.target}" is not the plan's target "${plan.target}"; give every job of the run the same target`);
-    }
-    const leg = inputs.leg;
-    const work = legWork(plan, leg);
-    const name = `Leg ${leg} of ${plan.legs.length}`;
-    info(`${name}: ${work.length} image(s).`);
-    const dryRun = plan.dryRun || inputs.dryRun;
-    const { results } = await mirror(work.map(w => w.result), { ...inputs, platforms: plan.platforms, dryRun }, { anonymousSources: plan.anonymousSources === true });
-    const file = writeLegResults(inputs.resultsDir, plan, leg, work.map((w, i) => ({ index: w.index, result: results[i] })));
-    info(`Results written to ${file}.`);
-    await finish(results, { dryRun, remarks: [`${name}.`] });
-}
+
+;// CONCATENATED MODULE: ./src/modes/report.ts
+/** Mode report: merge the plan and the legs' results into one report and answer the issue. */
+
+
+
+
+
+
 /** Merge the plan and every leg's results into one report; answer the issue when there is one. */
 async function runReport(inputs) {
     const plan = readPlan(inputs.resultsDir);
@@ -54225,25 +54246,57 @@ async function runReport(inputs) {
     const issue = inputs.fromIssue && plan.issue
         ? pendingIssue(plan.issue, [], { ...inputs, platforms: plan.platforms })
         : undefined;
-    await finish(merged.results, {
+    await publishResults(merged.results, {
         dryRun: plan.dryRun,
         ...problemOf(plan.problem),
         ...(issue ? { issue } : {}),
-        ...main_clientConfigs(inputs, merged.results, inputs.target || plan.target),
+        ...writeClientConfigs(inputs, merged.results, inputs.target || plan.target),
         remarks
     });
 }
+
+;// CONCATENATED MODULE: ./src/modes/sync.ts
+
+
+async function runSync(inputs) {
+    const extent = !inputs.dryRun ? 'copy' : inputs.skipUnchanged ? 'compare' : 'plan-only';
+    const { results, problem, issue } = await planRequests(inputs, extent);
+    await publishResults(results, {
+        dryRun: inputs.dryRun,
+        ...problemOf(problem),
+        ...(issue ? { issue } : {}),
+        ...writeClientConfigs(inputs, results)
+    });
+}
+
+;// CONCATENATED MODULE: ./src/main.ts
+/**
+ * The action's modes. `sync` does everything in one job: inputs → requests (a
+ * list, or an issue) → allowed references → targets → plan → copy → results →
+ * outputs, summary and, for an issue, the answer on it. A matrix run splits
+ * this over jobs: `plan` stops before the copy and hands legs over in files,
+ * `copy` runs one leg, `report` merges the legs' results and answers.
+ * `lint-allowlist` checks an allowlist file.
+ */
+
+
+
+
+
+
+
+
+const main_MODES = {
+    sync: runSync,
+    plan: runPlan,
+    copy: runCopy,
+    report: runReport,
+    'lint-allowlist': runLintAllowlist
+};
 async function run() {
     try {
         const inputs = getInputs();
-        const modes = {
-            sync: runSync,
-            plan: runPlan,
-            copy: runCopy,
-            report: runReport,
-            'lint-allowlist': runLintAllowlist
-        };
-        await modes[inputs.mode](inputs);
+        await main_MODES[inputs.mode](inputs);
     }
     catch (error) {
         // setFailed escapes the message into one ::error:: command; nothing in it can start another.

@@ -224,17 +224,24 @@ function mirrorPath(sourceHost, repository) {
 
 // ---------------------------------------------------------------- allowlist
 
-/** Transpile src/allowlist.ts and src/references.ts so the real matcher is measured. */
+/** Transpile src/allowlist/allowlist.ts and src/image/references.ts so the real matcher is measured. */
 async function loadAllowlistModule() {
   const dir = path.join(work, 'allowlist-src')
   fs.mkdirSync(dir, { recursive: true })
   fs.writeFileSync(path.join(dir, 'package.json'), '{"type":"module"}\n')
-  for (const name of ['allowlist', 'references']) {
-    const source = fs.readFileSync(path.join(ROOT, 'src', `${name}.ts`), 'utf8')
+  // Side by side, so allowlist.js's import of '../image/references.js' is pointed next door.
+  for (const [name, folder] of [
+    ['allowlist', 'allowlist'],
+    ['references', 'image']
+  ]) {
+    const source = fs.readFileSync(path.join(ROOT, 'src', folder, `${name}.ts`), 'utf8')
     const { outputText } = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }
     })
-    fs.writeFileSync(path.join(dir, `${name}.js`), outputText)
+    fs.writeFileSync(
+      path.join(dir, `${name}.js`),
+      outputText.replaceAll('../image/references.js', './references.js')
+    )
   }
   return {
     ...(await import(path.join(dir, 'allowlist.js'))),

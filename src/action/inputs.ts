@@ -6,8 +6,8 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { parseRepositoryName } from './references.js'
-import { DEFAULT_TEMPLATE, checkTemplate, isOneToOne } from './rewrite.js'
+import { parseRepositoryName } from '../image/references.js'
+import { DEFAULT_TEMPLATE, checkTemplate, isOneToOne } from '../image/rewrite.js'
 
 export const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'] as const
 export type Mode = (typeof MODES)[number]

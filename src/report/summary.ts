@@ -3,10 +3,10 @@
  * user wrote is escaped on the way out.
  */
 import * as core from '@actions/core'
-import type { WrittenConfigs } from './client-config-files.js'
-import { CLIENTS, installCommands, type Client } from './client-configs.js'
-import { clip, escapeHtml, escapeProse, safeLog } from './escape.js'
-import { STATUSES, countByStatus, type MirrorResult } from './results.js'
+import type { WrittenConfigs } from '../client-configs/files.js'
+import { CLIENTS, installCommands, type Client } from '../client-configs/render.js'
+import { clip, escapeHtml, escapeProse, safeLog } from '../action/escape.js'
+import { STATUSES, countByStatus, type MirrorResult } from '../image/results.js'
 
 /** A table this long is past reading; the `results` output has every row. */
 export const MAX_SUMMARY_ROWS = 1000

@@ -4,7 +4,7 @@
  */
 import * as exec from '@actions/exec'
 import * as fs from 'node:fs'
-import { errorMessage } from '../errors.js'
+import { errorMessage } from '../../common/errors.js'
 
 export interface CopyRequest {
   /** Source pinned by digest (`registry/repo@sha256:...`), so what is verified is what was copied. */

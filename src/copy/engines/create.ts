@@ -1,8 +1,8 @@
 /** Pick the copy engine the inputs name and make it ready (crane is installed first). */
 import * as core from '@actions/core'
-import { safeLog } from '../escape.js'
-import { installCrane } from '../installer.js'
-import type { Inputs } from '../inputs.js'
+import { safeLog } from '../../action/escape.js'
+import { installCrane } from './installer.js'
+import type { Inputs } from '../../action/inputs.js'
 import { CraneEngine } from './crane.js'
 import type { CopyEngine } from './engine.js'
 import { SkopeoEngine } from './skopeo.js'

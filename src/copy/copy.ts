@@ -8,17 +8,17 @@ import pLimit from 'p-limit'
 import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
-import { parseReference, repositoryName, type ImageReference } from './references.js'
+import { parseReference, repositoryName, type ImageReference } from '../image/references.js'
 import {
   formatPlatform,
   isIndex,
   RegistryError,
   type Manifest,
   type RegistryClient
-} from './registry.js'
-import { groupByRepository, type MirrorResult } from './results.js'
-import { compileTagFilter } from './tag-filter.js'
-import { errorMessage } from './errors.js'
+} from '../registry/client.js'
+import { groupByRepository, type MirrorResult } from '../image/results.js'
+import { compileTagFilter } from '../image/tag-filter.js'
+import { errorMessage } from '../common/errors.js'
 
 export interface CopyOptions {
   client: RegistryClient

@@ -3,11 +3,11 @@
  * talks to a registry; a collision between targets stops everything before
  * any work is done.
  */
-import type { Allowlist } from './allowlist.js'
-import { mergeDuplicates, type EntryOrigin, type ImageRequest } from './entries.js'
-import { formatReference, repositoryName, type ImageReference } from './references.js'
-import type { MirrorResult } from './results.js'
-import { findCollisions, renderTarget, targetReference } from './rewrite.js'
+import type { Allowlist } from '../allowlist/allowlist.js'
+import { mergeDuplicates, type EntryOrigin, type ImageRequest } from '../image/entries.js'
+import { formatReference, repositoryName, type ImageReference } from '../image/references.js'
+import type { MirrorResult } from '../image/results.js'
+import { findCollisions, renderTarget, targetReference } from '../image/rewrite.js'
 
 export interface PlanOptions {
   target: string

@@ -1,6 +1,6 @@
 /**
  * Mode `lint-allowlist`: check an allowlist against its normal form
- * (src/allowlist-lint.ts), say what to change as annotations on the file's
+ * (allowlist/lint.ts), say what to change as annotations on the file's
  * lines and in the job summary, and rewrite it with `fix: true`. Its lines
  * may come from a stranger's pull request, so everything quoted from them is
  * escaped for the log and for the summary.
@@ -8,10 +8,10 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
-import { lintAllowlist, type Finding, type LintResult } from './allowlist-lint.js'
-import { escapeHtml, safeLog } from './escape.js'
-import { displayPath, workspace, type Inputs } from './inputs.js'
-import { flushSummary } from './report.js'
+import { lintAllowlist, type Finding, type LintResult } from '../allowlist/lint.js'
+import { escapeHtml, safeLog } from '../action/escape.js'
+import { displayPath, workspace, type Inputs } from '../action/inputs.js'
+import { flushSummary } from '../report/summary.js'
 
 /** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
 export const MAX_ANNOTATIONS = 50

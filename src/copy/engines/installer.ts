@@ -22,7 +22,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { errorMessage } from './errors.js'
+import { errorMessage } from '../../common/errors.js'
 
 export interface CraneInstallOptions {
   /** Release tag, e.g. `v0.21.9`. */

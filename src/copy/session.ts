@@ -10,16 +10,16 @@ import {
   onlyRegistry,
   readDockerConfig,
   writePrivateConfig
-} from './docker-config.js'
+} from '../registry/docker-config.js'
 import { createEngine } from './engines/create.js'
 import type { CopyEngine } from './engines/engine.js'
-import { safeLog } from './escape.js'
-import type { Inputs } from './inputs.js'
-import { makePrivateDir } from './private-dir.js'
-import { parseReference, parseRepositoryName } from './references.js'
-import { RegistryClient, type Credentials } from './registry.js'
-import type { MirrorResult } from './results.js'
-import { errorMessage } from './errors.js'
+import { safeLog } from '../action/escape.js'
+import type { Inputs } from '../action/inputs.js'
+import { makePrivateDir } from '../action/private-dir.js'
+import { parseReference, parseRepositoryName } from '../image/references.js'
+import { RegistryClient, type Credentials } from '../registry/client.js'
+import type { MirrorResult } from '../image/results.js'
+import { errorMessage } from '../common/errors.js'
 
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
 export function targetRegistry(target: string): string {

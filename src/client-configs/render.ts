@@ -3,10 +3,10 @@
  * fall back to the source, so people can pull images by their usual names.
  * Pure: from the target, the rewrite template and the run's source
  * repositories to file contents, and plain notes on what a client cannot
- * express. Writing them is client-config-files.ts's job.
+ * express. Writing them is files.ts's job.
  */
-import { DOCKER_HUB } from './references.js'
-import { renderTarget } from './rewrite.js'
+import { DOCKER_HUB } from '../image/references.js'
+import { renderTarget } from '../image/rewrite.js'
 
 export const CLIENTS = ['containers', 'containerd', 'k3s', 'docker'] as const
 export type Client = (typeof CLIENTS)[number]

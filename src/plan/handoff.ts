@@ -7,9 +7,9 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { IssueRecord } from './issue-flow.js'
-import { STATUSES, type MirrorResult } from './results.js'
-import { errorMessage } from './errors.js'
+import type { IssueRecord } from '../issue/flow.js'
+import { STATUSES, type MirrorResult } from '../image/results.js'
+import { errorMessage } from '../common/errors.js'
 
 const PLAN_FORMAT = 'image-mirror-plan/1'
 const LEG_FORMAT = 'image-mirror-leg/1'

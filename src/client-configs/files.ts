@@ -1,21 +1,15 @@
 /**
- * Client config files: the run's results → client-configs.ts → files under
+ * Client config files: the run's results → render.ts → files under
  * config-dir, the `configs` output and what the summary says about them.
  */
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import {
-  CLIENTS,
-  clientConfigs,
-  type Client,
-  type ClientConfigs,
-  type Mapping
-} from './client-configs.js'
-import { safeLog } from './escape.js'
-import { workspace } from './inputs.js'
-import { parseReference } from './references.js'
-import type { MirrorResult } from './results.js'
+import { CLIENTS, clientConfigs, type Client, type ClientConfigs, type Mapping } from './render.js'
+import { safeLog } from '../action/escape.js'
+import { workspace } from '../action/inputs.js'
+import { parseReference } from '../image/references.js'
+import type { MirrorResult } from '../image/results.js'
 
 export interface WrittenConfigs {
   /** config-dir as given. */

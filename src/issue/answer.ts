@@ -3,10 +3,10 @@
  * escaped), the outcome labels, and closing. Talks only to the issue API.
  */
 import * as github from '@actions/github'
-import { clip, escapeHtml, escapeProse } from './escape.js'
-import { NOT_ALLOWED } from './plan.js'
-import { isPasteableReference, shortDigest } from './report.js'
-import type { MirrorResult } from './results.js'
+import { clip, escapeHtml, escapeProse } from '../action/escape.js'
+import { NOT_ALLOWED } from '../plan/plan.js'
+import { isPasteableReference, shortDigest } from '../report/summary.js'
+import type { MirrorResult } from '../image/results.js'
 
 export interface IssueLabels {
   succeeded: string

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { DOCKER_HUB } from './references.js'
-import type { Credentials } from './registry.js'
+import { DOCKER_HUB } from '../image/references.js'
+import type { Credentials } from './client.js'
 
 /** The key docker and crane use for Docker Hub in `auths`. */
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/'

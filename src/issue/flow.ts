@@ -6,18 +6,12 @@
 import * as core from '@actions/core'
 import * as github from '@actions/github'
 import * as path from 'node:path'
-import { safeLog } from './escape.js'
-import { displayPath, workspacePath, type Inputs } from './inputs.js'
-import {
-  IssueAnswerer,
-  acceptedComment,
-  outcomeOf,
-  resultComment,
-  type Run
-} from './issue-answer.js'
-import { parseIssue, readIssueEvent, type IssueEvent, type IssueRequest } from './issue-request.js'
-import type { MirrorResult } from './results.js'
-import { errorMessage } from './errors.js'
+import { safeLog } from '../action/escape.js'
+import { displayPath, workspacePath, type Inputs } from '../action/inputs.js'
+import { IssueAnswerer, acceptedComment, outcomeOf, resultComment, type Run } from './answer.js'
+import { parseIssue, readIssueEvent, type IssueEvent, type IssueRequest } from './request.js'
+import type { MirrorResult } from '../image/results.js'
+import { errorMessage } from '../common/errors.js'
 
 /** Events that carry a new or changed request; others (labeled, closed, ...) are left alone. */
 const ANSWERED = new Set(['opened', 'edited', 'reopened'])

@@ -5,7 +5,7 @@
  * normalised repository, never on raw string prefixes, so a look-alike host
  * or a longer segment never slips under a pattern.
  */
-import { parseRepositoryName, repositoryName, type ImageReference } from './references.js'
+import { parseRepositoryName, repositoryName, type ImageReference } from '../image/references.js'
 
 export type PatternKind = 'exact' | 'one' | 'any'
 

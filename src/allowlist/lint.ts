@@ -17,11 +17,11 @@
  *
  * A removed line's comments move to the line that covers it, so the fix never
  * loses what an author wrote. "Covered" is decided by the matcher itself
- * (src/allowlist.ts), not by comparing text. Malformed lines are reported and
+ * (allowlist.ts), not by comparing text. Malformed lines are reported and
  * kept as written: the fix never guesses what an allowlist meant.
  */
 import { Allowlist, parsePattern, patternText, splitLine, type AllowPattern } from './allowlist.js'
-import { parseReference, repositoryName } from './references.js'
+import { parseReference, repositoryName } from '../image/references.js'
 
 export type FindingKind =
   | 'invalid'

@@ -5,7 +5,7 @@
  * repositories are dealt out largest first to the leg with the fewest images,
  * so legs end within one repository of each other.
  */
-import { groupByRepository, type MirrorResult } from './results.js'
+import { groupByRepository, type MirrorResult } from '../image/results.js'
 
 /** One leg as a `strategy.matrix` entry: which leg, of how many, with how many images. */
 export interface MatrixLeg {

@@ -5,7 +5,7 @@
  * bounded, parsed, and never executed or interpolated.
  */
 import * as fs from 'node:fs'
-import { parseEntry, type ImageRequest } from './entries.js'
+import { parseEntry, type ImageRequest } from '../image/entries.js'
 
 export interface IssueEvent {
   action: string

@@ -5,7 +5,7 @@
  * current content, or platforms of it, and a platform choice never takes
  * away platforms the tag holds.
  */
-import { repositoryName, type ImageReference } from './references.js'
+import { repositoryName, type ImageReference } from '../image/references.js'
 import {
   formatPlatform,
   isIndex,
@@ -14,7 +14,7 @@ import {
   type ManifestHead,
   type Platform,
   type RegistryClient
-} from './registry.js'
+} from '../registry/client.js'
 
 /** A failure of one image: `rejected` when the request itself cannot be served, else `failed`. */
 export class ImageError extends Error {

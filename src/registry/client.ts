@@ -19,8 +19,8 @@ import { createHash } from 'node:crypto'
 import * as http from 'node:http'
 import * as https from 'node:https'
 import { BlockList } from 'node:net'
-import { DOCKER_HUB } from './references.js'
-import { errorMessage } from './errors.js'
+import { DOCKER_HUB } from '../image/references.js'
+import { errorMessage } from '../common/errors.js'
 
 /** Every manifest and index type, so no registry converts what it answers (field notes §4). */
 export const MANIFEST_TYPES = [
