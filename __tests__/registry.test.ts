@@ -17,10 +17,10 @@ import {
   isForbiddenHost,
   MANIFEST_TYPES,
   parseChallenge,
-  parseRetryAfter,
   RegistryClient,
   RegistryError
 } from '../src/registry/client.js'
+import { parseRetryAfter } from '../src/common/retry.js'
 
 interface Seen {
   method: string

@@ -9,16 +9,11 @@ import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
 import { parseReference, repositoryName, type ImageReference } from '../image/references.js'
-import {
-  formatPlatform,
-  isIndex,
-  RegistryError,
-  type Manifest,
-  type RegistryClient
-} from '../registry/client.js'
+import { formatPlatform, isIndex, type Manifest, type RegistryClient } from '../registry/client.js'
 import { groupByRepository, type MirrorResult } from '../image/results.js'
 import { compileTagFilter } from '../image/tag-filter.js'
-import { errorMessage } from '../common/errors.js'
+import { errorMessage, isPermanent } from '../common/errors.js'
+import { backoffDelay, sleep } from '../common/retry.js'
 
 export interface CopyOptions {
   client: RegistryClient
@@ -51,8 +46,6 @@ export interface RetryInfo {
   /** The engine had retried that failure itself: failing so again ends the image's attempts. */
   lastIfRetriedAgain?: boolean
 }
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 /**
  * Attempts given to an image whose copies keep failing in a way the engine
@@ -172,7 +165,7 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
   for (let attempt = 0; attempt <= options.retries; attempt++) {
     if (attempt > 0) {
       const base = options.retryDelayMs ?? 2000
-      const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2)
+      const waitMs = backoffDelay(attempt - 1, base, 60_000)
       const reason = scrub(errorMessage(lastError), options.secrets)
       options.onRetry?.(result, {
         attempt: attempt + 1,
@@ -350,15 +343,6 @@ function imageSize(manifest: Manifest): number {
   return (
     (manifest.body.config?.size ?? 0) +
     (manifest.body.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0)
-  )
-}
-
-function isPermanent(error: unknown): boolean {
-  return (
-    (error instanceof ImageError ||
-      error instanceof EngineError ||
-      error instanceof RegistryError) &&
-    error.permanent
   )
 }
 

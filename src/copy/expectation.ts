@@ -5,6 +5,7 @@
  * current content, or platforms of it, and a platform choice never takes
  * away platforms the tag holds.
  */
+import { MirrorError } from '../common/errors.js'
 import { repositoryName, type ImageReference } from '../image/references.js'
 import {
   formatPlatform,
@@ -17,15 +18,15 @@ import {
 } from '../registry/client.js'
 
 /** A failure of one image: `rejected` when the request itself cannot be served, else `failed`. */
-export class ImageError extends Error {
+export class ImageError extends MirrorError {
   constructor(
     message: string,
-    readonly permanent: boolean,
+    permanent: boolean,
     readonly rejected = false,
     /** The engine had retried the request that failed itself (EngineError.retried). */
     readonly retriedByEngine = false
   ) {
-    super(message)
+    super(message, permanent)
   }
 }
 

@@ -20,7 +20,8 @@ import * as http from 'node:http'
 import * as https from 'node:https'
 import { BlockList } from 'node:net'
 import { DOCKER_HUB } from '../image/references.js'
-import { errorMessage } from '../common/errors.js'
+import { errorMessage, MirrorError } from '../common/errors.js'
+import { answerDelay, backoffDelay, sleep } from '../common/retry.js'
 
 /** Every manifest and index type, so no registry converts what it answers (field notes §4). */
 export const MANIFEST_TYPES = [
@@ -68,15 +69,14 @@ export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/')
 }
 
-export class RegistryError extends Error {
+export class RegistryError extends MirrorError {
   constructor(
     message: string,
     /** HTTP status, or undefined for a network error. */
     readonly status?: number,
-    /** Retrying will not help (wrong credentials, denied, malformed answer). */
-    readonly permanent = false
+    permanent = false
   ) {
-    super(message)
+    super(message, permanent)
   }
 }
 
@@ -115,22 +115,12 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
   return { scheme: (match[1] as string).toLowerCase(), params }
 }
 
-/** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
-  const date = Date.parse(value)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
-}
-
 /** `76;w=21600` → 76. */
 function leadingNumber(value: string | string[] | undefined): number | undefined {
   const text = Array.isArray(value) ? value[0] : value
   const match = text ? /^\s*(\d+)/.exec(text) : null
   return match ? Number(match[1]) : undefined
 }
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 type Auth = { kind: 'bearer'; token: string; expires: number } | { kind: 'basic' }
 
@@ -379,7 +369,7 @@ export class RegistryClient {
       } catch (error) {
         if (error instanceof RegistryError) throw error
         if (attempt < this.retries) {
-          await sleep(this.backoff(attempt))
+          await sleep(backoffDelay(attempt, this.retryDelayMs))
           continue
         }
         throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`)
@@ -393,8 +383,8 @@ export class RegistryClient {
         continue
       }
       if ((status === 429 || status >= 500) && attempt < this.retries) {
-        const wait = parseRetryAfter(res.headers['retry-after'])
-        await sleep(Math.min(wait ?? this.backoff(attempt), this.maxRetryDelayMs))
+        const retryAfter = res.headers['retry-after']
+        await sleep(answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs))
         continue
       }
       if ((status >= 200 && status < 300) || status === 404) return res
@@ -546,10 +536,6 @@ export class RegistryClient {
       status,
       status >= 400 && status < 500
     )
-  }
-
-  private backoff(attempt: number): number {
-    return this.retryDelayMs * 2 ** attempt * (0.75 + Math.random() / 2)
   }
 
   private authorization(registry: string, scope: string): Record<string, string> {

@@ -4,7 +4,7 @@
  */
 import * as exec from '@actions/exec'
 import * as fs from 'node:fs'
-import { errorMessage } from '../../common/errors.js'
+import { errorMessage, MirrorError } from '../../common/errors.js'
 
 export interface CopyRequest {
   /** Source pinned by digest (`registry/repo@sha256:...`), so what is verified is what was copied. */
@@ -22,11 +22,11 @@ export interface CopyEngine {
   copy(request: CopyRequest): Promise<void>
 }
 
-export class EngineError extends Error {
+export class EngineError extends MirrorError {
   constructor(
     message: string,
     /** Retrying will not help (credentials refused, image missing). */
-    readonly permanent: boolean,
+    permanent: boolean,
     /**
      * The tool had already retried the request that failed, on its own
      * (crane: 3 tries a request, 1 s then 3 s apart, without reading
@@ -34,7 +34,7 @@ export class EngineError extends Error {
      */
     readonly retried = false
   ) {
-    super(message)
+    super(message, permanent)
   }
 }
 
