@@ -78,6 +78,14 @@ export function clip(text: string, max: number): string {
   return `${text.slice(0, end)}…`
 }
 
+// core.summary writes an empty cell as an unclosed tag; give every cell content.
+export const EMPTY_CELL = '–'
+
+/** A table cell of code, what users copy: escaped, but no joiners (see escapeProse). */
+export function codeCell(text: string, max = Infinity): string {
+  return text ? `<code>${escapeHtml(clip(text, max))}</code>` : EMPTY_CELL
+}
+
 /**
  * Text safe to write to the runner's log: on one line, with nothing the
  * runner would read as a workflow command (`::cmd::` or `##[cmd]`).

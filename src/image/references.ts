@@ -31,6 +31,11 @@ const DOCKER_HUB_ALIASES = new Set([
   'registry.hub.docker.com'
 ])
 
+/** Whether a host (without a port) is one of Docker Hub's names. */
+export function isDockerHubHost(host: string): boolean {
+  return DOCKER_HUB_ALIASES.has(host)
+}
+
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/
 const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/
 const TAG = /^\w[\w.-]{0,127}$/

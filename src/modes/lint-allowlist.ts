@@ -9,7 +9,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
 import { lintAllowlist, type Finding, type LintResult } from '../allowlist/lint.js'
-import { escapeHtml, safeLog } from '../action/escape.js'
+import { codeCell, escapeHtml, safeLog } from '../action/escape.js'
 import { displayPath, workspace, type Inputs } from '../action/inputs.js'
 import { flushSummary } from '../report/summary.js'
 
@@ -18,8 +18,6 @@ export const MAX_ANNOTATIONS = 50
 export const MAX_FINDING_ROWS = 1000
 /** Keep the summary well under GitHub's 1 MiB limit. */
 const MAX_NORMAL_FORM_CHARS = 300_000
-
-const EMPTY = '–'
 
 function message(f: Finding): string {
   return safeLog(`"${f.text}": ${f.problem}; ${f.action}`)
@@ -39,23 +37,19 @@ function annotate(result: LintResult, file: string, fixed: boolean): void {
   core.endGroup()
 }
 
-function code(text: string): string {
-  return text ? `<code>${escapeHtml(text)}</code>` : EMPTY
-}
-
 function buildLintSummary(result: LintResult, file: string, fixed: boolean): void {
   const summary = core.summary.addHeading('Allowlist check', 2)
   const { findings } = result
   const unfixable = findings.filter(f => !f.fixable).length
   if (findings.length === 0) {
     summary.addRaw(
-      `<p>✅ ${code(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`
+      `<p>✅ ${codeCell(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`
     )
     return
   }
   const status = fixed
-    ? `🔧 ${code(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
-    : `❌ ${code(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`
+    ? `🔧 ${codeCell(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
+    : `❌ ${codeCell(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`
   summary.addRaw(`<p>${status}</p>`)
   const rows = findings.slice(0, MAX_FINDING_ROWS)
   summary.addTable([
@@ -67,7 +61,7 @@ function buildLintSummary(result: LintResult, file: string, fixed: boolean): voi
     ],
     ...rows.map(f => [
       String(f.line),
-      code(f.text),
+      codeCell(f.text),
       escapeHtml(f.problem),
       escapeHtml(f.fixable ? f.action : `✋ ${f.action}`)
     ])
@@ -84,7 +78,7 @@ function buildLintSummary(result: LintResult, file: string, fixed: boolean): voi
   const body = result.normalForm.split('\n').map(escapeHtml).join('\n')
   summary.addRaw(
     body.length <= MAX_NORMAL_FORM_CHARS
-      ? `<details><summary>Normal form of ${code(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
+      ? `<details><summary>Normal form of ${codeCell(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
       : `<p>The normal form (${lines} line(s)) is too long to show here.</p>`
   )
 }

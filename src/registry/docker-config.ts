@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { DOCKER_HUB } from '../image/references.js'
+import { DOCKER_HUB, isDockerHubHost } from '../image/references.js'
 import type { Credentials } from './client.js'
 
 /** The key docker and crane use for Docker Hub in `auths`. */
@@ -54,9 +54,7 @@ export function registryOfKey(key: string): string {
     .replace(/^[a-z]+:\/\//i, '')
     .split('/')[0]!
     .toLowerCase()
-  return ['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host)
-    ? DOCKER_HUB
-    : host
+  return isDockerHubHost(host) ? DOCKER_HUB : host
 }
 
 /** The key a registry is written under in `auths`. */

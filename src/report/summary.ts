@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import type { WrittenConfigs } from '../client-configs/files.js'
 import { CLIENTS, installCommands, type Client } from '../client-configs/render.js'
-import { clip, escapeHtml, escapeProse, safeLog } from '../action/escape.js'
+import { clip, codeCell, EMPTY_CELL, escapeHtml, escapeProse, safeLog } from '../action/escape.js'
 import { STATUSES, countByStatus, type MirrorResult } from '../image/results.js'
 
 /** A table this long is past reading; the `results` output has every row. */
@@ -74,13 +74,7 @@ export function totalsLine(results: readonly MirrorResult[]): string {
   return `${results.length} image(s): ${parts.join(', ') || 'none'}`
 }
 
-// core.summary writes an empty cell as an unclosed tag; give every cell content.
-const EMPTY = '–'
-
-// Code text is what users copy: escaped, but no joiners (see escapeProse).
-function code(text: string): string {
-  return text ? `<code>${escapeHtml(clip(text, MAX_CELL_CHARS))}</code>` : EMPTY
-}
+const code = (text: string) => codeCell(text, MAX_CELL_CHARS)
 
 const prose = (text: string) => escapeProse(clip(text, MAX_CELL_CHARS))
 
@@ -94,7 +88,7 @@ function requestCell(r: MirrorResult): string {
 }
 
 function reasonCell(r: MirrorResult): string {
-  return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY
+  return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY_CELL
 }
 
 /** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
@@ -119,7 +113,7 @@ export function formatSize(bytes: number | undefined): string {
 
 function digestCell(r: MirrorResult): string {
   const digest = str(r.digest)
-  if (!digest) return EMPTY
+  if (!digest) return EMPTY_CELL
   const full = escapeHtml(clip(digest, MAX_CELL_CHARS))
   const source = str(r.sourceDigest)
   const changed = source
@@ -129,7 +123,7 @@ function digestCell(r: MirrorResult): string {
 }
 
 function detailCell(text: string): string {
-  return text ? prose(text) : EMPTY
+  return text ? prose(text) : EMPTY_CELL
 }
 
 const platformsText = (platforms: unknown) =>

@@ -1,4 +1,5 @@
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
+import { parseReference } from '../../image/references.js'
 import * as path from 'node:path'
 import {
   EngineError,
@@ -88,9 +89,10 @@ export function craneArgs(request: CopyRequest): string[] {
   ]
 }
 
-/** The registry host of `host[:port]/repo...` (the engines get normalised references). */
+/** The registry host of a reference (the engines get normalised ones, so it parses). */
 function registryOf(reference: string): string {
-  return reference.slice(0, reference.indexOf('/'))
+  const parsed = parseReference(reference)
+  return parsed.ok ? parsed.ref.registry : reference
 }
 
 export class CraneEngine implements CopyEngine {
