@@ -7,7 +7,7 @@
  * `lint-allowlist` checks an allowlist file.
  */
 import * as core from '@actions/core'
-import { getInputs } from './action/inputs.js'
+import { getInputs, inputsForMode, type Inputs } from './action/inputs.js'
 import { errorMessage } from './common/errors.js'
 import { runCopy } from './modes/copy.js'
 import { runLintAllowlist } from './modes/lint-allowlist.js'
@@ -15,18 +15,25 @@ import { runPlan } from './modes/plan.js'
 import { runReport } from './modes/report.js'
 import { runSync } from './modes/sync.js'
 
-const MODES = {
-  sync: runSync,
-  plan: runPlan,
-  copy: runCopy,
-  report: runReport,
-  'lint-allowlist': runLintAllowlist
+/** Each mode with the inputs it uses (a switch, so each gets its own narrow type). */
+async function runMode(inputs: Inputs): Promise<void> {
+  switch (inputs.mode) {
+    case 'sync':
+      return runSync(inputs)
+    case 'plan':
+      return runPlan(inputs)
+    case 'copy':
+      return runCopy(inputs)
+    case 'report':
+      return runReport(inputs)
+    case 'lint-allowlist':
+      return runLintAllowlist(inputs)
+  }
 }
 
 export async function run(): Promise<void> {
   try {
-    const inputs = getInputs()
-    await MODES[inputs.mode](inputs)
+    await runMode(inputsForMode(getInputs()))
   } catch (error) {
     // setFailed escapes the message into one ::error:: command; nothing in it can start another.
     core.setFailed(errorMessage(error))

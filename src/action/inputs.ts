@@ -1,13 +1,30 @@
 /**
  * The action's inputs, read and validated in one place before any work, with
- * messages that name the input and what it accepts.
+ * messages that name the input and what it accepts (input-readers.ts reads
+ * each one). Like docker/login-action: `getInputs()` reads them all once, then
+ * `inputsForMode()` narrows them to what the chosen mode uses, so a mode
+ * cannot read an input it was never given (a copy leg has its `leg`).
  */
 import * as core from '@actions/core'
-import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { parseRepositoryName } from '../image/references.js'
 import { DEFAULT_TEMPLATE, checkTemplate, isOneToOne } from '../image/rewrite.js'
+import {
+  bool,
+  existingFile,
+  fail,
+  integer,
+  label,
+  oneOf,
+  parseHosts,
+  parseIssuePlatforms,
+  parsePlatforms,
+  parseTarget,
+  parseUrl,
+  text
+} from './input-readers.js'
+
+export { InputError } from './input-readers.js'
 
 export const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'] as const
 export type Mode = (typeof MODES)[number]
@@ -18,41 +35,64 @@ export const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry
 /** GitHub allows at most 256 jobs in one matrix. */
 export const MAX_LEGS = 256
 
-export interface Inputs {
-  mode: Mode
-  images: string
-  imagesFile?: string
-  allowlist?: string
-  fromIssue: boolean
-  /** Normalised `host[:port][/path]`, no trailing slash. */
-  target: string
-  rewrite: string
-  /** `all`, or the distinct platforms asked for, e.g. `['linux/amd64']`. */
-  platforms: 'all' | string[]
+/** `all`, or the distinct platforms asked for, e.g. `['linux/amd64']`. */
+export type Platforms = 'all' | string[]
+
+/** Which engine copies, and where crane comes from. */
+export interface EngineSettings {
   engine: Engine
   craneVersion: string
   craneUrl: string
-  concurrency: number
-  maxLegs: number
-  skipUnchanged: boolean
-  dryRun: boolean
-  retries: number
+}
+
+/** Where images go and how registries are spoken to. */
+export interface RegistrySettings {
+  /** Normalised `host[:port][/path]`, no trailing slash. */
+  target: string
   insecureRegistries: string[]
   username?: string
   password?: string
+  retries: number
+}
+
+/** How a job copies: the engine, the registries, and the choices that shape each copy. */
+export interface CopySettings extends EngineSettings, RegistrySettings {
+  platforms: Platforms
+  concurrency: number
+  skipUnchanged: boolean
+  dryRun: boolean
+}
+
+/** How issue requests are read and answered. */
+export interface IssueSettings {
+  fromIssue: boolean
   githubToken?: string
-  resultsDir: string
-  configDir?: string
-  /** More source registries to write client configs for (`host[:port]`, normalised). */
-  configRegistries?: string[]
-  /** Mode copy: which leg of the plan this job copies (1-based). */
-  leg?: number
   /** Most images one issue may ask for (from-issue). */
   issueMaxImages: number
   /** Platform choices an issue may make: any, none (the `platforms` input always), or these. */
   issuePlatforms: 'any' | 'none' | string[]
   /** Outcome labels put on an issue request. */
   labels: { succeeded: string; failed: string; partial: string }
+}
+
+/** Client configs written for the run's registries (config-dir). */
+export interface ClientConfigSettings {
+  rewrite: string
+  configDir?: string
+  /** More source registries to write client configs for (`host[:port]`, normalised). */
+  configRegistries?: string[]
+}
+
+/** Every input, read and validated once (what `getInputs()` returns). */
+export interface ActionInputs extends CopySettings, IssueSettings, ClientConfigSettings {
+  mode: Mode
+  images: string
+  imagesFile?: string
+  allowlist?: string
+  maxLegs: number
+  resultsDir: string
+  /** Mode copy: which leg of the plan this job copies (1-based). */
+  leg?: number
   /** Mode lint-allowlist: rewrite the allowlist in normal form instead of failing. */
   fix?: boolean
   /**
@@ -62,215 +102,65 @@ export interface Inputs {
   openMirror: boolean
 }
 
-export class InputError extends Error {}
-
-function fail(name: string, message: string): never {
-  throw new InputError(`Input "${name}": ${message}`)
+/** What the modes that read requests (a list or an issue) use: sync and plan. */
+export interface RequestInputs extends CopySettings, IssueSettings, ClientConfigSettings {
+  images: string
+  imagesFile?: string
+  allowlist?: string
+  openMirror: boolean
 }
 
-function text(name: string): string {
-  return core.getInput(name).trim()
+export interface SyncInputs extends RequestInputs {
+  mode: 'sync'
 }
 
-function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-  const value = text(name).toLowerCase() || fallback
-  if (!(allowed as readonly string[]).includes(value)) {
-    fail(name, `"${core.getInput(name).trim()}" is not one of ${allowed.join(', ')}`)
-  }
-  return value as T
+export interface PlanInputs extends RequestInputs {
+  mode: 'plan'
+  maxLegs: number
+  resultsDir: string
 }
 
-function bool(name: string, fallback: boolean): boolean {
-  const value = text(name).toLowerCase()
-  if (value === '') return fallback
-  if (value === 'true') return true
-  if (value === 'false') return false
-  return fail(name, `"${text(name)}" is not a boolean; use true or false`)
+export interface CopyInputs extends CopySettings {
+  mode: 'copy'
+  resultsDir: string
+  leg: number
 }
 
-function integer(name: string, fallback: number, min: number, max: number): number {
-  const value = text(name)
-  if (value === '') return fallback
-  if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    fail(name, `"${value}" is not a whole number from ${min} to ${max}`)
-  }
-  return Number(value)
+export interface ReportInputs extends IssueSettings, ClientConfigSettings {
+  mode: 'report'
+  resultsDir: string
+  /** '' when not given: the plan's target is used. */
+  target: string
+  insecureRegistries: string[]
+  platforms: Platforms
 }
 
-export function workspace(): string {
-  return process.env.GITHUB_WORKSPACE || process.cwd()
+export interface LintInputs {
+  mode: 'lint-allowlist'
+  allowlist: string
+  fix: boolean
 }
 
-/** A file's path relative to the workspace, or undefined when it lies outside. */
-export function workspacePath(file: string): string | undefined {
-  const relative = path.relative(workspace(), file)
-  return relative.startsWith('..') || path.isAbsolute(relative) ? undefined : relative
-}
-
-/** How a file is named in messages: relative to the workspace when inside it. */
-export function displayPath(file: string): string {
-  return workspacePath(file) ?? file
-}
-
-/** A path to an existing file, relative to the workspace. */
-function existingFile(name: string): string | undefined {
-  const value = text(name)
-  if (value === '') return undefined
-  const resolved = path.resolve(workspace(), value)
-  let stat: fs.Stats
-  try {
-    stat = fs.statSync(resolved)
-  } catch {
-    return fail(name, `file "${value}" does not exist (looked in ${path.dirname(resolved)})`)
-  }
-  if (!stat.isFile()) fail(name, `"${value}" is not a file`)
-  return resolved
-}
-
-/** Items separated by commas or new lines. */
-function list(name: string): string[] {
-  return text(name)
-    .split(/[,\n]/)
-    .map(s => s.trim())
-    .filter(s => s.length > 0)
-}
-
-function parseTarget(name: string, required: boolean): string {
-  const value = text(name).replace(/\/+$/, '')
-  if (value === '') {
-    if (required)
-      fail(
-        name,
-        'is required: the registry (and optional path) images are mirrored to, e.g. registry.example.com/mirror'
-      )
-    return ''
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    fail(
-      name,
-      `"${value}" has a URL scheme; give the registry without one, e.g. ${value.replace(/^[^:]*:\/\//, '')}`
-    )
-  }
-  const first = value.split('/')[0] as string
-  if (!/[.:]/.test(first) && first !== 'localhost') {
-    fail(
-      name,
-      `"${value}" does not start with a registry host (a name with a "." or a port, or localhost), e.g. ghcr.io/acme/mirror`
-    )
-  }
-  // A target with only a host is checked through a placeholder path segment.
-  const parsed = parseRepositoryName(value.includes('/') ? value : `${value}/x`)
-  if (!parsed.ok) fail(name, `"${value}" is not a registry path: ${parsed.reason}`)
-  return value.includes('/')
-    ? `${parsed.ref.registry}/${parsed.ref.repository}`
-    : parsed.ref.registry
-}
-
-function parsePlatforms(name: string): 'all' | string[] {
-  const value = text(name).toLowerCase()
-  if (value === '' || value === 'all') return 'all'
-  const platforms = list(name).map(p => p.toLowerCase())
-  for (const p of platforms) {
-    if (!/^[a-z0-9_]+\/[a-z0-9_]+(\/[a-z0-9_.]+)?$/.test(p)) {
-      fail(name, `"${p}" is not os/arch[/variant] (e.g. linux/amd64, linux/arm/v7); or use all`)
-    }
-  }
-  return [...new Set(platforms)]
-}
-
-function parseIssuePlatforms(name: string): Inputs['issuePlatforms'] {
-  const value = text(name).toLowerCase()
-  if (value === '' || value === 'any') return 'any'
-  if (value === 'none') return 'none'
-  const platforms = parsePlatforms(name)
-  return platforms === 'all' ? 'any' : platforms
-}
-
-function parseHosts(name: string): string[] {
-  return list(name).map(host => {
-    const parsed = parseRepositoryName(`${host}/x`)
-    if (!parsed.ok || host.includes('/') || !/[.:]|^localhost/.test(host)) {
-      fail(name, `"${host}" is not a registry host[:port] (e.g. localhost:5000)`)
-    }
-    return parsed.ref.registry
-  })
-}
-
-function parseUrl(name: string, fallback: string): string {
-  const value = text(name) || fallback
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    return fail(name, `"${value}" is not a URL`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    fail(name, `"${value}" is not an http(s) URL`)
-  return value.replace(/\/+$/, '')
-}
-
-/** A label name: GitHub allows at most 50 characters. */
-function label(name: string, fallback: string): string {
-  const value = text(name) || fallback
-  // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
-    fail(name, `"${value}" is not a label name (at most 50 characters, one line)`)
-  }
-  return value
-}
+/** The inputs a mode uses, keyed by mode. */
+export type Inputs = SyncInputs | PlanInputs | CopyInputs | ReportInputs | LintInputs
 
 /** Read and validate every input. Throws InputError naming the first bad one. */
-export function getInputs(): Inputs {
+export function getInputs(): ActionInputs {
   const mode = oneOf('mode', MODES, 'sync')
-  const images = core.getInput('images')
-  // Only sync and plan read the request (the report answers from what the plan read):
-  // a copy leg needs no checkout.
-  const reads = mode === 'sync' || mode === 'plan'
-  const imagesFile = reads ? existingFile('images-file') : undefined
-  const fromIssue = bool('from-issue', false)
-  // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
+  const request = readRequest(mode)
+  const rewrite = readRewrite()
+  const craneVersion = readCraneVersion()
+  const secrets = readSecrets()
   const lint = mode === 'lint-allowlist'
-  if (fromIssue && lint) fail('from-issue', 'true does not work with mode lint-allowlist')
-  if (fromIssue && mode === 'copy') {
-    fail(
-      'from-issue',
-      'true works with modes sync, plan and report; a copy leg does not read the issue'
-    )
-  }
-  if (reads && !images.trim() && !imagesFile && !fromIssue) {
-    fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"')
-  }
-
-  const rewrite = text('rewrite') || DEFAULT_TEMPLATE
-  const templateProblem = checkTemplate(rewrite)
-  if (templateProblem) fail('rewrite', `"${rewrite}" ${templateProblem}`)
-
-  const version = text('crane-version') || DEFAULT_CRANE_VERSION
-  // A pre-release or build label (v0.21.9-internal.1) is allowed for internal mirrors of releases.
-  if (!/^v\d+\.\d+\.\d+(?:-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?$/.test(version))
-    fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`)
-
-  const username = text('username') || undefined
-  const password = core.getInput('password') || undefined
-  if (password) core.setSecret(password)
-  if (Boolean(username) !== Boolean(password)) {
-    fail(
-      username ? 'password' : 'username',
-      'username and password are given together or not at all'
-    )
-  }
-  const githubToken = core.getInput('github-token') || undefined
-  if (githubToken) core.setSecret(githubToken)
-
-  const inputs: Inputs = {
+  const inputs: ActionInputs = {
     mode,
-    images,
-    fromIssue,
+    images: request.images,
+    fromIssue: request.fromIssue,
     target: parseTarget('target', mode !== 'report' && !lint),
     rewrite,
     platforms: parsePlatforms('platforms'),
     engine: oneOf('engine', ENGINES, 'crane'),
-    craneVersion: version,
+    craneVersion,
     craneUrl: parseUrl('crane-url', DEFAULT_CRANE_URL),
     concurrency: integer('concurrency', 4, 1, 64),
     maxLegs: integer('max-legs', 16, 1, MAX_LEGS),
@@ -289,6 +179,80 @@ export function getInputs(): Inputs {
     },
     openMirror: bool('open-mirror', false)
   }
+  checkEngine(inputs)
+  readAllowlist(inputs, request.reads)
+  if (lint) inputs.fix = bool('fix', false)
+  if (request.imagesFile) inputs.imagesFile = request.imagesFile
+  Object.assign(inputs, secrets)
+  if (mode === 'copy') inputs.leg = readLeg()
+  readClientConfigs(inputs)
+  return inputs
+}
+
+/** The request: images, images-file and from-issue, and which modes may read them. */
+function readRequest(mode: Mode): {
+  images: string
+  imagesFile?: string
+  fromIssue: boolean
+  reads: boolean
+} {
+  const images = core.getInput('images')
+  // Only sync and plan read the request (the report answers from what the plan read):
+  // a copy leg needs no checkout.
+  const reads = mode === 'sync' || mode === 'plan'
+  const imagesFile = reads ? existingFile('images-file') : undefined
+  const fromIssue = bool('from-issue', false)
+  // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
+  if (fromIssue && mode === 'lint-allowlist')
+    fail('from-issue', 'true does not work with mode lint-allowlist')
+  if (fromIssue && mode === 'copy') {
+    fail(
+      'from-issue',
+      'true works with modes sync, plan and report; a copy leg does not read the issue'
+    )
+  }
+  if (reads && !images.trim() && !imagesFile && !fromIssue) {
+    fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"')
+  }
+  return { images, fromIssue, reads, ...(imagesFile ? { imagesFile } : {}) }
+}
+
+function readRewrite(): string {
+  const rewrite = text('rewrite') || DEFAULT_TEMPLATE
+  const templateProblem = checkTemplate(rewrite)
+  if (templateProblem) fail('rewrite', `"${rewrite}" ${templateProblem}`)
+  return rewrite
+}
+
+function readCraneVersion(): string {
+  const version = text('crane-version') || DEFAULT_CRANE_VERSION
+  // A pre-release or build label (v0.21.9-internal.1) is allowed for internal mirrors of releases.
+  if (!/^v\d+\.\d+\.\d+(?:-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?$/.test(version))
+    fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`)
+  return version
+}
+
+/** The target's login and the GitHub token, masked as soon as they are read. */
+function readSecrets(): Pick<ActionInputs, 'username' | 'password' | 'githubToken'> {
+  const username = text('username') || undefined
+  const password = core.getInput('password') || undefined
+  if (password) core.setSecret(password)
+  if (Boolean(username) !== Boolean(password)) {
+    fail(
+      username ? 'password' : 'username',
+      'username and password are given together or not at all'
+    )
+  }
+  const githubToken = core.getInput('github-token') || undefined
+  if (githubToken) core.setSecret(githubToken)
+  return {
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(githubToken ? { githubToken } : {})
+  }
+}
+
+function checkEngine(inputs: ActionInputs): void {
   if (
     inputs.engine === 'skopeo' &&
     Array.isArray(inputs.platforms) &&
@@ -299,35 +263,40 @@ export function getInputs(): Inputs {
       `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`
     )
   }
+}
+
+/** The allowlist, and the rules that keep strangers' issues from choosing what the mirror holds. */
+function readAllowlist(inputs: ActionInputs, reads: boolean): void {
+  const lint = inputs.mode === 'lint-allowlist'
   // The report answers from the plan, which names the allowlist: its job needs no checkout.
   const allowlist = reads || lint ? existingFile('allowlist') : undefined
   if (allowlist) inputs.allowlist = allowlist
   else if (lint) fail('allowlist', 'mode lint-allowlist needs the allowlist file to check')
   // Strangers choose what an issue asks for: the mirror's integrity must not depend on them.
-  if (fromIssue && reads) {
+  if (inputs.fromIssue && reads) {
     if (!allowlist && !inputs.openMirror) {
       fail(
         'allowlist',
         'from-issue: true needs an allowlist of the images strangers may ask for (DaoCloud allows.txt format); to serve any public image instead, set open-mirror: true'
       )
     }
-    if (!isOneToOne(rewrite)) {
+    if (!isOneToOne(inputs.rewrite)) {
       fail(
         'rewrite',
-        `"${rewrite}" can map two source repositories to one mirrored name, so one issue could overwrite the tags another issue mirrored; with from-issue: true use a template that keeps {registry} and {repository} as path segments, such as ${DEFAULT_TEMPLATE}`
+        `"${inputs.rewrite}" can map two source repositories to one mirrored name, so one issue could overwrite the tags another issue mirrored; with from-issue: true use a template that keeps {registry} and {repository} as path segments, such as ${DEFAULT_TEMPLATE}`
       )
     }
   }
-  if (inputs.openMirror && !fromIssue) fail('open-mirror', 'true works with from-issue: true')
-  if (lint) inputs.fix = bool('fix', false)
-  if (imagesFile) inputs.imagesFile = imagesFile
-  if (username) inputs.username = username
-  if (password) inputs.password = password
-  if (githubToken) inputs.githubToken = githubToken
-  if (mode === 'copy') {
-    if (!text('leg')) fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}')
-    inputs.leg = integer('leg', 1, 1, MAX_LEGS)
-  }
+  if (inputs.openMirror && !inputs.fromIssue)
+    fail('open-mirror', 'true works with from-issue: true')
+}
+
+function readLeg(): number {
+  if (!text('leg')) fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}')
+  return integer('leg', 1, 1, MAX_LEGS)
+}
+
+function readClientConfigs(inputs: ActionInputs): void {
   const configDir = text('config-dir')
   if (configDir) inputs.configDir = configDir
   const configRegistries = parseHosts('config-registries')
@@ -336,5 +305,76 @@ export function getInputs(): Inputs {
       fail('config-registries', 'names registries for client configs; set config-dir too')
     inputs.configRegistries = configRegistries
   }
-  return inputs
+}
+
+/** Optional fields copied only when present (exact optional property types). */
+function present<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Pick<T, K> {
+  const picked = {} as Pick<T, K>
+  for (const key of keys) if (from[key] !== undefined) picked[key] = from[key]
+  return picked
+}
+
+function copySettings(a: ActionInputs): CopySettings {
+  return {
+    engine: a.engine,
+    craneVersion: a.craneVersion,
+    craneUrl: a.craneUrl,
+    target: a.target,
+    insecureRegistries: a.insecureRegistries,
+    ...present(a, ['username', 'password']),
+    retries: a.retries,
+    platforms: a.platforms,
+    concurrency: a.concurrency,
+    skipUnchanged: a.skipUnchanged,
+    dryRun: a.dryRun
+  }
+}
+
+function issueSettings(a: ActionInputs): IssueSettings {
+  return {
+    fromIssue: a.fromIssue,
+    ...present(a, ['githubToken']),
+    issueMaxImages: a.issueMaxImages,
+    issuePlatforms: a.issuePlatforms,
+    labels: a.labels
+  }
+}
+
+function clientConfigSettings(a: ActionInputs): ClientConfigSettings {
+  return { rewrite: a.rewrite, ...present(a, ['configDir', 'configRegistries']) }
+}
+
+function requestInputs(a: ActionInputs): RequestInputs {
+  return {
+    ...copySettings(a),
+    ...issueSettings(a),
+    ...clientConfigSettings(a),
+    images: a.images,
+    ...present(a, ['imagesFile', 'allowlist']),
+    openMirror: a.openMirror
+  }
+}
+
+/** What the chosen mode uses of the inputs, and nothing else. */
+export function inputsForMode(a: ActionInputs): Inputs {
+  switch (a.mode) {
+    case 'sync':
+      return { mode: 'sync', ...requestInputs(a) }
+    case 'plan':
+      return { mode: 'plan', ...requestInputs(a), maxLegs: a.maxLegs, resultsDir: a.resultsDir }
+    case 'copy':
+      return { mode: 'copy', ...copySettings(a), resultsDir: a.resultsDir, leg: a.leg as number }
+    case 'report':
+      return {
+        mode: 'report',
+        ...issueSettings(a),
+        ...clientConfigSettings(a),
+        resultsDir: a.resultsDir,
+        target: a.target,
+        insecureRegistries: a.insecureRegistries,
+        platforms: a.platforms
+      }
+    case 'lint-allowlist':
+      return { mode: 'lint-allowlist', allowlist: a.allowlist as string, fix: a.fix === true }
+  }
 }

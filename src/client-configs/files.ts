@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { CLIENTS, clientConfigs, type Client, type ClientConfigs, type Mapping } from './render.js'
 import { safeLog } from '../action/escape.js'
-import { workspace } from '../action/inputs.js'
+import { workspace } from '../action/paths.js'
 import { parseReference } from '../image/references.js'
 import type { MirrorResult } from '../image/results.js'
 

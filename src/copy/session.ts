@@ -14,7 +14,7 @@ import {
 import { createEngine } from './engines/create.js'
 import type { CopyEngine } from './engines/engine.js'
 import { safeLog } from '../action/escape.js'
-import type { Inputs } from '../action/inputs.js'
+import type { CopySettings } from '../action/inputs.js'
 import { makePrivateDir } from '../action/private-dir.js'
 import { parseReference, parseRepositoryName } from '../image/references.js'
 import { RegistryClient, type Credentials } from '../registry/client.js'
@@ -56,7 +56,7 @@ function sourceRegistries(results: readonly MirrorResult[]): Set<string> {
 /** Compare with the target and copy; in a dry run, compare only. */
 export async function mirror(
   results: readonly MirrorResult[],
-  inputs: Inputs,
+  inputs: CopySettings,
   options: MirrorOptions = {}
 ): Promise<Mirrored> {
   const target = targetRegistry(inputs.target)

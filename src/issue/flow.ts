@@ -7,7 +7,8 @@ import * as core from '@actions/core'
 import * as github from '@actions/github'
 import * as path from 'node:path'
 import { safeLog } from '../action/escape.js'
-import { displayPath, workspacePath, type Inputs } from '../action/inputs.js'
+import type { IssueSettings, Platforms, RequestInputs } from '../action/inputs.js'
+import { displayPath, workspacePath } from '../action/paths.js'
 import { IssueAnswerer, acceptedComment, outcomeOf, resultComment, type Run } from './answer.js'
 import { parseIssue, readIssueEvent, type IssueEvent, type IssueRequest } from './request.js'
 import type { MirrorResult } from '../image/results.js'
@@ -64,7 +65,7 @@ function notServed(event: IssueEvent): string | undefined {
  */
 export function offeredPlatforms(
   parsed: IssueRequest,
-  inputs: Pick<Inputs, 'issuePlatforms' | 'platforms'>
+  inputs: { issuePlatforms: IssueSettings['issuePlatforms']; platforms: Platforms }
 ): void {
   const chosen = parsed.platforms
   const offered = inputs.issuePlatforms
@@ -84,7 +85,7 @@ export function offeredPlatforms(
   }
 }
 
-export function readIssueRequest(inputs: Inputs): PendingIssueRequest {
+export function readIssueRequest(inputs: RequestInputs): PendingIssueRequest {
   const event = readIssueEvent(process.env.GITHUB_EVENT_NAME, process.env.GITHUB_EVENT_PATH)
   // The title is a stranger's text: logged only through safeLog.
   core.info(
@@ -113,7 +114,7 @@ export function readIssueRequest(inputs: Inputs): PendingIssueRequest {
 export function pendingIssue(
   record: IssueRecord,
   requests: IssueRequest['requests'],
-  inputs: Pick<Inputs, 'githubToken' | 'labels' | 'platforms'>
+  inputs: Pick<IssueSettings, 'githubToken' | 'labels'> & { platforms: Platforms }
 ): PendingIssueRequest {
   if (!inputs.githubToken) {
     throw new Error('Input "github-token": is required with from-issue: true, to answer the issue')

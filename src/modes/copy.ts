@@ -1,20 +1,20 @@
 /** Mode copy: one leg of a plan, copied in its own job of the matrix. */
 import * as core from '@actions/core'
-import type { Inputs } from '../action/inputs.js'
+import type { CopyInputs } from '../action/inputs.js'
 import { mirror } from '../copy/session.js'
 import type { MirrorResult } from '../image/results.js'
 import { legWork, readPlan, writeLegResults } from '../plan/handoff.js'
 import { publishResults } from './publish.js'
 
 /** One leg: copy the images the plan gave it and write their results for the report. */
-export async function runCopy(inputs: Inputs): Promise<void> {
+export async function runCopy(inputs: CopyInputs): Promise<void> {
   const plan = readPlan(inputs.resultsDir)
   if (plan.target !== inputs.target) {
     throw new Error(
       `Input "target": "${inputs.target}" is not the plan's target "${plan.target}"; give every job of the run the same target`
     )
   }
-  const leg = inputs.leg as number
+  const { leg } = inputs
   const work = legWork(plan, leg)
   const name = `Leg ${leg} of ${plan.legs.length}`
   core.info(`${name}: ${work.length} image(s).`)

@@ -10,7 +10,8 @@ import * as fs from 'node:fs'
 import * as nodePath from 'node:path'
 import { lintAllowlist, type Finding, type LintResult } from '../allowlist/lint.js'
 import { codeCell, escapeHtml, safeLog } from '../action/escape.js'
-import { displayPath, workspace, type Inputs } from '../action/inputs.js'
+import type { LintInputs } from '../action/inputs.js'
+import { displayPath, workspace } from '../action/paths.js'
 import { flushSummary } from '../report/summary.js'
 
 /** GitHub shows only the first few annotations of a step; the rest go to the log and summary. */
@@ -112,7 +113,7 @@ function readText(path: string, name: string): string {
   return text
 }
 
-export async function runLintAllowlist(inputs: Inputs): Promise<void> {
+export async function runLintAllowlist(inputs: LintInputs): Promise<void> {
   const path = inputs.allowlist as string
   const file = displayPath(path)
   const text = readText(path, safeLog(file))

@@ -1,7 +1,7 @@
 /** Mode plan: decide what must be copied and split it into legs for a job matrix. */
 import * as core from '@actions/core'
 import { randomUUID } from 'node:crypto'
-import type { Inputs } from '../action/inputs.js'
+import type { PlanInputs } from '../action/inputs.js'
 import type { MirrorResult } from '../image/results.js'
 import { issueRecord } from '../issue/flow.js'
 import { writePlan, type PlanFile } from '../plan/handoff.js'
@@ -10,7 +10,7 @@ import { publishResults } from './publish.js'
 import { isOpenMirror, planRequests, problemOf } from './requests.js'
 
 /** Decide what must be copied and split it into legs; copy nothing, answer nothing yet. */
-export async function runPlan(inputs: Inputs): Promise<void> {
+export async function runPlan(inputs: PlanInputs): Promise<void> {
   const { results, expanded, platforms, problem, issue } = await planRequests(inputs, 'compare')
   const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs)
   const work: PlanFile['work'] = {}

@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core'
 import { safeLog } from '../action/escape.js'
-import type { Inputs } from '../action/inputs.js'
+import type { ClientConfigSettings } from '../action/inputs.js'
 import { emitClientConfigs, type WrittenConfigs } from '../client-configs/files.js'
 import { countByStatus, type MirrorResult } from '../image/results.js'
 import { answerIssue, type PendingIssueRequest } from '../issue/flow.js'
@@ -70,7 +70,7 @@ export async function publishResults(
 
 /** Client configs for the run's source registries, written when config-dir is given. */
 export function writeClientConfigs(
-  inputs: Inputs,
+  inputs: ClientConfigSettings & { target: string; insecureRegistries: readonly string[] },
   results: readonly MirrorResult[],
   target = inputs.target
 ): { configs?: WrittenConfigs } {

@@ -1,14 +1,14 @@
 /** Mode report: merge the plan and the legs' results into one report and answer the issue. */
 import * as core from '@actions/core'
 import { safeLog } from '../action/escape.js'
-import type { Inputs } from '../action/inputs.js'
+import type { ReportInputs } from '../action/inputs.js'
 import { pendingIssue } from '../issue/flow.js'
 import { mergeResults, readPlan } from '../plan/handoff.js'
 import { publishResults, writeClientConfigs } from './publish.js'
 import { problemOf } from './requests.js'
 
 /** Merge the plan and every leg's results into one report; answer the issue when there is one. */
-export async function runReport(inputs: Inputs): Promise<void> {
+export async function runReport(inputs: ReportInputs): Promise<void> {
   const plan = readPlan(inputs.resultsDir)
   const merged = mergeResults(plan, inputs.resultsDir)
   for (const warning of merged.warnings) core.warning(safeLog(warning))

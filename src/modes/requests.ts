@@ -6,7 +6,8 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import { safeLog } from '../action/escape.js'
-import { displayPath, type Inputs } from '../action/inputs.js'
+import type { Platforms, RequestInputs } from '../action/inputs.js'
+import { displayPath } from '../action/paths.js'
 import { parseAllowlist, type Allowlist } from '../allowlist/allowlist.js'
 import { errorMessage } from '../common/errors.js'
 import { mirror, targetRegistry, type Mirrored } from '../copy/session.js'
@@ -15,7 +16,7 @@ import { readIssueRequest, type PendingIssueRequest } from '../issue/flow.js'
 import { buildPlan } from '../plan/plan.js'
 import { logResults } from '../report/summary.js'
 
-function readRequests(inputs: Inputs): ImageRequest[] {
+function readRequests(inputs: RequestInputs): ImageRequest[] {
   const requests = parseEntries(inputs.images, 'images')
   if (inputs.imagesFile) {
     requests.push(
@@ -30,7 +31,7 @@ function readRequests(inputs: Inputs): ImageRequest[] {
   return requests
 }
 
-function readAllowlist(inputs: Inputs): Allowlist | undefined {
+function readAllowlist(inputs: RequestInputs): Allowlist | undefined {
   if (!inputs.allowlist) return undefined
   const allowlist = parseAllowlist(
     fs.readFileSync(inputs.allowlist, 'utf8'),
@@ -41,14 +42,14 @@ function readAllowlist(inputs: Inputs): Allowlist | undefined {
 }
 
 /** Issue requests without an allowlist: sources are read anonymously (open-mirror: true). */
-export const isOpenMirror = (inputs: Inputs) => inputs.fromIssue && !inputs.allowlist
+export const isOpenMirror = (inputs: RequestInputs) => inputs.fromIssue && !inputs.allowlist
 
 /**
  * An open mirror (issue requests, no allowlist) refuses sources on the target's own registry:
  * the target's credentials must never read what a stranger named into a public mirror.
  */
 function openMirror(
-  inputs: Inputs
+  inputs: RequestInputs
 ): ((ref: { registry: string; repository: string }) => string | undefined) | undefined {
   if (!isOpenMirror(inputs)) return undefined
   const own = targetRegistry(inputs.target)
@@ -67,7 +68,7 @@ export type Extent = 'copy' | 'compare' | 'plan-only'
 /** Plan, then compare and copy as far as `extent` says. */
 async function planThenCopy(
   requests: ImageRequest[],
-  inputs: Inputs,
+  inputs: RequestInputs,
   allowlist: Allowlist | undefined,
   extent: Extent,
   onAccepted?: (count: number) => Promise<void>
@@ -101,7 +102,7 @@ async function planThenCopy(
 
 export interface PlannedRequests extends Mirrored {
   /** Platforms in force: the issue's choice, else the input. */
-  platforms: Inputs['platforms']
+  platforms: Platforms
   /** Why the request as a whole cannot be served (said on the issue as it is). */
   problem?: string
   issue?: PendingIssueRequest
@@ -112,7 +113,10 @@ export function problemOf(problem: string | undefined): { problem?: string } {
 }
 
 /** Requests from the list or the issue, planned and taken as far as `extent`. */
-export async function planRequests(inputs: Inputs, extent: Extent): Promise<PlannedRequests> {
+export async function planRequests(
+  inputs: RequestInputs,
+  extent: Extent
+): Promise<PlannedRequests> {
   const allowlist = readAllowlist(inputs)
   if (!inputs.fromIssue) {
     const done = await planThenCopy(readRequests(inputs), inputs, allowlist, extent)

@@ -1,9 +1,9 @@
 /** Mode sync: plan, copy and report in one job. */
-import type { Inputs } from '../action/inputs.js'
+import type { SyncInputs } from '../action/inputs.js'
 import { publishResults, writeClientConfigs } from './publish.js'
 import { planRequests, problemOf, type Extent } from './requests.js'
 
-export async function runSync(inputs: Inputs): Promise<void> {
+export async function runSync(inputs: SyncInputs): Promise<void> {
   const extent: Extent = !inputs.dryRun ? 'copy' : inputs.skipUnchanged ? 'compare' : 'plan-only'
   const { results, problem, issue } = await planRequests(inputs, extent)
   await publishResults(results, {
