@@ -3,7 +3,7 @@
  * distribution protocol's auth, paging and error parts, recording what the
  * client sent. (The end-to-end suite runs it against the real registry.)
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -110,7 +110,9 @@ function client(options: ConstructorParameters<typeof RegistryClient>[0] = {}): 
 
 /** The client, trusting the test's self-signed certificate for the https server. */
 function trusting(c: RegistryClient): RegistryClient {
-  const agents = (c as unknown as { agents: Map<string, http.Agent> }).agents
+  // The agents live in the client's transport layer.
+  const agents = (c as unknown as { transport: { agents: Map<string, http.Agent> } }).transport
+    .agents
   agents.set(`https://${tlsHost}`, new https.Agent({ ca: tlsCert, keepAlive: true }))
   return c
 }
@@ -396,7 +398,8 @@ describe('transport', () => {
   it('disposes of a proxy tunnelling agent, which has no destroy()', () => {
     const c = client()
     // What @actions/http-client hands out behind HTTPS_PROXY: an EventEmitter, not an http.Agent.
-    const agents = (c as unknown as { agents: Map<string, unknown> }).agents
+    const agents = (c as unknown as { transport: { agents: Map<string, unknown> } }).transport
+      .agents
     agents.set('https://registry.example.com', new EventEmitter())
     expect(() => c.dispose()).not.toThrow()
   })
@@ -704,6 +707,103 @@ describe('getBlobJson', () => {
       c.getBlobJson(host, 'a/b', `sha256:${createHash('sha256').update(text).digest('hex')}`)
     ).rejects.toThrow(/the blob is not JSON/)
     c.dispose()
+  })
+})
+
+describe('debug lines (RUNNER_DEBUG=1)', () => {
+  /** The ::debug:: lines written while `work` runs with step debug logging on. */
+  async function debugLines(work: () => Promise<unknown>): Promise<string[]> {
+    const written: string[] = []
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => {
+      written.push(String(chunk))
+      return true
+    })
+    process.env.RUNNER_DEBUG = '1'
+    try {
+      await work()
+    } finally {
+      delete process.env.RUNNER_DEBUG
+      spy.mockRestore()
+    }
+    return written
+      .join('')
+      .split(/\r?\n/)
+      .filter(line => line.startsWith('::debug::'))
+  }
+
+  it('tell each request (method, URL without query, status, time), the challenge, the token and each retry, without secrets', async () => {
+    let calls = 0
+    tokenHandler = (_req, res) => {
+      res.setHeader('Content-Type', 'application/json')
+      res.end(JSON.stringify({ token: 'tok-secret-456', expires_in: 300 }))
+    }
+    handler = (req, res) => {
+      if (req.headers.authorization !== 'Bearer tok-secret-456') {
+        res.statusCode = 401
+        res.setHeader(
+          'WWW-Authenticate',
+          `Bearer realm="https://${tlsHost}/token?x=1",service="reg.test"`
+        )
+        res.end()
+        return
+      }
+      if (++calls === 1) {
+        res.statusCode = 503
+        res.setHeader('Retry-After', '0')
+        res.end()
+        return
+      }
+      manifestHeaders(res)
+      res.end()
+    }
+    const c = trusting(client({ credentials: () => ({ username: 'u', password: 'pass-789' }) }))
+    const lines = await debugLines(() => c.headManifest(host, 'a/b', 'one'))
+    c.dispose()
+    const text = lines.join('\n')
+    expect(lines[0]).toMatch(
+      new RegExp(`^::debug::HEAD http://${host}/v2/a/b/manifests/one → 401 in \\d+ ms$`)
+    )
+    expect(text).toContain(
+      `::debug::${host}: 401 with a bearer challenge (realm https://${tlsHost}/token) for repository:a/b:pull; credentials given`
+    )
+    expect(text).toMatch(
+      new RegExp(`::debug::GET https://${tlsHost}/token → 200 in \\d+ ms \\(Basic auth\\)`)
+    )
+    expect(text).toContain(
+      `::debug::${host}: token for repository:a/b:pull from ${tlsHost}, kept 290 s`
+    )
+    expect(text).toMatch(
+      new RegExp(
+        `::debug::HEAD ${host}/a/b/manifests/one: HTTP 503 \\(Retry-After 0\\); attempt 1 of 4, next in 0 ms`
+      )
+    )
+    expect(lines.at(-1)).toMatch(/manifests\/one → 200 in \d+ ms \(Bearer auth\)$/)
+    for (const secret of [
+      'tok-secret-456',
+      'pass-789',
+      Buffer.from('u:pass-789').toString('base64')
+    ])
+      expect(text).not.toContain(secret)
+  })
+
+  it('are not written at all without RUNNER_DEBUG (planning makes thousands of requests)', async () => {
+    handler = (_req, res) => {
+      manifestHeaders(res)
+      res.end()
+    }
+    const written: string[] = []
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => {
+      written.push(String(chunk))
+      return true
+    })
+    const c = client()
+    try {
+      await c.headManifest(host, 'a/b', 'one')
+    } finally {
+      spy.mockRestore()
+      c.dispose()
+    }
+    expect(written.join('')).not.toContain('::debug::')
   })
 })
 

@@ -181,6 +181,49 @@ describeEngines('sync between two real registries', current => {
       pushed.app = moved
     })
 
+    it('with step debug logging on, the log tells the requests and why each image was copied or left alone', async () => {
+      const image = `${source.host}/team/app:v1`
+      const options = { files: files(), env: { RUNNER_DEBUG: '1' } }
+      const first = await runActionAsync(
+        inputs({ images: image, target: `${target.host}/debug` }),
+        options
+      )
+      const again = await runActionAsync(
+        inputs({ images: image, target: `${target.host}/debug` }),
+        options
+      )
+      expect([first.code, again.code]).toEqual([0, 0])
+      expect([first.outputs.copied, again.outputs.unchanged]).toEqual(['1', '1'])
+      const debugOf = (run: { stdout: string }) =>
+        run.stdout.split('\n').filter(line => line.startsWith('::debug::'))
+      const mirroredTo = `${target.host}/debug/${source.host.replace(':', '_')}/team/app:v1`
+      const firstLines = debugOf(first).join('\n')
+      expect(firstLines).toContain(`::debug::${image}: source ${pushed.app?.digest}, all platforms`)
+      expect(firstLines).toContain(
+        `::debug::${mirroredTo}: holds nothing, not what the source has; to copy`
+      )
+      expect(firstLines).toContain(
+        `::debug::${mirroredTo}: verified, it holds ${pushed.app?.digest}`
+      )
+      // Each request: method, URL, status and time; the target's with the auth scheme used.
+      expect(firstLines).toMatch(
+        new RegExp(`::debug::HEAD http://${source.host}/v2/team/app/manifests/v1 → 200 in \\d+ ms`)
+      )
+      expect(firstLines).toMatch(
+        new RegExp(`::debug::${target.host}: 401 with a (basic|bearer) challenge`)
+      )
+      expect(debugOf(again).join('\n')).toContain(
+        `::debug::${mirroredTo}: unchanged, it holds ${pushed.app?.digest}, what the source has`
+      )
+      for (const run of [first, again]) {
+        const withoutMask = run.stdout
+          .split('\n')
+          .filter(l => l !== `::add-mask::${AUTH.password}`)
+          .join('\n')
+        expect(withoutMask).not.toContain(AUTH.password)
+      }
+    })
+
     it('platforms: linux/arm64 gives a target holding only that platform, and says the digest changed', async () => {
       const run = await runActionAsync(
         inputs({

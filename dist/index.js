@@ -35690,8 +35690,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-;// CONCATENATED MODULE: external "node:fs"
-const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: external "node:path"
@@ -35714,6 +35712,10 @@ const DOCKER_HUB_ALIASES = new Set([
     'registry-1.docker.io',
     'registry.hub.docker.com'
 ]);
+/** Whether a host (without a port) is one of Docker Hub's names. */
+function isDockerHubHost(host) {
+    return DOCKER_HUB_ALIASES.has(host);
+}
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const TAG = /^\w[\w.-]{0,127}$/;
@@ -36260,57 +36262,11 @@ function findCollisions(mappings) {
     }));
 }
 
-;// CONCATENATED MODULE: ./src/action/inputs.ts
-/**
- * The action's inputs, read and validated in one place before any work, with
- * messages that name the input and what it accepts.
- */
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/action/paths.ts
+/** Where the job's files are, and how they are named in messages. */
 
-
-
-
-
-
-const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
-const ENGINES = ['crane', 'skopeo'];
-const DEFAULT_CRANE_VERSION = 'v0.21.9';
-const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download';
-/** GitHub allows at most 256 jobs in one matrix. */
-const MAX_LEGS = 256;
-class InputError extends Error {
-}
-function fail(name, message) {
-    throw new InputError(`Input "${name}": ${message}`);
-}
-function inputs_text(name) {
-    return getInput(name).trim();
-}
-function oneOf(name, allowed, fallback) {
-    const value = inputs_text(name).toLowerCase() || fallback;
-    if (!allowed.includes(value)) {
-        fail(name, `"${getInput(name).trim()}" is not one of ${allowed.join(', ')}`);
-    }
-    return value;
-}
-function bool(name, fallback) {
-    const value = inputs_text(name).toLowerCase();
-    if (value === '')
-        return fallback;
-    if (value === 'true')
-        return true;
-    if (value === 'false')
-        return false;
-    return fail(name, `"${inputs_text(name)}" is not a boolean; use true or false`);
-}
-function integer(name, fallback, min, max) {
-    const value = inputs_text(name);
-    if (value === '')
-        return fallback;
-    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-        fail(name, `"${value}" is not a whole number from ${min} to ${max}`);
-    }
-    return Number(value);
-}
 function workspace() {
     return process.env.GITHUB_WORKSPACE || process.cwd();
 }
@@ -36323,9 +36279,54 @@ function workspacePath(file) {
 function displayPath(file) {
     return workspacePath(file) ?? file;
 }
+
+;// CONCATENATED MODULE: ./src/action/input-readers.ts
+/**
+ * One input each: read, checked, normalised, or refused with a message that
+ * names the input and says what it accepts. inputs.ts composes them.
+ */
+
+
+
+
+
+class InputError extends Error {
+}
+function fail(name, message) {
+    throw new InputError(`Input "${name}": ${message}`);
+}
+function input_readers_text(name) {
+    return getInput(name).trim();
+}
+function oneOf(name, allowed, fallback) {
+    const value = input_readers_text(name).toLowerCase() || fallback;
+    if (!allowed.includes(value)) {
+        fail(name, `"${getInput(name).trim()}" is not one of ${allowed.join(', ')}`);
+    }
+    return value;
+}
+function bool(name, fallback) {
+    const value = input_readers_text(name).toLowerCase();
+    if (value === '')
+        return fallback;
+    if (value === 'true')
+        return true;
+    if (value === 'false')
+        return false;
+    return fail(name, `"${input_readers_text(name)}" is not a boolean; use true or false`);
+}
+function integer(name, fallback, min, max) {
+    const value = input_readers_text(name);
+    if (value === '')
+        return fallback;
+    if (!/^-?\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+        fail(name, `"${value}" is not a whole number from ${min} to ${max}`);
+    }
+    return Number(value);
+}
 /** A path to an existing file, relative to the workspace. */
 function existingFile(name) {
-    const value = inputs_text(name);
+    const value = input_readers_text(name);
     if (value === '')
         return undefined;
     const resolved = external_node_path_namespaceObject.resolve(workspace(), value);
@@ -36342,13 +36343,13 @@ function existingFile(name) {
 }
 /** Items separated by commas or new lines. */
 function list(name) {
-    return inputs_text(name)
+    return input_readers_text(name)
         .split(/[,\n]/)
         .map(s => s.trim())
         .filter(s => s.length > 0);
 }
 function parseTarget(name, required) {
-    const value = inputs_text(name).replace(/\/+$/, '');
+    const value = input_readers_text(name).replace(/\/+$/, '');
     if (value === '') {
         if (required)
             fail(name, 'is required: the registry (and optional path) images are mirrored to, e.g. registry.example.com/mirror');
@@ -36370,7 +36371,7 @@ function parseTarget(name, required) {
         : parsed.ref.registry;
 }
 function parsePlatforms(name) {
-    const value = inputs_text(name).toLowerCase();
+    const value = input_readers_text(name).toLowerCase();
     if (value === '' || value === 'all')
         return 'all';
     const platforms = list(name).map(p => p.toLowerCase());
@@ -36382,7 +36383,7 @@ function parsePlatforms(name) {
     return [...new Set(platforms)];
 }
 function parseIssuePlatforms(name) {
-    const value = inputs_text(name).toLowerCase();
+    const value = input_readers_text(name).toLowerCase();
     if (value === '' || value === 'any')
         return 'any';
     if (value === 'none')
@@ -36400,7 +36401,7 @@ function parseHosts(name) {
     });
 }
 function parseUrl(name, fallback) {
-    const value = inputs_text(name) || fallback;
+    const value = input_readers_text(name) || fallback;
     let url;
     try {
         url = new URL(value);
@@ -36414,59 +36415,51 @@ function parseUrl(name, fallback) {
 }
 /** A label name: GitHub allows at most 50 characters. */
 function label(name, fallback) {
-    const value = inputs_text(name) || fallback;
+    const value = input_readers_text(name) || fallback;
     // eslint-disable-next-line no-control-regex -- control characters are what is refused
     if (value.length > 50 || /[\u0000-\u001f]/.test(value)) {
         fail(name, `"${value}" is not a label name (at most 50 characters, one line)`);
     }
     return value;
 }
+
+;// CONCATENATED MODULE: ./src/action/inputs.ts
+/**
+ * The action's inputs, read and validated in one place before any work, with
+ * messages that name the input and what it accepts (input-readers.ts reads
+ * each one). Like docker/login-action: `getInputs()` reads them all once, then
+ * `inputsForMode()` narrows them to what the chosen mode uses, so a mode
+ * cannot read an input it was never given (a copy leg has its `leg`).
+ */
+
+
+
+
+
+
+const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
+const ENGINES = ['crane', 'skopeo'];
+const DEFAULT_CRANE_VERSION = 'v0.21.9';
+const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download';
+/** GitHub allows at most 256 jobs in one matrix. */
+const MAX_LEGS = 256;
 /** Read and validate every input. Throws InputError naming the first bad one. */
 function getInputs() {
     const mode = oneOf('mode', MODES, 'sync');
-    const images = getInput('images');
-    // Only sync and plan read the request (the report answers from what the plan read):
-    // a copy leg needs no checkout.
-    const reads = mode === 'sync' || mode === 'plan';
-    const imagesFile = reads ? existingFile('images-file') : undefined;
-    const fromIssue = bool('from-issue', false);
-    // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
+    const request = readRequest(mode);
+    const rewrite = readRewrite();
+    const craneVersion = readCraneVersion();
+    const secrets = readSecrets();
     const lint = mode === 'lint-allowlist';
-    if (fromIssue && lint)
-        fail('from-issue', 'true does not work with mode lint-allowlist');
-    if (fromIssue && mode === 'copy') {
-        fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
-    }
-    if (reads && !images.trim() && !imagesFile && !fromIssue) {
-        fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"');
-    }
-    const rewrite = inputs_text('rewrite') || DEFAULT_TEMPLATE;
-    const templateProblem = checkTemplate(rewrite);
-    if (templateProblem)
-        fail('rewrite', `"${rewrite}" ${templateProblem}`);
-    const version = inputs_text('crane-version') || DEFAULT_CRANE_VERSION;
-    // A pre-release or build label (v0.21.9-internal.1) is allowed for internal mirrors of releases.
-    if (!/^v\d+\.\d+\.\d+(?:-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?$/.test(version))
-        fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`);
-    const username = inputs_text('username') || undefined;
-    const password = getInput('password') || undefined;
-    if (password)
-        core_setSecret(password);
-    if (Boolean(username) !== Boolean(password)) {
-        fail(username ? 'password' : 'username', 'username and password are given together or not at all');
-    }
-    const githubToken = getInput('github-token') || undefined;
-    if (githubToken)
-        core_setSecret(githubToken);
     const inputs = {
         mode,
-        images,
-        fromIssue,
+        images: request.images,
+        fromIssue: request.fromIssue,
         target: parseTarget('target', mode !== 'report' && !lint),
         rewrite,
         platforms: parsePlatforms('platforms'),
         engine: oneOf('engine', ENGINES, 'crane'),
-        craneVersion: version,
+        craneVersion,
         craneUrl: parseUrl('crane-url', DEFAULT_CRANE_URL),
         concurrency: integer('concurrency', 4, 1, 64),
         maxLegs: integer('max-legs', 16, 1, MAX_LEGS),
@@ -36474,7 +36467,7 @@ function getInputs() {
         dryRun: bool('dry-run', false),
         retries: integer('retries', 3, 0, 10),
         insecureRegistries: parseHosts('insecure-registries'),
-        resultsDir: inputs_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
+        resultsDir: input_readers_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
         issueMaxImages: integer('issue-max-images', 10, 1, 100),
         issuePlatforms: parseIssuePlatforms('issue-platforms'),
         labels: {
@@ -36484,11 +36477,79 @@ function getInputs() {
         },
         openMirror: bool('open-mirror', false)
     };
+    checkEngine(inputs);
+    readAllowlist(inputs, request.reads);
+    if (lint)
+        inputs.fix = bool('fix', false);
+    if (request.imagesFile)
+        inputs.imagesFile = request.imagesFile;
+    Object.assign(inputs, secrets);
+    if (mode === 'copy')
+        inputs.leg = readLeg();
+    readClientConfigs(inputs);
+    return inputs;
+}
+/** The request: images, images-file and from-issue, and which modes may read them. */
+function readRequest(mode) {
+    const images = getInput('images');
+    // Only sync and plan read the request (the report answers from what the plan read):
+    // a copy leg needs no checkout.
+    const reads = mode === 'sync' || mode === 'plan';
+    const imagesFile = reads ? existingFile('images-file') : undefined;
+    const fromIssue = bool('from-issue', false);
+    // Linting an allowlist reads nothing but the allowlist: no images, no target, no issue.
+    if (fromIssue && mode === 'lint-allowlist')
+        fail('from-issue', 'true does not work with mode lint-allowlist');
+    if (fromIssue && mode === 'copy') {
+        fail('from-issue', 'true works with modes sync, plan and report; a copy leg does not read the issue');
+    }
+    if (reads && !images.trim() && !imagesFile && !fromIssue) {
+        fail('images', 'no images to mirror: set "images", "images-file" or "from-issue: true"');
+    }
+    return { images, fromIssue, reads, ...(imagesFile ? { imagesFile } : {}) };
+}
+function readRewrite() {
+    const rewrite = input_readers_text('rewrite') || DEFAULT_TEMPLATE;
+    const templateProblem = checkTemplate(rewrite);
+    if (templateProblem)
+        fail('rewrite', `"${rewrite}" ${templateProblem}`);
+    return rewrite;
+}
+function readCraneVersion() {
+    const version = input_readers_text('crane-version') || DEFAULT_CRANE_VERSION;
+    // A pre-release or build label (v0.21.9-internal.1) is allowed for internal mirrors of releases.
+    if (!/^v\d+\.\d+\.\d+(?:-[0-9A-Za-z][0-9A-Za-z.-]{0,63})?$/.test(version))
+        fail('crane-version', `"${version}" is not a release tag like ${DEFAULT_CRANE_VERSION}`);
+    return version;
+}
+/** The target's login and the GitHub token, masked as soon as they are read. */
+function readSecrets() {
+    const username = input_readers_text('username') || undefined;
+    const password = getInput('password') || undefined;
+    if (password)
+        core_setSecret(password);
+    if (Boolean(username) !== Boolean(password)) {
+        fail(username ? 'password' : 'username', 'username and password are given together or not at all');
+    }
+    const githubToken = getInput('github-token') || undefined;
+    if (githubToken)
+        core_setSecret(githubToken);
+    return {
+        ...(username ? { username } : {}),
+        ...(password ? { password } : {}),
+        ...(githubToken ? { githubToken } : {})
+    };
+}
+function checkEngine(inputs) {
     if (inputs.engine === 'skopeo' &&
         Array.isArray(inputs.platforms) &&
         inputs.platforms.length > 1) {
         fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`);
     }
+}
+/** The allowlist, and the rules that keep strangers' issues from choosing what the mirror holds. */
+function readAllowlist(inputs, reads) {
+    const lint = inputs.mode === 'lint-allowlist';
     // The report answers from the plan, which names the allowlist: its job needs no checkout.
     const allowlist = reads || lint ? existingFile('allowlist') : undefined;
     if (allowlist)
@@ -36496,32 +36557,24 @@ function getInputs() {
     else if (lint)
         fail('allowlist', 'mode lint-allowlist needs the allowlist file to check');
     // Strangers choose what an issue asks for: the mirror's integrity must not depend on them.
-    if (fromIssue && reads) {
+    if (inputs.fromIssue && reads) {
         if (!allowlist && !inputs.openMirror) {
             fail('allowlist', 'from-issue: true needs an allowlist of the images strangers may ask for (DaoCloud allows.txt format); to serve any public image instead, set open-mirror: true');
         }
-        if (!isOneToOne(rewrite)) {
-            fail('rewrite', `"${rewrite}" can map two source repositories to one mirrored name, so one issue could overwrite the tags another issue mirrored; with from-issue: true use a template that keeps {registry} and {repository} as path segments, such as ${DEFAULT_TEMPLATE}`);
+        if (!isOneToOne(inputs.rewrite)) {
+            fail('rewrite', `"${inputs.rewrite}" can map two source repositories to one mirrored name, so one issue could overwrite the tags another issue mirrored; with from-issue: true use a template that keeps {registry} and {repository} as path segments, such as ${DEFAULT_TEMPLATE}`);
         }
     }
-    if (inputs.openMirror && !fromIssue)
+    if (inputs.openMirror && !inputs.fromIssue)
         fail('open-mirror', 'true works with from-issue: true');
-    if (lint)
-        inputs.fix = bool('fix', false);
-    if (imagesFile)
-        inputs.imagesFile = imagesFile;
-    if (username)
-        inputs.username = username;
-    if (password)
-        inputs.password = password;
-    if (githubToken)
-        inputs.githubToken = githubToken;
-    if (mode === 'copy') {
-        if (!inputs_text('leg'))
-            fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
-        inputs.leg = integer('leg', 1, 1, MAX_LEGS);
-    }
-    const configDir = inputs_text('config-dir');
+}
+function readLeg() {
+    if (!input_readers_text('leg'))
+        fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
+    return integer('leg', 1, 1, MAX_LEGS);
+}
+function readClientConfigs(inputs) {
+    const configDir = input_readers_text('config-dir');
     if (configDir)
         inputs.configDir = configDir;
     const configRegistries = parseHosts('config-registries');
@@ -36530,10 +36583,97 @@ function getInputs() {
             fail('config-registries', 'names registries for client configs; set config-dir too');
         inputs.configRegistries = configRegistries;
     }
-    return inputs;
+}
+/** Optional fields copied only when present (exact optional property types). */
+function present(from, keys) {
+    const picked = {};
+    for (const key of keys)
+        if (from[key] !== undefined)
+            picked[key] = from[key];
+    return picked;
+}
+function copySettings(a) {
+    return {
+        engine: a.engine,
+        craneVersion: a.craneVersion,
+        craneUrl: a.craneUrl,
+        target: a.target,
+        insecureRegistries: a.insecureRegistries,
+        ...present(a, ['username', 'password']),
+        retries: a.retries,
+        platforms: a.platforms,
+        concurrency: a.concurrency,
+        skipUnchanged: a.skipUnchanged,
+        dryRun: a.dryRun
+    };
+}
+function issueSettings(a) {
+    return {
+        fromIssue: a.fromIssue,
+        ...present(a, ['githubToken']),
+        issueMaxImages: a.issueMaxImages,
+        issuePlatforms: a.issuePlatforms,
+        labels: a.labels
+    };
+}
+function clientConfigSettings(a) {
+    return { rewrite: a.rewrite, ...present(a, ['configDir', 'configRegistries']) };
+}
+function requestInputs(a) {
+    return {
+        ...copySettings(a),
+        ...issueSettings(a),
+        ...clientConfigSettings(a),
+        images: a.images,
+        ...present(a, ['imagesFile', 'allowlist']),
+        openMirror: a.openMirror
+    };
+}
+/** What the chosen mode uses of the inputs, and nothing else. */
+function inputsForMode(a) {
+    switch (a.mode) {
+        case 'sync':
+            return { mode: 'sync', ...requestInputs(a) };
+        case 'plan':
+            return { mode: 'plan', ...requestInputs(a), maxLegs: a.maxLegs, resultsDir: a.resultsDir };
+        case 'copy':
+            return { mode: 'copy', ...copySettings(a), resultsDir: a.resultsDir, leg: a.leg };
+        case 'report':
+            return {
+                mode: 'report',
+                ...issueSettings(a),
+                ...clientConfigSettings(a),
+                resultsDir: a.resultsDir,
+                target: a.target,
+                insecureRegistries: a.insecureRegistries,
+                platforms: a.platforms
+            };
+        case 'lint-allowlist':
+            return { mode: 'lint-allowlist', allowlist: a.allowlist, fix: a.fix === true };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/common/errors.ts
+/**
+ * The one error base for failures a retry may or may not cure, like
+ * go-containerregistry's transport errors answering whether they are
+ * temporary: the registry client, the engines and the copy loop throw
+ * subclasses of it, and every retry decision reads `permanent` here.
+ */
+/** A failure that says whether trying again can help. */
+class MirrorError extends Error {
+    permanent;
+    constructor(message, 
+    /** Retrying will not help (wrong credentials, denied, missing, malformed). */
+    permanent) {
+        super(message);
+        this.permanent = permanent;
+    }
+}
+/** Whether a thrown value says no retry can cure it; anything else is worth another try. */
+function isPermanent(error) {
+    return error instanceof MirrorError && error.permanent;
+}
 /** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
 function errorMessage(error) {
     return error instanceof Error ? error.message : String(error);
@@ -36781,6 +36921,20 @@ function validateConcurrency(concurrency) {
 	}
 }
 
+;// CONCATENATED MODULE: ./src/action/log.ts
+/** Debug lines for a user who turned on step debug logging (RUNNER_DEBUG=1). */
+
+/**
+ * A debug line, built only when debug logging is on: planning makes thousands
+ * of requests, and a line each would cost time in every run for nobody. The
+ * runner's command escapes line breaks, so a stranger's text cannot start a
+ * workflow command from here.
+ */
+function log_debug(message) {
+    if (isDebug())
+        core_debug(message());
+}
+
 ;// CONCATENATED MODULE: ./src/copy/engines/engine.ts
 /**
  * The copy engines' one small interface: copy one image from a source
@@ -36789,8 +36943,7 @@ function validateConcurrency(concurrency) {
 
 
 
-class EngineError extends Error {
-    permanent;
+class EngineError extends MirrorError {
     retried;
     constructor(message, 
     /** Retrying will not help (credentials refused, image missing). */
@@ -36801,8 +36954,7 @@ class EngineError extends Error {
      * Retry-After), so running it again repeats those tries.
      */
     retried = false) {
-        super(message);
-        this.permanent = permanent;
+        super(message, permanent);
         this.retried = retried;
     }
 }
@@ -37057,77 +37209,19 @@ async function runTool(name, tool, args, env, options = {}) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: external "node:http"
-var external_node_http_ = __nccwpck_require__(7067);
-;// CONCATENATED MODULE: external "node:https"
-const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-// EXTERNAL MODULE: external "node:net"
-var external_node_net_ = __nccwpck_require__(7030);
-;// CONCATENATED MODULE: ./src/registry/client.ts
+;// CONCATENATED MODULE: ./src/common/retry.ts
 /**
- * Registry client, read side: HEAD and GET manifests, list tags, read a JSON
- * blob (an image config), with the registry's token or Basic auth, retries on
- * 429/5xx and Docker Hub's rate limit watched. Copying itself is the engines' work.
- *
- * Requests go out on node:http(s) directly over keep-alive agents, one per
- * origin, that @actions/http-client hands out (so a proxy from the
- * environment is honoured): planning thousands of images is two HEADs each,
- * and the client's own per-request work is what the registries' ceiling is
- * compared with (see `npm run bench`).
- *
- * What a registry answers is a stranger's: a Bearer realm is followed only
- * over https (plain HTTP only to an insecure registry's own host:port, and
- * then without credentials), never to a link-local or cloud metadata
- * address, and the token it gives is bounded before it is used in a header.
+ * Waiting between attempts, in one place: exponential backoff with jitter,
+ * caps, and the server's own Retry-After when it gives one. The registry
+ * client retries requests, the copy loop retries images; both wait with these.
  */
-
-
-
-
-
-
-
-/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
-const MANIFEST_TYPES = [
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json'
-];
-const INDEX_TYPES = new Set(MANIFEST_TYPES.slice(0, 2));
-const ACCEPT = MANIFEST_TYPES.join(', ');
-function isIndex(mediaType) {
-    return INDEX_TYPES.has(mediaType);
-}
-function formatPlatform(p) {
-    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
-}
-class RegistryError extends Error {
-    status;
-    permanent;
-    constructor(message, 
-    /** HTTP status, or undefined for a network error. */
-    status, 
-    /** Retrying will not help (wrong credentials, denied, malformed answer). */
-    permanent = false) {
-        super(message);
-        this.status = status;
-        this.permanent = permanent;
-    }
-}
-/** Parse `Bearer realm="...",service="...",scope="..."` (one challenge is all registries send). */
-function parseChallenge(header) {
-    if (!header)
-        return undefined;
-    const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
-    if (!match)
-        return undefined;
-    const params = {};
-    for (const p of match[2].matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
-        params[p[1].toLowerCase()] =
-            p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
-    }
-    return { scheme: match[1].toLowerCase(), params };
+const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+/**
+ * `baseMs` doubled per attempt (0 for the first retry), capped at `capMs`, then spread over
+ * ±25 % so clients that failed together do not all come back together.
+ */
+function backoffDelay(attempt, baseMs, capMs = Infinity) {
+    return Math.min(baseMs * 2 ** attempt, capMs) * (0.75 + Math.random() / 2);
 }
 /** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
 function parseRetryAfter(value, now = Date.now()) {
@@ -37138,22 +37232,54 @@ function parseRetryAfter(value, now = Date.now()) {
     const date = Date.parse(value);
     return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
-/** `76;w=21600` → 76. */
-function leadingNumber(value) {
-    const text = Array.isArray(value) ? value[0] : value;
-    const match = text ? /^\s*(\d+)/.exec(text) : null;
-    return match ? Number(match[1]) : undefined;
+/**
+ * The wait before retrying an answer: what the server asked for (Retry-After), else backoff;
+ * never longer than `capMs`, so one answer cannot stall a run for hours.
+ */
+function answerDelay(retryAfter, attempt, baseMs, capMs) {
+    return Math.min(parseRetryAfter(retryAfter) ?? backoffDelay(attempt, baseMs), capMs);
 }
-const sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+
+;// CONCATENATED MODULE: ./src/registry/error.ts
+
+/** A registry request that failed: its HTTP status (none for a network error), and whether it is final. */
+class RegistryError extends MirrorError {
+    status;
+    constructor(message, 
+    /** HTTP status, or undefined for a network error. */
+    status, permanent = false) {
+        super(message, permanent);
+        this.status = status;
+    }
+}
+
+// EXTERNAL MODULE: external "node:http"
+var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: external "node:https"
+const external_node_https_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+// EXTERNAL MODULE: external "node:net"
+var external_node_net_ = __nccwpck_require__(7030);
+;// CONCATENATED MODULE: ./src/registry/transport.ts
+/**
+ * HTTP for the registry client. Requests go out on node:http(s) directly over
+ * keep-alive agents, one per origin, that @actions/http-client hands out (so
+ * a proxy from the environment is honoured): planning thousands of images is
+ * two HEADs each, and this per-request work is what the registries' ceiling
+ * is compared with (see `npm run bench`). Answers are bounded; redirects never
+ * go from HTTPS to HTTP, never to a link-local or metadata host, and never
+ * carry credentials to another host.
+ */
+
+
+
+
+
+
 const SOCKET_TIMEOUT_MS = 60_000;
 const MAX_REDIRECTS = 10;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
-/** An image config is a few KiB; getBlobJson's default ceiling. */
-const MAX_BLOB_JSON_BYTES = 1024 * 1024;
-/** Registry tokens are JWTs of a few KiB; a longer one is refused. */
-const MAX_TOKEN_LENGTH = 16 * 1024;
 /** Cloud metadata endpoints (instance credentials live there): never a realm or redirect target. */
 const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal']);
 const FORBIDDEN_ADDRESSES = new external_node_net_.BlockList();
@@ -37183,33 +37309,16 @@ function isForbiddenHost(hostname) {
     }
     return false;
 }
-class RegistryClient {
-    options;
+class Transport {
+    userAgent;
     /** Agents come from here; one HttpClient serves a single protocol, hence one each. */
     agentSources;
     agents = new Map();
-    userAgent;
-    insecure;
-    tokens = new Map();
-    /** Registries whose credentials were refused: every later request fails at once. */
-    refused = new Map();
-    warnedLow = new Set();
-    warnedPlainRealm = new Set();
-    retries;
-    retryDelayMs;
-    maxRetryDelayMs;
-    /** Manifest GETs made on each registry (Docker Hub counts each as a pull). */
-    manifestGets = new Map();
-    constructor(options = {}) {
-        this.options = options;
+    constructor(userAgent) {
+        this.userAgent = userAgent;
         // Proxies come from the environment; the agents keep connections alive.
-        const source = () => new lib_HttpClient(options.userAgent ?? 'image-mirror', [], { keepAlive: true });
+        const source = () => new lib_HttpClient(userAgent, [], { keepAlive: true });
         this.agentSources = { 'http:': source(), 'https:': source() };
-        this.userAgent = options.userAgent ?? 'image-mirror';
-        this.insecure = new Set(options.insecure ?? []);
-        this.retries = options.retries ?? 3;
-        this.retryDelayMs = options.retryDelayMs ?? 500;
-        this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
     }
     dispose() {
         this.agentSources['http:'].dispose();
@@ -37218,12 +37327,345 @@ class RegistryClient {
         for (const agent of this.agents.values())
             agent.destroy?.();
     }
+    /** The keep-alive agent for an origin (through the environment's proxy, if one applies). */
+    agentFor(url) {
+        let agent = this.agents.get(url.origin);
+        if (!agent) {
+            const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
+            agent = this.agentSources[protocol].getAgent(url.href);
+            this.agents.set(url.origin, agent);
+        }
+        return agent;
+    }
+    /**
+     * Send a request and read the answer, following redirects (never from
+     * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
+     * are not carried to another host). `guard` checks every hop.
+     */
+    async send(method, address, headers, { maxBytes = MAX_BODY_BYTES, guard } = {}) {
+        let url = new URL(address);
+        let sent = headers;
+        for (let redirects = 0;; redirects++) {
+            guard?.(url);
+            const started = Date.now();
+            const answer = await this.sendOnce(method, url, sent, maxBytes);
+            // Without the query: a token request's scope and service are not secret, but are noise.
+            log_debug(() => `${method} ${url.origin}${url.pathname} → ${answer.status} in ${Date.now() - started} ms${sent.authorization ? ` (${sent.authorization.split(' ')[0]} auth)` : ''}`);
+            const location = answer.headers.location;
+            if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS)
+                return answer;
+            const next = new URL(location, url);
+            if (url.protocol === 'https:' && next.protocol !== 'https:') {
+                throw new RegistryError(`${url.host} redirected to ${next.origin} over plain HTTP; not followed`, answer.status, true);
+            }
+            if (next.host !== url.host && isForbiddenHost(next.hostname)) {
+                throw new RegistryError(`${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`, answer.status, true);
+            }
+            if (next.host !== url.host) {
+                const { authorization: _dropped, ...rest } = sent;
+                void _dropped;
+                sent = rest;
+            }
+            url = next;
+        }
+    }
+    sendOnce(method, url, headers, maxBytes) {
+        const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
+        return new Promise((resolve, reject) => {
+            let refused = false;
+            const refuse = () => {
+                // Final: asking again would only fetch the same oversized answer.
+                refused = true;
+                reject(new RegistryError(`${url.host} answered more than ${maxBytes} bytes`, 0, true));
+                req.destroy();
+            };
+            const req = transport.request(url, {
+                method,
+                headers: { 'user-agent': this.userAgent, ...headers },
+                agent: this.agentFor(url),
+                timeout: SOCKET_TIMEOUT_MS
+            }, res => {
+                const chunks = [];
+                let length = 0;
+                // A HEAD's Content-Length describes a body that is not sent.
+                if (method !== 'HEAD' && Number(res.headers['content-length'] ?? 0) > maxBytes) {
+                    return refuse();
+                }
+                res.on('data', (chunk) => {
+                    if (refused)
+                        return;
+                    length += chunk.length;
+                    if (length > maxBytes)
+                        refuse();
+                    else
+                        chunks.push(chunk);
+                });
+                res.on('error', reject);
+                res.on('end', () => {
+                    // Ended early by refuse(): what came is incomplete and must not be used.
+                    if (refused)
+                        return;
+                    const bytes = Buffer.concat(chunks);
+                    resolve({
+                        status: res.statusCode ?? 0,
+                        headers: res.headers,
+                        bytes,
+                        body: bytes.toString('utf8')
+                    });
+                });
+            });
+            req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
+            req.on('error', reject);
+            req.end();
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/registry/auth.ts
+/**
+ * Authentication for the registry client: Basic, or a Bearer token from the
+ * registry's token service, kept per registry and scope. What a registry
+ * answers is a stranger's: a Bearer realm is followed only over https (plain
+ * HTTP only to an insecure registry's own host:port, and then without
+ * credentials), never to a link-local or cloud metadata address, and the
+ * token it gives is bounded before it is used in a header.
+ */
+
+
+
+/** Registry tokens are JWTs of a few KiB; a longer one is refused. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Parse `Bearer realm="...",service="...",scope="..."` (one challenge is all registries send). */
+function parseChallenge(header) {
+    if (!header)
+        return undefined;
+    const match = /^\s*(\w+)\s*(.*)$/s.exec(header);
+    if (!match)
+        return undefined;
+    const params = {};
+    for (const p of match[2].matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g)) {
+        params[p[1].toLowerCase()] =
+            p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '');
+    }
+    return { scheme: match[1].toLowerCase(), params };
+}
+class Authenticator {
+    transport;
+    options;
+    tokens = new Map();
+    /** Registries whose credentials were refused: every later request fails at once. */
+    refused = new Map();
+    warnedPlainRealm = new Set();
+    constructor(transport, options) {
+        this.transport = transport;
+        this.options = options;
+    }
+    /** Why the registry's credentials were refused earlier in the run, if they were. */
+    refusal(registry) {
+        return this.refused.get(registry);
+    }
+    /** Remember that the registry refused its credentials, so no later request tries again. */
+    refuse(registry, message) {
+        this.refused.set(registry, message);
+    }
+    /** The Authorization header a request to `registry` for `scope` carries now, if any. */
+    authorization(registry, scope) {
+        const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry);
+        if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
+            return { authorization: `Bearer ${auth.token}` };
+        }
+        const credentials = this.options.credentials?.(registry);
+        if (auth?.kind === 'basic' && credentials) {
+            return { authorization: `Basic ${basic(credentials)}` };
+        }
+        return {};
+    }
+    /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */
+    async authenticate(registry, scope, header) {
+        const challenge = parseChallenge(Array.isArray(header) ? header[0] : header);
+        const credentials = this.options.credentials?.(registry);
+        log_debug(() => `${registry}: 401 with ${challenge ? `a ${challenge.scheme} challenge${challenge.params.realm ? ` (realm ${challenge.params.realm.split('?')[0]})` : ''}` : 'no challenge'} for ${scope}; ${credentials ? 'credentials given' : 'anonymous'}`);
+        if (challenge?.scheme === 'basic') {
+            if (credentials)
+                this.tokens.set(registry, { kind: 'basic' });
+            return;
+        }
+        if (challenge?.scheme !== 'bearer' || !challenge.params.realm)
+            return;
+        let url;
+        try {
+            url = new URL(challenge.params.realm);
+        }
+        catch {
+            throw new RegistryError(`${registry} sent a token realm that is not a URL`, undefined, true);
+        }
+        const guard = this.realmGuard(registry);
+        guard(url);
+        if (challenge.params.service)
+            url.searchParams.set('service', challenge.params.service);
+        url.searchParams.set('scope', challenge.params.scope || scope);
+        const plain = url.protocol !== 'https:';
+        if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
+            this.warnedPlainRealm.add(registry);
+            this.options.warn?.(`${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`);
+        }
+        const res = await this.transport.send('GET', url.toString(), credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {}, { guard });
+        const text = res.body;
+        const status = res.status;
+        if (status === 401 || status === 403) {
+            const message = credentials
+                ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
+                : `${registry} refused an anonymous token (${status}) for ${scope}`;
+            if (credentials)
+                this.refused.set(registry, message);
+            throw new RegistryError(message, status, true);
+        }
+        if (status < 200 || status >= 300) {
+            throw new RegistryError(`${registry}: the token service answered HTTP ${status}`, status);
+        }
+        let answer;
+        try {
+            answer = JSON.parse(text);
+        }
+        catch {
+            throw new RegistryError(`${registry}: the token service answered something not JSON`);
+        }
+        const token = answer?.token ?? answer?.access_token;
+        if (!token)
+            throw new RegistryError(`${registry}: the token service sent no token`);
+        // It goes into a header: a stranger's string is bounded and kept to header-safe characters.
+        if (typeof token !== 'string' ||
+            token.length > MAX_TOKEN_LENGTH ||
+            !/^[\x21-\x7e]+$/.test(token)) {
+            throw new RegistryError(`${registry}: the token service on ${url.host} sent a token that is not up to ${MAX_TOKEN_LENGTH} printable ASCII characters; refused`, status, true);
+        }
+        // Expire a little early so no request goes out with a token about to lapse.
+        const expiresIn = Number.isFinite(answer.expires_in) ? answer.expires_in : 60;
+        const lifetime = Math.max(60, expiresIn) * 1000;
+        log_debug(() => `${registry}: token for ${scope} from ${url.host}, kept ${lifetime / 1000 - 10} s`);
+        this.tokens.set(`${registry} ${scope}`, {
+            kind: 'bearer',
+            token,
+            expires: Date.now() + lifetime - 10_000
+        });
+    }
+    /**
+     * Where a registry's token realm may send the client: https anywhere, plain
+     * HTTP only to an insecure registry's own host:port, never a link-local or
+     * metadata host. Applied to the realm and to every redirect from it.
+     */
+    realmGuard(registry) {
+        const own = new URL(this.options.baseUrl(registry));
+        return realm => {
+            const refuse = (why) => new RegistryError(`${registry}'s token realm leads to ${realm.host}: ${why}`, undefined, true);
+            if (isForbiddenHost(realm.hostname)) {
+                throw refuse('a link-local or cloud metadata address; refused');
+            }
+            if (realm.protocol === 'https:')
+                return;
+            if (realm.protocol === 'http:' && own.protocol === 'http:' && realm.host === own.host)
+                return;
+            throw refuse(`${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`);
+        };
+    }
+}
+function basic(c) {
+    return Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64');
+}
+
+;// CONCATENATED MODULE: ./src/registry/manifest.ts
+/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
+const MANIFEST_TYPES = [
+    'application/vnd.oci.image.index.v1+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.docker.distribution.manifest.v2+json'
+];
+const INDEX_TYPES = new Set(MANIFEST_TYPES.slice(0, 2));
+const ACCEPT = MANIFEST_TYPES.join(', ');
+function isIndex(mediaType) {
+    return INDEX_TYPES.has(mediaType);
+}
+function formatPlatform(p) {
+    return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
+}
+/** What the headers of a manifest answer tell: digest, type and size. */
+function manifestHead(headers) {
+    return {
+        // A registry's answer is not trusted to be a digest: anything else reads as none.
+        digest: /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(String(headers['docker-content-digest'] ?? ''))
+            ? String(headers['docker-content-digest'])
+            : '',
+        mediaType: String(headers['content-type'] ?? '')
+            .split(';')[0]
+            .trim(),
+        size: Number(headers['content-length'] ?? 0)
+    };
+}
+
+;// CONCATENATED MODULE: ./src/registry/client.ts
+/**
+ * Registry client, read side: HEAD and GET manifests, list tags, read a JSON
+ * blob (an image config), retried on 429/5xx and network errors
+ * (common/retry.ts), with Docker Hub's rate limit watched. The layers under
+ * it: transport.ts (HTTP, redirects, bounds), auth.ts (Basic and tokens),
+ * manifest.ts (what an answer means). Copying itself is the engines' work.
+ */
+
+
+
+
+
+
+
+
+
+// The registry's vocabulary, importable from its client.
+
+
+
+
+/** An image config is a few KiB; getBlobJson's default ceiling. */
+const MAX_BLOB_JSON_BYTES = 1024 * 1024;
+/** `76;w=21600` → 76. */
+function leadingNumber(value) {
+    const text = Array.isArray(value) ? value[0] : value;
+    const match = text ? /^\s*(\d+)/.exec(text) : null;
+    return match ? Number(match[1]) : undefined;
+}
+class RegistryClient {
+    options;
+    transport;
+    auth;
+    insecure;
+    warnedLow = new Set();
+    retries;
+    retryDelayMs;
+    maxRetryDelayMs;
+    /** Manifest GETs made on each registry (Docker Hub counts each as a pull). */
+    manifestGets = new Map();
+    constructor(options = {}) {
+        this.options = options;
+        this.transport = new Transport(options.userAgent ?? 'image-mirror');
+        this.auth = new Authenticator(this.transport, {
+            ...(options.credentials ? { credentials: options.credentials } : {}),
+            ...(options.warn ? { warn: options.warn } : {}),
+            baseUrl: registry => this.baseUrl(registry)
+        });
+        this.insecure = new Set(options.insecure ?? []);
+        this.retries = options.retries ?? 3;
+        this.retryDelayMs = options.retryDelayMs ?? 500;
+        this.maxRetryDelayMs = options.maxRetryDelayMs ?? 60_000;
+    }
+    dispose() {
+        this.transport.dispose();
+    }
     /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
     async headManifest(registry, repository, reference) {
         const res = await this.request('HEAD', registry, repository, `manifests/${reference}`);
         if (res.status === 404)
             return undefined;
-        return this.describe(res);
+        return manifestHead(res.headers);
     }
     /** GET a manifest. Counts as a pull on Docker Hub: use only where a HEAD cannot answer. */
     async getManifest(registry, repository, reference) {
@@ -37232,7 +37674,7 @@ class RegistryClient {
         this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
         if (res.status === 404)
             return undefined;
-        const head = this.describe(res);
+        const head = manifestHead(res.headers);
         let body;
         try {
             body = JSON.parse(text);
@@ -37302,40 +37744,31 @@ class RegistryClient {
         const prefix = `/v2/${repository}/`;
         return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link;
     }
-    describe(res) {
-        const headers = res.headers;
-        return {
-            // A registry's answer is not trusted to be a digest: anything else reads as none.
-            digest: /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(String(headers['docker-content-digest'] ?? ''))
-                ? String(headers['docker-content-digest'])
-                : '',
-            mediaType: String(headers['content-type'] ?? '')
-                .split(';')[0]
-                .trim(),
-            size: Number(headers['content-length'] ?? 0)
-        };
-    }
     /** One request with auth, retries and rate-limit watch; the answer is a 2xx or a 404. */
     async request(method, registry, repository, path, maxBytes = MAX_BODY_BYTES) {
-        const refusal = this.refused.get(registry);
+        const refusal = this.auth.refusal(registry);
         if (refusal)
             throw new RegistryError(refusal, 401, true);
         const url = `${this.baseUrl(registry)}${repository}/${path}`;
         const scope = `repository:${repository}:pull`;
         let authenticated = false;
+        const what = () => `${method} ${registry}/${repository}/${path}`;
+        const retrying = (attempt, wait) => `attempt ${attempt + 1} of ${this.retries + 1}, next in ${Math.round(wait)} ms`;
         for (let attempt = 0;; attempt++) {
             let res;
             try {
-                res = await this.send(method, url, {
+                res = await this.transport.send(method, url, {
                     ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
-                    ...this.authorization(registry, scope)
+                    ...this.auth.authorization(registry, scope)
                 }, { maxBytes });
             }
             catch (error) {
                 if (error instanceof RegistryError)
                     throw error;
                 if (attempt < this.retries) {
-                    await sleep(this.backoff(attempt));
+                    const wait = backoffDelay(attempt, this.retryDelayMs);
+                    log_debug(() => `${what()}: ${errorMessage(error)}; ${retrying(attempt, wait)}`);
+                    await sleep(wait);
                     continue;
                 }
                 throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
@@ -37343,14 +37776,16 @@ class RegistryClient {
             const status = res.status;
             this.watchRateLimit(registry, res);
             if (status === 401 && !authenticated) {
-                await this.authenticate(registry, scope, res.headers['www-authenticate']);
+                await this.auth.authenticate(registry, scope, res.headers['www-authenticate']);
                 authenticated = true;
                 attempt--;
                 continue;
             }
             if ((status === 429 || status >= 500) && attempt < this.retries) {
-                const wait = parseRetryAfter(res.headers['retry-after']);
-                await sleep(Math.min(wait ?? this.backoff(attempt), this.maxRetryDelayMs));
+                const retryAfter = res.headers['retry-after'];
+                const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs);
+                log_debug(() => `${what()}: HTTP ${status}${retryAfter ? ` (Retry-After ${String(retryAfter)})` : ''}; ${retrying(attempt, wait)}`);
+                await sleep(wait);
                 continue;
             }
             if ((status >= 200 && status < 300) || status === 404)
@@ -37358,101 +37793,12 @@ class RegistryClient {
             throw this.failure(status, registry, repository, path, res.body.slice(0, 300));
         }
     }
-    /** The keep-alive agent for an origin (through the environment's proxy, if one applies). */
-    agentFor(url) {
-        let agent = this.agents.get(url.origin);
-        if (!agent) {
-            const protocol = url.protocol === 'https:' ? 'https:' : 'http:';
-            agent = this.agentSources[protocol].getAgent(url.href);
-            this.agents.set(url.origin, agent);
-        }
-        return agent;
-    }
-    /**
-     * Send a request and read the answer, following redirects (never from
-     * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
-     * are not carried to another host). `guard` checks every hop.
-     */
-    async send(method, address, headers, { maxBytes = MAX_BODY_BYTES, guard } = {}) {
-        let url = new URL(address);
-        let sent = headers;
-        for (let redirects = 0;; redirects++) {
-            guard?.(url);
-            const answer = await this.sendOnce(method, url, sent, maxBytes);
-            const location = answer.headers.location;
-            if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS)
-                return answer;
-            const next = new URL(location, url);
-            if (url.protocol === 'https:' && next.protocol !== 'https:') {
-                throw new RegistryError(`${url.host} redirected to ${next.origin} over plain HTTP; not followed`, answer.status, true);
-            }
-            if (next.host !== url.host && isForbiddenHost(next.hostname)) {
-                throw new RegistryError(`${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`, answer.status, true);
-            }
-            if (next.host !== url.host) {
-                const { authorization: _dropped, ...rest } = sent;
-                void _dropped;
-                sent = rest;
-            }
-            url = next;
-        }
-    }
-    sendOnce(method, url, headers, maxBytes) {
-        const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
-        return new Promise((resolve, reject) => {
-            let refused = false;
-            const refuse = () => {
-                // Final: asking again would only fetch the same oversized answer.
-                refused = true;
-                reject(new RegistryError(`${url.host} answered more than ${maxBytes} bytes`, 0, true));
-                req.destroy();
-            };
-            const req = transport.request(url, {
-                method,
-                headers: { 'user-agent': this.userAgent, ...headers },
-                agent: this.agentFor(url),
-                timeout: SOCKET_TIMEOUT_MS
-            }, res => {
-                const chunks = [];
-                let length = 0;
-                // A HEAD's Content-Length describes a body that is not sent.
-                if (method !== 'HEAD' && Number(res.headers['content-length'] ?? 0) > maxBytes) {
-                    return refuse();
-                }
-                res.on('data', (chunk) => {
-                    if (refused)
-                        return;
-                    length += chunk.length;
-                    if (length > maxBytes)
-                        refuse();
-                    else
-                        chunks.push(chunk);
-                });
-                res.on('error', reject);
-                res.on('end', () => {
-                    // Ended early by refuse(): what came is incomplete and must not be used.
-                    if (refused)
-                        return;
-                    const bytes = Buffer.concat(chunks);
-                    resolve({
-                        status: res.statusCode ?? 0,
-                        headers: res.headers,
-                        bytes,
-                        body: bytes.toString('utf8')
-                    });
-                });
-            });
-            req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
-            req.on('error', reject);
-            req.end();
-        });
-    }
     failure(status, registry, repository, path, body) {
         const what = `${method(path)} ${registry}/${repository}`;
         if (status === 401) {
             if (this.options.credentials?.(registry)) {
                 const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`;
-                this.refused.set(registry, message);
+                this.auth.refuse(registry, message);
                 return new RegistryError(message, 401, true);
             }
             return new RegistryError(`${registry} requires credentials (401 Unauthorized) for ${repository}; give username and password for the target, or log in to it in an earlier step`, 401, true);
@@ -37463,106 +37809,6 @@ class RegistryClient {
             return new RegistryError(`${what}: rate limited (429 Too Many Requests) after ${this.retries + 1} attempts`, 429);
         const detail = errorDetail(body);
         return new RegistryError(`${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`, status, status >= 400 && status < 500);
-    }
-    backoff(attempt) {
-        return this.retryDelayMs * 2 ** attempt * (0.75 + Math.random() / 2);
-    }
-    authorization(registry, scope) {
-        const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry);
-        if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
-            return { authorization: `Bearer ${auth.token}` };
-        }
-        const credentials = this.options.credentials?.(registry);
-        if (auth?.kind === 'basic' && credentials) {
-            return { authorization: `Basic ${basic(credentials)}` };
-        }
-        return {};
-    }
-    /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */
-    async authenticate(registry, scope, header) {
-        const challenge = parseChallenge(Array.isArray(header) ? header[0] : header);
-        const credentials = this.options.credentials?.(registry);
-        if (challenge?.scheme === 'basic') {
-            if (credentials)
-                this.tokens.set(registry, { kind: 'basic' });
-            return;
-        }
-        if (challenge?.scheme !== 'bearer' || !challenge.params.realm)
-            return;
-        let url;
-        try {
-            url = new URL(challenge.params.realm);
-        }
-        catch {
-            throw new RegistryError(`${registry} sent a token realm that is not a URL`, undefined, true);
-        }
-        const guard = this.realmGuard(registry);
-        guard(url);
-        if (challenge.params.service)
-            url.searchParams.set('service', challenge.params.service);
-        url.searchParams.set('scope', challenge.params.scope || scope);
-        const plain = url.protocol !== 'https:';
-        if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
-            this.warnedPlainRealm.add(registry);
-            this.options.warn?.(`${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`);
-        }
-        const res = await this.send('GET', url.toString(), credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {}, { guard });
-        const text = res.body;
-        const status = res.status;
-        if (status === 401 || status === 403) {
-            const message = credentials
-                ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
-                : `${registry} refused an anonymous token (${status}) for ${scope}`;
-            if (credentials)
-                this.refused.set(registry, message);
-            throw new RegistryError(message, status, true);
-        }
-        if (status < 200 || status >= 300) {
-            throw new RegistryError(`${registry}: the token service answered HTTP ${status}`, status);
-        }
-        let answer;
-        try {
-            answer = JSON.parse(text);
-        }
-        catch {
-            throw new RegistryError(`${registry}: the token service answered something not JSON`);
-        }
-        const token = answer?.token ?? answer?.access_token;
-        if (!token)
-            throw new RegistryError(`${registry}: the token service sent no token`);
-        // It goes into a header: a stranger's string is bounded and kept to header-safe characters.
-        if (typeof token !== 'string' ||
-            token.length > MAX_TOKEN_LENGTH ||
-            !/^[\x21-\x7e]+$/.test(token)) {
-            throw new RegistryError(`${registry}: the token service on ${url.host} sent a token that is not up to ${MAX_TOKEN_LENGTH} printable ASCII characters; refused`, status, true);
-        }
-        // Expire a little early so no request goes out with a token about to lapse.
-        const expiresIn = Number.isFinite(answer.expires_in) ? answer.expires_in : 60;
-        const lifetime = Math.max(60, expiresIn) * 1000;
-        this.tokens.set(`${registry} ${scope}`, {
-            kind: 'bearer',
-            token,
-            expires: Date.now() + lifetime - 10_000
-        });
-    }
-    /**
-     * Where a registry's token realm may send the client: https anywhere, plain
-     * HTTP only to an insecure registry's own host:port, never a link-local or
-     * metadata host. Applied to the realm and to every redirect from it.
-     */
-    realmGuard(registry) {
-        const own = new URL(this.baseUrl(registry));
-        return realm => {
-            const refuse = (why) => new RegistryError(`${registry}'s token realm leads to ${realm.host}: ${why}`, undefined, true);
-            if (isForbiddenHost(realm.hostname)) {
-                throw refuse('a link-local or cloud metadata address; refused');
-            }
-            if (realm.protocol === 'https:')
-                return;
-            if (realm.protocol === 'http:' && own.protocol === 'http:' && realm.host === own.host)
-                return;
-            throw refuse(`${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`);
-        };
     }
     watchRateLimit(registry, res) {
         const remaining = leadingNumber(res.headers['ratelimit-remaining']);
@@ -37578,9 +37824,6 @@ class RegistryClient {
 }
 function method(path) {
     return path.startsWith('tags/') ? 'listing tags of' : 'reading';
-}
-function basic(c) {
-    return Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64');
 }
 /** The first message of an OCI error body, if it is one. */
 function errorDetail(body) {
@@ -37604,16 +37847,15 @@ function errorDetail(body) {
  */
 
 
+
 /** A failure of one image: `rejected` when the request itself cannot be served, else `failed`. */
-class ImageError extends Error {
-    permanent;
+class ImageError extends MirrorError {
     rejected;
     retriedByEngine;
     constructor(message, permanent, rejected = false, 
     /** The engine had retried the request that failed itself (EngineError.retried). */
     retriedByEngine = false) {
-        super(message);
-        this.permanent = permanent;
+        super(message, permanent);
         this.rejected = rejected;
         this.retriedByEngine = retriedByEngine;
     }
@@ -44771,7 +45013,8 @@ function compileTagFilter(pattern) {
 
 
 
-const copy_sleep = (ms) => new Promise(resolve => setTimeout(resolve, ms));
+
+
 /**
  * Attempts given to an image whose copies keep failing in a way the engine
  * had already retried itself. crane tries each request 3 times (1 s, then 3 s
@@ -44883,7 +45126,7 @@ async function mirrorOne(result, options) {
     for (let attempt = 0; attempt <= options.retries; attempt++) {
         if (attempt > 0) {
             const base = options.retryDelayMs ?? 2000;
-            const waitMs = Math.min(base * 2 ** (attempt - 1), 60_000) * (0.75 + Math.random() / 2);
+            const waitMs = backoffDelay(attempt - 1, base, 60_000);
             const reason = scrub(errorMessage(lastError), options.secrets);
             options.onRetry?.(result, {
                 attempt: attempt + 1,
@@ -44892,7 +45135,7 @@ async function mirrorOne(result, options) {
                 reason,
                 lastIfRetriedAgain: engineRetried === ENGINE_RETRIED_ATTEMPTS - 1
             });
-            await copy_sleep(waitMs);
+            await sleep(waitMs);
         }
         made++;
         try {
@@ -44939,6 +45182,7 @@ async function attemptOne(result, options, state) {
     });
     // Decided once the copy is made: a retry verifies against what was copied.
     let expected = state.expected ?? (await decide());
+    log_debug(() => `${result.source}: source ${expected.sourceDigest}, ${expected.platforms === 'all' ? 'all platforms' : expected.platforms.join(', ')}${expected.satisfied ? ', already held by the target' : ''}${expected.note ? `; ${expected.note}` : ''}`);
     // The engine pushes a tag when there is one; a digest-only request lands by digest.
     const targetRef = target.tag ?? expected.sourceDigest;
     const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
@@ -44948,9 +45192,14 @@ async function attemptOne(result, options, state) {
     if (!state.copied && (options.skipUnchanged || subsetHeld)) {
         const present = await client.headManifest(target.registry, target.repository, targetRef);
         if (present && (await matches(present, expected, target, client))) {
+            log_debug(() => `${result.target}: unchanged, it holds ${present.digest}, what the source has`);
             return withDigests(result, 'unchanged', present.digest, expected);
         }
         seen = present?.digest ?? '';
+        log_debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`);
+    }
+    else if (!state.copied) {
+        log_debug(() => `${result.target}: skip-unchanged is false; copied without comparing`);
     }
     if (!options.engine)
         return withDigests(result, 'planned', undefined, expected);
@@ -44987,6 +45236,7 @@ async function attemptOne(result, options, state) {
         const want = expected.digest ?? `an index of ${[...(expected.children ?? [])].length} platform(s)`;
         throw new ImageError(`verification failed: the target has ${after.digest || 'no digest'}, the source ${want}`, true);
     }
+    log_debug(() => `${result.target}: verified, it holds ${after.digest}`);
     const copied = withDigests(result, 'copied', after.digest, expected);
     return { ...copied, ...(await describeTarget(client, target, after.digest)) };
 }
@@ -45035,12 +45285,6 @@ async function describeTarget(client, target, digest) {
 function imageSize(manifest) {
     return ((manifest.body.config?.size ?? 0) +
         (manifest.body.layers ?? []).reduce((sum, layer) => sum + (layer.size ?? 0), 0));
-}
-function isPermanent(error) {
-    return ((error instanceof ImageError ||
-        error instanceof EngineError ||
-        error instanceof RegistryError) &&
-        error.permanent);
 }
 /** Remove secrets from text that will be shown (tools sometimes echo a URL with credentials). */
 function scrub(text, secrets = []) {
@@ -45094,9 +45338,7 @@ function registryOfKey(key) {
         .replace(/^[a-z]+:\/\//i, '')
         .split('/')[0]
         .toLowerCase();
-    return ['index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'].includes(host)
-        ? DOCKER_HUB
-        : host;
+    return isDockerHubHost(host) ? DOCKER_HUB : host;
 }
 /** The key a registry is written under in `auths`. */
 function keyOfRegistry(registry) {
@@ -45278,6 +45520,12 @@ function clip(text, max) {
     if (last >= 0xd800 && last <= 0xdbff)
         end--;
     return `${text.slice(0, end)}…`;
+}
+// core.summary writes an empty cell as an unclosed tag; give every cell content.
+const EMPTY_CELL = '–';
+/** A table cell of code, what users copy: escaped, but no joiners (see escapeProse). */
+function codeCell(text, max = Infinity) {
+    return text ? `<code>${escapeHtml(clip(text, max))}</code>` : EMPTY_CELL;
 }
 /**
  * Text safe to write to the runner's log: on one line, with nothing the
@@ -46316,6 +46564,7 @@ async function installInto(dir, options, archive, expected) {
 /** The crane engine: `crane copy` keeps the digest; platform subsets through `--platform`. */
 
 
+
 /**
  * How often crane tries a request before it gives up (go-containerregistry's
  * default backoff: 1 s, then 3 s; Retry-After is not read). A failure it
@@ -46393,9 +46642,10 @@ function craneArgs(request) {
         ...insecure
     ];
 }
-/** The registry host of `host[:port]/repo...` (the engines get normalised references). */
+/** The registry host of a reference (the engines get normalised ones, so it parses). */
 function registryOf(reference) {
-    return reference.slice(0, reference.indexOf('/'));
+    const parsed = parseReference(reference);
+    return parsed.ok ? parsed.ref.registry : reference;
 }
 class CraneEngine {
     binary;
@@ -46903,16 +47153,12 @@ function checkLegResult(value, planned, dryRun = false) {
     return { result };
 }
 
-;// CONCATENATED MODULE: ./src/client-configs/render.ts
+;// CONCATENATED MODULE: ./src/client-configs/model.ts
 /**
- * Client configs: files that make container runtimes try the mirror first and
- * fall back to the source, so people can pull images by their usual names.
- * Pure: from the target, the rewrite template and the run's source
- * repositories to file contents, and plain notes on what a client cannot
- * express. Writing them is files.ts's job.
+ * What client configs are made from and what they come to: the shapes shared
+ * by render.ts, the mirror layout and each client's renderer, kept apart so
+ * those modules need not import render.ts, which imports them.
  */
-
-
 const CLIENTS = ['containers', 'containerd', 'k3s', 'docker'];
 /** Where each client's file goes under config-dir (`<registry>/hosts.toml` below containerd's). */
 const CONFIG_PATHS = {
@@ -46921,6 +47167,9 @@ const CONFIG_PATHS = {
     k3s: 'k3s/registries.yaml',
     docker: 'docker/daemon.json'
 };
+
+;// CONCATENATED MODULE: ./src/client-configs/layout.ts
+
 // Probe repositories of one, two and three segments (an empty {namespace} folds away).
 const PROBES = ['imprb', 'imprc/imprd', 'impre/imprf/imprg'];
 /**
@@ -46947,6 +47196,81 @@ function mirrorPrefix(template, target, registry) {
 function joinName(location, repository = '') {
     return [location.host, location.path, repository].filter(Boolean).join('/');
 }
+/**
+ * Why no config can be written when the template does not give what the run
+ * did: the files describe the template, so they must also describe the run.
+ */
+function templateMismatch(request) {
+    const { target, template } = request;
+    const mismatch = request.mappings.find(m => {
+        const rendered = renderTarget(template, target, m.source);
+        return !rendered.ok || rendered.name !== m.target;
+    });
+    if (!mismatch)
+        return undefined;
+    const rendered = renderTarget(template, target, mismatch.source);
+    const gives = rendered.ok ? rendered.name : 'no valid name';
+    return {
+        client: 'all',
+        text: `No client config was written: ${mismatch.source.registry}/${mismatch.source.repository} was mirrored to ${mismatch.target}, but the rewrite template "${template}" with target "${target}" gives ${gives}. Give this job the same target and rewrite as the job that planned the run.`
+    };
+}
+/** Each registry's layout; only for a request templateMismatch has passed. */
+function layoutsOf(request, registries) {
+    const { target, template } = request;
+    return registries.map(registry => {
+        const mirror = mirrorPrefix(template, target, registry);
+        if (mirror)
+            return { kind: 'prefix', registry, mirror };
+        const repositories = [
+            ...new Set(request.mappings.filter(m => m.source.registry === registry).map(m => m.source.repository))
+        ]
+            .sort()
+            .map(repository => {
+            const rendered = renderTarget(template, target, { registry, repository });
+            // templateMismatch checked that every repository of the run renders to what it was mirrored to.
+            if (!rendered.ok)
+                throw new Error(rendered.reason);
+            return {
+                repository,
+                mirror: { host: rendered.repository.registry, path: rendered.repository.repository }
+            };
+        });
+        return { kind: 'repositories', registry, repositories };
+    });
+}
+/** Said once for every client: registries whose repositories are listed one by one. */
+function byRepositoryNote(layouts, template) {
+    const byRepository = layouts.filter(l => l.kind === 'repositories');
+    if (byRepository.length === 0)
+        return undefined;
+    const listed = byRepository.map(l => l.repositories.length).reduce((a, b) => a + b, 0);
+    const empty = byRepository.filter(l => l.repositories.length === 0).map(l => l.registry);
+    return {
+        client: 'all',
+        text: `The rewrite template "${template}" does not keep each registry's repositories under one path prefix, so registries.conf and registries.yaml list the ${listed} repositories of this run one by one (${byRepository.map(l => l.registry).join(', ')}); repositories mirrored later need the files written again.` +
+            (empty.length > 0
+                ? ` Nothing is listed for ${empty.join(', ')}: this run mirrored no repository from it.`
+                : '')
+    };
+}
+
+;// CONCATENATED MODULE: ./src/client-configs/renderer.ts
+
+function contextOf(request) {
+    const { target, template } = request;
+    const insecureSet = new Set(request.insecureRegistries);
+    return {
+        request,
+        insecure: host => insecureSet.has(host),
+        scheme: host => (insecureSet.has(host) ? 'http' : 'https'),
+        header: [
+            `Written by Image Mirror: pulls try the mirror ${target} first, then the source registry.`,
+            // eslint-disable-next-line no-control-regex -- keep the workflow's text on one comment line
+            `Rewrite template: ${template.replace(/[\u0000-\u001f\u007f]/g, ' ')}`
+        ]
+    };
+}
 /** The host clients speak HTTP to: Docker Hub's API lives at registry-1.docker.io. */
 function apiHost(host) {
     return host === DOCKER_HUB ? 'registry-1.docker.io' : host;
@@ -46955,10 +47279,15 @@ function toml(text) {
     // Registry names are ASCII without quotes or backslashes; JSON escaping is valid TOML and YAML.
     return JSON.stringify(text);
 }
-/** A Go (RE2) regular expression matching `text` literally. */
-function literalRegex(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+
+;// CONCATENATED MODULE: ./src/client-configs/containers.ts
+/**
+ * containers-registries.conf (podman, buildah, skopeo, CRI-O): a mirror per
+ * registry prefix, or per repository where the template maps them one by one.
+ */
+
+
+
 function registriesConf(layouts, c) {
     const lines = [
         ...c.header.map(l => `# ${l}`),
@@ -46985,6 +47314,26 @@ function registriesConf(layouts, c) {
     }
     return `${lines.join('\n')}\n`;
 }
+function renderContainers(layouts, c) {
+    // A registry the run mirrored no repository from has nothing to list (said in the shared note).
+    const listed = layouts.filter(l => l.kind === 'prefix' || l.repositories.length > 0);
+    if (listed.length === 0)
+        return { files: [], notes: [] };
+    return {
+        files: [
+            { client: 'containers', path: CONFIG_PATHS.containers, content: registriesConf(listed, c) }
+        ],
+        notes: []
+    };
+}
+
+;// CONCATENATED MODULE: ./src/client-configs/containerd.ts
+/**
+ * containerd: one certs.d/<registry>/hosts.toml per registry kept under one
+ * path prefix, the only layout override_path can express.
+ */
+
+
 function hostsToml(layout, c) {
     const { host, path } = layout.mirror;
     const base = `${c.scheme(host)}://${apiHost(host)}`;
@@ -47004,7 +47353,41 @@ function hostsToml(layout, c) {
         lines.push('  override_path = true');
     return `${lines.join('\n')}\n`;
 }
-function k3sRegistries(layouts, c, notes) {
+function renderContainerd(layouts, c) {
+    const files = [];
+    const notes = [];
+    for (const layout of layouts) {
+        if (layout.kind === 'prefix') {
+            files.push({
+                client: 'containerd',
+                path: `${CONFIG_PATHS.containerd}/${layout.registry}/hosts.toml`,
+                content: hostsToml(layout, c)
+            });
+        }
+    }
+    const byRepository = layouts.filter(l => l.kind === 'repositories');
+    if (byRepository.length > 0) {
+        notes.push({
+            client: 'containerd',
+            text: `No hosts.toml for ${byRepository.map(l => l.registry).join(', ')}: containerd can only put one path prefix in front of every repository of a registry (override_path), and the rewrite template "${c.request.template}" does not keep the repository path under one. Pull the mirrored names instead.`
+        });
+    }
+    return { files, notes };
+}
+
+;// CONCATENATED MODULE: ./src/client-configs/k3s.ts
+/**
+ * k3s registries.yaml: one mirror endpoint per registry, with rewrites for a
+ * path prefix or for each repository of the run.
+ */
+
+
+/** A Go (RE2) regular expression matching `text` literally. */
+function literalRegex(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+function renderK3s(layouts, c) {
+    const notes = [];
     const lines = [
         ...c.header.map(l => `# ${l}`),
         '# Install: /etc/rancher/k3s/registries.yaml on every node, then restart k3s (k3s-agent).',
@@ -47022,7 +47405,7 @@ function k3sRegistries(layouts, c, notes) {
         }
         else {
             const hosts = [...new Set(layout.repositories.map(r => r.mirror.host))];
-            // No repositories: said once for every client (see clientConfigs).
+            // No repositories: said once for every client (see byRepositoryNote).
             if (hosts.length === 0)
                 continue;
             if (hosts.length > 1) {
@@ -47047,36 +47430,44 @@ function k3sRegistries(layouts, c, notes) {
             }
         }
     }
+    if (entries === 0)
+        return { files: [], notes };
     const plain = layouts.map(l => l.registry).filter(r => c.insecure(r));
-    if (entries > 0 && plain.length > 0) {
+    if (plain.length > 0) {
         notes.push({
             client: 'k3s',
             text: `k3s falls back to ${plain.join(', ')} through its default endpoint, https://<registry>/v2: from a plain-HTTP source, an image the mirror lacks may not be found.`
         });
     }
-    return entries > 0 ? `${lines.join('\n')}\n` : undefined;
+    const content = `${lines.join('\n')}\n`;
+    return { files: [{ client: 'k3s', path: CONFIG_PATHS.k3s, content }], notes };
 }
+
+;// CONCATENATED MODULE: ./src/client-configs/docker.ts
+/**
+ * Docker daemon.json: registry-mirrors, for Docker Hub at a registry root
+ * only; every other layout gets a note saying why there is no file.
+ */
+
+
+
 const DOCKER_EXPLANATION = "Docker: daemon.json's registry-mirrors applies to Docker Hub only, and takes a mirror URL as a registry root (Docker asks it for /v2/library/nginx/...), so it cannot use a mirror under a path prefix, nor mirror other registries.";
-function dockerConfig(layouts, c, notes) {
+/** Docker always gets one note: what its file does, or why there is none. */
+function noFile(text) {
+    return { files: [], notes: [{ client: 'docker', text }] };
+}
+function renderDocker(layouts, c) {
     const hub = layouts.find(l => l.registry === DOCKER_HUB);
     const rewritten = 'Pull the mirrored names instead (the `mirrored` output), e.g. docker pull ' +
         `${c.request.target}/...; docker tag gives an image its usual name back.`;
     if (!hub) {
-        notes.push({
-            client: 'docker',
-            text: `${DOCKER_EXPLANATION} Docker Hub is not among the registries, so no daemon.json is written. ${rewritten}`
-        });
-        return undefined;
+        return noFile(`${DOCKER_EXPLANATION} Docker Hub is not among the registries, so no daemon.json is written. ${rewritten}`);
     }
     if (hub.kind !== 'prefix' || hub.mirror.path !== '' || hub.mirror.host === DOCKER_HUB) {
         const where = hub.kind === 'prefix'
             ? `Docker Hub images are mirrored under ${joinName(hub.mirror)}/, not at a registry root`
             : 'the rewrite template maps Docker Hub repositories one by one';
-        notes.push({
-            client: 'docker',
-            text: `${DOCKER_EXPLANATION} Here ${where}, so no daemon.json is written. ${rewritten}`
-        });
-        return undefined;
+        return noFile(`${DOCKER_EXPLANATION} Here ${where}, so no daemon.json is written. ${rewritten}`);
     }
     const host = hub.mirror.host;
     const config = {
@@ -47085,116 +47476,78 @@ function dockerConfig(layouts, c, notes) {
     if (c.insecure(host))
         config['insecure-registries'] = [host];
     const others = layouts.filter(l => l !== hub).map(l => l.registry);
-    notes.push({
-        client: 'docker',
-        text: `daemon.json makes Docker try ${host} for Docker Hub images; merge it into /etc/docker/daemon.json and restart Docker.` +
-            (others.length > 0
-                ? ` Docker cannot mirror other registries (${others.join(', ')}): pull their mirrored names.`
-                : '')
-    });
-    return `${JSON.stringify(config, null, 2)}\n`;
+    return {
+        files: [
+            {
+                client: 'docker',
+                path: CONFIG_PATHS.docker,
+                content: `${JSON.stringify(config, null, 2)}\n`
+            }
+        ],
+        notes: [
+            {
+                client: 'docker',
+                text: `daemon.json makes Docker try ${host} for Docker Hub images; merge it into /etc/docker/daemon.json and restart Docker.` +
+                    (others.length > 0
+                        ? ` Docker cannot mirror other registries (${others.join(', ')}): pull their mirrored names.`
+                        : '')
+            }
+        ]
+    };
 }
+
+;// CONCATENATED MODULE: ./src/client-configs/render.ts
+/**
+ * Client configs: files that make container runtimes try the mirror first and
+ * fall back to the source, so people can pull images by their usual names.
+ * Pure: from the target, the rewrite template and the run's source
+ * repositories to file contents, and plain notes on what a client cannot
+ * express. layout.ts works out where the template puts each registry's
+ * repositories; each client's file is one renderer (containers.ts,
+ * containerd.ts, k3s.ts, docker.ts). Writing them is files.ts's job.
+ */
+
+
+
+
+
+
+
+
+// The public names stay importable from here.
+
+
+// Rendered in CLIENTS order, which is the order of files and notes in the result.
+const RENDERERS = {
+    containers: renderContainers,
+    containerd: renderContainerd,
+    k3s: renderK3s,
+    docker: renderDocker
+};
 /** Every client config the mirror layout allows, for the run's registries and the extra ones. */
 function clientConfigs(request) {
-    const { target, template } = request;
-    const notes = [];
-    // The files describe the template; they must also describe what the run did.
-    const mismatch = request.mappings.find(m => {
-        const rendered = renderTarget(template, target, m.source);
-        return !rendered.ok || rendered.name !== m.target;
-    });
-    if (mismatch) {
-        const rendered = renderTarget(template, target, mismatch.source);
-        const gives = rendered.ok ? rendered.name : 'no valid name';
-        notes.push({
-            client: 'all',
-            text: `No client config was written: ${mismatch.source.registry}/${mismatch.source.repository} was mirrored to ${mismatch.target}, but the rewrite template "${template}" with target "${target}" gives ${gives}. Give this job the same target and rewrite as the job that planned the run.`
-        });
-        return { registries: [], files: [], notes };
-    }
+    const mismatch = templateMismatch(request);
+    if (mismatch)
+        return { registries: [], files: [], notes: [mismatch] };
     const registries = [
         ...new Set([...request.mappings.map(m => m.source.registry), ...request.registries])
     ].sort();
     if (registries.length === 0) {
-        notes.push({
-            client: 'all',
-            text: 'No client config was written: no image of this run was mirrored and config-registries names no registry.'
-        });
-        return { registries, files: [], notes };
+        const text = 'No client config was written: no image of this run was mirrored and config-registries names no registry.';
+        return { registries, files: [], notes: [{ client: 'all', text }] };
     }
-    const layouts = registries.map(registry => {
-        const mirror = mirrorPrefix(template, target, registry);
-        if (mirror)
-            return { kind: 'prefix', registry, mirror };
-        const repositories = [
-            ...new Set(request.mappings.filter(m => m.source.registry === registry).map(m => m.source.repository))
-        ]
-            .sort()
-            .map(repository => {
-            const rendered = renderTarget(template, target, { registry, repository });
-            // Checked above: every repository of the run renders to what it was mirrored to.
-            if (!rendered.ok)
-                throw new Error(rendered.reason);
-            return {
-                repository,
-                mirror: { host: rendered.repository.registry, path: rendered.repository.repository }
-            };
-        });
-        return { kind: 'repositories', registry, repositories };
-    });
-    const insecureSet = new Set(request.insecureRegistries);
-    const c = {
-        request,
-        insecure: host => insecureSet.has(host),
-        scheme: host => (insecureSet.has(host) ? 'http' : 'https'),
-        header: [
-            `Written by Image Mirror: pulls try the mirror ${target} first, then the source registry.`,
-            // eslint-disable-next-line no-control-regex -- keep the workflow's text on one comment line
-            `Rewrite template: ${template.replace(/[\u0000-\u001f\u007f]/g, ' ')}`
-        ]
-    };
+    const layouts = layoutsOf(request, registries);
+    const c = contextOf(request);
     const files = [];
-    const byRepository = layouts.filter(l => l.kind === 'repositories');
-    if (byRepository.length > 0) {
-        const listed = byRepository.map(l => l.repositories.length).reduce((a, b) => a + b, 0);
-        const empty = byRepository.filter(l => l.repositories.length === 0).map(l => l.registry);
-        notes.push({
-            client: 'all',
-            text: `The rewrite template "${template}" does not keep each registry's repositories under one path prefix, so registries.conf and registries.yaml list the ${listed} repositories of this run one by one (${byRepository.map(l => l.registry).join(', ')}); repositories mirrored later need the files written again.` +
-                (empty.length > 0
-                    ? ` Nothing is listed for ${empty.join(', ')}: this run mirrored no repository from it.`
-                    : '')
-        });
+    const notes = [];
+    const shared = byRepositoryNote(layouts, request.template);
+    if (shared)
+        notes.push(shared);
+    for (const client of CLIENTS) {
+        const rendered = RENDERERS[client](layouts, c);
+        files.push(...rendered.files);
+        notes.push(...rendered.notes);
     }
-    const containersLayouts = layouts.filter(l => l.kind === 'prefix' || l.repositories.length > 0);
-    if (containersLayouts.length > 0) {
-        files.push({
-            client: 'containers',
-            path: CONFIG_PATHS.containers,
-            content: registriesConf(containersLayouts, c)
-        });
-    }
-    for (const layout of layouts) {
-        if (layout.kind === 'prefix') {
-            files.push({
-                client: 'containerd',
-                path: `${CONFIG_PATHS.containerd}/${layout.registry}/hosts.toml`,
-                content: hostsToml(layout, c)
-            });
-        }
-    }
-    if (byRepository.length > 0) {
-        notes.push({
-            client: 'containerd',
-            text: `No hosts.toml for ${byRepository.map(l => l.registry).join(', ')}: containerd can only put one path prefix in front of every repository of a registry (override_path), and the rewrite template "${template}" does not keep the repository path under one. Pull the mirrored names instead.`
-        });
-    }
-    const k3s = k3sRegistries(layouts, c, notes);
-    if (k3s)
-        files.push({ client: 'k3s', path: CONFIG_PATHS.k3s, content: k3s });
-    const docker = dockerConfig(layouts, c, notes);
-    if (docker)
-        files.push({ client: 'docker', path: CONFIG_PATHS.docker, content: docker });
     return { registries, files, notes };
 }
 /** How to put each client's files in place, as shell lines (`dir` is config-dir as given). */
@@ -52572,12 +52925,7 @@ function totalsLine(results) {
         parts.push(`${unknown} unknown`);
     return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
 }
-// core.summary writes an empty cell as an unclosed tag; give every cell content.
-const EMPTY = '–';
-// Code text is what users copy: escaped, but no joiners (see escapeProse).
-function code(text) {
-    return text ? `<code>${escapeHtml(clip(text, MAX_CELL_CHARS))}</code>` : EMPTY;
-}
+const code = (text) => codeCell(text, MAX_CELL_CHARS);
 const prose = (text) => escapeProse(clip(text, MAX_CELL_CHARS));
 function requestCell(r) {
     const request = str(r.request);
@@ -52588,7 +52936,7 @@ function requestCell(r) {
     return asked + read + filter;
 }
 function reasonCell(r) {
-    return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY;
+    return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY_CELL;
 }
 /** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
 function shortDigest(digest) {
@@ -52613,7 +52961,7 @@ function formatSize(bytes) {
 function digestCell(r) {
     const digest = str(r.digest);
     if (!digest)
-        return EMPTY;
+        return EMPTY_CELL;
     const full = escapeHtml(clip(digest, MAX_CELL_CHARS));
     const source = str(r.sourceDigest);
     const changed = source
@@ -52622,7 +52970,7 @@ function digestCell(r) {
     return `<code title="${full}">${escapeHtml(clip(shortDigest(digest), MAX_CELL_CHARS))}</code>${changed}`;
 }
 function detailCell(text) {
-    return text ? prose(text) : EMPTY;
+    return text ? prose(text) : EMPTY_CELL;
 }
 const platformsText = (platforms) => Array.isArray(platforms) ? platforms.map(str).filter(Boolean).join(', ') : '';
 const secondsText = (seconds) => typeof seconds === 'number' && Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : '';
@@ -53160,24 +53508,63 @@ const FURNITURE = /^(?:#{1,6}\s|_no response_$|- \[[ x]\]|<!--|-->|>|---+$|\*\*[
 /** Read the request: the title (DaoCloud's form), `SYNC` lines, or a list in the body. */
 function parseIssue(issue, limits) {
     const result = { requests: [], notes: [], ignored: 0 };
-    const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
-    const size = Buffer.byteLength(issue.title, 'utf8') + Buffer.byteLength(issue.body, 'utf8');
-    if (size > maxBytes) {
-        result.problem = `the issue is ${size} bytes long; at most ${maxBytes} are read. Ask for fewer images per issue, one reference a line.`;
+    const tooBig = sizeProblem(issue, limits.maxBytes ?? DEFAULT_MAX_BYTES);
+    if (tooBig) {
+        result.problem = tooBig;
         return result;
     }
+    const title = readTitle(issue.title);
+    const body = readBody(issue.body);
+    result.ignored = body.ignored;
+    const platforms = [...(title.platforms ?? []), ...body.platforms];
+    const found = withTitle(title.candidate, body.found);
+    const problem = foundProblem(found, title, limits.maxImages);
+    if (problem) {
+        result.problem = problem;
+        return result;
+    }
+    for (const { candidate: c, source, line } of found) {
+        platforms.push(...c.platforms);
+        if (c.note)
+            result.notes.push(c.note);
+        for (const request of parseEntry(c.text, { source, line })) {
+            result.requests.push(refuseTagFilter(request));
+        }
+    }
+    const chosen = choosePlatforms(platforms);
+    if (chosen.problem)
+        result.problem = chosen.problem;
+    else if (chosen.platforms)
+        result.platforms = chosen.platforms;
+    return result;
+}
+/** Untrusted text is bounded before it is read: beyond `maxBytes` the request is refused. */
+function sizeProblem(issue, maxBytes) {
+    const size = Buffer.byteLength(issue.title, 'utf8') + Buffer.byteLength(issue.body, 'utf8');
+    if (size > maxBytes) {
+        return `the issue is ${size} bytes long; at most ${maxBytes} are read. Ask for fewer images per issue, one reference a line.`;
+    }
+    return undefined;
+}
+/** The title is the image in DaoCloud's form, unless it is their old fixed title or a platform. */
+function readTitle(raw) {
+    const text = raw.trim();
+    const oldForm = /^sync[\s_-]*image$/i.test(text);
+    // "arm64" or "linux/arm64:latest" as a title: a platform, a common slip in DaoCloud's form.
+    const platforms = platformLine(text) ?? platformLine(text.replace(/:[\w.-]*$/, ''));
+    const image = !platforms && !oldForm && text ? candidate(text) : undefined;
+    return { text, platforms, candidate: image };
+}
+/**
+ * The body's lines as image candidates and platform lines (`SYNC` prefixes taken
+ * off); form furniture is skipped, and prose is counted so nothing is dropped silently.
+ */
+function readBody(body) {
     const found = [];
     const platforms = [];
-    const title = issue.title.trim();
-    const oldForm = /^sync[\s_-]*image$/i.test(title);
-    // "arm64" or "linux/arm64:latest" as a title: a platform, a common slip in DaoCloud's form.
-    const titlePlatforms = platformLine(title) ?? platformLine(title.replace(/:[\w.-]*$/, ''));
-    if (titlePlatforms)
-        platforms.push(...titlePlatforms);
-    const titleCandidate = !titlePlatforms && !oldForm && title ? candidate(title) : undefined;
+    let ignored = 0;
     let fenced = false;
-    const lines = issue.body.split(/\r?\n/);
-    lines.forEach((raw, index) => {
+    body.split(/\r?\n/).forEach((raw, index) => {
         const line = raw.trim();
         if (/^(```|~~~)/.test(line)) {
             fenced = !fenced;
@@ -53196,60 +53583,67 @@ function parseIssue(issue, limits) {
         if (c)
             found.push({ candidate: c, source: 'issue body', line: index + 1 });
         else
-            result.ignored++;
+            ignored++;
     });
-    // The title is the image (DaoCloud's form); a bare word ("list", "help") only when the body names none.
-    if (titleCandidate && (/[./:@]/.test(titleCandidate.text) || found.length === 0)) {
-        found.unshift({ candidate: titleCandidate, source: 'issue title', line: 1 });
+    return { found, platforms, ignored };
+}
+/** The title is the image (DaoCloud's form); a bare word ("list", "help") only when the body names none. */
+function withTitle(title, found) {
+    if (title && (/[./:@]/.test(title.text) || found.length === 0)) {
+        found.unshift({ candidate: title, source: 'issue title', line: 1 });
     }
-    if (found.length === 0 && titlePlatforms) {
-        result.problem = `the title "${title}" is a platform, not an image. Write the image as the title (for example docker.io/library/nginx:1.27) and pick the platform in the form.`;
-        return result;
+    return found;
+}
+/** Why nothing is served: no image found, or more images than one issue may ask for. */
+function foundProblem(found, title, maxImages) {
+    if (found.length === 0 && title.platforms) {
+        return `the title "${title.text}" is a platform, not an image. Write the image as the title (for example docker.io/library/nginx:1.27) and pick the platform in the form.`;
     }
     if (found.length === 0) {
-        result.problem =
-            'no image was found in this issue. Write the image as the title (for example docker.io/library/nginx:1.27), or list images in the body, one reference a line.';
-        return result;
+        return 'no image was found in this issue. Write the image as the title (for example docker.io/library/nginx:1.27), or list images in the body, one reference a line.';
     }
     // Images, not lines: every tag of a tag list counts, and the count is taken before any
     // list is expanded, so a 64 KiB title of commas costs nothing.
     const asked = found.reduce((n, f) => n + tagCount(f.candidate.text), 0);
-    if (asked > limits.maxImages) {
+    if (asked > maxImages) {
         const lists = found.some(f => tagCount(f.candidate.text) > 1)
             ? ' (each tag of a list counts)'
             : '';
-        result.problem = `this issue asks for ${asked} images${lists}; at most ${limits.maxImages} are served per issue. Split the request into several issues.`;
-        return result;
+        return `this issue asks for ${asked} images${lists}; at most ${maxImages} are served per issue. Split the request into several issues.`;
     }
-    for (const { candidate: c, source, line } of found) {
-        platforms.push(...c.platforms);
-        if (c.note)
-            result.notes.push(c.note);
-        for (const request of parseEntry(c.text, { source, line })) {
-            // A stranger's regex would run against every tag a registry lists (catastrophic
-            // backtracking is theirs to choose): issues name tags instead.
-            result.requests.push(request.kind === 'tag-filter'
-                ? {
-                    kind: 'invalid',
-                    request: request.request,
-                    origin: request.origin,
-                    reason: 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
-                }
-                : request);
+    return undefined;
+}
+/**
+ * A stranger's regex would run against every tag a registry lists (catastrophic
+ * backtracking is theirs to choose): issues name tags instead.
+ */
+function refuseTagFilter(request) {
+    return request.kind === 'tag-filter'
+        ? {
+            kind: 'invalid',
+            request: request.request,
+            origin: request.origin,
+            reason: 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
         }
-    }
-    const chosen = [...new Set(platforms.map(p => platformWord(p) ?? p))];
+        : request;
+}
+/**
+ * The platforms asked for, as os/arch[/variant] once each (`all` wins), or why
+ * one of them is not a platform; nothing when none was asked for.
+ */
+function choosePlatforms(words) {
+    const chosen = [...new Set(words.map(p => platformWord(p) ?? p))];
     if (chosen.includes('all'))
-        result.platforms = 'all';
-    else if (chosen.length > 0) {
-        const bad = chosen.find(p => !OS_ARCH.test(p));
-        if (bad) {
-            result.problem = `"${bad}" is not a platform; use os/arch[/variant] such as linux/arm64 or linux/arm/v7.`;
-            return result;
-        }
-        result.platforms = chosen;
+        return { platforms: 'all' };
+    if (chosen.length === 0)
+        return {};
+    const bad = chosen.find(p => !OS_ARCH.test(p));
+    if (bad) {
+        return {
+            problem: `"${bad}" is not a platform; use os/arch[/variant] such as linux/arm64 or linux/arm/v7.`
+        };
     }
-    return result;
+    return { platforms: chosen };
 }
 
 ;// CONCATENATED MODULE: ./src/issue/flow.ts
@@ -53557,7 +53951,7 @@ function readRequests(inputs) {
     }
     return requests;
 }
-function readAllowlist(inputs) {
+function requests_readAllowlist(inputs) {
     if (!inputs.allowlist)
         return undefined;
     const allowlist = parseAllowlist(external_node_fs_namespaceObject.readFileSync(inputs.allowlist, 'utf8'), displayPath(inputs.allowlist));
@@ -53609,7 +54003,7 @@ function problemOf(problem) {
 }
 /** Requests from the list or the issue, planned and taken as far as `extent`. */
 async function planRequests(inputs, extent) {
-    const allowlist = readAllowlist(inputs);
+    const allowlist = requests_readAllowlist(inputs);
     if (!inputs.fromIssue) {
         const done = await planThenCopy(readRequests(inputs), inputs, allowlist, extent);
         return { ...done, platforms: inputs.platforms };
@@ -53707,7 +54101,7 @@ async function runCopy(inputs) {
     if (plan.target !== inputs.target) {
         throw new Error(`Input "target": "${inputs.target}" is not the plan's target "${plan.target}"; give every job of the run the same target`);
     }
-    const leg = inputs.leg;
+    const { leg } = inputs;
     const work = legWork(plan, leg);
     const name = `Leg ${leg} of ${plan.legs.length}`;
     info(`${name}: ${work.length} image(s).`);
@@ -53811,6 +54205,30 @@ function lintAllowlist(text, source) {
     const report = (line, raw, kind, problem, action, fixable = true) => {
         findings.push({ line, text: raw, kind, problem, action, fixable });
     };
+    const raws = splitLines(text, report);
+    checkFinalNewline(text, raws, report);
+    const { header, body } = readHeader(raws, report);
+    const { entries, trailer } = readEntries(raws, body, report);
+    const unique = dropDuplicates(entries);
+    markCovered(unique, source);
+    reportRemoved(entries, report);
+    const kept = unique.filter(e => !e.removedInto);
+    const sorted = sortEntries(kept, report);
+    const normalForm = writeNormalForm(header, sorted, trailer);
+    // Every difference must have a finding; this one says so if a rule above missed one.
+    if (findings.length === 0 && normalForm !== text)
+        reportLayout(raws, report);
+    findings.sort((a, b) => a.line - b.line);
+    return {
+        source,
+        findings,
+        normalForm,
+        normalized: findings.length === 0,
+        patterns: kept.length
+    };
+}
+/** The file's lines without their line ends; CR LF is reported once, for all lines. */
+function splitLines(text, report) {
     const lines = text === '' ? [] : text.split('\n');
     if (text.endsWith('\n'))
         lines.pop();
@@ -53826,10 +54244,19 @@ function lintAllowlist(text, source) {
     if (crlf > 0) {
         report(firstCrlf, raws[firstCrlf - 1], 'line-ends', `${crlf} line(s) end with CR LF`, 'end every line with LF alone');
     }
-    if (text !== '' && !text.endsWith('\n')) {
-        report(raws.length, raws[raws.length - 1], 'final-newline', 'no line break at the end of the file', 'end the last line with a line break');
-    }
-    // The header: leading comment lines followed by a blank line.
+    return raws;
+}
+/** The normal form ends with one line break; a file without one is reported on its last line. */
+function checkFinalNewline(text, raws, report) {
+    if (text === '' || text.endsWith('\n'))
+        return;
+    report(raws.length, raws[raws.length - 1], 'final-newline', 'no line break at the end of the file', 'end the last line with a line break');
+}
+/**
+ * The header (leading comment lines followed by a blank line) stays on top,
+ * so it is set apart before the patterns are read; `body` is its first line after it.
+ */
+function readHeader(raws, report) {
     let start = 0;
     while (start < raws.length && isComment(raws[start]))
         start++;
@@ -53838,57 +54265,75 @@ function lintAllowlist(text, source) {
     if (header.length > 0 && raws[start] !== '') {
         report(start + 1, raws[start], 'whitespace', 'the blank line after the header holds spaces or invisible characters', 'leave it empty');
     }
+    header.forEach((raw, i) => checkSpacing(i + 1, raw, raw.trim(), report));
+    return { header, body };
+}
+/** The normal form has no stray spaces; a line that differs from `normal` is reported. */
+function checkSpacing(line, raw, normal, report) {
+    if (raw === normal)
+        return;
+    report(line, raw, 'whitespace', 'spaces or invisible characters around the line or before its comment', `write it as ${quote(normal)}`);
+}
+/**
+ * The pattern lines after the header, each carrying the comment lines above it
+ * (so comments move with their pattern); the comments after the last pattern are the trailer.
+ */
+function readEntries(raws, body, report) {
     const entries = [];
     let pending = [];
-    const checkSpacing = (i, raw, normal) => {
-        if (raw === normal)
-            return;
-        report(i + 1, raw, 'whitespace', 'spaces or invisible characters around the line or before its comment', `write it as ${quote(normal)}`);
-    };
-    header.forEach((raw, i) => checkSpacing(i, raw, raw.trim()));
     for (let i = body; i < raws.length; i++) {
         const raw = raws[i];
         if (raw.trim() === '') {
             report(i + 1, raw, 'blank', 'a blank line among the patterns', 'remove it (only the blank line after a leading comment block is kept)');
-            continue;
         }
-        if (isComment(raw)) {
-            checkSpacing(i, raw, raw.trim());
+        else if (isComment(raw)) {
+            checkSpacing(i + 1, raw, raw.trim(), report);
             pending.push(raw.trim());
-            continue;
         }
-        const { pattern: written, comment } = splitLine(raw);
-        checkSpacing(i, raw, comment === undefined ? written : `${written} ${comment}`);
-        const entry = {
-            line: i + 1,
-            raw,
-            written,
-            comments: pending,
-            key: written,
-            moved: []
-        };
-        if (comment !== undefined)
-            entry.comment = comment;
-        pending = [];
-        try {
-            entry.pattern = parsePattern(written, i + 1);
-            entry.key = patternText(entry.pattern);
-            if (entry.key !== written) {
-                report(i + 1, raw, 'spelling', `${quote(written)} is not written in full`, `write it as ${quote(entry.key)}`);
-            }
+        else {
+            entries.push(readEntry(i + 1, raw, pending, report));
+            pending = [];
         }
-        catch (e) {
-            const repair = suggestion(written);
-            report(i + 1, raw, 'invalid', 
-            // The parser's message starts by quoting the line, which the finding already names.
-            `not a valid pattern: ${e.message.replace(`${quote(written)}: `, '')}`, repair
-                ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
-                : 'correct or remove the line; the fix leaves it as it is', false);
-        }
-        entries.push(entry);
     }
-    const trailer = pending;
-    // Duplicates: the same pattern once written in full; the first one stays.
+    return { entries, trailer: pending };
+}
+/** One pattern line, split from its comment; its key is the pattern in full when it parses. */
+function readEntry(line, raw, comments, report) {
+    const { pattern: written, comment } = splitLine(raw);
+    checkSpacing(line, raw, comment === undefined ? written : `${written} ${comment}`, report);
+    const entry = { line, raw, written, comments, key: written, moved: [] };
+    if (comment !== undefined)
+        entry.comment = comment;
+    readPattern(entry, report);
+    return entry;
+}
+/**
+ * Parse the entry's pattern with the matcher's own parser, so that equal patterns
+ * get equal keys; a short spelling is fixable, a malformed line is only reported.
+ */
+function readPattern(entry, report) {
+    const { line, raw, written } = entry;
+    try {
+        entry.pattern = parsePattern(written, line);
+        entry.key = patternText(entry.pattern);
+        if (entry.key !== written) {
+            report(line, raw, 'spelling', `${quote(written)} is not written in full`, `write it as ${quote(entry.key)}`);
+        }
+    }
+    catch (e) {
+        const repair = suggestion(written);
+        report(line, raw, 'invalid', 
+        // The parser's message starts by quoting the line, which the finding already names.
+        `not a valid pattern: ${e.message.replace(`${quote(written)}: `, '')}`, repair
+            ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
+            : 'correct or remove the line; the fix leaves it as it is', false);
+    }
+}
+/**
+ * Duplicates: the same pattern once written in full; the first one stays and
+ * the others are marked as removed into it. Returns the first of each, in file order.
+ */
+function dropDuplicates(entries) {
     const byKey = new Map();
     for (const entry of entries) {
         const first = byKey.get(entry.key);
@@ -53897,18 +54342,17 @@ function lintAllowlist(text, source) {
         else
             byKey.set(entry.key, entry);
     }
-    // Covered lines, asked of the matcher: an exact name one of the wildcards
-    // matches; `p/*` when a `**` line matches `p/x`; `p/**` when a `**` line matches `p` itself.
-    const unique = [...byKey.values()];
+    return [...byKey.values()];
+}
+/**
+ * Covered lines, asked of the matcher: an exact name one of the wildcards
+ * matches; `p/*` when a `**` line matches `p/x`; `p/**` when a `**` line matches `p` itself.
+ */
+function markCovered(unique, source) {
     const valid = unique.filter((e) => Boolean(e.pattern));
     const byPattern = new Map(valid.map(e => [e.pattern, e]));
     const wildcards = new Allowlist(source, valid.filter(e => e.pattern.kind !== 'exact').map(e => e.pattern));
     const deep = new Allowlist(source, valid.filter(e => e.pattern.kind === 'any').map(e => e.pattern));
-    // The matcher takes a registry and a repository and joins them with "/".
-    const named = (name) => {
-        const slash = name.indexOf('/');
-        return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
-    };
     for (const entry of valid) {
         const { kind, prefix } = entry.pattern;
         // Nothing covers a whole registry (`gcr.io/**`) but the same line.
@@ -53922,8 +54366,17 @@ function lintAllowlist(text, source) {
         if (cover && cover !== entry.pattern)
             entry.removedInto = byPattern.get(cover);
     }
-    // A removed line is reported with the line that stays in its place (covers are
-    // transitive: what covers its cover covers it too), and its comments move there.
+}
+/** The matcher takes a registry and a repository and joins them with "/". */
+function named(name) {
+    const slash = name.indexOf('/');
+    return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
+}
+/**
+ * A removed line is reported with the line that stays in its place (covers are
+ * transitive: what covers its cover covers it too), and its comments move there.
+ */
+function reportRemoved(entries, report) {
     for (const entry of entries) {
         if (!entry.removedInto)
             continue;
@@ -53942,10 +54395,27 @@ function lintAllowlist(text, source) {
             report(entry.line, entry.raw, 'covered', `${quote(entry.written)} is already covered by ${quote(home.written)} on line ${home.line}`, action);
         }
     }
-    const kept = unique.filter(e => !e.removedInto);
+}
+/**
+ * The kept lines in byte order. Only the lines outside a longest sorted run are
+ * reported, each with a place to move it to, so the author moves as few as possible.
+ */
+function sortEntries(kept, report) {
     const sorted = [...kept].sort((a, b) => compareBytes(a.key, b.key));
     const inPlace = new Set([...longestSorted(kept.map(e => e.key))].map(i => kept[i]));
-    // For each place in the sorted list, the nearest line before and after it that stays put.
+    const { stayBefore, stayAfter } = staying(sorted, inPlace);
+    sorted.forEach((entry, at) => {
+        if (inPlace.has(entry))
+            return;
+        report(entry.line, entry.raw, 'order', `out of order: in byte order (LC_ALL=C sort) it comes ${sortedPlace(sorted, at)}`, moveAction(stayBefore[at], stayAfter[at]));
+    });
+    return sorted;
+}
+/**
+ * For each place in the sorted list, the nearest line before and after it that
+ * stays put: a line that does not move is an anchor the author can find.
+ */
+function staying(sorted, inPlace) {
     const stayBefore = [];
     const stayAfter = [];
     for (let i = 0, last; i < sorted.length; i++) {
@@ -53958,24 +54428,28 @@ function lintAllowlist(text, source) {
         if (inPlace.has(sorted[i]))
             next = sorted[i];
     }
-    sorted.forEach((entry, at) => {
-        if (inPlace.has(entry))
-            return;
-        const previous = sorted[at - 1];
-        const next = sorted[at + 1];
-        const place = previous && next
-            ? `after ${quote(previous.key)} and before ${quote(next.key)}`
-            : previous
-                ? `last, after ${quote(previous.key)}`
-                : `first, before ${quote(next.key)}`;
-        const anchorBefore = stayBefore[at];
-        const anchorAfter = stayAfter[at];
-        report(entry.line, entry.raw, 'order', `out of order: in byte order (LC_ALL=C sort) it comes ${place}`, anchorBefore
-            ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
-            : anchorAfter
-                ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
-                : 'sort the file');
-    });
+    return { stayBefore, stayAfter };
+}
+/** Where a line belongs, said by its neighbours in the sorted list. */
+function sortedPlace(sorted, at) {
+    const previous = sorted[at - 1];
+    const next = sorted[at + 1];
+    return previous && next
+        ? `after ${quote(previous.key)} and before ${quote(next.key)}`
+        : previous
+            ? `last, after ${quote(previous.key)}`
+            : `first, before ${quote(next.key)}`;
+}
+/** Where to move a line, said by a line that stays put (line numbers of the file as it is). */
+function moveAction(anchorBefore, anchorAfter) {
+    return anchorBefore
+        ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
+        : anchorAfter
+            ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
+            : 'sort the file';
+}
+/** The file as the normal form writes it: header, sorted patterns with their comments, trailer. */
+function writeNormalForm(header, sorted, trailer) {
     const out = [];
     if (header.length > 0)
         out.push(...header.map(h => h.trim()), '');
@@ -53986,19 +54460,11 @@ function lintAllowlist(text, source) {
     out.push(...trailer);
     while (out.length > 0 && out[out.length - 1] === '')
         out.pop();
-    const normalForm = out.length > 0 ? `${out.join('\n')}\n` : '';
-    // Every difference must have a finding; this one says so if a rule above missed one.
-    if (findings.length === 0 && normalForm !== text) {
-        report(1, raws[0] ?? '', 'layout', 'the file differs from its normal form', 'replace it with the normal form');
-    }
-    findings.sort((a, b) => a.line - b.line);
-    return {
-        source,
-        findings,
-        normalForm,
-        normalized: findings.length === 0,
-        patterns: kept.length
-    };
+    return out.length > 0 ? `${out.join('\n')}\n` : '';
+}
+/** The catch-all finding, so a file never differs from its normal form without one. */
+function reportLayout(raws, report) {
+    report(1, raws[0] ?? '', 'layout', 'the file differs from its normal form', 'replace it with the normal form');
 }
 
 ;// CONCATENATED MODULE: ./src/modes/lint-allowlist.ts
@@ -54021,7 +54487,6 @@ const MAX_ANNOTATIONS = 50;
 const MAX_FINDING_ROWS = 1000;
 /** Keep the summary well under GitHub's 1 MiB limit. */
 const MAX_NORMAL_FORM_CHARS = 300_000;
-const lint_allowlist_EMPTY = '–';
 function message(f) {
     return safeLog(`"${f.text}": ${f.problem}; ${f.action}`);
 }
@@ -54042,20 +54507,17 @@ function annotate(result, file, fixed) {
         info(`${safeLog(file)}:${f.line}: ${message(f)}`);
     endGroup();
 }
-function lint_allowlist_code(text) {
-    return text ? `<code>${escapeHtml(text)}</code>` : lint_allowlist_EMPTY;
-}
 function buildLintSummary(result, file, fixed) {
     const summary = summary_summary.addHeading('Allowlist check', 2);
     const { findings } = result;
     const unfixable = findings.filter(f => !f.fixable).length;
     if (findings.length === 0) {
-        summary.addRaw(`<p>✅ ${lint_allowlist_code(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`);
+        summary.addRaw(`<p>✅ ${codeCell(file)}: ${result.patterns} pattern(s), valid and in normal form.</p>`);
         return;
     }
     const status = fixed
-        ? `🔧 ${lint_allowlist_code(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
-        : `❌ ${lint_allowlist_code(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`;
+        ? `🔧 ${codeCell(file)} was rewritten in normal form: ${findings.length} finding(s) fixed${unfixable ? `, ${unfixable} left for you` : ''}.`
+        : `❌ ${codeCell(file)} is not in normal form: ${findings.length} finding(s)${unfixable ? `, ${unfixable} the fix cannot repair` : ''}.`;
     summary.addRaw(`<p>${status}</p>`);
     const rows = findings.slice(0, MAX_FINDING_ROWS);
     summary.addTable([
@@ -54067,7 +54529,7 @@ function buildLintSummary(result, file, fixed) {
         ],
         ...rows.map(f => [
             String(f.line),
-            lint_allowlist_code(f.text),
+            codeCell(f.text),
             escapeHtml(f.problem),
             escapeHtml(f.fixable ? f.action : `✋ ${f.action}`)
         ])
@@ -54082,7 +54544,7 @@ function buildLintSummary(result, file, fixed) {
     // Line by line: escapeHtml shows a line break as \u000a.
     const body = result.normalForm.split('\n').map(escapeHtml).join('\n');
     summary.addRaw(body.length <= MAX_NORMAL_FORM_CHARS
-        ? `<details><summary>Normal form of ${lint_allowlist_code(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
+        ? `<details><summary>Normal form of ${codeCell(file)} (${lines} line(s))</summary>\n\n<pre>${body}</pre>\n\n</details>`
         : `<p>The normal form (${lines} line(s)) is too long to show here.</p>`);
 }
 async function writeLintSummary(result, file, fixed) {
@@ -54286,17 +54748,24 @@ async function runSync(inputs) {
 
 
 
-const main_MODES = {
-    sync: runSync,
-    plan: runPlan,
-    copy: runCopy,
-    report: runReport,
-    'lint-allowlist': runLintAllowlist
-};
+/** Each mode with the inputs it uses (a switch, so each gets its own narrow type). */
+async function runMode(inputs) {
+    switch (inputs.mode) {
+        case 'sync':
+            return runSync(inputs);
+        case 'plan':
+            return runPlan(inputs);
+        case 'copy':
+            return runCopy(inputs);
+        case 'report':
+            return runReport(inputs);
+        case 'lint-allowlist':
+            return runLintAllowlist(inputs);
+    }
+}
 async function run() {
     try {
-        const inputs = getInputs();
-        await main_MODES[inputs.mode](inputs);
+        await runMode(inputsForMode(getInputs()));
     }
     catch (error) {
         // setFailed escapes the message into one ::error:: command; nothing in it can start another.

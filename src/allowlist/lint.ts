@@ -137,20 +137,48 @@ function longestSorted(keys: readonly string[]): Set<number> {
   return kept
 }
 
+/** How a stage records a finding (fixable unless it says otherwise). */
+type Report = (
+  line: number,
+  raw: string,
+  kind: FindingKind,
+  problem: string,
+  action: string,
+  fixable?: boolean
+) => void
+
 /** Lint an allowlist's text: what keeps it from normal form, and the normal form itself. */
 export function lintAllowlist(text: string, source: string): LintResult {
   const findings: Finding[] = []
-  const report = (
-    line: number,
-    raw: string,
-    kind: FindingKind,
-    problem: string,
-    action: string,
-    fixable = true
-  ): void => {
+  const report: Report = (line, raw, kind, problem, action, fixable = true) => {
     findings.push({ line, text: raw, kind, problem, action, fixable })
   }
 
+  const raws = splitLines(text, report)
+  checkFinalNewline(text, raws, report)
+  const { header, body } = readHeader(raws, report)
+  const { entries, trailer } = readEntries(raws, body, report)
+  const unique = dropDuplicates(entries)
+  markCovered(unique, source)
+  reportRemoved(entries, report)
+  const kept = unique.filter(e => !e.removedInto)
+  const sorted = sortEntries(kept, report)
+  const normalForm = writeNormalForm(header, sorted, trailer)
+  // Every difference must have a finding; this one says so if a rule above missed one.
+  if (findings.length === 0 && normalForm !== text) reportLayout(raws, report)
+
+  findings.sort((a, b) => a.line - b.line)
+  return {
+    source,
+    findings,
+    normalForm,
+    normalized: findings.length === 0,
+    patterns: kept.length
+  }
+}
+
+/** The file's lines without their line ends; CR LF is reported once, for all lines. */
+function splitLines(text: string, report: Report): string[] {
   const lines = text === '' ? [] : text.split('\n')
   if (text.endsWith('\n')) lines.pop()
   let crlf = 0
@@ -170,17 +198,26 @@ export function lintAllowlist(text: string, source: string): LintResult {
       'end every line with LF alone'
     )
   }
-  if (text !== '' && !text.endsWith('\n')) {
-    report(
-      raws.length,
-      raws[raws.length - 1] as string,
-      'final-newline',
-      'no line break at the end of the file',
-      'end the last line with a line break'
-    )
-  }
+  return raws
+}
 
-  // The header: leading comment lines followed by a blank line.
+/** The normal form ends with one line break; a file without one is reported on its last line. */
+function checkFinalNewline(text: string, raws: readonly string[], report: Report): void {
+  if (text === '' || text.endsWith('\n')) return
+  report(
+    raws.length,
+    raws[raws.length - 1] as string,
+    'final-newline',
+    'no line break at the end of the file',
+    'end the last line with a line break'
+  )
+}
+
+/**
+ * The header (leading comment lines followed by a blank line) stays on top,
+ * so it is set apart before the patterns are read; `body` is its first line after it.
+ */
+function readHeader(raws: readonly string[], report: Report): { header: string[]; body: number } {
   let start = 0
   while (start < raws.length && isComment(raws[start] as string)) start++
   const header = start > 0 && raws[start]?.trim() === '' ? raws.slice(0, start) : []
@@ -194,20 +231,33 @@ export function lintAllowlist(text: string, source: string): LintResult {
       'leave it empty'
     )
   }
+  header.forEach((raw, i) => checkSpacing(i + 1, raw, raw.trim(), report))
+  return { header, body }
+}
 
+/** The normal form has no stray spaces; a line that differs from `normal` is reported. */
+function checkSpacing(line: number, raw: string, normal: string, report: Report): void {
+  if (raw === normal) return
+  report(
+    line,
+    raw,
+    'whitespace',
+    'spaces or invisible characters around the line or before its comment',
+    `write it as ${quote(normal)}`
+  )
+}
+
+/**
+ * The pattern lines after the header, each carrying the comment lines above it
+ * (so comments move with their pattern); the comments after the last pattern are the trailer.
+ */
+function readEntries(
+  raws: readonly string[],
+  body: number,
+  report: Report
+): { entries: Entry[]; trailer: string[] } {
   const entries: Entry[] = []
   let pending: string[] = []
-  const checkSpacing = (i: number, raw: string, normal: string): void => {
-    if (raw === normal) return
-    report(
-      i + 1,
-      raw,
-      'whitespace',
-      'spaces or invisible characters around the line or before its comment',
-      `write it as ${quote(normal)}`
-    )
-  }
-  header.forEach((raw, i) => checkSpacing(i, raw, raw.trim()))
   for (let i = body; i < raws.length; i++) {
     const raw = raws[i] as string
     if (raw.trim() === '') {
@@ -218,66 +268,80 @@ export function lintAllowlist(text: string, source: string): LintResult {
         'a blank line among the patterns',
         'remove it (only the blank line after a leading comment block is kept)'
       )
-      continue
-    }
-    if (isComment(raw)) {
-      checkSpacing(i, raw, raw.trim())
+    } else if (isComment(raw)) {
+      checkSpacing(i + 1, raw, raw.trim(), report)
       pending.push(raw.trim())
-      continue
+    } else {
+      entries.push(readEntry(i + 1, raw, pending, report))
+      pending = []
     }
-    const { pattern: written, comment } = splitLine(raw)
-    checkSpacing(i, raw, comment === undefined ? written : `${written} ${comment}`)
-    const entry: Entry = {
-      line: i + 1,
-      raw,
-      written,
-      comments: pending,
-      key: written,
-      moved: []
-    }
-    if (comment !== undefined) entry.comment = comment
-    pending = []
-    try {
-      entry.pattern = parsePattern(written, i + 1)
-      entry.key = patternText(entry.pattern)
-      if (entry.key !== written) {
-        report(
-          i + 1,
-          raw,
-          'spelling',
-          `${quote(written)} is not written in full`,
-          `write it as ${quote(entry.key)}`
-        )
-      }
-    } catch (e) {
-      const repair = suggestion(written)
+  }
+  return { entries, trailer: pending }
+}
+
+/** One pattern line, split from its comment; its key is the pattern in full when it parses. */
+function readEntry(line: number, raw: string, comments: string[], report: Report): Entry {
+  const { pattern: written, comment } = splitLine(raw)
+  checkSpacing(line, raw, comment === undefined ? written : `${written} ${comment}`, report)
+  const entry: Entry = { line, raw, written, comments, key: written, moved: [] }
+  if (comment !== undefined) entry.comment = comment
+  readPattern(entry, report)
+  return entry
+}
+
+/**
+ * Parse the entry's pattern with the matcher's own parser, so that equal patterns
+ * get equal keys; a short spelling is fixable, a malformed line is only reported.
+ */
+function readPattern(entry: Entry, report: Report): void {
+  const { line, raw, written } = entry
+  try {
+    entry.pattern = parsePattern(written, line)
+    entry.key = patternText(entry.pattern)
+    if (entry.key !== written) {
       report(
-        i + 1,
+        line,
         raw,
-        'invalid',
-        // The parser's message starts by quoting the line, which the finding already names.
-        `not a valid pattern: ${(e as Error).message.replace(`${quote(written)}: `, '')}`,
-        repair
-          ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
-          : 'correct or remove the line; the fix leaves it as it is',
-        false
+        'spelling',
+        `${quote(written)} is not written in full`,
+        `write it as ${quote(entry.key)}`
       )
     }
-    entries.push(entry)
+  } catch (e) {
+    const repair = suggestion(written)
+    report(
+      line,
+      raw,
+      'invalid',
+      // The parser's message starts by quoting the line, which the finding already names.
+      `not a valid pattern: ${(e as Error).message.replace(`${quote(written)}: `, '')}`,
+      repair
+        ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
+        : 'correct or remove the line; the fix leaves it as it is',
+      false
+    )
   }
-  const trailer = pending
+}
 
-  // Duplicates: the same pattern once written in full; the first one stays.
+/**
+ * Duplicates: the same pattern once written in full; the first one stays and
+ * the others are marked as removed into it. Returns the first of each, in file order.
+ */
+function dropDuplicates(entries: readonly Entry[]): Entry[] {
   const byKey = new Map<string, Entry>()
   for (const entry of entries) {
     const first = byKey.get(entry.key)
     if (first) entry.removedInto = first
     else byKey.set(entry.key, entry)
   }
+  return [...byKey.values()]
+}
 
-  // Covered lines, asked of the matcher: an exact name one of the wildcards
-  // matches; `p/*` when a `**` line matches `p/x`; `p/**` when a `**` line matches `p` itself.
-  const unique = [...byKey.values()]
+/**
+ * Covered lines, asked of the matcher: an exact name one of the wildcards
+ * matches; `p/*` when a `**` line matches `p/x`; `p/**` when a `**` line matches `p` itself.
+ */
+function markCovered(unique: readonly Entry[], source: string): void {
   const valid = unique.filter((e): e is Entry & { pattern: AllowPattern } => Boolean(e.pattern))
   const byPattern = new Map<AllowPattern, Entry>(valid.map(e => [e.pattern, e]))
   const wildcards = new Allowlist(
@@ -288,11 +352,6 @@ export function lintAllowlist(text: string, source: string): LintResult {
     source,
     valid.filter(e => e.pattern.kind === 'any').map(e => e.pattern)
   )
-  // The matcher takes a registry and a repository and joins them with "/".
-  const named = (name: string) => {
-    const slash = name.indexOf('/')
-    return { registry: name.slice(0, slash), repository: name.slice(slash + 1) }
-  }
   for (const entry of valid) {
     const { kind, prefix } = entry.pattern
     // Nothing covers a whole registry (`gcr.io/**`) but the same line.
@@ -305,9 +364,19 @@ export function lintAllowlist(text: string, source: string): LintResult {
           : deep.match(named(prefix))
     if (cover && cover !== entry.pattern) entry.removedInto = byPattern.get(cover) as Entry
   }
+}
 
-  // A removed line is reported with the line that stays in its place (covers are
-  // transitive: what covers its cover covers it too), and its comments move there.
+/** The matcher takes a registry and a repository and joins them with "/". */
+function named(name: string): { registry: string; repository: string } {
+  const slash = name.indexOf('/')
+  return { registry: name.slice(0, slash), repository: name.slice(slash + 1) }
+}
+
+/**
+ * A removed line is reported with the line that stays in its place (covers are
+ * transitive: what covers its cover covers it too), and its comments move there.
+ */
+function reportRemoved(entries: readonly Entry[], report: Report): void {
   for (const entry of entries) {
     if (!entry.removedInto) continue
     let home = entry.removedInto
@@ -335,11 +404,37 @@ export function lintAllowlist(text: string, source: string): LintResult {
       )
     }
   }
-  const kept = unique.filter(e => !e.removedInto)
+}
 
+/**
+ * The kept lines in byte order. Only the lines outside a longest sorted run are
+ * reported, each with a place to move it to, so the author moves as few as possible.
+ */
+function sortEntries(kept: readonly Entry[], report: Report): Entry[] {
   const sorted = [...kept].sort((a, b) => compareBytes(a.key, b.key))
   const inPlace = new Set([...longestSorted(kept.map(e => e.key))].map(i => kept[i] as Entry))
-  // For each place in the sorted list, the nearest line before and after it that stays put.
+  const { stayBefore, stayAfter } = staying(sorted, inPlace)
+  sorted.forEach((entry, at) => {
+    if (inPlace.has(entry)) return
+    report(
+      entry.line,
+      entry.raw,
+      'order',
+      `out of order: in byte order (LC_ALL=C sort) it comes ${sortedPlace(sorted, at)}`,
+      moveAction(stayBefore[at], stayAfter[at])
+    )
+  })
+  return sorted
+}
+
+/**
+ * For each place in the sorted list, the nearest line before and after it that
+ * stays put: a line that does not move is an anchor the author can find.
+ */
+function staying(
+  sorted: readonly Entry[],
+  inPlace: ReadonlySet<Entry>
+): { stayBefore: (Entry | undefined)[]; stayAfter: (Entry | undefined)[] } {
   const stayBefore: (Entry | undefined)[] = []
   const stayAfter: (Entry | undefined)[] = []
   for (let i = 0, last: Entry | undefined; i < sorted.length; i++) {
@@ -350,31 +445,35 @@ export function lintAllowlist(text: string, source: string): LintResult {
     stayAfter[i] = next
     if (inPlace.has(sorted[i] as Entry)) next = sorted[i]
   }
-  sorted.forEach((entry, at) => {
-    if (inPlace.has(entry)) return
-    const previous = sorted[at - 1]
-    const next = sorted[at + 1]
-    const place =
-      previous && next
-        ? `after ${quote(previous.key)} and before ${quote(next.key)}`
-        : previous
-          ? `last, after ${quote(previous.key)}`
-          : `first, before ${quote((next as Entry).key)}`
-    const anchorBefore = stayBefore[at]
-    const anchorAfter = stayAfter[at]
-    report(
-      entry.line,
-      entry.raw,
-      'order',
-      `out of order: in byte order (LC_ALL=C sort) it comes ${place}`,
-      anchorBefore
-        ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
-        : anchorAfter
-          ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
-          : 'sort the file'
-    )
-  })
+  return { stayBefore, stayAfter }
+}
 
+/** Where a line belongs, said by its neighbours in the sorted list. */
+function sortedPlace(sorted: readonly Entry[], at: number): string {
+  const previous = sorted[at - 1]
+  const next = sorted[at + 1]
+  return previous && next
+    ? `after ${quote(previous.key)} and before ${quote(next.key)}`
+    : previous
+      ? `last, after ${quote(previous.key)}`
+      : `first, before ${quote((next as Entry).key)}`
+}
+
+/** Where to move a line, said by a line that stays put (line numbers of the file as it is). */
+function moveAction(anchorBefore: Entry | undefined, anchorAfter: Entry | undefined): string {
+  return anchorBefore
+    ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
+    : anchorAfter
+      ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
+      : 'sort the file'
+}
+
+/** The file as the normal form writes it: header, sorted patterns with their comments, trailer. */
+function writeNormalForm(
+  header: readonly string[],
+  sorted: readonly Entry[],
+  trailer: readonly string[]
+): string {
   const out: string[] = []
   if (header.length > 0) out.push(...header.map(h => h.trim()), '')
   for (const entry of sorted) {
@@ -383,24 +482,16 @@ export function lintAllowlist(text: string, source: string): LintResult {
   }
   out.push(...trailer)
   while (out.length > 0 && out[out.length - 1] === '') out.pop()
-  const normalForm = out.length > 0 ? `${out.join('\n')}\n` : ''
+  return out.length > 0 ? `${out.join('\n')}\n` : ''
+}
 
-  // Every difference must have a finding; this one says so if a rule above missed one.
-  if (findings.length === 0 && normalForm !== text) {
-    report(
-      1,
-      raws[0] ?? '',
-      'layout',
-      'the file differs from its normal form',
-      'replace it with the normal form'
-    )
-  }
-  findings.sort((a, b) => a.line - b.line)
-  return {
-    source,
-    findings,
-    normalForm,
-    normalized: findings.length === 0,
-    patterns: kept.length
-  }
+/** The catch-all finding, so a file never differs from its normal form without one. */
+function reportLayout(raws: readonly string[], report: Report): void {
+  report(
+    1,
+    raws[0] ?? '',
+    'layout',
+    'the file differs from its normal form',
+    'replace it with the normal form'
+  )
 }

@@ -5,6 +5,7 @@
  * once; one image's failure never stops the others.
  */
 import pLimit from 'p-limit'
+import { debug } from '../action/log.js'
 import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
@@ -225,6 +226,10 @@ async function attemptOne(
     })
   // Decided once the copy is made: a retry verifies against what was copied.
   let expected = state.expected ?? (await decide())
+  debug(
+    () =>
+      `${result.source}: source ${expected.sourceDigest}, ${expected.platforms === 'all' ? 'all platforms' : expected.platforms.join(', ')}${expected.satisfied ? ', already held by the target' : ''}${expected.note ? `; ${expected.note}` : ''}`
+  )
 
   // The engine pushes a tag when there is one; a digest-only request lands by digest.
   const targetRef = target.tag ?? expected.sourceDigest
@@ -236,9 +241,13 @@ async function attemptOne(
   if (!state.copied && (options.skipUnchanged || subsetHeld)) {
     const present = await client.headManifest(target.registry, target.repository, targetRef)
     if (present && (await matches(present, expected, target, client))) {
+      debug(() => `${result.target}: unchanged, it holds ${present.digest}, what the source has`)
       return withDigests(result, 'unchanged', present.digest, expected)
     }
     seen = present?.digest ?? ''
+    debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`)
+  } else if (!state.copied) {
+    debug(() => `${result.target}: skip-unchanged is false; copied without comparing`)
   }
   if (!options.engine) return withDigests(result, 'planned', undefined, expected)
 
@@ -286,6 +295,7 @@ async function attemptOne(
       true
     )
   }
+  debug(() => `${result.target}: verified, it holds ${after.digest}`)
   const copied = withDigests(result, 'copied', after.digest, expected)
   return { ...copied, ...(await describeTarget(client, target, after.digest)) }
 }

@@ -174,31 +174,88 @@ function tagCount(text: string): number {
 /** Issue-form and Markdown furniture that is neither an image nor prose. */
 const FURNITURE = /^(?:#{1,6}\s|_no response_$|- \[[ x]\]|<!--|-->|>|---+$|\*\*[^*]+\*\*:?$)/i
 
+/** A candidate and where it was written, for messages. */
+interface Found {
+  candidate: Candidate
+  source: string
+  line: number
+}
+
+/** What the title says: platforms (undefined when it is not a platform line) or an image candidate. */
+interface Title {
+  text: string
+  platforms: string[] | undefined
+  candidate: Candidate | undefined
+}
+
 /** Read the request: the title (DaoCloud's form), `SYNC` lines, or a list in the body. */
 export function parseIssue(
   issue: Pick<IssueEvent, 'title' | 'body'>,
   limits: IssueLimits
 ): IssueRequest {
   const result: IssueRequest = { requests: [], notes: [], ignored: 0 }
-  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES
-  const size = Buffer.byteLength(issue.title, 'utf8') + Buffer.byteLength(issue.body, 'utf8')
-  if (size > maxBytes) {
-    result.problem = `the issue is ${size} bytes long; at most ${maxBytes} are read. Ask for fewer images per issue, one reference a line.`
+  const tooBig = sizeProblem(issue, limits.maxBytes ?? DEFAULT_MAX_BYTES)
+  if (tooBig) {
+    result.problem = tooBig
     return result
   }
 
-  const found: { candidate: Candidate; source: string; line: number }[] = []
-  const platforms: string[] = []
-  const title = issue.title.trim()
-  const oldForm = /^sync[\s_-]*image$/i.test(title)
-  // "arm64" or "linux/arm64:latest" as a title: a platform, a common slip in DaoCloud's form.
-  const titlePlatforms = platformLine(title) ?? platformLine(title.replace(/:[\w.-]*$/, ''))
-  if (titlePlatforms) platforms.push(...titlePlatforms)
-  const titleCandidate = !titlePlatforms && !oldForm && title ? candidate(title) : undefined
+  const title = readTitle(issue.title)
+  const body = readBody(issue.body)
+  result.ignored = body.ignored
+  const platforms = [...(title.platforms ?? []), ...body.platforms]
+  const found = withTitle(title.candidate, body.found)
+  const problem = foundProblem(found, title, limits.maxImages)
+  if (problem) {
+    result.problem = problem
+    return result
+  }
+  for (const { candidate: c, source, line } of found) {
+    platforms.push(...c.platforms)
+    if (c.note) result.notes.push(c.note)
+    for (const request of parseEntry(c.text, { source, line })) {
+      result.requests.push(refuseTagFilter(request))
+    }
+  }
 
+  const chosen = choosePlatforms(platforms)
+  if (chosen.problem) result.problem = chosen.problem
+  else if (chosen.platforms) result.platforms = chosen.platforms
+  return result
+}
+
+/** Untrusted text is bounded before it is read: beyond `maxBytes` the request is refused. */
+function sizeProblem(
+  issue: Pick<IssueEvent, 'title' | 'body'>,
+  maxBytes: number
+): string | undefined {
+  const size = Buffer.byteLength(issue.title, 'utf8') + Buffer.byteLength(issue.body, 'utf8')
+  if (size > maxBytes) {
+    return `the issue is ${size} bytes long; at most ${maxBytes} are read. Ask for fewer images per issue, one reference a line.`
+  }
+  return undefined
+}
+
+/** The title is the image in DaoCloud's form, unless it is their old fixed title or a platform. */
+function readTitle(raw: string): Title {
+  const text = raw.trim()
+  const oldForm = /^sync[\s_-]*image$/i.test(text)
+  // "arm64" or "linux/arm64:latest" as a title: a platform, a common slip in DaoCloud's form.
+  const platforms = platformLine(text) ?? platformLine(text.replace(/:[\w.-]*$/, ''))
+  const image = !platforms && !oldForm && text ? candidate(text) : undefined
+  return { text, platforms, candidate: image }
+}
+
+/**
+ * The body's lines as image candidates and platform lines (`SYNC` prefixes taken
+ * off); form furniture is skipped, and prose is counted so nothing is dropped silently.
+ */
+function readBody(body: string): { found: Found[]; platforms: string[]; ignored: number } {
+  const found: Found[] = []
+  const platforms: string[] = []
+  let ignored = 0
   let fenced = false
-  const lines = issue.body.split(/\r?\n/)
-  lines.forEach((raw, index) => {
+  body.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim()
     if (/^(```|~~~)/.test(line)) {
       fenced = !fenced
@@ -214,61 +271,75 @@ export function parseIssue(
     }
     const c = candidate(text)
     if (c) found.push({ candidate: c, source: 'issue body', line: index + 1 })
-    else result.ignored++
+    else ignored++
   })
+  return { found, platforms, ignored }
+}
 
-  // The title is the image (DaoCloud's form); a bare word ("list", "help") only when the body names none.
-  if (titleCandidate && (/[./:@]/.test(titleCandidate.text) || found.length === 0)) {
-    found.unshift({ candidate: titleCandidate, source: 'issue title', line: 1 })
+/** The title is the image (DaoCloud's form); a bare word ("list", "help") only when the body names none. */
+function withTitle(title: Candidate | undefined, found: Found[]): Found[] {
+  if (title && (/[./:@]/.test(title.text) || found.length === 0)) {
+    found.unshift({ candidate: title, source: 'issue title', line: 1 })
   }
-  if (found.length === 0 && titlePlatforms) {
-    result.problem = `the title "${title}" is a platform, not an image. Write the image as the title (for example docker.io/library/nginx:1.27) and pick the platform in the form.`
-    return result
+  return found
+}
+
+/** Why nothing is served: no image found, or more images than one issue may ask for. */
+function foundProblem(
+  found: readonly Found[],
+  title: Title,
+  maxImages: number
+): string | undefined {
+  if (found.length === 0 && title.platforms) {
+    return `the title "${title.text}" is a platform, not an image. Write the image as the title (for example docker.io/library/nginx:1.27) and pick the platform in the form.`
   }
   if (found.length === 0) {
-    result.problem =
-      'no image was found in this issue. Write the image as the title (for example docker.io/library/nginx:1.27), or list images in the body, one reference a line.'
-    return result
+    return 'no image was found in this issue. Write the image as the title (for example docker.io/library/nginx:1.27), or list images in the body, one reference a line.'
   }
   // Images, not lines: every tag of a tag list counts, and the count is taken before any
   // list is expanded, so a 64 KiB title of commas costs nothing.
   const asked = found.reduce((n, f) => n + tagCount(f.candidate.text), 0)
-  if (asked > limits.maxImages) {
+  if (asked > maxImages) {
     const lists = found.some(f => tagCount(f.candidate.text) > 1)
       ? ' (each tag of a list counts)'
       : ''
-    result.problem = `this issue asks for ${asked} images${lists}; at most ${limits.maxImages} are served per issue. Split the request into several issues.`
-    return result
+    return `this issue asks for ${asked} images${lists}; at most ${maxImages} are served per issue. Split the request into several issues.`
   }
-  for (const { candidate: c, source, line } of found) {
-    platforms.push(...c.platforms)
-    if (c.note) result.notes.push(c.note)
-    for (const request of parseEntry(c.text, { source, line })) {
-      // A stranger's regex would run against every tag a registry lists (catastrophic
-      // backtracking is theirs to choose): issues name tags instead.
-      result.requests.push(
-        request.kind === 'tag-filter'
-          ? {
-              kind: 'invalid',
-              request: request.request,
-              origin: request.origin,
-              reason:
-                'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
-            }
-          : request
-      )
-    }
-  }
+  return undefined
+}
 
-  const chosen = [...new Set(platforms.map(p => platformWord(p) ?? p))]
-  if (chosen.includes('all')) result.platforms = 'all'
-  else if (chosen.length > 0) {
-    const bad = chosen.find(p => !OS_ARCH.test(p))
-    if (bad) {
-      result.problem = `"${bad}" is not a platform; use os/arch[/variant] such as linux/arm64 or linux/arm/v7.`
-      return result
+/**
+ * A stranger's regex would run against every tag a registry lists (catastrophic
+ * backtracking is theirs to choose): issues name tags instead.
+ */
+function refuseTagFilter(request: ImageRequest): ImageRequest {
+  return request.kind === 'tag-filter'
+    ? {
+        kind: 'invalid',
+        request: request.request,
+        origin: request.origin,
+        reason:
+          'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
+      }
+    : request
+}
+
+/**
+ * The platforms asked for, as os/arch[/variant] once each (`all` wins), or why
+ * one of them is not a platform; nothing when none was asked for.
+ */
+function choosePlatforms(words: readonly string[]): {
+  platforms?: 'all' | string[]
+  problem?: string
+} {
+  const chosen = [...new Set(words.map(p => platformWord(p) ?? p))]
+  if (chosen.includes('all')) return { platforms: 'all' }
+  if (chosen.length === 0) return {}
+  const bad = chosen.find(p => !OS_ARCH.test(p))
+  if (bad) {
+    return {
+      problem: `"${bad}" is not a platform; use os/arch[/variant] such as linux/arm64 or linux/arm/v7.`
     }
-    result.platforms = chosen
   }
-  return result
+  return { platforms: chosen }
 }

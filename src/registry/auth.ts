@@ -1,0 +1,196 @@
+/**
+ * Authentication for the registry client: Basic, or a Bearer token from the
+ * registry's token service, kept per registry and scope. What a registry
+ * answers is a stranger's: a Bearer realm is followed only over https (plain
+ * HTTP only to an insecure registry's own host:port, and then without
+ * credentials), never to a link-local or cloud metadata address, and the
+ * token it gives is bounded before it is used in a header.
+ */
+import { debug } from '../action/log.js'
+import { RegistryError } from './error.js'
+import { isForbiddenHost, type Guard, type Transport } from './transport.js'
+
+/** Registry tokens are JWTs of a few KiB; a longer one is refused. */
+const MAX_TOKEN_LENGTH = 16 * 1024
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+interface Challenge {
+  scheme: string
+  params: Record<string, string>
+}
+
+/** Parse `Bearer realm="...",service="...",scope="..."` (one challenge is all registries send). */
+export function parseChallenge(header: string | undefined): Challenge | undefined {
+  if (!header) return undefined
+  const match = /^\s*(\w+)\s*(.*)$/s.exec(header)
+  if (!match) return undefined
+  const params: Record<string, string> = {}
+  for (const p of (match[2] as string).matchAll(
+    /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))/g
+  )) {
+    params[(p[1] as string).toLowerCase()] =
+      p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : (p[3] ?? '')
+  }
+  return { scheme: (match[1] as string).toLowerCase(), params }
+}
+
+type Auth = { kind: 'bearer'; token: string; expires: number } | { kind: 'basic' }
+
+export interface AuthOptions {
+  /** Credentials for a registry host, or undefined for anonymous access. */
+  credentials?: (registry: string) => Credentials | undefined
+  warn?: (message: string) => void
+  /** The API root of a registry (a realm may share an insecure registry's host:port). */
+  baseUrl: (registry: string) => string
+}
+
+export class Authenticator {
+  private readonly tokens = new Map<string, Auth>()
+  /** Registries whose credentials were refused: every later request fails at once. */
+  private readonly refused = new Map<string, string>()
+  private readonly warnedPlainRealm = new Set<string>()
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: AuthOptions
+  ) {}
+
+  /** Why the registry's credentials were refused earlier in the run, if they were. */
+  refusal(registry: string): string | undefined {
+    return this.refused.get(registry)
+  }
+
+  /** Remember that the registry refused its credentials, so no later request tries again. */
+  refuse(registry: string, message: string): void {
+    this.refused.set(registry, message)
+  }
+
+  /** The Authorization header a request to `registry` for `scope` carries now, if any. */
+  authorization(registry: string, scope: string): Record<string, string> {
+    const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry)
+    if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
+      return { authorization: `Bearer ${auth.token}` }
+    }
+    const credentials = this.options.credentials?.(registry)
+    if (auth?.kind === 'basic' && credentials) {
+      return { authorization: `Basic ${basic(credentials)}` }
+    }
+    return {}
+  }
+
+  /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */
+  async authenticate(
+    registry: string,
+    scope: string,
+    header: string | string[] | undefined
+  ): Promise<void> {
+    const challenge = parseChallenge(Array.isArray(header) ? header[0] : header)
+    const credentials = this.options.credentials?.(registry)
+    debug(
+      () =>
+        `${registry}: 401 with ${challenge ? `a ${challenge.scheme} challenge${challenge.params.realm ? ` (realm ${challenge.params.realm.split('?')[0]})` : ''}` : 'no challenge'} for ${scope}; ${credentials ? 'credentials given' : 'anonymous'}`
+    )
+    if (challenge?.scheme === 'basic') {
+      if (credentials) this.tokens.set(registry, { kind: 'basic' })
+      return
+    }
+    if (challenge?.scheme !== 'bearer' || !challenge.params.realm) return
+    let url: URL
+    try {
+      url = new URL(challenge.params.realm)
+    } catch {
+      throw new RegistryError(`${registry} sent a token realm that is not a URL`, undefined, true)
+    }
+    const guard = this.realmGuard(registry)
+    guard(url)
+    if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
+    url.searchParams.set('scope', challenge.params.scope || scope)
+    const plain = url.protocol !== 'https:'
+    if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
+      this.warnedPlainRealm.add(registry)
+      this.options.warn?.(
+        `${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`
+      )
+    }
+    const res = await this.transport.send(
+      'GET',
+      url.toString(),
+      credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {},
+      { guard }
+    )
+    const text = res.body
+    const status = res.status
+    if (status === 401 || status === 403) {
+      const message = credentials
+        ? `${registry} refused the credentials given for it (token service answered ${status}); check the username and password`
+        : `${registry} refused an anonymous token (${status}) for ${scope}`
+      if (credentials) this.refused.set(registry, message)
+      throw new RegistryError(message, status, true)
+    }
+    if (status < 200 || status >= 300) {
+      throw new RegistryError(`${registry}: the token service answered HTTP ${status}`, status)
+    }
+    let answer: { token?: string; access_token?: string; expires_in?: number }
+    try {
+      answer = JSON.parse(text) as typeof answer
+    } catch {
+      throw new RegistryError(`${registry}: the token service answered something not JSON`)
+    }
+    const token = answer?.token ?? answer?.access_token
+    if (!token) throw new RegistryError(`${registry}: the token service sent no token`)
+    // It goes into a header: a stranger's string is bounded and kept to header-safe characters.
+    if (
+      typeof token !== 'string' ||
+      token.length > MAX_TOKEN_LENGTH ||
+      !/^[\x21-\x7e]+$/.test(token)
+    ) {
+      throw new RegistryError(
+        `${registry}: the token service on ${url.host} sent a token that is not up to ${MAX_TOKEN_LENGTH} printable ASCII characters; refused`,
+        status,
+        true
+      )
+    }
+    // Expire a little early so no request goes out with a token about to lapse.
+    const expiresIn = Number.isFinite(answer.expires_in) ? (answer.expires_in as number) : 60
+    const lifetime = Math.max(60, expiresIn) * 1000
+    debug(() => `${registry}: token for ${scope} from ${url.host}, kept ${lifetime / 1000 - 10} s`)
+    this.tokens.set(`${registry} ${scope}`, {
+      kind: 'bearer',
+      token,
+      expires: Date.now() + lifetime - 10_000
+    })
+  }
+
+  /**
+   * Where a registry's token realm may send the client: https anywhere, plain
+   * HTTP only to an insecure registry's own host:port, never a link-local or
+   * metadata host. Applied to the realm and to every redirect from it.
+   */
+  private realmGuard(registry: string): Guard {
+    const own = new URL(this.options.baseUrl(registry))
+    return realm => {
+      const refuse = (why: string) =>
+        new RegistryError(
+          `${registry}'s token realm leads to ${realm.host}: ${why}`,
+          undefined,
+          true
+        )
+      if (isForbiddenHost(realm.hostname)) {
+        throw refuse('a link-local or cloud metadata address; refused')
+      }
+      if (realm.protocol === 'https:') return
+      if (realm.protocol === 'http:' && own.protocol === 'http:' && realm.host === own.host) return
+      throw refuse(
+        `${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`
+      )
+    }
+  }
+}
+
+function basic(c: Credentials): string {
+  return Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')
+}

@@ -1,0 +1,63 @@
+/**
+ * Manifests as the distribution protocol serves them and the action reads
+ * them: the media types asked for, their shapes, platforms, and what the
+ * headers of an answer tell (trusted only when they look right).
+ */
+import type * as http from 'node:http'
+
+/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
+export const MANIFEST_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json'
+] as const
+const INDEX_TYPES = new Set<string>(MANIFEST_TYPES.slice(0, 2))
+export const ACCEPT = MANIFEST_TYPES.join(', ')
+
+export interface ManifestHead {
+  digest: string
+  mediaType: string
+  size: number
+}
+
+export interface Manifest extends ManifestHead {
+  body: ManifestBody
+}
+
+export interface ManifestBody {
+  mediaType?: string
+  manifests?: { digest: string; mediaType?: string; size?: number; platform?: Platform }[]
+  config?: { digest: string; size: number }
+  layers?: { digest: string; size: number }[]
+}
+
+export interface Platform {
+  os: string
+  architecture: string
+  variant?: string
+}
+
+export function isIndex(mediaType: string): boolean {
+  return INDEX_TYPES.has(mediaType)
+}
+
+export function formatPlatform(p: Platform): string {
+  return [p.os, p.architecture, p.variant].filter(Boolean).join('/')
+}
+
+/** What the headers of a manifest answer tell: digest, type and size. */
+export function manifestHead(headers: http.IncomingHttpHeaders): ManifestHead {
+  return {
+    // A registry's answer is not trusted to be a digest: anything else reads as none.
+    digest: /^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(
+      String(headers['docker-content-digest'] ?? '')
+    )
+      ? String(headers['docker-content-digest'])
+      : '',
+    mediaType: String(headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim(),
+    size: Number(headers['content-length'] ?? 0)
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * HTTP for the registry client. Requests go out on node:http(s) directly over
+ * keep-alive agents, one per origin, that @actions/http-client hands out (so
+ * a proxy from the environment is honoured): planning thousands of images is
+ * two HEADs each, and this per-request work is what the registries' ceiling
+ * is compared with (see `npm run bench`). Answers are bounded; redirects never
+ * go from HTTPS to HTTP, never to a link-local or metadata host, and never
+ * carry credentials to another host.
+ */
+import { debug } from '../action/log.js'
+import { HttpClient } from '@actions/http-client'
+import * as http from 'node:http'
+import * as https from 'node:https'
+import { BlockList } from 'node:net'
+import { RegistryError } from './error.js'
+
+/** An answer, read to the end. */
+export interface Answer {
+  status: number
+  headers: http.IncomingHttpHeaders
+  bytes: Buffer
+  /** The bytes as UTF-8. */
+  body: string
+}
+
+/** Checks a URL before it is requested (each hop of a redirect too); throws to refuse it. */
+export type Guard = (url: URL) => void
+
+const SOCKET_TIMEOUT_MS = 60_000
+const MAX_REDIRECTS = 10
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+/** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024
+/** Cloud metadata endpoints (instance credentials live there): never a realm or redirect target. */
+const METADATA_NAMES = new Set(['metadata', 'metadata.google.internal'])
+const FORBIDDEN_ADDRESSES = new BlockList()
+FORBIDDEN_ADDRESSES.addSubnet('169.254.0.0', 16, 'ipv4')
+FORBIDDEN_ADDRESSES.addSubnet('fe80::', 10, 'ipv6')
+// AWS's IPv6 and Alibaba's metadata addresses, outside link-local.
+FORBIDDEN_ADDRESSES.addAddress('fd00:ec2::254', 'ipv6')
+FORBIDDEN_ADDRESSES.addAddress('100.100.100.200', 'ipv4')
+
+/**
+ * A host no registry answer may send the client to: a link-local address
+ * (checked also in IPv4-mapped IPv6 form; the URL parser has already made
+ * decimal and hex IPv4 spellings dotted) or a metadata name.
+ */
+export function isForbiddenHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '')
+  if (METADATA_NAMES.has(host)) return true
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return FORBIDDEN_ADDRESSES.check(host, 'ipv4')
+  if (host.startsWith('[') && host.endsWith(']')) {
+    try {
+      return FORBIDDEN_ADDRESSES.check(host.slice(1, -1), 'ipv6')
+    } catch {
+      return true
+    }
+  }
+  return false
+}
+
+export class Transport {
+  /** Agents come from here; one HttpClient serves a single protocol, hence one each. */
+  private readonly agentSources: Record<'http:' | 'https:', HttpClient>
+  private readonly agents = new Map<string, http.Agent>()
+
+  constructor(private readonly userAgent: string) {
+    // Proxies come from the environment; the agents keep connections alive.
+    const source = () => new HttpClient(userAgent, [], { keepAlive: true })
+    this.agentSources = { 'http:': source(), 'https:': source() }
+  }
+
+  dispose(): void {
+    this.agentSources['http:'].dispose()
+    this.agentSources['https:'].dispose()
+    // A proxy's tunnelling agent has no destroy(); it holds no sockets of ours to close.
+    for (const agent of this.agents.values()) (agent as { destroy?: () => void }).destroy?.()
+  }
+
+  /** The keep-alive agent for an origin (through the environment's proxy, if one applies). */
+  private agentFor(url: URL): http.Agent {
+    let agent = this.agents.get(url.origin)
+    if (!agent) {
+      const protocol = url.protocol === 'https:' ? 'https:' : 'http:'
+      agent = this.agentSources[protocol].getAgent(url.href)
+      this.agents.set(url.origin, agent)
+    }
+    return agent
+  }
+
+  /**
+   * Send a request and read the answer, following redirects (never from
+   * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
+   * are not carried to another host). `guard` checks every hop.
+   */
+  async send(
+    method: 'GET' | 'HEAD',
+    address: string,
+    headers: Record<string, string>,
+    { maxBytes = MAX_BODY_BYTES, guard }: { maxBytes?: number; guard?: Guard } = {}
+  ): Promise<Answer> {
+    let url = new URL(address)
+    let sent = headers
+    for (let redirects = 0; ; redirects++) {
+      guard?.(url)
+      const started = Date.now()
+      const answer = await this.sendOnce(method, url, sent, maxBytes)
+      // Without the query: a token request's scope and service are not secret, but are noise.
+      debug(
+        () =>
+          `${method} ${url.origin}${url.pathname} → ${answer.status} in ${Date.now() - started} ms${sent.authorization ? ` (${sent.authorization.split(' ')[0]} auth)` : ''}`
+      )
+      const location = answer.headers.location
+      if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS) return answer
+      const next = new URL(location, url)
+      if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new RegistryError(
+          `${url.host} redirected to ${next.origin} over plain HTTP; not followed`,
+          answer.status,
+          true
+        )
+      }
+      if (next.host !== url.host && isForbiddenHost(next.hostname)) {
+        throw new RegistryError(
+          `${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`,
+          answer.status,
+          true
+        )
+      }
+      if (next.host !== url.host) {
+        const { authorization: _dropped, ...rest } = sent
+        void _dropped
+        sent = rest
+      }
+      url = next
+    }
+  }
+
+  private sendOnce(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    maxBytes: number
+  ): Promise<Answer> {
+    const transport = url.protocol === 'https:' ? https : http
+    return new Promise((resolve, reject) => {
+      let refused = false
+      const refuse = () => {
+        // Final: asking again would only fetch the same oversized answer.
+        refused = true
+        reject(new RegistryError(`${url.host} answered more than ${maxBytes} bytes`, 0, true))
+        req.destroy()
+      }
+      const req = transport.request(
+        url,
+        {
+          method,
+          headers: { 'user-agent': this.userAgent, ...headers },
+          agent: this.agentFor(url),
+          timeout: SOCKET_TIMEOUT_MS
+        },
+        res => {
+          const chunks: Buffer[] = []
+          let length = 0
+          // A HEAD's Content-Length describes a body that is not sent.
+          if (method !== 'HEAD' && Number(res.headers['content-length'] ?? 0) > maxBytes) {
+            return refuse()
+          }
+          res.on('data', (chunk: Buffer) => {
+            if (refused) return
+            length += chunk.length
+            if (length > maxBytes) refuse()
+            else chunks.push(chunk)
+          })
+          res.on('error', reject)
+          res.on('end', () => {
+            // Ended early by refuse(): what came is incomplete and must not be used.
+            if (refused) return
+            const bytes = Buffer.concat(chunks)
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              bytes,
+              body: bytes.toString('utf8')
+            })
+          })
+        }
+      )
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`))
+      )
+      req.on('error', reject)
+      req.end()
+    })
+  }
+}
