@@ -15,7 +15,7 @@ import {
 
 const RUNS = 3000
 
-// --- Arbitraries that follow the grammar (field notes §5) -----------------
+// --- Arbitraries that follow the reference grammar (distribution/reference) ---
 /** IPv6 addresses written in hex digits and ":" only, any case. */
 function ipv6Hex(): fc.Arbitrary<string> {
   return fc

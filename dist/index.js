@@ -37574,7 +37574,10 @@ function basic(c) {
 }
 
 ;// CONCATENATED MODULE: ./src/registry/manifest.ts
-/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
+/**
+ * Every manifest and index type: a registry asked for fewer may convert what it
+ * answers (an index to one image, OCI to Docker), and the digest would change.
+ */
 const MANIFEST_TYPES = [
     'application/vnd.oci.image.index.v1+json',
     'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -45032,7 +45035,7 @@ function parse(reference) {
 }
 /**
  * Replace each `repo:/regex/` result by one result per matching source tag.
- * The regex is anchored as the user wrote it (product contract).
+ * The regex is anchored as the user wrote it (README, Image entries): `/^1\./` is not `/1\./`.
  */
 async function expandTagFilters(results, client) {
     const expanded = [];
@@ -52648,213 +52651,139 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/image/entries.ts
+;// CONCATENATED MODULE: ./src/allowlist/allowlist.ts
 /**
- * Image entries (`images`, `images-file`): one a line, `#` comments, blank
- * lines ignored. An entry names one image, several tags of one repository
- * (`repo:a,b,c`) or a tag filter (`repo:/regex/`). Every line becomes
- * requests; a bad line becomes a rejected request, never an exception.
+ * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
+ * an exact repository, `prefix/*` (exactly one more path segment) or
+ * `prefix/**` (one or more segments). Matching works on path segments of the
+ * normalised repository, never on raw string prefixes, so a look-alike host
+ * or a longer segment never slips under a pattern.
  */
 
-
-
-/** Strip a comment: `#` at the start of a line or after white space. */
-function stripComment(line) {
-    const m = /(^|\s)#/.exec(line);
-    return (m ? line.slice(0, m.index) : line).trim();
-}
-/** Parse the text of an entries list into requests, in order, one or more per entry. */
-function parseEntries(text, source) {
-    const requests = [];
-    const lines = text.split(/\r?\n/);
-    lines.forEach((raw, i) => {
-        const entry = stripComment(raw);
-        if (entry.length === 0)
-            return;
-        requests.push(...parseEntry(entry, { source, line: i + 1 }));
-    });
-    return requests;
-}
-/** One entry (already trimmed, comment removed) into its requests. */
-function parseEntry(entry, origin) {
-    const invalid = (reason, suggestion) => [
-        suggestion === undefined
-            ? { kind: 'invalid', request: entry, origin, reason }
-            : { kind: 'invalid', request: entry, origin, reason, suggestion }
-    ];
-    // A name never contains ":/" (a port is digits), so the first one opens a
-    // filter, unless it is a URL's "://", which parseReference explains.
-    const filterAt = entry.indexOf(':/');
-    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
-    if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
-        const name = parseRepositoryName(entry.slice(0, filterAt));
-        if (!name.ok)
-            return invalid(name.reason);
-        const pattern = entry.slice(filterAt + 2, -1);
-        const problem = checkPattern(pattern);
-        if (problem)
-            return invalid(`tag filter /${pattern}/ ${problem}`);
-        return [{ kind: 'tag-filter', request: entry, origin, ref: name.ref, pattern }];
-    }
-    if (entry.includes(','))
-        return parseTagList(entry, origin);
-    const parsed = parseReference(entry);
-    if (!parsed.ok)
-        return invalid(parsed.reason, parsed.suggestion);
-    const request = { kind: 'image', request: entry, origin, ref: parsed.ref };
-    if (parsed.note)
-        request.note = parsed.note;
-    return [request];
-}
-function parseTagList(entry, origin) {
-    const colon = entry.lastIndexOf(':', entry.indexOf(','));
-    if (entry.includes('@') || colon < 0 || colon < entry.lastIndexOf('/', entry.indexOf(','))) {
-        const reason = entry.includes('@')
-            ? 'a tag list ("repo:a,b") cannot carry a digest; list digests one a line'
-            : 'a comma separates tags, as in "docker.io/library/nginx:1.27,1.26"; write one image a line';
-        return [{ kind: 'invalid', request: entry, origin, reason }];
-    }
-    const name = parseRepositoryName(entry.slice(0, colon));
-    if (!name.ok)
-        return [{ kind: 'invalid', request: entry, origin, reason: name.reason }];
-    return entry
-        .slice(colon + 1)
-        .split(',')
-        .map((tag, i) => {
-        const text = `${repositoryName(name.ref)}:${tag.trim()}`;
-        const parsed = tag.trim() === '' ? undefined : parseReference(text);
-        if (parsed?.ok)
-            return { kind: 'image', request: entry, origin, ref: parsed.ref };
-        const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`;
-        return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` };
-    });
-}
-/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
-function checkPattern(pattern) {
-    const filter = compileTagFilter(pattern);
-    return filter.ok ? undefined : filter.reason;
-}
-/** The key two requests share when they ask for the same thing. */
-function requestKey(request) {
-    switch (request.kind) {
-        case 'image':
-            return formatReference(request.ref);
-        case 'tag-filter':
-            return `${repositoryName(request.ref)}:/${request.pattern}/`;
-        case 'invalid':
-            return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`;
-    }
-}
-/**
- * Merge requests that ask for the same image; the first keeps its place and
- * the later ones are reported as merged into it.
- */
-function mergeDuplicates(requests) {
-    const seen = new Map();
-    const unique = [];
-    const merged = [];
-    for (const request of requests) {
-        const key = requestKey(request);
-        const kept = seen.get(key);
-        if (kept)
-            merged.push({ duplicate: request, kept });
-        else {
-            seen.set(key, request);
-            unique.push(request);
-        }
-    }
-    return { unique, merged };
-}
-
-;// CONCATENATED MODULE: ./src/plan/plan.ts
-
-
-
-/** Where the repeats of one request are named at most; the rest are counted. */
-const MAX_REPEATS_NAMED = 5;
-class CollisionError extends Error {
+class AllowlistError extends Error {
 }
 /** Words every "not allowed" reason carries, so answers can point to the allowlist. */
 const NOT_ALLOWED = 'is not in the allowlist';
-function describeOrigin(origin) {
-    return `${origin.source} line ${origin.line}`;
+class Allowlist {
+    source;
+    patterns;
+    byKind;
+    constructor(source, patterns) {
+        this.source = source;
+        this.patterns = patterns;
+        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
+        for (const p of patterns) {
+            if (!this.byKind[p.kind].has(p.prefix))
+                this.byKind[p.kind].set(p.prefix, p);
+        }
+    }
+    /**
+     * The pattern that allows a repository, or undefined. Lookups are by whole
+     * segment prefixes: O(depth) map hits whatever the size of the list.
+     */
+    match(ref) {
+        const name = repositoryName(ref);
+        const exact = this.byKind.exact.get(name);
+        if (exact)
+            return exact;
+        const segments = name.split('/');
+        const parent = segments.slice(0, -1).join('/');
+        const one = this.byKind.one.get(parent);
+        if (one)
+            return one;
+        let prefix = segments[0];
+        for (let i = 1; i < segments.length; i++) {
+            const any = this.byKind.any.get(prefix);
+            if (any)
+                return any;
+            prefix += '/' + segments[i];
+        }
+        return undefined;
+    }
 }
-/** Decide, for every request, what would be mirrored where, or why not. */
-function buildPlan(requests, options) {
-    const { unique, merged } = mergeDuplicates(requests);
-    // Linear in the requests, and bounded in what it says: a line of 65,000 repeats is one note.
-    const repeats = new Map();
-    for (const { duplicate, kept } of merged) {
-        let seen = repeats.get(kept);
-        if (!seen)
-            repeats.set(kept, (seen = { named: [], count: 0 }));
-        const where = describeOrigin(duplicate.origin);
-        seen.count++;
-        if (seen.named.length < MAX_REPEATS_NAMED && !seen.named.includes(where))
-            seen.named.push(where);
-    }
-    const mappings = [];
-    const results = unique.map((request) => {
-        const result = {
-            request: request.request,
-            origin: describeOrigin(request.origin),
-            source: '',
-            target: '',
-            status: 'planned'
-        };
-        const notes = [];
-        const again = repeats.get(request);
-        if (again) {
-            const where = again.named.join(', ');
-            notes.push(again.count === again.named.length
-                ? `also requested on ${where}; merged`
-                : `also requested ${again.count} more times (on ${where}); merged`);
+/**
+ * Read an allowlist. Patterns are normalised like references (`nginx` is
+ * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
+ * its prefix as written: `docker.io/*` means one segment under docker.io,
+ * exactly as DaoCloud's own checker reads it. A malformed line is an error
+ * naming the file and line: an allowlist that says less than its author
+ * meant must not be used.
+ */
+function parseAllowlist(text, source) {
+    const patterns = [];
+    const errors = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = splitLine(raw).pattern;
+        if (line.length === 0)
+            return;
+        try {
+            patterns.push(parsePattern(line, i + 1));
         }
-        const reject = (reason) => {
-            if (notes.length > 0)
-                result.note = notes.join('; ');
-            return { ...result, status: 'rejected', reason };
-        };
-        if (request.kind === 'invalid') {
-            const hint = request.suggestion ? `; did you mean ${request.suggestion}?` : '';
-            return reject(`invalid image reference: ${request.reason}${hint}`);
+        catch (e) {
+            errors.push(`${source} line ${i + 1}: ${e.message}`);
         }
-        if (request.kind === 'image') {
-            result.source = formatReference(request.ref);
-            if (request.note)
-                notes.push(request.note);
-        }
-        else {
-            result.source = repositoryName(request.ref);
-            result.tagFilter = `/${request.pattern}/`;
-        }
-        if (options.allowlist && !options.allowlist.match(request.ref)) {
-            const name = options.allowlistName ?? options.allowlist.source;
-            return reject(`${repositoryName(request.ref)} ${NOT_ALLOWED} ${name}; ask for a line such as "${repositoryName(request.ref)}" to be added to it`);
-        }
-        const refused = options.allowlist ? undefined : options.refuse?.(request.ref);
-        if (refused)
-            return reject(refused);
-        const rendered = renderTarget(options.template, options.target, request.ref);
-        if (!rendered.ok)
-            return reject(rendered.reason);
-        mappings.push({
-            source: repositoryName(request.ref),
-            target: rendered.name,
-            where: result.origin
-        });
-        result.target =
-            request.kind === 'image' ? targetReference(rendered.name, request.ref) : rendered.name;
-        if (notes.length > 0)
-            result.note = notes.join('; ');
-        return result;
     });
-    const collisions = findCollisions(mappings);
-    if (collisions.length > 0) {
-        const lines = collisions.map(c => `${c.sources.map(s => `${s.name} (${s.where})`).join(' and ')} would both land on ${c.target}`);
-        throw new CollisionError(`The rewrite template maps different source repositories to one target, so their tags would overwrite each other. Nothing was done.\n${lines.join('\n')}\nUse a rewrite template that keeps them apart, such as {target}/{registry}/{repository}.`);
+    if (errors.length > 0) {
+        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
+        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
     }
-    return results;
+    return new Allowlist(source, patterns);
+}
+/**
+ * A line's pattern and its comment: `#` starts a comment at the start of the
+ * line or after white space (`a#b` is a malformed pattern, not `a`).
+ */
+function splitLine(raw) {
+    const at = /(^|\s)#/.exec(raw);
+    if (!at)
+        return { pattern: raw.trim() };
+    const start = at.index + (at[1] ?? '').length;
+    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
+}
+/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
+function patternText(p) {
+    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
+}
+/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
+function parsePattern(text, line) {
+    let kind = 'exact';
+    let body = text;
+    if (text.endsWith('/**')) {
+        kind = 'any';
+        body = text.slice(0, -3);
+    }
+    else if (text.endsWith('/*')) {
+        kind = 'one';
+        body = text.slice(0, -2);
+    }
+    if (body.includes('*')) {
+        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
+    }
+    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
+        return { text, line, kind, prefix: parseHostPrefix(body, text) };
+    }
+    const parsed = parseRepositoryName(body);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
+    return { text, line, kind, prefix };
+}
+/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
+function parseHostPrefix(host, text) {
+    const parsed = parseRepositoryName(`${host}/x`);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    return parsed.ref.registry;
+}
+/**
+ * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
+ * stays two segments deep instead of gaining `library/`.
+ */
+function keepWrittenDepth(body, registry) {
+    const slash = body.indexOf('/');
+    const first = slash < 0 ? body : body.slice(0, slash);
+    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
+    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
 }
 
 ;// CONCATENATED MODULE: ./src/report/summary.ts
@@ -53377,6 +53306,124 @@ class IssueAnswerer {
     }
 }
 
+;// CONCATENATED MODULE: ./src/image/entries.ts
+/**
+ * Image entries (`images`, `images-file`): one a line, `#` comments, blank
+ * lines ignored. An entry names one image, several tags of one repository
+ * (`repo:a,b,c`) or a tag filter (`repo:/regex/`). Every line becomes
+ * requests; a bad line becomes a rejected request, never an exception.
+ */
+
+
+
+/** Strip a comment: `#` at the start of a line or after white space. */
+function stripComment(line) {
+    const m = /(^|\s)#/.exec(line);
+    return (m ? line.slice(0, m.index) : line).trim();
+}
+/** Parse the text of an entries list into requests, in order, one or more per entry. */
+function parseEntries(text, source) {
+    const requests = [];
+    const lines = text.split(/\r?\n/);
+    lines.forEach((raw, i) => {
+        const entry = stripComment(raw);
+        if (entry.length === 0)
+            return;
+        requests.push(...parseEntry(entry, { source, line: i + 1 }));
+    });
+    return requests;
+}
+/** One entry (already trimmed, comment removed) into its requests. */
+function parseEntry(entry, origin) {
+    const invalid = (reason, suggestion) => [
+        suggestion === undefined
+            ? { kind: 'invalid', request: entry, origin, reason }
+            : { kind: 'invalid', request: entry, origin, reason, suggestion }
+    ];
+    // A name never contains ":/" (a port is digits), so the first one opens a
+    // filter, unless it is a URL's "://", which parseReference explains.
+    const filterAt = entry.indexOf(':/');
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
+    if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
+        const name = parseRepositoryName(entry.slice(0, filterAt));
+        if (!name.ok)
+            return invalid(name.reason);
+        const pattern = entry.slice(filterAt + 2, -1);
+        const problem = checkPattern(pattern);
+        if (problem)
+            return invalid(`tag filter /${pattern}/ ${problem}`);
+        return [{ kind: 'tag-filter', request: entry, origin, ref: name.ref, pattern }];
+    }
+    if (entry.includes(','))
+        return parseTagList(entry, origin);
+    const parsed = parseReference(entry);
+    if (!parsed.ok)
+        return invalid(parsed.reason, parsed.suggestion);
+    const request = { kind: 'image', request: entry, origin, ref: parsed.ref };
+    if (parsed.note)
+        request.note = parsed.note;
+    return [request];
+}
+function parseTagList(entry, origin) {
+    const colon = entry.lastIndexOf(':', entry.indexOf(','));
+    if (entry.includes('@') || colon < 0 || colon < entry.lastIndexOf('/', entry.indexOf(','))) {
+        const reason = entry.includes('@')
+            ? 'a tag list ("repo:a,b") cannot carry a digest; list digests one a line'
+            : 'a comma separates tags, as in "docker.io/library/nginx:1.27,1.26"; write one image a line';
+        return [{ kind: 'invalid', request: entry, origin, reason }];
+    }
+    const name = parseRepositoryName(entry.slice(0, colon));
+    if (!name.ok)
+        return [{ kind: 'invalid', request: entry, origin, reason: name.reason }];
+    return entry
+        .slice(colon + 1)
+        .split(',')
+        .map((tag, i) => {
+        const text = `${repositoryName(name.ref)}:${tag.trim()}`;
+        const parsed = tag.trim() === '' ? undefined : parseReference(text);
+        if (parsed?.ok)
+            return { kind: 'image', request: entry, origin, ref: parsed.ref };
+        const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`;
+        return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` };
+    });
+}
+/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
+function checkPattern(pattern) {
+    const filter = compileTagFilter(pattern);
+    return filter.ok ? undefined : filter.reason;
+}
+/** The key two requests share when they ask for the same thing. */
+function requestKey(request) {
+    switch (request.kind) {
+        case 'image':
+            return formatReference(request.ref);
+        case 'tag-filter':
+            return `${repositoryName(request.ref)}:/${request.pattern}/`;
+        case 'invalid':
+            return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`;
+    }
+}
+/**
+ * Merge requests that ask for the same image; the first keeps its place and
+ * the later ones are reported as merged into it.
+ */
+function mergeDuplicates(requests) {
+    const seen = new Map();
+    const unique = [];
+    const merged = [];
+    for (const request of requests) {
+        const key = requestKey(request);
+        const kept = seen.get(key);
+        if (kept)
+            merged.push({ duplicate: request, kept });
+        else {
+            seen.set(key, request);
+            unique.push(request);
+        }
+    }
+    return { unique, merged };
+}
+
 ;// CONCATENATED MODULE: ./src/issue/request.ts
 /**
  * Issue requests: read the triggering issue from the event payload (never
@@ -53791,137 +53838,99 @@ async function answerIssue(request, results) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/allowlist/allowlist.ts
+;// CONCATENATED MODULE: ./src/plan/plan.ts
 /**
- * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
- * an exact repository, `prefix/*` (exactly one more path segment) or
- * `prefix/**` (one or more segments). Matching works on path segments of the
- * normalised repository, never on raw string prefixes, so a look-alike host
- * or a longer segment never slips under a pattern.
+ * Plan: requests → allowed references → targets, as results. Nothing here
+ * talks to a registry; a collision between targets stops everything before
+ * any work is done.
  */
 
-class AllowlistError extends Error {
+
+
+
+/** Where the repeats of one request are named at most; the rest are counted. */
+const MAX_REPEATS_NAMED = 5;
+class CollisionError extends Error {
 }
-class Allowlist {
-    source;
-    patterns;
-    byKind;
-    constructor(source, patterns) {
-        this.source = source;
-        this.patterns = patterns;
-        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
-        for (const p of patterns) {
-            if (!this.byKind[p.kind].has(p.prefix))
-                this.byKind[p.kind].set(p.prefix, p);
-        }
-    }
-    /**
-     * The pattern that allows a repository, or undefined. Lookups are by whole
-     * segment prefixes: O(depth) map hits whatever the size of the list.
-     */
-    match(ref) {
-        const name = repositoryName(ref);
-        const exact = this.byKind.exact.get(name);
-        if (exact)
-            return exact;
-        const segments = name.split('/');
-        const parent = segments.slice(0, -1).join('/');
-        const one = this.byKind.one.get(parent);
-        if (one)
-            return one;
-        let prefix = segments[0];
-        for (let i = 1; i < segments.length; i++) {
-            const any = this.byKind.any.get(prefix);
-            if (any)
-                return any;
-            prefix += '/' + segments[i];
-        }
-        return undefined;
-    }
+function describeOrigin(origin) {
+    return `${origin.source} line ${origin.line}`;
 }
-/**
- * Read an allowlist. Patterns are normalised like references (`nginx` is
- * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
- * its prefix as written: `docker.io/*` means one segment under docker.io,
- * exactly as DaoCloud's own checker reads it. A malformed line is an error
- * naming the file and line: an allowlist that says less than its author
- * meant must not be used.
- */
-function parseAllowlist(text, source) {
-    const patterns = [];
-    const errors = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        const line = splitLine(raw).pattern;
-        if (line.length === 0)
-            return;
-        try {
-            patterns.push(parsePattern(line, i + 1));
+/** Decide, for every request, what would be mirrored where, or why not. */
+function buildPlan(requests, options) {
+    const { unique, merged } = mergeDuplicates(requests);
+    // Linear in the requests, and bounded in what it says: a line of 65,000 repeats is one note.
+    const repeats = new Map();
+    for (const { duplicate, kept } of merged) {
+        let seen = repeats.get(kept);
+        if (!seen)
+            repeats.set(kept, (seen = { named: [], count: 0 }));
+        const where = describeOrigin(duplicate.origin);
+        seen.count++;
+        if (seen.named.length < MAX_REPEATS_NAMED && !seen.named.includes(where))
+            seen.named.push(where);
+    }
+    const mappings = [];
+    const results = unique.map((request) => {
+        const result = {
+            request: request.request,
+            origin: describeOrigin(request.origin),
+            source: '',
+            target: '',
+            status: 'planned'
+        };
+        const notes = [];
+        const again = repeats.get(request);
+        if (again) {
+            const where = again.named.join(', ');
+            notes.push(again.count === again.named.length
+                ? `also requested on ${where}; merged`
+                : `also requested ${again.count} more times (on ${where}); merged`);
         }
-        catch (e) {
-            errors.push(`${source} line ${i + 1}: ${e.message}`);
+        const reject = (reason) => {
+            if (notes.length > 0)
+                result.note = notes.join('; ');
+            return { ...result, status: 'rejected', reason };
+        };
+        if (request.kind === 'invalid') {
+            const hint = request.suggestion ? `; did you mean ${request.suggestion}?` : '';
+            return reject(`invalid image reference: ${request.reason}${hint}`);
         }
+        if (request.kind === 'image') {
+            result.source = formatReference(request.ref);
+            if (request.note)
+                notes.push(request.note);
+        }
+        else {
+            result.source = repositoryName(request.ref);
+            result.tagFilter = `/${request.pattern}/`;
+        }
+        if (options.allowlist && !options.allowlist.match(request.ref)) {
+            const name = options.allowlistName ?? options.allowlist.source;
+            return reject(`${repositoryName(request.ref)} ${NOT_ALLOWED} ${name}; ask for a line such as "${repositoryName(request.ref)}" to be added to it`);
+        }
+        const refused = options.allowlist ? undefined : options.refuse?.(request.ref);
+        if (refused)
+            return reject(refused);
+        const rendered = renderTarget(options.template, options.target, request.ref);
+        if (!rendered.ok)
+            return reject(rendered.reason);
+        mappings.push({
+            source: repositoryName(request.ref),
+            target: rendered.name,
+            where: result.origin
+        });
+        result.target =
+            request.kind === 'image' ? targetReference(rendered.name, request.ref) : rendered.name;
+        if (notes.length > 0)
+            result.note = notes.join('; ');
+        return result;
     });
-    if (errors.length > 0) {
-        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
-        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
+    const collisions = findCollisions(mappings);
+    if (collisions.length > 0) {
+        const lines = collisions.map(c => `${c.sources.map(s => `${s.name} (${s.where})`).join(' and ')} would both land on ${c.target}`);
+        throw new CollisionError(`The rewrite template maps different source repositories to one target, so their tags would overwrite each other. Nothing was done.\n${lines.join('\n')}\nUse a rewrite template that keeps them apart, such as {target}/{registry}/{repository}.`);
     }
-    return new Allowlist(source, patterns);
-}
-/**
- * A line's pattern and its comment: `#` starts a comment at the start of the
- * line or after white space (`a#b` is a malformed pattern, not `a`).
- */
-function splitLine(raw) {
-    const at = /(^|\s)#/.exec(raw);
-    if (!at)
-        return { pattern: raw.trim() };
-    const start = at.index + (at[1] ?? '').length;
-    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
-}
-/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
-function patternText(p) {
-    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
-}
-/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
-function parsePattern(text, line) {
-    let kind = 'exact';
-    let body = text;
-    if (text.endsWith('/**')) {
-        kind = 'any';
-        body = text.slice(0, -3);
-    }
-    else if (text.endsWith('/*')) {
-        kind = 'one';
-        body = text.slice(0, -2);
-    }
-    if (body.includes('*')) {
-        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
-    }
-    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
-        return { text, line, kind, prefix: parseHostPrefix(body, text) };
-    }
-    const parsed = parseRepositoryName(body);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
-    return { text, line, kind, prefix };
-}
-/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
-function parseHostPrefix(host, text) {
-    const parsed = parseRepositoryName(`${host}/x`);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    return parsed.ref.registry;
-}
-/**
- * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
- * stays two segments deep instead of gaining `library/`.
- */
-function keepWrittenDepth(body, registry) {
-    const slash = body.indexOf('/');
-    const first = slash < 0 ? body : body.slice(0, slash);
-    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
-    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
+    return results;
 }
 
 ;// CONCATENATED MODULE: ./src/modes/requests.ts

@@ -20,6 +20,9 @@ export interface AllowPattern {
 
 export class AllowlistError extends Error {}
 
+/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
+export const NOT_ALLOWED = 'is not in the allowlist'
+
 export class Allowlist {
   readonly patterns: AllowPattern[]
   private readonly byKind: Record<PatternKind, Map<string, AllowPattern>>

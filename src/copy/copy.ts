@@ -66,7 +66,7 @@ function parse(reference: string): ImageReference {
 
 /**
  * Replace each `repo:/regex/` result by one result per matching source tag.
- * The regex is anchored as the user wrote it (product contract).
+ * The regex is anchored as the user wrote it (README, Image entries): `/^1\./` is not `/1\./`.
  */
 export async function expandTagFilters(
   results: readonly MirrorResult[],

@@ -4,7 +4,7 @@
  */
 import * as github from '@actions/github'
 import { clip, escapeHtml, escapeProse } from '../action/escape.js'
-import { NOT_ALLOWED } from '../plan/plan.js'
+import { NOT_ALLOWED } from '../allowlist/allowlist.js'
 import { isPasteableReference, shortDigest } from '../report/summary.js'
 import type { MirrorResult } from '../image/results.js'
 

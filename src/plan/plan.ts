@@ -3,7 +3,7 @@
  * talks to a registry; a collision between targets stops everything before
  * any work is done.
  */
-import type { Allowlist } from '../allowlist/allowlist.js'
+import { NOT_ALLOWED, type Allowlist } from '../allowlist/allowlist.js'
 import { mergeDuplicates, type EntryOrigin, type ImageRequest } from '../image/entries.js'
 import { formatReference, repositoryName, type ImageReference } from '../image/references.js'
 import type { MirrorResult } from '../image/results.js'
@@ -23,9 +23,6 @@ export interface PlanOptions {
 const MAX_REPEATS_NAMED = 5
 
 export class CollisionError extends Error {}
-
-/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
-export const NOT_ALLOWED = 'is not in the allowlist'
 
 export function describeOrigin(origin: EntryOrigin): string {
   return `${origin.source} line ${origin.line}`

@@ -5,7 +5,10 @@
  */
 import type * as http from 'node:http'
 
-/** Every manifest and index type, so no registry converts what it answers (field notes §4). */
+/**
+ * Every manifest and index type: a registry asked for fewer may convert what it
+ * answers (an index to one image, OCI to Docker), and the digest would change.
+ */
 export const MANIFEST_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
