@@ -3,7 +3,12 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { inputVariable } from '../__fixtures__/action-runner.js'
-import { DEFAULT_CRANE_URL, DEFAULT_CRANE_VERSION, getInputs } from '../src/action/inputs.js'
+import {
+  DEFAULT_CRANE_URL,
+  DEFAULT_CRANE_VERSION,
+  getInputs,
+  inputsForMode
+} from '../src/action/inputs.js'
 
 let workspace: string
 const saved = { ...process.env }
@@ -225,5 +230,82 @@ describe('getInputs', () => {
     // The report job checks out only the action: the plan names the allowlist for the answer.
     setInputs({ mode: 'report', 'from-issue': 'true', allowlist: 'not-checked-out.txt' })
     expect(getInputs().allowlist).toBeUndefined()
+  })
+})
+
+describe('inputsForMode', () => {
+  /** Every input a mode could use, credentials and optional ones included. */
+  function setEverything(mode: string): void {
+    fs.writeFileSync(path.join(workspace, 'images.txt'), 'nginx\n')
+    fs.writeFileSync(path.join(workspace, 'allows.txt'), 'docker.io/library/nginx\n')
+    setInputs({
+      mode,
+      images: 'nginx',
+      ...(mode === 'sync' || mode === 'plan' || mode === 'lint-allowlist'
+        ? { allowlist: 'allows.txt' }
+        : {}),
+      ...(mode === 'sync' || mode === 'plan' ? { 'images-file': 'images.txt' } : {}),
+      target: 'registry.example.com/mirror',
+      username: 'user',
+      password: 'pw',
+      'github-token': 'tok',
+      'config-dir': 'configs',
+      'config-registries': 'ghcr.io',
+      ...(mode === 'copy' ? { leg: '3' } : {}),
+      ...(mode === 'lint-allowlist' ? { fix: 'true' } : {})
+    })
+  }
+
+  const keys = (mode: string) => {
+    setEverything(mode)
+    return Object.keys(inputsForMode(getInputs())).sort()
+  }
+
+  const COPY = [
+    'concurrency',
+    'craneUrl',
+    'craneVersion',
+    'dryRun',
+    'engine',
+    'insecureRegistries',
+    'password',
+    'platforms',
+    'retries',
+    'skipUnchanged',
+    'target',
+    'username'
+  ]
+  const ISSUE = ['fromIssue', 'githubToken', 'issueMaxImages', 'issuePlatforms', 'labels']
+  const CONFIGS = ['configDir', 'configRegistries', 'rewrite']
+  const REQUEST = [...COPY, ...ISSUE, ...CONFIGS, 'allowlist', 'images', 'imagesFile']
+
+  test.each([
+    ['sync', [...REQUEST, 'mode']],
+    ['plan', [...REQUEST, 'maxLegs', 'mode', 'resultsDir']],
+    ['copy', [...COPY, 'leg', 'mode', 'resultsDir']],
+    [
+      'report',
+      [...ISSUE, ...CONFIGS, 'insecureRegistries', 'mode', 'platforms', 'resultsDir', 'target']
+    ],
+    ['lint-allowlist', ['allowlist', 'fix', 'mode']]
+  ])('mode %s gets what it uses, optional inputs included, and nothing else', (mode, expected) => {
+    expect(keys(mode)).toEqual([...expected].sort())
+  })
+
+  test('values pass through unchanged: a copy leg has its leg as a number, a lint its fix', () => {
+    setEverything('copy')
+    expect(inputsForMode(getInputs())).toMatchObject({
+      mode: 'copy',
+      leg: 3,
+      username: 'user',
+      password: 'pw',
+      target: 'registry.example.com/mirror'
+    })
+    setEverything('lint-allowlist')
+    expect(inputsForMode(getInputs())).toEqual({
+      mode: 'lint-allowlist',
+      allowlist: path.join(workspace, 'allows.txt'),
+      fix: true
+    })
   })
 })

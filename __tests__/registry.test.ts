@@ -742,7 +742,7 @@ describe('debug lines (RUNNER_DEBUG=1)', () => {
         res.statusCode = 401
         res.setHeader(
           'WWW-Authenticate',
-          `Bearer realm="https://${tlsHost}/token?x=1",service="reg.test"`
+          `Bearer realm="https://realm-user:realm-pass@${tlsHost}/token?x=1#frag",service="reg.test"`
         )
         res.end()
         return
@@ -781,7 +781,11 @@ describe('debug lines (RUNNER_DEBUG=1)', () => {
     for (const secret of [
       'tok-secret-456',
       'pass-789',
-      Buffer.from('u:pass-789').toString('base64')
+      Buffer.from('u:pass-789').toString('base64'),
+      // What a realm's URL may carry beside its origin and path is not repeated.
+      'realm-pass',
+      'x=1',
+      'frag'
     ])
       expect(text).not.toContain(secret)
   })

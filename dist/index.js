@@ -36436,7 +36436,6 @@ function label(name, fallback) {
 
 
 
-
 const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
 const ENGINES = ['crane', 'skopeo'];
 const DEFAULT_CRANE_VERSION = 'v0.21.9';
@@ -36625,8 +36624,7 @@ function requestInputs(a) {
         ...issueSettings(a),
         ...clientConfigSettings(a),
         images: a.images,
-        ...present(a, ['imagesFile', 'allowlist']),
-        openMirror: a.openMirror
+        ...present(a, ['imagesFile', 'allowlist'])
     };
 }
 /** What the chosen mode uses of the inputs, and nothing else. */
@@ -37484,7 +37482,7 @@ class Authenticator {
     async authenticate(registry, scope, header) {
         const challenge = parseChallenge(Array.isArray(header) ? header[0] : header);
         const credentials = this.options.credentials?.(registry);
-        log_debug(() => `${registry}: 401 with ${challenge ? `a ${challenge.scheme} challenge${challenge.params.realm ? ` (realm ${challenge.params.realm.split('?')[0]})` : ''}` : 'no challenge'} for ${scope}; ${credentials ? 'credentials given' : 'anonymous'}`);
+        log_debug(() => `${registry}: 401 with ${challenge ? `a ${challenge.scheme} challenge${challenge.params.realm ? ` (realm ${realmShown(challenge.params.realm)})` : ''}` : 'no challenge'} for ${scope}; ${credentials ? 'credentials given' : 'anonymous'}`);
         if (challenge?.scheme === 'basic') {
             if (credentials)
                 this.tokens.set(registry, { kind: 'basic' });
@@ -37567,6 +37565,16 @@ class Authenticator {
                 return;
             throw refuse(`${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`);
         };
+    }
+}
+/** A realm as a debug line shows it: origin and path, never userinfo, query or fragment. */
+function realmShown(realm) {
+    try {
+        const url = new URL(realm);
+        return `${url.origin}${url.pathname}`;
+    }
+    catch {
+        return 'not a URL';
     }
 }
 function basic(c) {
@@ -37755,7 +37763,8 @@ class RegistryClient {
         const url = `${this.baseUrl(registry)}${repository}/${path}`;
         const scope = `repository:${repository}:pull`;
         let authenticated = false;
-        const what = () => `${method} ${registry}/${repository}/${path}`;
+        // Without the query: a next page's link is the registry's text, not ours to repeat.
+        const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`;
         const retrying = (attempt, wait) => `attempt ${attempt + 1} of ${this.retries + 1}, next in ${Math.round(wait)} ms`;
         for (let attempt = 0;; attempt++) {
             let res;
@@ -45202,7 +45211,7 @@ async function attemptOne(result, options, state) {
         log_debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`);
     }
     else if (!state.copied) {
-        log_debug(() => `${result.target}: skip-unchanged is false; copied without comparing`);
+        log_debug(() => `${result.target}: skip-unchanged is false; not compared with the target${options.engine ? '' : ' (no copy in this job: left planned)'}`);
     }
     if (!options.engine)
         return withDigests(result, 'planned', undefined, expected);
@@ -54586,7 +54595,7 @@ async function runLintAllowlist(inputs) {
     const file = displayPath(path);
     const text = readText(path, safeLog(file));
     const result = lintAllowlist(text, file);
-    const repair = inputs.fix === true;
+    const repair = inputs.fix;
     const fixed = repair && result.normalForm !== text;
     if (fixed)
         external_node_fs_namespaceObject.writeFileSync(path, result.normalForm);

@@ -24,8 +24,6 @@ import {
   text
 } from './input-readers.js'
 
-export { InputError } from './input-readers.js'
-
 export const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'] as const
 export type Mode = (typeof MODES)[number]
 export const ENGINES = ['crane', 'skopeo'] as const
@@ -107,7 +105,6 @@ export interface RequestInputs extends CopySettings, IssueSettings, ClientConfig
   images: string
   imagesFile?: string
   allowlist?: string
-  openMirror: boolean
 }
 
 export interface SyncInputs extends RequestInputs {
@@ -350,8 +347,7 @@ function requestInputs(a: ActionInputs): RequestInputs {
     ...issueSettings(a),
     ...clientConfigSettings(a),
     images: a.images,
-    ...present(a, ['imagesFile', 'allowlist']),
-    openMirror: a.openMirror
+    ...present(a, ['imagesFile', 'allowlist'])
   }
 }
 

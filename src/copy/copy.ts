@@ -247,7 +247,10 @@ async function attemptOne(
     seen = present?.digest ?? ''
     debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`)
   } else if (!state.copied) {
-    debug(() => `${result.target}: skip-unchanged is false; copied without comparing`)
+    debug(
+      () =>
+        `${result.target}: skip-unchanged is false; not compared with the target${options.engine ? '' : ' (no copy in this job: left planned)'}`
+    )
   }
   if (!options.engine) return withDigests(result, 'planned', undefined, expected)
 

@@ -114,11 +114,11 @@ function readText(path: string, name: string): string {
 }
 
 export async function runLintAllowlist(inputs: LintInputs): Promise<void> {
-  const path = inputs.allowlist as string
+  const path = inputs.allowlist
   const file = displayPath(path)
   const text = readText(path, safeLog(file))
   const result = lintAllowlist(text, file)
-  const repair = inputs.fix === true
+  const repair = inputs.fix
   const fixed = repair && result.normalForm !== text
   if (fixed) fs.writeFileSync(path, result.normalForm)
 

@@ -92,7 +92,7 @@ export class Authenticator {
     const credentials = this.options.credentials?.(registry)
     debug(
       () =>
-        `${registry}: 401 with ${challenge ? `a ${challenge.scheme} challenge${challenge.params.realm ? ` (realm ${challenge.params.realm.split('?')[0]})` : ''}` : 'no challenge'} for ${scope}; ${credentials ? 'credentials given' : 'anonymous'}`
+        `${registry}: 401 with ${challenge ? `a ${challenge.scheme} challenge${challenge.params.realm ? ` (realm ${realmShown(challenge.params.realm)})` : ''}` : 'no challenge'} for ${scope}; ${credentials ? 'credentials given' : 'anonymous'}`
     )
     if (challenge?.scheme === 'basic') {
       if (credentials) this.tokens.set(registry, { kind: 'basic' })
@@ -188,6 +188,16 @@ export class Authenticator {
         `${realm.protocol.replace(/:$/, '')} is refused; a realm must be https (plain HTTP only on the host:port of a registry listed as insecure)`
       )
     }
+  }
+}
+
+/** A realm as a debug line shows it: origin and path, never userinfo, query or fragment. */
+function realmShown(realm: string): string {
+  try {
+    const url = new URL(realm)
+    return `${url.origin}${url.pathname}`
+  } catch {
+    return 'not a URL'
   }
 }
 

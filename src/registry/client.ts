@@ -216,7 +216,8 @@ export class RegistryClient {
     const url = `${this.baseUrl(registry)}${repository}/${path}`
     const scope = `repository:${repository}:pull`
     let authenticated = false
-    const what = () => `${method} ${registry}/${repository}/${path}`
+    // Without the query: a next page's link is the registry's text, not ours to repeat.
+    const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`
     const retrying = (attempt: number, wait: number) =>
       `attempt ${attempt + 1} of ${this.retries + 1}, next in ${Math.round(wait)} ms`
     for (let attempt = 0; ; attempt++) {
