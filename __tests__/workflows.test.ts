@@ -104,6 +104,23 @@ function permissionLevel(permissions: Job['permissions'], scope: string): number
   return LEVELS[permissions[scope] ?? 'none'] as number
 }
 
+/** `owner/name@vN` → [owner/name, N]. */
+const majorOf = (uses: string) =>
+  /^([\w.-]+\/[\w.-]+)@v(\d+)$/.exec(uses)?.slice(1) as [string, string] | undefined
+
+/**
+ * The major of each action the repository's own workflows use: dependabot keeps
+ * those current, and examples and docs must follow them.
+ */
+const CURRENT_MAJORS = new Map<string, Set<string>>()
+for (const file of yamlFiles('.github/workflows')) {
+  for (const text of strings(parseYaml(read(file)))) {
+    const found = majorOf(text)
+    if (!found || found[0].startsWith('OWNER/')) continue
+    CURRENT_MAJORS.set(found[0], (CURRENT_MAJORS.get(found[0]) ?? new Set()).add(found[1]))
+  }
+}
+
 /** What is wrong with one workflow, beyond what GitHub's parser says. */
 function contractProblems(workflow: Workflow): string[] {
   const problems: string[] = []
@@ -118,7 +135,28 @@ function contractProblems(workflow: Workflow): string[] {
   }
   for (const [jobId, job] of Object.entries(workflow.jobs)) {
     const ourSteps = new Set<string>()
+    // A job that holds a secret must not leave the checkout's token in .git/config for it.
+    const holdsSecrets = strings(job).some(text => /\$\{\{[^}]*\bsecrets\./.test(text))
     for (const step of job.steps ?? []) {
+      const major = step.uses ? majorOf(step.uses) : undefined
+      const current = major && CURRENT_MAJORS.get(major[0])
+      if (major && current && !current.has(major[1])) {
+        problems.push(`${jobId}: ${step.uses} is not at the current v${[...current].join('/v')}`)
+      }
+      if (
+        holdsSecrets &&
+        step.uses?.startsWith('actions/checkout@') &&
+        step.with?.['persist-credentials'] !== false
+      ) {
+        problems.push(
+          `${jobId}: checks out leaving the token in .git/config in a job that holds secrets; set persist-credentials: false`
+        )
+      }
+      if (typeof step.with?.username === 'string' && step.with.username.includes('github.actor')) {
+        problems.push(
+          `${jobId}: username is github.actor, whoever triggered the run (on an issue, a stranger); name the registry's account, e.g. github.repository_owner`
+        )
+      }
       if (step.run && step.run.includes('${{')) {
         problems.push(`${jobId}: a run: script expands an expression; pass it through env:`)
       }
@@ -220,6 +258,28 @@ describe('workflows users copy', () => {
     expect(readmeWorkflows().length).toBeGreaterThanOrEqual(3)
   })
 
+  it("the repository's own workflows use one major of each action (dependabot keeps them current)", () => {
+    const split = [...CURRENT_MAJORS].filter(([, majors]) => majors.size > 1)
+    expect(split).toEqual([])
+    expect(CURRENT_MAJORS.get('actions/checkout')?.size).toBe(1)
+  })
+
+  it('catch a stale action major, a persisted token beside secrets and github.actor as username', async () => {
+    const stale = read('examples/sync-image-issue.yml')
+      .replace('actions/checkout@v6', 'actions/checkout@v2')
+      .replace('          persist-credentials: false\n', '          fetch-depth: 1\n')
+      .replace(
+        'github.repository_owner }}\n          password',
+        'github.actor }}\n          password'
+      )
+    const problems = await problemsOf('stale.yml', stale)
+    expect(problems).toEqual([
+      `sync: actions/checkout@v2 is not at the current v${[...(CURRENT_MAJORS.get('actions/checkout') ?? [])].join('')}`,
+      'sync: checks out leaving the token in .git/config in a job that holds secrets; set persist-credentials: false',
+      "sync: username is github.actor, whoever triggered the run (on an issue, a stranger); name the registry's account, e.g. github.repository_owner"
+    ])
+  })
+
   it.each(WORKFLOWS)('%s is valid and keeps to the action contract', async file => {
     expect(await problemsOf(file, read(file))).toEqual([])
   })
@@ -237,6 +297,31 @@ describe('workflows users copy', () => {
     expect(parseYaml(read('action.yml'))).toMatchObject({
       runs: { using: 'node24', main: 'dist/index.js' }
     })
+  })
+
+  it('action.yml can be published on the Marketplace: a short description, branding, a license', () => {
+    const action = parseYaml(read('action.yml')) as {
+      name: string
+      description: string
+      branding?: { icon?: string; color?: string }
+    }
+    // The Marketplace refuses a description of 125 characters or more.
+    expect(action.description.length).toBeLessThan(125)
+    expect(action.name.length).toBeGreaterThan(0)
+    expect(action.branding?.icon).toBeTruthy()
+    expect([
+      'white',
+      'black',
+      'yellow',
+      'blue',
+      'green',
+      'orange',
+      'red',
+      'purple',
+      'gray-dark'
+    ]).toContain(action.branding?.color)
+    expect(read('LICENSE')).toMatch(/Apache License\s+Version 2\.0, January 2004/)
+    expect((JSON.parse(read('package.json')) as { license: string }).license).toBe('Apache-2.0')
   })
 })
 
@@ -380,7 +465,7 @@ describe('the checks bite', () => {
   it('a caller that grants too little, forgets a required input or names an unknown one is caught', async () => {
     const caller = read('examples/call-reusable-workflow.yml')
       .replace('      issues: write\n', '')
-      .replace('      action-ref: main\n', '      action-rev: main\n')
+      .replace('      action-ref: v1\n', '      action-rev: v1\n')
     expect(await problemsOf('caller.yml', caller)).toEqual([
       'mirror: "action-rev" is not an input of mirror.yml',
       `mirror: mirror.yml's required input "action-ref" is not given`,
