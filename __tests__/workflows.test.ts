@@ -1,12 +1,13 @@
 /**
  * Every workflow users copy from this repository, the reusable workflow, the
- * CI workflow, the workflows in the README and action.yml are parsed and
- * validated with GitHub's own parser (@actions/workflow-parser: schema,
- * expressions and the contexts each key allows), then checked against the
- * action's contract: every `with:` names a real input, every output read
- * exists, callers of the reusable workflow pass what it declares and grant
- * the permissions its jobs ask for, and no `run:` script expands an
- * expression (text from issues and lists must reach scripts through `env:`).
+ * CI workflow, the workflows in the README, CONTRIBUTING.md and docs/*.md, and
+ * action.yml are parsed and validated with GitHub's own parser
+ * (@actions/workflow-parser: schema, expressions and the contexts each key
+ * allows), then checked against the action's contract: every `with:` names a
+ * real input, every output read exists, callers of the reusable workflow pass
+ * what it declares and grant the permissions its jobs ask for, and no `run:`
+ * script expands an expression (text from issues and lists must reach scripts
+ * through `env:`).
  * A broken example cannot land.
  */
 import { describe, expect, it } from '@jest/globals'
@@ -231,15 +232,26 @@ async function problemsOf(name: string, content: string): Promise<string[]> {
   return contractProblems(parseYaml(content) as Workflow)
 }
 
-/** The README's complete workflows: ```yaml blocks with both `on:` and `jobs:`. */
-function readmeWorkflows(): [string, string][] {
-  const blocks = [...read('README.md').matchAll(/```ya?ml\n([\s\S]*?)```/g)].map(
-    m => m[1] as string
-  )
+/** The Markdown files whose workflows users copy: the README, CONTRIBUTING.md and docs/. */
+const DOCUMENTS = [
+  'README.md',
+  'CONTRIBUTING.md',
+  ...fs
+    .readdirSync(path.join(ROOT, 'docs'))
+    .filter(name => name.endsWith('.md'))
+    .sort()
+    .map(name => path.posix.join('docs', name))
+]
+
+/** A document's complete workflows: ```yaml blocks with both `on:` and `jobs:`. */
+function documentedWorkflows(file: string): [string, string][] {
+  const blocks = [...read(file).matchAll(/```ya?ml\n([\s\S]*?)```/g)].map(m => m[1] as string)
   return blocks
     .filter(block => /^on:/m.test(block) && /^jobs:/m.test(block))
-    .map((block, i) => [`README.md workflow ${i + 1}`, block])
+    .map((block, i) => [`${file} workflow ${i + 1}`, block])
 }
+
+const DOCUMENTED_WORKFLOWS = DOCUMENTS.flatMap(documentedWorkflows)
 
 const WORKFLOWS = [...yamlFiles('.github/workflows'), ...yamlFiles('examples')]
 
@@ -255,7 +267,9 @@ describe('workflows users copy', () => {
         'examples/build-step.yml'
       ])
     )
-    expect(readmeWorkflows().length).toBeGreaterThanOrEqual(3)
+    expect(documentedWorkflows('README.md').length).toBeGreaterThanOrEqual(3)
+    // docs/ holds workflows of its own, and they are found.
+    expect(DOCUMENTED_WORKFLOWS.length).toBeGreaterThan(documentedWorkflows('README.md').length)
   })
 
   it("the repository's own workflows use one major of each action (dependabot keeps them current)", () => {
@@ -284,9 +298,12 @@ describe('workflows users copy', () => {
     expect(await problemsOf(file, read(file))).toEqual([])
   })
 
-  it.each(readmeWorkflows())('%s is valid and keeps to the action contract', async (name, yaml) => {
-    expect(await problemsOf(name, yaml)).toEqual([])
-  })
+  it.each(DOCUMENTED_WORKFLOWS)(
+    '%s is valid and keeps to the action contract',
+    async (name, yaml) => {
+      expect(await problemsOf(name, yaml)).toEqual([])
+    }
+  )
 
   it('action.yml is a valid node24 action', () => {
     const parsed = parseAction(
