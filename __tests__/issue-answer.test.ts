@@ -57,7 +57,8 @@ describe('resultComment', () => {
 
   it('has one row per image with status, request, how it was read, address and short digest', () => {
     expect(text).toContain(
-      '| ✅ copied | <code>nginx</code><br>read as <code>docker.io/library/nginx:latest</code> | <code>r.example.com/m/docker.io/library/nginx:latest</code> | <code>sha256:cccccccccccc</code> |'
+      // References wrap at their /s (<wbr>, left out by a copy), so the table keeps to the page.
+      '| ✅ copied | <code>nginx</code><br>read as <code>docker.io/<wbr>library/<wbr>nginx:latest</code> | <code>r.example.com/<wbr>m/<wbr>docker.io/<wbr>library/<wbr>nginx:latest</code> | <code>sha256:<wbr>cccccccccccc</code> |'
     )
     expect(text).toContain('| ⛔ rejected |')
   })
@@ -167,7 +168,7 @@ describe('user text in the answer', () => {
   it('writes only its own tags, and escapes nothing twice', () => {
     const tags = answer.replace(/```sh[\s\S]*?```/g, '').match(/<[^>]*>/g) ?? []
     expect(new Set(tags)).toEqual(
-      new Set(['<!-- image-mirror: result -->', '<code>', '</code>', '<br>'])
+      new Set(['<!-- image-mirror: result -->', '<code>', '</code>', '<br>', '<wbr>'])
     )
     expect(answer).not.toMatch(/&amp;#|&amp;(amp|lt|gt|quot);/)
   })
@@ -274,7 +275,7 @@ describe('results from elsewhere', () => {
     expect(text).not.toContain('<img')
     expect(text).not.toContain('@octocat')
     expect(text).toContain(
-      '| ✅ copied | – | <code>r.example.com/x:1\\u000a&#96;&#96;&#96;\\u000a&lt;img src=x&gt;</code> | – |'
+      '| ✅ copied | – | <code>r.example.com/<wbr>x:1\\u000a&#96;&#96;&#96;\\u000a&lt;img src=x&gt;</code> | – |'
     )
   })
 })

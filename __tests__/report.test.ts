@@ -67,13 +67,79 @@ describe('report', () => {
   })
 
   test('the summary escapes what users wrote and puts problems first', () => {
-    buildSummary([planned, rejected, filter], { dryRun: true })
+    buildSummary([planned, rejected, filter], { dryRun: false })
     const html = core.summary.stringify()
     expect(html).not.toContain('<b>x</b>')
     expect(html).toContain('&lt;b&gt;x&lt;/b&gt;&#124;y')
     expect(html.indexOf('rejected</td>')).toBeLessThan(html.indexOf('planned</td>'))
     expect(html).toContain('docker pull m.example.com/docker.io/library/nginx:latest')
     expect(html.match(/<td>/g)?.length).toBe(html.match(/<\/td>/g)?.length)
+  })
+
+  test('status first; reasons as a list under the table, each with its status and image', () => {
+    buildSummary([planned, rejected], { dryRun: false })
+    const html = core.summary.stringify()
+    expect(html).toMatch(/<tr><th>Status<\/th><th>Image<\/th>/)
+    expect(html).not.toContain('<th>Reason</th>')
+    const why = html.slice(html.indexOf('</table>'))
+    expect(why).toContain(
+      '<h3>Why</h3>\n<ul>\n<li>⛔ rejected <code>&lt;b&gt;x&lt;/b&gt;&#124;y</code> <sub>images line 2</sub>: invalid image reference:'
+    )
+  })
+
+  test('columns empty for the whole run are left out; a dry run has no pull lines', () => {
+    // A dry run that contacts no registry: no digest, platforms, size or time anywhere.
+    buildSummary([planned, rejected, filter], { dryRun: true })
+    const html = core.summary.stringify()
+    expect(html.match(/<th>[^<]*<\/th>/g)).toEqual([
+      '<th>Status</th>',
+      '<th>Image</th>',
+      '<th>Mirrored address</th>'
+    ])
+    expect(html).not.toContain('docker pull')
+    expect(html).not.toContain('How to use')
+    core.summary.emptyBuffer()
+    // Nothing but rejections: not even a mirrored address.
+    buildSummary([rejected], { dryRun: false })
+    expect(core.summary.stringify().match(/<th>[^<]*<\/th>/g)).toEqual([
+      '<th>Status</th>',
+      '<th>Image</th>'
+    ])
+  })
+
+  test('one vocabulary: unchanged reads "up to date" in the table, the totals and the log', () => {
+    const upToDate: MirrorResult = {
+      ...planned,
+      status: 'unchanged',
+      digest: `sha256:${'c'.repeat(64)}`
+    }
+    buildSummary([upToDate], { dryRun: false })
+    const html = core.summary.stringify()
+    expect(html).toContain('<td>✅ up to date</td>')
+    expect(html).toContain('1 image(s): 1 up to date')
+    expect(html).not.toContain('unchanged')
+    logResults([upToDate])
+    expect(written.join('')).toContain('up to date docker.io/library/nginx:latest')
+  })
+
+  test('a digest-pinned request stays narrow: its digest shortened, the results output has it whole', () => {
+    const digest = `sha256:${'d'.repeat(64)}`
+    const pinned: MirrorResult = {
+      ...planned,
+      request: `nginx@${digest}`,
+      source: `docker.io/library/nginx@${digest}`,
+      target: `m.example.com/docker.io/library/nginx@${digest}`,
+      status: 'copied',
+      digest
+    }
+    buildSummary([pinned], { dryRun: false })
+    const html = core.summary.stringify()
+    const table = html.slice(html.indexOf('<table>'), html.indexOf('</table>'))
+    expect(table.replace(/ title="[^"]*"/g, '')).not.toContain('d'.repeat(13))
+    expect(table).toContain(`<code>nginx&#64;sha256:${'d'.repeat(12)}…</code>`)
+    // The title keeps the full digest for a reader who hovers; the pull line is whole.
+    expect(table).toContain(`title="${digest}"`)
+    expect(html).toContain(`docker pull m.example.com/docker.io/library/nginx@${digest}`)
   })
 
   test('a long run shows at most MAX_SUMMARY_ROWS rows and says how many more', () => {
@@ -123,18 +189,20 @@ describe('user text in the summary', () => {
     expect(githubLinks(html)).toEqual([])
     const read = proseOf(html).replaceAll(WORD_JOINER, '')
     expect(read).toContain(`⛔ ${HOSTILE_PROSE.join(' ')}`)
-    // In the problem, a remark, the origin, the reason and the note.
-    for (const text of HOSTILE_PROSE) expect(read.split(text).length - 1).toBe(5)
+    // In the problem, a remark, the origin (in the table and beside the reason), the reason
+    // and the note.
+    for (const text of HOSTILE_PROSE) expect(read.split(text).length - 1).toBe(6)
     const tags = new Set(html.replace(/<pre[\s\S]*?<\/pre>/g, '').match(/<[^>]*>/g))
     for (const tag of tags) {
-      expect(tag).toMatch(/^<\/?(h2|h3|p|b|table|tr|th|td|code|br|sub)>$/)
+      expect(tag).toMatch(/^<\/?(h2|h3|p|b|table|tr|th|td|code|br|sub|ul|li|wbr)>$/)
     }
     expect(html).not.toMatch(/&amp;#|&amp;(amp|lt|gt|quot);/)
   })
 
   test('code text stays copyable: no joiner inside <code> or <pre>', () => {
     buildSummary([{ ...planned, request: 'www.example.com/a/b:1' }, ...results], { dryRun: false })
-    const html = core.summary.stringify()
+    // <wbr> marks where a long reference may wrap; a copy leaves it out.
+    const html = core.summary.stringify().replaceAll('<wbr>', '')
     const code = html.match(/<code[^>]*>[^<]*<\/code>|<pre[\s\S]*?<\/pre>/g) ?? []
     expect(code.join('')).toContain('www.example.com/a/b:1')
     for (const text of code) expect(text).not.toContain(WORD_JOINER)
@@ -181,9 +249,8 @@ describe('the summary stays under GitHub’s 1 MiB', () => {
     })
     const html = core.summary.stringify()
     expect(html.length).toBeLessThan(MAX_CELL_CHARS * 4)
-    expect(html).toContain(
-      `${'x'.repeat(MAX_CELL_CHARS - 1)}…<br>${'y'.repeat(MAX_CELL_CHARS - 1)}…`
-    )
+    expect(html).toContain(`: ${'x'.repeat(MAX_CELL_CHARS - 1)}…</li>`)
+    expect(html).toContain(`: ${'y'.repeat(MAX_CELL_CHARS - 1)}…</li>`)
   })
 })
 

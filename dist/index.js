@@ -45540,6 +45540,17 @@ function codeCell(text, max = Infinity) {
     return text ? `<code>${escapeHtml(clip(text, max))}</code>` : EMPTY_CELL;
 }
 /**
+ * A reference (or a digest) as code in a table cell that wraps: escaped, clipped, and a
+ * line-break opportunity (`<wbr>`, which GitHub's sanitizer keeps and a copy leaves out)
+ * after each of `after` (`/` by default; `:` for a digest), so a long name wraps in its cell
+ * instead of pushing the next columns off the screen. Empty text gives an empty string.
+ */
+function breakableCode(text, max = Infinity, after = '/') {
+    return text
+        ? `<code>${escapeHtml(clip(text, max)).replaceAll(after, `${after}<wbr>`)}</code>`
+        : '';
+}
+/**
  * Text safe to write to the runner's log: on one line, with nothing the
  * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
  */
@@ -46830,12 +46841,76 @@ function makePrivateDir(prefix) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/image/status-words.ts
+/**
+ * How statuses are said to people: one vocabulary for the job summary, the
+ * issue comment and the log. The status values themselves (`unchanged`, the
+ * outputs' names, the `results` JSON) are the public contract and stay as
+ * they are; `unchanged` reads "up to date" wherever a person reads it.
+ */
+
+// Maps, so a status from a results file such as `constructor` finds nothing rather than Object's.
+const WORDS = new Map([
+    ['copied', 'copied'],
+    ['unchanged', 'up to date'],
+    ['planned', 'planned'],
+    ['rejected', 'rejected'],
+    ['failed', 'failed']
+]);
+const ICONS = new Map([
+    ['copied', '✅'],
+    ['unchanged', '✅'],
+    ['planned', '📝'],
+    ['rejected', '⛔'],
+    ['failed', '❌']
+]);
+/** Results may come from files other jobs wrote: read a field only when it is a string. */
+const str = (value) => (typeof value === 'string' ? value : '');
+/** `up to date` for `unchanged`; `unknown` for anything that is not a status. */
+function statusWord(status) {
+    return WORDS.get(str(status)) ?? 'unknown';
+}
+/** The word with its icon, as a table shows it: `✅ up to date`. */
+function statusLabel(status) {
+    return `${ICONS.get(str(status)) ?? '❔'} ${statusWord(status)}`;
+}
+/** Whether the status needs a person's attention (listed first, reasons shown). */
+function isProblem(status) {
+    return !['copied', 'unchanged', 'planned'].includes(str(status));
+}
+/** `9 image(s): 6 copied, 3 up to date`, in the order of STATUSES, unknown ones counted. */
+function totalsLine(results) {
+    const counts = new Map();
+    for (const r of results)
+        counts.set(str(r.status), (counts.get(str(r.status)) ?? 0) + 1);
+    const parts = STATUSES.filter(s => (counts.get(s) ?? 0) > 0).map(s => `${counts.get(s)} ${statusWord(s)}`);
+    const unknown = results.filter(r => !WORDS.has(str(r.status))).length;
+    if (unknown > 0)
+        parts.push(`${unknown} unknown`);
+    return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
+}
+/** `sha256:0123456789ab`, enough to tell digests apart in a table. */
+function shortDigest(digest) {
+    if (typeof digest !== 'string' || !digest)
+        return '';
+    const [algorithm, hex] = digest.split(':');
+    return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest;
+}
+/**
+ * A reference as a narrow cell shows it: a digest in it shortened
+ * (`repo@sha256:0123456789ab…`); the `results` output has it whole.
+ */
+function shortReference(reference) {
+    return reference.replace(/@([a-z0-9]+):([a-f0-9]{12})[a-f0-9]{20,}$/, '@$1:$2…');
+}
+
 ;// CONCATENATED MODULE: ./src/copy/session.ts
 /**
  * Mirror: compare planned results with the target and copy them (in a dry
  * run, compare only), with the credentials, engine and registry client this
  * needs, all released at the end.
  */
+
 
 
 
@@ -46936,7 +47011,7 @@ async function mirror(results, inputs, options = {}) {
             insecure: new Set(inputs.insecureRegistries),
             secrets: inputs.password ? [inputs.password] : [],
             onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
-            onResult: r => info(safeLog(`${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
+            onResult: r => info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
         return { expanded, results: done };
     }
@@ -52804,6 +52879,7 @@ function keepWrittenDepth(body, registry) {
 
 
 
+
 /** A table this long is past reading; the `results` output has every row. */
 const MAX_SUMMARY_ROWS = 1000;
 /**
@@ -52813,14 +52889,9 @@ const MAX_SUMMARY_ROWS = 1000;
 const MAX_SUMMARY_BYTES = 900 * 1024;
 /** Longest reason, note or code text in a cell; the `results` output has the whole text. */
 const MAX_CELL_CHARS = 1_000;
-// Maps, so a status from a results file such as `constructor` finds nothing rather than Object's.
-const STATUS_LABEL = new Map([
-    ['copied', '✅ copied'],
-    ['unchanged', '✅ unchanged'],
-    ['planned', '📝 planned'],
-    ['rejected', '⛔ rejected'],
-    ['failed', '❌ failed']
-]);
+const MIRRORED = new Set(['copied', 'unchanged', 'planned']);
+/** Results may come from files other jobs wrote: read a field only when it is a string. */
+const summary_str = (value) => (typeof value === 'string' ? value : '');
 // Problems first: they are what a reader of a long table looks for (unknown ones first of all).
 const STATUS_ORDER = new Map([
     ['failed', 0],
@@ -52829,11 +52900,7 @@ const STATUS_ORDER = new Map([
     ['planned', 3],
     ['unchanged', 4]
 ]);
-const MIRRORED = new Set(['copied', 'unchanged', 'planned']);
-/** Results may come from files other jobs wrote: read a field only when it is a string. */
-const str = (value) => (typeof value === 'string' ? value : '');
-const statusLabel = (status) => STATUS_LABEL.get(str(status)) ?? '❔ unknown';
-const statusOrder = (status) => STATUS_ORDER.get(str(status)) ?? -1;
+const statusOrder = (status) => STATUS_ORDER.get(summary_str(status)) ?? -1;
 /**
  * A reference that can go as it is into a shell line or a code block: the
  * characters of `host[:port]/path[:tag][@algo:hex]` only, of a sane length.
@@ -52844,7 +52911,7 @@ function isPasteableReference(ref) {
 /** References that exist (or would, in a dry run) in the mirror, one per image. */
 function mirroredReferences(results) {
     return results
-        .filter(r => MIRRORED.has(str(r.status)) && !r.tagFilter && str(r.target))
+        .filter(r => MIRRORED.has(summary_str(r.status)) && !r.tagFilter && summary_str(r.target))
         .map(r => r.target);
 }
 function setOutputs(results) {
@@ -52855,34 +52922,29 @@ function setOutputs(results) {
         setOutput(status, String(counts[status]));
     }
 }
-function totalsLine(results) {
-    const counts = countByStatus(results);
-    const parts = STATUSES.filter(s => counts[s] > 0).map(s => `${counts[s]} ${s}`);
-    const unknown = results.filter(r => !STATUS_LABEL.has(str(r.status))).length;
-    if (unknown > 0)
-        parts.push(`${unknown} unknown`);
-    return `${results.length} image(s): ${parts.join(', ') || 'none'}`;
-}
+
 const code = (text) => codeCell(text, MAX_CELL_CHARS);
+/** A reference in a table cell: its digest shortened, wrapping at its `/`s. */
+const referenceCode = (reference) => breakableCode(shortReference(reference), MAX_CELL_CHARS);
 const prose = (text) => escapeProse(clip(text, MAX_CELL_CHARS));
-function requestCell(r) {
-    const request = str(r.request);
-    const source = str(r.source);
-    const asked = `${code(request)}<br><sub>${prose(str(r.origin))}</sub>`;
-    const read = source && source !== request ? `<br>→ ${code(source)}` : '';
-    const filter = str(r.tagFilter) ? ` tags ${code(str(r.tagFilter))}` : '';
+/** The image as asked for (digests shortened, so the cell stays narrow), and what it was read as. */
+function imageCell(r) {
+    const request = summary_str(r.request);
+    const source = summary_str(r.source);
+    const asked = `${referenceCode(request) || EMPTY_CELL}<br><sub>${prose(summary_str(r.origin))}</sub>`;
+    const read = source && source !== request ? `<br>→ ${referenceCode(source)}` : '';
+    const filter = summary_str(r.tagFilter) ? ` tags ${code(summary_str(r.tagFilter))}` : '';
     return asked + read + filter;
 }
-function reasonCell(r) {
-    return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY_CELL;
+/** How the reasons list names an image: as asked, like the table's Image column. */
+function imageName(r) {
+    return code(shortReference(summary_str(r.request) || summary_str(r.source)));
 }
-/** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
-function shortDigest(digest) {
-    if (typeof digest !== 'string' || !digest)
-        return '';
-    const [algorithm, hex] = digest.split(':');
-    return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest;
+/** How the notes list names an image: as read (one entry's tags are told apart), else as asked. */
+function readName(r) {
+    return code(shortReference(summary_str(r.source) || summary_str(r.request)));
 }
+
 /** 1536 → `1.5 KiB`. */
 function formatSize(bytes) {
     if (bytes === undefined || !Number.isFinite(bytes))
@@ -52896,25 +52958,38 @@ function formatSize(bytes) {
     }
     return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
-function digestCell(r) {
-    const digest = str(r.digest);
+/** The digest, short (the full one in its title and in `results`), and the source's if it differs. */
+function digestText(r) {
+    const digest = summary_str(r.digest);
     if (!digest)
-        return EMPTY_CELL;
+        return '';
     const full = escapeHtml(clip(digest, MAX_CELL_CHARS));
-    const source = str(r.sourceDigest);
-    const changed = source
-        ? `<br><sub>source ${escapeHtml(clip(shortDigest(source), MAX_CELL_CHARS))}</sub>`
-        : '';
-    return `<code title="${full}">${escapeHtml(clip(shortDigest(digest), MAX_CELL_CHARS))}</code>${changed}`;
+    const short = (d) => escapeHtml(clip(shortDigest(d), MAX_CELL_CHARS)).replace(':', ':<wbr>');
+    const source = summary_str(r.sourceDigest);
+    const changed = source ? `<br><sub>source ${short(source)}</sub>` : '';
+    return `<code title="${full}">${short(digest)}</code>${changed}`;
 }
-function detailCell(text) {
-    return text ? prose(text) : EMPTY_CELL;
-}
-const platformsText = (platforms) => Array.isArray(platforms) ? platforms.map(str).filter(Boolean).join(', ') : '';
+const platformsText = (platforms) => Array.isArray(platforms) ? platforms.map(summary_str).filter(Boolean).join(', ') : '';
 const secondsText = (seconds) => typeof seconds === 'number' && Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : '';
-/** `<td>…</td>` eight times in a `<tr>…</tr>`, as core.summary writes a row. */
-const ROW_OVERHEAD = 8 * '<td></td>'.length + '<tr></tr>'.length;
-/** Build the job summary in core.summary's buffer (written by writeSummary). */
+/** Digest, platforms, size and time in one narrow cell; empty when none is known. */
+function detailsCell(r) {
+    const size = formatSize(typeof r.size === 'number' ? r.size : undefined);
+    const facts = [platformsText(r.platforms), size, secondsText(r.seconds)].filter(Boolean);
+    return [digestText(r), ...facts.map(prose)].filter(Boolean).join('<br>');
+}
+/** The table's columns; a column empty for every row of the run is left out. */
+const COLUMNS = [
+    { header: 'Status', cell: r => statusLabel(r.status) },
+    { header: 'Image', cell: imageCell },
+    { header: 'Mirrored address', cell: r => referenceCode(summary_str(r.target)) },
+    { header: 'Details', cell: detailsCell }
+];
+const summary_list = (items) => `<ul>\n${items.map(i => `<li>${i}</li>`).join('\n')}\n</ul>`;
+/**
+ * Build the job summary in core.summary's buffer (written by writeSummary): status first,
+ * problems first, what went wrong as a list under the table (a table cell would push it off
+ * the screen), columns empty for the whole run left out, pull lines only for images written.
+ */
 function buildSummary(results, context) {
     const summary = summary_summary.addHeading('Image Mirror', 2);
     if (context.dryRun)
@@ -52925,48 +53000,49 @@ function buildSummary(results, context) {
         summary.addRaw(`<p>${prose(remark)}</p>`);
     summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
     const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status));
-    // Rows while they fit: at most MAX_SUMMARY_ROWS, and the buffer under MAX_SUMMARY_BYTES.
+    // Rows, with their reasons and notes, while they fit: at most MAX_SUMMARY_ROWS, and the
+    // buffer under MAX_SUMMARY_BYTES.
     let bytes = Buffer.byteLength(summary.stringify()) + 1024;
     const shown = [];
+    const reasons = [];
+    const notes = [];
     for (const r of rows) {
         if (shown.length >= MAX_SUMMARY_ROWS)
             break;
-        const cells = [
-            requestCell(r),
-            code(str(r.target)),
-            statusLabel(r.status),
-            digestCell(r),
-            detailCell(platformsText(r.platforms)),
-            detailCell(formatSize(typeof r.size === 'number' ? r.size : undefined)),
-            detailCell(secondsText(r.seconds)),
-            reasonCell(r)
-        ];
-        const row = cells.reduce((n, cell) => n + Buffer.byteLength(cell), ROW_OVERHEAD);
-        if (bytes + row > MAX_SUMMARY_BYTES)
+        const cells = COLUMNS.map(column => column.cell(r));
+        const why = summary_str(r.reason)
+            ? `${statusLabel(r.status)} ${imageName(r)} <sub>${prose(summary_str(r.origin))}</sub>: ${prose(summary_str(r.reason))}`
+            : '';
+        const note = summary_str(r.note) ? `${readName(r)}: ${prose(summary_str(r.note))}` : '';
+        const size = cells.reduce((n, cell) => n + Buffer.byteLength(cell) + '<td></td>'.length, 0) +
+            '<tr></tr>'.length +
+            Buffer.byteLength(why + note) +
+            2 * '<li></li>\n'.length;
+        if (bytes + size > MAX_SUMMARY_BYTES)
             break;
-        bytes += row;
+        bytes += size;
         shown.push(cells);
+        if (why)
+            reasons.push(why);
+        if (note)
+            notes.push(note);
     }
+    const used = COLUMNS.map((_, i) => shown.some(cells => cells[i] !== ''));
     summary.addTable([
-        [
-            { data: 'Request', header: true },
-            { data: 'Mirrored address', header: true },
-            { data: 'Status', header: true },
-            { data: 'Digest', header: true },
-            { data: 'Platforms', header: true },
-            { data: 'Size', header: true },
-            { data: 'Time', header: true },
-            { data: 'Reason', header: true }
-        ],
-        ...shown
+        COLUMNS.filter((_, i) => used[i]).map(column => ({ data: column.header, header: true })),
+        ...shown.map(cells => cells.filter((_, i) => used[i]).map(cell => cell || EMPTY_CELL))
     ]);
     if (rows.length > shown.length) {
         summary.addRaw(`<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`);
     }
+    if (reasons.length > 0)
+        summary.addHeading('Why', 3).addRaw(summary_list(reasons));
+    if (notes.length > 0)
+        summary.addHeading('Notes', 3).addRaw(summary_list(notes));
     const mirrored = mirroredReferences(results);
     // addCodeBlock does not escape: the example is a reference that needs none.
     const example = mirrored.find(isPasteableReference);
-    if (example !== undefined) {
+    if (example !== undefined && !context.dryRun) {
         summary
             .addHeading('How to use', 3)
             .addRaw('<p>Pull from the mirror by its new name (Docker, then containerd on Kubernetes nodes):</p>')
@@ -53038,15 +53114,16 @@ function logResults(results) {
         const where = r.target ? ` -> ${r.target}` : '';
         const filter = r.tagFilter ? ` tags ${r.tagFilter}` : '';
         const why = r.reason ? `: ${r.reason}` : '';
-        info(safeLog(`${(str(r.status) || 'unknown').padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`));
+        info(safeLog(`${statusWord(r.status).padEnd(10)} ${what}${filter}${where}${why} (${r.origin})`));
     }
     endGroup();
     for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
-        core_warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`));
+        core_warning(safeLog(`${r.origin}: "${r.request}" ${statusWord(r.status)}: ${r.reason ?? ''}`));
     }
 }
 
 ;// CONCATENATED MODULE: ./src/issue/answer.ts
+
 
 
 
@@ -53074,15 +53151,9 @@ function outcomeOf(results, problem) {
 // Code text is what users paste: escaped, but no joiners.
 const answer_code = (text) => text ? `<code>${escapeHtml(clip(text, MAX_TEXT_CHARS))}</code>` : '–';
 const answer_prose = (text) => escapeProse(clip(text, MAX_TEXT_CHARS));
-// A Map, so a status such as `constructor` finds nothing rather than Object's.
-const STATUS = new Map([
-    ['copied', '✅ copied'],
-    ['unchanged', '✅ up to date'],
-    ['planned', '📝 planned'],
-    ['rejected', '⛔ rejected'],
-    ['failed', '❌ failed']
-]);
-const answer_statusLabel = (status) => STATUS.get(answer_str(status)) ?? '❔ unknown';
+// In the table, a reference wraps at its `/`s and a digest in it is shortened (the comment's
+// width is GitHub's, not ours); the results output and the pull lines have them whole.
+const cellCode = (text) => breakableCode(shortReference(text), MAX_TEXT_CHARS) || '–';
 function acceptedComment(count, platforms, run) {
     const which = platforms === 'all' ? 'all platforms' : escapeProse(platforms.join(', '));
     const follow = run.url ? ` Follow it in [the workflow run](${run.url}).` : '';
@@ -53162,14 +53233,14 @@ function resultComment(results, details) {
         : results.filter(r => OK.has(r.status) && isPasteableReference(r.target)).map(r => r.target);
     const sections = [
         {
-            open: ['| Status | Requested | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
+            open: ['| Status | Image | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
             count: results.length,
             item: i => {
                 const r = results[i];
                 const request = answer_str(r.request);
                 const source = answer_str(r.source);
-                const read = source && source !== request ? `<br>read as ${answer_code(source)}` : '';
-                return `| ${answer_statusLabel(r.status)} | ${answer_code(request)}${read} | ${answer_code(answer_str(r.target))} | ${answer_code(shortDigest(answer_str(r.digest)))} |`;
+                const read = source && source !== request ? `<br>read as ${cellCode(source)}` : '';
+                return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(answer_str(r.target))} | ${breakableCode(shortDigest(answer_str(r.digest)), MAX_TEXT_CHARS, ':') || '–'} |`;
             },
             close: [],
             more: listed('image(s)')

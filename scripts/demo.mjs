@@ -126,25 +126,30 @@ function printSummary(summary) {
       .replace(/&(#?\w+);/g, (m, e) =>
         e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : (entities[e] ?? m)
       )
+  // A cell's lines, as the summary breaks them with <br>.
+  const lines = html => html.split('<br>').map(text).filter(Boolean)
   const rows = [...summary.matchAll(/<tr>(.*?)<\/tr>/gs)].map(([, row]) =>
-    [...row.matchAll(/<t[hd]>(.*?)<\/t[hd]>/gs)].map(([, cell]) => text(cell))
+    [...row.matchAll(/<t[hd]>(.*?)<\/t[hd]>/gs)].map(([, cell]) => cell)
   )
   console.log('\n--- Job summary (as text) ---')
   const tableAt = summary.indexOf('<table>')
   for (const m of summary.slice(0, tableAt).matchAll(/<p>(.*?)<\/p>/g)) console.log(text(m[1]))
   console.log()
   const [header, ...body] = rows
-  const column = name => header.indexOf(name)
+  const column = name => header.map(text).indexOf(name)
   for (const row of body) {
-    const cell = name => row[column(name)] ?? '–'
-    console.log(`${cell('Status').padEnd(12)} ${cell('Request')}`)
-    if (cell('Mirrored address') !== '–')
-      console.log(`${''.padEnd(12)}   → ${cell('Mirrored address')}`)
-    const details = ['Digest', 'Platforms', 'Size', 'Time']
-      .map(name => cell(name))
-      .filter(v => v !== '–')
-    if (details.length > 0) console.log(`${''.padEnd(12)}   ${details.join('  ')}`)
-    if (cell('Reason') !== '–') console.log(`${''.padEnd(12)}   ${cell('Reason')}`)
+    const cell = name => (column(name) >= 0 ? (row[column(name)] ?? '') : '')
+    const [image, ...read] = lines(cell('Image'))
+    console.log(`${text(cell('Status')).padEnd(13)} ${image}  ${read.join(' ')}`)
+    const address = text(cell('Mirrored address'))
+    if (address && address !== '–') console.log(`${''.padEnd(13)}  → ${address}`)
+    const details = lines(cell('Details')).filter(v => v !== '–')
+    if (details.length > 0) console.log(`${''.padEnd(13)}  ${details.join('  ')}`)
+  }
+  // The lists under the table: why (problems), notes.
+  for (const [, title, items] of summary.matchAll(/<h3>(Why|Notes)<\/h3>\s*<ul>(.*?)<\/ul>/gs)) {
+    console.log(`\n${title}:`)
+    for (const [, item] of items.matchAll(/<li>(.*?)<\/li>/gs)) console.log(`  - ${text(item)}`)
   }
   const pull = /<pre[^>]*><code>(.*?)<\/code><\/pre>/s.exec(summary)
   if (pull) console.log(`\nHow to use:\n  ${text(pull[1]).split('\n').join('\n  ')}`)

@@ -87,6 +87,18 @@ export function codeCell(text: string, max = Infinity): string {
 }
 
 /**
+ * A reference (or a digest) as code in a table cell that wraps: escaped, clipped, and a
+ * line-break opportunity (`<wbr>`, which GitHub's sanitizer keeps and a copy leaves out)
+ * after each of `after` (`/` by default; `:` for a digest), so a long name wraps in its cell
+ * instead of pushing the next columns off the screen. Empty text gives an empty string.
+ */
+export function breakableCode(text: string, max = Infinity, after = '/'): string {
+  return text
+    ? `<code>${escapeHtml(clip(text, max)).replaceAll(after, `${after}<wbr>`)}</code>`
+    : ''
+}
+
+/**
  * Text safe to write to the runner's log: on one line, with nothing the
  * runner would read as a workflow command (`::cmd::` or `##[cmd]`).
  */

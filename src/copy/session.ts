@@ -19,6 +19,7 @@ import { makePrivateDir } from '../action/private-dir.js'
 import { parseReference, parseRepositoryName } from '../image/references.js'
 import { RegistryClient, type Credentials } from '../registry/client.js'
 import type { MirrorResult } from '../image/results.js'
+import { statusWord } from '../image/status-words.js'
 import { errorMessage } from '../common/errors.js'
 
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
@@ -147,7 +148,7 @@ export async function mirror(
       onResult: r =>
         core.info(
           safeLog(
-            `${r.status.padEnd(9)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`
+            `${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`
           )
         )
     })

@@ -3,9 +3,10 @@
  * escaped), the outcome labels, and closing. Talks only to the issue API.
  */
 import * as github from '@actions/github'
-import { clip, escapeHtml, escapeProse } from '../action/escape.js'
+import { breakableCode, clip, escapeHtml, escapeProse } from '../action/escape.js'
 import { NOT_ALLOWED } from '../allowlist/allowlist.js'
-import { isPasteableReference, shortDigest } from '../report/summary.js'
+import { isPasteableReference } from '../report/summary.js'
+import { shortDigest, shortReference, statusLabel } from '../image/status-words.js'
 import type { MirrorResult } from '../image/results.js'
 
 export interface IssueLabels {
@@ -52,16 +53,9 @@ export function outcomeOf(results: readonly MirrorResult[], problem?: string): O
 const code = (text: string) =>
   text ? `<code>${escapeHtml(clip(text, MAX_TEXT_CHARS))}</code>` : '–'
 const prose = (text: string) => escapeProse(clip(text, MAX_TEXT_CHARS))
-
-// A Map, so a status such as `constructor` finds nothing rather than Object's.
-const STATUS = new Map<string, string>([
-  ['copied', '✅ copied'],
-  ['unchanged', '✅ up to date'],
-  ['planned', '📝 planned'],
-  ['rejected', '⛔ rejected'],
-  ['failed', '❌ failed']
-])
-const statusLabel = (status: unknown) => STATUS.get(str(status)) ?? '❔ unknown'
+// In the table, a reference wraps at its `/`s and a digest in it is shortened (the comment's
+// width is GitHub's, not ours); the results output and the pull lines have them whole.
+const cellCode = (text: string) => breakableCode(shortReference(text), MAX_TEXT_CHARS) || '–'
 
 export function acceptedComment(
   count: number,
@@ -170,14 +164,14 @@ export function resultComment(
 
   const sections: Section[] = [
     {
-      open: ['| Status | Requested | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
+      open: ['| Status | Image | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
       count: results.length,
       item: i => {
         const r = results[i] as MirrorResult
         const request = str(r.request)
         const source = str(r.source)
-        const read = source && source !== request ? `<br>read as ${code(source)}` : ''
-        return `| ${statusLabel(r.status)} | ${code(request)}${read} | ${code(str(r.target))} | ${code(shortDigest(str(r.digest)))} |`
+        const read = source && source !== request ? `<br>read as ${cellCode(source)}` : ''
+        return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(str(r.target))} | ${breakableCode(shortDigest(str(r.digest)), MAX_TEXT_CHARS, ':') || '–'} |`
       },
       close: [],
       more: listed('image(s)')

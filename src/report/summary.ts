@@ -5,8 +5,23 @@
 import * as core from '@actions/core'
 import type { WrittenConfigs } from '../client-configs/files.js'
 import { CLIENTS, installCommands, type Client } from '../client-configs/render.js'
-import { clip, codeCell, EMPTY_CELL, escapeHtml, escapeProse, safeLog } from '../action/escape.js'
-import { STATUSES, countByStatus, type MirrorResult } from '../image/results.js'
+import {
+  breakableCode,
+  clip,
+  codeCell,
+  EMPTY_CELL,
+  escapeHtml,
+  escapeProse,
+  safeLog
+} from '../action/escape.js'
+import { countByStatus, type MirrorResult } from '../image/results.js'
+import {
+  shortDigest,
+  shortReference,
+  statusLabel,
+  statusWord,
+  totalsLine
+} from '../image/status-words.js'
 
 /** A table this long is past reading; the `results` output has every row. */
 export const MAX_SUMMARY_ROWS = 1000
@@ -18,14 +33,11 @@ export const MAX_SUMMARY_BYTES = 900 * 1024
 /** Longest reason, note or code text in a cell; the `results` output has the whole text. */
 export const MAX_CELL_CHARS = 1_000
 
-// Maps, so a status from a results file such as `constructor` finds nothing rather than Object's.
-const STATUS_LABEL = new Map<string, string>([
-  ['copied', '✅ copied'],
-  ['unchanged', '✅ unchanged'],
-  ['planned', '📝 planned'],
-  ['rejected', '⛔ rejected'],
-  ['failed', '❌ failed']
-])
+const MIRRORED = new Set(['copied', 'unchanged', 'planned'])
+
+/** Results may come from files other jobs wrote: read a field only when it is a string. */
+const str = (value: unknown): string => (typeof value === 'string' ? value : '')
+
 // Problems first: they are what a reader of a long table looks for (unknown ones first of all).
 const STATUS_ORDER = new Map<string, number>([
   ['failed', 0],
@@ -34,12 +46,6 @@ const STATUS_ORDER = new Map<string, number>([
   ['planned', 3],
   ['unchanged', 4]
 ])
-const MIRRORED = new Set(['copied', 'unchanged', 'planned'])
-
-/** Results may come from files other jobs wrote: read a field only when it is a string. */
-const str = (value: unknown): string => (typeof value === 'string' ? value : '')
-
-const statusLabel = (status: unknown) => STATUS_LABEL.get(str(status)) ?? '❔ unknown'
 const statusOrder = (status: unknown) => STATUS_ORDER.get(str(status)) ?? -1
 
 /**
@@ -66,37 +72,37 @@ export function setOutputs(results: readonly MirrorResult[]): void {
   }
 }
 
-export function totalsLine(results: readonly MirrorResult[]): string {
-  const counts = countByStatus(results)
-  const parts = STATUSES.filter(s => counts[s] > 0).map(s => `${counts[s]} ${s}`)
-  const unknown = results.filter(r => !STATUS_LABEL.has(str(r.status))).length
-  if (unknown > 0) parts.push(`${unknown} unknown`)
-  return `${results.length} image(s): ${parts.join(', ') || 'none'}`
-}
+export { totalsLine }
 
 const code = (text: string) => codeCell(text, MAX_CELL_CHARS)
 
+/** A reference in a table cell: its digest shortened, wrapping at its `/`s. */
+const referenceCode = (reference: string) =>
+  breakableCode(shortReference(reference), MAX_CELL_CHARS)
+
 const prose = (text: string) => escapeProse(clip(text, MAX_CELL_CHARS))
 
-function requestCell(r: MirrorResult): string {
+/** The image as asked for (digests shortened, so the cell stays narrow), and what it was read as. */
+function imageCell(r: MirrorResult): string {
   const request = str(r.request)
   const source = str(r.source)
-  const asked = `${code(request)}<br><sub>${prose(str(r.origin))}</sub>`
-  const read = source && source !== request ? `<br>→ ${code(source)}` : ''
+  const asked = `${referenceCode(request) || EMPTY_CELL}<br><sub>${prose(str(r.origin))}</sub>`
+  const read = source && source !== request ? `<br>→ ${referenceCode(source)}` : ''
   const filter = str(r.tagFilter) ? ` tags ${code(str(r.tagFilter))}` : ''
   return asked + read + filter
 }
 
-function reasonCell(r: MirrorResult): string {
-  return [str(r.reason), str(r.note)].filter(Boolean).map(prose).join('<br>') || EMPTY_CELL
+/** How the reasons list names an image: as asked, like the table's Image column. */
+function imageName(r: MirrorResult): string {
+  return code(shortReference(str(r.request) || str(r.source)))
 }
 
-/** `sha256:0123456789ab…`, enough to tell digests apart in a table. */
-export function shortDigest(digest: string | undefined): string {
-  if (typeof digest !== 'string' || !digest) return ''
-  const [algorithm, hex] = digest.split(':')
-  return hex ? `${algorithm}:${hex.slice(0, 12)}` : digest
+/** How the notes list names an image: as read (one entry's tags are told apart), else as asked. */
+function readName(r: MirrorResult): string {
+  return code(shortReference(str(r.source) || str(r.request)))
 }
+
+export { shortDigest }
 
 /** 1536 → `1.5 KiB`. */
 export function formatSize(bytes: number | undefined): string {
@@ -111,19 +117,16 @@ export function formatSize(bytes: number | undefined): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`
 }
 
-function digestCell(r: MirrorResult): string {
+/** The digest, short (the full one in its title and in `results`), and the source's if it differs. */
+function digestText(r: MirrorResult): string {
   const digest = str(r.digest)
-  if (!digest) return EMPTY_CELL
+  if (!digest) return ''
   const full = escapeHtml(clip(digest, MAX_CELL_CHARS))
+  const short = (d: string) =>
+    escapeHtml(clip(shortDigest(d), MAX_CELL_CHARS)).replace(':', ':<wbr>')
   const source = str(r.sourceDigest)
-  const changed = source
-    ? `<br><sub>source ${escapeHtml(clip(shortDigest(source), MAX_CELL_CHARS))}</sub>`
-    : ''
-  return `<code title="${full}">${escapeHtml(clip(shortDigest(digest), MAX_CELL_CHARS))}</code>${changed}`
-}
-
-function detailCell(text: string): string {
-  return text ? prose(text) : EMPTY_CELL
+  const changed = source ? `<br><sub>source ${short(source)}</sub>` : ''
+  return `<code title="${full}">${short(digest)}</code>${changed}`
 }
 
 const platformsText = (platforms: unknown) =>
@@ -131,8 +134,20 @@ const platformsText = (platforms: unknown) =>
 const secondsText = (seconds: unknown) =>
   typeof seconds === 'number' && Number.isFinite(seconds) ? `${seconds.toFixed(1)} s` : ''
 
-/** `<td>…</td>` eight times in a `<tr>…</tr>`, as core.summary writes a row. */
-const ROW_OVERHEAD = 8 * '<td></td>'.length + '<tr></tr>'.length
+/** Digest, platforms, size and time in one narrow cell; empty when none is known. */
+function detailsCell(r: MirrorResult): string {
+  const size = formatSize(typeof r.size === 'number' ? r.size : undefined)
+  const facts = [platformsText(r.platforms), size, secondsText(r.seconds)].filter(Boolean)
+  return [digestText(r), ...facts.map(prose)].filter(Boolean).join('<br>')
+}
+
+/** The table's columns; a column empty for every row of the run is left out. */
+const COLUMNS: { header: string; cell: (r: MirrorResult) => string }[] = [
+  { header: 'Status', cell: r => statusLabel(r.status) },
+  { header: 'Image', cell: imageCell },
+  { header: 'Mirrored address', cell: r => referenceCode(str(r.target)) },
+  { header: 'Details', cell: detailsCell }
+]
 
 export interface SummaryContext {
   dryRun: boolean
@@ -144,7 +159,14 @@ export interface SummaryContext {
   configs?: WrittenConfigs
 }
 
-/** Build the job summary in core.summary's buffer (written by writeSummary). */
+const list = (items: readonly string[]) =>
+  `<ul>\n${items.map(i => `<li>${i}</li>`).join('\n')}\n</ul>`
+
+/**
+ * Build the job summary in core.summary's buffer (written by writeSummary): status first,
+ * problems first, what went wrong as a list under the table (a table cell would push it off
+ * the screen), columns empty for the whole run left out, pull lines only for images written.
+ */
 export function buildSummary(results: readonly MirrorResult[], context: SummaryContext): void {
   const summary = core.summary.addHeading('Image Mirror', 2)
   if (context.dryRun) summary.addRaw('<p><b>Dry run</b>: nothing was written to any registry.</p>')
@@ -153,49 +175,47 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
   summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`)
 
   const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status))
-  // Rows while they fit: at most MAX_SUMMARY_ROWS, and the buffer under MAX_SUMMARY_BYTES.
+  // Rows, with their reasons and notes, while they fit: at most MAX_SUMMARY_ROWS, and the
+  // buffer under MAX_SUMMARY_BYTES.
   let bytes = Buffer.byteLength(summary.stringify()) + 1024
   const shown: string[][] = []
+  const reasons: string[] = []
+  const notes: string[] = []
   for (const r of rows) {
     if (shown.length >= MAX_SUMMARY_ROWS) break
-    const cells = [
-      requestCell(r),
-      code(str(r.target)),
-      statusLabel(r.status),
-      digestCell(r),
-      detailCell(platformsText(r.platforms)),
-      detailCell(formatSize(typeof r.size === 'number' ? r.size : undefined)),
-      detailCell(secondsText(r.seconds)),
-      reasonCell(r)
-    ]
-    const row = cells.reduce((n, cell) => n + Buffer.byteLength(cell), ROW_OVERHEAD)
-    if (bytes + row > MAX_SUMMARY_BYTES) break
-    bytes += row
+    const cells = COLUMNS.map(column => column.cell(r))
+    const why = str(r.reason)
+      ? `${statusLabel(r.status)} ${imageName(r)} <sub>${prose(str(r.origin))}</sub>: ${prose(str(r.reason))}`
+      : ''
+    const note = str(r.note) ? `${readName(r)}: ${prose(str(r.note))}` : ''
+    const size =
+      cells.reduce((n, cell) => n + Buffer.byteLength(cell) + '<td></td>'.length, 0) +
+      '<tr></tr>'.length +
+      Buffer.byteLength(why + note) +
+      2 * '<li></li>\n'.length
+    if (bytes + size > MAX_SUMMARY_BYTES) break
+    bytes += size
     shown.push(cells)
+    if (why) reasons.push(why)
+    if (note) notes.push(note)
   }
+  const used = COLUMNS.map((_, i) => shown.some(cells => cells[i] !== ''))
   summary.addTable([
-    [
-      { data: 'Request', header: true },
-      { data: 'Mirrored address', header: true },
-      { data: 'Status', header: true },
-      { data: 'Digest', header: true },
-      { data: 'Platforms', header: true },
-      { data: 'Size', header: true },
-      { data: 'Time', header: true },
-      { data: 'Reason', header: true }
-    ],
-    ...shown
+    COLUMNS.filter((_, i) => used[i]).map(column => ({ data: column.header, header: true })),
+    ...shown.map(cells => cells.filter((_, i) => used[i]).map(cell => cell || EMPTY_CELL))
   ])
   if (rows.length > shown.length) {
     summary.addRaw(
       `<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`
     )
   }
+  if (reasons.length > 0) summary.addHeading('Why', 3).addRaw(list(reasons))
+  if (notes.length > 0) summary.addHeading('Notes', 3).addRaw(list(notes))
 
   const mirrored = mirroredReferences(results)
   // addCodeBlock does not escape: the example is a reference that needs none.
   const example = mirrored.find(isPasteableReference)
-  if (example !== undefined) {
+  if (example !== undefined && !context.dryRun) {
     summary
       .addHeading('How to use', 3)
       .addRaw(
@@ -278,13 +298,11 @@ export function logResults(results: readonly MirrorResult[]): void {
     const filter = r.tagFilter ? ` tags ${r.tagFilter}` : ''
     const why = r.reason ? `: ${r.reason}` : ''
     core.info(
-      safeLog(
-        `${(str(r.status) || 'unknown').padEnd(9)} ${what}${filter}${where}${why} (${r.origin})`
-      )
+      safeLog(`${statusWord(r.status).padEnd(10)} ${what}${filter}${where}${why} (${r.origin})`)
     )
   }
   core.endGroup()
   for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
-    core.warning(safeLog(`${r.origin}: "${r.request}" ${r.status}: ${r.reason ?? ''}`))
+    core.warning(safeLog(`${r.origin}: "${r.request}" ${statusWord(r.status)}: ${r.reason ?? ''}`))
   }
 }
