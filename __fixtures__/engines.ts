@@ -99,3 +99,26 @@ export function describeEngines(
     })
   }
 }
+
+/**
+ * The inputs of a run from a source to a target registry on loopback with the engine under
+ * test: the target (under `mirror`), the engine, the target's login, and
+ * both registries spoken to over plain HTTP. `extra` adds inputs or overrides these.
+ */
+export function mirrorInputs(
+  between: {
+    source: { host: string }
+    target: { host: string }
+    auth: { username: string; password: string }
+  },
+  extra: Record<string, string> = {}
+): Record<string, string> {
+  return {
+    target: `${between.target.host}/mirror`,
+    ...engine.inputs(),
+    username: between.auth.username,
+    password: between.auth.password,
+    'insecure-registries': `${between.source.host},${between.target.host}`,
+    ...extra
+  }
+}

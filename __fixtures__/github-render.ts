@@ -9,9 +9,12 @@
  * status and its reason land.
  *
  * The layout is a model, not GitHub's page: at 1,000 px GitHub gives a run's
- * summary about 600 px beside its 296 px sidebar, and a comment about 600 px
- * beside the avatar gutter and the 256 px sidebar; the model keeps those
- * widths (see LAYOUT), so what overflows here overflows there.
+ * summary about 600 px beside its 296 px sidebar, below the page's header and
+ * the run's title (about 180 px), and a comment about 600 px beside the avatar
+ * gutter and the 256 px sidebar; the model keeps those sizes (see LAYOUT), so
+ * what overflows here overflows there. "The first screen" is a window of
+ * 1,000 × 900 px: the summary as the run page opens, a comment as a link to it
+ * opens (its top at the top of the window).
  */
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -40,10 +43,13 @@ export interface Box {
 export interface ProblemRow {
   /** The row's status cell text, e.g. `⛔ rejected`. */
   status: string
-  /** The image as the row names it (its first code text after the status). */
+  /** The image as the row names it: as asked and, when it differs, as read. */
   image: string
   statusBox: Box
-  /** The list item under the table that gives this row's reason, if one names the image. */
+  /**
+   * The item of the list of what went wrong ("Needs attention" in a summary, "Why" in a
+   * comment) that names exactly this image, if there is one.
+   */
   reason?: { text: string; box: Box }
 }
 
@@ -58,12 +64,19 @@ export interface Rendering {
   headers: string[]
   problems: ProblemRow[]
   pageHeight: number
+  /** Where the first screen starts on the page: 0 for a summary, the comment's top for a comment. */
+  screenTop: number
+  /** The first screen's height. */
+  screenHeight: number
 }
+
+/** The window: 1,000 px wide (the issue's measure), 900 px tall. */
+export const FIRST_SCREEN_HEIGHT = 900
 
 /** Widths of the model page at any window width: what sits beside the markdown column. */
 const LAYOUT = {
-  summary: { side: 'left', sidebar: 296, gutter: 0, padding: 24, boxPadding: 24 },
-  comment: { side: 'right', sidebar: 256, gutter: 56, padding: 24, boxPadding: 16 }
+  summary: { side: 'left', sidebar: 296, gutter: 0, padding: 24, boxPadding: 24, header: 180 },
+  comment: { side: 'right', sidebar: 256, gutter: 56, padding: 24, boxPadding: 16, header: 180 }
 } as const
 
 function page(body: string, kind: keyof typeof LAYOUT): string {
@@ -79,31 +92,34 @@ function page(body: string, kind: keyof typeof LAYOUT): string {
     <article class="markdown-body" id="column">${body}</article>
   </div>
 </main>`
-  // The measuring script: problem rows (status first: ⛔ or ❌), and the list item giving each reason.
+  // The measuring script: problem rows (status first: ⛔, ❌ or ❔) and, in the list of what
+  // went wrong, the item that names the same image: as asked and, when it differs, as read.
   const measure = `
 const box = e => { const r = e.getBoundingClientRect(); return { left: r.left, right: r.right, top: r.top + scrollY, bottom: r.bottom + scrollY } }
 const column = document.getElementById('column')
 const table = column.querySelector('table')
 const headers = table ? [...table.querySelectorAll('th')].map(th => th.textContent.trim()) : []
-const items = [...column.querySelectorAll('li')]
+const titles = [...column.querySelectorAll('h3, p')].filter(e => /^(Needs attention|Why)$/.test(e.textContent.trim()))
+const items = titles.flatMap(t => t.nextElementSibling && t.nextElementSibling.tagName === 'UL' ? [...t.nextElementSibling.children] : [])
+const names = (e, n) => [...e.querySelectorAll('code')].slice(0, n).map(c => c.textContent.trim()).join(' | ')
 const problems = []
 for (const tr of table ? table.querySelectorAll('tr') : []) {
   const cells = tr.querySelectorAll('td')
-  if (cells.length === 0) continue
+  if (cells.length < 2) continue
   const status = cells[0].textContent.trim()
   if (!/^(⛔|❌|❔)/.test(status)) continue
-  const code = tr.querySelector('td:nth-child(2) code')
-  const image = code ? code.textContent.trim() : ''
-  const item = items.find(li => image && li.textContent.includes(image))
+  const read = /→|read as/.test(cells[1].textContent) ? 2 : 1
+  const image = names(cells[1], read)
+  const item = items.find(li => image && names(li, read) === image)
   problems.push({ status, image, statusBox: box(cells[0]), ...(item ? { reason: { text: item.textContent.trim(), box: box(item) } } : {}) })
 }
-const out = { width: innerWidth, column: box(column), tableOverflows: table ? table.scrollWidth > table.clientWidth + 1 : false, headers, problems, pageHeight: document.documentElement.scrollHeight }
+const out = { width: innerWidth, column: box(column), tableOverflows: table ? table.scrollWidth > table.clientWidth + 1 : false, headers, problems, pageHeight: document.documentElement.scrollHeight, screenTop: ${kind === 'comment' ? 'box(column.parentElement).top' : '0'}, screenHeight: ${FIRST_SCREEN_HEIGHT} }
 const pre = document.createElement('pre'); pre.id = 'measured'; pre.textContent = JSON.stringify(out); document.body.appendChild(pre)
 `
   return `<!doctype html><html><head><meta charset="utf-8"><style>${css}
 body{margin:0;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI","Noto Sans",Helvetica,Arial,sans-serif}
 #measured{display:none}</style></head>
-<body><div style="display:flex;flex-direction:${l.side === 'left' ? 'row' : 'row-reverse'};gap:${l.padding}px;padding:${l.padding}px">${sidebar}${main}</div>
+<body><header style="height:${l.header}px;background:#24292f"></header><div style="display:flex;flex-direction:${l.side === 'left' ? 'row' : 'row-reverse'};gap:${l.padding}px;padding:${l.padding}px">${sidebar}${main}</div>
 <script>${measure}</script></body></html>`
 }
 
@@ -154,10 +170,13 @@ export function renderOnGitHub(
   return { ...measured, screenshot }
 }
 
-/** Whether a box lies within the window's width and the markdown column (nothing cut or scrolled off). */
-export function isVisible(box: Box, rendering: Rendering): boolean {
-  return (
+/**
+ * Whether a box lies within the window's width and the markdown column (nothing cut or
+ * scrolled off sideways) and, when `firstScreen`, on the first screen.
+ */
+export function isVisible(box: Box, rendering: Rendering, firstScreen = false): boolean {
+  const across =
     box.left >= Math.max(0, rendering.column.left) - 1 &&
     box.right <= Math.min(rendering.width, rendering.column.right) + 1
-  )
+  return across && (!firstScreen || box.bottom <= rendering.screenTop + rendering.screenHeight)
 }

@@ -52,13 +52,21 @@ describe('outcomeOf', () => {
   })
 })
 
+/** The text as a reader copies it: without the <wbr> line-break opportunities. */
+const plain = (text: string) => text.replaceAll('<wbr>', '')
+
 describe('resultComment', () => {
-  const text = resultComment([copied, rejected], { notes: ['read x as y'], ignored: 2, run })
+  const answer = resultComment([copied, rejected], { notes: ['read x as y'], ignored: 2, run })
+  const text = plain(answer)
 
   it('has one row per image with status, request, how it was read, address and short digest', () => {
     expect(text).toContain(
-      // References wrap at their /s (<wbr>, left out by a copy), so the table keeps to the page.
-      '| ✅ copied | <code>nginx</code><br>read as <code>docker.io/<wbr>library/<wbr>nginx:latest</code> | <code>r.example.com/<wbr>m/<wbr>docker.io/<wbr>library/<wbr>nginx:latest</code> | <code>sha256:<wbr>cccccccccccc</code> |'
+      '| ✅ copied | <code>nginx</code><br>read as <code>docker.io/library/nginx:latest</code> | <code>r.example.com/m/docker.io/library/nginx:latest</code> | <code>sha256:cccccccccccc</code> |'
+    )
+    // References wrap (<wbr>, which a copy leaves out) after / : @ . _ -, so the table keeps
+    // to the page.
+    expect(answer).toContain(
+      '<code>r.<wbr>example.<wbr>com/<wbr>m/<wbr>docker.<wbr>io/<wbr>library/<wbr>nginx:<wbr>latest</code>'
     )
     expect(text).toContain('| ⛔ rejected |')
   })
@@ -270,12 +278,12 @@ describe('results from elsewhere', () => {
       digest: ['sha256:x'],
       target: 'r.example.com/x:1\n```\n<img src=x>'
     } as unknown as MirrorResult
-    const text = resultComment([broken], { notes: [], ignored: 0, run })
+    const text = plain(resultComment([broken], { notes: [], ignored: 0, run }))
     expect(text).not.toContain('docker pull')
     expect(text).not.toContain('<img')
     expect(text).not.toContain('@octocat')
     expect(text).toContain(
-      '| ✅ copied | – | <code>r.example.com/<wbr>x:1\\u000a&#96;&#96;&#96;\\u000a&lt;img src=x&gt;</code> | – |'
+      '| ✅ copied | – | <code>r.example.com/x:1\\u000a&#96;&#96;&#96;\\u000a&lt;img src=x&gt;</code> | – |'
     )
   })
 })

@@ -13,7 +13,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
 import type { MirrorResult as Result } from '../src/image/results.js'
-import { describeEngines, engine } from '../__fixtures__/engines.js'
+import { describeEngines, mirrorInputs } from '../__fixtures__/engines.js'
 import { issueEnv, issueEvent, startGitHubApi, type GitHubApi } from '../__fixtures__/github-api.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
@@ -43,18 +43,16 @@ const REPOS = Array.from({ length: 64 }, (_, i) => ({
 }))
 
 function inputs(extra: Record<string, string>): Record<string, string> {
-  return {
-    target: `${target.host}/mirror`,
-    ...engine.inputs(),
-    username: AUTH.username,
-    password: AUTH.password,
-    'insecure-registries': `${source.host},${target.host}`,
-    allowlist: 'allows.txt',
-    'max-legs': String(MAX_LEGS),
-    concurrency: '8',
-    retries: '0',
-    ...extra
-  }
+  return mirrorInputs(
+    { source, target, auth: AUTH },
+    {
+      allowlist: 'allows.txt',
+      'max-legs': String(MAX_LEGS),
+      concurrency: '8',
+      retries: '0',
+      ...extra
+    }
+  )
 }
 const files = () => ({ 'allows.txt': `${source.host}/library/*\n` })
 

@@ -33,7 +33,7 @@ const plan = (over: Partial<Parameters<typeof releasePlan>[0]> = {}) =>
     version: '1.2.0',
     packageVersion: '1.2.0',
     changelog: CHANGELOG,
-    existing: ['v1', 'v1.1.0'],
+    existing: { v1: 'old111', 'v1.1.0': 'old111' },
     sha: 'abc123',
     ...over
   })
@@ -42,7 +42,13 @@ describe('releasePlan', () => {
   it('tags vX.Y.Z and moves the existing major tag to it, with the section as notes', () => {
     const p = plan()
     expect(p.problems).toEqual([])
-    expect([p.tag, p.major, p.moves, p.sha]).toEqual(['v1.2.0', 'v1', 'moves v1 to it', 'abc123'])
+    expect([p.tag, p.major, p.moves, p.sha, p.release]).toEqual([
+      'v1.2.0',
+      'v1',
+      'moves v1 to it',
+      'abc123',
+      true
+    ])
     expect(p.notes).toBe('### Added\n\n- A thing.')
   })
 
@@ -64,10 +70,34 @@ describe('releasePlan', () => {
       { version: '1.3.0', packageVersion: '1.3.0' },
       /CHANGELOG.md has no section "## \[1.3.0\] - YYYY-MM-DD"/
     ],
-    [{ existing: ['v1', 'v1.2.0'] }, /v1.2.0 is already tagged; releases are never moved/],
+    [
+      { existing: { v1: 'old111', 'v1.2.0': 'other9999999999' } },
+      /v1.2.0 is already tagged at other9999999; releases are never moved/
+    ],
+    [{ version: '1.0.0(', packageVersion: '1.0.0(' }, /not a version X.Y.Z/],
     [{ changelog: '## [1.2.0] - soon\n' }, /no section/]
   ])('refuses %j', (over, problem) => {
     expect(plan(over).problems.join('\n')).toMatch(problem)
+  })
+
+  it('is run again after a failure to move the major tag: the release is not made twice', () => {
+    const p = plan({ existing: { v1: 'old111', 'v1.1.0': 'old111', 'v1.2.0': 'abc123' } })
+    expect(p.problems).toEqual([])
+    expect([p.release, p.moves]).toEqual([false, 'moves v1 to it'])
+    expect(plan({ existing: { v1: 'abc123', 'v1.2.0': 'abc123' } }).moves).toBe(
+      'v1 already points at it'
+    )
+  })
+
+  it('never moves the major tag back: a patch of an older line leaves v1 at the newest release', () => {
+    const p = plan({
+      version: '1.1.1',
+      packageVersion: '1.1.1',
+      changelog: '## [1.1.1] - 2027-01-09\n\n- Fix.\n',
+      existing: { v1: 'new222', 'v1.1.0': 'old111', 'v1.2.0': 'new222' }
+    })
+    expect(p.problems).toEqual([])
+    expect([p.release, p.moves]).toEqual([true, 'leaves v1 at v1.2.0, which is newer'])
   })
 
   it("agrees with the repository: package.json's version has a dated CHANGELOG.md section", () => {
@@ -78,7 +108,7 @@ describe('releasePlan', () => {
       version,
       packageVersion: version,
       changelog: fs.readFileSync(path.join(ROOT, 'CHANGELOG.md'), 'utf8'),
-      existing: [],
+      existing: {},
       sha: 'HEAD'
     })
     expect(p.problems).toEqual([])

@@ -76,15 +76,44 @@ describe('report', () => {
     expect(html.match(/<td>/g)?.length).toBe(html.match(/<\/td>/g)?.length)
   })
 
-  test('status first; reasons as a list under the table, each with its status and image', () => {
+  test('what went wrong first, as a list with status, image and reason; then the table, status first', () => {
     buildSummary([planned, rejected], { dryRun: false })
     const html = core.summary.stringify()
     expect(html).toMatch(/<tr><th>Status<\/th><th>Image<\/th>/)
     expect(html).not.toContain('<th>Reason</th>')
-    const why = html.slice(html.indexOf('</table>'))
-    expect(why).toContain(
-      '<h3>Why</h3>\n<ul>\n<li>⛔ rejected <code>&lt;b&gt;x&lt;/b&gt;&#124;y</code> <sub>images line 2</sub>: invalid image reference:'
+    // Right under the totals, on the first screen, before the table however long it is.
+    const before = html.slice(0, html.indexOf('<table>')).replaceAll('<wbr>', '')
+    expect(before).toContain(
+      '<p>2 image(s): 1 planned, 1 rejected</p><h3>Needs attention</h3>\n<ul>\n<li>⛔ rejected <code>&lt;b&gt;x&lt;/b&gt;&#124;y</code> <sub>images line 2</sub>: invalid image reference:'
     )
+  })
+
+  test('no results (a request refused as a whole): no empty table', () => {
+    buildSummary([], { dryRun: false, problem: 'too many images' })
+    const html = core.summary.stringify()
+    expect(html).not.toContain('<table>')
+    expect(html).toContain('0 image(s): none')
+  })
+
+  test('a long tag or a cosign tag wraps too: no run of 13 characters without a break', () => {
+    const sha = '3f2a9c1e8b7d6f5a4c3b2a190f8e7d6c5b4a3921'
+    const long: MirrorResult = {
+      ...planned,
+      request: `ghcr.io/acme/app:${sha}`,
+      source: `ghcr.io/acme/app:sha256-${'e'.repeat(64)}.sig`,
+      target: `m.example.com/ghcr.io/acme/app:${sha}`
+    }
+    buildSummary([long], { dryRun: false })
+    const html = core.summary.stringify()
+    const table = html
+      .slice(html.indexOf('<table>'), html.indexOf('</table>'))
+      .replace(/ title="[^"]*"/g, '')
+    const codes = table.match(/<code>[^]*?<\/code>/g) ?? []
+    expect(codes.length).toBeGreaterThan(2)
+    for (const code of codes) {
+      for (const run of code.slice(6, -7).split('<wbr>')) expect(run.length).toBeLessThanOrEqual(12)
+    }
+    expect(codes.join('').replaceAll('<wbr>', '')).toContain(`ghcr.io/acme/app:${sha}`)
   })
 
   test('columns empty for the whole run are left out; a dry run has no pull lines', () => {
@@ -134,7 +163,9 @@ describe('report', () => {
     }
     buildSummary([pinned], { dryRun: false })
     const html = core.summary.stringify()
-    const table = html.slice(html.indexOf('<table>'), html.indexOf('</table>'))
+    const table = html
+      .slice(html.indexOf('<table>'), html.indexOf('</table>'))
+      .replaceAll('<wbr>', '')
     expect(table.replace(/ title="[^"]*"/g, '')).not.toContain('d'.repeat(13))
     expect(table).toContain(`<code>nginx&#64;sha256:${'d'.repeat(12)}…</code>`)
     // The title keeps the full digest for a reader who hovers; the pull line is whole.

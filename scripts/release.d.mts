@@ -3,6 +3,8 @@ export interface ReleasePlan {
   tag: string
   major: string
   sha: string
+  /** The release is made (false: already tagged at this commit). */
+  release: boolean
   moves: string
   notes: string
 }
@@ -10,6 +12,7 @@ export function releasePlan(input: {
   version: string
   packageVersion: string
   changelog: string
-  existing: string[]
+  /** Tag → the commit it points at. */
+  existing: Record<string, string>
   sha: string
 }): ReleasePlan

@@ -13,14 +13,27 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
+/** `v1.2.3` → [1, 2, 3]; undefined for anything else. */
+function parts(tag) {
+  const m = /^v(\d+)\.(\d+)\.(\d+)$/.exec(tag)
+  return m ? m.slice(1).map(Number) : undefined
+}
+
+const newer = (a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
+
 /**
- * What a release of `version` makes, or the problems that stop it. Pure, so it
- * is tested: `existing` are the tags the repository has.
+ * What a release of `version` makes, or the problems that stop it. Pure, so it is tested:
+ * `existing` maps the repository's tags to the commits they point at. A release already
+ * tagged at this very commit is not made again (a run that tagged it and then failed to move
+ * the major tag can be run again); the major tag is moved only forward.
  */
 export function releasePlan({ version, packageVersion, changelog, existing, sha }) {
   const problems = []
-  if (!/^\d+\.\d+\.\d+$/.test(version)) {
+  const tag = `v${version}`
+  const wanted = parts(tag)
+  if (!wanted) {
     problems.push(`"${version}" is not a version X.Y.Z (no "v", no pre-release label)`)
+    return { problems, tag, major: '', sha, release: false, moves: '', notes: '' }
   }
   if (version !== packageVersion) {
     problems.push(
@@ -37,9 +50,23 @@ export function releasePlan({ version, packageVersion, changelog, existing, sha 
       `CHANGELOG.md has no section "## [${version}] - YYYY-MM-DD"; move the Unreleased notes there`
     )
   }
-  const tag = `v${version}`
-  if (existing.includes(tag)) problems.push(`${tag} is already tagged; releases are never moved`)
-  const major = `v${version.split('.')[0]}`
+  const at = existing[tag]
+  if (at !== undefined && at !== sha) {
+    problems.push(`${tag} is already tagged at ${at.slice(0, 12)}; releases are never moved`)
+  }
+  const major = `v${wanted[0]}`
+  // The newest release of this major already tagged: the major tag never goes back from it.
+  const newest = Object.keys(existing)
+    .map(t => [t, parts(t)])
+    .filter(([, p]) => p && p[0] === wanted[0] && newer(p, wanted) > 0)
+    .sort((a, b) => newer(b[1], a[1]))[0]
+  const moves = newest
+    ? `leaves ${major} at ${newest[0]}, which is newer`
+    : existing[major] === undefined
+      ? `creates ${major} at it`
+      : existing[major] === sha
+        ? `${major} already points at it`
+        : `moves ${major} to it`
   // The section's text, without the link definitions that close the file.
   const notes = section
     ? changelog
@@ -48,14 +75,23 @@ export function releasePlan({ version, packageVersion, changelog, existing, sha 
         .replace(/^\[[^\]]+\]: .*$/gm, '')
         .trim()
     : ''
-  return {
-    problems,
-    tag,
-    major,
-    sha,
-    moves: existing.includes(major) ? `moves ${major} to it` : `creates ${major} at it`,
-    notes
-  }
+  return { problems, tag, major, sha, release: at === undefined, moves, notes }
+}
+
+/** Every v* tag and the commit it points at (an annotated tag's commit, not the tag object). */
+function tagsAt() {
+  const lines = git(
+    'tag',
+    '--list',
+    'v*',
+    '--format=%(refname:short) %(if)%(*objectname)%(then)%(*objectname)%(else)%(objectname)%(end)'
+  )
+  return Object.fromEntries(
+    lines
+      .split('\n')
+      .filter(Boolean)
+      .map(line => line.split(' '))
+  )
 }
 
 function git(...args) {
@@ -83,11 +119,15 @@ async function main() {
     version,
     packageVersion,
     changelog: fs.readFileSync(path.join(ROOT, 'CHANGELOG.md'), 'utf8'),
-    existing: git('tag', '--list', 'v*').split('\n').filter(Boolean),
+    existing: tagsAt(),
     sha: git('rev-parse', 'HEAD')
   })
-  console.log(`Release ${plan.tag} at ${plan.sha}; ${plan.moves}.`)
-  console.log(`Notes:\n${plan.notes.replace(/^/gm, '  ')}`)
+  if (plan.major) {
+    console.log(
+      `${plan.release ? 'Release' : 'Already released:'} ${plan.tag} at ${plan.sha}; ${plan.moves}.`
+    )
+    console.log(`Notes:\n${plan.notes.replace(/^/gm, '  ')}`)
+  }
   if (plan.problems.length > 0) {
     for (const problem of plan.problems) console.error(`error: ${problem}`)
     process.exitCode = 1
@@ -99,26 +139,50 @@ async function main() {
   }
   const repository = process.env.GITHUB_REPOSITORY
   if (!repository) throw new Error('GITHUB_REPOSITORY (owner/repo) is not set')
-  gh(
-    ['release', 'create', plan.tag, '--target', plan.sha, '--title', plan.tag, '--notes-file', '-'],
-    plan.notes
-  )
-  const ref = `repos/${repository}/git/refs`
-  if (plan.moves.startsWith('moves')) {
-    gh([
-      'api',
-      '-X',
-      'PATCH',
-      `${ref}/tags/${plan.major}`,
-      '-f',
-      `sha=${plan.sha}`,
-      '-F',
-      'force=true'
-    ])
-  } else {
-    gh(['api', '-X', 'POST', ref, '-f', `ref=refs/tags/${plan.major}`, '-f', `sha=${plan.sha}`])
+  if (plan.release) {
+    gh(
+      [
+        'release',
+        'create',
+        plan.tag,
+        '--target',
+        plan.sha,
+        '--title',
+        plan.tag,
+        '--notes-file',
+        '-'
+      ],
+      plan.notes
+    )
   }
-  console.log(`Released ${plan.tag}; ${plan.major} now points at ${plan.sha}.`)
+  const ref = `repos/${repository}/git/refs`
+  const move = plan.moves.startsWith('moves')
+    ? [
+        'api',
+        '-X',
+        'PATCH',
+        `${ref}/tags/${plan.major}`,
+        '-f',
+        `sha=${plan.sha}`,
+        '-F',
+        'force=true'
+      ]
+    : plan.moves.startsWith('creates')
+      ? ['api', '-X', 'POST', ref, '-f', `ref=refs/tags/${plan.major}`, '-f', `sha=${plan.sha}`]
+      : undefined
+  if (move) {
+    try {
+      gh(move)
+    } catch (error) {
+      // The release stands; running the workflow again moves the major tag (the release is kept).
+      console.error(
+        `error: ${plan.tag} is released, but ${plan.major} could not be moved (${error.message.split('\n')[0]}); run the release again, or: git tag -f ${plan.major} ${plan.sha} && git push -f origin ${plan.major}`
+      )
+      process.exitCode = 1
+      return
+    }
+  }
+  console.log(`Released ${plan.tag}; ${plan.major}: ${plan.moves}.`)
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url))

@@ -86,16 +86,29 @@ export function codeCell(text: string, max = Infinity): string {
   return text ? `<code>${escapeHtml(clip(text, max))}</code>` : EMPTY_CELL
 }
 
+/** Longest run of a reference without a place to wrap (a commit-SHA tag has 40). */
+const MAX_UNBROKEN = 12
+
 /**
- * A reference (or a digest) as code in a table cell that wraps: escaped, clipped, and a
- * line-break opportunity (`<wbr>`, which GitHub's sanitizer keeps and a copy leaves out)
- * after each of `after` (`/` by default; `:` for a digest), so a long name wraps in its cell
- * instead of pushing the next columns off the screen. Empty text gives an empty string.
+ * A reference (or a digest) as code in a table cell that wraps: clipped, cut into pieces
+ * after each `/ : @ . _ -` and within any longer run every MAX_UNBROKEN characters, each
+ * piece escaped, joined by `<wbr>` (a line-break opportunity GitHub's sanitizer keeps and a
+ * copy leaves out), so no name pushes the columns after it off the screen. Empty text gives
+ * an empty string.
  */
-export function breakableCode(text: string, max = Infinity, after = '/'): string {
-  return text
-    ? `<code>${escapeHtml(clip(text, max)).replaceAll(after, `${after}<wbr>`)}</code>`
-    : ''
+export function breakableCode(text: string, max = Infinity): string {
+  return text ? `<code>${breakable(text, max)}</code>` : ''
+}
+
+/** The escaped pieces of breakableCode, without the `<code>` around them. */
+export function breakable(text: string, max = Infinity): string {
+  const pieces: string[] = []
+  for (const part of clip(text, max).split(/(?<=[/:@._-])/)) {
+    for (let i = 0; i < part.length; i += MAX_UNBROKEN) {
+      pieces.push(escapeHtml(part.slice(i, i + MAX_UNBROKEN)))
+    }
+  }
+  return pieces.join('<wbr>')
 }
 
 /**

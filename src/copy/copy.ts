@@ -241,7 +241,7 @@ async function attemptOne(
   if (!state.copied && (options.skipUnchanged || subsetHeld)) {
     const present = await client.headManifest(target.registry, target.repository, targetRef)
     if (present && (await matches(present, expected, target, client))) {
-      debug(() => `${result.target}: unchanged, it holds ${present.digest}, what the source has`)
+      debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`)
       return withDigests(result, 'unchanged', present.digest, expected)
     }
     seen = present?.digest ?? ''

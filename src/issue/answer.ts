@@ -171,7 +171,7 @@ export function resultComment(
         const request = str(r.request)
         const source = str(r.source)
         const read = source && source !== request ? `<br>read as ${cellCode(source)}` : ''
-        return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(str(r.target))} | ${breakableCode(shortDigest(str(r.digest)), MAX_TEXT_CHARS, ':') || '–'} |`
+        return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(str(r.target))} | ${breakableCode(shortDigest(str(r.digest)), MAX_TEXT_CHARS) || '–'} |`
       },
       close: [],
       more: listed('image(s)')
@@ -181,7 +181,11 @@ export function resultComment(
       count: reasons.length,
       item: i => {
         const r = reasons[i] as MirrorResult
-        return `- ${code(str(r.request))}: ${prose(str(r.reason))}`
+        const request = str(r.request)
+        const source = str(r.source)
+        // Named as the table names it, with its status, so the line reads on its own.
+        const read = source && source !== request ? ` → ${cellCode(source)}` : ''
+        return `- ${statusLabel(r.status)} ${cellCode(request)}${read}: ${prose(str(r.reason))}`
       },
       close: [],
       more: listed('reason(s)')

@@ -6,6 +6,7 @@ import * as core from '@actions/core'
 import type { WrittenConfigs } from '../client-configs/files.js'
 import { CLIENTS, installCommands, type Client } from '../client-configs/render.js'
 import {
+  breakable,
   breakableCode,
   clip,
   codeCell,
@@ -18,6 +19,7 @@ import { countByStatus, type MirrorResult } from '../image/results.js'
 import {
   shortDigest,
   shortReference,
+  isProblem,
   statusLabel,
   statusWord,
   totalsLine
@@ -92,9 +94,15 @@ function imageCell(r: MirrorResult): string {
   return asked + read + filter
 }
 
-/** How the reasons list names an image: as asked, like the table's Image column. */
+/**
+ * How the attention list names an image: as the table's Image column does, as asked and,
+ * when it differs, as read (each tag of a tag list told apart).
+ */
 function imageName(r: MirrorResult): string {
-  return code(shortReference(str(r.request) || str(r.source)))
+  const request = str(r.request)
+  const source = str(r.source)
+  const read = source && source !== request ? ` → ${referenceCode(source)}` : ''
+  return `${referenceCode(request) || EMPTY_CELL}${read}`
 }
 
 /** How the notes list names an image: as read (one entry's tags are told apart), else as asked. */
@@ -122,8 +130,7 @@ function digestText(r: MirrorResult): string {
   const digest = str(r.digest)
   if (!digest) return ''
   const full = escapeHtml(clip(digest, MAX_CELL_CHARS))
-  const short = (d: string) =>
-    escapeHtml(clip(shortDigest(d), MAX_CELL_CHARS)).replace(':', ':<wbr>')
+  const short = (d: string) => breakable(shortDigest(d), MAX_CELL_CHARS)
   const source = str(r.sourceDigest)
   const changed = source ? `<br><sub>source ${short(source)}</sub>` : ''
   return `<code title="${full}">${short(digest)}</code>${changed}`
@@ -163,9 +170,11 @@ const list = (items: readonly string[]) =>
   `<ul>\n${items.map(i => `<li>${i}</li>`).join('\n')}\n</ul>`
 
 /**
- * Build the job summary in core.summary's buffer (written by writeSummary): status first,
- * problems first, what went wrong as a list under the table (a table cell would push it off
- * the screen), columns empty for the whole run left out, pull lines only for images written.
+ * Build the job summary in core.summary's buffer (written by writeSummary). What went wrong
+ * comes first, as a list right under the totals (status, image, reason: on the first screen,
+ * where a table cell or a list after a long table would not be), then the table, status
+ * first and problems first, its columns empty for the whole run left out, then the notes,
+ * and pull lines only for images written.
  */
 export function buildSummary(results: readonly MirrorResult[], context: SummaryContext): void {
   const summary = core.summary.addHeading('Image Mirror', 2)
@@ -176,7 +185,7 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
 
   const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status))
   // Rows, with their reasons and notes, while they fit: at most MAX_SUMMARY_ROWS, and the
-  // buffer under MAX_SUMMARY_BYTES.
+  // buffer under MAX_SUMMARY_BYTES. Problems sort first, so their reasons are never cut.
   let bytes = Buffer.byteLength(summary.stringify()) + 1024
   const shown: string[][] = []
   const reasons: string[] = []
@@ -184,9 +193,10 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
   for (const r of rows) {
     if (shown.length >= MAX_SUMMARY_ROWS) break
     const cells = COLUMNS.map(column => column.cell(r))
-    const why = str(r.reason)
-      ? `${statusLabel(r.status)} ${imageName(r)} <sub>${prose(str(r.origin))}</sub>: ${prose(str(r.reason))}`
-      : ''
+    const why =
+      isProblem(r.status) && str(r.reason)
+        ? `${statusLabel(r.status)} ${imageName(r)} <sub>${prose(str(r.origin))}</sub>: ${prose(str(r.reason))}`
+        : ''
     const note = str(r.note) ? `${readName(r)}: ${prose(str(r.note))}` : ''
     const size =
       cells.reduce((n, cell) => n + Buffer.byteLength(cell) + '<td></td>'.length, 0) +
@@ -199,17 +209,20 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
     if (why) reasons.push(why)
     if (note) notes.push(note)
   }
+  if (reasons.length > 0) summary.addHeading('Needs attention', 3).addRaw(list(reasons))
   const used = COLUMNS.map((_, i) => shown.some(cells => cells[i] !== ''))
-  summary.addTable([
-    COLUMNS.filter((_, i) => used[i]).map(column => ({ data: column.header, header: true })),
-    ...shown.map(cells => cells.filter((_, i) => used[i]).map(cell => cell || EMPTY_CELL))
-  ])
+  // No results (a request refused as a whole): no table at all, rather than an empty one.
+  if (shown.length > 0) {
+    summary.addTable([
+      COLUMNS.filter((_, i) => used[i]).map(column => ({ data: column.header, header: true })),
+      ...shown.map(cells => cells.filter((_, i) => used[i]).map(cell => cell || EMPTY_CELL))
+    ])
+  }
   if (rows.length > shown.length) {
     summary.addRaw(
       `<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`
     )
   }
-  if (reasons.length > 0) summary.addHeading('Why', 3).addRaw(list(reasons))
   if (notes.length > 0) summary.addHeading('Notes', 3).addRaw(list(notes))
 
   const mirrored = mirroredReferences(results)
