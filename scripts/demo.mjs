@@ -128,6 +128,13 @@ function printSummary(summary) {
       )
   // A cell's lines, as the summary breaks them with <br>.
   const lines = html => html.split('<br>').map(text).filter(Boolean)
+  const printList = title => {
+    const list = new RegExp(`<h3>${title}</h3>\\s*<ul>(.*?)</ul>`, 's').exec(summary)
+    if (!list) return
+    console.log(`${title}:`)
+    for (const [, item] of list[1].matchAll(/<li>(.*?)<\/li>/gs)) console.log(`  - ${text(item)}`)
+    console.log()
+  }
   const rows = [...summary.matchAll(/<tr>(.*?)<\/tr>/gs)].map(([, row]) =>
     [...row.matchAll(/<t[hd]>(.*?)<\/t[hd]>/gs)].map(([, cell]) => cell)
   )
@@ -135,6 +142,8 @@ function printSummary(summary) {
   const tableAt = summary.indexOf('<table>')
   for (const m of summary.slice(0, tableAt).matchAll(/<p>(.*?)<\/p>/g)) console.log(text(m[1]))
   console.log()
+  // What went wrong comes first in the summary, then the table, then the notes.
+  printList('Needs attention')
   const [header, ...body] = rows
   const column = name => header.map(text).indexOf(name)
   for (const row of body) {
@@ -146,11 +155,7 @@ function printSummary(summary) {
     const details = lines(cell('Details')).filter(v => v !== '–')
     if (details.length > 0) console.log(`${''.padEnd(13)}  ${details.join('  ')}`)
   }
-  // The lists under the table: why (problems), notes.
-  for (const [, title, items] of summary.matchAll(/<h3>(Why|Notes)<\/h3>\s*<ul>(.*?)<\/ul>/gs)) {
-    console.log(`\n${title}:`)
-    for (const [, item] of items.matchAll(/<li>(.*?)<\/li>/gs)) console.log(`  - ${text(item)}`)
-  }
+  printList('Notes')
   const pull = /<pre[^>]*><code>(.*?)<\/code><\/pre>/s.exec(summary)
   if (pull) console.log(`\nHow to use:\n  ${text(pull[1]).split('\n').join('\n  ')}`)
 }
