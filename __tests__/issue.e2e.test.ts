@@ -169,7 +169,9 @@ describeEngines('issues end to end', () => {
       const answer = comments.at(-1) as string
       expect(answer).toContain('⚠️ **Mirrored 1 of 3 image(s)')
       expect(answer).toContain('✅ copied')
-      expect(answer.match(/⛔ rejected/g)).toHaveLength(2)
+      // Two rejected rows in the table, each with its line under Why (which says its status too).
+      expect(answer.match(/^\| ⛔ rejected \|/gm)).toHaveLength(2)
+      expect(answer.match(/^- ⛔ rejected /gm)).toHaveLength(2)
       expect(answer).toContain('1 line(s) of text were not read as images')
       expect(effects(calls)).toEqual([
         'POST /repos/acme/mirror/issues/42/labels {"labels":["sync image partial"]}'
