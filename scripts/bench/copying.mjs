@@ -1,30 +1,16 @@
 // Copying figures: the action per engine and concurrency, beside the tool by hand and raw blobs.
-import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { copySetPlan, eachLimit, registryClient, seedCopySet } from '../lib/bench-images.mjs'
 import { buildCrane, CRANE_VERSION, startReleaseServer } from '../lib/crane-release.mjs'
+import { buildRegsync, REGSYNC_VERSION } from '../lib/go-tools.mjs'
 import { startRegistry } from '../lib/local-registry.mjs'
 import { runAction } from '../lib/run-action.mjs'
 import { log, logText, MB, mirrorPath, round, settled, skopeoCopyArgs } from './common.mjs'
+import { runPeer, runPeers } from './peers.mjs'
 
 /** The action's concurrencies measured; the table shows a row for each. */
 export const COPY_CONCURRENCY = [1, 4, 8]
-
-/** Run a peer tool (skopeo, crane) to its end; rejects with what it printed when it fails. */
-function runPeer(command, argv) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', d => (stderr += d))
-    child.on('error', reject)
-    child.on('close', code =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${path.basename(command)} ${argv.join(' ')}: ${stderr}`))
-    )
-  })
-}
 
 /** The peer copy for crane: `crane copy` of one image into its mirror path (all platforms, digest kept). */
 function craneCopyArgs(sourceHost, targetHost, image) {
@@ -110,11 +96,11 @@ async function rawCopy(source, target, set, connections) {
   }
 }
 
-async function verifyCopy(target, sourceHost, set) {
+async function verifyCopy(target, sourceHost, set, layout = mirrorPath) {
   const client = registryClient(target.host)
   try {
     for (const image of set.images) {
-      const digest = await client.headManifest(mirrorPath(sourceHost, image.repository), image.tag)
+      const digest = await client.headManifest(layout(sourceHost, image.repository), image.tag)
       if (digest !== image.digest) {
         throw new Error(
           `${image.repository}:${image.tag} on the target is ${digest}, not ${image.digest}`
@@ -128,7 +114,8 @@ async function verifyCopy(target, sourceHost, set) {
 
 export async function benchCopying(options, work) {
   const { engines: ENGINES, quick, copyImages: COPY_IMAGES, dist: DIST_FILE } = options
-  const crane = ENGINES.includes('crane') ? buildCrane({ log }) : undefined
+  const crane = ENGINES.includes('crane') || options.peers ? buildCrane({ log }) : undefined
+  const regsync = options.peers ? buildRegsync({ log }) : undefined
   const plan = quick
     ? copySetPlan({ images: COPY_IMAGES, baseMiB: [16, 8], appMiB: [2, 3, 4] })
     : copySetPlan({ images: COPY_IMAGES })
@@ -142,7 +129,7 @@ export async function benchCopying(options, work) {
       `  pushed ${(set.uniqueBytes / MB).toFixed(0)} MB (${(set.logicalBytes / MB).toFixed(0)} MB counting shared layers per image) in ${((performance.now() - started) / 1000).toFixed(1)} s`
     )
     // Each way of copying gets a fresh, empty target registry.
-    const fresh = async (name, copy) => {
+    const fresh = async (name, copy, layout = mirrorPath) => {
       const dir = path.join(work, `copy-target-${name}`)
       const target = await startRegistry({ dir })
       try {
@@ -155,7 +142,7 @@ export async function benchCopying(options, work) {
         // the copy was bound by CPU, which concurrency cannot add.
         const machineBusy =
           ticks && after ? (after.busy - ticks.busy) / (after.total - ticks.total) : undefined
-        await verifyCopy(target, source.host, set)
+        await verifyCopy(target, source.host, set, layout)
         const counts = uploads(await settled(target))
         runs[name] = {
           seconds: round(seconds, 2),
@@ -229,6 +216,8 @@ export async function benchCopying(options, work) {
       }
     }
     await fresh('raw-ceiling', target => rawCopy(source, target, set, 4))
+    const peers = options.peers ? await runPeers({ fresh, source, set, crane, regsync, work }) : {}
+    for (const [name, config] of Object.entries(peers)) runs[name].config = config
 
     const raw = runs['raw-ceiling'].seconds
     for (const engine of ENGINES) {
@@ -246,7 +235,9 @@ export async function benchCopying(options, work) {
       uniqueMB: round(set.uniqueBytes / MB, 1),
       logicalMB: round(set.logicalBytes / MB, 1),
       engines: ENGINES,
-      crane: ENGINES.includes('crane') ? CRANE_VERSION : undefined,
+      crane: crane ? CRANE_VERSION : undefined,
+      regsync: regsync ? REGSYNC_VERSION : undefined,
+      peers: Object.keys(peers),
       largestBlobMB: round(largestBlobMB, 1),
       dryRunPeakRssMiB: peakMiB(dry),
       runs

@@ -11,6 +11,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --only LIST         run some parts: planning,copying,allowlist,startup (default all)
   --engines LIST      engines the copying part runs (default crane,skopeo; crane is built
                       from its Go module, so it needs Go)
+  --no-peers          leave out the peers (crane copy --jobs, skopeo sync, regsync once at
+                      each parallel; regsync is built from its Go module, so it needs Go)
   --quick             a small, fast run for development
   --rounds N          planning rounds: ceiling, action, ceiling, ...; each action held against
                       the ceilings around it, medians shown (default 3)
@@ -38,6 +40,7 @@ export function parseOptions() {
       only: { type: 'string', default: PARTS.join(',') },
       engines: { type: 'string', default: ENGINES.join(',') },
       quick: { type: 'boolean', default: false },
+      'no-peers': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '3' },
       profile: { type: 'string' },
       dist: { type: 'string' },
@@ -70,6 +73,7 @@ export function parseOptions() {
     dist: path.resolve(args.dist ?? path.join(ROOT, 'dist', 'index.js')),
     parts: new Set(args.only.split(',').map(s => s.trim())),
     engines: args.engines.split(',').map(s => s.trim()),
+    peers: !args['no-peers'],
     machine: args.machine,
     out: path.resolve(args.out)
   }

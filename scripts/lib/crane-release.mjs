@@ -11,7 +11,9 @@ import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { ROOT } from './runner-env.mjs'
+import { buildGoTool, builtGoTool } from './go-tools.mjs'
+
+export { findGo, GO_HELP, TOOLS_DIR } from './go-tools.mjs'
 
 export const CRANE_MODULE = 'github.com/google/go-containerregistry/cmd/crane'
 /** The version the action pins (action.yml's crane-version default; a test checks they agree). */
@@ -26,13 +28,6 @@ export const CRANE_LABEL = `${CRANE_VERSION}-local`
 const OS_NAMES = { linux: 'Linux', darwin: 'Darwin' }
 const ARCH_NAMES = { x64: 'x86_64', arm64: 'arm64' }
 
-/** Where built tools are kept (git-ignored), one folder per module version. */
-export const TOOLS_DIR = path.join(ROOT, '.tools')
-
-/** What to do on a machine without Go, said in full. */
-export const GO_HELP =
-  "Go 1.25 or newer is needed to build crane for the tests (crane v0.21.9's go.mod asks for 1.25; Debian 12's golang-go is 1.19): install it from https://go.dev/dl/ and make sure `go` is on PATH or at /usr/local/go/bin/go"
-
 /** The archive name the action asks for on this machine. */
 export function archiveName(platform = process.platform, arch = process.arch) {
   const osName = OS_NAMES[platform]
@@ -41,69 +36,17 @@ export function archiveName(platform = process.platform, arch = process.arch) {
   return `go-containerregistry_${osName}_${cpu}.tar.gz`
 }
 
-/** The go binary: on PATH, else where the official tarball puts it; undefined when absent. */
-export function findGo() {
-  for (const candidate of ['go', '/usr/local/go/bin/go']) {
-    const run = spawnSync(candidate, ['env', 'GOVERSION'], { encoding: 'utf8' })
-    if (run.status === 0) return { go: candidate, version: run.stdout.trim() }
-  }
-  return undefined
-}
-
-function craneDir(version) {
-  return path.join(TOOLS_DIR, `crane@${version}`)
-}
-
 /**
- * The path of crane built at `version`, building it when it is not there yet
- * (about 20 s and 30 MB of modules the first time). Throws with GO_HELP when
- * there is no Go, and with go's own message when the build fails.
+ * The path of crane built at `version` (go-tools.mjs), building it when it is not there yet
+ * (about 20 s and 30 MB of modules the first time).
  */
 export function buildCrane({ version = CRANE_VERSION, log = () => {} } = {}) {
-  const built = builtCrane(version)
-  if (built) return built
-  const dir = craneDir(version)
-  const binary = path.join(dir, 'crane')
-  const stamp = path.join(dir, 'built.json')
-  const found = findGo()
-  if (!found) throw new Error(`crane ${version} is not built and Go was not found. ${GO_HELP}`)
-  log(`Building crane ${version} from ${CRANE_MODULE} with ${found.version} ...`)
-  fs.mkdirSync(TOOLS_DIR, { recursive: true })
-  const staging = fs.mkdtempSync(path.join(TOOLS_DIR, '.build-'))
-  try {
-    const run = spawnSync(
-      found.go,
-      ['install', '-trimpath', '-ldflags=-s -w', `${CRANE_MODULE}@${version}`],
-      {
-        encoding: 'utf8',
-        // GOFLAGS cleared: a -mod=vendor or similar from the user's shell must not change the build.
-        env: { ...process.env, GOBIN: staging, CGO_ENABLED: '0', GOFLAGS: '', GO111MODULE: 'on' },
-        timeout: 15 * 60_000
-      }
-    )
-    if (run.status !== 0) {
-      throw new Error(
-        `go install ${CRANE_MODULE}@${version} failed (exit ${run.status}): ${(run.stderr || run.error?.message || '').trim().slice(-2000)}`
-      )
-    }
-    fs.mkdirSync(dir, { recursive: true })
-    fs.renameSync(path.join(staging, 'crane'), binary)
-    fs.writeFileSync(
-      stamp,
-      JSON.stringify({ module: CRANE_MODULE, version, go: found.version }, null, 2) + '\n'
-    )
-    return binary
-  } finally {
-    fs.rmSync(staging, { recursive: true, force: true })
-  }
+  return buildGoTool({ name: 'crane', module: CRANE_MODULE, version, log })
 }
 
 /** The built crane's path, or undefined (never builds). */
 export function builtCrane(version = CRANE_VERSION) {
-  const dir = craneDir(version)
-  const binary = path.join(dir, 'crane')
-  // The stamp is written after the binary is in place: both, or it is not built.
-  return fs.existsSync(binary) && fs.existsSync(path.join(dir, 'built.json')) ? binary : undefined
+  return builtGoTool('crane', version)
 }
 
 /**

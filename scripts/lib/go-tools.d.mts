@@ -1,0 +1,15 @@
+export const TOOLS_DIR: string
+export const GO_HELP: string
+export const REGSYNC_MODULE: string
+export const REGSYNC_VERSION: string
+export function findGo(): { go: string; version: string } | undefined
+/** The built tool's path, or undefined; never builds. */
+export function builtGoTool(name: string, version: string): string | undefined
+/** `name` built from `module` at `version` (built now when missing); throws with GO_HELP without Go. */
+export function buildGoTool(options: {
+  name: string
+  module: string
+  version: string
+  log?: (line: string) => void
+}): string
+export function buildRegsync(options?: { log?: (line: string) => void }): string
