@@ -4,6 +4,7 @@ import * as path from 'node:path'
 import { copySetPlan, eachLimit, registryClient, seedCopySet } from '../lib/bench-images.mjs'
 import { buildCrane, CRANE_VERSION, startReleaseServer } from '../lib/crane-release.mjs'
 import { buildRegsync, REGSYNC_VERSION } from '../lib/go-tools.mjs'
+import { measureLink, startWanProxy } from '../lib/wan-proxy.mjs'
 import { startRegistry } from '../lib/local-registry.mjs'
 import { runAction } from '../lib/run-action.mjs'
 import { log, logText, MB, mirrorPath, round, settled, skopeoCopyArgs } from './common.mjs'
@@ -112,37 +113,68 @@ async function verifyCopy(target, sourceHost, set, layout = mirrorPath) {
   }
 }
 
-export async function benchCopying(options, work) {
+/** The WAN profile: between the tools and each registry, as a runner far from both. */
+export const WAN = { rttMs: 40, mbitPerSecond: 200 }
+
+/**
+ * The copying figures on one network: `loopback`, or `wan`, where every registry is reached
+ * through a proxy that delays and paces (scripts/lib/wan-proxy.mjs) and the link it gave is
+ * measured and returned with the figures.
+ */
+export async function benchCopying(options, work, network = 'loopback') {
   const { engines: ENGINES, quick, copyImages: COPY_IMAGES, dist: DIST_FILE } = options
   const crane = ENGINES.includes('crane') || options.peers ? buildCrane({ log }) : undefined
   const regsync = options.peers ? buildRegsync({ log }) : undefined
   const plan = quick
     ? copySetPlan({ images: COPY_IMAGES, baseMiB: [16, 8], appMiB: [2, 3, 4] })
     : copySetPlan({ images: COPY_IMAGES })
-  log(`copying: building ${plan.length} images with shared base layers`)
-  const source = await startRegistry({ dir: path.join(work, 'copy-source') })
+  log(`copying (${network}): building ${plan.length} images with shared base layers`)
+  const source = await startRegistry({ dir: path.join(work, `copy-source-${network}`) })
+  const proxies = []
+  /** How the tools reach a registry: directly, or through its own WAN link. */
+  const reach = async registry => {
+    if (network !== 'wan') return registry
+    const proxy = await startWanProxy({ target: registry.host, ...WAN })
+    proxies.push(proxy)
+    return proxy
+  }
   const runs = {}
   try {
+    const from = await reach(source)
     const started = performance.now()
-    const set = await seedCopySet(source.host, path.join(work, 'layers'), plan, { log })
+    const set = await seedCopySet(source.host, path.join(work, `layers-${network}`), plan, { log })
+    const largest = set.images
+      .flatMap(i => i.blobs.map(b => ({ ...b, repository: i.repository })))
+      .sort((a, b) => b.size - a.size)[0]
+    const link =
+      network === 'wan'
+        ? await measureLink(from.host, `/v2/${largest.repository}/blobs/${largest.digest}`)
+        : undefined
+    if (link) {
+      log(
+        `  WAN link (set ${WAN.rttMs} ms, ${WAN.mbitPerSecond} Mbit/s): measured ${link.rttMs} ms round trip, ${link.mbitPerSecond} Mbit/s on a ${(link.probeBytes / MB).toFixed(0)} MB blob`
+      )
+    }
     log(
       `  pushed ${(set.uniqueBytes / MB).toFixed(0)} MB (${(set.logicalBytes / MB).toFixed(0)} MB counting shared layers per image) in ${((performance.now() - started) / 1000).toFixed(1)} s`
     )
     // Each way of copying gets a fresh, empty target registry.
     const fresh = async (name, copy, layout = mirrorPath) => {
-      const dir = path.join(work, `copy-target-${name}`)
+      const dir = path.join(work, `copy-target-${network}-${name}`)
       const target = await startRegistry({ dir })
+      const to = await reach(target)
       try {
         const t0 = performance.now()
         const ticks = cpuTicks()
-        const extra = (await copy(target)) ?? {}
+        const extra = (await copy(to)) ?? {}
         const seconds = (performance.now() - t0) / 1000
         const after = cpuTicks()
         // How busy the whole machine was (every process, others' too): near 100 % means
         // the copy was bound by CPU, which concurrency cannot add.
         const machineBusy =
           ticks && after ? (after.busy - ticks.busy) / (after.total - ticks.total) : undefined
-        await verifyCopy(target, source.host, set, layout)
+        // Read back directly, under the names the tools wrote (the source as they reached it).
+        await verifyCopy(target, from.host, set, layout)
         const counts = uploads(await settled(target))
         runs[name] = {
           seconds: round(seconds, 2),
@@ -155,11 +187,12 @@ export async function benchCopying(options, work) {
           `  ${name}: ${seconds.toFixed(1)} s, ${(set.uniqueBytes / MB / seconds).toFixed(1)} MB/s, machine CPU ${Math.round((machineBusy ?? 0) * 100)} % busy, ${counts.blobUploads} uploads`
         )
       } finally {
+        if (to !== target) await to.close()
         await target.stop()
         fs.rmSync(dir, { recursive: true, force: true })
       }
     }
-    const list = set.images.map(i => `${source.host}/${i.repository}:${i.tag}`).join('\n')
+    const list = set.images.map(i => `${from.host}/${i.repository}:${i.tag}`).join('\n')
     const peakMiB = run =>
       run.peakRssKiB === undefined ? undefined : round(run.peakRssKiB / 1024, 1)
 
@@ -167,9 +200,9 @@ export async function benchCopying(options, work) {
     const dry = await runAction(
       {
         images: list,
-        target: `${source.host}/nowhere`,
+        target: `${from.host}/nowhere`,
         'dry-run': 'true',
-        'insecure-registries': source.host
+        'insecure-registries': from.host
       },
       { workdir: fs.mkdtempSync(path.join(work, 'dry-')), dist: DIST_FILE }
     )
@@ -187,8 +220,8 @@ export async function benchCopying(options, work) {
         await fresh(`${engine}-sequential`, async target => {
           for (const image of set.images) {
             if (engine === 'crane')
-              await runPeer(crane, craneCopyArgs(source.host, target.host, image))
-            else await runPeer('skopeo', skopeoCopyArgs(source.host, target.host, image))
+              await runPeer(crane, craneCopyArgs(from.host, target.host, image))
+            else await runPeer('skopeo', skopeoCopyArgs(from.host, target.host, image))
           }
         })
         for (const concurrency of COPY_CONCURRENCY) {
@@ -199,7 +232,7 @@ export async function benchCopying(options, work) {
                 target: `${target.host}/mirror`,
                 ...(release ? release.inputs : { engine }),
                 concurrency: String(concurrency),
-                'insecure-registries': `${source.host},${target.host}`
+                'insecure-registries': `${from.host},${target.host}`
               },
               { workdir: fs.mkdtempSync(path.join(work, 'copy-')), dist: DIST_FILE }
             )
@@ -215,8 +248,10 @@ export async function benchCopying(options, work) {
         await release?.close()
       }
     }
-    await fresh('raw-ceiling', target => rawCopy(source, target, set, 4))
-    const peers = options.peers ? await runPeers({ fresh, source, set, crane, regsync, work }) : {}
+    await fresh('raw-ceiling', target => rawCopy(from, target, set, 4))
+    const peers = options.peers
+      ? await runPeers({ fresh, source: from, set, crane, regsync, work })
+      : {}
     for (const [name, config] of Object.entries(peers)) runs[name].config = config
 
     const raw = runs['raw-ceiling'].seconds
@@ -229,6 +264,8 @@ export async function benchCopying(options, work) {
       }
     }
     return {
+      network,
+      ...(link ? { link: { set: WAN, measured: link } } : {}),
       images: set.images.length,
       repositories: new Set(set.images.map(i => i.repository)).size,
       baseLayers: new Set(set.images.map(i => i.base)).size,
@@ -243,6 +280,7 @@ export async function benchCopying(options, work) {
       runs
     }
   } finally {
+    for (const proxy of proxies) await proxy.close()
     await source.stop()
   }
 }

@@ -11,6 +11,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --only LIST         run some parts: planning,copying,allowlist,startup (default all)
   --engines LIST      engines the copying part runs (default crane,skopeo; crane is built
                       from its Go module, so it needs Go)
+  --network LIST      networks the copying part runs on: loopback, wan (default both; wan puts
+                      every registry 40 ms and 200 Mbit/s away through a pacing proxy, and
+                      measures the link it got)
   --no-peers          leave out the peers (crane copy --jobs, skopeo sync, regsync once at
                       each parallel; regsync is built from its Go module, so it needs Go)
   --quick             a small, fast run for development
@@ -41,6 +44,7 @@ export function parseOptions() {
       engines: { type: 'string', default: ENGINES.join(',') },
       quick: { type: 'boolean', default: false },
       'no-peers': { type: 'boolean', default: false },
+      network: { type: 'string', default: 'loopback,wan' },
       rounds: { type: 'string', default: '3' },
       profile: { type: 'string' },
       dist: { type: 'string' },
@@ -74,12 +78,19 @@ export function parseOptions() {
     parts: new Set(args.only.split(',').map(s => s.trim())),
     engines: args.engines.split(',').map(s => s.trim()),
     peers: !args['no-peers'],
+    networks: args.network.split(',').map(s => s.trim()),
     machine: args.machine,
     out: path.resolve(args.out)
   }
   for (const part of options.parts) {
     if (!PARTS.includes(part)) {
       console.error(`--only: unknown part "${part}"\n\n${USAGE}`)
+      process.exit(2)
+    }
+  }
+  for (const network of options.networks) {
+    if (!['loopback', 'wan'].includes(network)) {
+      console.error(`--network: unknown network "${network}"\n\n${USAGE}`)
       process.exit(2)
     }
   }
