@@ -119,7 +119,8 @@ export async function benchPlanning(options, work) {
       }
       // Timed from the line that starts the comparison to the last image's line.
       const begin = run.lines.find(l => /^(Mirroring|Comparing) \d+ image/.test(l.line))
-      const last = run.lines.findLast(l => /^unchanged\s/.test(l.line))
+      // The per-image line says "up to date" for an unchanged image (one vocabulary with the summary).
+      const last = run.lines.findLast(l => /^up to date\s/.test(l.line))
       const seconds = (last.t - begin.t) / 1000
       const cpuPerImage = (last.cpu - begin.cpu) / N
       log(
