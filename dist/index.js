@@ -46885,9 +46885,14 @@ function statusWord(status) {
 function statusLabel(status) {
     return `${ICONS.get(str(status)) ?? '❔'} ${statusWord(status)}`;
 }
+const MIRRORED = new Set(['copied', 'unchanged', 'planned']);
+/** Whether the image is (or, planned, will be) in the mirror: copied, up to date or planned. */
+function isMirrored(status) {
+    return MIRRORED.has(str(status));
+}
 /** Whether the status needs a person's attention (listed first, reasons shown). */
 function isProblem(status) {
-    return !['copied', 'unchanged', 'planned'].includes(str(status));
+    return !isMirrored(status);
 }
 /** `9 image(s): 6 copied, 3 up to date`, in the order of STATUSES, unknown ones counted. */
 function totalsLine(results) {
@@ -52900,7 +52905,6 @@ const MAX_SUMMARY_ROWS = 1000;
 const MAX_SUMMARY_BYTES = 900 * 1024;
 /** Longest reason, note or code text in a cell; the `results` output has the whole text. */
 const MAX_CELL_CHARS = 1_000;
-const MIRRORED = new Set(['copied', 'unchanged', 'planned']);
 /** Results may come from files other jobs wrote: read a field only when it is a string. */
 const summary_str = (value) => (typeof value === 'string' ? value : '');
 // Problems first: they are what a reader of a long table looks for (unknown ones first of all).
@@ -52922,7 +52926,7 @@ function isPasteableReference(ref) {
 /** References that exist (or would, in a dry run) in the mirror, one per image. */
 function mirroredReferences(results) {
     return results
-        .filter(r => MIRRORED.has(summary_str(r.status)) && !r.tagFilter && summary_str(r.target))
+        .filter(r => isMirrored(r.status) && !r.tagFilter && summary_str(r.target))
         .map(r => r.target);
 }
 function setOutputs(results) {
@@ -53160,12 +53164,11 @@ const MAX_COMMENT_CHARS = 60_000;
 const MAX_TEXT_CHARS = 1_000;
 /** Pages of 100 comments read to find an earlier answer; past them a new one is posted. */
 const MAX_COMMENT_PAGES = 10;
-const OK = new Set(['copied', 'unchanged', 'planned']);
 /** Results may come from files other jobs wrote: read a field only when it is a string. */
 const answer_str = (value) => (typeof value === 'string' ? value : '');
 /** Everything mirrored: succeeded; nothing: failed; some: partial. */
 function outcomeOf(results, problem) {
-    const ok = results.filter(r => OK.has(r.status)).length;
+    const ok = results.filter(r => isMirrored(r.status)).length;
     if (problem || ok === 0)
         return 'failed';
     return ok === results.length ? 'succeeded' : 'partial';
@@ -53176,6 +53179,12 @@ const answer_prose = (text) => escapeProse(clip(text, MAX_TEXT_CHARS));
 // In the table, a reference wraps at its `/`s and a digest in it is shortened (the comment's
 // width is GitHub's, not ours); the results output and the pull lines have them whole.
 const cellCode = (text) => breakableCode(shortReference(text), MAX_TEXT_CHARS) || '–';
+/** An image as asked and, when it was read as something else, `readAs` and what it was read as. */
+function named(r, readAs) {
+    const request = answer_str(r.request);
+    const source = answer_str(r.source);
+    return `${cellCode(request)}${source && source !== request ? `${readAs}${cellCode(source)}` : ''}`;
+}
 function acceptedComment(count, platforms, run) {
     const which = platforms === 'all' ? 'all platforms' : escapeProse(platforms.join(', '));
     const follow = run.url ? ` Follow it in [the workflow run](${run.url}).` : '';
@@ -53212,7 +53221,7 @@ function fill(section, budget) {
 /** The final answer: one row per image, the reasons, and ready-to-paste pull lines. */
 function resultComment(results, details) {
     const outcome = outcomeOf(results, details.problem);
-    const done = results.filter(r => OK.has(r.status)).length;
+    const done = results.filter(r => isMirrored(r.status)).length;
     const head = outcome === 'succeeded'
         ? `✅ **Mirrored ${done} of ${results.length} image(s).**`
         : outcome === 'partial'
@@ -53252,17 +53261,14 @@ function resultComment(results, details) {
     // Built by the action from validated parts; anything else (a results file) is left out.
     const mirrored = details.run.dryRun
         ? []
-        : results.filter(r => OK.has(r.status) && isPasteableReference(r.target)).map(r => r.target);
+        : results.filter(r => isMirrored(r.status) && isPasteableReference(r.target)).map(r => r.target);
     const sections = [
         {
             open: ['| Status | Image | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
             count: results.length,
             item: i => {
                 const r = results[i];
-                const request = answer_str(r.request);
-                const source = answer_str(r.source);
-                const read = source && source !== request ? `<br>read as ${cellCode(source)}` : '';
-                return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(answer_str(r.target))} | ${breakableCode(shortDigest(answer_str(r.digest)), MAX_TEXT_CHARS) || '–'} |`;
+                return `| ${statusLabel(r.status)} | ${named(r, '<br>read as ')} | ${cellCode(answer_str(r.target))} | ${breakableCode(shortDigest(answer_str(r.digest)), MAX_TEXT_CHARS) || '–'} |`;
             },
             close: [],
             more: listed('image(s)')
@@ -53272,11 +53278,8 @@ function resultComment(results, details) {
             count: reasons.length,
             item: i => {
                 const r = reasons[i];
-                const request = answer_str(r.request);
-                const source = answer_str(r.source);
                 // Named as the table names it, with its status, so the line reads on its own.
-                const read = source && source !== request ? ` → ${cellCode(source)}` : '';
-                return `- ${statusLabel(r.status)} ${cellCode(request)}${read}: ${answer_prose(answer_str(r.reason))}`;
+                return `- ${statusLabel(r.status)} ${named(r, ' → ')}: ${answer_prose(answer_str(r.reason))}`;
             },
             close: [],
             more: listed('reason(s)')
@@ -54474,16 +54477,16 @@ function markCovered(unique, source) {
         if (kind === 'any' && !prefix.includes('/'))
             continue;
         const cover = kind === 'exact'
-            ? wildcards.match(named(prefix))
+            ? wildcards.match(lint_named(prefix))
             : kind === 'one'
-                ? deep.match(named(`${prefix}/x`))
-                : deep.match(named(prefix));
+                ? deep.match(lint_named(`${prefix}/x`))
+                : deep.match(lint_named(prefix));
         if (cover && cover !== entry.pattern)
             entry.removedInto = byPattern.get(cover);
     }
 }
 /** The matcher takes a registry and a repository and joins them with "/". */
-function named(name) {
+function lint_named(name) {
     const slash = name.indexOf('/');
     return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
 }

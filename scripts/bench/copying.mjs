@@ -130,17 +130,13 @@ export async function benchCopying(options, work, network = 'loopback') {
     : copySetPlan({ images: COPY_IMAGES })
   log(`copying (${network}): building ${plan.length} images with shared base layers`)
   const source = await startRegistry({ dir: path.join(work, `copy-source-${network}`) })
-  const proxies = []
-  /** How the tools reach a registry: directly, or through its own WAN link. */
-  const reach = async registry => {
-    if (network !== 'wan') return registry
-    const proxy = await startWanProxy({ target: registry.host, ...WAN })
-    proxies.push(proxy)
-    return proxy
-  }
+  /** How the tools reach a registry: directly, or through its own WAN link (closed by the caller). */
+  const reach = registry =>
+    network === 'wan' ? startWanProxy({ target: registry.host, ...WAN }) : registry
   const runs = {}
+  let from = source
   try {
-    const from = await reach(source)
+    from = await reach(source)
     const started = performance.now()
     const set = await seedCopySet(source.host, path.join(work, `layers-${network}`), plan, { log })
     const largest = set.images
@@ -280,7 +276,7 @@ export async function benchCopying(options, work, network = 'loopback') {
       runs
     }
   } finally {
-    for (const proxy of proxies) await proxy.close()
+    if (from !== source) await from.close()
     await source.stop()
   }
 }

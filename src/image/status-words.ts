@@ -35,9 +35,16 @@ export function statusLabel(status: unknown): string {
   return `${ICONS.get(str(status)) ?? '❔'} ${statusWord(status)}`
 }
 
+const MIRRORED = new Set(['copied', 'unchanged', 'planned'])
+
+/** Whether the image is (or, planned, will be) in the mirror: copied, up to date or planned. */
+export function isMirrored(status: unknown): boolean {
+  return MIRRORED.has(str(status))
+}
+
 /** Whether the status needs a person's attention (listed first, reasons shown). */
 export function isProblem(status: unknown): boolean {
-  return !['copied', 'unchanged', 'planned'].includes(str(status))
+  return !isMirrored(status)
 }
 
 /** `9 image(s): 6 copied, 3 up to date`, in the order of STATUSES, unknown ones counted. */

@@ -6,7 +6,7 @@ import * as github from '@actions/github'
 import { breakableCode, clip, escapeHtml, escapeProse } from '../action/escape.js'
 import { NOT_ALLOWED } from '../allowlist/allowlist.js'
 import { isPasteableReference } from '../report/summary.js'
-import { shortDigest, shortReference, statusLabel } from '../image/status-words.js'
+import { isMirrored, shortDigest, shortReference, statusLabel } from '../image/status-words.js'
 import type { MirrorResult } from '../image/results.js'
 
 export interface IssueLabels {
@@ -37,14 +37,12 @@ export const MAX_TEXT_CHARS = 1_000
 /** Pages of 100 comments read to find an earlier answer; past them a new one is posted. */
 export const MAX_COMMENT_PAGES = 10
 
-const OK = new Set(['copied', 'unchanged', 'planned'])
-
 /** Results may come from files other jobs wrote: read a field only when it is a string. */
 const str = (value: unknown): string => (typeof value === 'string' ? value : '')
 
 /** Everything mirrored: succeeded; nothing: failed; some: partial. */
 export function outcomeOf(results: readonly MirrorResult[], problem?: string): Outcome {
-  const ok = results.filter(r => OK.has(r.status)).length
+  const ok = results.filter(r => isMirrored(r.status)).length
   if (problem || ok === 0) return 'failed'
   return ok === results.length ? 'succeeded' : 'partial'
 }
@@ -56,6 +54,13 @@ const prose = (text: string) => escapeProse(clip(text, MAX_TEXT_CHARS))
 // In the table, a reference wraps at its `/`s and a digest in it is shortened (the comment's
 // width is GitHub's, not ours); the results output and the pull lines have them whole.
 const cellCode = (text: string) => breakableCode(shortReference(text), MAX_TEXT_CHARS) || '–'
+
+/** An image as asked and, when it was read as something else, `readAs` and what it was read as. */
+function named(r: MirrorResult, readAs: string): string {
+  const request = str(r.request)
+  const source = str(r.source)
+  return `${cellCode(request)}${source && source !== request ? `${readAs}${cellCode(source)}` : ''}`
+}
 
 export function acceptedComment(
   count: number,
@@ -112,7 +117,7 @@ export function resultComment(
   details: { problem?: string; notes: readonly string[]; ignored: number; run: Run }
 ): string {
   const outcome = outcomeOf(results, details.problem)
-  const done = results.filter(r => OK.has(r.status)).length
+  const done = results.filter(r => isMirrored(r.status)).length
   const head =
     outcome === 'succeeded'
       ? `✅ **Mirrored ${done} of ${results.length} image(s).**`
@@ -160,7 +165,7 @@ export function resultComment(
   // Built by the action from validated parts; anything else (a results file) is left out.
   const mirrored = details.run.dryRun
     ? []
-    : results.filter(r => OK.has(r.status) && isPasteableReference(r.target)).map(r => r.target)
+    : results.filter(r => isMirrored(r.status) && isPasteableReference(r.target)).map(r => r.target)
 
   const sections: Section[] = [
     {
@@ -168,10 +173,7 @@ export function resultComment(
       count: results.length,
       item: i => {
         const r = results[i] as MirrorResult
-        const request = str(r.request)
-        const source = str(r.source)
-        const read = source && source !== request ? `<br>read as ${cellCode(source)}` : ''
-        return `| ${statusLabel(r.status)} | ${cellCode(request)}${read} | ${cellCode(str(r.target))} | ${breakableCode(shortDigest(str(r.digest)), MAX_TEXT_CHARS) || '–'} |`
+        return `| ${statusLabel(r.status)} | ${named(r, '<br>read as ')} | ${cellCode(str(r.target))} | ${breakableCode(shortDigest(str(r.digest)), MAX_TEXT_CHARS) || '–'} |`
       },
       close: [],
       more: listed('image(s)')
@@ -181,11 +183,8 @@ export function resultComment(
       count: reasons.length,
       item: i => {
         const r = reasons[i] as MirrorResult
-        const request = str(r.request)
-        const source = str(r.source)
         // Named as the table names it, with its status, so the line reads on its own.
-        const read = source && source !== request ? ` → ${cellCode(source)}` : ''
-        return `- ${statusLabel(r.status)} ${cellCode(request)}${read}: ${prose(str(r.reason))}`
+        return `- ${statusLabel(r.status)} ${named(r, ' → ')}: ${prose(str(r.reason))}`
       },
       close: [],
       more: listed('reason(s)')

@@ -19,6 +19,7 @@ import { countByStatus, type MirrorResult } from '../image/results.js'
 import {
   shortDigest,
   shortReference,
+  isMirrored,
   isProblem,
   statusLabel,
   statusWord,
@@ -34,8 +35,6 @@ export const MAX_SUMMARY_ROWS = 1000
 export const MAX_SUMMARY_BYTES = 900 * 1024
 /** Longest reason, note or code text in a cell; the `results` output has the whole text. */
 export const MAX_CELL_CHARS = 1_000
-
-const MIRRORED = new Set(['copied', 'unchanged', 'planned'])
 
 /** Results may come from files other jobs wrote: read a field only when it is a string. */
 const str = (value: unknown): string => (typeof value === 'string' ? value : '')
@@ -61,7 +60,7 @@ export function isPasteableReference(ref: unknown): ref is string {
 /** References that exist (or would, in a dry run) in the mirror, one per image. */
 export function mirroredReferences(results: readonly MirrorResult[]): string[] {
   return results
-    .filter(r => MIRRORED.has(str(r.status)) && !r.tagFilter && str(r.target))
+    .filter(r => isMirrored(r.status) && !r.tagFilter && str(r.target))
     .map(r => r.target)
 }
 
