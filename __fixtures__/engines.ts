@@ -15,8 +15,8 @@ import {
   type ReleaseServer
 } from '../scripts/lib/crane-release.mjs'
 
-export type EngineName = 'crane' | 'skopeo'
-export const ENGINES: readonly EngineName[] = ['crane', 'skopeo']
+export type EngineName = 'crane' | 'skopeo' | 'native'
+export const ENGINES: readonly EngineName[] = ['crane', 'skopeo', 'native']
 
 /** crane was built by the global set-up (or earlier): its suites can run. */
 export const craneAvailable = builtCrane() !== undefined
@@ -25,7 +25,7 @@ export interface EngineUnderTest {
   readonly name: EngineName
   /** The action's inputs that select this engine (and, for crane, install it from the local release). */
   inputs(): Record<string, string>
-  /** crane's release server (started in beforeAll); undefined for skopeo. */
+  /** crane's release server (started in beforeAll); undefined for the others. */
   release(): ReleaseServer | undefined
 }
 
@@ -46,7 +46,7 @@ export function useEngine(name: EngineName): EngineUnderTest {
   return {
     name,
     inputs: () => {
-      if (name === 'skopeo') return { engine: 'skopeo' }
+      if (name !== 'crane') return { engine: name }
       if (!server) throw new Error('the crane release server is not started (call inside a test)')
       return { ...server.inputs }
     },

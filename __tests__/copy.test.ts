@@ -11,7 +11,7 @@ import {
   scrub,
   startOrder
 } from '../src/copy/copy.js'
-import { platformMatches } from '../src/copy/expectation.js'
+import { platformMatches } from '../src/registry/client.js'
 import { EngineError, type CopyEngine, type CopyRequest } from '../src/copy/engines/engine.js'
 import type { ManifestHead, RegistryClient } from '../src/registry/client.js'
 import type { MirrorResult } from '../src/image/results.js'

@@ -257,7 +257,7 @@ describeEngines('sync between two real registries', current => {
       if (current.name === 'skopeo') {
         expect(run.code).toBe(1)
         expect(run.stdout).toMatch(
-          /Input "platforms": engine skopeo copies all platforms or exactly one, not linux\/arm\/v7, linux\/amd64; use engine: crane for several/
+          /Input "platforms": engine skopeo copies all platforms or exactly one, not linux\/arm\/v7, linux\/amd64; use engine: crane or native for several/
         )
         return
       }
@@ -490,6 +490,18 @@ describeEngines('sync between two real registries', current => {
           expect(r.status).toBe('failed')
           expect(r.reason).toMatch(/engine skopeo is not available: .*skopeo is not on PATH/)
         }
+      })
+    } else if (current.name === 'native') {
+      it('engine native needs no tool: it copies with nothing on PATH', async () => {
+        const run = await runActionAsync(
+          inputs({ images: LIST(), target: `${target.host}/no-tools` }),
+          { files: files(), env: { PATH: '/nonexistent' } }
+        )
+        expect(run.code).toBe(0)
+        expect(results(run).map(r => r.status)).toEqual(['copied', 'copied', 'copied'])
+        expect(run.stdout).toMatch(
+          /^native: \d+ blob\(s\) uploaded \([\d.]+ MiB sent\), \d+ mounted from another repository, \d+ already there$/m
+        )
       })
     } else {
       it('crane from a tampered release is refused: every image fails saying so, nothing is written', async () => {

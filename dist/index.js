@@ -36437,7 +36437,7 @@ function label(name, fallback) {
 
 
 const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
-const ENGINES = ['crane', 'skopeo'];
+const ENGINES = ['crane', 'skopeo', 'native'];
 const DEFAULT_CRANE_VERSION = 'v0.21.9';
 const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download';
 /** GitHub allows at most 256 jobs in one matrix. */
@@ -36543,7 +36543,7 @@ function checkEngine(inputs) {
     if (inputs.engine === 'skopeo' &&
         Array.isArray(inputs.platforms) &&
         inputs.platforms.length > 1) {
-        fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`);
+        fail('platforms', `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane or native for several`);
     }
 }
 /** The allowlist, and the rules that keep strangers' issues from choosing what the mirror holds. */
@@ -36990,7 +36990,7 @@ const EXPLANATIONS = [
         /digest did not match|size mismatch|unexpected blob size|error verifying sha256 checksum|does not match expected size/i,
         'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
     ],
-    [/connection refused/i, 'a registry could not be reached (connection refused)'],
+    [/connection refused|ECONNREFUSED/i, 'a registry could not be reached (connection refused)'],
     [
         // crane: `unexpected status code 401 Unauthorized` (a HEAD) or `UNAUTHORIZED: ...`; skopeo:
         // `unauthorized: authentication required`. Which registry is in the URL of what follows.
@@ -37005,16 +37005,17 @@ const EXPLANATIONS = [
         // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
         // source blob into the upload, so the source ending early is an upload whose read from
         // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
-        /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF/i,
+        // native: `reading blob <where>: <error>`.
+        /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF|^reading blob \S+: /i,
         'the connection to the source was closed in the middle of a blob'
     ],
     [
         // An upload (PATCH/PUT/POST to the target) that lost its connection.
-        /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe)/i,
+        /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe|.*ECONNRESET|.*EPIPE|.*socket hang up)/i,
         'the connection to the target was closed in the middle of an upload'
     ],
     [
-        /unexpected EOF|connection reset|broken pipe|: EOF(?:$|[^\w])/i,
+        /unexpected EOF|connection reset|broken pipe|ECONNRESET|socket hang up|: EOF(?:$|[^\w])/i,
         'the connection was closed in the middle of a transfer'
     ],
     [
@@ -37047,7 +37048,9 @@ const EXPLANATIONS = [
         'the target answered 503 Service Unavailable on an upload (overloaded or in maintenance)'
     ],
     // crane, a coded answer: the codes as registries send them with a 500 and a 503.
-    [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
+    [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error'],
+    // native: the registry client's own wording.
+    [/: HTTP 5\d\d\b/, 'a registry answered with a server error']
 ];
 /** The plain-words cause of a tool's failure, when it is one we know. */
 function explain(detail) {
@@ -37338,36 +37341,69 @@ class Transport {
     /**
      * Send a request and read the answer, following redirects (never from
      * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
-     * are not carried to another host). `guard` checks every hop.
+     * are not carried to another host). `guard` checks every hop. A body is
+     * sent as it is and never to a redirect (uploads are not redirected).
      */
-    async send(method, address, headers, { maxBytes = MAX_BODY_BYTES, guard } = {}) {
+    async send(method, address, headers, { maxBytes = MAX_BODY_BYTES, guard, body } = {}) {
         let url = new URL(address);
         let sent = headers;
         for (let redirects = 0;; redirects++) {
             guard?.(url);
             const started = Date.now();
-            const answer = await this.sendOnce(method, url, sent, maxBytes);
+            const answer = await this.sendOnce(method, url, sent, maxBytes, body);
             // Without the query: a token request's scope and service are not secret, but are noise.
             log_debug(() => `${method} ${url.origin}${url.pathname} → ${answer.status} in ${Date.now() - started} ms${sent.authorization ? ` (${sent.authorization.split(' ')[0]} auth)` : ''}`);
-            const location = answer.headers.location;
-            if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS)
+            const hop = body ? undefined : redirected(url, answer, sent, redirects);
+            if (!hop)
                 return answer;
-            const next = new URL(location, url);
-            if (url.protocol === 'https:' && next.protocol !== 'https:') {
-                throw new RegistryError(`${url.host} redirected to ${next.origin} over plain HTTP; not followed`, answer.status, true);
-            }
-            if (next.host !== url.host && isForbiddenHost(next.hostname)) {
-                throw new RegistryError(`${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`, answer.status, true);
-            }
-            if (next.host !== url.host) {
-                const { authorization: _dropped, ...rest } = sent;
-                void _dropped;
-                sent = rest;
-            }
-            url = next;
+            ({ url, headers: sent } = hop);
         }
     }
-    sendOnce(method, url, headers, maxBytes) {
+    /**
+     * Send a request whose answer is read as a stream (a blob) or whose body is
+     * written as one (an upload, `write` ends or destroys the request). Redirects
+     * are followed for a request without a body, as `send` does; the caller
+     * reads or destroys the answer.
+     */
+    async open(method, address, headers, { guard, write } = {}) {
+        let url = new URL(address);
+        let sent = headers;
+        for (let redirects = 0;; redirects++) {
+            guard?.(url);
+            const response = await this.openOnce(method, url, sent, write);
+            const status = response.statusCode ?? 0;
+            log_debug(() => `${method} ${url.origin}${url.pathname} → ${status} (streamed)`);
+            const hop = write
+                ? undefined
+                : redirected(url, { status, headers: response.headers }, sent, redirects);
+            if (!hop)
+                return { status, headers: response.headers, response };
+            response.resume();
+            ({ url, headers: sent } = hop);
+        }
+    }
+    openOnce(method, url, headers, write) {
+        const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
+        return new Promise((resolve, reject) => {
+            const req = transport.request(url, {
+                method,
+                headers: { 'user-agent': this.userAgent, ...headers },
+                agent: this.agentFor(url),
+                timeout: SOCKET_TIMEOUT_MS
+            }, resolve);
+            req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
+            req.on('error', reject);
+            if (!write)
+                req.end();
+            else
+                write(req).catch((error) => {
+                    // The body could not be sent whole: the request must not look complete.
+                    req.destroy(error instanceof Error ? error : new Error(String(error)));
+                    reject(error);
+                });
+        });
+    }
+    sendOnce(method, url, headers, maxBytes, body) {
         const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
         return new Promise((resolve, reject) => {
             let refused = false;
@@ -37414,9 +37450,31 @@ class Transport {
             });
             req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
             req.on('error', reject);
-            req.end();
+            req.end(body);
         });
     }
+}
+/**
+ * Where a redirect leads, with the headers to send there; undefined when the
+ * answer is not one to follow. Never from HTTPS down to HTTP, nor to a
+ * link-local or metadata host; credentials are not carried to another host.
+ */
+function redirected(url, answer, sent, redirects) {
+    const location = answer.headers.location;
+    if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS)
+        return undefined;
+    const next = new URL(location, url);
+    if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new RegistryError(`${url.host} redirected to ${next.origin} over plain HTTP; not followed`, answer.status, true);
+    }
+    if (next.host !== url.host && isForbiddenHost(next.hostname)) {
+        throw new RegistryError(`${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`, answer.status, true);
+    }
+    if (next.host === url.host)
+        return { url: next, headers: sent };
+    const { authorization: _dropped, ...rest } = sent;
+    void _dropped;
+    return { url: next, headers: rest };
 }
 
 ;// CONCATENATED MODULE: ./src/registry/auth.ts
@@ -37597,6 +37655,11 @@ const ACCEPT = MANIFEST_TYPES.join(', ');
 function isIndex(mediaType) {
     return INDEX_TYPES.has(mediaType);
 }
+/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
+function platformMatches(p, wanted) {
+    const [os, arch, variant] = wanted.split('/');
+    return p.os === os && p.architecture === arch && (!variant || p.variant === variant);
+}
 function formatPlatform(p) {
     return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
@@ -37673,14 +37736,14 @@ class RegistryClient {
     }
     /** The manifest's digest, type and size from a HEAD (free on Docker Hub); undefined when absent. */
     async headManifest(registry, repository, reference) {
-        const res = await this.request('HEAD', registry, repository, `manifests/${reference}`);
+        const res = await this.send('HEAD', registry, repository, `manifests/${reference}`);
         if (res.status === 404)
             return undefined;
         return manifestHead(res.headers);
     }
     /** GET a manifest. Counts as a pull on Docker Hub: use only where a HEAD cannot answer. */
     async getManifest(registry, repository, reference) {
-        const res = await this.request('GET', registry, repository, `manifests/${reference}`);
+        const res = await this.send('GET', registry, repository, `manifests/${reference}`);
         const text = res.body;
         this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
         if (res.status === 404)
@@ -37695,7 +37758,13 @@ class RegistryClient {
         }
         const computed = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(res.bytes).digest('hex')}`;
         // A registry that omits the digest header is answered by the content itself.
-        return { ...head, digest: head.digest || computed, body, size: head.size || res.bytes.length };
+        return {
+            ...head,
+            digest: head.digest || computed,
+            body,
+            size: head.size || res.bytes.length,
+            raw: res.bytes
+        };
     }
     /**
      * A JSON blob (an image config), read and checked against its digest;
@@ -37707,7 +37776,7 @@ class RegistryClient {
         if (!expected) {
             throw new RegistryError(`${registry}/${repository}: ${JSON.stringify(digest.slice(0, 80))} is not a sha256 digest; the blob is not read`, undefined, true);
         }
-        const res = await this.request('GET', registry, repository, `blobs/${digest}`, maxBytes);
+        const res = await this.send('GET', registry, repository, `blobs/${digest}`, { maxBytes });
         if (res.status === 404)
             return undefined;
         const actual = (0,external_node_crypto_.createHash)('sha256').update(res.bytes).digest('hex');
@@ -37726,7 +37795,7 @@ class RegistryClient {
         const tags = [];
         let next = 'tags/list?n=1000';
         for (let page = 0; next && page < 1000; page++) {
-            const res = await this.request('GET', registry, repository, next);
+            const res = await this.send('GET', registry, repository, next);
             const text = res.body;
             if (res.status === 404) {
                 throw new RegistryError(`${registry}/${repository} does not exist`, 404, true);
@@ -37755,13 +37824,16 @@ class RegistryClient {
         const prefix = `/v2/${repository}/`;
         return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link;
     }
-    /** One request with auth, retries and rate-limit watch; the answer is a 2xx or a 404. */
-    async request(method, registry, repository, path, maxBytes = MAX_BODY_BYTES) {
-        const refusal = this.auth.refusal(registry);
-        if (refusal)
-            throw new RegistryError(refusal, 401, true);
-        const url = `${this.baseUrl(registry)}${repository}/${path}`;
-        const scope = `repository:${repository}:pull`;
+    /**
+     * One request with auth, retries and rate-limit watch; the answer is a 2xx
+     * or a 404. `path` is under the repository, or an absolute URL the registry
+     * gave (an upload's Location, checked by `location`). A body is a Buffer, so
+     * it can be sent again. `push` asks for a token that may write.
+     */
+    async send(method, registry, repository, path, options = {}) {
+        const { maxBytes = MAX_BODY_BYTES, body, headers = {} } = options;
+        const url = this.urlFor(registry, repository, path);
+        const scope = scopeOf(repository, options);
         let authenticated = false;
         // Without the query: a next page's link is the registry's text, not ours to repeat.
         const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`;
@@ -37770,9 +37842,10 @@ class RegistryClient {
             let res;
             try {
                 res = await this.transport.send(method, url, {
-                    ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
-                    ...this.auth.authorization(registry, scope)
-                }, { maxBytes });
+                    ...(path.startsWith('manifests/') && !body ? { accept: ACCEPT } : {}),
+                    ...headers,
+                    ...this.authorizationFor(registry, url, scope)
+                }, { maxBytes, ...(body ? { body } : {}) });
             }
             catch (error) {
                 if (error instanceof RegistryError)
@@ -37802,11 +37875,93 @@ class RegistryClient {
             }
             if ((status >= 200 && status < 300) || status === 404)
                 return res;
-            throw this.failure(status, registry, repository, path, res.body.slice(0, 300));
+            throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method);
         }
     }
-    failure(status, registry, repository, path, body) {
-        const what = `${method(path)} ${registry}/${repository}`;
+    /**
+     * A GET whose answer is streamed (a blob), with auth and the same retries as
+     * `send` until the answer starts; a 404 is undefined. The caller reads or
+     * destroys the stream.
+     */
+    async open(registry, repository, path, options = {}) {
+        const url = this.urlFor(registry, repository, path);
+        const scope = scopeOf(repository, options);
+        let authenticated = false;
+        for (let attempt = 0;; attempt++) {
+            let res;
+            try {
+                res = await this.transport.open('GET', url, {
+                    ...(options.headers ?? {}),
+                    ...this.authorizationFor(registry, url, scope)
+                });
+            }
+            catch (error) {
+                if (error instanceof RegistryError)
+                    throw error;
+                if (attempt < this.retries) {
+                    await sleep(backoffDelay(attempt, this.retryDelayMs));
+                    continue;
+                }
+                throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
+            }
+            const { status } = res;
+            if (status >= 200 && status < 300)
+                return res;
+            const text = await readSome(res);
+            if (status === 404)
+                return undefined;
+            if (status === 401 && !authenticated) {
+                await this.auth.authenticate(registry, scope, res.headers['www-authenticate']);
+                authenticated = true;
+                attempt--;
+                continue;
+            }
+            if ((status === 429 || status >= 500) && attempt < this.retries) {
+                const retryAfter = res.headers['retry-after'];
+                await sleep(answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs));
+                continue;
+            }
+            throw this.failure(status, registry, repository, path, text, 'GET');
+        }
+    }
+    /**
+     * Send an upload's piece once, its body written by `write` as it streams
+     * (it cannot be sent again, so a failure is the caller's to retry).
+     */
+    async upload(method, registry, repository, url, headers, write) {
+        const auth = this.authorizationFor(registry, url, scopeOf(repository, { push: true }));
+        return this.transport.open(method, url, { ...headers, ...auth }, { write });
+    }
+    /** The URL of `path` under a repository, or an absolute URL the registry gave, checked. */
+    urlFor(registry, repository, path) {
+        const base = `${this.baseUrl(registry)}${repository}/`;
+        if (!/^https?:\/\//i.test(path)) {
+            // A Location of just a path is on the registry's own host.
+            if (path.startsWith('/'))
+                return new URL(path, base).toString();
+            return `${base}${path}`;
+        }
+        const url = new URL(path);
+        const own = new URL(base);
+        if (own.protocol === 'https:' && url.protocol !== 'https:') {
+            throw new RegistryError(`${registry} gave an upload location over plain HTTP (${url.host}); not followed`, undefined, true);
+        }
+        if (url.host !== own.host && isForbiddenHost(url.hostname)) {
+            throw new RegistryError(`${registry} gave an upload location on ${url.host}, a link-local or cloud metadata address; not followed`, undefined, true);
+        }
+        return url.toString();
+    }
+    authorizationFor(registry, url, scope) {
+        const refusal = this.auth.refusal(registry);
+        if (refusal)
+            throw new RegistryError(refusal, 401, true);
+        // Credentials go to the registry's own host only (an upload may be sent to storage).
+        if (new URL(url).host !== new URL(this.baseUrl(registry)).host)
+            return {};
+        return this.auth.authorization(registry, scope);
+    }
+    failure(status, registry, repository, path, body, verb = 'GET') {
+        const what = `${describeRequest(verb, path)} ${registry}/${repository}`;
         if (status === 401) {
             if (this.options.credentials?.(registry)) {
                 const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`;
@@ -37834,8 +37989,39 @@ class RegistryClient {
         }
     }
 }
-function method(path) {
-    return path.startsWith('tags/') ? 'listing tags of' : 'reading';
+/** How a failed request is named in its message. */
+function describeRequest(verb, path) {
+    if (path.startsWith('tags/'))
+        return 'listing tags of';
+    if (verb === 'GET' || verb === 'HEAD')
+        return 'reading';
+    return path.startsWith('manifests/') ? 'uploading manifest to' : 'uploading blob to';
+}
+/** The token scope a request needs: its repository, pull or pull and push, and a mount's source. */
+function scopeOf(repository, options) {
+    const own = `repository:${repository}:${options.push ? 'pull,push' : 'pull'}`;
+    return options.from ? `${own} repository:${options.from}:pull` : own;
+}
+/** The start of an answer that is not read on (an error's body), bounded; the rest is dropped. */
+async function readSome(res, max = 4096) {
+    const chunks = [];
+    let length = 0;
+    try {
+        for await (const chunk of res.response) {
+            if (length < max)
+                chunks.push(chunk);
+            length += chunk.length;
+            if (length >= 64 * 1024)
+                break;
+        }
+    }
+    catch {
+        // An error body that did not arrive whole is still an error.
+    }
+    finally {
+        res.response.destroy();
+    }
+    return Buffer.concat(chunks).toString('utf8').slice(0, max);
 }
 /** The first message of an OCI error body, if it is one. */
 function errorDetail(body) {
@@ -37871,11 +38057,6 @@ class ImageError extends MirrorError {
         this.rejected = rejected;
         this.retriedByEngine = retriedByEngine;
     }
-}
-/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
-function platformMatches(p, wanted) {
-    const [os, arch, variant] = wanted.split('/');
-    return p.os === os && p.architecture === arch && (!variant || p.variant === variant);
 }
 /**
  * The source's digest from a HEAD (free on Docker Hub). A `tag@digest`
@@ -46710,6 +46891,586 @@ class CraneEngine {
     }
 }
 
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: ./src/registry/blobs.ts
+/**
+ * Blobs and manifests, the write side of the distribution protocol (what the
+ * native engine copies with): whether a repository holds a blob, a mount from
+ * another repository of the same registry, a blob streamed from a source into
+ * an upload (one PUT for a small blob, PATCH chunks for a large one), and a
+ * manifest put as its bytes. Requests without a streamed body are retried by
+ * the client; a streamed transfer that fails throws a TransferError, which the
+ * caller retries as a whole blob (its body cannot be sent again).
+ */
+
+
+
+
+/** A digest the action will put in a URL: sha256 or sha512, lower-case hex, nothing else. */
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+/**
+ * A streamed transfer that failed part way (the source's bytes, or the
+ * upload carrying them): the whole blob is what can be tried again.
+ */
+class TransferError extends MirrorError {
+}
+/** Whether the repository holds the blob (HEAD; free everywhere). */
+async function hasBlob(client, registry, repository, blob) {
+    const res = await client.send('HEAD', registry, repository, `blobs/${blob.digest}`, {
+        push: true
+    });
+    return res.status >= 200 && res.status < 300;
+}
+/**
+ * Ask the registry to link a blob it holds in `from` into `repository`. Mounted,
+ * or not (the registry does not mount, or `from` lacks it), with the upload it
+ * started instead when it says where (202 with a Location).
+ */
+async function mountBlob(client, registry, repository, blob, from) {
+    let res;
+    try {
+        res = await client.send('POST', registry, repository, `blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { push: true, from, headers: { 'content-length': '0' } });
+    }
+    catch (error) {
+        // A registry that refuses the mount (a token without pull on `from`) still takes an upload.
+        if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
+            return { mounted: false };
+        throw error;
+    }
+    if (res.status === 201)
+        return { mounted: true };
+    const location = res.status === 202 ? locationOf(res.headers) : undefined;
+    return location ? { mounted: false, location } : { mounted: false };
+}
+/** Start an upload; the registry says where to send it. */
+async function startUpload(client, registry, repository) {
+    const res = await client.send('POST', registry, repository, 'blobs/uploads/', {
+        push: true,
+        headers: { 'content-length': '0' }
+    });
+    const location = res.status === 202 ? locationOf(res.headers) : undefined;
+    if (!location) {
+        throw new RegistryError(`${registry}/${repository}: starting an upload answered HTTP ${res.status}${res.status === 202 ? ' without a Location' : ''}`, res.status, res.status === 404);
+    }
+    return location;
+}
+/**
+ * Stream `blob` from the source's answer into the upload at `location`. The
+ * bytes are counted and hashed on the way: a source that sends more or less
+ * than the size, or other content than the digest, fails before the upload is
+ * completed (a registry checks the digest as well, and refuses a mismatch).
+ */
+async function uploadBlob(client, registry, repository, location, blob, source, options) {
+    const reader = new BlobReader(source.bytes, blob, source.where);
+    let at = location;
+    if (blob.size > options.monolithicMax) {
+        for (let start = 0; start < blob.size;) {
+            const length = Math.min(options.chunkBytes, blob.size - start);
+            const res = await sendPiece(client, registry, repository, 'PATCH', at, {
+                'content-type': 'application/octet-stream',
+                'content-length': String(length),
+                'content-range': `${start}-${start + length - 1}`
+            }, reader, length, options);
+            if (res.status !== 202)
+                throw await uploadRefused(res, registry, repository, blob);
+            at = locationOf(res.headers) ?? at;
+            start += length;
+            res.response.resume();
+        }
+        await reader.checkEnd();
+        reader.verify();
+        const done = await sendPiece(client, registry, repository, 'PUT', withDigest(at, blob), {
+            'content-length': '0'
+        }, reader, 0, options);
+        if (done.status !== 201)
+            throw await uploadRefused(done, registry, repository, blob);
+        done.response.resume();
+        return;
+    }
+    const res = await sendPiece(client, registry, repository, 'PUT', withDigest(at, blob), {
+        'content-type': 'application/octet-stream',
+        'content-length': String(blob.size)
+    }, reader, blob.size, options, true);
+    if (res.status !== 201)
+        throw await uploadRefused(res, registry, repository, blob);
+    res.response.resume();
+}
+/** Put a manifest as its bytes, under a tag or its digest; the registry's digest must be ours. */
+async function putManifest(client, registry, repository, reference, mediaType, bytes) {
+    const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+    const res = await client.send('PUT', registry, repository, `manifests/${reference}`, {
+        push: true,
+        body: bytes,
+        headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }
+    });
+    if (res.status !== 201) {
+        throw new RegistryError(`uploading manifest ${reference} to ${registry}/${repository}: HTTP ${res.status}${errorCode(res.body)}`, res.status, res.status >= 400 && res.status < 500 && res.status !== 429);
+    }
+    const answered = String(res.headers['docker-content-digest'] ?? '');
+    if (answered && answered.startsWith('sha256:') && answered !== digest) {
+        throw new RegistryError(`${registry}/${repository}: the manifest put as ${digest} was stored as ${answered}`, res.status, true);
+    }
+    return digest;
+}
+/** Reads a blob's bytes in pieces of a given length, hashing and counting them. */
+class BlobReader {
+    blob;
+    where;
+    iterator;
+    hash;
+    held;
+    read = 0;
+    constructor(source, blob, 
+    /** `registry/repository/blobs/digest` of the source, for messages. */
+    where) {
+        this.blob = blob;
+        this.where = where;
+        this.iterator = source[Symbol.asyncIterator]();
+        this.hash = (0,external_node_crypto_.createHash)(blob.digest.split(':')[0]);
+    }
+    /** The next `length` bytes, in the pieces they arrive in. */
+    async *take(length) {
+        let left = length;
+        while (left > 0) {
+            let piece = this.held;
+            this.held = undefined;
+            if (!piece) {
+                const next = await this.next();
+                if (next.done) {
+                    throw new TransferError(`${this.where}: unexpected blob size, the source sent ${this.read} of its ${this.blob.size} bytes`, false);
+                }
+                piece = next.value;
+            }
+            if (piece.length > left) {
+                this.held = piece.subarray(left);
+                piece = piece.subarray(0, left);
+            }
+            left -= piece.length;
+            this.read += piece.length;
+            this.hash.update(piece);
+            yield piece;
+        }
+    }
+    /** After the last byte: nothing more may come, and the content must be the digest's. */
+    verify() {
+        if (this.held && this.held.length > 0)
+            throw this.tooLong();
+        const actual = `${this.blob.digest.split(':')[0]}:${this.hash.digest('hex')}`;
+        if (actual !== this.blob.digest) {
+            throw new TransferError(`${this.where}: digest did not match, got ${actual}`, false);
+        }
+    }
+    /** The source's next piece; a connection that broke says it was the source's. */
+    async next() {
+        try {
+            return await this.iterator.next();
+        }
+        catch (error) {
+            throw new TransferError(`reading blob ${this.where}: ${errorText(error)}`, false);
+        }
+    }
+    /** Whether the source has bytes beyond the size (read once the size has been taken). */
+    async checkEnd() {
+        if (this.held && this.held.length > 0)
+            throw this.tooLong();
+        const next = await this.next();
+        if (!next.done && next.value.length > 0)
+            throw this.tooLong();
+    }
+    tooLong() {
+        return new TransferError(`${this.where}: unexpected blob size, the source sent more than its ${this.blob.size} bytes`, false);
+    }
+}
+/** One PATCH or PUT carrying `length` bytes of the blob (checked in full when `last`). */
+async function sendPiece(client, registry, repository, method, location, headers, reader, length, options, last = false) {
+    const url = client.urlFor(registry, repository, location);
+    const write = async (req) => {
+        for await (const piece of reader.take(length)) {
+            if (!req.write(piece))
+                await (0,external_node_events_.once)(req, 'drain');
+            options.onBytes?.(piece.length);
+        }
+        if (last) {
+            await reader.checkEnd();
+            reader.verify();
+        }
+        req.end();
+    };
+    try {
+        return await client.upload(method, registry, repository, url, headers, write);
+    }
+    catch (error) {
+        if (error instanceof MirrorError)
+            throw error;
+        // Go's wording, which the plain causes (copy/engines/engine.ts) already know.
+        const shown = `${url.split('?')[0]}`;
+        throw new TransferError(`${method === 'PUT' ? 'Put' : 'Patch'} "${shown}": ${errorText(error)}`, false);
+    }
+}
+/** An upload answered with something other than success, as an error that says whose fault. */
+async function uploadRefused(res, registry, repository, blob) {
+    const chunks = [];
+    for await (const chunk of res.response) {
+        if (chunks.length < 16)
+            chunks.push(chunk);
+    }
+    const body = Buffer.concat(chunks).toString('utf8').slice(0, 4096);
+    const code = errorCode(body);
+    return new TransferError(`uploading blob ${blob.digest} to ${registry}/${repository}: HTTP ${res.status}${code}`, 
+    // Refused for good: denied, or too large; a 429, a 5xx or a broken upload may pass next time.
+    res.status === 401 || res.status === 403 || res.status === 413);
+}
+/** The upload URL with the digest that completes it added to its query. */
+function withDigest(location, blob) {
+    return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(blob.digest)}`;
+}
+function locationOf(headers) {
+    const location = headers.location;
+    return typeof location === 'string' && location.length > 0 && location.length <= 8192
+        ? location
+        : undefined;
+}
+/** `: CODE: message` of an OCI error body, or nothing. */
+function errorCode(body) {
+    try {
+        const first = JSON.parse(body)
+            .errors?.[0];
+        const text = [first?.code, first?.message].filter(Boolean).join(': ').slice(0, 300);
+        return text ? ` (${text})` : '';
+    }
+    catch {
+        return '';
+    }
+}
+function errorText(error) {
+    const code = error.code;
+    const message = error instanceof Error ? error.message : String(error);
+    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+;// CONCATENATED MODULE: ./src/copy/engines/native.ts
+/**
+ * The native engine: copies in-process over the action's registry client,
+ * with no tool to install. Blobs stream from the source's GET into the
+ * target's upload with bounded memory; a blob the target repository holds is
+ * skipped (HEAD), one this run already placed in another repository of the
+ * same registry is mounted, so each distinct blob crosses to a target
+ * registry at most once; a blob that fails is retried alone; a platform
+ * subset is written as the source's index with only those children.
+ */
+
+
+
+
+
+
+
+
+const MIB = 1024 * 1024;
+/** Layers and children a manifest may name before it is refused: far above any real image. */
+const MAX_ENTRIES = 1000;
+class NativeEngine {
+    name = 'native';
+    stats = {
+        pulledBytes: 0,
+        pushedBytes: 0,
+        uploaded: 0,
+        mounted: 0,
+        present: 0,
+        retried: 0
+    };
+    /**
+     * Where each blob was placed on each target registry in this run
+     * (`registry digest` → repository), as a promise while it is being placed,
+     * so two images sharing a base upload it once and the second mounts it.
+     */
+    placed = new Map();
+    client;
+    options;
+    info;
+    constructor(options) {
+        this.client = options.client;
+        this.info = options.info ?? (() => { });
+        this.options = {
+            blobJobs: options.blobJobs ?? 4,
+            monolithicMax: options.monolithicMax ?? 32 * MIB,
+            chunkBytes: options.chunkBytes ?? 16 * MIB,
+            blobAttempts: options.blobAttempts ?? 3,
+            retryDelayMs: options.retryDelayMs ?? 1000,
+            progressMinBytes: options.progressMinBytes ?? 64 * MIB,
+            progressEveryMs: options.progressEveryMs ?? 10_000
+        };
+    }
+    dispose() {
+        this.client.dispose();
+    }
+    report() {
+        const s = this.stats;
+        if (s.uploaded + s.mounted + s.present === 0)
+            return undefined;
+        return `native: ${s.uploaded} blob(s) uploaded (${mib(s.pushedBytes)} MiB sent), ${s.mounted} mounted from another repository, ${s.present} already there${s.retried ? `; ${s.retried} blob transfer(s) tried again` : ''}`;
+    }
+    async copy(request) {
+        try {
+            await this.copyImage(request);
+        }
+        catch (error) {
+            const detail = errorMessage(error);
+            const said = `native: ${detail}`;
+            const cause = explain(detail);
+            const permanent = isPermanent(error);
+            // What fails here was retried already: by the client (a request) or here (a blob).
+            throw new EngineError(cause ? `${cause} (${said})` : said, permanent, !permanent);
+        }
+    }
+    async copyImage(request) {
+        const source = reference(request.source);
+        const target = reference(request.target);
+        const digest = source.digest;
+        const top = await this.readManifest(source, digest);
+        const put = [];
+        const images = [];
+        if (isIndexManifest(top)) {
+            const children = entries(top.body.manifests, 'manifests', source);
+            const selected = request.platforms === 'all'
+                ? children
+                : children.filter(c => wanted(c.platform, request.platforms));
+            if (selected.length === 0) {
+                const has = children.map(c => (c.platform ? formatPlatform(c.platform) : '?')).join(', ');
+                throw new MirrorError(`${repositoryName(source)}@${digest}: no child with platform ${[request.platforms].flat().join(', ')} in index (it has ${has || 'none'})`, true);
+            }
+            for (const child of selected) {
+                const manifest = await this.readManifest(source, child.digest);
+                if (isIndexManifest(manifest)) {
+                    throw new MirrorError(`${repositoryName(source)}@${child.digest}: an index inside an index is not copied by engine native; use engine crane`, true);
+                }
+                images.push(manifest);
+                put.push({ reference: child.digest, manifest, bytes: raw(manifest) });
+            }
+            const tag = target.tag ?? digest;
+            if (request.platforms === 'all') {
+                put.push({ reference: tag, manifest: top, bytes: raw(top) });
+            }
+            else if (selected.length === 1) {
+                // One image: put as it is, so its digest is the source child's.
+                const only = put[put.length - 1];
+                put.push({ ...only, reference: tag });
+            }
+            else {
+                put.push({ reference: tag, manifest: top, bytes: filteredIndex(top, selected) });
+            }
+        }
+        else {
+            images.push(top);
+            put.push({ reference: target.tag ?? digest, manifest: top, bytes: raw(top) });
+        }
+        const blobs = distinct(images.flatMap(image => blobsOf(image, source)));
+        await this.copyBlobs(request, source, target, blobs);
+        for (const { reference: ref, manifest, bytes } of put) {
+            await putManifest(this.client, target.registry, target.repository, ref, mediaTypeOf(manifest), bytes);
+        }
+    }
+    /** Copy an image's blobs a few at once, saying how far a large image has come. */
+    async copyBlobs(request, source, target, blobs) {
+        const total = blobs.reduce((sum, b) => sum + b.size, 0);
+        const started = Date.now();
+        let done = 0;
+        const timer = total >= this.options.progressMinBytes
+            ? setInterval(() => {
+                const seconds = (Date.now() - started) / 1000;
+                this.info(`native: ${request.target}: ${mib(done)} of ${mib(total)} MiB (${Math.floor((100 * done) / total)} %), ${mib(done / Math.max(seconds, 0.001))} MiB/s`);
+            }, this.options.progressEveryMs)
+            : undefined;
+        const limit = pLimit(this.options.blobJobs);
+        try {
+            await Promise.all(blobs.map(blob => limit(async () => {
+                let sent = 0;
+                await this.placeBlob(source, target, blob, bytes => {
+                    sent += bytes;
+                    done += bytes;
+                });
+                // Skipped or mounted: counted as done all the same.
+                done += blob.size - sent;
+            })));
+        }
+        finally {
+            if (timer)
+                clearInterval(timer);
+        }
+    }
+    /** Make the target repository hold the blob: there already, mounted, or uploaded. */
+    async placeBlob(source, target, blob, onBytes) {
+        const key = `${target.registry} ${blob.digest}`;
+        for (let round = 0; round < 3; round++) {
+            const placing = this.placed.get(key);
+            if (!placing)
+                break;
+            const holder = await placing.catch(() => undefined);
+            if (holder === target.repository) {
+                this.stats.present++;
+                return;
+            }
+            if (holder) {
+                const mount = await mountBlob(this.client, target.registry, target.repository, blob, holder);
+                if (mount.mounted) {
+                    this.stats.mounted++;
+                    return;
+                }
+                return this.upload(source, target, blob, onBytes, mount.location);
+            }
+            // Whoever was placing it failed: this image tries it itself.
+            if (this.placed.get(key) === placing)
+                this.placed.delete(key);
+        }
+        const placing = (async () => {
+            if (await hasBlob(this.client, target.registry, target.repository, blob)) {
+                this.stats.present++;
+            }
+            else {
+                await this.upload(source, target, blob, onBytes);
+            }
+            return target.repository;
+        })();
+        this.placed.set(key, placing);
+        try {
+            await placing;
+        }
+        catch (error) {
+            if (this.placed.get(key) === placing)
+                this.placed.delete(key);
+            throw error;
+        }
+    }
+    /** Stream one blob from the source into a new upload; a broken transfer is tried again alone. */
+    async upload(source, target, blob, onBytes, location) {
+        const attempts = this.options.blobAttempts;
+        for (let attempt = 1;; attempt++) {
+            let sent = 0;
+            try {
+                const at = location ?? (await startUpload(this.client, target.registry, target.repository));
+                location = undefined;
+                const where = `${source.registry}/${source.repository}/blobs/${blob.digest}`;
+                const opened = await this.client.open(source.registry, source.repository, `blobs/${blob.digest}`);
+                if (!opened)
+                    throw new MirrorError(`${where}: blob unknown to the source`, true);
+                try {
+                    const length = opened.headers['content-length'];
+                    if (length !== undefined && Number(length) !== blob.size) {
+                        throw new TransferError(`${where}: unexpected blob size, the source answered Content-Length ${String(length)} for ${blob.size} bytes`, false);
+                    }
+                    await uploadBlob(this.client, target.registry, target.repository, at, blob, { bytes: opened.response, where }, {
+                        monolithicMax: this.options.monolithicMax,
+                        chunkBytes: this.options.chunkBytes,
+                        onBytes: bytes => {
+                            sent += bytes;
+                            this.stats.pulledBytes += bytes;
+                            this.stats.pushedBytes += bytes;
+                            onBytes(bytes);
+                        }
+                    });
+                }
+                finally {
+                    opened.response.destroy();
+                }
+                this.stats.uploaded++;
+                return;
+            }
+            catch (error) {
+                onBytes(-sent);
+                if (!(error instanceof TransferError) || error.permanent || attempt >= attempts)
+                    throw error;
+                const wait = backoffDelay(attempt - 1, this.options.retryDelayMs);
+                this.stats.retried++;
+                this.info(`native: retrying blob ${blob.digest} of ${repositoryName(target)} in ${(wait / 1000).toFixed(1)} s (try ${attempt + 1} of ${attempts}): ${errorMessage(error)}`);
+                await sleep(wait);
+            }
+        }
+    }
+    /** A manifest by digest, its bytes checked against it (a registry's answer is a stranger's). */
+    async readManifest(source, digest) {
+        const manifest = await this.client.getManifest(source.registry, source.repository, digest);
+        const name = `${repositoryName(source)}@${digest}`;
+        if (!manifest?.raw)
+            throw new MirrorError(`${name}: manifest unknown to the source`, true);
+        const [algorithm] = digest.split(':');
+        const actual = `${algorithm}:${(0,external_node_crypto_.createHash)(algorithm)
+            .update(manifest.raw)
+            .digest('hex')}`;
+        if (actual !== digest) {
+            throw new MirrorError(`${name}: the source served a manifest whose digest is ${actual}`, false);
+        }
+        return manifest;
+    }
+}
+function reference(text) {
+    const parsed = parseReference(text);
+    if (!parsed.ok)
+        throw new MirrorError(`cannot read ${text}: ${parsed.reason}`, true);
+    return parsed.ref;
+}
+function isIndexManifest(manifest) {
+    return isIndex(manifest.mediaType) || Array.isArray(manifest.body.manifests);
+}
+function wanted(platform, platforms) {
+    return platform !== undefined && platforms.some(p => platformMatches(platform, p));
+}
+function raw(manifest) {
+    return manifest.raw;
+}
+/** The type a manifest is put with: what the source said it is, else what its body says. */
+function mediaTypeOf(manifest) {
+    const said = manifest.mediaType || manifest.body.mediaType;
+    if (said && said !== 'application/json')
+        return said;
+    return isIndexManifest(manifest)
+        ? 'application/vnd.oci.image.index.v1+json'
+        : 'application/vnd.oci.image.manifest.v1+json';
+}
+/**
+ * The source's index with only the chosen children, every other field kept
+ * (annotations, media type), as crane's `index filter` writes it.
+ */
+function filteredIndex(index, children) {
+    const keep = new Set(children.map(c => c.digest));
+    const body = JSON.parse(raw(index).toString('utf8'));
+    body.manifests = body.manifests.filter(m => keep.has(m.digest));
+    return Buffer.from(JSON.stringify(body));
+}
+/** A manifest's entries, each a digest and size the action will put in a URL, bounded. */
+function entries(list, what, source) {
+    const all = list ?? [];
+    if (all.length > MAX_ENTRIES) {
+        throw new MirrorError(`${repositoryName(source)}: a manifest lists ${all.length} ${what}, more than ${MAX_ENTRIES}; refused`, true);
+    }
+    for (const entry of all) {
+        if (typeof entry.digest !== 'string' ||
+            !DIGEST.test(entry.digest) ||
+            (entry.size !== undefined && (!Number.isSafeInteger(entry.size) || entry.size < 0))) {
+            throw new MirrorError(`${repositoryName(source)}: a manifest lists ${what} whose digest or size cannot be right (${JSON.stringify(entry.digest).slice(0, 80)}); refused`, true);
+        }
+    }
+    return [...all];
+}
+/**
+ * The blobs an image needs: its config and its layers, but not layers that
+ * must not be redistributed (foreign layers; as crane and skopeo leave them).
+ */
+function blobsOf(image, source) {
+    const config = image.body.config ? [image.body.config] : [];
+    const layers = (image.body.layers ?? []).filter(l => !/foreign|nondistributable/.test(l.mediaType ?? ''));
+    return entries([...config, ...layers], 'blobs', source).map(b => ({
+        digest: b.digest,
+        size: b.size
+    }));
+}
+function distinct(blobs) {
+    return [...new Map(blobs.map(b => [b.digest, b])).values()];
+}
+function mib(bytes) {
+    return (bytes / MIB).toFixed(1);
+}
+
 ;// CONCATENATED MODULE: ./src/copy/engines/skopeo.ts
 /** The skopeo engine, found on PATH: `skopeo copy --all --preserve-digests`, or one platform. */
 
@@ -46739,7 +47500,7 @@ function skopeoArgs(request, authfile, policy) {
         args.push('--preserve-digests');
     }
     else {
-        throw new EngineError('skopeo copies all platforms or exactly one; use engine: crane for several', true);
+        throw new EngineError('skopeo copies all platforms or exactly one; use engine: crane or native for several', true);
     }
     args.push(`docker://${request.source}`, `docker://${request.target}`);
     return args;
@@ -46792,11 +47553,18 @@ class SkopeoEngine {
 
 
 
-async function createEngine(inputs, configDir) {
+
+async function createEngine(inputs, context) {
     if (inputs.engine === 'skopeo')
-        return SkopeoEngine.create(configDir);
+        return SkopeoEngine.create(context.configDir);
+    if (inputs.engine === 'native') {
+        return new NativeEngine({
+            client: context.newClient('image-mirror (native engine)'),
+            info: line => info(safeLog(line))
+        });
+    }
     const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl });
-    return new CraneEngine(binary, configDir, message => core_warning(safeLog(message)));
+    return new CraneEngine(binary, context.configDir, message => core_warning(safeLog(message)));
 }
 
 ;// CONCATENATED MODULE: ./src/action/private-dir.ts
@@ -46978,14 +47746,17 @@ async function mirror(results, inputs, options = {}) {
         }
         return known.get(registry);
     };
-    const client = new RegistryClient({
+    const newClient = (userAgent) => new RegistryClient({
         insecure: inputs.insecureRegistries,
         credentials,
-        warn: m => core_warning(safeLog(m))
+        warn: m => core_warning(safeLog(m)),
+        ...(userAgent ? { userAgent } : {})
     });
+    const client = newClient();
     // The engines' credentials live in a private directory, removed at the end (or on a
     // cancellation's signal); ~/.docker is never written.
     const privateDir = makePrivateDir('image-mirror-auth-');
+    let engine;
     const configDir = privateDir.path;
     core_debug(`Private docker config for the engines: ${configDir}`);
     try {
@@ -47000,11 +47771,10 @@ async function mirror(results, inputs, options = {}) {
             }
         }
         writePrivateConfig(configDir, userConfig, given ? { registry: target, credentials: given } : undefined, storeCredentials);
-        let engine;
         const expanded = await expandTagFilters(results, client);
         if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
             try {
-                engine = await createEngine(inputs, configDir);
+                engine = await createEngine(inputs, { configDir, newClient });
             }
             catch (error) {
                 // Without an engine nothing can be copied, but every image is still reported.
@@ -47029,11 +47799,15 @@ async function mirror(results, inputs, options = {}) {
             onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
             onResult: r => info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
+        const moved = engine?.report?.();
+        if (moved)
+            info(safeLog(moved));
         return { expanded, results: done };
     }
     finally {
         // The private config holds the target's credentials: removed whatever else goes wrong.
         try {
+            engine?.dispose?.();
             client.dispose();
         }
         finally {
@@ -47196,7 +47970,7 @@ function mergeResults(plan, dir) {
 }
 /** Statuses a leg may report: it copies, compares or fails (and in a dry run, plans). */
 const LEG_STATUSES = new Set(STATUSES);
-const DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+const handoff_DIGEST = /^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
 const PLATFORM = /^[a-z0-9_]+\/[a-z0-9_]+(?:\/[a-z0-9_.]+)?$/;
 /** Longest reason or note taken from a leg; longer is cut, not trusted to fit an answer. */
 const MAX_TEXT = 2000;
@@ -47227,12 +48001,12 @@ function checkLegResult(value, planned, dryRun = false) {
     delete result.note;
     const digest = own('digest');
     const sourceDigest = own('sourceDigest');
-    if (digest !== undefined && (typeof digest !== 'string' || !DIGEST.test(digest))) {
+    if (digest !== undefined && (typeof digest !== 'string' || !handoff_DIGEST.test(digest))) {
         return { problem: 'has a malformed digest' };
     }
     if (typeof digest === 'string')
         result.digest = digest;
-    if (typeof sourceDigest === 'string' && DIGEST.test(sourceDigest)) {
+    if (typeof sourceDigest === 'string' && handoff_DIGEST.test(sourceDigest)) {
         result.sourceDigest = sourceDigest;
     }
     for (const key of ['reason', 'note']) {

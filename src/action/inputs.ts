@@ -26,7 +26,7 @@ import {
 
 export const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'] as const
 export type Mode = (typeof MODES)[number]
-export const ENGINES = ['crane', 'skopeo'] as const
+export const ENGINES = ['crane', 'skopeo', 'native'] as const
 export type Engine = (typeof ENGINES)[number]
 export const DEFAULT_CRANE_VERSION = 'v0.21.9'
 export const DEFAULT_CRANE_URL = 'https://github.com/google/go-containerregistry/releases/download'
@@ -257,7 +257,7 @@ function checkEngine(inputs: ActionInputs): void {
   ) {
     fail(
       'platforms',
-      `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane for several`
+      `engine skopeo copies all platforms or exactly one, not ${inputs.platforms.join(', ')}; use engine: crane or native for several`
     )
   }
 }

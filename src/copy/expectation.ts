@@ -11,6 +11,7 @@ import {
   formatPlatform,
   isIndex,
   MANIFEST_TYPES,
+  platformMatches,
   type Manifest,
   type ManifestHead,
   type Platform,
@@ -57,12 +58,6 @@ export interface ExpectationOptions {
 }
 
 type Child = NonNullable<Manifest['body']['manifests']>[number] & { platform: Platform }
-
-/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
-export function platformMatches(p: Platform, wanted: string): boolean {
-  const [os, arch, variant] = wanted.split('/')
-  return p.os === os && p.architecture === arch && (!variant || p.variant === variant)
-}
 
 /**
  * The source's digest from a HEAD (free on Docker Hub). A `tag@digest`

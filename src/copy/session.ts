@@ -84,14 +84,18 @@ export async function mirror(
     }
     return known.get(registry)
   }
-  const client = new RegistryClient({
-    insecure: inputs.insecureRegistries,
-    credentials,
-    warn: m => core.warning(safeLog(m))
-  })
+  const newClient = (userAgent?: string) =>
+    new RegistryClient({
+      insecure: inputs.insecureRegistries,
+      credentials,
+      warn: m => core.warning(safeLog(m)),
+      ...(userAgent ? { userAgent } : {})
+    })
+  const client = newClient()
   // The engines' credentials live in a private directory, removed at the end (or on a
   // cancellation's signal); ~/.docker is never written.
   const privateDir = makePrivateDir('image-mirror-auth-')
+  let engine: CopyEngine | undefined
   const configDir = privateDir.path
   core.debug(`Private docker config for the engines: ${configDir}`)
   try {
@@ -110,11 +114,10 @@ export async function mirror(
       given ? { registry: target, credentials: given } : undefined,
       storeCredentials
     )
-    let engine: CopyEngine | undefined
     const expanded = await expandTagFilters(results, client)
     if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
       try {
-        engine = await createEngine(inputs, configDir)
+        engine = await createEngine(inputs, { configDir, newClient })
       } catch (error) {
         // Without an engine nothing can be copied, but every image is still reported.
         const why = `engine ${inputs.engine} is not available: ${errorMessage(error)}`
@@ -152,10 +155,13 @@ export async function mirror(
           )
         )
     })
+    const moved = engine?.report?.()
+    if (moved) core.info(safeLog(moved))
     return { expanded, results: done }
   } finally {
     // The private config holds the target's credentials: removed whatever else goes wrong.
     try {
+      engine?.dispose?.()
       client.dispose()
     } finally {
       privateDir.remove()

@@ -7,6 +7,7 @@
  */
 import { debug } from '../action/log.js'
 import { createHash } from 'node:crypto'
+import type * as http from 'node:http'
 import { errorMessage } from '../common/errors.js'
 import { answerDelay, backoffDelay, sleep } from '../common/retry.js'
 import { DOCKER_HUB } from '../image/references.js'
@@ -19,7 +20,14 @@ import {
   type ManifestBody,
   type ManifestHead
 } from './manifest.js'
-import { MAX_BODY_BYTES, Transport, type Answer } from './transport.js'
+import {
+  isForbiddenHost,
+  MAX_BODY_BYTES,
+  Transport,
+  type Answer,
+  type Method,
+  type Opened
+} from './transport.js'
 
 // The registry's vocabulary, importable from its client.
 export { parseChallenge, type Credentials } from './auth.js'
@@ -28,12 +36,13 @@ export {
   formatPlatform,
   isIndex,
   MANIFEST_TYPES,
+  platformMatches,
   type Manifest,
   type ManifestBody,
   type ManifestHead,
   type Platform
 } from './manifest.js'
-export { isForbiddenHost } from './transport.js'
+export { isForbiddenHost, type Opened } from './transport.js'
 
 /** An image config is a few KiB; getBlobJson's default ceiling. */
 const MAX_BLOB_JSON_BYTES = 1024 * 1024
@@ -94,7 +103,7 @@ export class RegistryClient {
     repository: string,
     reference: string
   ): Promise<ManifestHead | undefined> {
-    const res = await this.request('HEAD', registry, repository, `manifests/${reference}`)
+    const res = await this.send('HEAD', registry, repository, `manifests/${reference}`)
     if (res.status === 404) return undefined
     return manifestHead(res.headers)
   }
@@ -105,7 +114,7 @@ export class RegistryClient {
     repository: string,
     reference: string
   ): Promise<Manifest | undefined> {
-    const res = await this.request('GET', registry, repository, `manifests/${reference}`)
+    const res = await this.send('GET', registry, repository, `manifests/${reference}`)
     const text = res.body
     this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1)
     if (res.status === 404) return undefined
@@ -122,7 +131,13 @@ export class RegistryClient {
     }
     const computed = `sha256:${createHash('sha256').update(res.bytes).digest('hex')}`
     // A registry that omits the digest header is answered by the content itself.
-    return { ...head, digest: head.digest || computed, body, size: head.size || res.bytes.length }
+    return {
+      ...head,
+      digest: head.digest || computed,
+      body,
+      size: head.size || res.bytes.length,
+      raw: res.bytes
+    }
   }
 
   /**
@@ -144,7 +159,7 @@ export class RegistryClient {
         true
       )
     }
-    const res = await this.request('GET', registry, repository, `blobs/${digest}`, maxBytes)
+    const res = await this.send('GET', registry, repository, `blobs/${digest}`, { maxBytes })
     if (res.status === 404) return undefined
     const actual = createHash('sha256').update(res.bytes).digest('hex')
     if (actual !== expected) {
@@ -170,7 +185,7 @@ export class RegistryClient {
     const tags: string[] = []
     let next: string | undefined = 'tags/list?n=1000'
     for (let page = 0; next && page < 1000; page++) {
-      const res = await this.request('GET', registry, repository, next)
+      const res = await this.send('GET', registry, repository, next)
       const text = res.body
       if (res.status === 404) {
         throw new RegistryError(`${registry}/${repository} does not exist`, 404, true)
@@ -203,18 +218,22 @@ export class RegistryClient {
     return url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) + url.search : link
   }
 
-  /** One request with auth, retries and rate-limit watch; the answer is a 2xx or a 404. */
-  private async request(
-    method: 'GET' | 'HEAD',
+  /**
+   * One request with auth, retries and rate-limit watch; the answer is a 2xx
+   * or a 404. `path` is under the repository, or an absolute URL the registry
+   * gave (an upload's Location, checked by `location`). A body is a Buffer, so
+   * it can be sent again. `push` asks for a token that may write.
+   */
+  async send(
+    method: Method,
     registry: string,
     repository: string,
     path: string,
-    maxBytes = MAX_BODY_BYTES
+    options: SendOptions = {}
   ): Promise<Answer> {
-    const refusal = this.auth.refusal(registry)
-    if (refusal) throw new RegistryError(refusal, 401, true)
-    const url = `${this.baseUrl(registry)}${repository}/${path}`
-    const scope = `repository:${repository}:pull`
+    const { maxBytes = MAX_BODY_BYTES, body, headers = {} } = options
+    const url = this.urlFor(registry, repository, path)
+    const scope = scopeOf(repository, options)
     let authenticated = false
     // Without the query: a next page's link is the registry's text, not ours to repeat.
     const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`
@@ -227,10 +246,11 @@ export class RegistryClient {
           method,
           url,
           {
-            ...(path.startsWith('manifests/') ? { accept: ACCEPT } : {}),
-            ...this.auth.authorization(registry, scope)
+            ...(path.startsWith('manifests/') && !body ? { accept: ACCEPT } : {}),
+            ...headers,
+            ...this.authorizationFor(registry, url, scope)
           },
-          { maxBytes }
+          { maxBytes, ...(body ? { body } : {}) }
         )
       } catch (error) {
         if (error instanceof RegistryError) throw error
@@ -261,8 +281,107 @@ export class RegistryClient {
         continue
       }
       if ((status >= 200 && status < 300) || status === 404) return res
-      throw this.failure(status, registry, repository, path, res.body.slice(0, 300))
+      throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method)
     }
+  }
+
+  /**
+   * A GET whose answer is streamed (a blob), with auth and the same retries as
+   * `send` until the answer starts; a 404 is undefined. The caller reads or
+   * destroys the stream.
+   */
+  async open(
+    registry: string,
+    repository: string,
+    path: string,
+    options: SendOptions = {}
+  ): Promise<Opened | undefined> {
+    const url = this.urlFor(registry, repository, path)
+    const scope = scopeOf(repository, options)
+    let authenticated = false
+    for (let attempt = 0; ; attempt++) {
+      let res: Opened
+      try {
+        res = await this.transport.open('GET', url, {
+          ...(options.headers ?? {}),
+          ...this.authorizationFor(registry, url, scope)
+        })
+      } catch (error) {
+        if (error instanceof RegistryError) throw error
+        if (attempt < this.retries) {
+          await sleep(backoffDelay(attempt, this.retryDelayMs))
+          continue
+        }
+        throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`)
+      }
+      const { status } = res
+      if (status >= 200 && status < 300) return res
+      const text = await readSome(res)
+      if (status === 404) return undefined
+      if (status === 401 && !authenticated) {
+        await this.auth.authenticate(registry, scope, res.headers['www-authenticate'])
+        authenticated = true
+        attempt--
+        continue
+      }
+      if ((status === 429 || status >= 500) && attempt < this.retries) {
+        const retryAfter = res.headers['retry-after']
+        await sleep(answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs))
+        continue
+      }
+      throw this.failure(status, registry, repository, path, text, 'GET')
+    }
+  }
+
+  /**
+   * Send an upload's piece once, its body written by `write` as it streams
+   * (it cannot be sent again, so a failure is the caller's to retry).
+   */
+  async upload(
+    method: 'PATCH' | 'PUT',
+    registry: string,
+    repository: string,
+    url: string,
+    headers: Record<string, string>,
+    write: (req: http.ClientRequest) => Promise<void>
+  ): Promise<Opened> {
+    const auth = this.authorizationFor(registry, url, scopeOf(repository, { push: true }))
+    return this.transport.open(method, url, { ...headers, ...auth }, { write })
+  }
+
+  /** The URL of `path` under a repository, or an absolute URL the registry gave, checked. */
+  urlFor(registry: string, repository: string, path: string): string {
+    const base = `${this.baseUrl(registry)}${repository}/`
+    if (!/^https?:\/\//i.test(path)) {
+      // A Location of just a path is on the registry's own host.
+      if (path.startsWith('/')) return new URL(path, base).toString()
+      return `${base}${path}`
+    }
+    const url = new URL(path)
+    const own = new URL(base)
+    if (own.protocol === 'https:' && url.protocol !== 'https:') {
+      throw new RegistryError(
+        `${registry} gave an upload location over plain HTTP (${url.host}); not followed`,
+        undefined,
+        true
+      )
+    }
+    if (url.host !== own.host && isForbiddenHost(url.hostname)) {
+      throw new RegistryError(
+        `${registry} gave an upload location on ${url.host}, a link-local or cloud metadata address; not followed`,
+        undefined,
+        true
+      )
+    }
+    return url.toString()
+  }
+
+  private authorizationFor(registry: string, url: string, scope: string): Record<string, string> {
+    const refusal = this.auth.refusal(registry)
+    if (refusal) throw new RegistryError(refusal, 401, true)
+    // Credentials go to the registry's own host only (an upload may be sent to storage).
+    if (new URL(url).host !== new URL(this.baseUrl(registry)).host) return {}
+    return this.auth.authorization(registry, scope)
   }
 
   private failure(
@@ -270,9 +389,10 @@ export class RegistryClient {
     registry: string,
     repository: string,
     path: string,
-    body: string
+    body: string,
+    verb: Method = 'GET'
   ): RegistryError {
-    const what = `${method(path)} ${registry}/${repository}`
+    const what = `${describeRequest(verb, path)} ${registry}/${repository}`
     if (status === 401) {
       if (this.options.credentials?.(registry)) {
         const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`
@@ -314,8 +434,45 @@ export class RegistryClient {
   }
 }
 
-function method(path: string): string {
-  return path.startsWith('tags/') ? 'listing tags of' : 'reading'
+/** How a failed request is named in its message. */
+function describeRequest(verb: Method, path: string): string {
+  if (path.startsWith('tags/')) return 'listing tags of'
+  if (verb === 'GET' || verb === 'HEAD') return 'reading'
+  return path.startsWith('manifests/') ? 'uploading manifest to' : 'uploading blob to'
+}
+
+export interface SendOptions {
+  maxBytes?: number
+  body?: Buffer
+  headers?: Record<string, string>
+  /** The token must allow writing (pull and push). */
+  push?: boolean
+  /** Another repository the request reads (a mount's `from`): its pull is asked for too. */
+  from?: string
+}
+
+/** The token scope a request needs: its repository, pull or pull and push, and a mount's source. */
+function scopeOf(repository: string, options: SendOptions): string {
+  const own = `repository:${repository}:${options.push ? 'pull,push' : 'pull'}`
+  return options.from ? `${own} repository:${options.from}:pull` : own
+}
+
+/** The start of an answer that is not read on (an error's body), bounded; the rest is dropped. */
+async function readSome(res: Opened, max = 4096): Promise<string> {
+  const chunks: Buffer[] = []
+  let length = 0
+  try {
+    for await (const chunk of res.response as AsyncIterable<Buffer>) {
+      if (length < max) chunks.push(chunk)
+      length += chunk.length
+      if (length >= 64 * 1024) break
+    }
+  } catch {
+    // An error body that did not arrive whole is still an error.
+  } finally {
+    res.response.destroy()
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, max)
 }
 
 /** The first message of an OCI error body, if it is one. */

@@ -26,13 +26,15 @@ export interface ManifestHead {
 
 export interface Manifest extends ManifestHead {
   body: ManifestBody
+  /** The bytes as served: what its digest is over, and what a copy puts as it is. */
+  raw?: Buffer
 }
 
 export interface ManifestBody {
   mediaType?: string
   manifests?: { digest: string; mediaType?: string; size?: number; platform?: Platform }[]
-  config?: { digest: string; size: number }
-  layers?: { digest: string; size: number }[]
+  config?: { digest: string; size: number; mediaType?: string }
+  layers?: { digest: string; size: number; mediaType?: string }[]
 }
 
 export interface Platform {
@@ -43,6 +45,12 @@ export interface Platform {
 
 export function isIndex(mediaType: string): boolean {
   return INDEX_TYPES.has(mediaType)
+}
+
+/** `linux/arm64` matches `linux/arm64/v8`; a variant, when asked for, must match. */
+export function platformMatches(p: Platform, wanted: string): boolean {
+  const [os, arch, variant] = wanted.split('/')
+  return p.os === os && p.architecture === arch && (!variant || p.variant === variant)
 }
 
 export function formatPlatform(p: Platform): string {

@@ -23,6 +23,15 @@ export interface Answer {
   body: string
 }
 
+/** An answer whose body is still to be read (a blob), or whose request body was streamed. */
+export interface Opened {
+  status: number
+  headers: http.IncomingHttpHeaders
+  response: http.IncomingMessage
+}
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH'
+
 /** Checks a URL before it is requested (each hop of a redirect too); throws to refuse it. */
 export type Guard = (url: URL) => void
 
@@ -91,56 +100,102 @@ export class Transport {
   /**
    * Send a request and read the answer, following redirects (never from
    * HTTPS down to HTTP, nor to a link-local or metadata host; credentials
-   * are not carried to another host). `guard` checks every hop.
+   * are not carried to another host). `guard` checks every hop. A body is
+   * sent as it is and never to a redirect (uploads are not redirected).
    */
   async send(
-    method: 'GET' | 'HEAD',
+    method: Method,
     address: string,
     headers: Record<string, string>,
-    { maxBytes = MAX_BODY_BYTES, guard }: { maxBytes?: number; guard?: Guard } = {}
+    {
+      maxBytes = MAX_BODY_BYTES,
+      guard,
+      body
+    }: { maxBytes?: number; guard?: Guard; body?: Buffer } = {}
   ): Promise<Answer> {
     let url = new URL(address)
     let sent = headers
     for (let redirects = 0; ; redirects++) {
       guard?.(url)
       const started = Date.now()
-      const answer = await this.sendOnce(method, url, sent, maxBytes)
+      const answer = await this.sendOnce(method, url, sent, maxBytes, body)
       // Without the query: a token request's scope and service are not secret, but are noise.
       debug(
         () =>
           `${method} ${url.origin}${url.pathname} → ${answer.status} in ${Date.now() - started} ms${sent.authorization ? ` (${sent.authorization.split(' ')[0]} auth)` : ''}`
       )
-      const location = answer.headers.location
-      if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS) return answer
-      const next = new URL(location, url)
-      if (url.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new RegistryError(
-          `${url.host} redirected to ${next.origin} over plain HTTP; not followed`,
-          answer.status,
-          true
-        )
-      }
-      if (next.host !== url.host && isForbiddenHost(next.hostname)) {
-        throw new RegistryError(
-          `${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`,
-          answer.status,
-          true
-        )
-      }
-      if (next.host !== url.host) {
-        const { authorization: _dropped, ...rest } = sent
-        void _dropped
-        sent = rest
-      }
-      url = next
+      const hop = body ? undefined : redirected(url, answer, sent, redirects)
+      if (!hop) return answer
+      ;({ url, headers: sent } = hop)
     }
+  }
+
+  /**
+   * Send a request whose answer is read as a stream (a blob) or whose body is
+   * written as one (an upload, `write` ends or destroys the request). Redirects
+   * are followed for a request without a body, as `send` does; the caller
+   * reads or destroys the answer.
+   */
+  async open(
+    method: Method,
+    address: string,
+    headers: Record<string, string>,
+    { guard, write }: { guard?: Guard; write?: (req: http.ClientRequest) => Promise<void> } = {}
+  ): Promise<Opened> {
+    let url = new URL(address)
+    let sent = headers
+    for (let redirects = 0; ; redirects++) {
+      guard?.(url)
+      const response = await this.openOnce(method, url, sent, write)
+      const status = response.statusCode ?? 0
+      debug(() => `${method} ${url.origin}${url.pathname} → ${status} (streamed)`)
+      const hop = write
+        ? undefined
+        : redirected(url, { status, headers: response.headers }, sent, redirects)
+      if (!hop) return { status, headers: response.headers, response }
+      response.resume()
+      ;({ url, headers: sent } = hop)
+    }
+  }
+
+  private openOnce(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    write?: (req: http.ClientRequest) => Promise<void>
+  ): Promise<http.IncomingMessage> {
+    const transport = url.protocol === 'https:' ? https : http
+    return new Promise((resolve, reject) => {
+      const req = transport.request(
+        url,
+        {
+          method,
+          headers: { 'user-agent': this.userAgent, ...headers },
+          agent: this.agentFor(url),
+          timeout: SOCKET_TIMEOUT_MS
+        },
+        resolve
+      )
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`))
+      )
+      req.on('error', reject)
+      if (!write) req.end()
+      else
+        write(req).catch((error: unknown) => {
+          // The body could not be sent whole: the request must not look complete.
+          req.destroy(error instanceof Error ? error : new Error(String(error)))
+          reject(error)
+        })
+    })
   }
 
   private sendOnce(
     method: string,
     url: URL,
     headers: Record<string, string>,
-    maxBytes: number
+    maxBytes: number,
+    body?: Buffer
   ): Promise<Answer> {
     const transport = url.protocol === 'https:' ? https : http
     return new Promise((resolve, reject) => {
@@ -190,7 +245,41 @@ export class Transport {
         req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`))
       )
       req.on('error', reject)
-      req.end()
+      req.end(body)
     })
   }
+}
+
+/**
+ * Where a redirect leads, with the headers to send there; undefined when the
+ * answer is not one to follow. Never from HTTPS down to HTTP, nor to a
+ * link-local or metadata host; credentials are not carried to another host.
+ */
+function redirected(
+  url: URL,
+  answer: { status: number; headers: http.IncomingHttpHeaders },
+  sent: Record<string, string>,
+  redirects: number
+): { url: URL; headers: Record<string, string> } | undefined {
+  const location = answer.headers.location
+  if (!REDIRECTS.has(answer.status) || !location || redirects >= MAX_REDIRECTS) return undefined
+  const next = new URL(location, url)
+  if (url.protocol === 'https:' && next.protocol !== 'https:') {
+    throw new RegistryError(
+      `${url.host} redirected to ${next.origin} over plain HTTP; not followed`,
+      answer.status,
+      true
+    )
+  }
+  if (next.host !== url.host && isForbiddenHost(next.hostname)) {
+    throw new RegistryError(
+      `${url.host} redirected to ${next.host}, a link-local or cloud metadata address; not followed`,
+      answer.status,
+      true
+    )
+  }
+  if (next.host === url.host) return { url: next, headers: sent }
+  const { authorization: _dropped, ...rest } = sent
+  void _dropped
+  return { url: next, headers: rest }
 }

@@ -20,6 +20,10 @@ export interface CopyRequest {
 export interface CopyEngine {
   readonly name: string
   copy(request: CopyRequest): Promise<void>
+  /** What the engine moved in the run, one line for the log (the native engine counts). */
+  report?(): string | undefined
+  /** Release what the engine holds (connections). */
+  dispose?(): void
 }
 
 export class EngineError extends MirrorError {
@@ -76,7 +80,7 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
     /digest did not match|size mismatch|unexpected blob size|error verifying sha256 checksum|does not match expected size/i,
     'a blob read from the source did not match its digest (corrupted or truncated on the way); it was not stored'
   ],
-  [/connection refused/i, 'a registry could not be reached (connection refused)'],
+  [/connection refused|ECONNREFUSED/i, 'a registry could not be reached (connection refused)'],
   [
     // crane: `unexpected status code 401 Unauthorized` (a HEAD) or `UNAUTHORIZED: ...`; skopeo:
     // `unauthorized: authentication required`. Which registry is in the URL of what follows.
@@ -91,16 +95,17 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
     // skopeo's "happened during read" is the source's side of a blob copy; crane streams the
     // source blob into the upload, so the source ending early is an upload whose read from
     // it ended short ("readfrom tcp ...: unexpected EOF"; the target's side is a write error).
-    /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF/i,
+    // native: `reading blob <where>: <error>`.
+    /happened during read: (?:unexpected EOF|EOF|.*connection reset)|(?:Patch|Put|Post) "[^"]*": readfrom tcp \S+: unexpected EOF|^reading blob \S+: /i,
     'the connection to the source was closed in the middle of a blob'
   ],
   [
     // An upload (PATCH/PUT/POST to the target) that lost its connection.
-    /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe)/i,
+    /(?:Patch|Put|Post) "[^"]*": (?:EOF|.*connection reset|.*broken pipe|.*ECONNRESET|.*EPIPE|.*socket hang up)/i,
     'the connection to the target was closed in the middle of an upload'
   ],
   [
-    /unexpected EOF|connection reset|broken pipe|: EOF(?:$|[^\w])/i,
+    /unexpected EOF|connection reset|broken pipe|ECONNRESET|socket hang up|: EOF(?:$|[^\w])/i,
     'the connection was closed in the middle of a transfer'
   ],
   [
@@ -133,7 +138,9 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
     'the target answered 503 Service Unavailable on an upload (overloaded or in maintenance)'
   ],
   // crane, a coded answer: the codes as registries send them with a 500 and a 503.
-  [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error']
+  [/: (?:UNKNOWN|UNAVAILABLE):/, 'a registry answered with a server error'],
+  // native: the registry client's own wording.
+  [/: HTTP 5\d\d\b/, 'a registry answered with a server error']
 ]
 
 /** The plain-words cause of a tool's failure, when it is one we know. */

@@ -28,7 +28,7 @@ export function skopeoArgs(request: CopyRequest, authfile: string, policy?: stri
     args.push('--preserve-digests')
   } else {
     throw new EngineError(
-      'skopeo copies all platforms or exactly one; use engine: crane for several',
+      'skopeo copies all platforms or exactly one; use engine: crane or native for several',
       true
     )
   }
