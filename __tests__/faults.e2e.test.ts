@@ -237,6 +237,21 @@ function retryLines(result: ActionRun): string[] {
   return result.stdout.split('\n').filter(l => l.startsWith('retrying '))
 }
 
+/** The lines the native engine logs before it tries a request or a blob again itself. */
+function nativeRetryLines(result: ActionRun): string[] {
+  return result.stdout.split('\n').filter(l => l.startsWith('native: retrying '))
+}
+
+/**
+ * Where an engine's blob upload sends the bytes: crane and skopeo PATCH them
+ * (then PUT the digest); native PUTs a small blob in one request.
+ */
+function uploadRequest(repository: string): { method: string; path: RegExp } {
+  return engine.name === 'native'
+    ? { method: 'PUT', path: new RegExp(`/${repository}/blobs/uploads/`) }
+    : { method: 'PATCH', path: new RegExp(`/${repository}/`) }
+}
+
 /**
  * Each 429 a bodyless request met was followed, from the same client, by the
  * same request no sooner than Retry-After said. Returns how many were checked.
@@ -336,12 +351,24 @@ describeEngines('fault tolerance with real registries', () => {
     const got = await checkRun(c, result)
     expect([...got.values()].map(r => r.status)).toEqual(['copied', 'copied', 'copied', 'copied'])
     // The outage was met, said in the log, and retried after the registry came back.
-    const retried = retryLines(result)
-    expect(retried.length).toBeGreaterThan(0)
-    expect(retried.join('\n')).toMatch(
-      /restart\/img-2.*(connection refused|closed in the middle|cannot be reached)/
-    )
-    expect(got.get('restart/img-2')?.note).toMatch(/copied on attempt \d of 4; attempt \d failed: /)
+    if (engine.name === 'native') {
+      // native tries a request or a blob transfer the outage broke again itself (the client:
+      // 3 more times, 0.5 to 2 s apart; a blob: alone, 3 tries), and says so in the log.
+      const own = nativeRetryLines(result)
+      expect(own.length).toBeGreaterThan(0)
+      expect(own.join('\n')).toMatch(
+        /restart\/img-2.*(connection refused|closed in the middle|cannot be reached)/
+      )
+    } else {
+      const retried = retryLines(result)
+      expect(retried.length).toBeGreaterThan(0)
+      expect(retried.join('\n')).toMatch(
+        /restart\/img-2.*(connection refused|closed in the middle|cannot be reached)/
+      )
+      expect(got.get('restart/img-2')?.note).toMatch(
+        /copied on attempt \d of 4; attempt \d failed: /
+      )
+    }
     // Images were written after the restart: the run went on rather than giving up.
     const afterRestart = target
       .requests()
@@ -383,9 +410,8 @@ describeEngines('fault tolerance with real registries', () => {
       // starts that blob's upload again itself.
       {
         name: 'target-429-upload',
-        method: 'PATCH',
+        ...uploadRequest('throttle/img-1'),
         // One fault kind per image, so each failed attempt has one cause to name.
-        path: /\/throttle\/img-1\//,
         times: 1,
         fault: { kind: 'status', status: 429, retryAfter: 1 }
       },
@@ -427,9 +453,15 @@ describeEngines('fault tolerance with real registries', () => {
         /^copied on attempt 2 of 4; attempt 1 failed: a registry refused with 429 Too Many Requests/
       )
     } else {
-      // crane met every one of these faults again itself: no image needed another attempt.
+      // crane and native met every one of these faults again themselves: no image needed
+      // another attempt (native says each in the log: the refused upload as its blob).
       expect(retryLines(result)).toEqual([])
       expect([...got.values()].map(r => r.note ?? '')).toEqual(['', '', ''])
+      if (engine.name === 'native') {
+        expect(nativeRetryLines(result).join('\n')).toMatch(
+          /^native: retrying blob sha256:[0-9a-f]{64} of \S+\/throttle\/img-1 in [\d.]+ s \(try 2 of 3\): a registry refused with 429 Too Many Requests \(rate limited\) \(native: uploading blob .*HTTP 429/m
+        )
+      }
     }
 
     await expectConverges(c)
@@ -449,8 +481,7 @@ describeEngines('fault tolerance with real registries', () => {
     targetProxy.setRules([
       {
         name: 'target-cut-upload',
-        method: 'PATCH',
-        path: /\/cut\/img-3\//,
+        ...uploadRequest('cut/img-3'),
         times: 1,
         fault: { kind: 'cut-request', afterBytes: 16 }
       }
@@ -481,8 +512,14 @@ describeEngines('fault tolerance with real registries', () => {
       expect(retried.filter(l => source.test(l)).length).toBeGreaterThanOrEqual(1)
       expect(retried.filter(l => target.test(l))).toHaveLength(1)
     } else {
-      // crane retries a connection that ended (EOF) itself: no image needed another attempt.
+      // crane and native retry a connection that ended themselves: no image needed another
+      // attempt. native tries the cut blob again alone, and its line says which side hung up.
       expect(retried).toEqual([])
+      if (engine.name === 'native') {
+        const own = nativeRetryLines(result).filter(l => l.startsWith('native: retrying blob'))
+        expect(own.filter(l => source.test(l)).length).toBeGreaterThanOrEqual(1)
+        expect(own.filter(l => target.test(l))).toHaveLength(1)
+      }
     }
 
     await expectConverges(c)
@@ -510,8 +547,7 @@ describeEngines('fault tolerance with real registries', () => {
     targetProxy.setRules([
       {
         name: 'target-flip-upload',
-        method: 'PATCH',
-        path: /\/corrupt\/img-3\//,
+        ...uploadRequest('corrupt/img-3'),
         times: 1,
         fault: { kind: 'corrupt-request', at: 3 }
       }
@@ -519,20 +555,38 @@ describeEngines('fault tolerance with real registries', () => {
     const result = await run(c, { retries: '1' })
     const got = await checkRun(c, result, /did not match its digest/)
     expect(got.get('corrupt/img-1')?.status).toBe('copied')
-    expect(got.get('corrupt/img-1')?.note).toMatch(
-      /attempt 1 failed: a blob read from the source did not match its digest/
-    )
     expect(got.get('corrupt/img-3')?.status).toBe('copied')
-    expect(got.get('corrupt/img-3')?.note).toMatch(
-      /attempt 1 failed: the target refused a blob whose content did not match its digest/
-    )
+    if (engine.name === 'native') {
+      // native tried the blob again alone: the image needed no second attempt, and the log
+      // says why the blob went again.
+      expect(got.get('corrupt/img-1')?.note).toBeUndefined()
+      expect(got.get('corrupt/img-3')?.note).toBeUndefined()
+      const own = nativeRetryLines(result).join('\n')
+      expect(own).toMatch(
+        /retrying blob \S+ of \S+\/corrupt\/img-1 .*: a blob read from the source did not match its digest/
+      )
+      expect(own).toMatch(
+        /retrying blob \S+ of \S+\/corrupt\/img-3 .*: the target refused a blob whose content did not match its digest/
+      )
+    } else {
+      expect(got.get('corrupt/img-1')?.note).toMatch(
+        /attempt 1 failed: a blob read from the source did not match its digest/
+      )
+      expect(got.get('corrupt/img-3')?.note).toMatch(
+        /attempt 1 failed: the target refused a blob whose content did not match its digest/
+      )
+    }
     const truncated = got.get('corrupt/img-2')
     expect(truncated?.status).toBe('failed')
     // What each tool said: skopeo hashes the blob as it streams; crane checks the length first.
-    const said =
-      engine.name === 'skopeo'
-        ? 'skopeo exited with 1: .*Digest did not match, expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}'
-        : 'crane exited with 1: GET http://[^ ]+/corrupt/img-2/blobs/sha256:[0-9a-f]{64}: Content-Length header 20 does not match expected size \\d+'
+    const said = {
+      skopeo:
+        'skopeo exited with 1: .*Digest did not match, expected sha256:[0-9a-f]{64}, got sha256:[0-9a-f]{64}',
+      crane:
+        'crane exited with 1: GET http://[^ ]+/corrupt/img-2/blobs/sha256:[0-9a-f]{64}: Content-Length header 20 does not match expected size \\d+',
+      native:
+        'native: [^ ]+/corrupt/img-2/blobs/sha256:[0-9a-f]{64}: unexpected blob size, the source answered Content-Length 20 for \\d+ bytes'
+    }[engine.name]
     expect(truncated?.reason).toMatch(
       new RegExp(
         `^a blob read from the source did not match its digest \\(corrupted or truncated on the way\\); it was not stored \\(${said}\\) \\(after 2 attempts\\)$`
@@ -545,12 +599,18 @@ describeEngines('fault tolerance with real registries', () => {
     )
     expect(head.status).toBe(404)
     expect(sourceProxy.injected().filter(i => i.rule === 'source-flip')).toHaveLength(1)
-    // Neither engine retries a blob that came short within one copy: each attempt met the
+    // Neither tool retries a blob that came short within one copy: each attempt met the
     // truncation and gave up. skopeo reads img-2's blobs one after the other and stops at the
     // first, once an attempt; crane reads its config and layer at once, so one or both.
+    // native tries a blob 3 times before the attempt fails (both blobs at once, the other
+    // stopping at its next try once one has failed).
     const cuts = faultsOf(sourceProxy, 'source-truncate')
     if (engine.name === 'skopeo') expect(cuts).toHaveLength(2)
-    else expect([2, 3, 4]).toContain(cuts.length)
+    else if (engine.name === 'crane') expect([2, 3, 4]).toContain(cuts.length)
+    else {
+      expect(cuts.length).toBeGreaterThanOrEqual(2 * 3)
+      expect(cuts.length).toBeLessThanOrEqual(2 * 2 * 3)
+    }
     // Both attempts met it: the action's backoff (2 s, give or take a quarter) lies between.
     const spread = (cuts.at(-1)?.at ?? 0) - (cuts[0]?.at ?? 0)
     expect(spread).toBeGreaterThanOrEqual(1400)
@@ -567,7 +627,8 @@ describeEngines('fault tolerance with real registries', () => {
     const c = await prepareCase('storm', 2, { viaProxy: true })
     // Every read of these manifests by the engine (the action's own HEADs pass, so each
     // attempt gets as far as running the engine): rate limited, or a server error.
-    const theEngine = /^(?!image-mirror)/
+    const theEngine =
+      engine.name === 'native' ? /^image-mirror \(native engine\)/ : /^(?!image-mirror)/
     sourceProxy.setRules([
       {
         name: 'storm-429',
@@ -613,6 +674,18 @@ describeEngines('fault tolerance with real registries', () => {
       for (const line of retryLines(result)) {
         expect(line).toMatch(/\(attempt 2 of 3, the last if crane has to retry it itself again\)/)
       }
+    } else if (engine.name === 'native') {
+      // native's client tries a request 4 times (as Retry-After says for the 429); after two
+      // copies that ended so the image is given up, as for crane.
+      expect(asked('storm-429')).toHaveLength(4 * ENGINE_RETRIED_ATTEMPTS)
+      expect(asked('storm-503')).toHaveLength(4 * ENGINE_RETRIED_ATTEMPTS)
+      for (const r of got.values()) {
+        expect(r.reason).toMatch(
+          /\(after 2 attempts, each retried by native itself; not tried again in this run\)$/
+        )
+      }
+      expect(retryLines(result)).toHaveLength(2)
+      expect(nativeRetryLines(result).length).toBe(3 * 2 * ENGINE_RETRIED_ATTEMPTS)
     } else {
       // skopeo waits out a 429 itself, 5 tries as long as Retry-After says, on each of the 3
       // attempts; a 503 it leaves to the action, once an attempt.

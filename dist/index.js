@@ -35602,7 +35602,7 @@ function notice(message, properties = {}) {
  * Writes info to log with console.log.
  * @param message info message
  */
-function info(message) {
+function core_info(message) {
     process.stdout.write(message + external_os_namespaceObject.EOL);
 }
 /**
@@ -37035,7 +37035,8 @@ const EXPLANATIONS = [
         // Asking the target whether it already holds a blob: crane does it with HEAD only (it reads
         // the source with GET), skopeo says "at destination". A registry whose storage failed (a
         // blob linked empty when its disk filled up) answers it with a 500 from then on.
-        /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b/,
+        // native: `checking for a blob in <registry>/<repository>: HTTP 500`.
+        /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b|checking for a blob in \S+: HTTP 5\d\d\b/,
         `the target failed to store the image (it answered a server error while the image was being written); ${TARGET_STORAGE}`
     ],
     [
@@ -37837,7 +37838,6 @@ class RegistryClient {
         let authenticated = false;
         // Without the query: a next page's link is the registry's text, not ours to repeat.
         const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`;
-        const retrying = (attempt, wait) => `attempt ${attempt + 1} of ${this.retries + 1}, next in ${Math.round(wait)} ms`;
         for (let attempt = 0;; attempt++) {
             let res;
             try {
@@ -37852,7 +37852,7 @@ class RegistryClient {
                     throw error;
                 if (attempt < this.retries) {
                     const wait = backoffDelay(attempt, this.retryDelayMs);
-                    log_debug(() => `${what()}: ${errorMessage(error)}; ${retrying(attempt, wait)}`);
+                    this.retrying(what(), attempt, wait, errorMessage(error));
                     await sleep(wait);
                     continue;
                 }
@@ -37869,7 +37869,7 @@ class RegistryClient {
             if ((status === 429 || status >= 500) && attempt < this.retries) {
                 const retryAfter = res.headers['retry-after'];
                 const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs);
-                log_debug(() => `${what()}: HTTP ${status}${retryAfter ? ` (Retry-After ${String(retryAfter)})` : ''}; ${retrying(attempt, wait)}`);
+                this.retrying(what(), attempt, wait, answered(status, retryAfter));
                 await sleep(wait);
                 continue;
             }
@@ -37899,7 +37899,9 @@ class RegistryClient {
                 if (error instanceof RegistryError)
                     throw error;
                 if (attempt < this.retries) {
-                    await sleep(backoffDelay(attempt, this.retryDelayMs));
+                    const wait = backoffDelay(attempt, this.retryDelayMs);
+                    this.retrying(`GET ${registry}/${repository}/${path}`, attempt, wait, errorMessage(error));
+                    await sleep(wait);
                     continue;
                 }
                 throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
@@ -37918,7 +37920,9 @@ class RegistryClient {
             }
             if ((status === 429 || status >= 500) && attempt < this.retries) {
                 const retryAfter = res.headers['retry-after'];
-                await sleep(answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs));
+                const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs);
+                this.retrying(`GET ${registry}/${repository}/${path}`, attempt, wait, answered(status, retryAfter));
+                await sleep(wait);
                 continue;
             }
             throw this.failure(status, registry, repository, path, text, 'GET');
@@ -37950,6 +37954,16 @@ class RegistryClient {
             throw new RegistryError(`${registry} gave an upload location on ${url.host}, a link-local or cloud metadata address; not followed`, undefined, true);
         }
         return url.toString();
+    }
+    /** Say that a request is tried again: to onRetry when given, else as a debug line. */
+    retrying(what, attempt, waitMs, why) {
+        const tries = this.retries + 1;
+        if (this.options.onRetry) {
+            this.options.onRetry(`${what} (try ${attempt + 2} of ${tries})`, waitMs, why);
+        }
+        else {
+            log_debug(() => `${what}: ${why}; attempt ${attempt + 1} of ${tries}, next in ${Math.round(waitMs)} ms`);
+        }
     }
     authorizationFor(registry, url, scope) {
         const refusal = this.auth.refusal(registry);
@@ -37989,10 +38003,17 @@ class RegistryClient {
         }
     }
 }
+/** An answer retried, as its retry line says it. */
+function answered(status, retryAfter) {
+    return `HTTP ${status}${retryAfter ? ` (Retry-After ${String(retryAfter)})` : ''}`;
+}
 /** How a failed request is named in its message. */
 function describeRequest(verb, path) {
     if (path.startsWith('tags/'))
         return 'listing tags of';
+    // Only a copy asks whether a repository holds a blob: the native engine, of the target.
+    if (verb === 'HEAD' && path.startsWith('blobs/'))
+        return 'checking for a blob in';
     if (verb === 'GET' || verb === 'HEAD')
         return 'reading';
     return path.startsWith('manifests/') ? 'uploading manifest to' : 'uploading blob to';
@@ -45279,17 +45300,26 @@ async function expandTagFilters(results, client) {
     }
     return expanded;
 }
+/**
+ * Images compared with the target at once, whatever `concurrency` says: a
+ * comparison is a few HEADs, waiting on round trips, so a run of thousands of
+ * unchanged images is bound by this, not by how many copies may run at once.
+ */
+const COMPARE_CONCURRENCY = 16;
 /** Copy every planned result; others pass through unchanged. Order is kept. */
 async function copyImages(results, options) {
-    const limit = pLimit(options.concurrency);
+    const pools = {
+        compare: pLimit(Math.max(COMPARE_CONCURRENCY, options.concurrency)),
+        copy: pLimit(options.concurrency)
+    };
     const done = results.map(result => Promise.resolve(result));
     const toCopy = (result) => result.status === 'planned' && !result.tagFilter;
     for (const index of startOrder(groupByRepository(results, toCopy))) {
-        done[index] = limit(async () => {
-            const copied = await mirrorOne(results[index], options);
+        done[index] = (async () => {
+            const copied = await mirrorOne(results[index], options, pools);
             options.onResult?.(copied);
             return copied;
-        });
+        })();
     }
     return Promise.all(done);
 }
@@ -45309,7 +45339,7 @@ function startOrder(groups) {
     }
     return order;
 }
-async function mirrorOne(result, options) {
+async function mirrorOne(result, options, pools) {
     const started = Date.now();
     const state = { copied: false };
     const attempts = options.retries + 1;
@@ -45332,7 +45362,7 @@ async function mirrorOne(result, options) {
         }
         made++;
         try {
-            const done = await attemptOne(result, options, state);
+            const done = await attemptOne(result, options, state, pools);
             if (attempt > 0) {
                 // Said in the result too: a success that needed retries is worth knowing about.
                 const last = scrub(errorMessage(lastError), options.secrets);
@@ -45364,21 +45394,22 @@ async function mirrorOne(result, options) {
         seconds: (Date.now() - started) / 1000
     };
 }
-async function attemptOne(result, options, state) {
+/** One attempt: compare (in the wide pool), then copy and verify (in the copy pool). */
+async function attemptOne(result, options, state, pools) {
+    const compared = await pools.compare(() => compareOne(result, options, state));
+    if ('done' in compared)
+        return compared.done;
+    return pools.copy(() => copyOne(result, options, state, compared));
+}
+async function compareOne(result, options, state) {
     const { client } = options;
     const source = parse(result.source);
     const target = parse(result.target);
-    const decide = () => expectation(source, target, {
-        client,
-        platforms: options.platforms,
-        severalPlatforms: options.severalPlatforms ?? true
-    });
     // Decided once the copy is made: a retry verifies against what was copied.
-    let expected = state.expected ?? (await decide());
+    const expected = state.expected ?? (await decide(source, target, options));
     log_debug(() => `${result.source}: source ${expected.sourceDigest}, ${expected.platforms === 'all' ? 'all platforms' : expected.platforms.join(', ')}${expected.satisfied ? ', already held by the target' : ''}${expected.note ? `; ${expected.note}` : ''}`);
     // The engine pushes a tag when there is one; a digest-only request lands by digest.
     const targetRef = target.tag ?? expected.sourceDigest;
-    const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
     // A platform subset the tag already holds is never copied again: nothing would change.
     const subsetHeld = expected.satisfied && expected.platforms !== 'all';
     let seen;
@@ -45386,7 +45417,7 @@ async function attemptOne(result, options, state) {
         const present = await client.headManifest(target.registry, target.repository, targetRef);
         if (present && (await matches(present, expected, target, client))) {
             log_debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`);
-            return withDigests(result, 'unchanged', present.digest, expected);
+            return { done: withDigests(result, 'unchanged', present.digest, expected) };
         }
         seen = present?.digest ?? '';
         log_debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`);
@@ -45395,19 +45426,28 @@ async function attemptOne(result, options, state) {
         log_debug(() => `${result.target}: skip-unchanged is false; not compared with the target${options.engine ? '' : ' (no copy in this job: left planned)'}`);
     }
     if (!options.engine)
-        return withDigests(result, 'planned', undefined, expected);
+        return { done: withDigests(result, 'planned', undefined, expected) };
+    return { source, target, expected, seen, engine: options.engine };
+}
+async function copyOne(result, options, state, compared) {
+    const { client } = options;
+    const { source, target, seen, engine } = compared;
+    let { expected } = compared;
+    const targetRef = target.tag ?? expected.sourceDigest;
+    const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
+    const again = () => decide(source, target, options);
     if (!state.copied) {
         // What the tag keeps was decided from what it held: if another run changed it since (two
         // issues at once), decide again, so neither takes away what the other added. What is left
         // is the moment between the last read and the engine's push.
         if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
-            expected = await decide();
+            expected = await again();
             if (expected.held !== undefined && (await headTarget()) !== expected.held) {
                 throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
             }
         }
         try {
-            await options.engine.copy({
+            await engine.copy({
                 source: `${repositoryName(source)}@${expected.sourceDigest}`,
                 target: `${repositoryName(target)}${target.tag ? `:${target.tag}` : `@${expected.sourceDigest}`}`,
                 platforms: expected.platforms,
@@ -45432,6 +45472,14 @@ async function attemptOne(result, options, state) {
     log_debug(() => `${result.target}: verified, it holds ${after.digest}`);
     const copied = withDigests(result, 'copied', after.digest, expected);
     return { ...copied, ...(await describeTarget(client, target, after.digest)) };
+}
+/** What the target must hold, decided from the source and the tag as they are now. */
+function decide(source, target, options) {
+    return expectation(source, target, {
+        client: options.client,
+        platforms: options.platforms,
+        severalPlatforms: options.severalPlatforms ?? true
+    });
 }
 function withDigests(result, status, digest, expected) {
     const out = { ...result, status };
@@ -45900,11 +45948,11 @@ class RetryHelper {
                     if (isRetryable && !isRetryable(err)) {
                         throw err;
                     }
-                    info(err.message);
+                    core_info(err.message);
                 }
                 // Sleep
                 const seconds = this.getSleepAmount();
-                info(`Waiting ${seconds} seconds before trying again`);
+                core_info(`Waiting ${seconds} seconds before trying again`);
                 yield this.sleep(seconds);
                 attempt++;
             }
@@ -46717,7 +46765,7 @@ async function fromCache(options, archive, expected, local) {
         core_warning(`The tool cache's crane ${options.version} archive (${cached}) has sha256 ${actual}, expected ${expected}: it was changed after it was cached. It is not used; crane is downloaded again and the entry replaced. Check who can write the tool cache on this runner.`);
         return false;
     }
-    info(`crane ${options.version} found in the tool cache, archive verified (sha256 ${actual})`);
+    core_info(`crane ${options.version} found in the tool cache, archive verified (sha256 ${actual})`);
     return true;
 }
 const cacheVersion = (options) => options.version.replace(/^v/, '');
@@ -46748,13 +46796,13 @@ async function installInto(dir, options, archive, expected) {
     // A crane already on PATH is deliberately ignored: only this pinned, verified release is used.
     if (!(await fromCache(options, archive, expected, local))) {
         const url = `${options.baseUrl}/${options.version}/${archive}`;
-        info(`Downloading crane ${options.version} from ${url}`);
+        core_info(`Downloading crane ${options.version} from ${url}`);
         await download(url, `crane ${options.version}`, local);
         const actual = await sha256File(local);
         if (actual !== expected) {
             throw new Error(`the crane archive from ${url} has sha256 ${actual}, expected ${expected}; it was not installed`);
         }
-        info(`crane archive verified (sha256 ${actual})`);
+        core_info(`crane archive verified (sha256 ${actual})`);
         try {
             await cacheFile(local, archive, CACHE_TOOL_NAME, cacheVersion(options), options.arch);
         }
@@ -47216,12 +47264,9 @@ class NativeEngine {
             await this.copyImage(request);
         }
         catch (error) {
-            const detail = errorMessage(error);
-            const said = `native: ${detail}`;
-            const cause = explain(detail);
             const permanent = isPermanent(error);
             // What fails here was retried already: by the client (a request) or here (a blob).
-            throw new EngineError(cause ? `${cause} (${said})` : said, permanent, !permanent);
+            throw new EngineError(plain(errorMessage(error)), permanent, !permanent);
         }
     }
     async copyImage(request) {
@@ -47283,13 +47328,23 @@ class NativeEngine {
             }, this.options.progressEveryMs)
             : undefined;
         const limit = pLimit(this.options.blobJobs);
+        // Once one blob has failed the image has: the others stop rather than go on trying.
+        const stop = { stopped: false };
         try {
             await Promise.all(blobs.map(blob => limit(async () => {
+                if (stop.stopped)
+                    return;
                 let sent = 0;
-                await this.placeBlob(source, target, blob, bytes => {
-                    sent += bytes;
-                    done += bytes;
-                });
+                try {
+                    await this.placeBlob(source, target, blob, stop, bytes => {
+                        sent += bytes;
+                        done += bytes;
+                    });
+                }
+                catch (error) {
+                    stop.stopped = true;
+                    throw error;
+                }
                 // Skipped or mounted: counted as done all the same.
                 done += blob.size - sent;
             })));
@@ -47300,7 +47355,7 @@ class NativeEngine {
         }
     }
     /** Make the target repository hold the blob: there already, mounted, or uploaded. */
-    async placeBlob(source, target, blob, onBytes) {
+    async placeBlob(source, target, blob, stop, onBytes) {
         const key = `${target.registry} ${blob.digest}`;
         for (let round = 0; round < 3; round++) {
             const placing = this.placed.get(key);
@@ -47317,7 +47372,7 @@ class NativeEngine {
                     this.stats.mounted++;
                     return;
                 }
-                return this.upload(source, target, blob, onBytes, mount.location);
+                return this.upload(source, target, blob, stop, onBytes, mount.location);
             }
             // Whoever was placing it failed: this image tries it itself.
             if (this.placed.get(key) === placing)
@@ -47328,7 +47383,7 @@ class NativeEngine {
                 this.stats.present++;
             }
             else {
-                await this.upload(source, target, blob, onBytes);
+                await this.upload(source, target, blob, stop, onBytes);
             }
             return target.repository;
         })();
@@ -47343,7 +47398,7 @@ class NativeEngine {
         }
     }
     /** Stream one blob from the source into a new upload; a broken transfer is tried again alone. */
-    async upload(source, target, blob, onBytes, location) {
+    async upload(source, target, blob, stop, onBytes, location) {
         const attempts = this.options.blobAttempts;
         for (let attempt = 1;; attempt++) {
             let sent = 0;
@@ -47378,11 +47433,14 @@ class NativeEngine {
             }
             catch (error) {
                 onBytes(-sent);
-                if (!(error instanceof TransferError) || error.permanent || attempt >= attempts)
+                if (!(error instanceof TransferError) ||
+                    error.permanent ||
+                    attempt >= attempts ||
+                    stop.stopped)
                     throw error;
                 const wait = backoffDelay(attempt - 1, this.options.retryDelayMs);
                 this.stats.retried++;
-                this.info(`native: retrying blob ${blob.digest} of ${repositoryName(target)} in ${(wait / 1000).toFixed(1)} s (try ${attempt + 1} of ${attempts}): ${errorMessage(error)}`);
+                this.info(`native: retrying blob ${blob.digest} of ${repositoryName(target)} in ${seconds(wait)} s (try ${attempt + 1} of ${attempts}): ${plain(errorMessage(error))}`);
                 await sleep(wait);
             }
         }
@@ -47466,6 +47524,14 @@ function blobsOf(image, source) {
 }
 function distinct(blobs) {
     return [...new Map(blobs.map(b => [b.digest, b])).values()];
+}
+/** A failure in plain words first, then as it was met (`cause (native: detail)`). */
+function plain(detail) {
+    const cause = explain(detail);
+    return cause ? `${cause} (native: ${detail})` : `native: ${detail}`;
+}
+function seconds(ms) {
+    return (ms / 1000).toFixed(1);
 }
 function mib(bytes) {
     return (bytes / MIB).toFixed(1);
@@ -47554,13 +47620,24 @@ class SkopeoEngine {
 
 
 
+
+/** A retried request's reason, with its plain cause first when there is one. */
+function explainRetry(why) {
+    const cause = explain(why);
+    return cause ? `${cause} (${why})` : why;
+}
 async function createEngine(inputs, context) {
     if (inputs.engine === 'skopeo')
         return SkopeoEngine.create(context.configDir);
     if (inputs.engine === 'native') {
+        const info = (line) => core_info(safeLog(line));
         return new NativeEngine({
-            client: context.newClient('image-mirror (native engine)'),
-            info: line => info(safeLog(line))
+            client: context.newClient({
+                userAgent: 'image-mirror (native engine)',
+                // A request the engine tries again is said in the log, like a blob it tries again.
+                onRetry: (what, waitMs, why) => info(`native: retrying ${what} in ${(waitMs / 1000).toFixed(1)} s: ${explainRetry(why)}`)
+            }),
+            info
         });
     }
     const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl });
@@ -47725,7 +47802,7 @@ function sourceRegistries(results) {
 async function mirror(results, inputs, options = {}) {
     const target = targetRegistry(inputs.target);
     if (options.anonymousSources) {
-        info("Open mirror: sources are read anonymously; of the docker config only the target's login is used.");
+        core_info("Open mirror: sources are read anonymously; of the docker config only the target's login is used.");
     }
     const dockerConfig = readDockerConfig(undefined, m => core_warning(m));
     // An open mirror keeps only the target's own login (a docker/login-action step, say).
@@ -47746,11 +47823,11 @@ async function mirror(results, inputs, options = {}) {
         }
         return known.get(registry);
     };
-    const newClient = (userAgent) => new RegistryClient({
+    const newClient = (extra = {}) => new RegistryClient({
         insecure: inputs.insecureRegistries,
         credentials,
         warn: m => core_warning(safeLog(m)),
-        ...(userAgent ? { userAgent } : {})
+        ...extra
     });
     const client = newClient();
     // The engines' credentials live in a private directory, removed at the end (or on a
@@ -47785,7 +47862,7 @@ async function mirror(results, inputs, options = {}) {
                 };
             }
         }
-        info(`${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`);
+        core_info(`${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`);
         const done = await copyImages(expanded, {
             client,
             ...(engine ? { engine } : {}),
@@ -47796,12 +47873,12 @@ async function mirror(results, inputs, options = {}) {
             concurrency: inputs.concurrency,
             insecure: new Set(inputs.insecureRegistries),
             secrets: inputs.password ? [inputs.password] : [],
-            onRetry: (r, retry) => info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
-            onResult: r => info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
+            onRetry: (r, retry) => core_info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
+            onResult: r => core_info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
         const moved = engine?.report?.();
         if (moved)
-            info(safeLog(moved));
+            core_info(safeLog(moved));
         return { expanded, results: done };
     }
     finally {
@@ -48520,9 +48597,9 @@ function emitClientConfigs(options, results) {
     setOutput('configs', JSON.stringify(ordered));
     startGroup(`Client configs for ${configs.registries.join(', ') || 'no registry'}`);
     for (const file of Object.values(ordered).flat())
-        info(safeLog(`wrote ${file}`));
+        core_info(safeLog(`wrote ${file}`));
     for (const note of configs.notes)
-        info(safeLog(note.text));
+        core_info(safeLog(note.text));
     endGroup();
     return done;
 }
@@ -53894,7 +53971,7 @@ async function writeSummary(results, context) {
  */
 async function flushSummary() {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-        info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
+        core_info('GITHUB_STEP_SUMMARY is not set; the job summary is skipped.');
         summary_summary.emptyBuffer();
         return;
     }
@@ -53914,7 +53991,7 @@ function logResults(results) {
         const where = r.target ? ` -> ${r.target}` : '';
         const filter = r.tagFilter ? ` tags ${r.tagFilter}` : '';
         const why = r.reason ? `: ${r.reason}` : '';
-        info(safeLog(`${statusWord(r.status).padEnd(10)} ${what}${filter}${where}${why} (${r.origin})`));
+        core_info(safeLog(`${statusWord(r.status).padEnd(10)} ${what}${filter}${where}${why} (${r.origin})`));
     }
     endGroup();
     for (const r of results.filter(r => r.status === 'rejected' || r.status === 'failed')) {
@@ -54643,13 +54720,13 @@ function offeredPlatforms(parsed, inputs) {
 function readIssueRequest(inputs) {
     const event = readIssueEvent(process.env.GITHUB_EVENT_NAME, process.env.GITHUB_EVENT_PATH);
     // The title is a stranger's text: logged only through safeLog.
-    info(safeLog(`Issue #${event.number} (${event.action}) by ${event.author}: ${event.title.slice(0, 200)}`));
+    core_info(safeLog(`Issue #${event.number} (${event.action}) by ${event.author}: ${event.title.slice(0, 200)}`));
     const why = notServed(event);
     const parsed = why
         ? { requests: [], notes: [], ignored: 0 }
         : parseIssue(event, { maxImages: inputs.issueMaxImages });
     if (why)
-        info(safeLog(why));
+        core_info(safeLog(why));
     if (!why)
         offeredPlatforms(parsed, inputs);
     if (parsed.problem)
@@ -54712,7 +54789,7 @@ async function answerIssue(request, results) {
             run: request.run
         }));
         await request.answerer.settle(outcome, request.run.dryRun);
-        info(`Answered issue #${request.event.number}: ${outcome}`);
+        core_info(`Answered issue #${request.event.number}: ${outcome}`);
         return undefined;
     }
     catch (error) {
@@ -54847,7 +54924,7 @@ function requests_readAllowlist(inputs) {
     if (!inputs.allowlist)
         return undefined;
     const allowlist = parseAllowlist(external_node_fs_namespaceObject.readFileSync(inputs.allowlist, 'utf8'), displayPath(inputs.allowlist));
-    info(`Allowlist ${allowlist.source}: ${allowlist.patterns.length} pattern(s)`);
+    core_info(`Allowlist ${allowlist.source}: ${allowlist.patterns.length} pattern(s)`);
     return allowlist;
 }
 /** Issue requests without an allowlist: sources are read anonymously (open-mirror: true). */
@@ -54879,7 +54956,7 @@ async function planThenCopy(requests, inputs, allowlist, extent, onAccepted) {
         return { expanded: results, results };
     await onAccepted?.(planned);
     if (extent === 'plan-only') {
-        info('dry-run with skip-unchanged: false: no registry is contacted.');
+        core_info('dry-run with skip-unchanged: false: no registry is contacted.');
         return { expanded: results, results };
     }
     startGroup(extent === 'copy' ? 'Copy' : 'Compare with the target');
@@ -54996,11 +55073,11 @@ async function runCopy(inputs) {
     const { leg } = inputs;
     const work = legWork(plan, leg);
     const name = `Leg ${leg} of ${plan.legs.length}`;
-    info(`${name}: ${work.length} image(s).`);
+    core_info(`${name}: ${work.length} image(s).`);
     const dryRun = plan.dryRun || inputs.dryRun;
     const { results } = await mirror(work.map(w => w.result), { ...inputs, platforms: plan.platforms, dryRun }, { anonymousSources: plan.anonymousSources === true });
     const file = writeLegResults(inputs.resultsDir, plan, leg, work.map((w, i) => ({ index: w.index, result: results[i] })));
-    info(`Results written to ${file}.`);
+    core_info(`Results written to ${file}.`);
     await publishResults(results, { dryRun, remarks: [`${name}.`] });
 }
 
@@ -55396,7 +55473,7 @@ function annotate(result, file, fixed) {
         return;
     startGroup(`${rest.length} more finding(s)`);
     for (const f of rest)
-        info(`${safeLog(file)}:${f.line}: ${message(f)}`);
+        core_info(`${safeLog(file)}:${f.line}: ${message(f)}`);
     endGroup();
 }
 function buildLintSummary(result, file, fixed) {
@@ -55474,7 +55551,7 @@ async function runLintAllowlist(inputs) {
     if (fixed)
         external_node_fs_namespaceObject.writeFileSync(path, result.normalForm);
     const { findings } = result;
-    info(`Allowlist ${safeLog(file)}: ${findings.length} finding(s), ${result.patterns} pattern(s) in normal form${fixed ? '; the file was rewritten in normal form' : ''}.`);
+    core_info(`Allowlist ${safeLog(file)}: ${findings.length} finding(s), ${result.patterns} pattern(s) in normal form${fixed ? '; the file was rewritten in normal form' : ''}.`);
     annotate(result, file, fixed);
     setOutput('findings', String(findings.length));
     setOutput('normalized', String(result.normalized));
@@ -55563,7 +55640,7 @@ async function runPlan(inputs) {
     const remark = legs.length === 0
         ? 'Nothing to copy: no legs.'
         : `${toCopy} image(s) to copy over ${legs.length} leg(s) of ${Math.min(...sizes)} to ${Math.max(...sizes)} image(s); the report job merges what they copy.`;
-    info(`${remark} Plan written to ${file}.`);
+    core_info(`${remark} Plan written to ${file}.`);
     // Failures found while planning are reported (and fail the run) in the report job.
     await publishResults(results, {
         dryRun: inputs.dryRun,

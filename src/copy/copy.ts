@@ -4,7 +4,7 @@
  * engine, verified, and returned as results. A bounded pool runs images at
  * once; one image's failure never stops the others.
  */
-import pLimit from 'p-limit'
+import pLimit, { type LimitFunction } from 'p-limit'
 import { debug } from '../action/log.js'
 import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
@@ -123,20 +123,36 @@ export async function expandTagFilters(
   return expanded
 }
 
+/**
+ * Images compared with the target at once, whatever `concurrency` says: a
+ * comparison is a few HEADs, waiting on round trips, so a run of thousands of
+ * unchanged images is bound by this, not by how many copies may run at once.
+ */
+export const COMPARE_CONCURRENCY = 16
+
+/** The two pools an image passes through: comparing (wide), then copying (`concurrency`). */
+interface Pools {
+  compare: LimitFunction
+  copy: LimitFunction
+}
+
 /** Copy every planned result; others pass through unchanged. Order is kept. */
 export async function copyImages(
   results: readonly MirrorResult[],
   options: CopyOptions
 ): Promise<MirrorResult[]> {
-  const limit = pLimit(options.concurrency)
+  const pools: Pools = {
+    compare: pLimit(Math.max(COMPARE_CONCURRENCY, options.concurrency)),
+    copy: pLimit(options.concurrency)
+  }
   const done: Promise<MirrorResult>[] = results.map(result => Promise.resolve(result))
   const toCopy = (result: MirrorResult) => result.status === 'planned' && !result.tagFilter
   for (const index of startOrder(groupByRepository(results, toCopy))) {
-    done[index] = limit(async () => {
-      const copied = await mirrorOne(results[index] as MirrorResult, options)
+    done[index] = (async () => {
+      const copied = await mirrorOne(results[index] as MirrorResult, options, pools)
       options.onResult?.(copied)
       return copied
-    })
+    })()
   }
   return Promise.all(done)
 }
@@ -156,7 +172,11 @@ export function startOrder(groups: readonly number[][]): number[] {
   return order
 }
 
-async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<MirrorResult> {
+async function mirrorOne(
+  result: MirrorResult,
+  options: CopyOptions,
+  pools: Pools
+): Promise<MirrorResult> {
   const started = Date.now()
   const state: { copied: boolean; expected?: Expectation } = { copied: false }
   const attempts = options.retries + 1
@@ -179,7 +199,7 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
     }
     made++
     try {
-      const done = await attemptOne(result, options, state)
+      const done = await attemptOne(result, options, state, pools)
       if (attempt > 0) {
         // Said in the result too: a success that needed retries is worth knowing about.
         const last = scrub(errorMessage(lastError), options.secrets)
@@ -210,22 +230,42 @@ async function mirrorOne(result: MirrorResult, options: CopyOptions): Promise<Mi
   }
 }
 
+interface AttemptState {
+  copied: boolean
+  expected?: Expectation
+}
+
+/** One attempt: compare (in the wide pool), then copy and verify (in the copy pool). */
 async function attemptOne(
   result: MirrorResult,
   options: CopyOptions,
-  state: { copied: boolean; expected?: Expectation }
+  state: AttemptState,
+  pools: Pools
 ): Promise<MirrorResult> {
+  const compared = await pools.compare(() => compareOne(result, options, state))
+  if ('done' in compared) return compared.done
+  return pools.copy(() => copyOne(result, options, state, compared))
+}
+
+/** What a comparison leaves for the copy: what to make, and what the tag held when read. */
+interface Compared {
+  source: ImageReference
+  target: ImageReference
+  expected: Expectation
+  seen: string | undefined
+  engine: CopyEngine
+}
+
+async function compareOne(
+  result: MirrorResult,
+  options: CopyOptions,
+  state: AttemptState
+): Promise<{ done: MirrorResult } | Compared> {
   const { client } = options
   const source = parse(result.source)
   const target = parse(result.target)
-  const decide = () =>
-    expectation(source, target, {
-      client,
-      platforms: options.platforms,
-      severalPlatforms: options.severalPlatforms ?? true
-    })
   // Decided once the copy is made: a retry verifies against what was copied.
-  let expected = state.expected ?? (await decide())
+  const expected = state.expected ?? (await decide(source, target, options))
   debug(
     () =>
       `${result.source}: source ${expected.sourceDigest}, ${expected.platforms === 'all' ? 'all platforms' : expected.platforms.join(', ')}${expected.satisfied ? ', already held by the target' : ''}${expected.note ? `; ${expected.note}` : ''}`
@@ -233,8 +273,6 @@ async function attemptOne(
 
   // The engine pushes a tag when there is one; a digest-only request lands by digest.
   const targetRef = target.tag ?? expected.sourceDigest
-  const headTarget = async () =>
-    (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? ''
   // A platform subset the tag already holds is never copied again: nothing would change.
   const subsetHeld = expected.satisfied && expected.platforms !== 'all'
   let seen: string | undefined
@@ -242,7 +280,7 @@ async function attemptOne(
     const present = await client.headManifest(target.registry, target.repository, targetRef)
     if (present && (await matches(present, expected, target, client))) {
       debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`)
-      return withDigests(result, 'unchanged', present.digest, expected)
+      return { done: withDigests(result, 'unchanged', present.digest, expected) }
     }
     seen = present?.digest ?? ''
     debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`)
@@ -252,14 +290,29 @@ async function attemptOne(
         `${result.target}: skip-unchanged is false; not compared with the target${options.engine ? '' : ' (no copy in this job: left planned)'}`
     )
   }
-  if (!options.engine) return withDigests(result, 'planned', undefined, expected)
+  if (!options.engine) return { done: withDigests(result, 'planned', undefined, expected) }
+  return { source, target, expected, seen, engine: options.engine }
+}
 
+async function copyOne(
+  result: MirrorResult,
+  options: CopyOptions,
+  state: AttemptState,
+  compared: Compared
+): Promise<MirrorResult> {
+  const { client } = options
+  const { source, target, seen, engine } = compared
+  let { expected } = compared
+  const targetRef = target.tag ?? expected.sourceDigest
+  const headTarget = async () =>
+    (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? ''
+  const again = () => decide(source, target, options)
   if (!state.copied) {
     // What the tag keeps was decided from what it held: if another run changed it since (two
     // issues at once), decide again, so neither takes away what the other added. What is left
     // is the moment between the last read and the engine's push.
     if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
-      expected = await decide()
+      expected = await again()
       if (expected.held !== undefined && (await headTarget()) !== expected.held) {
         throw new ImageError(
           `${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`,
@@ -268,7 +321,7 @@ async function attemptOne(
       }
     }
     try {
-      await options.engine.copy({
+      await engine.copy({
         source: `${repositoryName(source)}@${expected.sourceDigest}`,
         target: `${repositoryName(target)}${target.tag ? `:${target.tag}` : `@${expected.sourceDigest}`}`,
         platforms: expected.platforms,
@@ -301,6 +354,19 @@ async function attemptOne(
   debug(() => `${result.target}: verified, it holds ${after.digest}`)
   const copied = withDigests(result, 'copied', after.digest, expected)
   return { ...copied, ...(await describeTarget(client, target, after.digest)) }
+}
+
+/** What the target must hold, decided from the source and the tag as they are now. */
+function decide(
+  source: ImageReference,
+  target: ImageReference,
+  options: CopyOptions
+): Promise<Expectation> {
+  return expectation(source, target, {
+    client: options.client,
+    platforms: options.platforms,
+    severalPlatforms: options.severalPlatforms ?? true
+  })
 }
 
 function withDigests(

@@ -17,7 +17,7 @@ import { safeLog } from '../action/escape.js'
 import type { CopySettings } from '../action/inputs.js'
 import { makePrivateDir } from '../action/private-dir.js'
 import { parseReference, parseRepositoryName } from '../image/references.js'
-import { RegistryClient, type Credentials } from '../registry/client.js'
+import { RegistryClient, type Credentials, type RegistryClientOptions } from '../registry/client.js'
 import type { MirrorResult } from '../image/results.js'
 import { statusWord } from '../image/status-words.js'
 import { errorMessage } from '../common/errors.js'
@@ -84,12 +84,12 @@ export async function mirror(
     }
     return known.get(registry)
   }
-  const newClient = (userAgent?: string) =>
+  const newClient = (extra: Pick<RegistryClientOptions, 'userAgent' | 'onRetry'> = {}) =>
     new RegistryClient({
       insecure: inputs.insecureRegistries,
       credentials,
       warn: m => core.warning(safeLog(m)),
-      ...(userAgent ? { userAgent } : {})
+      ...extra
     })
   const client = newClient()
   // The engines' credentials live in a private directory, removed at the end (or on a

@@ -60,6 +60,11 @@ export interface RegistryClientOptions {
   maxRetryDelayMs?: number
   warn?: (message: string) => void
   userAgent?: string
+  /**
+   * Told before each retry of a request (what, the wait, why), for a log that
+   * shows them; without it they are debug lines.
+   */
+  onRetry?: (what: string, waitMs: number, why: string) => void
 }
 
 /** `76;w=21600` → 76. */
@@ -237,8 +242,6 @@ export class RegistryClient {
     let authenticated = false
     // Without the query: a next page's link is the registry's text, not ours to repeat.
     const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`
-    const retrying = (attempt: number, wait: number) =>
-      `attempt ${attempt + 1} of ${this.retries + 1}, next in ${Math.round(wait)} ms`
     for (let attempt = 0; ; attempt++) {
       let res: Answer
       try {
@@ -256,7 +259,7 @@ export class RegistryClient {
         if (error instanceof RegistryError) throw error
         if (attempt < this.retries) {
           const wait = backoffDelay(attempt, this.retryDelayMs)
-          debug(() => `${what()}: ${errorMessage(error)}; ${retrying(attempt, wait)}`)
+          this.retrying(what(), attempt, wait, errorMessage(error))
           await sleep(wait)
           continue
         }
@@ -273,10 +276,7 @@ export class RegistryClient {
       if ((status === 429 || status >= 500) && attempt < this.retries) {
         const retryAfter = res.headers['retry-after']
         const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs)
-        debug(
-          () =>
-            `${what()}: HTTP ${status}${retryAfter ? ` (Retry-After ${String(retryAfter)})` : ''}; ${retrying(attempt, wait)}`
-        )
+        this.retrying(what(), attempt, wait, answered(status, retryAfter))
         await sleep(wait)
         continue
       }
@@ -309,7 +309,9 @@ export class RegistryClient {
       } catch (error) {
         if (error instanceof RegistryError) throw error
         if (attempt < this.retries) {
-          await sleep(backoffDelay(attempt, this.retryDelayMs))
+          const wait = backoffDelay(attempt, this.retryDelayMs)
+          this.retrying(`GET ${registry}/${repository}/${path}`, attempt, wait, errorMessage(error))
+          await sleep(wait)
           continue
         }
         throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`)
@@ -326,7 +328,14 @@ export class RegistryClient {
       }
       if ((status === 429 || status >= 500) && attempt < this.retries) {
         const retryAfter = res.headers['retry-after']
-        await sleep(answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs))
+        const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs)
+        this.retrying(
+          `GET ${registry}/${repository}/${path}`,
+          attempt,
+          wait,
+          answered(status, retryAfter)
+        )
+        await sleep(wait)
         continue
       }
       throw this.failure(status, registry, repository, path, text, 'GET')
@@ -374,6 +383,19 @@ export class RegistryClient {
       )
     }
     return url.toString()
+  }
+
+  /** Say that a request is tried again: to onRetry when given, else as a debug line. */
+  private retrying(what: string, attempt: number, waitMs: number, why: string): void {
+    const tries = this.retries + 1
+    if (this.options.onRetry) {
+      this.options.onRetry(`${what} (try ${attempt + 2} of ${tries})`, waitMs, why)
+    } else {
+      debug(
+        () =>
+          `${what}: ${why}; attempt ${attempt + 1} of ${tries}, next in ${Math.round(waitMs)} ms`
+      )
+    }
   }
 
   private authorizationFor(registry: string, url: string, scope: string): Record<string, string> {
@@ -434,9 +456,16 @@ export class RegistryClient {
   }
 }
 
+/** An answer retried, as its retry line says it. */
+function answered(status: number, retryAfter: string | string[] | undefined): string {
+  return `HTTP ${status}${retryAfter ? ` (Retry-After ${String(retryAfter)})` : ''}`
+}
+
 /** How a failed request is named in its message. */
 function describeRequest(verb: Method, path: string): string {
   if (path.startsWith('tags/')) return 'listing tags of'
+  // Only a copy asks whether a repository holds a blob: the native engine, of the target.
+  if (verb === 'HEAD' && path.startsWith('blobs/')) return 'checking for a blob in'
   if (verb === 'GET' || verb === 'HEAD') return 'reading'
   return path.startsWith('manifests/') ? 'uploading manifest to' : 'uploading blob to'
 }

@@ -5,7 +5,7 @@ import { installCrane } from './installer.js'
 import type { EngineSettings } from '../../action/inputs.js'
 import type { RegistryClient } from '../../registry/client.js'
 import { CraneEngine } from './crane.js'
-import type { CopyEngine } from './engine.js'
+import { explain, type CopyEngine } from './engine.js'
 import { NativeEngine } from './native.js'
 import { SkopeoEngine } from './skopeo.js'
 
@@ -13,7 +13,15 @@ export interface EngineContext {
   /** Private DOCKER_CONFIG for the tools, holding the target's credentials. */
   configDir: string
   /** A registry client with the run's credentials and insecure registries (the native engine's). */
-  newClient: (userAgent: string) => RegistryClient
+  newClient: (options: { userAgent: string; onRetry: RetryLine }) => RegistryClient
+}
+
+type RetryLine = (what: string, waitMs: number, why: string) => void
+
+/** A retried request's reason, with its plain cause first when there is one. */
+function explainRetry(why: string): string {
+  const cause = explain(why)
+  return cause ? `${cause} (${why})` : why
 }
 
 export async function createEngine(
@@ -22,9 +30,15 @@ export async function createEngine(
 ): Promise<CopyEngine> {
   if (inputs.engine === 'skopeo') return SkopeoEngine.create(context.configDir)
   if (inputs.engine === 'native') {
+    const info = (line: string) => core.info(safeLog(line))
     return new NativeEngine({
-      client: context.newClient('image-mirror (native engine)'),
-      info: line => core.info(safeLog(line))
+      client: context.newClient({
+        userAgent: 'image-mirror (native engine)',
+        // A request the engine tries again is said in the log, like a blob it tries again.
+        onRetry: (what, waitMs, why) =>
+          info(`native: retrying ${what} in ${(waitMs / 1000).toFixed(1)} s: ${explainRetry(why)}`)
+      }),
+      info
     })
   }
   const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl })

@@ -125,7 +125,8 @@ const EXPLANATIONS: readonly [RegExp, string][] = [
     // Asking the target whether it already holds a blob: crane does it with HEAD only (it reads
     // the source with GET), skopeo says "at destination". A registry whose storage failed (a
     // blob linked empty when its disk filled up) answers it with a 500 from then on.
-    /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b/,
+    // native: `checking for a blob in <registry>/<repository>: HTTP 500`.
+    /\bHEAD https?:\/\/\S+: unexpected status code 5\d\d\b|failed to read from destination repository \S+: 5\d\d\b|checking for a blob in \S+: HTTP 5\d\d\b/,
     `the target failed to store the image (it answered a server error while the image was being written); ${TARGET_STORAGE}`
   ],
   [

@@ -68,6 +68,11 @@ const MAX_ENTRIES = 1000
 
 type Child = NonNullable<Manifest['body']['manifests']>[number]
 
+/** Set when a blob of the image failed: the image's other blobs stop trying. */
+interface Stop {
+  stopped: boolean
+}
+
 export class NativeEngine implements CopyEngine {
   readonly name = 'native'
   readonly stats: NativeStats = {
@@ -117,12 +122,9 @@ export class NativeEngine implements CopyEngine {
     try {
       await this.copyImage(request)
     } catch (error) {
-      const detail = errorMessage(error)
-      const said = `native: ${detail}`
-      const cause = explain(detail)
       const permanent = isPermanent(error)
       // What fails here was retried already: by the client (a request) or here (a blob).
-      throw new EngineError(cause ? `${cause} (${said})` : said, permanent, !permanent)
+      throw new EngineError(plain(errorMessage(error)), permanent, !permanent)
     }
   }
 
@@ -206,15 +208,23 @@ export class NativeEngine implements CopyEngine {
           }, this.options.progressEveryMs)
         : undefined
     const limit = pLimit(this.options.blobJobs)
+    // Once one blob has failed the image has: the others stop rather than go on trying.
+    const stop: Stop = { stopped: false }
     try {
       await Promise.all(
         blobs.map(blob =>
           limit(async () => {
+            if (stop.stopped) return
             let sent = 0
-            await this.placeBlob(source, target, blob, bytes => {
-              sent += bytes
-              done += bytes
-            })
+            try {
+              await this.placeBlob(source, target, blob, stop, bytes => {
+                sent += bytes
+                done += bytes
+              })
+            } catch (error) {
+              stop.stopped = true
+              throw error
+            }
             // Skipped or mounted: counted as done all the same.
             done += blob.size - sent
           })
@@ -230,6 +240,7 @@ export class NativeEngine implements CopyEngine {
     source: ImageReference,
     target: ImageReference,
     blob: Blob,
+    stop: Stop,
     onBytes: (bytes: number) => void
   ): Promise<void> {
     const key = `${target.registry} ${blob.digest}`
@@ -247,7 +258,7 @@ export class NativeEngine implements CopyEngine {
           this.stats.mounted++
           return
         }
-        return this.upload(source, target, blob, onBytes, mount.location)
+        return this.upload(source, target, blob, stop, onBytes, mount.location)
       }
       // Whoever was placing it failed: this image tries it itself.
       if (this.placed.get(key) === placing) this.placed.delete(key)
@@ -256,7 +267,7 @@ export class NativeEngine implements CopyEngine {
       if (await hasBlob(this.client, target.registry, target.repository, blob)) {
         this.stats.present++
       } else {
-        await this.upload(source, target, blob, onBytes)
+        await this.upload(source, target, blob, stop, onBytes)
       }
       return target.repository
     })()
@@ -274,6 +285,7 @@ export class NativeEngine implements CopyEngine {
     source: ImageReference,
     target: ImageReference,
     blob: Blob,
+    stop: Stop,
     onBytes: (bytes: number) => void,
     location?: string
   ): Promise<void> {
@@ -323,11 +335,17 @@ export class NativeEngine implements CopyEngine {
         return
       } catch (error) {
         onBytes(-sent)
-        if (!(error instanceof TransferError) || error.permanent || attempt >= attempts) throw error
+        if (
+          !(error instanceof TransferError) ||
+          error.permanent ||
+          attempt >= attempts ||
+          stop.stopped
+        )
+          throw error
         const wait = backoffDelay(attempt - 1, this.options.retryDelayMs)
         this.stats.retried++
         this.info(
-          `native: retrying blob ${blob.digest} of ${repositoryName(target)} in ${(wait / 1000).toFixed(1)} s (try ${attempt + 1} of ${attempts}): ${errorMessage(error)}`
+          `native: retrying blob ${blob.digest} of ${repositoryName(target)} in ${seconds(wait)} s (try ${attempt + 1} of ${attempts}): ${plain(errorMessage(error))}`
         )
         await sleep(wait)
       }
@@ -436,6 +454,16 @@ function blobsOf(image: Manifest, source: ImageReference): Blob[] {
 
 function distinct(blobs: readonly Blob[]): Blob[] {
   return [...new Map(blobs.map(b => [b.digest, b])).values()]
+}
+
+/** A failure in plain words first, then as it was met (`cause (native: detail)`). */
+function plain(detail: string): string {
+  const cause = explain(detail)
+  return cause ? `${cause} (native: ${detail})` : `native: ${detail}`
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(1)
 }
 
 function mib(bytes: number): string {
