@@ -180,7 +180,7 @@ describeEngines('mirror integrity', () => {
         expect(grown?.note).toMatch(/so the whole image was copied/)
         expect(held.digest).toBe(four.digest)
       } else {
-        // crane filters the index: a new index of exactly what was held and what was asked.
+        // crane and native filter the index: a new index of exactly what was held and asked.
         expect(grown?.note).toMatch(/so it now holds linux\/s390x, linux\/arm64/)
         expect(held.digest).not.toBe(four.digest)
         expect(held.manifest.manifests?.map(m => m.digest)).toEqual([
@@ -520,7 +520,7 @@ describeEngines('mirror integrity', () => {
           expect(run.stdout).toMatch(/::warning::.*crane/)
           expect(results(run)[0]?.reason).toMatch(/engine crane is not available/)
         } else {
-          // skopeo neither reads crane's cache nor asks for its release, and copies.
+          // skopeo and native neither read crane's cache nor ask for its release, and copy.
           expect(run.code).toBe(0)
           expect(results(run)[0]?.status).toBe('copied')
           expect(asked).toEqual([])
@@ -540,7 +540,14 @@ describeEngines('mirror integrity', () => {
         `#!/bin/sh\nenv > '${record}'\nprintf '%s\\n' "$@" > '${argv}'\nexec '${real}' "$@"\n`
       const env: Record<string, string> = { ACTIONS_RUNTIME_TOKEN: 'runtime-token-xyz' }
       let release: ReleaseServer | undefined
-      if (engine.name === 'skopeo') {
+      if (engine.name === 'native') {
+        // native copies in the action's own process: recorders of both tools come first on
+        // PATH, and neither may run.
+        for (const tool of ['skopeo', 'crane']) {
+          fs.writeFileSync(path.join(bin, tool), recorder('/bin/false'), { mode: 0o755 })
+        }
+        env.PATH = `${bin}:${process.env.PATH}`
+      } else if (engine.name === 'skopeo') {
         // skopeo is found on PATH: the recorder comes first there.
         const real = (process.env.PATH ?? '')
           .split(':')
@@ -571,6 +578,11 @@ describeEngines('mirror integrity', () => {
         expect(run.code).toBe(0)
         expect(results(run)[0]?.status).toBe('copied')
         if (release) expect(release.downloads()).toBe(1)
+        if (engine.name === 'native') {
+          expect(fs.existsSync(record)).toBe(false)
+          expect(fs.existsSync(argv)).toBe(false)
+          return
+        }
         const seen = fs.readFileSync(record, 'utf8')
         expect(seen).not.toContain(AUTH.password)
         expect(seen).not.toContain(

@@ -37560,7 +37560,11 @@ class Authenticator {
         guard(url);
         if (challenge.params.service)
             url.searchParams.set('service', challenge.params.service);
-        url.searchParams.set('scope', challenge.params.scope || scope);
+        // What the registry asked for and what this request needs (a mount reads another
+        // repository, which a challenge may leave out), one scope parameter each.
+        for (const one of mergeScopes(challenge.params.scope ?? '', scope)) {
+            url.searchParams.append('scope', one);
+        }
         const plain = url.protocol !== 'https:';
         if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
             this.warnedPlainRealm.add(registry);
@@ -37635,6 +37639,29 @@ function realmShown(realm) {
     catch {
         return 'not a URL';
     }
+}
+/**
+ * Scopes (`repository:<name>:<actions>`, space-separated) merged per resource,
+ * push first (some registries read only the first scope of a token request).
+ */
+function mergeScopes(...lists) {
+    const actions = new Map();
+    for (const scope of lists.flatMap(list => list.split(' ')).filter(Boolean)) {
+        const at = scope.lastIndexOf(':');
+        if (at <= 0)
+            continue;
+        const resource = scope.slice(0, at);
+        const set = actions.get(resource) ?? new Set();
+        for (const action of scope.slice(at + 1).split(','))
+            if (action)
+                set.add(action);
+        actions.set(resource, set);
+    }
+    const ordered = [...actions].sort(([, a], [, b]) => Number(b.has('push')) - Number(a.has('push')));
+    return ordered.map(([resource, set]) => {
+        const list = [...set].sort((a, b) => a === 'push' ? -1 : b === 'push' ? 1 : a.localeCompare(b));
+        return `${resource}:${list.join(',')}`;
+    });
 }
 function basic(c) {
     return Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64');
@@ -38020,7 +38047,7 @@ function describeRequest(verb, path) {
 }
 /** The token scope a request needs: its repository, pull or pull and push, and a mount's source. */
 function scopeOf(repository, options) {
-    const own = `repository:${repository}:${options.push ? 'pull,push' : 'pull'}`;
+    const own = `repository:${repository}:${options.push ? 'push,pull' : 'pull'}`;
     return options.from ? `${own} repository:${options.from}:pull` : own;
 }
 /** The start of an answer that is not read on (an error's body), bounded; the rest is dropped. */
@@ -46962,6 +46989,13 @@ const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
  * upload carrying them): the whole blob is what can be tried again.
  */
 class TransferError extends MirrorError {
+    tooLarge;
+    constructor(message, permanent, 
+    /** The registry refused one request this large (413): chunks may pass. */
+    tooLarge = false) {
+        super(message, permanent);
+        this.tooLarge = tooLarge;
+    }
 }
 /** Whether the repository holds the blob (HEAD; free everywhere). */
 async function hasBlob(client, registry, repository, blob) {
@@ -46981,8 +47015,10 @@ async function mountBlob(client, registry, repository, blob, from) {
         res = await client.send('POST', registry, repository, `blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { push: true, from, headers: { 'content-length': '0' } });
     }
     catch (error) {
-        // A registry that refuses the mount (a token without pull on `from`) still takes an upload.
-        if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
+        // A registry that refuses the mount (a token without pull on `from`, Harbor's 401 for a
+        // project it lacks, Docker Hub's for a repository) still takes an upload.
+        const status = error instanceof RegistryError ? (error.status ?? 0) : 0;
+        if (status >= 400 && status < 500 && status !== 429)
             return { mounted: false };
         throw error;
     }
@@ -47001,8 +47037,22 @@ async function startUpload(client, registry, repository) {
     if (!location) {
         throw new RegistryError(`${registry}/${repository}: starting an upload answered HTTP ${res.status}${res.status === 202 ? ' without a Location' : ''}`, res.status, res.status === 404);
     }
-    return location;
+    // The spec's way for a registry to say its smallest chunk.
+    const min = Number(res.headers['oci-chunk-min-length']);
+    return Number.isSafeInteger(min) && min > 0 ? { location, minChunk: min } : { location };
 }
+/**
+ * The chunk size for a registry that would not take a blob in one PUT. No
+ * size suits all (docs/registries.md): GHCR refuses chunks over 4 MiB, ECR
+ * chunks under 5 MiB but the last (and documents 10 MiB as its largest);
+ * 8 MiB elsewhere, or more when the registry asks for more.
+ */
+function chunkSizeFor(registry, minChunk = 0) {
+    const host = registry.replace(/:\d+$/, '');
+    const size = host === 'ghcr.io' ? 4 * MIB : 8 * MIB;
+    return Math.max(size, minChunk);
+}
+const MIB = 1024 * 1024;
 /**
  * Stream `blob` from the source's answer into the upload at `location`. The
  * bytes are counted and hashed on the way: a source that sends more or less
@@ -47012,7 +47062,7 @@ async function startUpload(client, registry, repository) {
 async function uploadBlob(client, registry, repository, location, blob, source, options) {
     const reader = new BlobReader(source.bytes, blob, source.where);
     let at = location;
-    if (blob.size > options.monolithicMax) {
+    if (options.chunkBytes !== undefined) {
         for (let start = 0; start < blob.size;) {
             const length = Math.min(options.chunkBytes, blob.size - start);
             const res = await sendPiece(client, registry, repository, 'PATCH', at, {
@@ -47020,8 +47070,11 @@ async function uploadBlob(client, registry, repository, location, blob, source, 
                 'content-length': String(length),
                 'content-range': `${start}-${start + length - 1}`
             }, reader, length, options);
-            if (res.status !== 202)
+            // ECR answers a chunk with 201, the spec with 202; the offset is counted here (ECR's
+            // Range header is known to go stale).
+            if (res.status !== 202 && res.status !== 201) {
                 throw await uploadRefused(res, registry, repository, blob);
+            }
             at = locationOf(res.headers) ?? at;
             start += length;
             res.response.resume();
@@ -47166,8 +47219,9 @@ async function uploadRefused(res, registry, repository, blob) {
     const body = Buffer.concat(chunks).toString('utf8').slice(0, 4096);
     const code = errorCode(body);
     return new TransferError(`uploading blob ${blob.digest} to ${registry}/${repository}: HTTP ${res.status}${code}`, 
-    // Refused for good: denied, or too large; a 429, a 5xx or a broken upload may pass next time.
-    res.status === 401 || res.status === 403 || res.status === 413);
+    // Refused for good: denied; a 429, a 5xx or a broken upload may pass next time, and a 413
+    // (one request too large) in chunks.
+    res.status === 401 || res.status === 403, res.status === 413);
 }
 /** The upload URL with the digest that completes it added to its query. */
 function withDigest(location, blob) {
@@ -47215,7 +47269,7 @@ function errorText(error) {
 
 
 
-const MIB = 1024 * 1024;
+const native_MIB = 1024 * 1024;
 /** Layers and children a manifest may name before it is refused: far above any real image. */
 const MAX_ENTRIES = 1000;
 class NativeEngine {
@@ -47234,6 +47288,8 @@ class NativeEngine {
      * so two images sharing a base upload it once and the second mounts it.
      */
     placed = new Map();
+    /** Target registries that refused a blob in one PUT as too large (413): chunks from then on. */
+    chunked = new Set();
     client;
     options;
     info;
@@ -47242,11 +47298,11 @@ class NativeEngine {
         this.info = options.info ?? (() => { });
         this.options = {
             blobJobs: options.blobJobs ?? 4,
-            monolithicMax: options.monolithicMax ?? 32 * MIB,
-            chunkBytes: options.chunkBytes ?? 16 * MIB,
+            monolithicMax: options.monolithicMax ?? Infinity,
+            chunkBytes: options.chunkBytes ?? 0,
             blobAttempts: options.blobAttempts ?? 3,
             retryDelayMs: options.retryDelayMs ?? 1000,
-            progressMinBytes: options.progressMinBytes ?? 64 * MIB,
+            progressMinBytes: options.progressMinBytes ?? 64 * native_MIB,
             progressEveryMs: options.progressEveryMs ?? 10_000
         };
     }
@@ -47403,8 +47459,13 @@ class NativeEngine {
         for (let attempt = 1;; attempt++) {
             let sent = 0;
             try {
-                const at = location ?? (await startUpload(this.client, target.registry, target.repository));
+                const upload = location
+                    ? { location }
+                    : await startUpload(this.client, target.registry, target.repository);
                 location = undefined;
+                const chunks = this.chunked.has(target.registry) || blob.size > this.options.monolithicMax
+                    ? this.options.chunkBytes || chunkSizeFor(target.registry, upload.minChunk)
+                    : undefined;
                 const where = `${source.registry}/${source.repository}/blobs/${blob.digest}`;
                 const opened = await this.client.open(source.registry, source.repository, `blobs/${blob.digest}`);
                 if (!opened)
@@ -47414,9 +47475,8 @@ class NativeEngine {
                     if (length !== undefined && Number(length) !== blob.size) {
                         throw new TransferError(`${where}: unexpected blob size, the source answered Content-Length ${String(length)} for ${blob.size} bytes`, false);
                     }
-                    await uploadBlob(this.client, target.registry, target.repository, at, blob, { bytes: opened.response, where }, {
-                        monolithicMax: this.options.monolithicMax,
-                        chunkBytes: this.options.chunkBytes,
+                    await uploadBlob(this.client, target.registry, target.repository, upload.location, blob, { bytes: opened.response, where }, {
+                        ...(chunks ? { chunkBytes: chunks } : {}),
                         onBytes: bytes => {
                             sent += bytes;
                             this.stats.pulledBytes += bytes;
@@ -47433,6 +47493,15 @@ class NativeEngine {
             }
             catch (error) {
                 onBytes(-sent);
+                if (error instanceof TransferError &&
+                    error.tooLarge &&
+                    !this.chunked.has(target.registry)) {
+                    // Not a failure of the blob: the registry wants it in pieces, now and from now on.
+                    this.chunked.add(target.registry);
+                    this.info(`native: ${target.registry} refused a blob of ${mib(blob.size)} MiB in one request (413); sending blobs to it in chunks of ${mib(this.options.chunkBytes || chunkSizeFor(target.registry))} MiB`);
+                    attempt--;
+                    continue;
+                }
                 if (!(error instanceof TransferError) ||
                     error.permanent ||
                     attempt >= attempts ||
@@ -47534,7 +47603,7 @@ function seconds(ms) {
     return (ms / 1000).toFixed(1);
 }
 function mib(bytes) {
-    return (bytes / MIB).toFixed(1);
+    return (bytes / native_MIB).toFixed(1);
 }
 
 ;// CONCATENATED MODULE: ./src/copy/engines/skopeo.ts

@@ -89,7 +89,8 @@ async function rawCopy(source, target, set, connections) {
         }
         await arrivals.get(key)
       }
-      await dst.pushManifest(into, image.tag, image.manifest)
+      for (const child of image.children) await dst.pushManifest(into, child.digest, child.manifest)
+      await dst.pushManifest(into, image.tag, image.manifest, image.mediaType)
     })
   } finally {
     src.close()
@@ -125,10 +126,10 @@ export async function benchCopying(options, work, network = 'loopback') {
   const { engines: ENGINES, quick, copyImages: COPY_IMAGES, dist: DIST_FILE } = options
   const crane = ENGINES.includes('crane') || options.peers ? buildCrane({ log }) : undefined
   const regsync = options.peers ? buildRegsync({ log }) : undefined
-  const plan = quick
-    ? copySetPlan({ images: COPY_IMAGES, baseMiB: [16, 8], appMiB: [2, 3, 4] })
-    : copySetPlan({ images: COPY_IMAGES })
-  log(`copying (${network}): building ${plan.length} images with shared base layers`)
+  const plan = copySetPlan({ images: COPY_IMAGES, ...(quick ? { scale: 0.25 } : {}) })
+  log(
+    `copying (${network}): building ${plan.length} images over ${new Set(plan.map(i => i.repository)).size} repositories, families sharing base and runtime layers, ${plan.filter(i => i.platforms.length > 1).length} multi-platform`
+  )
   const source = await startRegistry({ dir: path.join(work, `copy-source-${network}`) })
   /** How the tools reach a registry: directly, or through its own WAN link (closed by the caller). */
   const reach = registry =>
@@ -154,17 +155,26 @@ export async function benchCopying(options, work, network = 'loopback') {
     log(
       `  pushed ${(set.uniqueBytes / MB).toFixed(0)} MB (${(set.logicalBytes / MB).toFixed(0)} MB counting shared layers per image) in ${((performance.now() - started) / 1000).toFixed(1)} s`
     )
-    // Each way of copying gets a fresh, empty target registry.
-    const fresh = async (name, copy, layout = mirrorPath) => {
+    const sourceManifestGets = () =>
+      source.requests().filter(e => e.method === 'GET' && /\/manifests\//.test(e.path)).length
+    // Each way of copying gets a fresh, empty target registry. `rerun`: the same copy again
+    // once it is done, which finds everything up to date: its time and the pulls it spends.
+    const fresh = async (name, copy, layout = mirrorPath, { rerun = false } = {}) => {
       const dir = path.join(work, `copy-target-${network}-${name}`)
       const target = await startRegistry({ dir })
       const to = await reach(target)
+      const moved = () => ({
+        pulled: from.bytes?.().fromRegistry ?? 0,
+        pushed: to.bytes?.().toRegistry ?? 0
+      })
       try {
+        const before = moved()
         const t0 = performance.now()
         const ticks = cpuTicks()
         const extra = (await copy(to)) ?? {}
         const seconds = (performance.now() - t0) / 1000
         const after = cpuTicks()
+        const bytes = moved()
         // How busy the whole machine was (every process, others' too): near 100 % means
         // the copy was bound by CPU, which concurrency cannot add.
         const machineBusy =
@@ -172,15 +182,41 @@ export async function benchCopying(options, work, network = 'loopback') {
         // Read back directly, under the names the tools wrote (the source as they reached it).
         await verifyCopy(target, from.host, set, layout)
         const counts = uploads(await settled(target))
+        // Through the WAN links only (a proxy counts): every byte, headers and retries too,
+        // against the set's distinct blob bytes.
+        const wire = from.bytes
+          ? {
+              pulledMB: round((bytes.pulled - before.pulled) / MB, 1),
+              pushedMB: round((bytes.pushed - before.pushed) / MB, 1),
+              pulledRatio: round((bytes.pulled - before.pulled) / set.blobBytes, 3),
+              pushedRatio: round((bytes.pushed - before.pushed) / set.blobBytes, 3)
+            }
+          : {}
         runs[name] = {
           seconds: round(seconds, 2),
           mbPerSecond: round(set.uniqueBytes / MB / seconds, 1),
           machineCpuBusy: round(machineBusy, 2),
           ...counts,
+          ...wire,
           ...extra
         }
+        if (rerun) {
+          await settled(source)
+          const gets = sourceManifestGets()
+          const r0 = performance.now()
+          await copy(to, { again: true })
+          const againSeconds = (performance.now() - r0) / 1000
+          await settled(source)
+          runs[name].rerun = {
+            seconds: round(againSeconds, 2),
+            sourceManifestGets: sourceManifestGets() - gets
+          }
+          log(
+            `  ${name}, again (all up to date): ${againSeconds.toFixed(1)} s, ${runs[name].rerun.sourceManifestGets} source manifest GETs`
+          )
+        }
         log(
-          `  ${name}: ${seconds.toFixed(1)} s, ${(set.uniqueBytes / MB / seconds).toFixed(1)} MB/s, machine CPU ${Math.round((machineBusy ?? 0) * 100)} % busy, ${counts.blobUploads} uploads`
+          `  ${name}: ${seconds.toFixed(1)} s, ${(set.uniqueBytes / MB / seconds).toFixed(1)} MB/s, machine CPU ${Math.round((machineBusy ?? 0) * 100)} % busy, ${counts.blobUploads} uploads${wire.pushedMB !== undefined ? `, ${wire.pulledMB} MB pulled and ${wire.pushedMB} MB pushed (${wire.pulledRatio}x, ${wire.pushedRatio}x the distinct blobs)` : ''}${extra.peakMiB !== undefined ? `, peak ${extra.peakMiB} MiB` : ''}`
         )
       } finally {
         if (to !== target) await to.close()
@@ -213,15 +249,21 @@ export async function benchCopying(options, work, network = 'loopback') {
     for (const engine of ENGINES) {
       const release = engine === 'crane' ? await startReleaseServer({ binary: crane }) : undefined
       try {
-        await fresh(`${engine}-sequential`, async target => {
-          for (const image of set.images) {
-            if (engine === 'crane')
-              await runPeer(crane, craneCopyArgs(from.host, target.host, image))
-            else await runPeer('skopeo', skopeoCopyArgs(from.host, target.host, image))
-          }
-        })
+        if (engine !== 'native') {
+          await fresh(`${engine}-sequential`, async target => {
+            let peak = 0
+            for (const image of set.images) {
+              const kib =
+                engine === 'crane'
+                  ? await runPeer(crane, craneCopyArgs(from.host, target.host, image))
+                  : await runPeer('skopeo', skopeoCopyArgs(from.host, target.host, image))
+              peak = Math.max(peak, kib ?? 0)
+            }
+            return { peakMiB: round(peak / 1024, 1) }
+          })
+        }
         for (const concurrency of COPY_CONCURRENCY) {
-          await fresh(`action-${engine}-${concurrency}`, async target => {
+          const copy = async (target, { again = false } = {}) => {
             const run = await runAction(
               {
                 images: list,
@@ -232,12 +274,29 @@ export async function benchCopying(options, work, network = 'loopback') {
               },
               { workdir: fs.mkdtempSync(path.join(work, 'copy-')), dist: DIST_FILE }
             )
-            if (run.code !== 0 || run.outputs.copied !== String(set.images.length)) {
+            const want = again ? run.outputs.unchanged : run.outputs.copied
+            if (run.code !== 0 || want !== String(set.images.length)) {
               throw new Error(
-                `the copy run (${engine}, concurrency ${concurrency}) copied ${run.outputs.copied} of ${set.images.length} (exit ${run.code}):\n${logText(run)}\n${run.stderr}`
+                `the ${again ? 're-run' : 'copy run'} (${engine}, concurrency ${concurrency}) found ${want} of ${set.images.length} ${again ? 'up to date' : 'copied'} (exit ${run.code}):\n${logText(run)}\n${run.stderr}`
               )
             }
-            return { engine, concurrency, peakRssMiB: peakMiB(run) }
+            // The engine's own peak: crane and skopeo are processes of their own (the largest
+            // one, as several run at once), native is the action's node process.
+            const engineKiB =
+              engine === 'native' ? run.peakRssKiB : run.memory?.peakByCommand?.[engine]
+            return {
+              engine,
+              concurrency,
+              peakRssMiB: peakMiB(run),
+              peakMiB: engineKiB === undefined ? undefined : round(engineKiB / 1024, 1),
+              peakTreeMiB:
+                run.memory?.peakTotalKiB === undefined
+                  ? undefined
+                  : round(run.memory.peakTotalKiB / 1024, 1)
+            }
+          }
+          await fresh(`action-${engine}-${concurrency}`, copy, mirrorPath, {
+            rerun: concurrency === 4
           })
         }
       } finally {
@@ -252,10 +311,11 @@ export async function benchCopying(options, work, network = 'loopback') {
 
     const raw = runs['raw-ceiling'].seconds
     for (const engine of ENGINES) {
-      const seq = runs[`${engine}-sequential`].seconds
+      // native has no tool to run by hand: it is held against crane's.
+      const seq = (runs[`${engine}-sequential`] ?? runs['crane-sequential'] ?? {}).seconds
       for (const c of COPY_CONCURRENCY) {
         const r = runs[`action-${engine}-${c}`]
-        r.ratioToSequential = round(seq / r.seconds, 2)
+        r.ratioToSequential = seq ? round(seq / r.seconds, 2) : undefined
         r.ratioToRawCeiling = round(raw / r.seconds, 2)
       }
     }
@@ -264,7 +324,9 @@ export async function benchCopying(options, work, network = 'loopback') {
       ...(link ? { link: { set: WAN, measured: link } } : {}),
       images: set.images.length,
       repositories: new Set(set.images.map(i => i.repository)).size,
-      baseLayers: new Set(set.images.map(i => i.base)).size,
+      families: new Set(set.images.map(i => i.family)).size,
+      multiPlatform: set.images.filter(i => i.children.length > 0).length,
+      blobMB: round(set.blobBytes / MB, 1),
       uniqueMB: round(set.uniqueBytes / MB, 1),
       logicalMB: round(set.logicalBytes / MB, 1),
       engines: ENGINES,

@@ -6,11 +6,12 @@ import { ROOT } from '../lib/run-action.mjs'
 export const USAGE = `Usage: npm run bench -- [options]
   --images N          unchanged images to plan (default 2000; 200 with --quick)
   --concurrency N     the action's concurrency while planning, and the HEAD ceiling's connections (default 4)
-  --copy-images N     images in the copy set (default 40, at least 500 MB; 8 small ones with --quick)
+  --copy-images N     images in the copy set (default 72 over 24 repositories, 449 MiB of
+                      layers; 18 at a quarter of the sizes with --quick)
   --sample N          images timed with skopeo inspect for the per-image baseline (default 20)
   --only LIST         run some parts: planning,copying,allowlist,startup (default all)
-  --engines LIST      engines the copying part runs (default crane,skopeo; crane is built
-                      from its Go module, so it needs Go)
+  --engines LIST      engines the copying part runs (default crane,skopeo,native; crane is
+                      built from its Go module, so it needs Go)
   --network LIST      networks the copying part runs on: loopback, wan (default both; wan puts
                       every registry 40 ms and 200 Mbit/s away through a pacing proxy, and
                       measures the link it got)
@@ -27,7 +28,7 @@ export const USAGE = `Usage: npm run bench -- [options]
   --help`
 
 const PARTS = ['planning', 'copying', 'allowlist', 'startup']
-const ENGINES = ['crane', 'skopeo']
+const ENGINES = ['crane', 'skopeo', 'native']
 
 /**
  * The command line's options, checked. --help prints USAGE and exits 0; a bad
@@ -70,7 +71,7 @@ export function parseOptions() {
     quick,
     images: whole('images', args.images ?? (quick ? 200 : 2000), 10),
     concurrency: whole('concurrency', args.concurrency, 1),
-    copyImages: whole('copy-images', args['copy-images'] ?? (quick ? 8 : 40), 1),
+    copyImages: whole('copy-images', args['copy-images'] ?? (quick ? 18 : 72), 1),
     sample: whole('sample', args.sample ?? (quick ? 5 : 20), 1),
     rounds: whole('rounds', args.rounds, 1),
     nodeArgs: args.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(args.profile)] : [],

@@ -136,10 +136,10 @@ export async function eachLimit(items, limit, work) {
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
-function configFor(diffIds, label) {
+function configFor(diffIds, label, architecture = 'amd64') {
   return Buffer.from(
     JSON.stringify({
-      architecture: 'amd64',
+      architecture,
       os: 'linux',
       created: '2026-01-01T00:00:00Z',
       config: { Cmd: ['/bin/sh'], Labels: { 'bench.image': label } },
@@ -250,89 +250,176 @@ export async function writeLayer(file, size, seed) {
   }
 }
 
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
+
 /**
- * The copy set: `images` images over repositories of `perRepository` tags;
- * every image has one of the shared base layers (`baseMiB`, the same base for
- * all tags of a repository) and a layer of its own (`appMiB` cycled).
+ * Image families as registries hold them: a base, runtimes built on it, and
+ * each image's own application layer on top (MiB; arm64 children get layers
+ * of their own, alike in size).
  */
-export function copySetPlan({
-  images = 40,
-  perRepository = 4,
-  baseMiB = [64, 48, 32],
-  appMiB = [6, 7, 8, 9, 10, 11, 12, 13]
-} = {}) {
+const FAMILIES = {
+  debian: { base: 28, runtimes: { python: 18, node: 14, jre: 32 } },
+  alpine: { base: 3.2, runtimes: { go: 6, nginx: 2.5 } },
+  distroless: { base: 1.9, runtimes: { cc: 0.8, static: 0 } }
+}
+
+/** Repositories by family and runtime, in the order they are numbered (24 in all). */
+const REPOSITORIES = [
+  ...Array(5).fill(['debian', 'python']),
+  ...Array(4).fill(['debian', 'node']),
+  ...Array(3).fill(['debian', 'jre']),
+  ...Array(4).fill(['alpine', 'go']),
+  ...Array(3).fill(['alpine', 'nginx']),
+  ...Array(3).fill(['distroless', 'cc']),
+  ...Array(2).fill(['distroless', 'static'])
+]
+
+/** Application layers, cycled over images: 1 KiB to 8 MiB; two images carry 50 MiB (a model). */
+const APP_MIB = [0.001, 0.004, 0.03, 0.2, 0.6, 1.5, 3, 5, 8]
+
+/**
+ * The copy set, shaped like a real mirror list: `images` images (default 72)
+ * over 24 repositories of 3 tags, in three families that share base and
+ * runtime layers, every ninth image multi-platform (linux/amd64 and
+ * linux/arm64), layers from 1 KiB to 50 MiB. `scale` shrinks every size
+ * (a quick run). Each platform is a list of layers by key: one key, one blob.
+ */
+export function copySetPlan({ images = 72, perRepository = 3, scale = 1 } = {}) {
   return Array.from({ length: images }, (_, i) => {
-    const r = Math.floor(i / perRepository)
+    const r = Math.floor(i / perRepository) % REPOSITORIES.length
+    const [family, runtime] = REPOSITORIES[r]
+    const { base, runtimes } = FAMILIES[family]
+    const appMiB = i % 36 === 7 ? 50 : APP_MIB[i % APP_MIB.length]
+    const platform = arch => ({
+      arch,
+      layers: [
+        { key: `${family}-base-${arch}`, mib: base * scale },
+        ...(runtimes[runtime]
+          ? [{ key: `${family}-${runtime}-${arch}`, mib: runtimes[runtime] * scale }]
+          : []),
+        { key: `app-${i}-${arch}`, mib: Math.max(appMiB * scale, 0.001) }
+      ]
+    })
     return {
-      repository: `bench/copy-${String(r).padStart(2, '0')}`,
+      repository: `bench/${family}-${runtime}-${String(r).padStart(2, '0')}`,
       tag: `v${i % perRepository}`,
-      base: r % baseMiB.length,
-      baseMiB: baseMiB[r % baseMiB.length],
-      appMiB: appMiB[i % appMiB.length]
+      family,
+      platforms: i % 9 === 0 ? [platform('amd64'), platform('arm64')] : [platform('amd64')]
     }
   })
 }
 
 /**
- * Write the copy set's layers under `dir` and push it to `host`. Returns the
- * images with their digests and blobs, and the unique bytes (every distinct
- * blob once) and logical bytes (every image's blobs, shared ones counted again).
+ * Write the copy set's layers under `dir` (each distinct layer once) and push
+ * it to `host`. Returns the images (digest, top manifest and its type, the
+ * children of an index, every blob the image needs) and the unique bytes
+ * (every distinct blob and manifest once) and logical bytes (per image, shared
+ * layers counted again).
  */
 export async function seedCopySet(host, dir, plan, { connections = 4, log = () => {} } = {}) {
   fs.mkdirSync(dir, { recursive: true })
-  const bases = new Map()
+  const layers = new Map()
+  const users = new Map()
   for (const image of plan) {
-    if (bases.has(image.base)) continue
-    bases.set(
-      image.base,
-      await writeLayer(
-        path.join(dir, `base-${image.base}.tar.gz`),
-        image.baseMiB * MiB,
-        `base-${image.base}`
+    for (const { layers: list } of image.platforms) {
+      for (const { key, mib } of list) {
+        if (!layers.has(key)) {
+          layers.set(
+            key,
+            await writeLayer(path.join(dir, `${key}.tar.gz`), Math.round(mib * MiB), key)
+          )
+        }
+        users.set(key, new Set([...(users.get(key) ?? []), image]))
+      }
+    }
+  }
+  const images = plan.map(image => {
+    const children = image.platforms.map(({ arch, layers: list }) => {
+      const own = list.map(l => layers.get(l.key))
+      const config = inMemory(
+        configFor(
+          own.map(l => l.diffId),
+          `${image.repository}:${image.tag}`,
+          arch
+        )
       )
+      const manifest = manifestFor(config, own)
+      return {
+        arch,
+        manifest,
+        digest: sha256(manifest),
+        blobs: [config, ...own],
+        keys: list.map(l => l.key)
+      }
+    })
+    if (children.length === 1) {
+      const [only] = children
+      return {
+        ...image,
+        manifest: only.manifest,
+        mediaType: OCI_MANIFEST,
+        digest: only.digest,
+        children: [],
+        blobs: only.blobs,
+        keys: only.keys
+      }
+    }
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: children.map(c => ({
+          mediaType: OCI_MANIFEST,
+          digest: c.digest,
+          size: c.manifest.length,
+          platform: { os: 'linux', architecture: c.arch }
+        }))
+      })
     )
-  }
-  const images = []
-  for (const [i, image] of plan.entries()) {
-    const base = bases.get(image.base)
-    const app = await writeLayer(
-      path.join(dir, `app-${i}.tar.gz`),
-      image.appMiB * MiB,
-      `app-${image.repository}:${image.tag}`
-    )
-    const config = inMemory(
-      configFor([base.diffId, app.diffId], `${image.repository}:${image.tag}`)
-    )
-    const manifest = manifestFor(config, [base, app])
-    images.push({ ...image, blobs: [config, base, app], manifest, digest: sha256(manifest) })
-  }
-  log(`wrote ${bases.size + images.length} layers to ${dir}`)
+    const blobs = [...new Map(children.flatMap(c => c.blobs).map(b => [b.digest, b])).values()]
+    return {
+      ...image,
+      manifest: index,
+      mediaType: OCI_INDEX,
+      digest: sha256(index),
+      children,
+      blobs,
+      keys: children.flatMap(c => c.keys)
+    }
+  })
+  log(`wrote ${layers.size} layers to ${dir}`)
 
   const client = registryClient(host, { connections })
-  const firstHome = new Map()
+  const shared = new Set([...users].filter(([, u]) => u.size > 1).map(([key]) => key))
   try {
-    // Bases first, each once, then mounted into every other repository that needs it, one
-    // request at a time: distribution 2.8 rewrites a repository's link file on every mount or
-    // upload, and a manifest PUT racing such a rewrite reads it empty (DIGEST_INVALID).
+    // Shared layers first, each uploaded once and mounted into every other repository that
+    // needs it, one request at a time: distribution 2.8 rewrites a repository's link file on
+    // every mount or upload, and a manifest PUT racing such a rewrite reads it empty.
+    const home = new Map()
+    const held = new Set()
     for (const image of images) {
-      const base = image.blobs[1]
-      const home = firstHome.get(base.digest)
-      if (home === undefined) {
-        await client.pushBlob(image.repository, base)
-        firstHome.set(base.digest, image.repository)
-      } else if (
-        home !== image.repository &&
-        !firstHome.has(`${image.repository} ${base.digest}`)
-      ) {
-        await client.mountBlob(image.repository, home, base)
-        firstHome.set(`${image.repository} ${base.digest}`, image.repository)
+      for (const key of image.keys.filter(k => shared.has(k))) {
+        if (held.has(`${image.repository} ${key}`)) continue
+        const blob = layers.get(key)
+        if (home.has(key)) await client.mountBlob(image.repository, home.get(key), blob)
+        else {
+          await client.pushBlob(image.repository, blob)
+          home.set(key, image.repository)
+        }
+        held.add(`${image.repository} ${key}`)
       }
     }
     await eachLimit(images, connections, async image => {
-      const [config, , app] = image.blobs
-      await client.pushBlob(image.repository, config)
-      await client.pushBlob(image.repository, app)
-      await client.pushManifest(image.repository, image.tag, image.manifest)
+      const own = image.children.length > 0 ? image.children : [image]
+      for (const child of own) {
+        for (const [n, blob] of child.blobs.entries()) {
+          if (n === 0 || !shared.has(child.keys[n - 1]))
+            await client.pushBlob(image.repository, blob)
+        }
+        if (child !== image)
+          await client.pushManifest(image.repository, child.digest, child.manifest)
+      }
+      await client.pushManifest(image.repository, image.tag, image.manifest, image.mediaType)
     })
   } finally {
     client.close()
@@ -344,9 +431,14 @@ export async function seedCopySet(host, dir, plan, { connections = 4, log = () =
       unique.set(blob.digest, blob.size)
       logical += blob.size
     }
-    unique.set(image.digest, image.manifest.length)
-    logical += image.manifest.length
+    for (const { digest, manifest } of [image, ...image.children]) {
+      unique.set(digest, manifest.length)
+      logical += manifest.length
+    }
   }
   const uniqueBytes = [...unique.values()].reduce((a, b) => a + b, 0)
-  return { images, uniqueBytes, logicalBytes: logical }
+  const blobBytes = [
+    ...new Map(images.flatMap(i => i.blobs).map(b => [b.digest, b.size])).values()
+  ].reduce((a, b) => a + b, 0)
+  return { images, uniqueBytes, blobBytes, logicalBytes: logical }
 }

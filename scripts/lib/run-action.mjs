@@ -6,6 +6,7 @@
 // memory is sampled. Types in run-action.d.mts.
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
+import { watchTree } from './process-tree.mjs'
 import { DIST, prepareRun, readRunFiles } from './runner-env.mjs'
 
 export { DIST, ROOT, parseOutputFile } from './runner-env.mjs'
@@ -39,7 +40,8 @@ function cpuMs(pid) {
  * Run the action (`options.dist`, default dist/index.js); resolves with its exit code, stdout lines timed in ms from
  * the spawn, with the CPU time the process had used by then ({ t, cpu, line };
  * cpu from /proc, in 10 ms ticks), stderr, outputs, summary, wall time and peak RSS
- * (KiB, sampled every 20 ms from /proc; undefined where /proc is missing).
+ * (KiB, sampled every 20 ms from /proc; undefined where /proc is missing), and `memory`:
+ * the peaks of the process tree, by command (lib/process-tree.mjs).
  */
 export function runAction(inputs, options = {}) {
   const prepared = prepareRun(inputs, options)
@@ -61,6 +63,8 @@ export function runAction(inputs, options = {}) {
       if (now !== undefined) peak = Math.max(peak ?? 0, now)
     }
     const sampler = setInterval(sample, 20)
+    // The tools it runs (crane, skopeo) are processes of their own: their memory is theirs.
+    const tree = watchTree(child.pid)
     child.stdout.setEncoding('utf8').on('data', chunk => {
       const t = performance.now() - started
       const cpu = cpuMs(child.pid)
@@ -73,12 +77,14 @@ export function runAction(inputs, options = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30 * 60_000)
     child.once('exit', sample)
     child.on('error', error => {
+      tree.stop()
       clearInterval(sampler)
       clearTimeout(timer)
       reject(error)
     })
     child.on('close', code => {
       const wallMs = performance.now() - started
+      const memory = tree.stop()
       clearInterval(sampler)
       clearTimeout(timer)
       if (pending) lines.push({ t: wallMs, cpu: undefined, line: pending })
@@ -88,6 +94,7 @@ export function runAction(inputs, options = {}) {
         stderr,
         wallMs,
         peakRssKiB: peak,
+        memory,
         ...readRunFiles(prepared),
         workdir
       })

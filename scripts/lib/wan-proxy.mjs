@@ -16,6 +16,8 @@ const MAX_QUEUED = 4 * 1024 * 1024
  */
 class Direction {
   constructor(bytesPerMs, delayMs) {
+    /** Every byte that went this way, for the bench's bytes pushed and pulled. */
+    this.bytes = 0
     this.bytesPerMs = bytesPerMs
     this.delayMs = delayMs
     this.free = 0
@@ -34,6 +36,7 @@ function pipeThrough(from, to, direction) {
   let queued = 0
   let last = Promise.resolve()
   from.on('data', chunk => {
+    direction.bytes += chunk.length
     const at = direction.arrival(chunk.length)
     queued += chunk.length
     if (queued > MAX_QUEUED) from.pause()
@@ -99,6 +102,8 @@ export async function startWanProxy({ target, rttMs = 40, mbitPerSecond = 200 })
     host: `127.0.0.1:${port}`,
     rttMs,
     mbitPerSecond,
+    /** Bytes sent to the registry and received from it through this link so far (headers too). */
+    bytes: () => ({ toRegistry: up.bytes, fromRegistry: down.bytes }),
     close: () =>
       new Promise(resolve => {
         for (const s of sockets) s.destroy()

@@ -108,7 +108,11 @@ export class Authenticator {
     const guard = this.realmGuard(registry)
     guard(url)
     if (challenge.params.service) url.searchParams.set('service', challenge.params.service)
-    url.searchParams.set('scope', challenge.params.scope || scope)
+    // What the registry asked for and what this request needs (a mount reads another
+    // repository, which a challenge may leave out), one scope parameter each.
+    for (const one of mergeScopes(challenge.params.scope ?? '', scope)) {
+      url.searchParams.append('scope', one)
+    }
     const plain = url.protocol !== 'https:'
     if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
       this.warnedPlainRealm.add(registry)
@@ -199,6 +203,29 @@ function realmShown(realm: string): string {
   } catch {
     return 'not a URL'
   }
+}
+
+/**
+ * Scopes (`repository:<name>:<actions>`, space-separated) merged per resource,
+ * push first (some registries read only the first scope of a token request).
+ */
+export function mergeScopes(...lists: string[]): string[] {
+  const actions = new Map<string, Set<string>>()
+  for (const scope of lists.flatMap(list => list.split(' ')).filter(Boolean)) {
+    const at = scope.lastIndexOf(':')
+    if (at <= 0) continue
+    const resource = scope.slice(0, at)
+    const set = actions.get(resource) ?? new Set<string>()
+    for (const action of scope.slice(at + 1).split(',')) if (action) set.add(action)
+    actions.set(resource, set)
+  }
+  const ordered = [...actions].sort(([, a], [, b]) => Number(b.has('push')) - Number(a.has('push')))
+  return ordered.map(([resource, set]) => {
+    const list = [...set].sort((a, b) =>
+      a === 'push' ? -1 : b === 'push' ? 1 : a.localeCompare(b)
+    )
+    return `${resource}:${list.join(',')}`
+  })
 }
 
 function basic(c: Credentials): string {

@@ -26,7 +26,16 @@ export const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/
  * A streamed transfer that failed part way (the source's bytes, or the
  * upload carrying them): the whole blob is what can be tried again.
  */
-export class TransferError extends MirrorError {}
+export class TransferError extends MirrorError {
+  constructor(
+    message: string,
+    permanent: boolean,
+    /** The registry refused one request this large (413): chunks may pass. */
+    readonly tooLarge = false
+  ) {
+    super(message, permanent)
+  }
+}
 
 /** Whether the repository holds the blob (HEAD; free everywhere). */
 export async function hasBlob(
@@ -63,9 +72,10 @@ export async function mountBlob(
       { push: true, from, headers: { 'content-length': '0' } }
     )
   } catch (error) {
-    // A registry that refuses the mount (a token without pull on `from`) still takes an upload.
-    if (error instanceof RegistryError && (error.status === 401 || error.status === 403))
-      return { mounted: false }
+    // A registry that refuses the mount (a token without pull on `from`, Harbor's 401 for a
+    // project it lacks, Docker Hub's for a repository) still takes an upload.
+    const status = error instanceof RegistryError ? (error.status ?? 0) : 0
+    if (status >= 400 && status < 500 && status !== 429) return { mounted: false }
     throw error
   }
   if (res.status === 201) return { mounted: true }
@@ -78,7 +88,7 @@ export async function startUpload(
   client: RegistryClient,
   registry: string,
   repository: string
-): Promise<string> {
+): Promise<Upload> {
   const res = await client.send('POST', registry, repository, 'blobs/uploads/', {
     push: true,
     headers: { 'content-length': '0' }
@@ -91,17 +101,40 @@ export async function startUpload(
       res.status === 404
     )
   }
-  return location
+  // The spec's way for a registry to say its smallest chunk.
+  const min = Number(res.headers['oci-chunk-min-length'])
+  return Number.isSafeInteger(min) && min > 0 ? { location, minChunk: min } : { location }
+}
+
+export interface Upload {
+  location: string
+  /** The smallest chunk the registry takes (OCI-Chunk-Min-Length), when it says. */
+  minChunk?: number
 }
 
 export interface UploadOptions {
-  /** Blobs up to this size go in one PUT; larger ones in PATCH chunks, then a PUT. */
-  monolithicMax: number
-  /** The size of each PATCH (ECR wants at least 5 MiB but for the last). */
-  chunkBytes: number
+  /**
+   * Absent: the blob goes in one PUT, which every common registry takes.
+   * Otherwise PATCH chunks of this size (with Content-Range), then a PUT.
+   */
+  chunkBytes?: number
   /** Told each piece as it is sent, for progress. */
   onBytes?: (bytes: number) => void
 }
+
+/**
+ * The chunk size for a registry that would not take a blob in one PUT. No
+ * size suits all (docs/registries.md): GHCR refuses chunks over 4 MiB, ECR
+ * chunks under 5 MiB but the last (and documents 10 MiB as its largest);
+ * 8 MiB elsewhere, or more when the registry asks for more.
+ */
+export function chunkSizeFor(registry: string, minChunk = 0): number {
+  const host = registry.replace(/:\d+$/, '')
+  const size = host === 'ghcr.io' ? 4 * MIB : 8 * MIB
+  return Math.max(size, minChunk)
+}
+
+const MIB = 1024 * 1024
 
 /**
  * Stream `blob` from the source's answer into the upload at `location`. The
@@ -120,7 +153,7 @@ export async function uploadBlob(
 ): Promise<void> {
   const reader = new BlobReader(source.bytes, blob, source.where)
   let at = location
-  if (blob.size > options.monolithicMax) {
+  if (options.chunkBytes !== undefined) {
     for (let start = 0; start < blob.size;) {
       const length = Math.min(options.chunkBytes, blob.size - start)
       const res = await sendPiece(
@@ -138,7 +171,11 @@ export async function uploadBlob(
         length,
         options
       )
-      if (res.status !== 202) throw await uploadRefused(res, registry, repository, blob)
+      // ECR answers a chunk with 201, the spec with 202; the offset is counted here (ECR's
+      // Range header is known to go stale).
+      if (res.status !== 202 && res.status !== 201) {
+        throw await uploadRefused(res, registry, repository, blob)
+      }
       at = locationOf(res.headers) ?? at
       start += length
       res.response.resume()
@@ -344,8 +381,10 @@ async function uploadRefused(
   const code = errorCode(body)
   return new TransferError(
     `uploading blob ${blob.digest} to ${registry}/${repository}: HTTP ${res.status}${code}`,
-    // Refused for good: denied, or too large; a 429, a 5xx or a broken upload may pass next time.
-    res.status === 401 || res.status === 403 || res.status === 413
+    // Refused for good: denied; a 429, a 5xx or a broken upload may pass next time, and a 413
+    // (one request too large) in chunks.
+    res.status === 401 || res.status === 403,
+    res.status === 413
   )
 }
 

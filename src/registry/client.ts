@@ -482,7 +482,7 @@ export interface SendOptions {
 
 /** The token scope a request needs: its repository, pull or pull and push, and a mount's source. */
 function scopeOf(repository: string, options: SendOptions): string {
-  const own = `repository:${repository}:${options.push ? 'pull,push' : 'pull'}`
+  const own = `repository:${repository}:${options.push ? 'push,pull' : 'pull'}`
   return options.from ? `${own} repository:${options.from}:pull` : own
 }
 

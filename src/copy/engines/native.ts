@@ -13,6 +13,7 @@ import { errorMessage, isPermanent, MirrorError } from '../../common/errors.js'
 import { backoffDelay, sleep } from '../../common/retry.js'
 import { parseReference, repositoryName, type ImageReference } from '../../image/references.js'
 import {
+  chunkSizeFor,
   DIGEST,
   hasBlob,
   mountBlob,
@@ -39,8 +40,12 @@ export interface NativeOptions {
   info?: (line: string) => void
   /** Blobs of one image copied at once. */
   blobJobs?: number
-  /** Blobs up to this size go in one PUT; larger ones in chunks. */
+  /**
+   * Blobs larger than this go in chunks from the start; by default every blob
+   * goes in one PUT, and chunks only to a registry that refused one as too large.
+   */
   monolithicMax?: number
+  /** The chunk size; by default what suits the target registry (chunkSizeFor). */
   chunkBytes?: number
   /** Tries of one blob whose transfer broke (its body cannot be sent again by the client). */
   blobAttempts?: number
@@ -90,6 +95,8 @@ export class NativeEngine implements CopyEngine {
    * so two images sharing a base upload it once and the second mounts it.
    */
   private readonly placed = new Map<string, Promise<string>>()
+  /** Target registries that refused a blob in one PUT as too large (413): chunks from then on. */
+  private readonly chunked = new Set<string>()
   private readonly client: RegistryClient
   private readonly options: Required<Omit<NativeOptions, 'client' | 'info'>>
   private readonly info: (line: string) => void
@@ -99,8 +106,8 @@ export class NativeEngine implements CopyEngine {
     this.info = options.info ?? (() => {})
     this.options = {
       blobJobs: options.blobJobs ?? 4,
-      monolithicMax: options.monolithicMax ?? 32 * MIB,
-      chunkBytes: options.chunkBytes ?? 16 * MIB,
+      monolithicMax: options.monolithicMax ?? Infinity,
+      chunkBytes: options.chunkBytes ?? 0,
       blobAttempts: options.blobAttempts ?? 3,
       retryDelayMs: options.retryDelayMs ?? 1000,
       progressMinBytes: options.progressMinBytes ?? 64 * MIB,
@@ -293,8 +300,14 @@ export class NativeEngine implements CopyEngine {
     for (let attempt = 1; ; attempt++) {
       let sent = 0
       try {
-        const at = location ?? (await startUpload(this.client, target.registry, target.repository))
+        const upload = location
+          ? { location }
+          : await startUpload(this.client, target.registry, target.repository)
         location = undefined
+        const chunks =
+          this.chunked.has(target.registry) || blob.size > this.options.monolithicMax
+            ? this.options.chunkBytes || chunkSizeFor(target.registry, upload.minChunk)
+            : undefined
         const where = `${source.registry}/${source.repository}/blobs/${blob.digest}`
         const opened = await this.client.open(
           source.registry,
@@ -314,12 +327,11 @@ export class NativeEngine implements CopyEngine {
             this.client,
             target.registry,
             target.repository,
-            at,
+            upload.location,
             blob,
             { bytes: opened.response, where },
             {
-              monolithicMax: this.options.monolithicMax,
-              chunkBytes: this.options.chunkBytes,
+              ...(chunks ? { chunkBytes: chunks } : {}),
               onBytes: bytes => {
                 sent += bytes
                 this.stats.pulledBytes += bytes
@@ -335,6 +347,19 @@ export class NativeEngine implements CopyEngine {
         return
       } catch (error) {
         onBytes(-sent)
+        if (
+          error instanceof TransferError &&
+          error.tooLarge &&
+          !this.chunked.has(target.registry)
+        ) {
+          // Not a failure of the blob: the registry wants it in pieces, now and from now on.
+          this.chunked.add(target.registry)
+          this.info(
+            `native: ${target.registry} refused a blob of ${mib(blob.size)} MiB in one request (413); sending blobs to it in chunks of ${mib(this.options.chunkBytes || chunkSizeFor(target.registry))} MiB`
+          )
+          attempt--
+          continue
+        }
         if (
           !(error instanceof TransferError) ||
           error.permanent ||
