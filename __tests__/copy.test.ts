@@ -7,6 +7,7 @@ import { describe, expect, it } from '@jest/globals'
 import {
   copyImages,
   ENGINE_RETRIED_ATTEMPTS,
+  COMPARE_CONCURRENCY,
   expandTagFilters,
   scrub,
   startOrder
@@ -221,6 +222,32 @@ describe('copyImages', () => {
     expect(engine.peak()).toBeLessThanOrEqual(3)
     expect(engine.peak()).toBeGreaterThan(1)
     expect(out.map(r => r.source)).toEqual(items.map(r => r.source))
+  })
+
+  it('compares up to COMPARE_CONCURRENCY images at once, whatever the copy concurrency', async () => {
+    const store = new Map<string, ManifestHead>()
+    let heads = 0
+    let peakHeads = 0
+    const items = Array.from({ length: 40 }, (_, i) => {
+      store.set(`src.io/a/i${i}:1`, { digest: d(String(i % 9)), mediaType: INDEX, size: 1 })
+      store.set(`dst.io/a/i${i}:1`, { digest: d(String(i % 9)), mediaType: INDEX, size: 1 })
+      return planned(`src.io/a/i${i}:1`, `dst.io/a/i${i}:1`)
+    })
+    const client = fakeClient(store)
+    const head = client.headManifest.bind(client)
+    client.headManifest = async (registry: string, repository: string, reference: string) => {
+      heads++
+      peakHeads = Math.max(peakHeads, heads)
+      await new Promise(r => setTimeout(r, 5))
+      heads--
+      return head(registry, repository, reference)
+    }
+    const engine = fakeEngine(store)
+    const out = await copyImages(items, { ...base, concurrency: 2, client, engine })
+    expect(out.every(r => r.status === 'unchanged')).toBe(true)
+    expect(engine.requests).toHaveLength(0)
+    expect(peakHeads).toBeGreaterThan(2)
+    expect(peakHeads).toBeLessThanOrEqual(COMPARE_CONCURRENCY)
   })
 
   it('starts images one repository after another, and keeps the order of results', async () => {

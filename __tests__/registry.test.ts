@@ -3,6 +3,8 @@
  * distribution protocol's auth, paging and error parts, recording what the
  * client sent. (The end-to-end suite runs it against the real registry.)
  */
+import { mergeScopes } from '../src/registry/auth.js'
+import { chunkSizeFor } from '../src/registry/blobs.js'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -841,5 +843,25 @@ describe('helpers', () => {
     expect(c.baseUrl('localhost:5000')).toBe('http://localhost:5000/v2/')
     expect(c.baseUrl('ghcr.io')).toBe('https://ghcr.io/v2/')
     c.dispose()
+  })
+})
+
+describe('token scopes and chunk sizes for uploads', () => {
+  it('merges scopes per repository, push first, each once', () => {
+    expect(mergeScopes('repository:a/b:pull,push', 'repository:a/b:push,pull')).toEqual([
+      'repository:a/b:push,pull'
+    ])
+    // A mount reads another repository: the challenge named only the target's.
+    expect(
+      mergeScopes('repository:m/x:pull,push', 'repository:m/x:push,pull repository:m/base:pull')
+    ).toEqual(['repository:m/x:push,pull', 'repository:m/base:pull'])
+    expect(mergeScopes('', 'repository:a:pull')).toEqual(['repository:a:pull'])
+    expect(mergeScopes('registry:catalog:*')).toEqual(['registry:catalog:*'])
+  })
+
+  it('chunks of 4 MiB for ghcr.io, 8 MiB elsewhere, more when the registry asks', () => {
+    expect(chunkSizeFor('ghcr.io')).toBe(4 * 1024 * 1024)
+    expect(chunkSizeFor('123456789012.dkr.ecr.eu-west-1.amazonaws.com')).toBe(8 * 1024 * 1024)
+    expect(chunkSizeFor('registry.example:5000', 20 * 1024 * 1024)).toBe(20 * 1024 * 1024)
   })
 })

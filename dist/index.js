@@ -47288,6 +47288,8 @@ class NativeEngine {
      * so two images sharing a base upload it once and the second mounts it.
      */
     placed = new Map();
+    /** `registry repository digest` of every blob a target repository is known to hold now. */
+    holds = new Set();
     /** Target registries that refused a blob in one PUT as too large (413): chunks from then on. */
     chunked = new Set();
     client;
@@ -47413,6 +47415,11 @@ class NativeEngine {
     /** Make the target repository hold the blob: there already, mounted, or uploaded. */
     async placeBlob(source, target, blob, stop, onBytes) {
         const key = `${target.registry} ${blob.digest}`;
+        const here = `${target.registry} ${target.repository} ${blob.digest}`;
+        if (this.holds.has(here)) {
+            this.stats.present++;
+            return;
+        }
         for (let round = 0; round < 3; round++) {
             const placing = this.placed.get(key);
             if (!placing)
@@ -47424,11 +47431,12 @@ class NativeEngine {
             }
             if (holder) {
                 const mount = await mountBlob(this.client, target.registry, target.repository, blob, holder);
-                if (mount.mounted) {
+                if (mount.mounted)
                     this.stats.mounted++;
-                    return;
-                }
-                return this.upload(source, target, blob, stop, onBytes, mount.location);
+                else
+                    await this.upload(source, target, blob, stop, onBytes, mount.location);
+                this.holds.add(here);
+                return;
             }
             // Whoever was placing it failed: this image tries it itself.
             if (this.placed.get(key) === placing)
@@ -47446,6 +47454,7 @@ class NativeEngine {
         this.placed.set(key, placing);
         try {
             await placing;
+            this.holds.add(here);
         }
         catch (error) {
             if (this.placed.get(key) === placing)

@@ -200,6 +200,9 @@ export async function benchCopying(options, work, network = 'loopback') {
           ...wire,
           ...extra
         }
+        log(
+          `  ${name}: ${seconds.toFixed(1)} s, ${(set.uniqueBytes / MB / seconds).toFixed(1)} MB/s, machine CPU ${Math.round((machineBusy ?? 0) * 100)} % busy, ${counts.blobUploads} uploads${wire.pushedMB !== undefined ? `, ${wire.pulledMB} MB pulled and ${wire.pushedMB} MB pushed (${wire.pulledRatio}x, ${wire.pushedRatio}x the distinct blobs)` : ''}${extra.peakMiB !== undefined ? `, peak ${extra.peakMiB} MiB` : ''}`
+        )
         if (rerun) {
           await settled(source)
           const gets = sourceManifestGets()
@@ -215,9 +218,6 @@ export async function benchCopying(options, work, network = 'loopback') {
             `  ${name}, again (all up to date): ${againSeconds.toFixed(1)} s, ${runs[name].rerun.sourceManifestGets} source manifest GETs`
           )
         }
-        log(
-          `  ${name}: ${seconds.toFixed(1)} s, ${(set.uniqueBytes / MB / seconds).toFixed(1)} MB/s, machine CPU ${Math.round((machineBusy ?? 0) * 100)} % busy, ${counts.blobUploads} uploads${wire.pushedMB !== undefined ? `, ${wire.pulledMB} MB pulled and ${wire.pushedMB} MB pushed (${wire.pulledRatio}x, ${wire.pushedRatio}x the distinct blobs)` : ''}${extra.peakMiB !== undefined ? `, peak ${extra.peakMiB} MiB` : ''}`
-        )
       } finally {
         if (to !== target) await to.close()
         await target.stop()

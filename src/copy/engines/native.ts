@@ -95,6 +95,8 @@ export class NativeEngine implements CopyEngine {
    * so two images sharing a base upload it once and the second mounts it.
    */
   private readonly placed = new Map<string, Promise<string>>()
+  /** `registry repository digest` of every blob a target repository is known to hold now. */
+  private readonly holds = new Set<string>()
   /** Target registries that refused a blob in one PUT as too large (413): chunks from then on. */
   private readonly chunked = new Set<string>()
   private readonly client: RegistryClient
@@ -251,6 +253,11 @@ export class NativeEngine implements CopyEngine {
     onBytes: (bytes: number) => void
   ): Promise<void> {
     const key = `${target.registry} ${blob.digest}`
+    const here = `${target.registry} ${target.repository} ${blob.digest}`
+    if (this.holds.has(here)) {
+      this.stats.present++
+      return
+    }
     for (let round = 0; round < 3; round++) {
       const placing = this.placed.get(key)
       if (!placing) break
@@ -261,11 +268,10 @@ export class NativeEngine implements CopyEngine {
       }
       if (holder) {
         const mount = await mountBlob(this.client, target.registry, target.repository, blob, holder)
-        if (mount.mounted) {
-          this.stats.mounted++
-          return
-        }
-        return this.upload(source, target, blob, stop, onBytes, mount.location)
+        if (mount.mounted) this.stats.mounted++
+        else await this.upload(source, target, blob, stop, onBytes, mount.location)
+        this.holds.add(here)
+        return
       }
       // Whoever was placing it failed: this image tries it itself.
       if (this.placed.get(key) === placing) this.placed.delete(key)
@@ -281,6 +287,7 @@ export class NativeEngine implements CopyEngine {
     this.placed.set(key, placing)
     try {
       await placing
+      this.holds.add(here)
     } catch (error) {
       if (this.placed.get(key) === placing) this.placed.delete(key)
       throw error
