@@ -61,6 +61,7 @@ for (const [name, bench] of Object.entries(FIGURES)) {
 }
 results.machine.loadAverageAtEnd = os.loadavg().map(n => round(n, 2))
 
-console.log(report(results, { previous, outFile: options.out, engines: options.engines }))
+// Written first: a run of many minutes is never lost to a fault in the report.
 writeResults(options.out, results)
+console.log(report(results, { previous, outFile: options.out, engines: options.engines }))
 console.log(`Results written to ${path.relative(process.cwd(), options.out) || options.out}`)
