@@ -17,6 +17,7 @@ import {
   type CopyRequest
 } from '../src/copy/engines/engine.js'
 import { skopeoArgs } from '../src/copy/engines/skopeo.js'
+import { lazyEngine } from '../src/copy/engines/create.js'
 
 const D = `sha256:${'b'.repeat(64)}`
 const base: CopyRequest = {
@@ -350,5 +351,55 @@ describe('a failure crane had retried itself', () => {
     const refused = await copy(new CraneEngine(fakeCrane('refused', REFUSED).binary, dir), base)
     expect(refused?.message).toMatch(/^a registry could not be reached \(connection refused\)/)
     expect([refused?.permanent, refused?.retried]).toEqual([false, false])
+  })
+})
+
+describe('lazyEngine', () => {
+  const request: CopyRequest = {
+    source: 'src.io/a@sha256:' + 'a'.repeat(64),
+    target: 'dst.io/m/a:1',
+    platforms: 'all',
+    insecureSource: false,
+    insecureTarget: false
+  }
+
+  it('makes the engine on the first copy, once, and passes report and dispose on', async () => {
+    let made = 0
+    let disposed = 0
+    const copied: string[] = []
+    const engine = lazyEngine('fake', async () => {
+      made++
+      return {
+        name: 'fake',
+        copy: async (r: CopyRequest) => void copied.push(r.target),
+        report: () => 'moved',
+        dispose: () => void disposed++
+      }
+    })
+    expect(made).toBe(0)
+    expect(engine.report?.()).toBeUndefined()
+    await Promise.all([engine.copy(request), engine.copy(request)])
+    expect(made).toBe(1)
+    expect(copied).toEqual(['dst.io/m/a:1', 'dst.io/m/a:1'])
+    expect(engine.report?.()).toBe('moved')
+    engine.dispose?.()
+    expect(disposed).toBe(1)
+  })
+
+  it('an engine that cannot be made fails every copy for good, saying why, and is tried once', async () => {
+    let tries = 0
+    const engine = lazyEngine('crane', async () => {
+      tries++
+      throw new Error('checksum mismatch')
+    })
+    for (let i = 0; i < 2; i++) {
+      const error = await engine.copy(request).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(EngineError)
+      expect((error as EngineError).message).toBe(
+        'engine crane is not available: checksum mismatch'
+      )
+      expect((error as EngineError).permanent).toBe(true)
+    }
+    expect(tries).toBe(1)
   })
 })

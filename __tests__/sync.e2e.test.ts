@@ -530,15 +530,14 @@ describeEngines('sync between two real registries', current => {
         }
       })
 
-      it('the tool cache is reused on the next run: crane is not downloaded again', async () => {
+      it('the tool cache is reused on the next run, and a run with nothing to copy installs no crane', async () => {
         const release = current.release()!
-        const first = await runActionAsync(inputs({ images: LIST() }), { files: files() })
+        // Every image copied again (skip-unchanged: false), so crane is needed.
+        const copyAll = inputs({ images: LIST(), 'skip-unchanged': 'false' })
+        const first = await runActionAsync(copyAll, { files: files() })
         expect(first.code).toBe(0)
         const downloads = release.downloads()
-        const again = await runActionAsync(inputs({ images: LIST() }), {
-          files: files(),
-          workdir: first.workdir
-        })
+        const again = await runActionAsync(copyAll, { files: files(), workdir: first.workdir })
         expect(again.code).toBe(0)
         expect(release.downloads()).toBe(downloads)
         expect(again.stdout).toMatch(
@@ -546,6 +545,13 @@ describeEngines('sync between two real registries', current => {
         )
         // checksums.txt is still read each run: nothing trusted is kept in the cache.
         expect(release.requests().at(-1)?.path).toMatch(/checksums\.txt$/)
+        // A fresh runner where every image is up to date: crane is neither fetched nor run.
+        const asked = release.requests().length
+        const upToDate = await runActionAsync(inputs({ images: LIST() }), { files: files() })
+        expect(upToDate.code).toBe(0)
+        expect(upToDate.outputs.unchanged).toBe('3')
+        expect(release.requests()).toHaveLength(asked)
+        expect(upToDate.stdout).not.toMatch(/crane v0\.21\.9-local/)
       })
     }
 

@@ -310,12 +310,15 @@ export async function benchCopying(options, work, network = 'loopback') {
     for (const [name, config] of Object.entries(peers)) runs[name].config = config
 
     const raw = runs['raw-ceiling'].seconds
+    // Held against crane copy one image after another (the targets' baseline), and against
+    // the engine's own tool run so where there is one.
+    const craneSeq = runs['crane-sequential']?.seconds
     for (const engine of ENGINES) {
-      // native has no tool to run by hand: it is held against crane's.
-      const seq = (runs[`${engine}-sequential`] ?? runs['crane-sequential'] ?? {}).seconds
+      const own = runs[`${engine}-sequential`]?.seconds
       for (const c of COPY_CONCURRENCY) {
         const r = runs[`action-${engine}-${c}`]
-        r.ratioToSequential = seq ? round(seq / r.seconds, 2) : undefined
+        r.ratioToSequential = craneSeq ? round(craneSeq / r.seconds, 2) : undefined
+        r.ratioToOwnSequential = own ? round(own / r.seconds, 2) : undefined
         r.ratioToRawCeiling = round(raw / r.seconds, 2)
       }
     }

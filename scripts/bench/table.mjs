@@ -36,26 +36,29 @@ function detail(run) {
   return `${run.seconds} s${busy}, ${run.blobUploads} uploads`
 }
 
-/** Why a copying target was missed, when the figures say the machine itself was the limit. */
+/**
+ * Where copying's time goes, per network: the whole machine's CPU spent per MB
+ * copied (both registries included), for crane one image after another, the
+ * action with each engine at concurrency 4, and the raw stream.
+ */
 function copyingNote(results) {
-  const c = results.copying
-  const seq = c?.runs['skopeo-sequential']
-  const r4 = c?.runs['action-skopeo-4']
-  if (!c || !seq?.machineCpuBusy || !r4) return ''
-  if (r4.ratioToSequential >= 2.5 && r4.ratioToRawCeiling >= 0.5) return ''
-  const cores = results.machine.cores
-  const msPerMB = run => round((run.machineCpuBusy * cores * run.seconds * 1000) / c.uniqueMB, 1)
-  const raw = c.runs['raw-ceiling']
-  const crane4 = c.runs['action-crane-4']
-  const craneSeq = c.runs['crane-sequential']
-  const craneCost = crane4
-    ? ` With crane: sequential ${msPerMB(craneSeq)} ms, action concurrency 4 ${msPerMB(crane4)} ms.`
-    : ''
-  return [
-    '',
-    `Copying note: sequential skopeo already kept ${Math.round(seq.machineCpuBusy * 100)} % of the ${cores} cores busy, so no concurrency can make it more than ${round(1 / seq.machineCpuBusy, 1)}× faster on this machine; concurrency 4 ran at ${Math.round(r4.machineCpuBusy * 100)} %.`,
-    `CPU spent per MB copied (whole machine): sequential skopeo ${msPerMB(seq)} ms, action concurrency 4 ${msPerMB(r4)} ms, raw stream ${msPerMB(raw)} ms. The copy is bound by CPU (skopeo and both registries read, hash and write every byte), not by waiting; ${r4.blobUploads - seq.blobUploads} extra blob upload(s) at concurrency 4 are shared layers pushed by two copies at once.${craneCost}`
-  ].join('\n')
+  const lines = []
+  for (const c of [results.copying, results.copyingWan]) {
+    if (!c) continue
+    const cores = results.machine.cores
+    const msPerMB = run => round((run.machineCpuBusy * cores * run.seconds * 1000) / c.uniqueMB, 1)
+    const parts = [
+      ['`crane copy` one by one', c.runs['crane-sequential']],
+      ...c.engines.map(e => [`the action (${e}, c4)`, c.runs[`action-${e}-4`]]),
+      ['the raw stream', c.runs['raw-ceiling']]
+    ]
+      .filter(([, run]) => run?.machineCpuBusy !== undefined)
+      .map(([name, run]) => `${name} ${msPerMB(run)} ms`)
+    lines.push(
+      `CPU spent per MB copied ${c.link ? 'on the WAN profile' : 'on loopback'} (the whole machine, both registries included): ${parts.join(', ')}.`
+    )
+  }
+  return lines.length > 0 ? `\n${lines.join('\n')}` : ''
 }
 
 function table(results) {
@@ -147,11 +150,19 @@ function comparison(results, previous, outFile) {
     'copy skopeo c4 MB/s': (r.copying?.runs['action-skopeo-4'] ?? r.copying?.runs['action-4'])
       ?.mbPerSecond,
     'copy crane c4 MB/s': r.copying?.runs['action-crane-4']?.mbPerSecond,
+    'copy native c4 MB/s': r.copying?.runs['action-native-4']?.mbPerSecond,
     'allowlist requests/s': r.allowlist?.matchesPerSecond,
     'start-up ms': r.startup?.actionMs
   })
+  // Copy figures compare only over the same copy set.
+  const sameSet =
+    previous.copying?.images === results.copying?.images &&
+    previous.copying?.blobMB === results.copying?.blobMB
   const before = pick(previous)
   const now = pick(results)
+  if (!sameSet) {
+    for (const key of Object.keys(now)) if (key.startsWith('copy ')) delete now[key]
+  }
   const lines = Object.keys(now)
     .filter(k => before[k] !== undefined && now[k] !== undefined)
     .map(k => `  ${k.padEnd(22)} ${String(before[k]).padStart(10)} → ${now[k]}`)

@@ -6,32 +6,32 @@ import * as fs from 'node:fs'
 
 const PAGE_KIB = 4
 
-/** Every process now: pid, parent, command name, resident KiB. */
-function processes() {
-  let names
+/** A process's command name and resident KiB, or undefined once it is gone. */
+function processInfo(pid) {
   try {
-    names = fs.readdirSync('/proc').filter(n => /^\d+$/.test(n))
-  } catch {
-    return []
-  }
-  const list = []
-  for (const name of names) {
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8')
-      const open = stat.indexOf('(')
-      const close = stat.lastIndexOf(')')
-      const fields = stat.slice(close + 2).split(' ')
-      list.push({
-        pid: Number(name),
-        ppid: Number(fields[1]),
-        command: stat.slice(open + 1, close),
-        rssKiB: Number(fields[21]) * PAGE_KIB
-      })
-    } catch {
-      // Gone between the listing and the read.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return {
+      command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      rssKiB: Number(fields[21]) * PAGE_KIB
     }
+  } catch {
+    return undefined
   }
-  return list
+}
+
+/** The children of a process (each of its threads' children), from /proc. */
+function childrenOf(pid) {
+  const children = []
+  try {
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const text = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim()
+      if (text) children.push(...text.split(' ').map(Number))
+    }
+  } catch {
+    // Gone, or a kernel without the children file: the process alone is counted.
+  }
+  return children
 }
 
 /**
@@ -39,24 +39,22 @@ function processes() {
  * returns `{ peakTotalKiB, peakByCommand: { command: KiB } }` (undefined
  * figures where /proc is missing).
  */
-export function watchTree(pid, everyMs = 25) {
+export function watchTree(pid, everyMs = 50) {
   const peakByCommand = {}
   let peakTotalKiB
+  // Only the watched tree is read (not every process on the machine): sampling is cheap.
   const sample = () => {
-    const all = processes()
-    if (all.length === 0) return
-    const children = new Map()
-    for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p])
-    const root = all.find(p => p.pid === pid)
-    if (!root) return
     let total = 0
-    for (const stack = [root]; stack.length > 0;) {
-      const p = stack.pop()
-      total += p.rssKiB
-      peakByCommand[p.command] = Math.max(peakByCommand[p.command] ?? 0, p.rssKiB)
-      stack.push(...(children.get(p.pid) ?? []))
+    let seen = 0
+    for (const stack = [pid]; stack.length > 0 && seen < 256; seen++) {
+      const at = stack.pop()
+      const info = processInfo(at)
+      if (!info) continue
+      total += info.rssKiB
+      peakByCommand[info.command] = Math.max(peakByCommand[info.command] ?? 0, info.rssKiB)
+      stack.push(...childrenOf(at))
     }
-    peakTotalKiB = Math.max(peakTotalKiB ?? 0, total)
+    if (total > 0) peakTotalKiB = Math.max(peakTotalKiB ?? 0, total)
   }
   const timer = setInterval(sample, everyMs)
   sample()

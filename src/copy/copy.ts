@@ -247,12 +247,11 @@ async function attemptOne(
   return pools.copy(() => copyOne(result, options, state, compared))
 }
 
-/** What a comparison leaves for the copy: what to make, and what the tag held when read. */
+/** What a comparison leaves for the copy: what to make, and with what. */
 interface Compared {
   source: ImageReference
   target: ImageReference
   expected: Expectation
-  seen: string | undefined
   engine: CopyEngine
 }
 
@@ -275,15 +274,16 @@ async function compareOne(
   const targetRef = target.tag ?? expected.sourceDigest
   // A platform subset the tag already holds is never copied again: nothing would change.
   const subsetHeld = expected.satisfied && expected.platforms !== 'all'
-  let seen: string | undefined
   if (!state.copied && (options.skipUnchanged || subsetHeld)) {
     const present = await client.headManifest(target.registry, target.repository, targetRef)
     if (present && (await matches(present, expected, target, client))) {
       debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`)
       return { done: withDigests(result, 'unchanged', present.digest, expected) }
     }
-    seen = present?.digest ?? ''
-    debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`)
+    debug(
+      () =>
+        `${result.target}: holds ${present?.digest || 'nothing'}, not what the source has; to copy`
+    )
   } else if (!state.copied) {
     debug(
       () =>
@@ -291,7 +291,7 @@ async function compareOne(
     )
   }
   if (!options.engine) return { done: withDigests(result, 'planned', undefined, expected) }
-  return { source, target, expected, seen, engine: options.engine }
+  return { source, target, expected, engine: options.engine }
 }
 
 async function copyOne(
@@ -301,7 +301,7 @@ async function copyOne(
   compared: Compared
 ): Promise<MirrorResult> {
   const { client } = options
-  const { source, target, seen, engine } = compared
+  const { source, target, engine } = compared
   let { expected } = compared
   const targetRef = target.tag ?? expected.sourceDigest
   const headTarget = async () =>
@@ -311,7 +311,8 @@ async function copyOne(
     // What the tag keeps was decided from what it held: if another run changed it since (two
     // issues at once), decide again, so neither takes away what the other added. What is left
     // is the moment between the last read and the engine's push.
-    if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
+    // Read again here, not taken from the comparison: a copy may wait in its pool for minutes.
+    if (expected.held !== undefined && (await headTarget()) !== expected.held) {
       expected = await again()
       if (expected.held !== undefined && (await headTarget()) !== expected.held) {
         throw new ImageError(

@@ -11,7 +11,7 @@ import {
   readDockerConfig,
   writePrivateConfig
 } from '../registry/docker-config.js'
-import { createEngine } from './engines/create.js'
+import { createEngine, lazyEngine } from './engines/create.js'
 import type { CopyEngine } from './engines/engine.js'
 import { safeLog } from '../action/escape.js'
 import type { CopySettings } from '../action/inputs.js'
@@ -20,7 +20,6 @@ import { parseReference, parseRepositoryName } from '../image/references.js'
 import { RegistryClient, type Credentials, type RegistryClientOptions } from '../registry/client.js'
 import type { MirrorResult } from '../image/results.js'
 import { statusWord } from '../image/status-words.js'
-import { errorMessage } from '../common/errors.js'
 
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
 export function targetRegistry(target: string): string {
@@ -115,20 +114,10 @@ export async function mirror(
       storeCredentials
     )
     const expanded = await expandTagFilters(results, client)
-    if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
-      try {
-        engine = await createEngine(inputs, { configDir, newClient })
-      } catch (error) {
-        // Without an engine nothing can be copied, but every image is still reported.
-        const why = `engine ${inputs.engine} is not available: ${errorMessage(error)}`
-        return {
-          expanded,
-          results: expanded.map(r =>
-            r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r
-          )
-        }
-      }
-    }
+    // Made when the first image needs a copy: a run where everything is up to date installs
+    // nothing (no crane download on a fresh runner).
+    if (!inputs.dryRun)
+      engine = lazyEngine(inputs.engine, () => createEngine(inputs, { configDir, newClient }))
     core.info(
       `${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`
     )

@@ -69,9 +69,17 @@ export class Authenticator {
     this.refused.set(registry, message)
   }
 
-  /** The Authorization header a request to `registry` for `scope` carries now, if any. */
-  authorization(registry: string, scope: string): Record<string, string> {
-    const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry)
+  /**
+   * The Authorization header a request to `registry` for `scope` carries now,
+   * if any. `covering`: a token fetched for a wider scope that includes every
+   * part of this one will do (an upload after a mount, whose token also reads
+   * the other repository).
+   */
+  authorization(registry: string, scope: string, covering = false): Record<string, string> {
+    const auth =
+      this.tokens.get(`${registry} ${scope}`) ??
+      (covering ? this.covering(registry, scope) : undefined) ??
+      this.tokens.get(registry)
     if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
       return { authorization: `Bearer ${auth.token}` }
     }
@@ -80,6 +88,30 @@ export class Authenticator {
       return { authorization: `Basic ${basic(credentials)}` }
     }
     return {}
+  }
+
+  /** An unexpired token of `registry` whose scope includes every action `scope` asks for. */
+  private covering(registry: string, scope: string): Auth | undefined {
+    const wanted = mergeScopes(scope)
+    for (const [key, auth] of this.tokens) {
+      if (!key.startsWith(`${registry} `) || auth.kind !== 'bearer' || auth.expires <= Date.now())
+        continue
+      const held = mergeScopes(key.slice(registry.length + 1))
+      const covers = wanted.every(w => {
+        const at = w.lastIndexOf(':')
+        const has = held.find(h => h.slice(0, h.lastIndexOf(':')) === w.slice(0, at))
+        const actions = new Set(has?.slice(has.lastIndexOf(':') + 1).split(','))
+        return (
+          has !== undefined &&
+          w
+            .slice(at + 1)
+            .split(',')
+            .every(a => actions.has(a))
+        )
+      })
+      if (covers) return auth
+    }
+    return undefined
   }
 
   /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */

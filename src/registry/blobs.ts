@@ -11,6 +11,7 @@ import { createHash, type Hash } from 'node:crypto'
 import { once } from 'node:events'
 import type * as http from 'node:http'
 import { MirrorError } from '../common/errors.js'
+import { parseRetryAfter } from '../common/retry.js'
 import { RegistryError, type RegistryClient } from './client.js'
 
 /** A blob as a manifest names it: digest and size, checked before either reaches a URL. */
@@ -31,7 +32,9 @@ export class TransferError extends MirrorError {
     message: string,
     permanent: boolean,
     /** The registry refused one request this large (413): chunks may pass. */
-    readonly tooLarge = false
+    readonly tooLarge = false,
+    /** How long the registry asked to be left alone (Retry-After), in ms. */
+    readonly retryAfterMs?: number
   ) {
     super(message, permanent)
   }
@@ -233,7 +236,7 @@ export async function putManifest(
     body: bytes,
     headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }
   })
-  if (res.status !== 201) {
+  if (res.status < 200 || res.status >= 300) {
     throw new RegistryError(
       `uploading manifest ${reference} to ${registry}/${repository}: HTTP ${res.status}${errorCode(res.body)}`,
       res.status,
@@ -353,17 +356,31 @@ async function sendPiece(
     }
     req.end()
   }
-  try {
-    return await client.upload(method, registry, repository, url, headers, write)
-  } catch (error) {
-    if (error instanceof MirrorError) throw error
+  const broken = (error: unknown): Error => {
+    if (error instanceof MirrorError) return error
     // Go's wording, which the plain causes (copy/engines/engine.ts) already know.
-    const shown = `${url.split('?')[0]}`
-    throw new TransferError(
-      `${method === 'PUT' ? 'Put' : 'Patch'} "${shown}": ${errorText(error)}`,
+    return new TransferError(
+      `${method === 'PUT' ? 'Put' : 'Patch'} "${url.split('?')[0]}": ${errorText(error)}`,
       false
     )
   }
+  let res
+  try {
+    res = await client.upload(method, registry, repository, url, headers, write)
+  } catch (error) {
+    throw broken(error)
+  }
+  // A success counts once the whole body went out and passed its checks (a registry may
+  // answer early; a source that sent too much is found only at the end).
+  if (res.status >= 200 && res.status < 300) {
+    try {
+      await res.written
+    } catch (error) {
+      res.response.destroy()
+      throw broken(error)
+    }
+  }
+  return res
 }
 
 /** An upload answered with something other than success, as an error that says whose fault. */
@@ -373,19 +390,41 @@ async function uploadRefused(
   repository: string,
   blob: Blob
 ): Promise<TransferError> {
-  const chunks: Buffer[] = []
-  for await (const chunk of res.response as AsyncIterable<Buffer>) {
-    if (chunks.length < 16) chunks.push(chunk)
-  }
-  const body = Buffer.concat(chunks).toString('utf8').slice(0, 4096)
-  const code = errorCode(body)
+  const code = errorCode(await readBounded(res.response))
+  const retryAfter = parseRetryAfter(String(res.response.headers['retry-after'] ?? ''))
   return new TransferError(
     `uploading blob ${blob.digest} to ${registry}/${repository}: HTTP ${res.status}${code}`,
-    // Refused for good: denied; a 429, a 5xx or a broken upload may pass next time, and a 413
-    // (one request too large) in chunks.
-    res.status === 401 || res.status === 403,
-    res.status === 413
+    // Refused for good: denied (403). A 401 is a token that lapsed (the blob's next try asks
+    // for one; credentials that are wrong are refused there); a 429, a 5xx or a broken
+    // upload may pass next time, and a 413 (one request too large) in chunks.
+    res.status === 403,
+    res.status === 413,
+    retryAfter
   )
+}
+
+/**
+ * The start of an error answer (4 KiB kept, at most 64 KiB read, 10 s at
+ * most), then the answer is dropped; a connection that breaks meanwhile
+ * leaves what came.
+ */
+async function readBounded(response: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  let length = 0
+  const timer = setTimeout(() => response.destroy(), 10_000)
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      if (length < 4096) chunks.push(chunk)
+      length += chunk.length
+      if (length >= 64 * 1024) break
+    }
+  } catch {
+    // What came is enough to say why.
+  } finally {
+    clearTimeout(timer)
+    response.destroy()
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, 4096)
 }
 
 /** The upload URL with the digest that completes it added to its query. */

@@ -281,7 +281,9 @@ export class RegistryClient {
         continue
       }
       if ((status >= 200 && status < 300) || status === 404) return res
-      throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method)
+      throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method, {
+        mayRefuse: !options.from && !insufficientScope(res.headers['www-authenticate'])
+      })
     }
   }
 
@@ -354,19 +356,18 @@ export class RegistryClient {
     headers: Record<string, string>,
     write: (req: http.ClientRequest) => Promise<void>
   ): Promise<Opened> {
-    const auth = this.authorizationFor(registry, url, scopeOf(repository, { push: true }))
+    const auth = this.authorizationFor(registry, url, scopeOf(repository, { push: true }), true)
     return this.transport.open(method, url, { ...headers, ...auth }, { write })
   }
 
-  /** The URL of `path` under a repository, or an absolute URL the registry gave, checked. */
+  /**
+   * The URL of `path` under a repository, or of a Location the registry gave
+   * (absolute, protocol-relative or a path), resolved and checked: never from
+   * HTTPS down to HTTP, never to a link-local or metadata host.
+   */
   urlFor(registry: string, repository: string, path: string): string {
     const base = `${this.baseUrl(registry)}${repository}/`
-    if (!/^https?:\/\//i.test(path)) {
-      // A Location of just a path is on the registry's own host.
-      if (path.startsWith('/')) return new URL(path, base).toString()
-      return `${base}${path}`
-    }
-    const url = new URL(path)
+    const url = new URL(path, base)
     const own = new URL(base)
     if (own.protocol === 'https:' && url.protocol !== 'https:') {
       throw new RegistryError(
@@ -398,12 +399,17 @@ export class RegistryClient {
     }
   }
 
-  private authorizationFor(registry: string, url: string, scope: string): Record<string, string> {
+  private authorizationFor(
+    registry: string,
+    url: string,
+    scope: string,
+    covering = false
+  ): Record<string, string> {
     const refusal = this.auth.refusal(registry)
     if (refusal) throw new RegistryError(refusal, 401, true)
     // Credentials go to the registry's own host only (an upload may be sent to storage).
     if (new URL(url).host !== new URL(this.baseUrl(registry)).host) return {}
-    return this.auth.authorization(registry, scope)
+    return this.auth.authorization(registry, scope, covering)
   }
 
   private failure(
@@ -412,10 +418,20 @@ export class RegistryClient {
     repository: string,
     path: string,
     body: string,
-    verb: Method = 'GET'
+    verb: Method = 'GET',
+    { mayRefuse = true }: { mayRefuse?: boolean } = {}
   ): RegistryError {
     const what = `${describeRequest(verb, path)} ${registry}/${repository}`
     if (status === 401) {
+      if (this.options.credentials?.(registry) && !mayRefuse) {
+        // A mount from another repository, or a scope the credentials lack for this one:
+        // the credentials themselves may be right, so later requests still use them.
+        return new RegistryError(
+          `${registry} refused ${describeRequest(verb, path)} ${repository} with the credentials given (401 Unauthorized)`,
+          401,
+          true
+        )
+      }
       if (this.options.credentials?.(registry)) {
         const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`
         this.auth.refuse(registry, message)
@@ -454,6 +470,13 @@ export class RegistryClient {
       )
     }
   }
+}
+
+/** A Bearer challenge saying the token lacks the scope (not that the credentials are wrong). */
+function insufficientScope(header: string | string[] | undefined): boolean {
+  return /error="?insufficient_scope/i.test(
+    Array.isArray(header) ? header.join(' ') : (header ?? '')
+  )
 }
 
 /** An answer retried, as its retry line says it. */

@@ -28,6 +28,12 @@ export interface Opened {
   status: number
   headers: http.IncomingHttpHeaders
   response: http.IncomingMessage
+  /**
+   * An upload's body, written in full (rejects when it could not be): a
+   * registry may answer before the last byte was sent, and a 2xx then is
+   * not a success until this settles.
+   */
+  written: Promise<void>
 }
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH'
@@ -36,6 +42,8 @@ export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH'
 export type Guard = (url: URL) => void
 
 const SOCKET_TIMEOUT_MS = 60_000
+/** An upload's socket may idle this long: a registry storing a large blob answers late. */
+const UPLOAD_TIMEOUT_MS = 10 * 60_000
 const MAX_REDIRECTS = 10
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 /** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
@@ -146,13 +154,19 @@ export class Transport {
     let sent = headers
     for (let redirects = 0; ; redirects++) {
       guard?.(url)
-      const response = await this.openOnce(method, url, sent, write)
+      const { response, written } = await this.openOnce(method, url, sent, write)
       const status = response.statusCode ?? 0
       debug(() => `${method} ${url.origin}${url.pathname} → ${status} (streamed)`)
-      const hop = write
-        ? undefined
-        : redirected(url, { status, headers: response.headers }, sent, redirects)
-      if (!hop) return { status, headers: response.headers, response }
+      let hop: ReturnType<typeof redirected>
+      try {
+        hop = write
+          ? undefined
+          : redirected(url, { status, headers: response.headers }, sent, redirects)
+      } catch (error) {
+        response.destroy()
+        throw error
+      }
+      if (!hop) return { status, headers: response.headers, response, written }
       response.resume()
       ;({ url, headers: sent } = hop)
     }
@@ -163,30 +177,33 @@ export class Transport {
     url: URL,
     headers: Record<string, string>,
     write?: (req: http.ClientRequest) => Promise<void>
-  ): Promise<http.IncomingMessage> {
+  ): Promise<{ response: http.IncomingMessage; written: Promise<void> }> {
     const transport = url.protocol === 'https:' ? https : http
+    // A registry may take minutes to answer the last byte of a large upload (storing it).
+    const timeout = write ? UPLOAD_TIMEOUT_MS : SOCKET_TIMEOUT_MS
     return new Promise((resolve, reject) => {
+      let written: Promise<void> = Promise.resolve()
       const req = transport.request(
         url,
         {
           method,
           headers: { 'user-agent': this.userAgent, ...headers },
           agent: this.agentFor(url),
-          timeout: SOCKET_TIMEOUT_MS
+          timeout
         },
-        resolve
+        response => resolve({ response, written })
       )
-      req.on('timeout', () =>
-        req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`))
-      )
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout / 1000} s`)))
       req.on('error', reject)
       if (!write) req.end()
-      else
-        write(req).catch((error: unknown) => {
+      else {
+        written = write(req)
+        written.catch((error: unknown) => {
           // The body could not be sent whole: the request must not look complete.
           req.destroy(error instanceof Error ? error : new Error(String(error)))
           reject(error)
         })
+      }
     })
   }
 

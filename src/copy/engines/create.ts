@@ -5,7 +5,8 @@ import { installCrane } from './installer.js'
 import type { EngineSettings } from '../../action/inputs.js'
 import type { RegistryClient } from '../../registry/client.js'
 import { CraneEngine } from './crane.js'
-import { explain, type CopyEngine } from './engine.js'
+import { errorMessage } from '../../common/errors.js'
+import { EngineError, explain, type CopyEngine, type CopyRequest } from './engine.js'
 import { NativeEngine } from './native.js'
 import { SkopeoEngine } from './skopeo.js'
 
@@ -43,4 +44,27 @@ export async function createEngine(
   }
   const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl })
   return new CraneEngine(binary, context.configDir, message => core.warning(safeLog(message)))
+}
+
+/**
+ * An engine made on its first copy, once, by `make`: what only compares never
+ * installs one. An engine that cannot be made fails every copy that needs it,
+ * for good, saying why; images already up to date are not touched by it.
+ */
+export function lazyEngine(name: string, make: () => Promise<CopyEngine>): CopyEngine {
+  let made: Promise<CopyEngine> | undefined
+  let ready: CopyEngine | undefined
+  const get = () =>
+    (made ??= make().then(
+      engine => (ready = engine),
+      (error: unknown) => {
+        throw new EngineError(`engine ${name} is not available: ${errorMessage(error)}`, true)
+      }
+    ))
+  return {
+    name,
+    copy: async (request: CopyRequest) => (await get()).copy(request),
+    report: () => ready?.report?.(),
+    dispose: () => ready?.dispose?.()
+  }
 }

@@ -95,6 +95,14 @@ export class NativeEngine implements CopyEngine {
    * so two images sharing a base upload it once and the second mounts it.
    */
   private readonly placed = new Map<string, Promise<string>>()
+  /** Target registries that answered a mount without mounting: uploads only, from then on. */
+  private readonly noMounts = new Set<string>()
+  /**
+   * Source blobs that came with other content than their digest on every try
+   * (`registry digest` → the error): another image needing one fails at once
+   * rather than reading it again.
+   */
+  private readonly badSource = new Map<string, unknown>()
   /** `registry repository digest` of every blob a target repository is known to hold now. */
   private readonly holds = new Set<string>()
   /** Target registries that refused a blob in one PUT as too large (413): chunks from then on. */
@@ -220,7 +228,9 @@ export class NativeEngine implements CopyEngine {
     // Once one blob has failed the image has: the others stop rather than go on trying.
     const stop: Stop = { stopped: false }
     try {
-      await Promise.all(
+      // Every blob settles before the image's failure is reported: nothing of this attempt is
+      // still writing to the target when the next one (or the next image) starts.
+      const settled = await Promise.allSettled(
         blobs.map(blob =>
           limit(async () => {
             if (stop.stopped) return
@@ -239,6 +249,8 @@ export class NativeEngine implements CopyEngine {
           })
         )
       )
+      const failed = settled.find(r => r.status === 'rejected')
+      if (failed) throw failed.reason
     } finally {
       if (timer) clearInterval(timer)
     }
@@ -267,9 +279,27 @@ export class NativeEngine implements CopyEngine {
         return
       }
       if (holder) {
-        const mount = await mountBlob(this.client, target.registry, target.repository, blob, holder)
-        if (mount.mounted) this.stats.mounted++
-        else await this.upload(source, target, blob, stop, onBytes, mount.location)
+        // There already (an earlier run put it there): nothing to send.
+        if (await hasBlob(this.client, target.registry, target.repository, blob)) {
+          this.stats.present++
+        } else if (this.noMounts.has(target.registry)) {
+          await this.upload(source, target, blob, stop, onBytes)
+        } else {
+          const mount = await mountBlob(
+            this.client,
+            target.registry,
+            target.repository,
+            blob,
+            holder
+          )
+          if (mount.mounted) this.stats.mounted++
+          else {
+            // A registry that did not mount a blob it holds does not mount (ECR without
+            // blob mounting): its later blobs skip the request.
+            this.noMounts.add(target.registry)
+            await this.upload(source, target, blob, stop, onBytes, mount.location)
+          }
+        }
         this.holds.add(here)
         return
       }
@@ -304,6 +334,8 @@ export class NativeEngine implements CopyEngine {
     location?: string
   ): Promise<void> {
     const attempts = this.options.blobAttempts
+    const bad = `${source.registry} ${blob.digest}`
+    if (this.badSource.has(bad)) throw this.badSource.get(bad)
     for (let attempt = 1; ; attempt++) {
       let sent = 0
       try {
@@ -354,11 +386,13 @@ export class NativeEngine implements CopyEngine {
         return
       } catch (error) {
         onBytes(-sent)
-        if (
-          error instanceof TransferError &&
-          error.tooLarge &&
-          !this.chunked.has(target.registry)
-        ) {
+        if (error instanceof TransferError && error.tooLarge && this.chunked.has(target.registry)) {
+          throw new MirrorError(
+            `${errorMessage(error)}: the registry refused a chunk of ${mib(this.options.chunkBytes || chunkSizeFor(target.registry))} MiB as too large too`,
+            true
+          )
+        }
+        if (error instanceof TransferError && error.tooLarge) {
           // Not a failure of the blob: the registry wants it in pieces, now and from now on.
           this.chunked.add(target.registry)
           this.info(
@@ -367,14 +401,24 @@ export class NativeEngine implements CopyEngine {
           attempt--
           continue
         }
-        if (
+        const last =
           !(error instanceof TransferError) ||
           error.permanent ||
           attempt >= attempts ||
           stop.stopped
-        )
+        if (last) {
+          if (
+            attempt >= attempts &&
+            /digest did not match|unexpected blob size/.test(errorMessage(error))
+          )
+            this.badSource.set(bad, error)
           throw error
-        const wait = backoffDelay(attempt - 1, this.options.retryDelayMs)
+        }
+        // As long as the registry asked (Retry-After), within the retry layer's cap.
+        const wait = Math.min(
+          Math.max(backoffDelay(attempt - 1, this.options.retryDelayMs), error.retryAfterMs ?? 0),
+          60_000
+        )
         this.stats.retried++
         this.info(
           `native: retrying blob ${blob.digest} of ${repositoryName(target)} in ${seconds(wait)} s (try ${attempt + 1} of ${attempts}): ${plain(errorMessage(error))}`
@@ -424,7 +468,9 @@ function raw(manifest: Manifest): Buffer {
 /** The type a manifest is put with: what the source said it is, else what its body says. */
 function mediaTypeOf(manifest: Manifest): string {
   const said = manifest.mediaType || manifest.body.mediaType
-  if (said && said !== 'application/json') return said
+  // It goes into a header: a type and subtype of token characters, nothing else.
+  if (said && said !== 'application/json' && /^[\w.+-]{1,127}\/[\w.+-]{1,127}$/.test(said))
+    return said
   return isIndexManifest(manifest)
     ? 'application/vnd.oci.image.index.v1+json'
     : 'application/vnd.oci.image.manifest.v1+json'
@@ -478,10 +524,16 @@ function blobsOf(image: Manifest, source: ImageReference): Blob[] {
   const layers = (image.body.layers ?? []).filter(
     l => !/foreign|nondistributable/.test(l.mediaType ?? '')
   )
-  return entries([...config, ...layers], 'blobs', source).map(b => ({
-    digest: b.digest,
-    size: b.size
-  }))
+  const blobs = entries([...config, ...layers], 'blobs', source)
+  for (const b of blobs) {
+    if (!Number.isSafeInteger(b.size)) {
+      throw new MirrorError(
+        `${repositoryName(source)}: a manifest lists blob ${b.digest} without a size; refused`,
+        true
+      )
+    }
+  }
+  return blobs.map(b => ({ digest: b.digest, size: b.size }))
 }
 
 function distinct(blobs: readonly Blob[]): Blob[] {
