@@ -37278,6 +37278,8 @@ var external_node_net_ = __nccwpck_require__(7030);
 
 
 const SOCKET_TIMEOUT_MS = 60_000;
+/** An upload's socket may idle this long: a registry storing a large blob answers late. */
+const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 const MAX_REDIRECTS = 10;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Manifests, tag pages and tokens are small; a bigger answer is refused, never held. */
@@ -37371,37 +37373,49 @@ class Transport {
         let sent = headers;
         for (let redirects = 0;; redirects++) {
             guard?.(url);
-            const response = await this.openOnce(method, url, sent, write);
+            const { response, written } = await this.openOnce(method, url, sent, write);
             const status = response.statusCode ?? 0;
             log_debug(() => `${method} ${url.origin}${url.pathname} → ${status} (streamed)`);
-            const hop = write
-                ? undefined
-                : redirected(url, { status, headers: response.headers }, sent, redirects);
+            let hop;
+            try {
+                hop = write
+                    ? undefined
+                    : redirected(url, { status, headers: response.headers }, sent, redirects);
+            }
+            catch (error) {
+                response.destroy();
+                throw error;
+            }
             if (!hop)
-                return { status, headers: response.headers, response };
+                return { status, headers: response.headers, response, written };
             response.resume();
             ({ url, headers: sent } = hop);
         }
     }
     openOnce(method, url, headers, write) {
         const transport = url.protocol === 'https:' ? external_node_https_namespaceObject : external_node_http_;
+        // A registry may take minutes to answer the last byte of a large upload (storing it).
+        const timeout = write ? UPLOAD_TIMEOUT_MS : SOCKET_TIMEOUT_MS;
         return new Promise((resolve, reject) => {
+            let written = Promise.resolve();
             const req = transport.request(url, {
                 method,
                 headers: { 'user-agent': this.userAgent, ...headers },
                 agent: this.agentFor(url),
-                timeout: SOCKET_TIMEOUT_MS
-            }, resolve);
-            req.on('timeout', () => req.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000} s`)));
+                timeout
+            }, response => resolve({ response, written }));
+            req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout / 1000} s`)));
             req.on('error', reject);
             if (!write)
                 req.end();
-            else
-                write(req).catch((error) => {
+            else {
+                written = write(req);
+                written.catch((error) => {
                     // The body could not be sent whole: the request must not look complete.
                     req.destroy(error instanceof Error ? error : new Error(String(error)));
                     reject(error);
                 });
+            }
         });
     }
     sendOnce(method, url, headers, maxBytes, body) {
@@ -37525,9 +37539,16 @@ class Authenticator {
     refuse(registry, message) {
         this.refused.set(registry, message);
     }
-    /** The Authorization header a request to `registry` for `scope` carries now, if any. */
-    authorization(registry, scope) {
-        const auth = this.tokens.get(`${registry} ${scope}`) ?? this.tokens.get(registry);
+    /**
+     * The Authorization header a request to `registry` for `scope` carries now,
+     * if any. `covering`: a token fetched for a wider scope that includes every
+     * part of this one will do (an upload after a mount, whose token also reads
+     * the other repository).
+     */
+    authorization(registry, scope, covering = false) {
+        const auth = this.tokens.get(`${registry} ${scope}`) ??
+            (covering ? this.covering(registry, scope) : undefined) ??
+            this.tokens.get(registry);
         if (auth?.kind === 'bearer' && auth.expires > Date.now()) {
             return { authorization: `Bearer ${auth.token}` };
         }
@@ -37536,6 +37557,28 @@ class Authenticator {
             return { authorization: `Basic ${basic(credentials)}` };
         }
         return {};
+    }
+    /** An unexpired token of `registry` whose scope includes every action `scope` asks for. */
+    covering(registry, scope) {
+        const wanted = mergeScopes(scope);
+        for (const [key, auth] of this.tokens) {
+            if (!key.startsWith(`${registry} `) || auth.kind !== 'bearer' || auth.expires <= Date.now())
+                continue;
+            const held = mergeScopes(key.slice(registry.length + 1));
+            const covers = wanted.every(w => {
+                const at = w.lastIndexOf(':');
+                const has = held.find(h => h.slice(0, h.lastIndexOf(':')) === w.slice(0, at));
+                const actions = new Set(has?.slice(has.lastIndexOf(':') + 1).split(','));
+                return (has !== undefined &&
+                    w
+                        .slice(at + 1)
+                        .split(',')
+                        .every(a => actions.has(a)));
+            });
+            if (covers)
+                return auth;
+        }
+        return undefined;
     }
     /** Answer a 401 challenge: remember Basic, or fetch a token for the scope and keep it. */
     async authenticate(registry, scope, header) {
@@ -37902,7 +37945,9 @@ class RegistryClient {
             }
             if ((status >= 200 && status < 300) || status === 404)
                 return res;
-            throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method);
+            throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method, {
+                mayRefuse: !options.from && !insufficientScope(res.headers['www-authenticate'])
+            });
         }
     }
     /**
@@ -37960,19 +38005,17 @@ class RegistryClient {
      * (it cannot be sent again, so a failure is the caller's to retry).
      */
     async upload(method, registry, repository, url, headers, write) {
-        const auth = this.authorizationFor(registry, url, scopeOf(repository, { push: true }));
+        const auth = this.authorizationFor(registry, url, scopeOf(repository, { push: true }), true);
         return this.transport.open(method, url, { ...headers, ...auth }, { write });
     }
-    /** The URL of `path` under a repository, or an absolute URL the registry gave, checked. */
+    /**
+     * The URL of `path` under a repository, or of a Location the registry gave
+     * (absolute, protocol-relative or a path), resolved and checked: never from
+     * HTTPS down to HTTP, never to a link-local or metadata host.
+     */
     urlFor(registry, repository, path) {
         const base = `${this.baseUrl(registry)}${repository}/`;
-        if (!/^https?:\/\//i.test(path)) {
-            // A Location of just a path is on the registry's own host.
-            if (path.startsWith('/'))
-                return new URL(path, base).toString();
-            return `${base}${path}`;
-        }
-        const url = new URL(path);
+        const url = new URL(path, base);
         const own = new URL(base);
         if (own.protocol === 'https:' && url.protocol !== 'https:') {
             throw new RegistryError(`${registry} gave an upload location over plain HTTP (${url.host}); not followed`, undefined, true);
@@ -37992,18 +38035,23 @@ class RegistryClient {
             log_debug(() => `${what}: ${why}; attempt ${attempt + 1} of ${tries}, next in ${Math.round(waitMs)} ms`);
         }
     }
-    authorizationFor(registry, url, scope) {
+    authorizationFor(registry, url, scope, covering = false) {
         const refusal = this.auth.refusal(registry);
         if (refusal)
             throw new RegistryError(refusal, 401, true);
         // Credentials go to the registry's own host only (an upload may be sent to storage).
         if (new URL(url).host !== new URL(this.baseUrl(registry)).host)
             return {};
-        return this.auth.authorization(registry, scope);
+        return this.auth.authorization(registry, scope, covering);
     }
-    failure(status, registry, repository, path, body, verb = 'GET') {
+    failure(status, registry, repository, path, body, verb = 'GET', { mayRefuse = true } = {}) {
         const what = `${describeRequest(verb, path)} ${registry}/${repository}`;
         if (status === 401) {
+            if (this.options.credentials?.(registry) && !mayRefuse) {
+                // A mount from another repository, or a scope the credentials lack for this one:
+                // the credentials themselves may be right, so later requests still use them.
+                return new RegistryError(`${registry} refused ${describeRequest(verb, path)} ${repository} with the credentials given (401 Unauthorized)`, 401, true);
+            }
             if (this.options.credentials?.(registry)) {
                 const message = `${registry} refused the credentials given for it (401 Unauthorized); check the username and password`;
                 this.auth.refuse(registry, message);
@@ -38029,6 +38077,10 @@ class RegistryClient {
             this.options.warn?.(`${registry} rate limit is low: ${remaining}${limit !== undefined ? ` of ${limit}` : ''} pulls remaining in its window; log in to ${registry} for a higher limit`);
         }
     }
+}
+/** A Bearer challenge saying the token lacks the scope (not that the credentials are wrong). */
+function insufficientScope(header) {
+    return /error="?insufficient_scope/i.test(Array.isArray(header) ? header.join(' ') : (header ?? ''));
 }
 /** An answer retried, as its retry line says it. */
 function answered(status, retryAfter) {
@@ -45333,6 +45385,17 @@ async function expandTagFilters(results, client) {
  * unchanged images is bound by this, not by how many copies may run at once.
  */
 const COMPARE_CONCURRENCY = 16;
+function turns(count) {
+    const list = [];
+    let previous = Promise.resolve();
+    for (let i = 0; i < count; i++) {
+        let pass = () => { };
+        const passed = new Promise(resolve => (pass = resolve));
+        list.push({ wait: previous, pass });
+        previous = passed;
+    }
+    return list;
+}
 /** Copy every planned result; others pass through unchanged. Order is kept. */
 async function copyImages(results, options) {
     const pools = {
@@ -45341,9 +45404,11 @@ async function copyImages(results, options) {
     };
     const done = results.map(result => Promise.resolve(result));
     const toCopy = (result) => result.status === 'planned' && !result.tagFilter;
-    for (const index of startOrder(groupByRepository(results, toCopy))) {
+    const order = startOrder(groupByRepository(results, toCopy));
+    const turn = turns(order.length);
+    for (const [position, index] of order.entries()) {
         done[index] = (async () => {
-            const copied = await mirrorOne(results[index], options, pools);
+            const copied = await mirrorOne(results[index], options, pools, turn[position]);
             options.onResult?.(copied);
             return copied;
         })();
@@ -45366,7 +45431,7 @@ function startOrder(groups) {
     }
     return order;
 }
-async function mirrorOne(result, options, pools) {
+async function mirrorOne(result, options, pools, turn) {
     const started = Date.now();
     const state = { copied: false };
     const attempts = options.retries + 1;
@@ -45389,7 +45454,7 @@ async function mirrorOne(result, options, pools) {
         }
         made++;
         try {
-            const done = await attemptOne(result, options, state, pools);
+            const done = await attemptOne(result, options, state, pools, turn);
             if (attempt > 0) {
                 // Said in the result too: a success that needed retries is worth knowing about.
                 const last = scrub(errorMessage(lastError), options.secrets);
@@ -45422,11 +45487,24 @@ async function mirrorOne(result, options, pools) {
     };
 }
 /** One attempt: compare (in the wide pool), then copy and verify (in the copy pool). */
-async function attemptOne(result, options, state, pools) {
-    const compared = await pools.compare(() => compareOne(result, options, state));
-    if ('done' in compared)
+async function attemptOne(result, options, state, pools, turn) {
+    let compared;
+    try {
+        compared = await pools.compare(() => compareOne(result, options, state));
+    }
+    catch (error) {
+        turn.pass();
+        throw error;
+    }
+    if ('done' in compared) {
+        turn.pass();
         return compared.done;
-    return pools.copy(() => copyOne(result, options, state, compared));
+    }
+    await turn.wait;
+    // Joining the pool is what keeps the order: the next image may join once this one has.
+    const copying = pools.copy(() => copyOne(result, options, state, compared));
+    turn.pass();
+    return copying;
 }
 async function compareOne(result, options, state) {
     const { client } = options;
@@ -45439,26 +45517,24 @@ async function compareOne(result, options, state) {
     const targetRef = target.tag ?? expected.sourceDigest;
     // A platform subset the tag already holds is never copied again: nothing would change.
     const subsetHeld = expected.satisfied && expected.platforms !== 'all';
-    let seen;
     if (!state.copied && (options.skipUnchanged || subsetHeld)) {
         const present = await client.headManifest(target.registry, target.repository, targetRef);
         if (present && (await matches(present, expected, target, client))) {
             log_debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`);
             return { done: withDigests(result, 'unchanged', present.digest, expected) };
         }
-        seen = present?.digest ?? '';
-        log_debug(() => `${result.target}: holds ${seen || 'nothing'}, not what the source has; to copy`);
+        log_debug(() => `${result.target}: holds ${present?.digest || 'nothing'}, not what the source has; to copy`);
     }
     else if (!state.copied) {
         log_debug(() => `${result.target}: skip-unchanged is false; not compared with the target${options.engine ? '' : ' (no copy in this job: left planned)'}`);
     }
     if (!options.engine)
         return { done: withDigests(result, 'planned', undefined, expected) };
-    return { source, target, expected, seen, engine: options.engine };
+    return { source, target, expected, engine: options.engine };
 }
 async function copyOne(result, options, state, compared) {
     const { client } = options;
-    const { source, target, seen, engine } = compared;
+    const { source, target, engine } = compared;
     let { expected } = compared;
     const targetRef = target.tag ?? expected.sourceDigest;
     const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
@@ -45467,7 +45543,8 @@ async function copyOne(result, options, state, compared) {
         // What the tag keeps was decided from what it held: if another run changed it since (two
         // issues at once), decide again, so neither takes away what the other added. What is left
         // is the moment between the last read and the engine's push.
-        if (expected.held !== undefined && (seen ?? (await headTarget())) !== expected.held) {
+        // Read again here, not taken from the comparison: a copy may wait in its pool for minutes.
+        if (expected.held !== undefined && (await headTarget()) !== expected.held) {
             expected = await again();
             if (expected.held !== undefined && (await headTarget()) !== expected.held) {
                 throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
@@ -46982,6 +47059,7 @@ var external_node_events_ = __nccwpck_require__(8474);
 
 
 
+
 /** A digest the action will put in a URL: sha256 or sha512, lower-case hex, nothing else. */
 const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 /**
@@ -46990,11 +47068,15 @@ const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
  */
 class TransferError extends MirrorError {
     tooLarge;
+    retryAfterMs;
     constructor(message, permanent, 
     /** The registry refused one request this large (413): chunks may pass. */
-    tooLarge = false) {
+    tooLarge = false, 
+    /** How long the registry asked to be left alone (Retry-After), in ms. */
+    retryAfterMs) {
         super(message, permanent);
         this.tooLarge = tooLarge;
+        this.retryAfterMs = retryAfterMs;
     }
 }
 /** Whether the repository holds the blob (HEAD; free everywhere). */
@@ -47105,7 +47187,7 @@ async function putManifest(client, registry, repository, reference, mediaType, b
         body: bytes,
         headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }
     });
-    if (res.status !== 201) {
+    if (res.status < 200 || res.status >= 300) {
         throw new RegistryError(`uploading manifest ${reference} to ${registry}/${repository}: HTTP ${res.status}${errorCode(res.body)}`, res.status, res.status >= 400 && res.status < 500 && res.status !== 429);
     }
     const answered = String(res.headers['docker-content-digest'] ?? '');
@@ -47198,30 +47280,68 @@ async function sendPiece(client, registry, repository, method, location, headers
         }
         req.end();
     };
+    const broken = (error) => {
+        if (error instanceof MirrorError)
+            return error;
+        // Go's wording, which the plain causes (copy/engines/engine.ts) already know.
+        return new TransferError(`${method === 'PUT' ? 'Put' : 'Patch'} "${url.split('?')[0]}": ${errorText(error)}`, false);
+    };
+    let res;
     try {
-        return await client.upload(method, registry, repository, url, headers, write);
+        res = await client.upload(method, registry, repository, url, headers, write);
     }
     catch (error) {
-        if (error instanceof MirrorError)
-            throw error;
-        // Go's wording, which the plain causes (copy/engines/engine.ts) already know.
-        const shown = `${url.split('?')[0]}`;
-        throw new TransferError(`${method === 'PUT' ? 'Put' : 'Patch'} "${shown}": ${errorText(error)}`, false);
+        throw broken(error);
     }
+    // A success counts once the whole body went out and passed its checks (a registry may
+    // answer early; a source that sent too much is found only at the end).
+    if (res.status >= 200 && res.status < 300) {
+        try {
+            await res.written;
+        }
+        catch (error) {
+            res.response.destroy();
+            throw broken(error);
+        }
+    }
+    return res;
 }
 /** An upload answered with something other than success, as an error that says whose fault. */
 async function uploadRefused(res, registry, repository, blob) {
-    const chunks = [];
-    for await (const chunk of res.response) {
-        if (chunks.length < 16)
-            chunks.push(chunk);
-    }
-    const body = Buffer.concat(chunks).toString('utf8').slice(0, 4096);
-    const code = errorCode(body);
+    const code = errorCode(await readBounded(res.response));
+    const retryAfter = parseRetryAfter(String(res.response.headers['retry-after'] ?? ''));
     return new TransferError(`uploading blob ${blob.digest} to ${registry}/${repository}: HTTP ${res.status}${code}`, 
-    // Refused for good: denied; a 429, a 5xx or a broken upload may pass next time, and a 413
-    // (one request too large) in chunks.
-    res.status === 401 || res.status === 403, res.status === 413);
+    // Refused for good: denied (403). A 401 is a token that lapsed (the blob's next try asks
+    // for one; credentials that are wrong are refused there); a 429, a 5xx or a broken
+    // upload may pass next time, and a 413 (one request too large) in chunks.
+    res.status === 403, res.status === 413, retryAfter);
+}
+/**
+ * The start of an error answer (4 KiB kept, at most 64 KiB read, 10 s at
+ * most), then the answer is dropped; a connection that breaks meanwhile
+ * leaves what came.
+ */
+async function readBounded(response) {
+    const chunks = [];
+    let length = 0;
+    const timer = setTimeout(() => response.destroy(), 10_000);
+    try {
+        for await (const chunk of response) {
+            if (length < 4096)
+                chunks.push(chunk);
+            length += chunk.length;
+            if (length >= 64 * 1024)
+                break;
+        }
+    }
+    catch {
+        // What came is enough to say why.
+    }
+    finally {
+        clearTimeout(timer);
+        response.destroy();
+    }
+    return Buffer.concat(chunks).toString('utf8').slice(0, 4096);
 }
 /** The upload URL with the digest that completes it added to its query. */
 function withDigest(location, blob) {
@@ -47288,6 +47408,14 @@ class NativeEngine {
      * so two images sharing a base upload it once and the second mounts it.
      */
     placed = new Map();
+    /** Target registries that answered a mount without mounting: uploads only, from then on. */
+    noMounts = new Set();
+    /**
+     * Source blobs that came with other content than their digest on every try
+     * (`registry digest` → the error): another image needing one fails at once
+     * rather than reading it again.
+     */
+    badSource = new Map();
     /** `registry repository digest` of every blob a target repository is known to hold now. */
     holds = new Set();
     /** Target registries that refused a blob in one PUT as too large (413): chunks from then on. */
@@ -47389,7 +47517,9 @@ class NativeEngine {
         // Once one blob has failed the image has: the others stop rather than go on trying.
         const stop = { stopped: false };
         try {
-            await Promise.all(blobs.map(blob => limit(async () => {
+            // Every blob settles before the image's failure is reported: nothing of this attempt is
+            // still writing to the target when the next one (or the next image) starts.
+            const settled = await Promise.allSettled(blobs.map(blob => limit(async () => {
                 if (stop.stopped)
                     return;
                 let sent = 0;
@@ -47406,6 +47536,9 @@ class NativeEngine {
                 // Skipped or mounted: counted as done all the same.
                 done += blob.size - sent;
             })));
+            const failed = settled.find(r => r.status === 'rejected');
+            if (failed)
+                throw failed.reason;
         }
         finally {
             if (timer)
@@ -47430,11 +47563,24 @@ class NativeEngine {
                 return;
             }
             if (holder) {
-                const mount = await mountBlob(this.client, target.registry, target.repository, blob, holder);
-                if (mount.mounted)
-                    this.stats.mounted++;
-                else
-                    await this.upload(source, target, blob, stop, onBytes, mount.location);
+                // There already (an earlier run put it there): nothing to send.
+                if (await hasBlob(this.client, target.registry, target.repository, blob)) {
+                    this.stats.present++;
+                }
+                else if (this.noMounts.has(target.registry)) {
+                    await this.upload(source, target, blob, stop, onBytes);
+                }
+                else {
+                    const mount = await mountBlob(this.client, target.registry, target.repository, blob, holder);
+                    if (mount.mounted)
+                        this.stats.mounted++;
+                    else {
+                        // A registry that did not mount a blob it holds does not mount (ECR without
+                        // blob mounting): its later blobs skip the request.
+                        this.noMounts.add(target.registry);
+                        await this.upload(source, target, blob, stop, onBytes, mount.location);
+                    }
+                }
                 this.holds.add(here);
                 return;
             }
@@ -47465,6 +47611,9 @@ class NativeEngine {
     /** Stream one blob from the source into a new upload; a broken transfer is tried again alone. */
     async upload(source, target, blob, stop, onBytes, location) {
         const attempts = this.options.blobAttempts;
+        const bad = `${source.registry} ${blob.digest}`;
+        if (this.badSource.has(bad))
+            throw this.badSource.get(bad);
         for (let attempt = 1;; attempt++) {
             let sent = 0;
             try {
@@ -47502,21 +47651,28 @@ class NativeEngine {
             }
             catch (error) {
                 onBytes(-sent);
-                if (error instanceof TransferError &&
-                    error.tooLarge &&
-                    !this.chunked.has(target.registry)) {
+                if (error instanceof TransferError && error.tooLarge && this.chunked.has(target.registry)) {
+                    throw new MirrorError(`${errorMessage(error)}: the registry refused a chunk of ${mib(this.options.chunkBytes || chunkSizeFor(target.registry))} MiB as too large too`, true);
+                }
+                if (error instanceof TransferError && error.tooLarge) {
                     // Not a failure of the blob: the registry wants it in pieces, now and from now on.
                     this.chunked.add(target.registry);
                     this.info(`native: ${target.registry} refused a blob of ${mib(blob.size)} MiB in one request (413); sending blobs to it in chunks of ${mib(this.options.chunkBytes || chunkSizeFor(target.registry))} MiB`);
                     attempt--;
                     continue;
                 }
-                if (!(error instanceof TransferError) ||
+                const last = !(error instanceof TransferError) ||
                     error.permanent ||
                     attempt >= attempts ||
-                    stop.stopped)
+                    stop.stopped;
+                if (last) {
+                    if (attempt >= attempts &&
+                        /digest did not match|unexpected blob size/.test(errorMessage(error)))
+                        this.badSource.set(bad, error);
                     throw error;
-                const wait = backoffDelay(attempt - 1, this.options.retryDelayMs);
+                }
+                // As long as the registry asked (Retry-After), within the retry layer's cap.
+                const wait = Math.min(Math.max(backoffDelay(attempt - 1, this.options.retryDelayMs), error.retryAfterMs ?? 0), 60_000);
                 this.stats.retried++;
                 this.info(`native: retrying blob ${blob.digest} of ${repositoryName(target)} in ${seconds(wait)} s (try ${attempt + 1} of ${attempts}): ${plain(errorMessage(error))}`);
                 await sleep(wait);
@@ -47557,7 +47713,8 @@ function raw(manifest) {
 /** The type a manifest is put with: what the source said it is, else what its body says. */
 function mediaTypeOf(manifest) {
     const said = manifest.mediaType || manifest.body.mediaType;
-    if (said && said !== 'application/json')
+    // It goes into a header: a type and subtype of token characters, nothing else.
+    if (said && said !== 'application/json' && /^[\w.+-]{1,127}\/[\w.+-]{1,127}$/.test(said))
         return said;
     return isIndexManifest(manifest)
         ? 'application/vnd.oci.image.index.v1+json'
@@ -47595,10 +47752,13 @@ function entries(list, what, source) {
 function blobsOf(image, source) {
     const config = image.body.config ? [image.body.config] : [];
     const layers = (image.body.layers ?? []).filter(l => !/foreign|nondistributable/.test(l.mediaType ?? ''));
-    return entries([...config, ...layers], 'blobs', source).map(b => ({
-        digest: b.digest,
-        size: b.size
-    }));
+    const blobs = entries([...config, ...layers], 'blobs', source);
+    for (const b of blobs) {
+        if (!Number.isSafeInteger(b.size)) {
+            throw new MirrorError(`${repositoryName(source)}: a manifest lists blob ${b.digest} without a size; refused`, true);
+        }
+    }
+    return blobs.map(b => ({ digest: b.digest, size: b.size }));
 }
 function distinct(blobs) {
     return [...new Map(blobs.map(b => [b.digest, b])).values()];
@@ -47699,6 +47859,7 @@ class SkopeoEngine {
 
 
 
+
 /** A retried request's reason, with its plain cause first when there is one. */
 function explainRetry(why) {
     const cause = explain(why);
@@ -47720,6 +47881,24 @@ async function createEngine(inputs, context) {
     }
     const binary = await installCrane({ version: inputs.craneVersion, baseUrl: inputs.craneUrl });
     return new CraneEngine(binary, context.configDir, message => core_warning(safeLog(message)));
+}
+/**
+ * An engine made on its first copy, once, by `make`: what only compares never
+ * installs one. An engine that cannot be made fails every copy that needs it,
+ * for good, saying why; images already up to date are not touched by it.
+ */
+function lazyEngine(name, make) {
+    let made;
+    let ready;
+    const get = () => (made ??= make().then(engine => (ready = engine), (error) => {
+        throw new EngineError(`engine ${name} is not available: ${errorMessage(error)}`, true);
+    }));
+    return {
+        name,
+        copy: async (request) => (await get()).copy(request),
+        report: () => ready?.report?.(),
+        dispose: () => ready?.dispose?.()
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/action/private-dir.ts
@@ -47858,7 +48037,6 @@ function shortReference(reference) {
 
 
 
-
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
 function targetRegistry(target) {
     const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`);
@@ -47927,19 +48105,10 @@ async function mirror(results, inputs, options = {}) {
         }
         writePrivateConfig(configDir, userConfig, given ? { registry: target, credentials: given } : undefined, storeCredentials);
         const expanded = await expandTagFilters(results, client);
-        if (!inputs.dryRun && expanded.some(r => r.status === 'planned')) {
-            try {
-                engine = await createEngine(inputs, { configDir, newClient });
-            }
-            catch (error) {
-                // Without an engine nothing can be copied, but every image is still reported.
-                const why = `engine ${inputs.engine} is not available: ${errorMessage(error)}`;
-                return {
-                    expanded,
-                    results: expanded.map(r => r.status === 'planned' ? { ...r, status: 'failed', reason: why } : r)
-                };
-            }
-        }
+        // Made when the first image needs a copy: a run where everything is up to date installs
+        // nothing (no crane download on a fresh runner).
+        if (!inputs.dryRun)
+            engine = lazyEngine(inputs.engine, () => createEngine(inputs, { configDir, newClient }));
         core_info(`${inputs.dryRun ? 'Comparing' : 'Mirroring'} ${expanded.filter(r => r.status === 'planned').length} image(s) with ${engine ? `${engine.name}, ` : ''}concurrency ${inputs.concurrency}`);
         const done = await copyImages(expanded, {
             client,

@@ -136,6 +136,29 @@ interface Pools {
   copy: LimitFunction
 }
 
+/**
+ * An image's turn to join the copy pool: copies start in the start order
+ * (repositories in turn, the list's order within each), whichever comparison
+ * ends first. `wait` settles when the image before it has joined the pool or
+ * needed no copy; `pass()` lets the next one go.
+ */
+interface Turn {
+  wait: Promise<void>
+  pass: () => void
+}
+
+function turns(count: number): Turn[] {
+  const list: Turn[] = []
+  let previous: Promise<void> = Promise.resolve()
+  for (let i = 0; i < count; i++) {
+    let pass: () => void = () => {}
+    const passed = new Promise<void>(resolve => (pass = resolve))
+    list.push({ wait: previous, pass })
+    previous = passed
+  }
+  return list
+}
+
 /** Copy every planned result; others pass through unchanged. Order is kept. */
 export async function copyImages(
   results: readonly MirrorResult[],
@@ -147,9 +170,16 @@ export async function copyImages(
   }
   const done: Promise<MirrorResult>[] = results.map(result => Promise.resolve(result))
   const toCopy = (result: MirrorResult) => result.status === 'planned' && !result.tagFilter
-  for (const index of startOrder(groupByRepository(results, toCopy))) {
+  const order = startOrder(groupByRepository(results, toCopy))
+  const turn = turns(order.length)
+  for (const [position, index] of order.entries()) {
     done[index] = (async () => {
-      const copied = await mirrorOne(results[index] as MirrorResult, options, pools)
+      const copied = await mirrorOne(
+        results[index] as MirrorResult,
+        options,
+        pools,
+        turn[position] as Turn
+      )
       options.onResult?.(copied)
       return copied
     })()
@@ -175,7 +205,8 @@ export function startOrder(groups: readonly number[][]): number[] {
 async function mirrorOne(
   result: MirrorResult,
   options: CopyOptions,
-  pools: Pools
+  pools: Pools,
+  turn: Turn
 ): Promise<MirrorResult> {
   const started = Date.now()
   const state: { copied: boolean; expected?: Expectation } = { copied: false }
@@ -199,7 +230,7 @@ async function mirrorOne(
     }
     made++
     try {
-      const done = await attemptOne(result, options, state, pools)
+      const done = await attemptOne(result, options, state, pools, turn)
       if (attempt > 0) {
         // Said in the result too: a success that needed retries is worth knowing about.
         const last = scrub(errorMessage(lastError), options.secrets)
@@ -240,11 +271,25 @@ async function attemptOne(
   result: MirrorResult,
   options: CopyOptions,
   state: AttemptState,
-  pools: Pools
+  pools: Pools,
+  turn: Turn
 ): Promise<MirrorResult> {
-  const compared = await pools.compare(() => compareOne(result, options, state))
-  if ('done' in compared) return compared.done
-  return pools.copy(() => copyOne(result, options, state, compared))
+  let compared
+  try {
+    compared = await pools.compare(() => compareOne(result, options, state))
+  } catch (error) {
+    turn.pass()
+    throw error
+  }
+  if ('done' in compared) {
+    turn.pass()
+    return compared.done
+  }
+  await turn.wait
+  // Joining the pool is what keeps the order: the next image may join once this one has.
+  const copying = pools.copy(() => copyOne(result, options, state, compared))
+  turn.pass()
+  return copying
 }
 
 /** What a comparison leaves for the copy: what to make, and with what. */
