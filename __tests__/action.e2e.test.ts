@@ -8,6 +8,8 @@ import * as path from 'node:path'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ROOT, runAction, runActionAsync } from '../__fixtures__/action-runner.js'
+import { ensureTools, startRegistry } from '../scripts/lib/local-registry.mjs'
+import { pushImage } from '../scripts/lib/seed-images.mjs'
 
 const ALLOWLIST = fs.readFileSync(path.join(ROOT, '__fixtures__', 'allowlist-daocloud.txt'), 'utf8')
 const DRY = { 'dry-run': 'true', 'skip-unchanged': 'false', target: 'registry.example.com/mirror' }
@@ -184,10 +186,16 @@ describe('failing runs', () => {
     })
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/releases/download`
+    // crane is installed when the first image needs a copy: a real registry holds the source,
+    // and the target (the same registry, another path) lacks it.
+    await ensureTools()
+    const registry = await startRegistry()
     try {
+      await pushImage(registry.host, 'library/nginx', 'latest', { seed: 'no-crane' })
       const run = await runActionAsync({
-        target: 'registry.example.com/mirror',
-        images: 'nginx\nNginx',
+        target: `${registry.host}/mirror`,
+        images: `${registry.host}/library/nginx\n${registry.host}/Library/Nginx`,
+        'insecure-registries': registry.host,
         'crane-url': base
       })
       expect(run.code).toBe(1)
@@ -200,6 +208,7 @@ describe('failing runs', () => {
       expect(run.stdout).toMatch(/::error::1 image\(s\) failed/)
     } finally {
       server.close()
+      await registry.stop()
     }
   })
 
