@@ -37904,51 +37904,19 @@ class RegistryClient {
     async send(method, registry, repository, path, options = {}) {
         const { maxBytes = MAX_BODY_BYTES, body, headers = {} } = options;
         const url = this.urlFor(registry, repository, path);
-        const scope = scopeOf(repository, options);
-        let authenticated = false;
         // Without the query: a next page's link is the registry's text, not ours to repeat.
-        const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`;
-        for (let attempt = 0;; attempt++) {
-            let res;
-            try {
-                res = await this.transport.send(method, url, {
-                    ...(path.startsWith('manifests/') && !body ? { accept: ACCEPT } : {}),
-                    ...headers,
-                    ...this.authorizationFor(registry, url, scope)
-                }, { maxBytes, ...(body ? { body } : {}) });
-            }
-            catch (error) {
-                if (error instanceof RegistryError)
-                    throw error;
-                if (attempt < this.retries) {
-                    const wait = backoffDelay(attempt, this.retryDelayMs);
-                    this.retrying(what(), attempt, wait, errorMessage(error));
-                    await sleep(wait);
-                    continue;
-                }
-                throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
-            }
-            const status = res.status;
-            this.watchRateLimit(registry, res);
-            if (status === 401 && !authenticated) {
-                await this.auth.authenticate(registry, scope, res.headers['www-authenticate']);
-                authenticated = true;
-                attempt--;
-                continue;
-            }
-            if ((status === 429 || status >= 500) && attempt < this.retries) {
-                const retryAfter = res.headers['retry-after'];
-                const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs);
-                this.retrying(what(), attempt, wait, answered(status, retryAfter));
-                await sleep(wait);
-                continue;
-            }
-            if ((status >= 200 && status < 300) || status === 404)
-                return res;
-            throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method, {
-                mayRefuse: !options.from && !insufficientScope(res.headers['www-authenticate'])
-            });
-        }
+        const what = `${method} ${registry}/${repository}/${path.split('?')[0]}`;
+        const res = await this.withRetries(what, registry, url, scopeOf(repository, options), auth => this.transport.send(method, url, {
+            ...(path.startsWith('manifests/') && !body ? { accept: ACCEPT } : {}),
+            ...headers,
+            ...auth
+        }, { maxBytes, ...(body ? { body } : {}) }));
+        const status = res.status;
+        if ((status >= 200 && status < 300) || status === 404)
+            return res;
+        throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method, {
+            mayRefuse: !options.from && !insufficientScope(res.headers['www-authenticate'])
+        });
     }
     /**
      * A GET whose answer is streamed (a blob), with auth and the same retries as
@@ -37957,47 +37925,59 @@ class RegistryClient {
      */
     async open(registry, repository, path, options = {}) {
         const url = this.urlFor(registry, repository, path);
-        const scope = scopeOf(repository, options);
+        const res = await this.withRetries(`GET ${registry}/${repository}/${path}`, registry, url, scopeOf(repository, options), auth => this.transport.open('GET', url, { ...(options.headers ?? {}), ...auth }), 
+        // An answer not used is read a little and dropped, so its connection is freed.
+        answer => readSome(answer));
+        const { status } = res;
+        if (status >= 200 && status < 300)
+            return res;
+        const text = await readSome(res);
+        if (status === 404)
+            return undefined;
+        throw this.failure(status, registry, repository, path, text, 'GET');
+    }
+    /**
+     * One request's attempts, the one retry layer of the client: a network error,
+     * a 429 or a 5xx is tried again (Retry-After or backoff) while attempts
+     * remain; a 401 is answered once with credentials or a token, not counted as
+     * an attempt. Returns the last answer; `drop` releases one that is not used.
+     */
+    async withRetries(what, registry, url, scope, once, drop = async () => undefined) {
         let authenticated = false;
         for (let attempt = 0;; attempt++) {
             let res;
             try {
-                res = await this.transport.open('GET', url, {
-                    ...(options.headers ?? {}),
-                    ...this.authorizationFor(registry, url, scope)
-                });
+                res = await once(this.authorizationFor(registry, url, scope));
             }
             catch (error) {
                 if (error instanceof RegistryError)
                     throw error;
                 if (attempt < this.retries) {
                     const wait = backoffDelay(attempt, this.retryDelayMs);
-                    this.retrying(`GET ${registry}/${repository}/${path}`, attempt, wait, errorMessage(error));
+                    this.retrying(what, attempt, wait, errorMessage(error));
                     await sleep(wait);
                     continue;
                 }
                 throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`);
             }
-            const { status } = res;
-            if (status >= 200 && status < 300)
-                return res;
-            const text = await readSome(res);
-            if (status === 404)
-                return undefined;
+            const status = res.status;
+            this.watchRateLimit(registry, res);
             if (status === 401 && !authenticated) {
+                await drop(res);
                 await this.auth.authenticate(registry, scope, res.headers['www-authenticate']);
                 authenticated = true;
                 attempt--;
                 continue;
             }
             if ((status === 429 || status >= 500) && attempt < this.retries) {
+                await drop(res);
                 const retryAfter = res.headers['retry-after'];
                 const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs);
-                this.retrying(`GET ${registry}/${repository}/${path}`, attempt, wait, answered(status, retryAfter));
+                this.retrying(what, attempt, wait, answered(status, retryAfter));
                 await sleep(wait);
                 continue;
             }
-            throw this.failure(status, registry, repository, path, text, 'GET');
+            return res;
         }
     }
     /**

@@ -238,53 +238,25 @@ export class RegistryClient {
   ): Promise<Answer> {
     const { maxBytes = MAX_BODY_BYTES, body, headers = {} } = options
     const url = this.urlFor(registry, repository, path)
-    const scope = scopeOf(repository, options)
-    let authenticated = false
     // Without the query: a next page's link is the registry's text, not ours to repeat.
-    const what = () => `${method} ${registry}/${repository}/${path.split('?')[0]}`
-    for (let attempt = 0; ; attempt++) {
-      let res: Answer
-      try {
-        res = await this.transport.send(
-          method,
-          url,
-          {
-            ...(path.startsWith('manifests/') && !body ? { accept: ACCEPT } : {}),
-            ...headers,
-            ...this.authorizationFor(registry, url, scope)
-          },
-          { maxBytes, ...(body ? { body } : {}) }
-        )
-      } catch (error) {
-        if (error instanceof RegistryError) throw error
-        if (attempt < this.retries) {
-          const wait = backoffDelay(attempt, this.retryDelayMs)
-          this.retrying(what(), attempt, wait, errorMessage(error))
-          await sleep(wait)
-          continue
-        }
-        throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`)
-      }
-      const status = res.status
-      this.watchRateLimit(registry, res)
-      if (status === 401 && !authenticated) {
-        await this.auth.authenticate(registry, scope, res.headers['www-authenticate'])
-        authenticated = true
-        attempt--
-        continue
-      }
-      if ((status === 429 || status >= 500) && attempt < this.retries) {
-        const retryAfter = res.headers['retry-after']
-        const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs)
-        this.retrying(what(), attempt, wait, answered(status, retryAfter))
-        await sleep(wait)
-        continue
-      }
-      if ((status >= 200 && status < 300) || status === 404) return res
-      throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method, {
-        mayRefuse: !options.from && !insufficientScope(res.headers['www-authenticate'])
-      })
-    }
+    const what = `${method} ${registry}/${repository}/${path.split('?')[0]}`
+    const res = await this.withRetries(what, registry, url, scopeOf(repository, options), auth =>
+      this.transport.send(
+        method,
+        url,
+        {
+          ...(path.startsWith('manifests/') && !body ? { accept: ACCEPT } : {}),
+          ...headers,
+          ...auth
+        },
+        { maxBytes, ...(body ? { body } : {}) }
+      )
+    )
+    const status = res.status
+    if ((status >= 200 && status < 300) || status === 404) return res
+    throw this.failure(status, registry, repository, path, res.body.slice(0, 300), method, {
+      mayRefuse: !options.from && !insufficientScope(res.headers['www-authenticate'])
+    })
   }
 
   /**
@@ -299,48 +271,69 @@ export class RegistryClient {
     options: SendOptions = {}
   ): Promise<Opened | undefined> {
     const url = this.urlFor(registry, repository, path)
-    const scope = scopeOf(repository, options)
+    const res = await this.withRetries(
+      `GET ${registry}/${repository}/${path}`,
+      registry,
+      url,
+      scopeOf(repository, options),
+      auth => this.transport.open('GET', url, { ...(options.headers ?? {}), ...auth }),
+      // An answer not used is read a little and dropped, so its connection is freed.
+      answer => readSome(answer)
+    )
+    const { status } = res
+    if (status >= 200 && status < 300) return res
+    const text = await readSome(res)
+    if (status === 404) return undefined
+    throw this.failure(status, registry, repository, path, text, 'GET')
+  }
+
+  /**
+   * One request's attempts, the one retry layer of the client: a network error,
+   * a 429 or a 5xx is tried again (Retry-After or backoff) while attempts
+   * remain; a 401 is answered once with credentials or a token, not counted as
+   * an attempt. Returns the last answer; `drop` releases one that is not used.
+   */
+  private async withRetries<T extends Pick<Answer, 'status' | 'headers'>>(
+    what: string,
+    registry: string,
+    url: string,
+    scope: string,
+    once: (authorization: Record<string, string>) => Promise<T>,
+    drop: (answer: T) => Promise<unknown> = async () => undefined
+  ): Promise<T> {
     let authenticated = false
     for (let attempt = 0; ; attempt++) {
-      let res: Opened
+      let res: T
       try {
-        res = await this.transport.open('GET', url, {
-          ...(options.headers ?? {}),
-          ...this.authorizationFor(registry, url, scope)
-        })
+        res = await once(this.authorizationFor(registry, url, scope))
       } catch (error) {
         if (error instanceof RegistryError) throw error
         if (attempt < this.retries) {
           const wait = backoffDelay(attempt, this.retryDelayMs)
-          this.retrying(`GET ${registry}/${repository}/${path}`, attempt, wait, errorMessage(error))
+          this.retrying(what, attempt, wait, errorMessage(error))
           await sleep(wait)
           continue
         }
         throw new RegistryError(`${registry} cannot be reached: ${errorMessage(error)}`)
       }
-      const { status } = res
-      if (status >= 200 && status < 300) return res
-      const text = await readSome(res)
-      if (status === 404) return undefined
+      const status = res.status
+      this.watchRateLimit(registry, res)
       if (status === 401 && !authenticated) {
+        await drop(res)
         await this.auth.authenticate(registry, scope, res.headers['www-authenticate'])
         authenticated = true
         attempt--
         continue
       }
       if ((status === 429 || status >= 500) && attempt < this.retries) {
+        await drop(res)
         const retryAfter = res.headers['retry-after']
         const wait = answerDelay(retryAfter, attempt, this.retryDelayMs, this.maxRetryDelayMs)
-        this.retrying(
-          `GET ${registry}/${repository}/${path}`,
-          attempt,
-          wait,
-          answered(status, retryAfter)
-        )
+        this.retrying(what, attempt, wait, answered(status, retryAfter))
         await sleep(wait)
         continue
       }
-      throw this.failure(status, registry, repository, path, text, 'GET')
+      return res
     }
   }
 
@@ -458,7 +451,7 @@ export class RegistryClient {
     )
   }
 
-  private watchRateLimit(registry: string, res: Answer): void {
+  private watchRateLimit(registry: string, res: Pick<Answer, 'headers'>): void {
     const remaining = leadingNumber(res.headers['ratelimit-remaining'])
     if (remaining === undefined) return
     const limit = leadingNumber(res.headers['ratelimit-limit'])
