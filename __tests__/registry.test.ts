@@ -865,3 +865,37 @@ describe('token scopes and chunk sizes for uploads', () => {
     expect(chunkSizeFor('registry.example:5000', 20 * 1024 * 1024)).toBe(20 * 1024 * 1024)
   })
 })
+
+describe('upload locations a registry gives', () => {
+  const client = new RegistryClient({ insecure: ['plain.example:5000'] })
+
+  it('resolves a path, a URL and a protocol-relative Location on the registry itself', () => {
+    expect(client.urlFor('reg.example', 'm/a', 'blobs/uploads/')).toBe(
+      'https://reg.example/v2/m/a/blobs/uploads/'
+    )
+    expect(client.urlFor('reg.example', 'm/a', '/v2/m/a/blobs/uploads/u1?_state=x')).toBe(
+      'https://reg.example/v2/m/a/blobs/uploads/u1?_state=x'
+    )
+    expect(client.urlFor('reg.example', 'm/a', 'https://storage.example/u1')).toBe(
+      'https://storage.example/u1'
+    )
+  })
+
+  it('refuses a Location on a metadata address, however it is written, and HTTPS down to HTTP', () => {
+    for (const location of [
+      '//169.254.169.254/latest/meta-data/',
+      'https://169.254.169.254/latest/',
+      'https://metadata.google.internal/computeMetadata/'
+    ]) {
+      expect(() => client.urlFor('reg.example', 'm/a', location)).toThrow(
+        /link-local or cloud metadata address; not followed/
+      )
+    }
+    expect(() => client.urlFor('plain.example:5000', 'm/a', '//169.254.169.254/x')).toThrow(
+      /link-local or cloud metadata/
+    )
+    expect(() => client.urlFor('reg.example', 'm/a', 'http://reg.example/v2/m/a/u1')).toThrow(
+      /over plain HTTP/
+    )
+  })
+})
