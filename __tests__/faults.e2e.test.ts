@@ -54,6 +54,45 @@ let targetProxy: FaultProxy
 
 const results = resultsOf
 
+/**
+ * What each case showed, printed as a table when an engine's block ends: the
+ * faults that fired, how the images were accounted for, how many blobs were
+ * read back from the target and hashed, and whether the re-run converged.
+ */
+interface Figure {
+  case: string
+  faults: number
+  accounted: string
+  blobs: number
+  converged: boolean
+}
+let figures: Figure[] = []
+let figure: Figure | undefined
+let faultsAtStart = 0
+
+/** Every fault the proxies recorded so far (the disk case adds its own proxy's). */
+const faultCount = (): number => sourceProxy.injected().length + targetProxy.injected().length
+
+function beginFigure(name: string): void {
+  faultsAtStart = faultCount()
+  figure = { case: name, faults: 0, accounted: '', blobs: 0, converged: false }
+  figures.push(figure)
+}
+
+function printFigures(): void {
+  const rows = figures.map(
+    f => `| ${f.case} | ${f.faults} | ${f.accounted} | ${f.blobs} | ${f.converged ? 'yes' : 'no'} |`
+  )
+  console.log(
+    [
+      `faults.e2e figures (engine ${engine.name}):`,
+      '| case | faults fired | images (first run) | blobs read back and hashed (both runs) | re-run converged |',
+      '|---|---|---|---|---|',
+      ...rows
+    ].join('\n')
+  )
+}
+
 function authHeader(): Record<string, string> {
   return {
     authorization: `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`
@@ -209,9 +248,16 @@ async function checkRun(
       image.pushed.digest
     )
     expect(blobs).toBeGreaterThan(0)
+    if (figure) figure.blobs += blobs
   }
   expect(result.outputs.failed).toBe(String(failed))
   expect(result.code).toBe(failed > 0 ? 1 : 0)
+  if (figure && !figure.accounted) {
+    const statuses = [...byRepository.values()].map(r => r.status)
+    const count = (status: string) => statuses.filter(s => s === status).length
+    figure.accounted = `${c.images.length} of ${c.images.length}: ${count('copied')} copied, ${count('unchanged')} unchanged, ${failed} failed`
+    figure.faults = faultCount() - faultsAtStart
+  }
   for (const text of [result.stdout, result.summary, JSON.stringify(result.outputs)]) {
     const withoutMask = text
       .split('\n')
@@ -230,6 +276,7 @@ async function expectConverges(c: Case, targetRegistry: LocalRegistry = target):
   const got = await checkRun(c, again, /^$/, targetRegistry)
   expect([...got.values()].map(r => r.status).filter(s => s === 'failed')).toEqual([])
   expect(again.code).toBe(0)
+  if (figure) figure.converged = true
 }
 
 /** The progress lines the action logs before each retry. */
@@ -324,7 +371,12 @@ describeEngines('fault tolerance with real registries', () => {
     targetProxy = await startFaultProxy({ host: target.host })
   }, 60_000)
 
+  beforeAll(() => {
+    figures = []
+  })
+
   afterAll(async () => {
+    printFigures()
     await sourceProxy?.close()
     await targetProxy?.close()
     await source?.stop()
@@ -332,6 +384,7 @@ describeEngines('fault tolerance with real registries', () => {
   })
 
   it('the target killed mid-copy and back a moment later: the retries finish the run, nothing lost', async () => {
+    beginFigure('target killed mid-copy, back 1.5 s later')
     const c = await prepareCase('restart', 4, { viaProxy: false })
     target.clearLog()
     const running = run(c, { concurrency: '1' })
@@ -349,6 +402,7 @@ describeEngines('fault tolerance with real registries', () => {
     const result = await running
 
     const got = await checkRun(c, result)
+    if (figure) figure.faults = 1 // the kill: no proxy in between
     expect([...got.values()].map(r => r.status)).toEqual(['copied', 'copied', 'copied', 'copied'])
     // The outage was met, said in the log, and retried after the registry came back.
     if (engine.name === 'native') {
@@ -379,6 +433,7 @@ describeEngines('fault tolerance with real registries', () => {
   })
 
   it('429 with Retry-After and intermittent 5xx on both sides: retried no sooner than Retry-After, everything copied', async () => {
+    beginFigure('429 with Retry-After and 5xx, both sides')
     const c = await prepareCase('throttle', 3, { viaProxy: true })
     sourceProxy.setRules([
       // Docker Hub's way: the manifest and blob reads are rate limited for a moment.
@@ -468,6 +523,7 @@ describeEngines('fault tolerance with real registries', () => {
   })
 
   it('connections closed in the middle of a blob, downloading and uploading: retried, everything copied', async () => {
+    beginFigure('connections cut mid-blob, down and up')
     const c = await prepareCase('cut', 3, { viaProxy: true })
     sourceProxy.setRules([
       {
@@ -526,6 +582,7 @@ describeEngines('fault tolerance with real registries', () => {
   })
 
   it('corrupted and truncated blobs are caught by the digest check: never reported copied', async () => {
+    beginFigure('corrupted and truncated blobs')
     const c = await prepareCase('corrupt', 3, { viaProxy: true })
     sourceProxy.setRules([
       // Once, in transit: a retry cures it.
@@ -624,6 +681,7 @@ describeEngines('fault tolerance with real registries', () => {
   })
 
   it('a registry that keeps refusing: each request asked a bounded number of times, then the image fails with the cause', async () => {
+    beginFigure('a registry that keeps refusing (429, 503)')
     const c = await prepareCase('storm', 2, { viaProxy: true })
     // Every read of these manifests by the engine (the action's own HEADs pass, so each
     // attempt gets as far as running the engine): rate limited, or a server error.
@@ -833,8 +891,17 @@ describeEngines('fault tolerance with real registries', () => {
         ])
       }
 
+      beginFigure(
+        mounted ? 'the target disk full (a real 1 MiB tmpfs)' : 'the target disk full (stand-in)'
+      )
       const full = await run(c, { retries: '1', concurrency: '2' })
       const got = await checkRun(c, full, /the target failed to store the image/, registry)
+      // The faults: the registry's own failed answers on a real full disk, or the stand-in's.
+      if (figure) {
+        figure.faults = mounted
+          ? registry.requests().filter(r => r.status >= 500).length
+          : proxy.injected().length
+      }
       expect(got.get('disk/img-1')?.status).toBe('unchanged')
       const failed = [...got.values()].filter(r => r.status === 'failed')
       expect(failed.length).toBeGreaterThanOrEqual(1)
