@@ -243,6 +243,33 @@ describeEngines('sync between two real registries', current => {
       expect(onTarget.digest).toBe(arm64)
       expect(onTarget.manifest.manifests).toBeUndefined()
       expect(onTarget.manifest.layers?.length).toBeGreaterThan(0)
+
+      // The copy left a mirror record beside the tag (docker-registry has no referrers API:
+      // the spec's fallback tag), so a re-run knows the subset is current from a HEAD alone.
+      const fallback = await getManifest(
+        target.host,
+        mirrored('library/nginx', '1.27', 'arm').split(':')[0] as string,
+        (arm64 as string).replace(':', '-'),
+        AUTH
+      )
+      expect(
+        fallback.manifest.manifests?.map(m => (m as { artifactType?: string }).artifactType)
+      ).toEqual(['application/vnd.image-mirror.record.v1+json'])
+      source.clearLog()
+      const again = await runActionAsync(
+        inputs({
+          images: `${source.host}/library/nginx:1.27`,
+          target: `${target.host}/arm`,
+          platforms: 'linux/arm64'
+        }),
+        { files: files() }
+      )
+      expect(again.code).toBe(0)
+      expect(results(again)[0]?.status).toBe('unchanged')
+      expect(results(again)[0]?.note).toMatch(/mirror record/)
+      expect(
+        source.requests().filter(r => r.method === 'GET' && r.path.includes('/manifests/'))
+      ).toEqual([])
     })
 
     it('several platforms: crane writes an index of just those children; skopeo refuses the input', async () => {

@@ -38216,6 +38216,12 @@ async function expectation(source, target, options) {
     const reference = source.digest ?? source.tag ?? 'latest';
     let sourceDigest = source.digest ?? head.digest;
     let index;
+    if (options.platforms !== 'all' && sourceDigest && !isImageManifest(head.mediaType)) {
+        // A subset to pick: a mirror record of what the tag holds may answer without the GET.
+        const known = await fromRecord(source, target, sourceDigest, options.platforms, options);
+        if (known)
+            return known;
+    }
     if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
         // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
         index = await client.getManifest(source.registry, source.repository, reference);
@@ -38257,14 +38263,17 @@ async function expectation(source, target, options) {
     const current = new Set(available.map(c => c.digest));
     const holds = new Set(held?.images.map(i => i.digest) ?? []);
     const stale = held ? held.images.some(i => !current.has(i.digest)) : false;
+    const offered = available.map(c => c.platform);
     if (held && !stale && asked.every(c => holds.has(c.digest))) {
+        const platforms = held.images.flatMap(i => (i.platform ? [i.platform] : []));
         return {
             sourceDigest,
             platforms: held.images.map(i => formatPlatform(i.platform)),
             ...(held.images.length === 1 ? { digest: held.head.digest } : { children: holds }),
             satisfied: true,
             note: `the mirrored tag already holds ${describe(held.images)}`,
-            ...read
+            ...read,
+            ...(platforms.length === held.images.length ? { record: { offered, held: platforms } } : {})
         };
     }
     // What the tag held cannot all be named: keep everything by copying the whole image.
@@ -38290,9 +38299,60 @@ async function expectation(source, target, options) {
     }
     const platforms = [...new Set(wanted.map(c => formatPlatform(c.platform)))];
     const note = why ? { note: `${why}so it now holds ${platforms.join(', ')}` } : {};
+    const record = { record: { offered, held: wanted.map(c => c.platform) } };
     return wanted.length === 1
-        ? { sourceDigest, platforms, digest: wanted[0].digest, ...note, ...read }
-        : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note, ...read };
+        ? { sourceDigest, platforms, digest: wanted[0].digest, ...note, ...read, ...record }
+        : {
+            sourceDigest,
+            platforms,
+            children: new Set(wanted.map(c => c.digest)),
+            ...note,
+            ...read,
+            ...record
+        };
+}
+/**
+ * A subset decided from the mirror record of what the tag holds, without reading the source
+ * index (a pull on Docker Hub): the tag holds a subset of this very source index, and every
+ * platform asked for that the index offers. Undefined when the index must be read.
+ */
+async function fromRecord(source, target, sourceDigest, platforms, options) {
+    const { client, records } = options;
+    if (!records || !target.tag)
+        return undefined;
+    const head = await client.headManifest(target.registry, target.repository, target.tag);
+    if (!head?.digest)
+        return undefined;
+    if (head.digest === sourceDigest) {
+        return {
+            sourceDigest,
+            platforms: 'all',
+            digest: sourceDigest,
+            satisfied: true,
+            held: head.digest
+        };
+    }
+    const record = await records.find(target, head.digest, repositoryName(source), sourceDigest);
+    if (!record)
+        return undefined;
+    const same = (a, b) => a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
+    const covered = platforms.every(wanted => {
+        const asked = record.offered.filter(p => platformMatches(p, wanted));
+        // A platform the index lacks is said by the reading path, which names what it has.
+        return asked.length > 0 && asked.every(p => record.held.some(h => same(h, p)));
+    });
+    if (!covered)
+        return undefined;
+    const holds = [...new Set(record.held.map(formatPlatform))];
+    return {
+        sourceDigest,
+        platforms: holds,
+        digest: head.digest,
+        satisfied: true,
+        recorded: true,
+        note: `the mirrored tag already holds ${holds.join(', ')} (its mirror record names the source's current index, so that was not read)`,
+        held: head.digest
+    };
 }
 function describe(images) {
     const names = images.map(i => (i.platform ? formatPlatform(i.platform) : 'an unknown platform'));
@@ -38308,6 +38368,555 @@ async function matches(present, expected, target, client) {
     const index = await client.getManifest(target.registry, target.repository, present.digest);
     const children = new Set((index?.body.manifests ?? []).map(m => m.digest));
     return (children.size === expected.children.size && [...children].every(d => expected.children?.has(d)));
+}
+
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __nccwpck_require__(8474);
+;// CONCATENATED MODULE: ./src/registry/blobs.ts
+/**
+ * Blobs and manifests, the write side of the distribution protocol (what the
+ * native engine copies with): whether a repository holds a blob, a mount from
+ * another repository of the same registry, a blob streamed from a source into
+ * an upload (one PUT for a small blob, PATCH chunks for a large one), and a
+ * manifest put as its bytes. Requests without a streamed body are retried by
+ * the client; a streamed transfer that fails throws a TransferError, which the
+ * caller retries as a whole blob (its body cannot be sent again).
+ */
+
+
+
+
+
+/** A digest the action will put in a URL: sha256 or sha512, lower-case hex, nothing else. */
+const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+/**
+ * A streamed transfer that failed part way (the source's bytes, or the
+ * upload carrying them): the whole blob is what can be tried again.
+ */
+class TransferError extends MirrorError {
+    tooLarge;
+    retryAfterMs;
+    constructor(message, permanent, 
+    /** The registry refused one request this large (413): chunks may pass. */
+    tooLarge = false, 
+    /** How long the registry asked to be left alone (Retry-After), in ms. */
+    retryAfterMs) {
+        super(message, permanent);
+        this.tooLarge = tooLarge;
+        this.retryAfterMs = retryAfterMs;
+    }
+}
+/** Whether the repository holds the blob (HEAD; free everywhere). */
+async function hasBlob(client, registry, repository, blob) {
+    const res = await client.send('HEAD', registry, repository, `blobs/${blob.digest}`, {
+        push: true
+    });
+    return res.status >= 200 && res.status < 300;
+}
+/**
+ * Ask the registry to link a blob it holds in `from` into `repository`. Mounted,
+ * or not (the registry does not mount, or `from` lacks it), with the upload it
+ * started instead when it says where (202 with a Location).
+ */
+async function mountBlob(client, registry, repository, blob, from) {
+    let res;
+    try {
+        res = await client.send('POST', registry, repository, `blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { push: true, from, headers: { 'content-length': '0' } });
+    }
+    catch (error) {
+        // A registry that refuses the mount (a token without pull on `from`, Harbor's 401 for a
+        // project it lacks, Docker Hub's for a repository) still takes an upload.
+        const status = error instanceof RegistryError ? (error.status ?? 0) : 0;
+        if (status >= 400 && status < 500 && status !== 429)
+            return { mounted: false };
+        throw error;
+    }
+    if (res.status === 201)
+        return { mounted: true };
+    const location = res.status === 202 ? locationOf(res.headers) : undefined;
+    return location ? { mounted: false, location } : { mounted: false };
+}
+/** Start an upload; the registry says where to send it. */
+async function startUpload(client, registry, repository) {
+    const res = await client.send('POST', registry, repository, 'blobs/uploads/', {
+        push: true,
+        headers: { 'content-length': '0' }
+    });
+    const location = res.status === 202 ? locationOf(res.headers) : undefined;
+    if (!location) {
+        throw new RegistryError(`${registry}/${repository}: starting an upload answered HTTP ${res.status}${res.status === 202 ? ' without a Location' : ''}`, res.status, res.status === 404);
+    }
+    // The spec's way for a registry to say its smallest chunk.
+    const min = Number(res.headers['oci-chunk-min-length']);
+    return Number.isSafeInteger(min) && min > 0 ? { location, minChunk: min } : { location };
+}
+/**
+ * The chunk size for a registry that would not take a blob in one PUT. No
+ * size suits all (docs/registries.md): GHCR refuses chunks over 4 MiB, ECR
+ * chunks under 5 MiB but the last (and documents 10 MiB as its largest);
+ * 8 MiB elsewhere, or more when the registry asks for more.
+ */
+function chunkSizeFor(registry, minChunk = 0) {
+    const host = registry.replace(/:\d+$/, '');
+    const size = host === 'ghcr.io' ? 4 * MIB : 8 * MIB;
+    return Math.max(size, minChunk);
+}
+const MIB = 1024 * 1024;
+/**
+ * Stream `blob` from the source's answer into the upload at `location`. The
+ * bytes are counted and hashed on the way: a source that sends more or less
+ * than the size, or other content than the digest, fails before the upload is
+ * completed (a registry checks the digest as well, and refuses a mismatch).
+ */
+async function uploadBlob(client, registry, repository, location, blob, source, options) {
+    const reader = new BlobReader(source.bytes, blob, source.where);
+    let at = location;
+    if (options.chunkBytes !== undefined) {
+        for (let start = 0; start < blob.size;) {
+            const length = Math.min(options.chunkBytes, blob.size - start);
+            const res = await sendPiece(client, registry, repository, 'PATCH', at, {
+                'content-type': 'application/octet-stream',
+                'content-length': String(length),
+                'content-range': `${start}-${start + length - 1}`
+            }, reader, length, options);
+            // ECR answers a chunk with 201, the spec with 202; the offset is counted here (ECR's
+            // Range header is known to go stale).
+            if (res.status !== 202 && res.status !== 201) {
+                throw await uploadRefused(res, registry, repository, blob);
+            }
+            at = locationOf(res.headers) ?? at;
+            start += length;
+            res.response.resume();
+        }
+        await reader.checkEnd();
+        reader.verify();
+        const done = await sendPiece(client, registry, repository, 'PUT', withDigest(at, blob), {
+            'content-length': '0'
+        }, reader, 0, options);
+        if (done.status !== 201)
+            throw await uploadRefused(done, registry, repository, blob);
+        done.response.resume();
+        return;
+    }
+    const res = await sendPiece(client, registry, repository, 'PUT', withDigest(at, blob), {
+        'content-type': 'application/octet-stream',
+        'content-length': String(blob.size)
+    }, reader, blob.size, options, true);
+    if (res.status !== 201)
+        throw await uploadRefused(res, registry, repository, blob);
+    res.response.resume();
+}
+/** Put a manifest as its bytes, under a tag or its digest; the registry's digest must be ours. */
+async function putManifest(client, registry, repository, reference, mediaType, bytes) {
+    const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+    const res = await client.send('PUT', registry, repository, `manifests/${reference}`, {
+        push: true,
+        body: bytes,
+        headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }
+    });
+    if (res.status < 200 || res.status >= 300) {
+        throw new RegistryError(`uploading manifest ${reference} to ${registry}/${repository}: HTTP ${res.status}${errorCode(res.body)}`, res.status, res.status >= 400 && res.status < 500 && res.status !== 429);
+    }
+    const answered = String(res.headers['docker-content-digest'] ?? '');
+    if (answered && answered.startsWith('sha256:') && answered !== digest) {
+        throw new RegistryError(`${registry}/${repository}: the manifest put as ${digest} was stored as ${answered}`, res.status, true);
+    }
+    return { digest, subjectIndexed: Boolean(res.headers['oci-subject']) };
+}
+/** Reads a blob's bytes in pieces of a given length, hashing and counting them. */
+class BlobReader {
+    blob;
+    where;
+    iterator;
+    hash;
+    held;
+    read = 0;
+    constructor(source, blob, 
+    /** `registry/repository/blobs/digest` of the source, for messages. */
+    where) {
+        this.blob = blob;
+        this.where = where;
+        this.iterator = source[Symbol.asyncIterator]();
+        this.hash = (0,external_node_crypto_.createHash)(blob.digest.split(':')[0]);
+    }
+    /** The next `length` bytes, in the pieces they arrive in. */
+    async *take(length) {
+        let left = length;
+        while (left > 0) {
+            let piece = this.held;
+            this.held = undefined;
+            if (!piece) {
+                const next = await this.next();
+                if (next.done) {
+                    throw new TransferError(`${this.where}: unexpected blob size, the source sent ${this.read} of its ${this.blob.size} bytes`, false);
+                }
+                piece = next.value;
+            }
+            if (piece.length > left) {
+                this.held = piece.subarray(left);
+                piece = piece.subarray(0, left);
+            }
+            left -= piece.length;
+            this.read += piece.length;
+            this.hash.update(piece);
+            yield piece;
+        }
+    }
+    /** After the last byte: nothing more may come, and the content must be the digest's. */
+    verify() {
+        if (this.held && this.held.length > 0)
+            throw this.tooLong();
+        const actual = `${this.blob.digest.split(':')[0]}:${this.hash.digest('hex')}`;
+        if (actual !== this.blob.digest) {
+            throw new TransferError(`${this.where}: digest did not match, got ${actual}`, false);
+        }
+    }
+    /** The source's next piece; a connection that broke says it was the source's. */
+    async next() {
+        try {
+            return await this.iterator.next();
+        }
+        catch (error) {
+            throw new TransferError(`reading blob ${this.where}: ${errorText(error)}`, false);
+        }
+    }
+    /** Whether the source has bytes beyond the size (read once the size has been taken). */
+    async checkEnd() {
+        if (this.held && this.held.length > 0)
+            throw this.tooLong();
+        const next = await this.next();
+        if (!next.done && next.value.length > 0)
+            throw this.tooLong();
+    }
+    tooLong() {
+        return new TransferError(`${this.where}: unexpected blob size, the source sent more than its ${this.blob.size} bytes`, false);
+    }
+}
+/** One PATCH or PUT carrying `length` bytes of the blob (checked in full when `last`). */
+async function sendPiece(client, registry, repository, method, location, headers, reader, length, options, last = false) {
+    const url = client.urlFor(registry, repository, location);
+    const write = async (req) => {
+        for await (const piece of reader.take(length)) {
+            if (!req.write(piece))
+                await (0,external_node_events_.once)(req, 'drain');
+            options.onBytes?.(piece.length);
+        }
+        if (last) {
+            await reader.checkEnd();
+            reader.verify();
+        }
+        req.end();
+    };
+    const broken = (error) => {
+        if (error instanceof MirrorError)
+            return error;
+        // Go's wording, which the plain causes (copy/engines/engine.ts) already know.
+        return new TransferError(`${method === 'PUT' ? 'Put' : 'Patch'} "${url.split('?')[0]}": ${errorText(error)}`, false);
+    };
+    let res;
+    try {
+        res = await client.upload(method, registry, repository, url, headers, write);
+    }
+    catch (error) {
+        throw broken(error);
+    }
+    // A success counts once the whole body went out and passed its checks (a registry may
+    // answer early; a source that sent too much is found only at the end).
+    if (res.status >= 200 && res.status < 300) {
+        try {
+            await res.written;
+        }
+        catch (error) {
+            res.response.destroy();
+            throw broken(error);
+        }
+    }
+    return res;
+}
+/** An upload answered with something other than success, as an error that says whose fault. */
+async function uploadRefused(res, registry, repository, blob) {
+    const code = errorCode(await readBounded(res.response));
+    const retryAfter = parseRetryAfter(String(res.response.headers['retry-after'] ?? ''));
+    return new TransferError(`uploading blob ${blob.digest} to ${registry}/${repository}: HTTP ${res.status}${code}`, 
+    // Refused for good: denied (403). A 401 is a token that lapsed (the blob's next try asks
+    // for one; credentials that are wrong are refused there); a 429, a 5xx or a broken
+    // upload may pass next time, and a 413 (one request too large) in chunks.
+    res.status === 403, res.status === 413, retryAfter);
+}
+/**
+ * The start of an error answer (4 KiB kept, at most 64 KiB read, 10 s at
+ * most), then the answer is dropped; a connection that breaks meanwhile
+ * leaves what came.
+ */
+async function readBounded(response) {
+    const chunks = [];
+    let length = 0;
+    const timer = setTimeout(() => response.destroy(), 10_000);
+    try {
+        for await (const chunk of response) {
+            if (length < 4096)
+                chunks.push(chunk);
+            length += chunk.length;
+            if (length >= 64 * 1024)
+                break;
+        }
+    }
+    catch {
+        // What came is enough to say why.
+    }
+    finally {
+        clearTimeout(timer);
+        response.destroy();
+    }
+    return Buffer.concat(chunks).toString('utf8').slice(0, 4096);
+}
+/** The upload URL with the digest that completes it added to its query. */
+function withDigest(location, blob) {
+    return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(blob.digest)}`;
+}
+function locationOf(headers) {
+    const location = headers.location;
+    return typeof location === 'string' && location.length > 0 && location.length <= 8192
+        ? location
+        : undefined;
+}
+/** `: CODE: message` of an OCI error body, or nothing. */
+function errorCode(body) {
+    try {
+        const first = JSON.parse(body)
+            .errors?.[0];
+        const text = [first?.code, first?.message].filter(Boolean).join(': ').slice(0, 300);
+        return text ? ` (${text})` : '';
+    }
+    catch {
+        return '';
+    }
+}
+function errorText(error) {
+    const code = error.code;
+    const message = error instanceof Error ? error.message : String(error);
+    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+;// CONCATENATED MODULE: ./src/copy/record.ts
+/**
+ * Mirror records: which source index a platform subset on the target was made
+ * from. A subset's digest is not the source's, so a HEAD of the source (free on
+ * Docker Hub) cannot tell on its own whether the subset is still current; the
+ * record can, where otherwise the source index would be read again with a GET
+ * (a pull on Docker Hub) on every run.
+ *
+ * A record is an OCI artifact (an image manifest of `artifactType`
+ * RECORD_TYPE, empty config and layer) whose `subject` is the mirrored
+ * manifest, in the mirrored repository, so it sits beside the tag without
+ * changing what the tag serves. It is found through the referrers API, or
+ * where a registry lacks it, through the tag fallback the OCI distribution
+ * spec gives (`sha256-<hex>`, an index of the subject's referrers). What it
+ * says is in one annotation, which the referrers list carries, so finding it
+ * is one request (two on the fallback).
+ *
+ * A record only saves a pull: when one is missing, unreadable or says
+ * something else, the source index is read as before. It is written only after
+ * the target was verified to hold that subset of that source index.
+ */
+
+
+
+
+
+const RECORD_TYPE = 'application/vnd.image-mirror.record.v1+json';
+const RECORD_ANNOTATION = 'io.github.image-mirror.record';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** The OCI empty descriptor: a config and layer of `{}`, as the image spec says artifacts use. */
+const EMPTY_BYTES = Buffer.from('{}');
+const EMPTY = {
+    mediaType: 'application/vnd.oci.empty.v1+json',
+    digest: `sha256:${(0,external_node_crypto_.createHash)('sha256').update(EMPTY_BYTES).digest('hex')}`,
+    size: EMPTY_BYTES.length
+};
+/** Records kept per subject in a fallback index (a tag fed by several sources' runs stays small). */
+const MAX_RECORDS = 8;
+/** Referrers looked at per subject, and the longest record read. */
+const MAX_REFERRERS = 256;
+const MAX_RECORD_CHARS = 16 * 1024;
+const MAX_PLATFORMS = 256;
+/** The fallback tag of a subject's referrers: `sha256-<hex>`. */
+function fallbackTag(digest) {
+    return digest.replace(':', '-');
+}
+/** Reads and writes records in the target; remembers which registries have the referrers API. */
+class MirrorRecords {
+    client;
+    referrersApi = new Map();
+    constructor(client) {
+        this.client = client;
+    }
+    /** The record that `subject` was made from `sourceDigest` of `source`; undefined when none says so. */
+    async find(where, subject, source, sourceDigest) {
+        try {
+            const records = (await this.referrers(where, subject))
+                .filter(d => d.artifactType === RECORD_TYPE)
+                .map(d => parseRecord(d.annotations?.[RECORD_ANNOTATION]));
+            const found = records.find(r => r?.source === source && r.sourceDigest === sourceDigest);
+            log_debug(() => `${where.registry}/${where.repository}@${subject}: ${records.length} mirror record(s)${found ? `, one for ${sourceDigest}` : `, none for ${sourceDigest}`}`);
+            return found;
+        }
+        catch (error) {
+            // Reading a record only saves a pull: without it the source is read as before.
+            log_debug(() => `${where.registry}/${where.repository}: mirror records not read: ${String(error)}`);
+            return undefined;
+        }
+    }
+    /** Record that `subject` (verified in the target) was made from `record.sourceDigest`. */
+    async write(where, subject, record) {
+        const { client } = this;
+        const { registry, repository } = where;
+        if (!(await hasBlob(client, registry, repository, EMPTY))) {
+            const upload = await startUpload(client, registry, repository);
+            await uploadBlob(client, registry, repository, upload.location, EMPTY, { bytes: once(EMPTY_BYTES), where: 'the mirror record' }, {});
+        }
+        const annotation = JSON.stringify(record);
+        if (annotation.length > MAX_RECORD_CHARS)
+            return;
+        const manifest = {
+            schemaVersion: 2,
+            mediaType: OCI_MANIFEST,
+            artifactType: RECORD_TYPE,
+            config: EMPTY,
+            layers: [EMPTY],
+            subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+            // No timestamp: the same record is the same manifest, so writing it again changes nothing.
+            annotations: { [RECORD_ANNOTATION]: annotation }
+        };
+        const bytes = Buffer.from(JSON.stringify(manifest));
+        const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
+        await putManifest(client, registry, repository, digest, OCI_MANIFEST, bytes);
+        // OCI-Subject is not proof (some registries send it without the API): the probe decides.
+        if (await this.hasReferrersApi(where, subject.digest))
+            return;
+        await this.addToFallback(where, subject.digest, {
+            mediaType: OCI_MANIFEST,
+            digest,
+            size: bytes.length,
+            artifactType: RECORD_TYPE,
+            annotations: { [RECORD_ANNOTATION]: annotation }
+        });
+        log_debug(() => `${registry}/${repository}@${subject.digest}: mirror record written (${digest})`);
+    }
+    /** The subject's referrers: from the API, or from the fallback tag's index. */
+    async referrers(where, subject) {
+        const api = await this.fromApi(where, subject);
+        if (api)
+            return api;
+        const index = await this.client.getManifest(where.registry, where.repository, fallbackTag(subject));
+        return descriptorsOf(index?.body);
+    }
+    /** The API's answer, or undefined when the registry has no referrers API. */
+    async fromApi(where, subject) {
+        if (this.referrersApi.get(where.registry) === false)
+            return undefined;
+        let res;
+        try {
+            res = await this.client.send('GET', where.registry, where.repository, `referrers/${subject}?artifactType=${encodeURIComponent(RECORD_TYPE)}`, { maxBytes: 1024 * 1024 });
+        }
+        catch (error) {
+            // A registry without the API may answer 400, 405 or the like; anything temporary is not
+            // an answer about the API.
+            if (error instanceof RegistryError && isPermanent(error)) {
+                this.referrersApi.set(where.registry, false);
+                return undefined;
+            }
+            throw error;
+        }
+        // The spec's registries answer an empty index rather than 404 for a subject without any.
+        if (res.status === 404) {
+            this.referrersApi.set(where.registry, false);
+            return undefined;
+        }
+        this.referrersApi.set(where.registry, true);
+        try {
+            return descriptorsOf(JSON.parse(res.body));
+        }
+        catch {
+            return [];
+        }
+    }
+    async hasReferrersApi(where, subject) {
+        const known = this.referrersApi.get(where.registry);
+        if (known !== undefined)
+            return known;
+        await this.fromApi(where, subject);
+        return this.referrersApi.get(where.registry) === true;
+    }
+    /** Add a record to the subject's fallback index, keeping the other referrers there. */
+    async addToFallback(where, subject, record) {
+        const tag = fallbackTag(subject);
+        const index = await this.client.getManifest(where.registry, where.repository, tag);
+        const others = descriptorsOf(index?.body).filter(d => d.digest !== record.digest);
+        // The oldest of our own records go first, so one subject never gathers more than a few.
+        const ours = others.filter(d => d.artifactType === RECORD_TYPE);
+        const drop = new Set(ours.slice(0, Math.max(0, ours.length - (MAX_RECORDS - 1))));
+        const manifests = [...others.filter(d => !drop.has(d)), record];
+        const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
+        await putManifest(this.client, where.registry, where.repository, tag, OCI_INDEX, bytes);
+    }
+}
+async function* once(bytes) {
+    yield bytes;
+}
+/** The descriptors of an index (a referrers list), bounded; anything else is none. */
+function descriptorsOf(body) {
+    const manifests = body?.manifests;
+    if (!Array.isArray(manifests))
+        return [];
+    return manifests
+        .slice(0, MAX_REFERRERS)
+        .filter((d) => typeof d === 'object' && d !== null);
+}
+/** A record read back from the target's answer: every field checked, anything odd is none. */
+function parseRecord(text) {
+    if (typeof text !== 'string' || text.length > MAX_RECORD_CHARS)
+        return undefined;
+    let value;
+    try {
+        value = JSON.parse(text);
+    }
+    catch {
+        return undefined;
+    }
+    const r = value;
+    if (typeof r !== 'object' || r === null)
+        return undefined;
+    if (typeof r.source !== 'string' || typeof r.sourceDigest !== 'string')
+        return undefined;
+    if (!/^sha256:[0-9a-f]{64}$|^sha512:[0-9a-f]{128}$/.test(r.sourceDigest))
+        return undefined;
+    const offered = platformsOf(r.offered);
+    const held = platformsOf(r.held);
+    if (!offered || !held || held.length === 0)
+        return undefined;
+    return { source: r.source, sourceDigest: r.sourceDigest, offered, held };
+}
+function platformsOf(value) {
+    if (!Array.isArray(value) || value.length > MAX_PLATFORMS)
+        return undefined;
+    const out = [];
+    for (const p of value) {
+        const o = p;
+        if (typeof o !== 'object' || o === null)
+            return undefined;
+        if (typeof o.os !== 'string' || typeof o.architecture !== 'string')
+            return undefined;
+        if (o.variant !== undefined && typeof o.variant !== 'string')
+            return undefined;
+        out.push({
+            os: o.os,
+            architecture: o.architecture,
+            ...(typeof o.variant === 'string' ? { variant: o.variant } : {})
+        });
+    }
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/image/results.ts
@@ -45288,6 +45897,7 @@ function compileTagFilter(pattern) {
 
 
 
+
 /**
  * Attempts given to an image whose copies keep failing in a way the engine
  * had already retried itself. crane tries each request 3 times (1 s, then 3 s
@@ -45380,7 +45990,9 @@ function turns(count) {
 async function copyImages(results, options) {
     const pools = {
         compare: pLimit(Math.max(COMPARE_CONCURRENCY, options.concurrency)),
-        copy: pLimit(options.concurrency)
+        copy: pLimit(options.concurrency),
+        records: new MirrorRecords(options.client),
+        unrecorded: new Set()
     };
     const done = results.map(result => Promise.resolve(result));
     const toCopy = (result) => result.status === 'planned' && !result.tagFilter;
@@ -45470,7 +46082,7 @@ async function mirrorOne(result, options, pools, turn) {
 async function attemptOne(result, options, state, pools, turn) {
     let compared;
     try {
-        compared = await pools.compare(() => compareOne(result, options, state));
+        compared = await pools.compare(() => compareOne(result, options, state, pools));
     }
     catch (error) {
         turn.pass();
@@ -45482,16 +46094,16 @@ async function attemptOne(result, options, state, pools, turn) {
     }
     await turn.wait;
     // Joining the pool is what keeps the order: the next image may join once this one has.
-    const copying = pools.copy(() => copyOne(result, options, state, compared));
+    const copying = pools.copy(() => copyOne(result, options, state, compared, pools));
     turn.pass();
     return copying;
 }
-async function compareOne(result, options, state) {
+async function compareOne(result, options, state, pools) {
     const { client } = options;
     const source = parse(result.source);
     const target = parse(result.target);
     // Decided once the copy is made: a retry verifies against what was copied.
-    const expected = state.expected ?? (await decide(source, target, options));
+    const expected = state.expected ?? (await decide(source, target, options, pools.records));
     log_debug(() => `${result.source}: source ${expected.sourceDigest}, ${expected.platforms === 'all' ? 'all platforms' : expected.platforms.join(', ')}${expected.satisfied ? ', already held by the target' : ''}${expected.note ? `; ${expected.note}` : ''}`);
     // The engine pushes a tag when there is one; a digest-only request lands by digest.
     const targetRef = target.tag ?? expected.sourceDigest;
@@ -45501,6 +46113,10 @@ async function compareOne(result, options, state) {
         const present = await client.headManifest(target.registry, target.repository, targetRef);
         if (present && (await matches(present, expected, target, client))) {
             log_debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`);
+            // A subset found current by reading the source index: recorded, so the next run is not.
+            if (options.engine && !expected.recorded) {
+                await record(result, target, present, expected, options, pools);
+            }
             return { done: withDigests(result, 'unchanged', present.digest, expected) };
         }
         log_debug(() => `${result.target}: holds ${present?.digest || 'nothing'}, not what the source has; to copy`);
@@ -45512,13 +46128,13 @@ async function compareOne(result, options, state) {
         return { done: withDigests(result, 'planned', undefined, expected) };
     return { source, target, expected, engine: options.engine };
 }
-async function copyOne(result, options, state, compared) {
+async function copyOne(result, options, state, compared, pools) {
     const { client } = options;
     const { source, target, engine } = compared;
     let { expected } = compared;
     const targetRef = target.tag ?? expected.sourceDigest;
     const headTarget = async () => (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? '';
-    const again = () => decide(source, target, options);
+    const again = () => decide(source, target, options, pools.records);
     if (!state.copied) {
         // What the tag keeps was decided from what it held: if another run changed it since (two
         // issues at once), decide again, so neither takes away what the other added. What is left
@@ -45554,16 +46170,46 @@ async function copyOne(result, options, state, compared) {
         throw new ImageError(`verification failed: the target has ${after.digest || 'no digest'}, the source ${want}`, true);
     }
     log_debug(() => `${result.target}: verified, it holds ${after.digest}`);
+    await record(result, target, after, expected, options, pools);
     const copied = withDigests(result, 'copied', after.digest, expected);
     return { ...copied, ...(await describeTarget(client, target, after.digest)) };
 }
 /** What the target must hold, decided from the source and the tag as they are now. */
-function decide(source, target, options) {
+function decide(source, target, options, records) {
     return expectation(source, target, {
         client: options.client,
         platforms: options.platforms,
-        severalPlatforms: options.severalPlatforms ?? true
+        severalPlatforms: options.severalPlatforms ?? true,
+        records
     });
+}
+/**
+ * Write the mirror record of a verified subset (see record.ts). It only saves the next run a
+ * pull, so a failure fails no image: it is said once per registry.
+ */
+async function record(result, target, held, expected, options, pools) {
+    // A whole image is told by its digest; a registry that sent no size or type cannot be named.
+    if (!expected.record || held.digest === expected.sourceDigest)
+        return;
+    if (!held.digest || !held.mediaType || !(held.size > 0))
+        return;
+    const source = parse(result.source);
+    try {
+        await pools.records.write(target, held, {
+            source: repositoryName(source),
+            sourceDigest: expected.sourceDigest,
+            offered: expected.record.offered,
+            held: expected.record.held
+        });
+    }
+    catch (error) {
+        const message = scrub(errorMessage(error), options.secrets);
+        log_debug(() => `${result.target}: mirror record not written: ${message}`);
+        if (pools.unrecorded.has(target.registry))
+            return;
+        pools.unrecorded.add(target.registry);
+        options.warn?.(`${target.registry}: a mirror record could not be written (${message}); platform subsets there stay correct, but checking them reads the source index (a pull on Docker Hub) on every run`);
+    }
 }
 function withDigests(result, status, digest, expected) {
     const out = { ...result, status };
@@ -47023,334 +47669,6 @@ class CraneEngine {
     }
 }
 
-// EXTERNAL MODULE: external "node:events"
-var external_node_events_ = __nccwpck_require__(8474);
-;// CONCATENATED MODULE: ./src/registry/blobs.ts
-/**
- * Blobs and manifests, the write side of the distribution protocol (what the
- * native engine copies with): whether a repository holds a blob, a mount from
- * another repository of the same registry, a blob streamed from a source into
- * an upload (one PUT for a small blob, PATCH chunks for a large one), and a
- * manifest put as its bytes. Requests without a streamed body are retried by
- * the client; a streamed transfer that fails throws a TransferError, which the
- * caller retries as a whole blob (its body cannot be sent again).
- */
-
-
-
-
-
-/** A digest the action will put in a URL: sha256 or sha512, lower-case hex, nothing else. */
-const DIGEST = /^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
-/**
- * A streamed transfer that failed part way (the source's bytes, or the
- * upload carrying them): the whole blob is what can be tried again.
- */
-class TransferError extends MirrorError {
-    tooLarge;
-    retryAfterMs;
-    constructor(message, permanent, 
-    /** The registry refused one request this large (413): chunks may pass. */
-    tooLarge = false, 
-    /** How long the registry asked to be left alone (Retry-After), in ms. */
-    retryAfterMs) {
-        super(message, permanent);
-        this.tooLarge = tooLarge;
-        this.retryAfterMs = retryAfterMs;
-    }
-}
-/** Whether the repository holds the blob (HEAD; free everywhere). */
-async function hasBlob(client, registry, repository, blob) {
-    const res = await client.send('HEAD', registry, repository, `blobs/${blob.digest}`, {
-        push: true
-    });
-    return res.status >= 200 && res.status < 300;
-}
-/**
- * Ask the registry to link a blob it holds in `from` into `repository`. Mounted,
- * or not (the registry does not mount, or `from` lacks it), with the upload it
- * started instead when it says where (202 with a Location).
- */
-async function mountBlob(client, registry, repository, blob, from) {
-    let res;
-    try {
-        res = await client.send('POST', registry, repository, `blobs/uploads/?mount=${blob.digest}&from=${encodeURIComponent(from)}`, { push: true, from, headers: { 'content-length': '0' } });
-    }
-    catch (error) {
-        // A registry that refuses the mount (a token without pull on `from`, Harbor's 401 for a
-        // project it lacks, Docker Hub's for a repository) still takes an upload.
-        const status = error instanceof RegistryError ? (error.status ?? 0) : 0;
-        if (status >= 400 && status < 500 && status !== 429)
-            return { mounted: false };
-        throw error;
-    }
-    if (res.status === 201)
-        return { mounted: true };
-    const location = res.status === 202 ? locationOf(res.headers) : undefined;
-    return location ? { mounted: false, location } : { mounted: false };
-}
-/** Start an upload; the registry says where to send it. */
-async function startUpload(client, registry, repository) {
-    const res = await client.send('POST', registry, repository, 'blobs/uploads/', {
-        push: true,
-        headers: { 'content-length': '0' }
-    });
-    const location = res.status === 202 ? locationOf(res.headers) : undefined;
-    if (!location) {
-        throw new RegistryError(`${registry}/${repository}: starting an upload answered HTTP ${res.status}${res.status === 202 ? ' without a Location' : ''}`, res.status, res.status === 404);
-    }
-    // The spec's way for a registry to say its smallest chunk.
-    const min = Number(res.headers['oci-chunk-min-length']);
-    return Number.isSafeInteger(min) && min > 0 ? { location, minChunk: min } : { location };
-}
-/**
- * The chunk size for a registry that would not take a blob in one PUT. No
- * size suits all (docs/registries.md): GHCR refuses chunks over 4 MiB, ECR
- * chunks under 5 MiB but the last (and documents 10 MiB as its largest);
- * 8 MiB elsewhere, or more when the registry asks for more.
- */
-function chunkSizeFor(registry, minChunk = 0) {
-    const host = registry.replace(/:\d+$/, '');
-    const size = host === 'ghcr.io' ? 4 * MIB : 8 * MIB;
-    return Math.max(size, minChunk);
-}
-const MIB = 1024 * 1024;
-/**
- * Stream `blob` from the source's answer into the upload at `location`. The
- * bytes are counted and hashed on the way: a source that sends more or less
- * than the size, or other content than the digest, fails before the upload is
- * completed (a registry checks the digest as well, and refuses a mismatch).
- */
-async function uploadBlob(client, registry, repository, location, blob, source, options) {
-    const reader = new BlobReader(source.bytes, blob, source.where);
-    let at = location;
-    if (options.chunkBytes !== undefined) {
-        for (let start = 0; start < blob.size;) {
-            const length = Math.min(options.chunkBytes, blob.size - start);
-            const res = await sendPiece(client, registry, repository, 'PATCH', at, {
-                'content-type': 'application/octet-stream',
-                'content-length': String(length),
-                'content-range': `${start}-${start + length - 1}`
-            }, reader, length, options);
-            // ECR answers a chunk with 201, the spec with 202; the offset is counted here (ECR's
-            // Range header is known to go stale).
-            if (res.status !== 202 && res.status !== 201) {
-                throw await uploadRefused(res, registry, repository, blob);
-            }
-            at = locationOf(res.headers) ?? at;
-            start += length;
-            res.response.resume();
-        }
-        await reader.checkEnd();
-        reader.verify();
-        const done = await sendPiece(client, registry, repository, 'PUT', withDigest(at, blob), {
-            'content-length': '0'
-        }, reader, 0, options);
-        if (done.status !== 201)
-            throw await uploadRefused(done, registry, repository, blob);
-        done.response.resume();
-        return;
-    }
-    const res = await sendPiece(client, registry, repository, 'PUT', withDigest(at, blob), {
-        'content-type': 'application/octet-stream',
-        'content-length': String(blob.size)
-    }, reader, blob.size, options, true);
-    if (res.status !== 201)
-        throw await uploadRefused(res, registry, repository, blob);
-    res.response.resume();
-}
-/** Put a manifest as its bytes, under a tag or its digest; the registry's digest must be ours. */
-async function putManifest(client, registry, repository, reference, mediaType, bytes) {
-    const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
-    const res = await client.send('PUT', registry, repository, `manifests/${reference}`, {
-        push: true,
-        body: bytes,
-        headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }
-    });
-    if (res.status < 200 || res.status >= 300) {
-        throw new RegistryError(`uploading manifest ${reference} to ${registry}/${repository}: HTTP ${res.status}${errorCode(res.body)}`, res.status, res.status >= 400 && res.status < 500 && res.status !== 429);
-    }
-    const answered = String(res.headers['docker-content-digest'] ?? '');
-    if (answered && answered.startsWith('sha256:') && answered !== digest) {
-        throw new RegistryError(`${registry}/${repository}: the manifest put as ${digest} was stored as ${answered}`, res.status, true);
-    }
-    return digest;
-}
-/** Reads a blob's bytes in pieces of a given length, hashing and counting them. */
-class BlobReader {
-    blob;
-    where;
-    iterator;
-    hash;
-    held;
-    read = 0;
-    constructor(source, blob, 
-    /** `registry/repository/blobs/digest` of the source, for messages. */
-    where) {
-        this.blob = blob;
-        this.where = where;
-        this.iterator = source[Symbol.asyncIterator]();
-        this.hash = (0,external_node_crypto_.createHash)(blob.digest.split(':')[0]);
-    }
-    /** The next `length` bytes, in the pieces they arrive in. */
-    async *take(length) {
-        let left = length;
-        while (left > 0) {
-            let piece = this.held;
-            this.held = undefined;
-            if (!piece) {
-                const next = await this.next();
-                if (next.done) {
-                    throw new TransferError(`${this.where}: unexpected blob size, the source sent ${this.read} of its ${this.blob.size} bytes`, false);
-                }
-                piece = next.value;
-            }
-            if (piece.length > left) {
-                this.held = piece.subarray(left);
-                piece = piece.subarray(0, left);
-            }
-            left -= piece.length;
-            this.read += piece.length;
-            this.hash.update(piece);
-            yield piece;
-        }
-    }
-    /** After the last byte: nothing more may come, and the content must be the digest's. */
-    verify() {
-        if (this.held && this.held.length > 0)
-            throw this.tooLong();
-        const actual = `${this.blob.digest.split(':')[0]}:${this.hash.digest('hex')}`;
-        if (actual !== this.blob.digest) {
-            throw new TransferError(`${this.where}: digest did not match, got ${actual}`, false);
-        }
-    }
-    /** The source's next piece; a connection that broke says it was the source's. */
-    async next() {
-        try {
-            return await this.iterator.next();
-        }
-        catch (error) {
-            throw new TransferError(`reading blob ${this.where}: ${errorText(error)}`, false);
-        }
-    }
-    /** Whether the source has bytes beyond the size (read once the size has been taken). */
-    async checkEnd() {
-        if (this.held && this.held.length > 0)
-            throw this.tooLong();
-        const next = await this.next();
-        if (!next.done && next.value.length > 0)
-            throw this.tooLong();
-    }
-    tooLong() {
-        return new TransferError(`${this.where}: unexpected blob size, the source sent more than its ${this.blob.size} bytes`, false);
-    }
-}
-/** One PATCH or PUT carrying `length` bytes of the blob (checked in full when `last`). */
-async function sendPiece(client, registry, repository, method, location, headers, reader, length, options, last = false) {
-    const url = client.urlFor(registry, repository, location);
-    const write = async (req) => {
-        for await (const piece of reader.take(length)) {
-            if (!req.write(piece))
-                await (0,external_node_events_.once)(req, 'drain');
-            options.onBytes?.(piece.length);
-        }
-        if (last) {
-            await reader.checkEnd();
-            reader.verify();
-        }
-        req.end();
-    };
-    const broken = (error) => {
-        if (error instanceof MirrorError)
-            return error;
-        // Go's wording, which the plain causes (copy/engines/engine.ts) already know.
-        return new TransferError(`${method === 'PUT' ? 'Put' : 'Patch'} "${url.split('?')[0]}": ${errorText(error)}`, false);
-    };
-    let res;
-    try {
-        res = await client.upload(method, registry, repository, url, headers, write);
-    }
-    catch (error) {
-        throw broken(error);
-    }
-    // A success counts once the whole body went out and passed its checks (a registry may
-    // answer early; a source that sent too much is found only at the end).
-    if (res.status >= 200 && res.status < 300) {
-        try {
-            await res.written;
-        }
-        catch (error) {
-            res.response.destroy();
-            throw broken(error);
-        }
-    }
-    return res;
-}
-/** An upload answered with something other than success, as an error that says whose fault. */
-async function uploadRefused(res, registry, repository, blob) {
-    const code = errorCode(await readBounded(res.response));
-    const retryAfter = parseRetryAfter(String(res.response.headers['retry-after'] ?? ''));
-    return new TransferError(`uploading blob ${blob.digest} to ${registry}/${repository}: HTTP ${res.status}${code}`, 
-    // Refused for good: denied (403). A 401 is a token that lapsed (the blob's next try asks
-    // for one; credentials that are wrong are refused there); a 429, a 5xx or a broken
-    // upload may pass next time, and a 413 (one request too large) in chunks.
-    res.status === 403, res.status === 413, retryAfter);
-}
-/**
- * The start of an error answer (4 KiB kept, at most 64 KiB read, 10 s at
- * most), then the answer is dropped; a connection that breaks meanwhile
- * leaves what came.
- */
-async function readBounded(response) {
-    const chunks = [];
-    let length = 0;
-    const timer = setTimeout(() => response.destroy(), 10_000);
-    try {
-        for await (const chunk of response) {
-            if (length < 4096)
-                chunks.push(chunk);
-            length += chunk.length;
-            if (length >= 64 * 1024)
-                break;
-        }
-    }
-    catch {
-        // What came is enough to say why.
-    }
-    finally {
-        clearTimeout(timer);
-        response.destroy();
-    }
-    return Buffer.concat(chunks).toString('utf8').slice(0, 4096);
-}
-/** The upload URL with the digest that completes it added to its query. */
-function withDigest(location, blob) {
-    return `${location}${location.includes('?') ? '&' : '?'}digest=${encodeURIComponent(blob.digest)}`;
-}
-function locationOf(headers) {
-    const location = headers.location;
-    return typeof location === 'string' && location.length > 0 && location.length <= 8192
-        ? location
-        : undefined;
-}
-/** `: CODE: message` of an OCI error body, or nothing. */
-function errorCode(body) {
-    try {
-        const first = JSON.parse(body)
-            .errors?.[0];
-        const text = [first?.code, first?.message].filter(Boolean).join(': ').slice(0, 300);
-        return text ? ` (${text})` : '';
-    }
-    catch {
-        return '';
-    }
-}
-function errorText(error) {
-    const code = error.code;
-    const message = error instanceof Error ? error.message : String(error);
-    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
-}
-
 ;// CONCATENATED MODULE: ./src/copy/engines/native.ts
 /**
  * The native engine: copies in-process over the action's registry client,
@@ -48100,6 +48418,7 @@ async function mirror(results, inputs, options = {}) {
             concurrency: inputs.concurrency,
             insecure: new Set(inputs.insecureRegistries),
             secrets: inputs.password ? [inputs.password] : [],
+            warn: m => core_warning(safeLog(m)),
             onRetry: (r, retry) => core_info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
             onResult: r => core_info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });

@@ -9,8 +9,15 @@ import { debug } from '../action/log.js'
 import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
+import { MirrorRecords } from './record.js'
 import { parseReference, repositoryName, type ImageReference } from '../image/references.js'
-import { formatPlatform, isIndex, type Manifest, type RegistryClient } from '../registry/client.js'
+import {
+  formatPlatform,
+  isIndex,
+  type Manifest,
+  type ManifestHead,
+  type RegistryClient
+} from '../registry/client.js'
 import { groupByRepository, type MirrorResult } from '../image/results.js'
 import { compileTagFilter } from '../image/tag-filter.js'
 import { errorMessage, isPermanent } from '../common/errors.js'
@@ -35,6 +42,8 @@ export interface CopyOptions {
   onResult?: (result: MirrorResult) => void
   /** Called before each retry of an image, so a retried failure is never silent. */
   onRetry?: (result: MirrorResult, retry: RetryInfo) => void
+  /** Told what went wrong that fails no image (a mirror record not written), once per registry. */
+  warn?: (message: string) => void
 }
 
 export interface RetryInfo {
@@ -130,10 +139,16 @@ export async function expandTagFilters(
  */
 export const COMPARE_CONCURRENCY = 16
 
-/** The two pools an image passes through: comparing (wide), then copying (`concurrency`). */
+/**
+ * What the images of one run share: the two pools an image passes through, comparing (wide)
+ * then copying (`concurrency`), and the mirror records of the target.
+ */
 interface Pools {
   compare: LimitFunction
   copy: LimitFunction
+  records: MirrorRecords
+  /** Registries a record could not be written to, warned about once. */
+  unrecorded: Set<string>
 }
 
 /**
@@ -166,7 +181,9 @@ export async function copyImages(
 ): Promise<MirrorResult[]> {
   const pools: Pools = {
     compare: pLimit(Math.max(COMPARE_CONCURRENCY, options.concurrency)),
-    copy: pLimit(options.concurrency)
+    copy: pLimit(options.concurrency),
+    records: new MirrorRecords(options.client),
+    unrecorded: new Set()
   }
   const done: Promise<MirrorResult>[] = results.map(result => Promise.resolve(result))
   const toCopy = (result: MirrorResult) => result.status === 'planned' && !result.tagFilter
@@ -276,7 +293,7 @@ async function attemptOne(
 ): Promise<MirrorResult> {
   let compared
   try {
-    compared = await pools.compare(() => compareOne(result, options, state))
+    compared = await pools.compare(() => compareOne(result, options, state, pools))
   } catch (error) {
     turn.pass()
     throw error
@@ -287,7 +304,7 @@ async function attemptOne(
   }
   await turn.wait
   // Joining the pool is what keeps the order: the next image may join once this one has.
-  const copying = pools.copy(() => copyOne(result, options, state, compared))
+  const copying = pools.copy(() => copyOne(result, options, state, compared, pools))
   turn.pass()
   return copying
 }
@@ -303,13 +320,14 @@ interface Compared {
 async function compareOne(
   result: MirrorResult,
   options: CopyOptions,
-  state: AttemptState
+  state: AttemptState,
+  pools: Pools
 ): Promise<{ done: MirrorResult } | Compared> {
   const { client } = options
   const source = parse(result.source)
   const target = parse(result.target)
   // Decided once the copy is made: a retry verifies against what was copied.
-  const expected = state.expected ?? (await decide(source, target, options))
+  const expected = state.expected ?? (await decide(source, target, options, pools.records))
   debug(
     () =>
       `${result.source}: source ${expected.sourceDigest}, ${expected.platforms === 'all' ? 'all platforms' : expected.platforms.join(', ')}${expected.satisfied ? ', already held by the target' : ''}${expected.note ? `; ${expected.note}` : ''}`
@@ -323,6 +341,10 @@ async function compareOne(
     const present = await client.headManifest(target.registry, target.repository, targetRef)
     if (present && (await matches(present, expected, target, client))) {
       debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`)
+      // A subset found current by reading the source index: recorded, so the next run is not.
+      if (options.engine && !expected.recorded) {
+        await record(result, target, present, expected, options, pools)
+      }
       return { done: withDigests(result, 'unchanged', present.digest, expected) }
     }
     debug(
@@ -343,7 +365,8 @@ async function copyOne(
   result: MirrorResult,
   options: CopyOptions,
   state: AttemptState,
-  compared: Compared
+  compared: Compared,
+  pools: Pools
 ): Promise<MirrorResult> {
   const { client } = options
   const { source, target, engine } = compared
@@ -351,7 +374,7 @@ async function copyOne(
   const targetRef = target.tag ?? expected.sourceDigest
   const headTarget = async () =>
     (await client.headManifest(target.registry, target.repository, targetRef))?.digest ?? ''
-  const again = () => decide(source, target, options)
+  const again = () => decide(source, target, options, pools.records)
   if (!state.copied) {
     // What the tag keeps was decided from what it held: if another run changed it since (two
     // issues at once), decide again, so neither takes away what the other added. What is left
@@ -398,6 +421,7 @@ async function copyOne(
     )
   }
   debug(() => `${result.target}: verified, it holds ${after.digest}`)
+  await record(result, target, after, expected, options, pools)
   const copied = withDigests(result, 'copied', after.digest, expected)
   return { ...copied, ...(await describeTarget(client, target, after.digest)) }
 }
@@ -406,13 +430,49 @@ async function copyOne(
 function decide(
   source: ImageReference,
   target: ImageReference,
-  options: CopyOptions
+  options: CopyOptions,
+  records: MirrorRecords
 ): Promise<Expectation> {
   return expectation(source, target, {
     client: options.client,
     platforms: options.platforms,
-    severalPlatforms: options.severalPlatforms ?? true
+    severalPlatforms: options.severalPlatforms ?? true,
+    records
   })
+}
+
+/**
+ * Write the mirror record of a verified subset (see record.ts). It only saves the next run a
+ * pull, so a failure fails no image: it is said once per registry.
+ */
+async function record(
+  result: MirrorResult,
+  target: ImageReference,
+  held: ManifestHead,
+  expected: Expectation,
+  options: CopyOptions,
+  pools: Pools
+): Promise<void> {
+  // A whole image is told by its digest; a registry that sent no size or type cannot be named.
+  if (!expected.record || held.digest === expected.sourceDigest) return
+  if (!held.digest || !held.mediaType || !(held.size > 0)) return
+  const source = parse(result.source)
+  try {
+    await pools.records.write(target, held, {
+      source: repositoryName(source),
+      sourceDigest: expected.sourceDigest,
+      offered: expected.record.offered,
+      held: expected.record.held
+    })
+  } catch (error) {
+    const message = scrub(errorMessage(error), options.secrets)
+    debug(() => `${result.target}: mirror record not written: ${message}`)
+    if (pools.unrecorded.has(target.registry)) return
+    pools.unrecorded.add(target.registry)
+    options.warn?.(
+      `${target.registry}: a mirror record could not be written (${message}); platform subsets there stay correct, but checking them reads the source index (a pull on Docker Hub) on every run`
+    )
+  }
 }
 
 function withDigests(

@@ -17,6 +17,7 @@ import {
   type Platform,
   type RegistryClient
 } from '../registry/client.js'
+import type { MirrorRecords } from './record.js'
 
 /** A failure of one image: `rejected` when the request itself cannot be served, else `failed`. */
 export class ImageError extends MirrorError {
@@ -48,6 +49,13 @@ export interface Expectation {
    */
   held?: string
   note?: string
+  /**
+   * For a platform subset of an index: what the mirror record of the result says (the
+   * source index's platforms, and those the tag holds), written once the target is verified.
+   */
+  record?: { offered: Platform[]; held: Platform[] }
+  /** Decided from a mirror record: the source index was not read, and the record stands. */
+  recorded?: boolean
 }
 
 export interface ExpectationOptions {
@@ -55,6 +63,8 @@ export interface ExpectationOptions {
   platforms: 'all' | readonly string[]
   /** The engine can build an index of some platforms (crane); skopeo copies all or one. */
   severalPlatforms: boolean
+  /** Mirror records in the target, read so an unchanged subset needs no GET of the source. */
+  records?: MirrorRecords
 }
 
 type Child = NonNullable<Manifest['body']['manifests']>[number] & { platform: Platform }
@@ -170,6 +180,11 @@ export async function expectation(
   const reference = source.digest ?? source.tag ?? 'latest'
   let sourceDigest = source.digest ?? head.digest
   let index: Manifest | undefined
+  if (options.platforms !== 'all' && sourceDigest && !isImageManifest(head.mediaType)) {
+    // A subset to pick: a mirror record of what the tag holds may answer without the GET.
+    const known = await fromRecord(source, target, sourceDigest, options.platforms, options)
+    if (known) return known
+  }
   if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
     // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
     index = await client.getManifest(source.registry, source.repository, reference)
@@ -225,14 +240,17 @@ export async function expectation(
   const current = new Set(available.map(c => c.digest))
   const holds = new Set(held?.images.map(i => i.digest) ?? [])
   const stale = held ? held.images.some(i => !current.has(i.digest)) : false
+  const offered = available.map(c => c.platform)
   if (held && !stale && asked.every(c => holds.has(c.digest))) {
+    const platforms = held.images.flatMap(i => (i.platform ? [i.platform] : []))
     return {
       sourceDigest,
       platforms: held.images.map(i => formatPlatform(i.platform as Platform)),
       ...(held.images.length === 1 ? { digest: held.head.digest } : { children: holds }),
       satisfied: true,
       note: `the mirrored tag already holds ${describe(held.images)}`,
-      ...read
+      ...read,
+      ...(platforms.length === held.images.length ? { record: { offered, held: platforms } } : {})
     }
   }
   // What the tag held cannot all be named: keep everything by copying the whole image.
@@ -260,9 +278,64 @@ export async function expectation(
   }
   const platforms = [...new Set(wanted.map(c => formatPlatform(c.platform)))]
   const note = why ? { note: `${why}so it now holds ${platforms.join(', ')}` } : {}
+  const record = { record: { offered, held: wanted.map(c => c.platform) } }
   return wanted.length === 1
-    ? { sourceDigest, platforms, digest: (wanted[0] as Child).digest, ...note, ...read }
-    : { sourceDigest, platforms, children: new Set(wanted.map(c => c.digest)), ...note, ...read }
+    ? { sourceDigest, platforms, digest: (wanted[0] as Child).digest, ...note, ...read, ...record }
+    : {
+        sourceDigest,
+        platforms,
+        children: new Set(wanted.map(c => c.digest)),
+        ...note,
+        ...read,
+        ...record
+      }
+}
+
+/**
+ * A subset decided from the mirror record of what the tag holds, without reading the source
+ * index (a pull on Docker Hub): the tag holds a subset of this very source index, and every
+ * platform asked for that the index offers. Undefined when the index must be read.
+ */
+async function fromRecord(
+  source: ImageReference,
+  target: ImageReference,
+  sourceDigest: string,
+  platforms: readonly string[],
+  options: ExpectationOptions
+): Promise<Expectation | undefined> {
+  const { client, records } = options
+  if (!records || !target.tag) return undefined
+  const head = await client.headManifest(target.registry, target.repository, target.tag)
+  if (!head?.digest) return undefined
+  if (head.digest === sourceDigest) {
+    return {
+      sourceDigest,
+      platforms: 'all',
+      digest: sourceDigest,
+      satisfied: true,
+      held: head.digest
+    }
+  }
+  const record = await records.find(target, head.digest, repositoryName(source), sourceDigest)
+  if (!record) return undefined
+  const same = (a: Platform, b: Platform) =>
+    a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '')
+  const covered = platforms.every(wanted => {
+    const asked = record.offered.filter(p => platformMatches(p, wanted))
+    // A platform the index lacks is said by the reading path, which names what it has.
+    return asked.length > 0 && asked.every(p => record.held.some(h => same(h, p)))
+  })
+  if (!covered) return undefined
+  const holds = [...new Set(record.held.map(formatPlatform))]
+  return {
+    sourceDigest,
+    platforms: holds,
+    digest: head.digest,
+    satisfied: true,
+    recorded: true,
+    note: `the mirrored tag already holds ${holds.join(', ')} (its mirror record names the source's current index, so that was not read)`,
+    held: head.digest
+  }
 }
 
 function describe(images: Held['images']): string {

@@ -131,6 +131,7 @@ export async function mirror(
       concurrency: inputs.concurrency,
       insecure: new Set(inputs.insecureRegistries),
       secrets: inputs.password ? [inputs.password] : [],
+      warn: m => core.warning(safeLog(m)),
       onRetry: (r, retry) =>
         core.info(
           safeLog(

@@ -221,6 +221,13 @@ export async function uploadBlob(
   res.response.resume()
 }
 
+/** What a registry said to a manifest put. */
+export interface PutManifestAnswer {
+  digest: string
+  /** It answered `OCI-Subject`: it indexes the manifest's subject for the referrers API. */
+  subjectIndexed: boolean
+}
+
 /** Put a manifest as its bytes, under a tag or its digest; the registry's digest must be ours. */
 export async function putManifest(
   client: RegistryClient,
@@ -229,7 +236,7 @@ export async function putManifest(
   reference: string,
   mediaType: string,
   bytes: Buffer
-): Promise<string> {
+): Promise<PutManifestAnswer> {
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
   const res = await client.send('PUT', registry, repository, `manifests/${reference}`, {
     push: true,
@@ -251,7 +258,7 @@ export async function putManifest(
       true
     )
   }
-  return digest
+  return { digest, subjectIndexed: Boolean(res.headers['oci-subject']) }
 }
 
 /** Reads a blob's bytes in pieces of a given length, hashing and counting them. */
