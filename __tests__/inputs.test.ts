@@ -49,6 +49,8 @@ describe('getInputs', () => {
       skipUnchanged: true,
       dryRun: false,
       retries: 3,
+      pullReserve: 0,
+      failOnDeferred: false,
       insecureRegistries: [],
       resultsDir: path.join(workspace, 'temp', 'image-mirror'),
       issueMaxImages: 10,
@@ -84,6 +86,8 @@ describe('getInputs', () => {
       'skip-unchanged': 'FALSE',
       'dry-run': 'True',
       retries: '0',
+      'pull-reserve': '20',
+      'fail-on-deferred': 'true',
       'insecure-registries': 'localhost:5000, 127.0.0.1:5001\n[::1]:5002',
       username: 'user',
       password: 'pw',
@@ -105,6 +109,8 @@ describe('getInputs', () => {
       skipUnchanged: false,
       dryRun: true,
       retries: 0,
+      pullReserve: 20,
+      failOnDeferred: true,
       insecureRegistries: ['localhost:5000', '127.0.0.1:5001', '[::1]:5002'],
       username: 'user',
       password: 'pw',
@@ -202,6 +208,10 @@ describe('getInputs', () => {
     [{ concurrency: '2.5' }, 'Input "concurrency": "2.5" is not a whole number'],
     [{ 'max-legs': '257' }, 'Input "max-legs": "257" is not a whole number from 1 to 256'],
     [{ retries: 'three' }, 'Input "retries": "three" is not a whole number from 0 to 10'],
+    [
+      { 'pull-reserve': '-1' },
+      'Input "pull-reserve": "-1" is not a whole number from 0 to 1000000'
+    ],
     [{ 'dry-run': 'yes' }, 'Input "dry-run": "yes" is not a boolean; use true or false'],
     [{ 'skip-unchanged': '1' }, 'Input "skip-unchanged": "1" is not a boolean'],
     [{ 'from-issue': 'on' }, 'Input "from-issue": "on" is not a boolean'],
@@ -267,9 +277,11 @@ describe('inputsForMode', () => {
     'craneVersion',
     'dryRun',
     'engine',
+    'failOnDeferred',
     'insecureRegistries',
     'password',
     'platforms',
+    'pullReserve',
     'retries',
     'skipUnchanged',
     'target',
@@ -285,7 +297,16 @@ describe('inputsForMode', () => {
     ['copy', [...COPY, 'leg', 'mode', 'resultsDir']],
     [
       'report',
-      [...ISSUE, ...CONFIGS, 'insecureRegistries', 'mode', 'platforms', 'resultsDir', 'target']
+      [
+        ...ISSUE,
+        ...CONFIGS,
+        'failOnDeferred',
+        'insecureRegistries',
+        'mode',
+        'platforms',
+        'resultsDir',
+        'target'
+      ]
     ],
     ['lint-allowlist', ['allowlist', 'fix', 'mode']]
   ])('mode %s gets what it uses, optional inputs included, and nothing else', (mode, expected) => {

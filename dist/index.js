@@ -36465,6 +36465,8 @@ function getInputs() {
         skipUnchanged: bool('skip-unchanged', true),
         dryRun: bool('dry-run', false),
         retries: integer('retries', 3, 0, 10),
+        pullReserve: integer('pull-reserve', 0, 0, 1_000_000),
+        failOnDeferred: bool('fail-on-deferred', false),
         insecureRegistries: parseHosts('insecure-registries'),
         resultsDir: input_readers_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
         issueMaxImages: integer('issue-max-images', 10, 1, 100),
@@ -36600,10 +36602,12 @@ function copySettings(a) {
         insecureRegistries: a.insecureRegistries,
         ...present(a, ['username', 'password']),
         retries: a.retries,
+        pullReserve: a.pullReserve,
         platforms: a.platforms,
         concurrency: a.concurrency,
         skipUnchanged: a.skipUnchanged,
-        dryRun: a.dryRun
+        dryRun: a.dryRun,
+        failOnDeferred: a.failOnDeferred
     };
 }
 function issueSettings(a) {
@@ -36644,7 +36648,8 @@ function inputsForMode(a) {
                 resultsDir: a.resultsDir,
                 target: a.target,
                 insecureRegistries: a.insecureRegistries,
-                platforms: a.platforms
+                platforms: a.platforms,
+                failOnDeferred: a.failOnDeferred
             };
         case 'lint-allowlist':
             return { mode: 'lint-allowlist', allowlist: a.allowlist, fix: a.fix === true };
@@ -37748,6 +37753,172 @@ function manifestHead(headers) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/registry/pull-budget.ts
+/**
+ * Pull budgets. Docker Hub meters pulls per client (an IP, or an account) in a
+ * window: a GET of a manifest counts, a HEAD does not, and every answer says
+ * what is left (`ratelimit-remaining: 76;w=21600`). Over the limit, a 429
+ * says "You have reached your pull rate limit", and retrying cannot help
+ * until the window moves on, hours later.
+ *
+ * So the budget is read from the answers (never assumed), every pull is taken
+ * from it before it is made, and what does not fit is not attempted: it is
+ * `deferred` to the next run. A registry whose answers carry no such headers
+ * has no budget here.
+ */
+
+/** `76;w=21600` → 76 and 21600; undefined when the header is absent or not a number. */
+function parseLimitHeader(value) {
+    const text = Array.isArray(value) ? value[0] : value;
+    const match = /^\s*(\d{1,9})\s*(?:;\s*w\s*=\s*(\d{1,9}))?/.exec(text ?? '');
+    if (!match)
+        return undefined;
+    return { n: Number(match[1]), ...(match[2] ? { w: Number(match[2]) } : {}) };
+}
+/** The reading of an answer's headers; undefined when it has none (no budget applies). */
+function readRateLimit(headers) {
+    const remaining = parseLimitHeader(headers['ratelimit-remaining']);
+    if (!remaining)
+        return undefined;
+    const limit = parseLimitHeader(headers['ratelimit-limit']);
+    const windowSeconds = remaining.w ?? limit?.w;
+    return {
+        remaining: remaining.n,
+        ...(limit ? { limit: limit.n } : {}),
+        ...(windowSeconds ? { windowSeconds } : {})
+    };
+}
+/**
+ * A 429 that says the pull budget is spent: Docker Hub's wording, or its headers at 0. A bare
+ * 429 (the abuse limit, or any registry throttling requests) is not one: it passes.
+ */
+function isPullLimit(status, headers, body = '') {
+    if (status !== 429)
+        return false;
+    return /pull rate limit/i.test(body) || readRateLimit(headers)?.remaining === 0;
+}
+/** `6 h`, `90 min`, `45 s`. */
+function formatWindow(seconds) {
+    if (seconds >= 3600 && seconds % 3600 === 0)
+        return `${seconds / 3600} h`;
+    if (seconds >= 60 && seconds % 60 === 0)
+        return `${seconds / 60} min`;
+    return `${seconds} s`;
+}
+function describeReading(reading) {
+    if (!reading)
+        return '';
+    const of = reading.limit !== undefined ? ` of ${reading.limit}` : '';
+    const window = reading.windowSeconds ? ` per ${formatWindow(reading.windowSeconds)}` : '';
+    return `${reading.remaining}${of} pulls left${window}`;
+}
+/**
+ * An image not attempted because a registry's pull budget would not allow it:
+ * not a failure, the next run takes it. Permanent for this run.
+ */
+class PullBudgetError extends MirrorError {
+    deferred = true;
+    constructor(message) {
+        super(message, true);
+    }
+}
+function isDeferred(error) {
+    return error instanceof PullBudgetError;
+}
+/** When the window reopens, as a person reads it. */
+function reopens(registry, reading) {
+    const within = reading?.windowSeconds
+        ? `within ${formatWindow(reading.windowSeconds)} (the window ${registry} gives)`
+        : `when ${registry}'s window moves on`;
+    return `pulls come back ${within}; the next run takes it`;
+}
+const NO_HOLD = { release: () => { }, spend: () => { } };
+/** The run's pull budgets, one per registry that sends rate-limit headers. */
+class PullBudgets {
+    reserve;
+    budgets = new Map();
+    /** `reserve`: pulls left to other jobs sharing the budget (the same IP or account). */
+    constructor(reserve = 0) {
+        this.reserve = reserve;
+    }
+    budget(registry) {
+        let budget = this.budgets.get(registry);
+        if (!budget) {
+            budget = { inFlight: 0, waiting: [] };
+            this.budgets.set(registry, budget);
+        }
+        return budget;
+    }
+    /**
+     * A reading from an answer. The lowest remaining of the run is kept: answers arrive out of
+     * order, and a window that reopens mid-run is simply not counted on.
+     */
+    observe(registry, reading) {
+        const budget = this.budget(registry);
+        const remaining = Math.min(reading.remaining, budget.reading?.remaining ?? Infinity);
+        budget.reading = { ...budget.reading, ...reading, remaining };
+    }
+    reading(registry) {
+        return this.budgets.get(registry)?.reading;
+    }
+    /** A 429 said the pull limit is reached: the rest from this registry waits for the next run. */
+    exhausted(registry, detail) {
+        const budget = this.budget(registry);
+        budget.spent ??= detail;
+        if (budget.reading)
+            budget.reading = { ...budget.reading, remaining: 0 };
+        const waiting = budget.waiting.splice(0);
+        for (const wake of waiting)
+            wake();
+        return this.spentError(registry, budget);
+    }
+    spentError(registry, budget) {
+        return new PullBudgetError(`${registry} said its pull limit is reached (${budget.spent ?? 'HTTP 429'}); not attempted, ${reopens(registry, budget.reading)}`);
+    }
+    /**
+     * Take `cost` pulls from the registry's budget before spending them. While copies in flight
+     * hold pulls they may not all spend, this waits for them; when the pulls cannot fit (the
+     * reserve kept), it throws a PullBudgetError. No budget known: nothing is held.
+     */
+    async take(registry, cost, what = 'this image') {
+        const budget = this.budgets.get(registry);
+        if (!budget)
+            return NO_HOLD;
+        for (;;) {
+            if (budget.spent)
+                throw this.spentError(registry, budget);
+            if (!budget.reading)
+                return NO_HOLD;
+            const free = budget.reading.remaining - this.reserve - budget.inFlight;
+            if (cost <= free)
+                break;
+            if (budget.inFlight === 0) {
+                const reserve = this.reserve > 0 ? `, ${this.reserve} kept in reserve` : '';
+                throw new PullBudgetError(`${what} needs ${cost} pull(s) from ${registry} and ${Math.max(0, budget.reading.remaining - this.reserve)} can be spent (${describeReading(budget.reading)}${reserve}); not attempted, ${reopens(registry, budget.reading)}`);
+            }
+            await new Promise(resolve => budget.waiting.push(resolve));
+        }
+        budget.inFlight += cost;
+        let released = false;
+        const release = (spent) => {
+            if (released)
+                return;
+            released = true;
+            budget.inFlight -= cost;
+            if (spent && budget.reading) {
+                budget.reading = {
+                    ...budget.reading,
+                    remaining: Math.max(0, budget.reading.remaining - cost)
+                };
+            }
+            const waiting = budget.waiting.splice(0);
+            for (const wake of waiting)
+                wake();
+        };
+        return { release: () => release(false), spend: () => release(true) };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/registry/client.ts
 /**
  * Registry client, read side: HEAD and GET manifests, list tags, read a JSON
@@ -37770,14 +37941,9 @@ function manifestHead(headers) {
 
 
 
+
 /** An image config is a few KiB; getBlobJson's default ceiling. */
 const MAX_BLOB_JSON_BYTES = 1024 * 1024;
-/** `76;w=21600` → 76. */
-function leadingNumber(value) {
-    const text = Array.isArray(value) ? value[0] : value;
-    const match = text ? /^\s*(\d+)/.exec(text) : null;
-    return match ? Number(match[1]) : undefined;
-}
 class RegistryClient {
     options;
     transport;
@@ -37814,7 +37980,17 @@ class RegistryClient {
     }
     /** GET a manifest. Counts as a pull on Docker Hub: use only where a HEAD cannot answer. */
     async getManifest(registry, repository, reference) {
-        const res = await this.send('GET', registry, repository, `manifests/${reference}`);
+        const hold = this.options.takesPulls
+            ? await this.options.budgets?.take(registry, 1, `reading ${repository}:${reference}`)
+            : undefined;
+        let res;
+        try {
+            res = await this.send('GET', registry, repository, `manifests/${reference}`);
+        }
+        finally {
+            // The answer's own reading counted this pull (or it was not made).
+            hold?.release();
+        }
         const text = res.body;
         this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
         if (res.status === 404)
@@ -37962,6 +38138,13 @@ class RegistryClient {
             }
             const status = res.status;
             this.watchRateLimit(registry, res);
+            // Spent until the window moves on, hours away: not retried, and nothing more is asked.
+            if (isPullLimit(status, res.headers, 'body' in res ? String(res.body).slice(0, 300) : '')) {
+                await drop(res);
+                const detail = `HTTP 429 for ${what}`;
+                throw (this.options.budgets?.exhausted(registry, detail) ??
+                    new PullBudgetError(`${registry} said its pull limit is reached (${detail})`));
+            }
             if (status === 401 && !authenticated) {
                 await drop(res);
                 await this.auth.authenticate(registry, scope, res.headers['www-authenticate']);
@@ -38047,10 +38230,11 @@ class RegistryClient {
         return new RegistryError(`${what}: HTTP ${status}${detail ? ` (${detail})` : ''}`, status, status >= 400 && status < 500);
     }
     watchRateLimit(registry, res) {
-        const remaining = leadingNumber(res.headers['ratelimit-remaining']);
-        if (remaining === undefined)
+        const reading = readRateLimit(res.headers);
+        if (!reading)
             return;
-        const limit = leadingNumber(res.headers['ratelimit-limit']);
+        this.options.budgets?.observe(registry, reading);
+        const { remaining, limit } = reading;
         const low = Math.max(10, Math.floor((limit ?? 100) / 10));
         if (remaining <= low && !this.warnedLow.has(registry)) {
             this.warnedLow.add(registry);
@@ -38139,6 +38323,11 @@ class ImageError extends MirrorError {
     }
 }
 /**
+ * The fewest bytes a child takes in an index: a descriptor with a media type, a sha256 digest
+ * and a size, as compact JSON, is longer than this.
+ */
+const MIN_DESCRIPTOR_BYTES = 140;
+/**
  * The source's digest from a HEAD (free on Docker Hub). A `tag@digest`
  * reference is served only when the tag points at that digest upstream now:
  * otherwise pushing the digest under the tag would make the mirrored tag
@@ -38211,8 +38400,29 @@ async function heldByTarget(target, reference, source, client) {
  * read and written: its tag, or the digest for a digest-only request.
  */
 async function expectation(source, target, options) {
+    const seen = {};
+    const decided = await decideExpectation(source, target, options, seen);
+    return { ...decided, ...pullsOf(decided, seen) };
+}
+/** What a copy of the expectation costs in pulls, exactly when known, else at most. */
+function pullsOf(e, seen) {
+    if (e.platforms !== 'all')
+        return { pulls: 1 + (e.digest ? 1 : (e.children?.size ?? 0)) };
+    if (seen.index) {
+        const children = seen.index.body.manifests;
+        return { pulls: 1 + (Array.isArray(children) ? children.length : 0) };
+    }
+    const head = seen.head;
+    if (head && isImageManifest(head.mediaType))
+        return { pulls: 1 };
+    if (head && head.size > 0)
+        return { pullsAtMost: 1 + Math.floor(head.size / MIN_DESCRIPTOR_BYTES) };
+    return {};
+}
+async function decideExpectation(source, target, options, seen) {
     const { client } = options;
     const head = await sourceHead(source, client);
+    seen.head = head;
     const reference = source.digest ?? source.tag ?? 'latest';
     let sourceDigest = source.digest ?? head.digest;
     let index;
@@ -38225,6 +38435,7 @@ async function expectation(source, target, options) {
     if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
         // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
         index = await client.getManifest(source.registry, source.repository, reference);
+        seen.index = index;
         if (!index) {
             throw new ImageError(`${repositoryName(source)}:${reference} vanished while being read`, false);
         }
@@ -38925,7 +39136,14 @@ function platformsOf(value) {
  * every report built from it.
  */
 
-const STATUSES = ['copied', 'unchanged', 'planned', 'rejected', 'failed'];
+const STATUSES = [
+    'copied',
+    'unchanged',
+    'planned',
+    'deferred',
+    'rejected',
+    'failed'
+];
 function countByStatus(results) {
     const counts = Object.fromEntries(STATUSES.map(s => [s, 0]));
     for (const r of results)
@@ -45898,6 +46116,7 @@ function compileTagFilter(pattern) {
 
 
 
+
 /**
  * Attempts given to an image whose copies keep failing in a way the engine
  * had already retried itself. crane tries each request 3 times (1 s, then 3 s
@@ -46057,6 +46276,15 @@ async function mirrorOne(result, options, pools, turn) {
         }
         catch (error) {
             lastError = error;
+            // Not attempted for want of pulls: the next run takes it, no retry can help now.
+            if (isDeferred(error)) {
+                return {
+                    ...result,
+                    status: 'deferred',
+                    reason: scrub(errorMessage(error), options.secrets),
+                    seconds: (Date.now() - started) / 1000
+                };
+            }
             if (isPermanent(error))
                 break;
             // Counted in a row, so "each retried by the engine itself" is true when it stops.
@@ -46146,6 +46374,7 @@ async function copyOne(result, options, state, compared, pools) {
                 throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
             }
         }
+        const hold = await takePulls(result, source, expected, options);
         try {
             await engine.copy({
                 source: `${repositoryName(source)}@${expected.sourceDigest}`,
@@ -46156,7 +46385,17 @@ async function copyOne(result, options, state, compared, pools) {
             });
         }
         catch (error) {
-            throw new ImageError(scrub(errorMessage(error), options.secrets), isPermanent(error), false, error instanceof EngineError && error.retried);
+            if (isDeferred(error))
+                throw error;
+            const message = scrub(errorMessage(error), options.secrets);
+            // The engine met the pull limit (Docker Hub's words in its error): the rest waits.
+            if (options.budgets && /pull rate limit/i.test(message)) {
+                throw options.budgets.exhausted(source.registry, `the engine was refused: ${message.slice(0, 200)}`);
+            }
+            throw new ImageError(message, isPermanent(error), false, error instanceof EngineError && error.retried);
+        }
+        finally {
+            await settlePulls(hold, source, options);
         }
         state.copied = true;
         state.expected = expected;
@@ -46173,6 +46412,48 @@ async function copyOne(result, options, state, compared, pools) {
     await record(result, target, after, expected, options, pools);
     const copied = withDigests(result, 'copied', after.digest, expected);
     return { ...copied, ...(await describeTarget(client, target, after.digest)) };
+}
+/**
+ * Take from the source registry's pull budget what the copy will spend, before it starts.
+ * An index not read yet is costed by its size (an upper bound); when that bound does not fit,
+ * the index is read (one pull) to know the cost exactly.
+ */
+async function takePulls(result, source, expected, options) {
+    const { budgets, client } = options;
+    if (!budgets?.reading(source.registry))
+        return undefined;
+    const what = `${result.source}`;
+    if (expected.pulls !== undefined)
+        return budgets.take(source.registry, expected.pulls, what);
+    if (expected.pullsAtMost !== undefined) {
+        try {
+            return await budgets.take(source.registry, expected.pullsAtMost, what);
+        }
+        catch (error) {
+            if (!isDeferred(error))
+                throw error;
+        }
+    }
+    const index = await client.getManifest(source.registry, source.repository, expected.sourceDigest);
+    const children = index?.body.manifests;
+    return budgets.take(source.registry, 1 + (Array.isArray(children) ? children.length : 0), what);
+}
+/**
+ * After a copy, read what it spent (a HEAD of the source: free, and its answer counts the
+ * copy's pulls) before the pulls it held go back to the budget.
+ */
+async function settlePulls(hold, source, options) {
+    if (!hold)
+        return;
+    try {
+        await options.client.headManifest(source.registry, source.repository, source.digest ?? source.tag ?? 'latest');
+    }
+    catch {
+        // Unread, the pulls count as spent: the budget only ever errs on the side of fewer.
+        hold.spend();
+        return;
+    }
+    hold.release();
 }
 /** What the target must hold, decided from the source and the tag as they are now. */
 function decide(source, target, options, records) {
@@ -48265,6 +48546,7 @@ const WORDS = new Map([
     ['copied', 'copied'],
     ['unchanged', 'up to date'],
     ['planned', 'planned'],
+    ['deferred', 'deferred'],
     ['rejected', 'rejected'],
     ['failed', 'failed']
 ]);
@@ -48272,6 +48554,7 @@ const ICONS = new Map([
     ['copied', '✅'],
     ['unchanged', '✅'],
     ['planned', '📝'],
+    ['deferred', '⏳'],
     ['rejected', '⛔'],
     ['failed', '❌']
 ]);
@@ -48335,6 +48618,7 @@ function shortReference(reference) {
 
 
 
+
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
 function targetRegistry(target) {
     const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`);
@@ -48377,13 +48661,16 @@ async function mirror(results, inputs, options = {}) {
         }
         return known.get(registry);
     };
+    // One budget per metered registry for the run, read by every client's answers.
+    const budgets = new PullBudgets(inputs.pullReserve);
     const newClient = (extra = {}) => new RegistryClient({
         insecure: inputs.insecureRegistries,
         credentials,
         warn: m => core_warning(safeLog(m)),
+        budgets,
         ...extra
     });
-    const client = newClient();
+    const client = newClient({ takesPulls: true });
     // The engines' credentials live in a private directory, removed at the end (or on a
     // cancellation's signal); ~/.docker is never written.
     const privateDir = makePrivateDir('image-mirror-auth-');
@@ -48419,6 +48706,7 @@ async function mirror(results, inputs, options = {}) {
             insecure: new Set(inputs.insecureRegistries),
             secrets: inputs.password ? [inputs.password] : [],
             warn: m => core_warning(safeLog(m)),
+            budgets,
             onRetry: (r, retry) => core_info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
             onResult: r => core_info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
@@ -48647,7 +48935,7 @@ function checkLegResult(value, planned, dryRun = false) {
         if (typeof n === 'number' && Number.isFinite(n) && n >= 0)
             result[key] = n;
     }
-    if ((status === 'failed' || status === 'rejected') && !result.reason) {
+    if ((status === 'failed' || status === 'rejected' || status === 'deferred') && !result.reason) {
         result.reason = `the leg reported it ${status} without a reason`;
     }
     return { result };
@@ -54308,9 +54596,10 @@ const summary_str = (value) => (typeof value === 'string' ? value : '');
 const STATUS_ORDER = new Map([
     ['failed', 0],
     ['rejected', 1],
-    ['copied', 2],
-    ['planned', 3],
-    ['unchanged', 4]
+    ['deferred', 2],
+    ['copied', 3],
+    ['planned', 4],
+    ['unchanged', 5]
 ]);
 const statusOrder = (status) => STATUS_ORDER.get(summary_str(status)) ?? -1;
 /**
@@ -54330,7 +54619,14 @@ function setOutputs(results) {
     const counts = countByStatus(results);
     setOutput('results', JSON.stringify(results));
     setOutput('mirrored', mirroredReferences(results).join('\n'));
-    for (const status of ['copied', 'unchanged', 'failed', 'rejected', 'planned']) {
+    for (const status of [
+        'copied',
+        'unchanged',
+        'failed',
+        'rejected',
+        'planned',
+        'deferred'
+    ]) {
         setOutput(status, String(counts[status]));
     }
 }
@@ -54627,6 +54923,10 @@ function resultComment(results, details) {
                 ? `⛔ **This request cannot be served:** ${answer_prose(details.problem)}`
                 : `❌ **Nothing was mirrored** (${results.length} image(s) asked for).`;
     const top = [RESULT_MARKER, head, ''];
+    const deferred = results.filter(r => r.status === 'deferred').length;
+    if (deferred > 0) {
+        top.push(`⏳ **${deferred} image(s) deferred:** the source registry's pull budget would not allow them now (each reason says when it comes back). Nothing failed; re-run this workflow after that to mirror them.`, '');
+    }
     if (details.run.dryRun)
         top.push('_Dry run: nothing was written to the mirror._', '');
     const runLink = details.run.url ? `[the workflow run](${details.run.url})` : 'the workflow run';
@@ -55553,8 +55853,12 @@ async function planRequests(inputs, extent) {
 
 
 
-/** Why the job fails, or undefined: any failure, or nothing but rejections. */
-function failureMessage(results) {
+/**
+ * Why the job fails, or undefined: any failure, or nothing but rejections; images deferred
+ * for want of pulls only with `failOnDeferred` (else the next run takes them, and the job is
+ * green).
+ */
+function failureMessage(results, { failOnDeferred = false } = {}) {
     const counts = countByStatus(results);
     if (counts.failed > 0) {
         const failed = results.filter(r => r.status === 'failed');
@@ -55564,6 +55868,9 @@ function failureMessage(results) {
         return [`${counts.failed} image(s) failed; see the summary for why.`, ...lines, ...more]
             .map(safeLog)
             .join('\n');
+    }
+    if (failOnDeferred && counts.deferred > 0) {
+        return `${counts.deferred} image(s) deferred: a source registry's pull budget would not allow them (fail-on-deferred is true); the next run takes them.`;
     }
     if (results.length > 0 && counts.rejected === results.length) {
         return `Every requested image (${counts.rejected}) was rejected; see the summary for why.`;
@@ -55592,7 +55899,10 @@ async function publishResults(results, context) {
     });
     if (context.deferFailure)
         return;
-    const failure = [problem, failureMessage(results)].filter(Boolean);
+    const failure = [
+        problem,
+        failureMessage(results, { failOnDeferred: context.failOnDeferred === true })
+    ].filter(Boolean);
     if (failure.length > 0)
         setFailed(failure.join('\n'));
 }
@@ -55624,7 +55934,11 @@ async function runCopy(inputs) {
     const { results } = await mirror(work.map(w => w.result), { ...inputs, platforms: plan.platforms, dryRun }, { anonymousSources: plan.anonymousSources === true });
     const file = writeLegResults(inputs.resultsDir, plan, leg, work.map((w, i) => ({ index: w.index, result: results[i] })));
     core_info(`Results written to ${file}.`);
-    await publishResults(results, { dryRun, remarks: [`${name}.`] });
+    await publishResults(results, {
+        dryRun,
+        failOnDeferred: inputs.failOnDeferred,
+        remarks: [`${name}.`]
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/allowlist/lint.ts
@@ -56225,6 +56539,7 @@ async function runReport(inputs) {
         : undefined;
     await publishResults(merged.results, {
         dryRun: plan.dryRun,
+        failOnDeferred: inputs.failOnDeferred,
         ...problemOf(plan.problem),
         ...(issue ? { issue } : {}),
         ...writeClientConfigs(inputs, merged.results, inputs.target || plan.target),
@@ -56240,6 +56555,7 @@ async function runSync(inputs) {
     const { results, problem, issue } = await planRequests(inputs, extent);
     await publishResults(results, {
         dryRun: inputs.dryRun,
+        failOnDeferred: inputs.failOnDeferred,
         ...problemOf(problem),
         ...(issue ? { issue } : {}),
         ...writeClientConfigs(inputs, results)

@@ -51,6 +51,8 @@ export interface RegistrySettings {
   username?: string
   password?: string
   retries: number
+  /** Pulls of a metered registry's budget (Docker Hub's) left to other jobs sharing it. */
+  pullReserve: number
 }
 
 /** How a job copies: the engine, the registries, and the choices that shape each copy. */
@@ -59,6 +61,8 @@ export interface CopySettings extends EngineSettings, RegistrySettings {
   concurrency: number
   skipUnchanged: boolean
   dryRun: boolean
+  /** Images deferred for want of pulls fail the job (default: they wait for the next run). */
+  failOnDeferred: boolean
 }
 
 /** How issue requests are read and answered. */
@@ -130,6 +134,7 @@ export interface ReportInputs extends IssueSettings, ClientConfigSettings {
   target: string
   insecureRegistries: string[]
   platforms: Platforms
+  failOnDeferred: boolean
 }
 
 export interface LintInputs {
@@ -164,6 +169,8 @@ export function getInputs(): ActionInputs {
     skipUnchanged: bool('skip-unchanged', true),
     dryRun: bool('dry-run', false),
     retries: integer('retries', 3, 0, 10),
+    pullReserve: integer('pull-reserve', 0, 0, 1_000_000),
+    failOnDeferred: bool('fail-on-deferred', false),
     insecureRegistries: parseHosts('insecure-registries'),
     resultsDir:
       text('results-dir') || path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror'),
@@ -320,10 +327,12 @@ function copySettings(a: ActionInputs): CopySettings {
     insecureRegistries: a.insecureRegistries,
     ...present(a, ['username', 'password']),
     retries: a.retries,
+    pullReserve: a.pullReserve,
     platforms: a.platforms,
     concurrency: a.concurrency,
     skipUnchanged: a.skipUnchanged,
-    dryRun: a.dryRun
+    dryRun: a.dryRun,
+    failOnDeferred: a.failOnDeferred
   }
 }
 
@@ -368,7 +377,8 @@ export function inputsForMode(a: ActionInputs): Inputs {
         resultsDir: a.resultsDir,
         target: a.target,
         insecureRegistries: a.insecureRegistries,
-        platforms: a.platforms
+        platforms: a.platforms,
+        failOnDeferred: a.failOnDeferred
       }
     case 'lint-allowlist':
       return { mode: 'lint-allowlist', allowlist: a.allowlist as string, fix: a.fix === true }

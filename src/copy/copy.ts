@@ -10,6 +10,7 @@ import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
 import { MirrorRecords } from './record.js'
+import { isDeferred, type PullBudgets, type PullHold } from '../registry/pull-budget.js'
 import { parseReference, repositoryName, type ImageReference } from '../image/references.js'
 import {
   formatPlatform,
@@ -44,6 +45,8 @@ export interface CopyOptions {
   onRetry?: (result: MirrorResult, retry: RetryInfo) => void
   /** Told what went wrong that fails no image (a mirror record not written), once per registry. */
   warn?: (message: string) => void
+  /** The run's pull budgets: a copy takes the pulls it will spend first, or is deferred. */
+  budgets?: PullBudgets
 }
 
 export interface RetryInfo {
@@ -257,6 +260,15 @@ async function mirrorOne(
       return { ...done, seconds: (Date.now() - started) / 1000 }
     } catch (error) {
       lastError = error
+      // Not attempted for want of pulls: the next run takes it, no retry can help now.
+      if (isDeferred(error)) {
+        return {
+          ...result,
+          status: 'deferred',
+          reason: scrub(errorMessage(error), options.secrets),
+          seconds: (Date.now() - started) / 1000
+        }
+      }
       if (isPermanent(error)) break
       // Counted in a row, so "each retried by the engine itself" is true when it stops.
       engineRetried = error instanceof ImageError && error.retriedByEngine ? engineRetried + 1 : 0
@@ -389,6 +401,7 @@ async function copyOne(
         )
       }
     }
+    const hold = await takePulls(result, source, expected, options)
     try {
       await engine.copy({
         source: `${repositoryName(source)}@${expected.sourceDigest}`,
@@ -398,12 +411,23 @@ async function copyOne(
         insecureTarget: options.insecure.has(target.registry)
       })
     } catch (error) {
+      if (isDeferred(error)) throw error
+      const message = scrub(errorMessage(error), options.secrets)
+      // The engine met the pull limit (Docker Hub's words in its error): the rest waits.
+      if (options.budgets && /pull rate limit/i.test(message)) {
+        throw options.budgets.exhausted(
+          source.registry,
+          `the engine was refused: ${message.slice(0, 200)}`
+        )
+      }
       throw new ImageError(
-        scrub(errorMessage(error), options.secrets),
+        message,
         isPermanent(error),
         false,
         error instanceof EngineError && error.retried
       )
+    } finally {
+      await settlePulls(hold, source, options)
     }
     state.copied = true
     state.expected = expected
@@ -424,6 +448,57 @@ async function copyOne(
   await record(result, target, after, expected, options, pools)
   const copied = withDigests(result, 'copied', after.digest, expected)
   return { ...copied, ...(await describeTarget(client, target, after.digest)) }
+}
+
+/**
+ * Take from the source registry's pull budget what the copy will spend, before it starts.
+ * An index not read yet is costed by its size (an upper bound); when that bound does not fit,
+ * the index is read (one pull) to know the cost exactly.
+ */
+async function takePulls(
+  result: MirrorResult,
+  source: ImageReference,
+  expected: Expectation,
+  options: CopyOptions
+): Promise<PullHold | undefined> {
+  const { budgets, client } = options
+  if (!budgets?.reading(source.registry)) return undefined
+  const what = `${result.source}`
+  if (expected.pulls !== undefined) return budgets.take(source.registry, expected.pulls, what)
+  if (expected.pullsAtMost !== undefined) {
+    try {
+      return await budgets.take(source.registry, expected.pullsAtMost, what)
+    } catch (error) {
+      if (!isDeferred(error)) throw error
+    }
+  }
+  const index = await client.getManifest(source.registry, source.repository, expected.sourceDigest)
+  const children = index?.body.manifests
+  return budgets.take(source.registry, 1 + (Array.isArray(children) ? children.length : 0), what)
+}
+
+/**
+ * After a copy, read what it spent (a HEAD of the source: free, and its answer counts the
+ * copy's pulls) before the pulls it held go back to the budget.
+ */
+async function settlePulls(
+  hold: PullHold | undefined,
+  source: ImageReference,
+  options: CopyOptions
+): Promise<void> {
+  if (!hold) return
+  try {
+    await options.client.headManifest(
+      source.registry,
+      source.repository,
+      source.digest ?? source.tag ?? 'latest'
+    )
+  } catch {
+    // Unread, the pulls count as spent: the budget only ever errs on the side of fewer.
+    hold.spend()
+    return
+  }
+  hold.release()
 }
 
 /** What the target must hold, decided from the source and the tag as they are now. */

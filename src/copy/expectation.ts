@@ -56,7 +56,20 @@ export interface Expectation {
   record?: { offered: Platform[]; held: Platform[] }
   /** Decided from a mirror record: the source index was not read, and the record stands. */
   recorded?: boolean
+  /**
+   * Manifest GETs a copy makes of the source (pulls on Docker Hub): the index and each child
+   * it copies, or the one image. Undefined when the index was not read: see pullsAtMost.
+   */
+  pulls?: number
+  /** The most a copy of an unread index can cost, from its size (each child takes bytes). */
+  pullsAtMost?: number
 }
+
+/**
+ * The fewest bytes a child takes in an index: a descriptor with a media type, a sha256 digest
+ * and a size, as compact JSON, is longer than this.
+ */
+const MIN_DESCRIPTOR_BYTES = 140
 
 export interface ExpectationOptions {
   client: RegistryClient
@@ -175,8 +188,40 @@ export async function expectation(
   target: ImageReference,
   options: ExpectationOptions
 ): Promise<Expectation> {
+  const seen: Seen = {}
+  const decided = await decideExpectation(source, target, options, seen)
+  return { ...decided, ...pullsOf(decided, seen) }
+}
+
+/** What the source's answers showed while deciding: its HEAD, and its index when read. */
+interface Seen {
+  head?: ManifestHead
+  index?: Manifest
+}
+
+/** What a copy of the expectation costs in pulls, exactly when known, else at most. */
+function pullsOf(e: Expectation, seen: Seen): Pick<Expectation, 'pulls' | 'pullsAtMost'> {
+  if (e.platforms !== 'all') return { pulls: 1 + (e.digest ? 1 : (e.children?.size ?? 0)) }
+  if (seen.index) {
+    const children = seen.index.body.manifests
+    return { pulls: 1 + (Array.isArray(children) ? children.length : 0) }
+  }
+  const head = seen.head
+  if (head && isImageManifest(head.mediaType)) return { pulls: 1 }
+  if (head && head.size > 0)
+    return { pullsAtMost: 1 + Math.floor(head.size / MIN_DESCRIPTOR_BYTES) }
+  return {}
+}
+
+async function decideExpectation(
+  source: ImageReference,
+  target: ImageReference,
+  options: ExpectationOptions,
+  seen: Seen
+): Promise<Expectation> {
   const { client } = options
   const head = await sourceHead(source, client)
+  seen.head = head
   const reference = source.digest ?? source.tag ?? 'latest'
   let sourceDigest = source.digest ?? head.digest
   let index: Manifest | undefined
@@ -188,6 +233,7 @@ export async function expectation(
   if (!sourceDigest || (options.platforms !== 'all' && !isImageManifest(head.mediaType))) {
     // A registry without Docker-Content-Digest, or a subset to pick: this GET counts as a pull.
     index = await client.getManifest(source.registry, source.repository, reference)
+    seen.index = index
     if (!index) {
       throw new ImageError(
         `${repositoryName(source)}:${reference} vanished while being read`,

@@ -18,6 +18,7 @@ import type { CopySettings } from '../action/inputs.js'
 import { makePrivateDir } from '../action/private-dir.js'
 import { parseReference, parseRepositoryName } from '../image/references.js'
 import { RegistryClient, type Credentials, type RegistryClientOptions } from '../registry/client.js'
+import { PullBudgets } from '../registry/pull-budget.js'
 import type { MirrorResult } from '../image/results.js'
 import { statusWord } from '../image/status-words.js'
 
@@ -83,14 +84,19 @@ export async function mirror(
     }
     return known.get(registry)
   }
-  const newClient = (extra: Pick<RegistryClientOptions, 'userAgent' | 'onRetry'> = {}) =>
+  // One budget per metered registry for the run, read by every client's answers.
+  const budgets = new PullBudgets(inputs.pullReserve)
+  const newClient = (
+    extra: Pick<RegistryClientOptions, 'userAgent' | 'onRetry' | 'takesPulls'> = {}
+  ) =>
     new RegistryClient({
       insecure: inputs.insecureRegistries,
       credentials,
       warn: m => core.warning(safeLog(m)),
+      budgets,
       ...extra
     })
-  const client = newClient()
+  const client = newClient({ takesPulls: true })
   // The engines' credentials live in a private directory, removed at the end (or on a
   // cancellation's signal); ~/.docker is never written.
   const privateDir = makePrivateDir('image-mirror-auth-')
@@ -132,6 +138,7 @@ export async function mirror(
       insecure: new Set(inputs.insecureRegistries),
       secrets: inputs.password ? [inputs.password] : [],
       warn: m => core.warning(safeLog(m)),
+      budgets,
       onRetry: (r, retry) =>
         core.info(
           safeLog(

@@ -4,7 +4,14 @@
  */
 import { parseReference, repositoryName } from './references.js'
 
-export const STATUSES = ['copied', 'unchanged', 'planned', 'rejected', 'failed'] as const
+export const STATUSES = [
+  'copied',
+  'unchanged',
+  'planned',
+  'deferred',
+  'rejected',
+  'failed'
+] as const
 export type Status = (typeof STATUSES)[number]
 
 export interface MirrorResult {
@@ -18,7 +25,7 @@ export interface MirrorResult {
   target: string
   status: Status
   digest?: string
-  /** Why, for anything not copied, unchanged or planned. */
+  /** Why, for anything not copied, unchanged or planned (`deferred`: when pulls come back). */
   reason?: string
   /** A remark that does not change the outcome (a correction, a merged duplicate). */
   note?: string

@@ -11,6 +11,7 @@ const WORDS = new Map<string, string>([
   ['copied', 'copied'],
   ['unchanged', 'up to date'],
   ['planned', 'planned'],
+  ['deferred', 'deferred'],
   ['rejected', 'rejected'],
   ['failed', 'failed']
 ])
@@ -18,6 +19,7 @@ const ICONS = new Map<string, string>([
   ['copied', '✅'],
   ['unchanged', '✅'],
   ['planned', '📝'],
+  ['deferred', '⏳'],
   ['rejected', '⛔'],
   ['failed', '❌']
 ])

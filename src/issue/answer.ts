@@ -127,6 +127,13 @@ export function resultComment(
           ? `⛔ **This request cannot be served:** ${prose(details.problem)}`
           : `❌ **Nothing was mirrored** (${results.length} image(s) asked for).`
   const top = [RESULT_MARKER, head, '']
+  const deferred = results.filter(r => r.status === 'deferred').length
+  if (deferred > 0) {
+    top.push(
+      `⏳ **${deferred} image(s) deferred:** the source registry's pull budget would not allow them now (each reason says when it comes back). Nothing failed; re-run this workflow after that to mirror them.`,
+      ''
+    )
+  }
   if (details.run.dryRun) top.push('_Dry run: nothing was written to the mirror._', '')
 
   const runLink = details.run.url ? `[the workflow run](${details.run.url})` : 'the workflow run'

@@ -31,5 +31,9 @@ export async function runCopy(inputs: CopyInputs): Promise<void> {
     work.map((w, i) => ({ index: w.index, result: results[i] as MirrorResult }))
   )
   core.info(`Results written to ${file}.`)
-  await publishResults(results, { dryRun, remarks: [`${name}.`] })
+  await publishResults(results, {
+    dryRun,
+    failOnDeferred: inputs.failOnDeferred,
+    remarks: [`${name}.`]
+  })
 }

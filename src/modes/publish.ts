@@ -11,8 +11,15 @@ import { answerIssue, type PendingIssueRequest } from '../issue/flow.js'
 import { setOutputs, writeSummary } from '../report/summary.js'
 import { problemOf } from './requests.js'
 
-/** Why the job fails, or undefined: any failure, or nothing but rejections. */
-export function failureMessage(results: readonly MirrorResult[]): string | undefined {
+/**
+ * Why the job fails, or undefined: any failure, or nothing but rejections; images deferred
+ * for want of pulls only with `failOnDeferred` (else the next run takes them, and the job is
+ * green).
+ */
+export function failureMessage(
+  results: readonly MirrorResult[],
+  { failOnDeferred = false }: { failOnDeferred?: boolean } = {}
+): string | undefined {
   const counts = countByStatus(results)
   if (counts.failed > 0) {
     const failed = results.filter(r => r.status === 'failed')
@@ -22,6 +29,9 @@ export function failureMessage(results: readonly MirrorResult[]): string | undef
     return [`${counts.failed} image(s) failed; see the summary for why.`, ...lines, ...more]
       .map(safeLog)
       .join('\n')
+  }
+  if (failOnDeferred && counts.deferred > 0) {
+    return `${counts.deferred} image(s) deferred: a source registry's pull budget would not allow them (fail-on-deferred is true); the next run takes them.`
   }
   if (results.length > 0 && counts.rejected === results.length) {
     return `Every requested image (${counts.rejected}) was rejected; see the summary for why.`
@@ -36,6 +46,8 @@ export interface PublishContext {
   remarks?: string[]
   /** Leave failing to a later job (a plan leaves it to the report, which must still run). */
   deferFailure?: boolean
+  /** Images deferred for want of pulls fail the job. */
+  failOnDeferred?: boolean
   configs?: WrittenConfigs
 }
 
@@ -64,7 +76,10 @@ export async function publishResults(
     ...(context.configs ? { configs: context.configs } : {})
   })
   if (context.deferFailure) return
-  const failure = [problem, failureMessage(results)].filter(Boolean)
+  const failure = [
+    problem,
+    failureMessage(results, { failOnDeferred: context.failOnDeferred === true })
+  ].filter(Boolean)
   if (failure.length > 0) core.setFailed(failure.join('\n'))
 }
 

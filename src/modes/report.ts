@@ -30,6 +30,7 @@ export async function runReport(inputs: ReportInputs): Promise<void> {
       : undefined
   await publishResults(merged.results, {
     dryRun: plan.dryRun,
+    failOnDeferred: inputs.failOnDeferred,
     ...problemOf(plan.problem),
     ...(issue ? { issue } : {}),
     ...writeClientConfigs(inputs, merged.results, inputs.target || plan.target),

@@ -8,6 +8,7 @@ export async function runSync(inputs: SyncInputs): Promise<void> {
   const { results, problem, issue } = await planRequests(inputs, extent)
   await publishResults(results, {
     dryRun: inputs.dryRun,
+    failOnDeferred: inputs.failOnDeferred,
     ...problemOf(problem),
     ...(issue ? { issue } : {}),
     ...writeClientConfigs(inputs, results)

@@ -268,7 +268,7 @@ export function checkLegResult(
     const n = own(key)
     if (typeof n === 'number' && Number.isFinite(n) && n >= 0) result[key] = n
   }
-  if ((status === 'failed' || status === 'rejected') && !result.reason) {
+  if ((status === 'failed' || status === 'rejected' || status === 'deferred') && !result.reason) {
     result.reason = `the leg reported it ${status} without a reason`
   }
   return { result }

@@ -43,6 +43,7 @@ export {
   type Platform
 } from './manifest.js'
 export { isForbiddenHost, type Opened } from './transport.js'
+import { isPullLimit, PullBudgetError, readRateLimit, type PullBudgets } from './pull-budget.js'
 
 /** An image config is a few KiB; getBlobJson's default ceiling. */
 const MAX_BLOB_JSON_BYTES = 1024 * 1024
@@ -65,13 +66,13 @@ export interface RegistryClientOptions {
    * shows them; without it they are debug lines.
    */
   onRetry?: (what: string, waitMs: number, why: string) => void
-}
-
-/** `76;w=21600` → 76. */
-function leadingNumber(value: string | string[] | undefined): number | undefined {
-  const text = Array.isArray(value) ? value[0] : value
-  const match = text ? /^\s*(\d+)/.exec(text) : null
-  return match ? Number(match[1]) : undefined
+  /** The run's pull budgets: told every rate-limit reading, and a 429 that says the limit is reached. */
+  budgets?: PullBudgets
+  /**
+   * Each manifest GET takes its pull from the budget first (the action's own reads). An
+   * engine's client does not: the copy holds the pulls it will spend.
+   */
+  takesPulls?: boolean
 }
 
 export class RegistryClient {
@@ -119,7 +120,16 @@ export class RegistryClient {
     repository: string,
     reference: string
   ): Promise<Manifest | undefined> {
-    const res = await this.send('GET', registry, repository, `manifests/${reference}`)
+    const hold = this.options.takesPulls
+      ? await this.options.budgets?.take(registry, 1, `reading ${repository}:${reference}`)
+      : undefined
+    let res
+    try {
+      res = await this.send('GET', registry, repository, `manifests/${reference}`)
+    } finally {
+      // The answer's own reading counted this pull (or it was not made).
+      hold?.release()
+    }
     const text = res.body
     this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1)
     if (res.status === 404) return undefined
@@ -318,6 +328,15 @@ export class RegistryClient {
       }
       const status = res.status
       this.watchRateLimit(registry, res)
+      // Spent until the window moves on, hours away: not retried, and nothing more is asked.
+      if (isPullLimit(status, res.headers, 'body' in res ? String(res.body).slice(0, 300) : '')) {
+        await drop(res)
+        const detail = `HTTP 429 for ${what}`
+        throw (
+          this.options.budgets?.exhausted(registry, detail) ??
+          new PullBudgetError(`${registry} said its pull limit is reached (${detail})`)
+        )
+      }
       if (status === 401 && !authenticated) {
         await drop(res)
         await this.auth.authenticate(registry, scope, res.headers['www-authenticate'])
@@ -452,9 +471,10 @@ export class RegistryClient {
   }
 
   private watchRateLimit(registry: string, res: Pick<Answer, 'headers'>): void {
-    const remaining = leadingNumber(res.headers['ratelimit-remaining'])
-    if (remaining === undefined) return
-    const limit = leadingNumber(res.headers['ratelimit-limit'])
+    const reading = readRateLimit(res.headers)
+    if (!reading) return
+    this.options.budgets?.observe(registry, reading)
+    const { remaining, limit } = reading
     const low = Math.max(10, Math.floor((limit ?? 100) / 10))
     if (remaining <= low && !this.warnedLow.has(registry)) {
       this.warnedLow.add(registry)

@@ -43,9 +43,10 @@ const str = (value: unknown): string => (typeof value === 'string' ? value : '')
 const STATUS_ORDER = new Map<string, number>([
   ['failed', 0],
   ['rejected', 1],
-  ['copied', 2],
-  ['planned', 3],
-  ['unchanged', 4]
+  ['deferred', 2],
+  ['copied', 3],
+  ['planned', 4],
+  ['unchanged', 5]
 ])
 const statusOrder = (status: unknown) => STATUS_ORDER.get(str(status)) ?? -1
 
@@ -68,7 +69,14 @@ export function setOutputs(results: readonly MirrorResult[]): void {
   const counts = countByStatus(results)
   core.setOutput('results', JSON.stringify(results))
   core.setOutput('mirrored', mirroredReferences(results).join('\n'))
-  for (const status of ['copied', 'unchanged', 'failed', 'rejected', 'planned'] as const) {
+  for (const status of [
+    'copied',
+    'unchanged',
+    'failed',
+    'rejected',
+    'planned',
+    'deferred'
+  ] as const) {
     core.setOutput(status, String(counts[status]))
   }
 }

@@ -1,0 +1,197 @@
+/**
+ * Pull budgets. Docker Hub meters pulls per client (an IP, or an account) in a
+ * window: a GET of a manifest counts, a HEAD does not, and every answer says
+ * what is left (`ratelimit-remaining: 76;w=21600`). Over the limit, a 429
+ * says "You have reached your pull rate limit", and retrying cannot help
+ * until the window moves on, hours later.
+ *
+ * So the budget is read from the answers (never assumed), every pull is taken
+ * from it before it is made, and what does not fit is not attempted: it is
+ * `deferred` to the next run. A registry whose answers carry no such headers
+ * has no budget here.
+ */
+import { MirrorError } from '../common/errors.js'
+
+/** What a registry's rate-limit headers said. */
+export interface RateLimitReading {
+  remaining: number
+  limit?: number
+  /** The window in seconds (`;w=21600`), when said. */
+  windowSeconds?: number
+}
+
+type Headers = Record<string, string | string[] | undefined>
+
+/** `76;w=21600` → 76 and 21600; undefined when the header is absent or not a number. */
+function parseLimitHeader(
+  value: string | string[] | undefined
+): { n: number; w?: number } | undefined {
+  const text = Array.isArray(value) ? value[0] : value
+  const match = /^\s*(\d{1,9})\s*(?:;\s*w\s*=\s*(\d{1,9}))?/.exec(text ?? '')
+  if (!match) return undefined
+  return { n: Number(match[1]), ...(match[2] ? { w: Number(match[2]) } : {}) }
+}
+
+/** The reading of an answer's headers; undefined when it has none (no budget applies). */
+export function readRateLimit(headers: Headers): RateLimitReading | undefined {
+  const remaining = parseLimitHeader(headers['ratelimit-remaining'])
+  if (!remaining) return undefined
+  const limit = parseLimitHeader(headers['ratelimit-limit'])
+  const windowSeconds = remaining.w ?? limit?.w
+  return {
+    remaining: remaining.n,
+    ...(limit ? { limit: limit.n } : {}),
+    ...(windowSeconds ? { windowSeconds } : {})
+  }
+}
+
+/**
+ * A 429 that says the pull budget is spent: Docker Hub's wording, or its headers at 0. A bare
+ * 429 (the abuse limit, or any registry throttling requests) is not one: it passes.
+ */
+export function isPullLimit(status: number, headers: Headers, body = ''): boolean {
+  if (status !== 429) return false
+  return /pull rate limit/i.test(body) || readRateLimit(headers)?.remaining === 0
+}
+
+/** `6 h`, `90 min`, `45 s`. */
+export function formatWindow(seconds: number): string {
+  if (seconds >= 3600 && seconds % 3600 === 0) return `${seconds / 3600} h`
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`
+  return `${seconds} s`
+}
+
+function describeReading(reading: RateLimitReading | undefined): string {
+  if (!reading) return ''
+  const of = reading.limit !== undefined ? ` of ${reading.limit}` : ''
+  const window = reading.windowSeconds ? ` per ${formatWindow(reading.windowSeconds)}` : ''
+  return `${reading.remaining}${of} pulls left${window}`
+}
+
+/**
+ * An image not attempted because a registry's pull budget would not allow it:
+ * not a failure, the next run takes it. Permanent for this run.
+ */
+export class PullBudgetError extends MirrorError {
+  readonly deferred = true
+  constructor(message: string) {
+    super(message, true)
+  }
+}
+
+export function isDeferred(error: unknown): error is PullBudgetError {
+  return error instanceof PullBudgetError
+}
+
+/** When the window reopens, as a person reads it. */
+function reopens(registry: string, reading: RateLimitReading | undefined): string {
+  const within = reading?.windowSeconds
+    ? `within ${formatWindow(reading.windowSeconds)} (the window ${registry} gives)`
+    : `when ${registry}'s window moves on`
+  return `pulls come back ${within}; the next run takes it`
+}
+
+/** Pulls held for a copy in flight; released once what it spent can be read. */
+export interface PullHold {
+  /** What the pulls bought is in a later reading: they go back. */
+  release(): void
+  /** What they bought cannot be read: count them all as spent. */
+  spend(): void
+}
+
+const NO_HOLD: PullHold = { release: () => {}, spend: () => {} }
+
+interface Budget {
+  reading?: RateLimitReading
+  /** Pulls taken by requests and copies still in flight. */
+  inFlight: number
+  /** Set once a 429 said the budget is spent: nothing more is asked of it in this run. */
+  spent?: string
+  waiting: (() => void)[]
+}
+
+/** The run's pull budgets, one per registry that sends rate-limit headers. */
+export class PullBudgets {
+  private readonly budgets = new Map<string, Budget>()
+
+  /** `reserve`: pulls left to other jobs sharing the budget (the same IP or account). */
+  constructor(private readonly reserve = 0) {}
+
+  private budget(registry: string): Budget {
+    let budget = this.budgets.get(registry)
+    if (!budget) {
+      budget = { inFlight: 0, waiting: [] }
+      this.budgets.set(registry, budget)
+    }
+    return budget
+  }
+
+  /**
+   * A reading from an answer. The lowest remaining of the run is kept: answers arrive out of
+   * order, and a window that reopens mid-run is simply not counted on.
+   */
+  observe(registry: string, reading: RateLimitReading): void {
+    const budget = this.budget(registry)
+    const remaining = Math.min(reading.remaining, budget.reading?.remaining ?? Infinity)
+    budget.reading = { ...budget.reading, ...reading, remaining }
+  }
+
+  reading(registry: string): RateLimitReading | undefined {
+    return this.budgets.get(registry)?.reading
+  }
+
+  /** A 429 said the pull limit is reached: the rest from this registry waits for the next run. */
+  exhausted(registry: string, detail: string): PullBudgetError {
+    const budget = this.budget(registry)
+    budget.spent ??= detail
+    if (budget.reading) budget.reading = { ...budget.reading, remaining: 0 }
+    const waiting = budget.waiting.splice(0)
+    for (const wake of waiting) wake()
+    return this.spentError(registry, budget)
+  }
+
+  private spentError(registry: string, budget: Budget): PullBudgetError {
+    return new PullBudgetError(
+      `${registry} said its pull limit is reached (${budget.spent ?? 'HTTP 429'}); not attempted, ${reopens(registry, budget.reading)}`
+    )
+  }
+
+  /**
+   * Take `cost` pulls from the registry's budget before spending them. While copies in flight
+   * hold pulls they may not all spend, this waits for them; when the pulls cannot fit (the
+   * reserve kept), it throws a PullBudgetError. No budget known: nothing is held.
+   */
+  async take(registry: string, cost: number, what = 'this image'): Promise<PullHold> {
+    const budget = this.budgets.get(registry)
+    if (!budget) return NO_HOLD
+    for (;;) {
+      if (budget.spent) throw this.spentError(registry, budget)
+      if (!budget.reading) return NO_HOLD
+      const free = budget.reading.remaining - this.reserve - budget.inFlight
+      if (cost <= free) break
+      if (budget.inFlight === 0) {
+        const reserve = this.reserve > 0 ? `, ${this.reserve} kept in reserve` : ''
+        throw new PullBudgetError(
+          `${what} needs ${cost} pull(s) from ${registry} and ${Math.max(0, budget.reading.remaining - this.reserve)} can be spent (${describeReading(budget.reading)}${reserve}); not attempted, ${reopens(registry, budget.reading)}`
+        )
+      }
+      await new Promise<void>(resolve => budget.waiting.push(resolve))
+    }
+    budget.inFlight += cost
+    let released = false
+    const release = (spent: boolean) => {
+      if (released) return
+      released = true
+      budget.inFlight -= cost
+      if (spent && budget.reading) {
+        budget.reading = {
+          ...budget.reading,
+          remaining: Math.max(0, budget.reading.remaining - cost)
+        }
+      }
+      const waiting = budget.waiting.splice(0)
+      for (const wake of waiting) wake()
+    }
+    return { release: () => release(false), spend: () => release(true) }
+  }
+}
