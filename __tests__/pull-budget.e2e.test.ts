@@ -1,0 +1,238 @@
+/**
+ * Docker Hub's pull budget, end to end: the bundled action, once per engine,
+ * copying from a Docker Hub double (__fixtures__/docker-hub.ts: token auth,
+ * a GET of a manifest counted as a pull per identity and window, HEAD free,
+ * the rate-limit headers on every manifest answer, Docker Hub's 429 body) in
+ * front of a real docker-registry, into a real docker-registry.
+ *
+ * What it shows (issue 18): an unchanged list costs no pull in any platform
+ * mode; a list that costs three times the budget gets no 429, copies what
+ * fits, defers exactly what does not, keeps the job green, and later runs
+ * (the double's window reset between them) finish the rest; and what each
+ * engine really spends per copied image, read from the double's count.
+ */
+import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
+import { startDockerHub, type DockerHub } from '../__fixtures__/docker-hub.js'
+import { describeEngines, engine } from '../__fixtures__/engines.js'
+import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
+import { pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
+
+const AUTH = { username: 'mirror-bot', password: 'Pull-Budget-pass-1806' }
+/** The anonymous budget of the double's window in the budget case. */
+const LIMIT = 8
+
+let upstream: LocalRegistry
+let target: LocalRegistry
+let hub: DockerHub
+
+interface Seeded {
+  repository: string
+  pushed: PushedImage
+}
+
+async function seed(prefix: string, count: number): Promise<Seeded[]> {
+  const images: Seeded[] = []
+  for (let i = 1; i <= count; i++) {
+    const repository = `${prefix}/img-${i}`
+    // Alternate a single image and an index of two platforms, as real lists hold both.
+    const pushed = await pushImage(upstream.host, repository, '1', {
+      seed: `${prefix}-${i}`,
+      ...(i % 2 === 0 ? { platforms: ['linux/amd64', 'linux/arm64'] } : {})
+    })
+    images.push({ repository, pushed })
+  }
+  return images
+}
+
+function run(images: Seeded[], prefix: string, extra: Record<string, string> = {}) {
+  return runActionAsync(
+    {
+      images: images.map(i => `${hub.host}/${i.repository}:1`).join('\n'),
+      target: `${target.host}/${prefix}-${engine.name}`,
+      ...engine.inputs(),
+      username: AUTH.username,
+      password: AUTH.password,
+      'insecure-registries': `${hub.host},${target.host}`,
+      ...extra
+    },
+    { timeoutMs: 180_000 }
+  )
+}
+
+/** What a copy of an image spends: its manifest, or the index and each child. */
+const cost = (image: Seeded) => 1 + image.pushed.children.length
+
+describeEngines('Docker Hub pull budget', () => {
+  beforeAll(async () => {
+    await ensureTools()
+    upstream = await startRegistry()
+    target = await startRegistry({ auth: AUTH })
+    hub = await startDockerHub({ upstream: { host: upstream.host }, limits: { anonymous: 1000 } })
+  }, 60_000)
+
+  afterAll(async () => {
+    await hub?.close()
+    await upstream?.stop()
+    await target?.stop()
+  })
+
+  const modes = () =>
+    engine.name === 'skopeo'
+      ? ['all', 'linux/arm64'] // skopeo copies all platforms or one (several is refused up front)
+      : ['all', 'linux/arm64', 'linux/amd64,linux/arm64']
+
+  it('an unchanged list costs no pull in any platform mode: 0 source manifest GETs on the re-run', async () => {
+    const images = await seed(`unchanged-${engine.name}`, 4)
+    const spent: string[] = []
+    for (const platforms of modes()) {
+      const prefix = `modes-${platforms.replace(/[/,]/g, '-')}`
+      const first = await run(images, prefix, { platforms })
+      expect(first.code).toBe(0)
+      expect(resultsOf(first).map(r => r.status)).toEqual(['copied', 'copied', 'copied', 'copied'])
+      const before = hub.manifestGets().length
+      const again = await run(images, prefix, { platforms })
+      expect(again.code).toBe(0)
+      expect(resultsOf(again).map(r => r.status)).toEqual([
+        'unchanged',
+        'unchanged',
+        'unchanged',
+        'unchanged'
+      ])
+      const gets = hub.manifestGets().length - before
+      spent.push(`${platforms}: ${gets} manifest GETs on the re-run`)
+      expect(gets).toBe(0)
+    }
+    console.log(`pull-budget.e2e (engine ${engine.name}): ${spent.join('; ')}`)
+  })
+
+  it('a list costing three times the budget: no 429, what fits copied, the rest deferred, the job green; later runs finish it', async () => {
+    const prefix = `budget-${engine.name}`
+    const images = await seed(prefix, 12)
+    const total = images.reduce((sum, i) => sum + cost(i), 0)
+    expect(total).toBe(3 * LIMIT)
+    const small = await startDockerHub({
+      upstream: { host: upstream.host },
+      limits: { anonymous: LIMIT }
+    })
+    const via = (list: Seeded[], extra: Record<string, string> = {}) =>
+      runActionAsync(
+        {
+          images: list.map(i => `${small.host}/${i.repository}:1`).join('\n'),
+          target: `${target.host}/${prefix}`,
+          ...engine.inputs(),
+          username: AUTH.username,
+          password: AUTH.password,
+          'insecure-registries': `${small.host},${target.host}`,
+          ...extra
+        },
+        { timeoutMs: 180_000 }
+      )
+    try {
+      const done = new Set<string>()
+      const rounds: string[] = []
+      for (let round = 1; round <= 4 && done.size < images.length; round++) {
+        if (round > 1) small.resetWindow() // six hours later
+        const result = await via(images)
+        const results = new Map(
+          resultsOf(result).map(r => [r.source.replace(`${small.host}/`, '').replace(/:1$/, ''), r])
+        )
+        // Green: deferred is not failed.
+        expect(result.code).toBe(0)
+        expect(small.tooManyRequests()).toEqual([])
+        const pulls = small.pulls()
+        expect(pulls).toBeLessThanOrEqual(LIMIT)
+        const left = LIMIT - pulls
+        let copied = 0
+        let deferred = 0
+        for (const image of images) {
+          const r = results.get(image.repository)
+          if (done.has(image.repository)) {
+            expect(r?.status).toBe('unchanged')
+            continue
+          }
+          if (r?.status === 'copied') {
+            done.add(image.repository)
+            copied++
+            continue
+          }
+          expect(r?.status).toBe('deferred')
+          // Deferred exactly because it did not fit in what was left.
+          expect(cost(image)).toBeGreaterThan(left)
+          expect(r?.reason).toMatch(
+            /needs \d+ pull\(s\) from 127\.0\.0\.1:\d+ .*pulls left per 6 h.*not attempted, pulls come back within 6 h .*the next run takes it/
+          )
+          deferred++
+        }
+        expect(copied).toBeGreaterThan(0)
+        expect(result.outputs.deferred).toBe(String(deferred))
+        expect(result.outputs.failed).toBe('0')
+        if (deferred > 0) expect(result.summary).toMatch(/⏳ deferred/)
+        rounds.push(
+          `run ${round}: ${copied} copied, ${deferred} deferred, ${pulls} of ${LIMIT} pulls`
+        )
+      }
+      expect(done.size).toBe(images.length)
+      console.log(`pull-budget.e2e (engine ${engine.name}): ${rounds.join('; ')}`)
+    } finally {
+      await small.close()
+    }
+  })
+
+  it('what each copy spends, read from the double: the index and each child, or the one image', async () => {
+    const images = await seed(`cost-${engine.name}`, 2)
+    const figures: string[] = []
+    for (const image of images) {
+      const before = hub.pulls()
+      const result = await run([image], `cost-${engine.name}`)
+      expect(resultsOf(result)[0]?.status).toBe('copied')
+      const spent = hub.pulls() - before
+      figures.push(
+        `${image.pushed.children.length === 0 ? 'one image' : `an index of ${image.pushed.children.length}`}: ${spent} pull(s)`
+      )
+      expect(spent).toBe(cost(image))
+    }
+    console.log(`pull-budget.e2e (engine ${engine.name}) pulls per copy: ${figures.join('; ')}`)
+  })
+
+  it('the budget already spent by others: everything deferred from the HEADs alone, no GET and no 429', async () => {
+    const images = await seed(`spent-${engine.name}`, 2)
+    const spentHub = await startDockerHub({
+      upstream: { host: upstream.host },
+      limits: { anonymous: 0 }
+    })
+    try {
+      const result = await runActionAsync(
+        {
+          images: images.map(i => `${spentHub.host}/${i.repository}:1`).join('\n'),
+          target: `${target.host}/spent-${engine.name}`,
+          ...engine.inputs(),
+          username: AUTH.username,
+          password: AUTH.password,
+          'insecure-registries': `${spentHub.host},${target.host}`
+        },
+        { timeoutMs: 120_000 }
+      )
+      expect(result.code).toBe(0)
+      expect(resultsOf(result).map(r => r.status)).toEqual(['deferred', 'deferred'])
+      expect(spentHub.manifestGets()).toEqual([])
+      expect(spentHub.tooManyRequests()).toEqual([])
+      const failing = await runActionAsync(
+        {
+          images: images.map(i => `${spentHub.host}/${i.repository}:1`).join('\n'),
+          target: `${target.host}/spent-${engine.name}`,
+          ...engine.inputs(),
+          username: AUTH.username,
+          password: AUTH.password,
+          'insecure-registries': `${spentHub.host},${target.host}`,
+          'fail-on-deferred': 'true'
+        },
+        { timeoutMs: 120_000 }
+      )
+      expect(failing.code).toBe(1)
+      expect(failing.stdout).toMatch(/2 image\(s\) deferred/)
+    } finally {
+      await spentHub.close()
+    }
+  })
+})
