@@ -113,6 +113,7 @@ async function readTarget(target: LocalRegistry, keys: Iterable<string>): Promis
     const known = repo !== undefined && REPOS.includes(repo) && !repos.has(repo)
     if (known) repos.set(repo, repository)
     for (const tag of (await get(`/v2/${repository}/tags/list`)).tags ?? []) {
+      if (await isMirrorRecord(target, repository, tag)) continue
       tags.push(`${known ? repo : repository}:${tag}`)
     }
   }
@@ -122,6 +123,44 @@ async function readTarget(target: LocalRegistry, keys: Iterable<string>): Promis
     seen.set(key, repository ? await observe(target, repository, tagOf(key)) : undefined)
   }
   return { repos, tags, seen }
+}
+
+/**
+ * A `sha256-<hex>` tag that is the mirror's own bookkeeping (src/copy/record.ts): the OCI
+ * referrers fallback index of a manifest the repository holds, listing only mirror records
+ * of that manifest, each naming this repository's source. Such a tag serves no image, so (g)
+ * does not count it; one that looks like it but is anything else fails the test here.
+ */
+async function isMirrorRecord(
+  target: LocalRegistry,
+  repository: string,
+  tag: string
+): Promise<boolean> {
+  const hex = /^sha256-([0-9a-f]{64})$/.exec(tag)?.[1]
+  if (!hex) return false
+  const where = `${repository}:${tag}`
+  const index = await getManifest(target.host, repository, tag, AUTH)
+  const entries = (index.manifest.manifests ?? []) as {
+    artifactType?: string
+    annotations?: Record<string, string>
+  }[]
+  const subject = await headDigest(target.host, repository, `sha256:${hex}`, AUTH)
+  // mirror/127.0.0.1_5000/library/app mirrors 127.0.0.1:5000/library/app.
+  const [, host = '', path = ''] = /^mirror\/([^/]+)\/(.+)$/.exec(repository) ?? []
+  const source = `${host.replace(/_(\d+)$/, ':$1')}/${path}`
+  const wrong = entries.filter(e => {
+    if (e.artifactType !== 'application/vnd.image-mirror.record.v1+json') return true
+    const record = JSON.parse(e.annotations?.['io.github.image-mirror.record'] ?? '{}') as {
+      source?: string
+    }
+    return record.source !== source
+  })
+  if (entries.length === 0 || wrong.length > 0 || subject !== `sha256:${hex}`) {
+    throw new Error(
+      `${where} looks like a mirror record but is not one: ${entries.length} entries, ${wrong.length} not a record of ${source}, subject ${subject ? 'held' : 'missing'}`
+    )
+  }
+  return true
 }
 
 /** A target tag as it is now, or undefined when the target has no such tag. */

@@ -12,6 +12,9 @@
  * engine really spends per copied image, read from the double's count.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
 import { startDockerHub, type DockerHub } from '../__fixtures__/docker-hub.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
@@ -138,6 +141,7 @@ describeEngines('Docker Hub pull budget', () => {
           resultsOf(result).map(r => [r.source.replace(`${small.host}/`, '').replace(/:1$/, ''), r])
         )
         // Green: deferred is not failed.
+        expect(resultsOf(result).filter(r => r.status === 'failed')).toEqual([])
         expect(result.code).toBe(0)
         expect(small.tooManyRequests()).toEqual([])
         const pulls = small.pulls()
@@ -193,6 +197,52 @@ describeEngines('Docker Hub pull budget', () => {
       expect(spent).toBe(cost(image))
     }
     console.log(`pull-budget.e2e (engine ${engine.name}) pulls per copy: ${figures.join('; ')}`)
+  })
+
+  it("authenticated pulls: a docker login in the runner's config (a login step before the action) reads sources with the account's larger budget", async () => {
+    const images = await seed(`account-${engine.name}`, 4)
+    const needed = images.reduce((sum, i) => sum + cost(i), 0)
+    const accountHub = await startDockerHub({
+      upstream: { host: upstream.host },
+      limits: { anonymous: 2, accounts: { hubuser: { password: 'Hub-acc0unt-pass', limit: 20 } } }
+    })
+    const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-docker-config-'))
+    try {
+      // What `docker login` (or docker/login-action) leaves in ~/.docker/config.json.
+      const auth = Buffer.from('hubuser:Hub-acc0unt-pass').toString('base64')
+      fs.writeFileSync(
+        path.join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [accountHub.host]: { auth } } })
+      )
+      const result = await runActionAsync(
+        {
+          images: images.map(i => `${accountHub.host}/${i.repository}:1`).join('\n'),
+          target: `${target.host}/account-${engine.name}`,
+          ...engine.inputs(),
+          username: AUTH.username,
+          password: AUTH.password,
+          'insecure-registries': `${accountHub.host},${target.host}`
+        },
+        { timeoutMs: 120_000, env: { DOCKER_CONFIG: dockerConfig } }
+      )
+      expect(result.code).toBe(0)
+      // Anonymously 2 pulls would copy one image; the account's 20 take all of them.
+      expect(needed).toBeGreaterThan(2)
+      expect(resultsOf(result).map(r => r.status)).toEqual(['copied', 'copied', 'copied', 'copied'])
+      expect(accountHub.pulls('account:hubuser')).toBe(needed)
+      // Every manifest answered was answered for the account (a 401 is the token dance's start).
+      const answered = accountHub.manifestGets().filter(r => r.status !== 401)
+      expect(answered.filter(r => r.identity !== 'account:hubuser')).toEqual([])
+      expect(accountHub.tooManyRequests()).toEqual([])
+      // Masked as it was read (the runner hides it from then on), and nowhere else.
+      const withoutMask = result.stdout.replace('::add-mask::Hub-acc0unt-pass', '')
+      expect(withoutMask + result.summary + JSON.stringify(result.outputs)).not.toContain(
+        'Hub-acc0unt-pass'
+      )
+    } finally {
+      fs.rmSync(dockerConfig, { recursive: true, force: true })
+      await accountHub.close()
+    }
   })
 
   it('the budget already spent by others: everything deferred from the HEADs alone, no GET and no 429', async () => {

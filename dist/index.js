@@ -37502,8 +37502,8 @@ function redirected(url, answer, sent, redirects) {
  * Authentication for the registry client: Basic, or a Bearer token from the
  * registry's token service, kept per registry and scope. What a registry
  * answers is a stranger's: a Bearer realm is followed only over https (plain
- * HTTP only to an insecure registry's own host:port, and then without
- * credentials), never to a link-local or cloud metadata address, and the
+ * HTTP only to an insecure registry's own host:port, the server the user
+ * chose to speak to in the clear), never to a link-local or cloud metadata address, and the
  * token it gives is bounded before it is used in a header.
  */
 
@@ -37531,7 +37531,6 @@ class Authenticator {
     tokens = new Map();
     /** Registries whose credentials were refused: every later request fails at once. */
     refused = new Map();
-    warnedPlainRealm = new Set();
     constructor(transport, options) {
         this.transport = transport;
         this.options = options;
@@ -37613,12 +37612,10 @@ class Authenticator {
         for (const one of mergeScopes(challenge.params.scope ?? '', scope)) {
             url.searchParams.append('scope', one);
         }
-        const plain = url.protocol !== 'https:';
-        if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
-            this.warnedPlainRealm.add(registry);
-            this.options.warn?.(`${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`);
-        }
-        const res = await this.transport.send('GET', url.toString(), credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {}, { guard });
+        const res = await this.transport.send('GET', url.toString(), 
+        // Plain HTTP passed the guard only on the insecure registry's own host:port: the server
+        // the user chose to speak to in the clear, which Basic auth would send them to as well.
+        credentials ? { authorization: `Basic ${basic(credentials)}` } : {}, { guard });
         const text = res.body;
         const status = res.status;
         if (status === 401 || status === 403) {
@@ -37770,7 +37767,7 @@ function manifestHead(headers) {
 /** `76;w=21600` → 76 and 21600; undefined when the header is absent or not a number. */
 function parseLimitHeader(value) {
     const text = Array.isArray(value) ? value[0] : value;
-    const match = /^\s*(\d{1,9})\s*(?:;\s*w\s*=\s*(\d{1,9}))?/.exec(text ?? '');
+    const match = /^\s*(\d{1,9})(?!\d)\s*(?:;\s*w\s*=\s*(\d{1,9})(?!\d))?/.exec(text ?? '');
     if (!match)
         return undefined;
     return { n: Number(match[1]), ...(match[2] ? { w: Number(match[2]) } : {}) };
@@ -37882,23 +37879,8 @@ class PullBudgets {
      */
     async take(registry, cost, what = 'this image') {
         const budget = this.budgets.get(registry);
-        if (!budget)
+        if (!budget || !(await this.waitToFit(registry, budget, cost, what, true)))
             return NO_HOLD;
-        for (;;) {
-            if (budget.spent)
-                throw this.spentError(registry, budget);
-            if (!budget.reading)
-                return NO_HOLD;
-            const free = budget.reading.remaining - this.reserve - budget.inFlight;
-            if (cost <= free)
-                break;
-            if (budget.inFlight === 0) {
-                const reserve = this.reserve > 0 ? `, ${this.reserve} kept in reserve` : '';
-                throw new PullBudgetError(`${what} needs ${cost} pull(s) from ${registry} and ${Math.max(0, budget.reading.remaining - this.reserve)} can be spent (${describeReading(budget.reading)}${reserve}); not attempted, ${reopens(registry, budget.reading)}`);
-            }
-            await new Promise(resolve => budget.waiting.push(resolve));
-        }
-        budget.inFlight += cost;
         let released = false;
         const release = (spent) => {
             if (released)
@@ -37906,16 +37888,55 @@ class PullBudgets {
             released = true;
             budget.inFlight -= cost;
             if (spent && budget.reading) {
-                budget.reading = {
-                    ...budget.reading,
-                    remaining: Math.max(0, budget.reading.remaining - cost)
-                };
+                const remaining = Math.max(0, budget.reading.remaining - cost);
+                budget.reading = { ...budget.reading, remaining };
             }
             const waiting = budget.waiting.splice(0);
             for (const wake of waiting)
                 wake();
         };
         return { release: () => release(false), spend: () => release(true) };
+    }
+    /**
+     * Whether `cost` pulls could be taken now (waiting, as take does, for copies in flight),
+     * without taking them: asked before spending a pull to learn an exact cost.
+     */
+    async fits(registry, cost) {
+        const budget = this.budgets.get(registry);
+        if (!budget)
+            return true;
+        try {
+            await this.waitToFit(registry, budget, cost, 'this image', false);
+            return true;
+        }
+        catch (error) {
+            if (error instanceof PullBudgetError)
+                return false;
+            throw error;
+        }
+    }
+    /**
+     * True once `cost` fits (taken at once when `take`: waiters woken together must not all see
+     * the same room); false when no budget is known; throws when it cannot fit.
+     */
+    async waitToFit(registry, budget, cost, what, take) {
+        for (;;) {
+            if (budget.spent)
+                throw this.spentError(registry, budget);
+            if (!budget.reading)
+                return false;
+            const free = budget.reading.remaining - this.reserve - budget.inFlight;
+            if (cost <= free) {
+                if (take)
+                    budget.inFlight += cost;
+                return true;
+            }
+            if (budget.inFlight === 0) {
+                const reserve = this.reserve > 0 ? `, ${this.reserve} kept in reserve` : '';
+                throw new PullBudgetError(`${what} needs ${cost} pull(s) from ${registry} and ${Math.max(0, budget.reading.remaining - this.reserve)} can be spent (${describeReading(budget.reading)}${reserve}); not attempted, ${reopens(registry, budget.reading)}`);
+            }
+            await new Promise(resolve => budget.waiting.push(resolve));
+        }
     }
 }
 
@@ -46434,6 +46455,11 @@ async function takePulls(result, source, expected, options) {
                 throw error;
         }
     }
+    // The fewest an index can cost (itself and one child) plus the read: if even that cannot
+    // fit, a pull spent learning the exact cost would be wasted.
+    if (!(await budgets.fits(source.registry, 3))) {
+        return budgets.take(source.registry, 3, `${what} (an index: reading it and copying one child)`);
+    }
     const index = await client.getManifest(source.registry, source.repository, expected.sourceDigest);
     const children = index?.body.manifests;
     return budgets.take(source.registry, 1 + (Array.isArray(children) ? children.length : 0), what);
@@ -47968,6 +47994,7 @@ class CraneEngine {
 
 
 
+
 const native_MIB = 1024 * 1024;
 /** Layers and children a manifest may name before it is refused: far above any real image. */
 const MAX_ENTRIES = 1000;
@@ -48029,6 +48056,9 @@ class NativeEngine {
             await this.copyImage(request);
         }
         catch (error) {
+            // A pull budget spent is not this copy's failure: the image is deferred as it is.
+            if (isDeferred(error))
+                throw error;
             const permanent = isPermanent(error);
             // What fails here was retried already: by the client (a request) or here (a blob).
             throw new EngineError(plain(errorMessage(error)), permanent, !permanent);

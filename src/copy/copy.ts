@@ -472,6 +472,11 @@ async function takePulls(
       if (!isDeferred(error)) throw error
     }
   }
+  // The fewest an index can cost (itself and one child) plus the read: if even that cannot
+  // fit, a pull spent learning the exact cost would be wasted.
+  if (!(await budgets.fits(source.registry, 3))) {
+    return budgets.take(source.registry, 3, `${what} (an index: reading it and copying one child)`)
+  }
   const index = await client.getManifest(source.registry, source.repository, expected.sourceDigest)
   const children = index?.body.manifests
   return budgets.take(source.registry, 1 + (Array.isArray(children) ? children.length : 0), what)

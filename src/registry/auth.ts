@@ -2,8 +2,8 @@
  * Authentication for the registry client: Basic, or a Bearer token from the
  * registry's token service, kept per registry and scope. What a registry
  * answers is a stranger's: a Bearer realm is followed only over https (plain
- * HTTP only to an insecure registry's own host:port, and then without
- * credentials), never to a link-local or cloud metadata address, and the
+ * HTTP only to an insecure registry's own host:port, the server the user
+ * chose to speak to in the clear), never to a link-local or cloud metadata address, and the
  * token it gives is bounded before it is used in a header.
  */
 import { debug } from '../action/log.js'
@@ -52,7 +52,6 @@ export class Authenticator {
   private readonly tokens = new Map<string, Auth>()
   /** Registries whose credentials were refused: every later request fails at once. */
   private readonly refused = new Map<string, string>()
-  private readonly warnedPlainRealm = new Set<string>()
 
   constructor(
     private readonly transport: Transport,
@@ -145,17 +144,12 @@ export class Authenticator {
     for (const one of mergeScopes(challenge.params.scope ?? '', scope)) {
       url.searchParams.append('scope', one)
     }
-    const plain = url.protocol !== 'https:'
-    if (plain && credentials && !this.warnedPlainRealm.has(registry)) {
-      this.warnedPlainRealm.add(registry)
-      this.options.warn?.(
-        `${registry}'s token service ${url.host} speaks plain HTTP: credentials are never sent over it, so an anonymous token is asked for`
-      )
-    }
     const res = await this.transport.send(
       'GET',
       url.toString(),
-      credentials && !plain ? { authorization: `Basic ${basic(credentials)}` } : {},
+      // Plain HTTP passed the guard only on the insecure registry's own host:port: the server
+      // the user chose to speak to in the clear, which Basic auth would send them to as well.
+      credentials ? { authorization: `Basic ${basic(credentials)}` } : {},
       { guard }
     )
     const text = res.body

@@ -27,7 +27,7 @@ function parseLimitHeader(
   value: string | string[] | undefined
 ): { n: number; w?: number } | undefined {
   const text = Array.isArray(value) ? value[0] : value
-  const match = /^\s*(\d{1,9})\s*(?:;\s*w\s*=\s*(\d{1,9}))?/.exec(text ?? '')
+  const match = /^\s*(\d{1,9})(?!\d)\s*(?:;\s*w\s*=\s*(\d{1,9})(?!\d))?/.exec(text ?? '')
   if (!match) return undefined
   return { n: Number(match[1]), ...(match[2] ? { w: Number(match[2]) } : {}) }
 }
@@ -163,12 +163,57 @@ export class PullBudgets {
    */
   async take(registry: string, cost: number, what = 'this image'): Promise<PullHold> {
     const budget = this.budgets.get(registry)
-    if (!budget) return NO_HOLD
+    if (!budget || !(await this.waitToFit(registry, budget, cost, what, true))) return NO_HOLD
+    let released = false
+    const release = (spent: boolean) => {
+      if (released) return
+      released = true
+      budget.inFlight -= cost
+      if (spent && budget.reading) {
+        const remaining = Math.max(0, budget.reading.remaining - cost)
+        budget.reading = { ...budget.reading, remaining }
+      }
+      const waiting = budget.waiting.splice(0)
+      for (const wake of waiting) wake()
+    }
+    return { release: () => release(false), spend: () => release(true) }
+  }
+
+  /**
+   * Whether `cost` pulls could be taken now (waiting, as take does, for copies in flight),
+   * without taking them: asked before spending a pull to learn an exact cost.
+   */
+  async fits(registry: string, cost: number): Promise<boolean> {
+    const budget = this.budgets.get(registry)
+    if (!budget) return true
+    try {
+      await this.waitToFit(registry, budget, cost, 'this image', false)
+      return true
+    } catch (error) {
+      if (error instanceof PullBudgetError) return false
+      throw error
+    }
+  }
+
+  /**
+   * True once `cost` fits (taken at once when `take`: waiters woken together must not all see
+   * the same room); false when no budget is known; throws when it cannot fit.
+   */
+  private async waitToFit(
+    registry: string,
+    budget: Budget,
+    cost: number,
+    what: string,
+    take: boolean
+  ): Promise<boolean> {
     for (;;) {
       if (budget.spent) throw this.spentError(registry, budget)
-      if (!budget.reading) return NO_HOLD
+      if (!budget.reading) return false
       const free = budget.reading.remaining - this.reserve - budget.inFlight
-      if (cost <= free) break
+      if (cost <= free) {
+        if (take) budget.inFlight += cost
+        return true
+      }
       if (budget.inFlight === 0) {
         const reserve = this.reserve > 0 ? `, ${this.reserve} kept in reserve` : ''
         throw new PullBudgetError(
@@ -177,21 +222,5 @@ export class PullBudgets {
       }
       await new Promise<void>(resolve => budget.waiting.push(resolve))
     }
-    budget.inFlight += cost
-    let released = false
-    const release = (spent: boolean) => {
-      if (released) return
-      released = true
-      budget.inFlight -= cost
-      if (spent && budget.reading) {
-        budget.reading = {
-          ...budget.reading,
-          remaining: Math.max(0, budget.reading.remaining - cost)
-        }
-      }
-      const waiting = budget.waiting.splice(0)
-      for (const wake of waiting) wake()
-    }
-    return { release: () => release(false), spend: () => release(true) }
   }
 }

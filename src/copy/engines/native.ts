@@ -23,6 +23,7 @@ import {
   uploadBlob,
   type Blob
 } from '../../registry/blobs.js'
+import { isDeferred } from '../../registry/pull-budget.js'
 import {
   formatPlatform,
   isIndex,
@@ -139,6 +140,8 @@ export class NativeEngine implements CopyEngine {
     try {
       await this.copyImage(request)
     } catch (error) {
+      // A pull budget spent is not this copy's failure: the image is deferred as it is.
+      if (isDeferred(error)) throw error
       const permanent = isPermanent(error)
       // What fails here was retried already: by the client (a request) or here (a blob).
       throw new EngineError(plain(errorMessage(error)), permanent, !permanent)

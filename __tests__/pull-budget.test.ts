@@ -1,0 +1,163 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  formatWindow,
+  isDeferred,
+  isPullLimit,
+  PullBudgets,
+  readRateLimit
+} from '../src/registry/pull-budget.js'
+import { parseRecord } from '../src/copy/record.js'
+
+describe('readRateLimit', () => {
+  it("reads Docker Hub's headers: remaining, limit and the window", () => {
+    expect(
+      readRateLimit({ 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '76;w=21600' })
+    ).toEqual({ remaining: 76, limit: 100, windowSeconds: 21600 })
+  })
+
+  it('no remaining header: no budget applies', () => {
+    expect(readRateLimit({ 'ratelimit-limit': '100;w=21600' })).toBeUndefined()
+    expect(readRateLimit({})).toBeUndefined()
+  })
+
+  it('a header that is not a number reads as none; an over-long number is not trusted', () => {
+    expect(readRateLimit({ 'ratelimit-remaining': 'lots' })).toBeUndefined()
+    expect(readRateLimit({ 'ratelimit-remaining': '12345678901' })).toBeUndefined()
+  })
+})
+
+describe('isPullLimit', () => {
+  it("Docker Hub's words, or its headers at 0, on a 429", () => {
+    const body = JSON.stringify({
+      errors: [{ code: 'TOOMANYREQUESTS', message: 'You have reached your pull rate limit.' }]
+    })
+    expect(isPullLimit(429, {}, body)).toBe(true)
+    expect(isPullLimit(429, { 'ratelimit-remaining': '0;w=21600' })).toBe(true)
+  })
+
+  it('a bare 429 (the abuse limit, any throttling) is not the pull limit; nor anything but 429', () => {
+    expect(isPullLimit(429, {}, 'Too Many Requests')).toBe(false)
+    expect(isPullLimit(429, { 'ratelimit-remaining': '3;w=21600' })).toBe(false)
+    expect(isPullLimit(500, {}, 'pull rate limit')).toBe(false)
+  })
+})
+
+describe('PullBudgets', () => {
+  const reading = (remaining: number) => ({ remaining, limit: 10, windowSeconds: 21600 })
+
+  it('a registry without readings holds nothing and defers nothing', async () => {
+    const budgets = new PullBudgets()
+    const hold = await budgets.take('r.example', 1000)
+    hold.release()
+    expect(await budgets.fits('r.example', 1000)).toBe(true)
+  })
+
+  it('takes what fits, waits for copies in flight, then defers what does not with a reason', async () => {
+    const budgets = new PullBudgets()
+    budgets.observe('hub', reading(4))
+    const hold = await budgets.take('hub', 3)
+    // The copy in flight might spend less than it holds, so this waits rather than defers.
+    const pending = budgets.take('hub', 2, 'docker.io/library/nginx:1')
+    budgets.observe('hub', reading(1))
+    hold.release()
+    await expect(pending).rejects.toThrow(
+      'docker.io/library/nginx:1 needs 2 pull(s) from hub and 1 can be spent (1 of 10 pulls left per 6 h); not attempted, pulls come back within 6 h (the window hub gives); the next run takes it'
+    )
+  })
+
+  it('waiters woken together never all take the same room', async () => {
+    const budgets = new PullBudgets()
+    budgets.observe('hub', reading(4))
+    const first = await budgets.take('hub', 4)
+    const taken: { release(): void }[] = []
+    const deferred: unknown[] = []
+    const waiting = [1, 2, 3].map(() =>
+      budgets.take('hub', 2).then(
+        hold => void taken.push(hold),
+        (error: unknown) => void deferred.push(error)
+      )
+    )
+    // The copy spent 2 of its 4: a reading says so, then its hold goes back.
+    budgets.observe('hub', reading(2))
+    first.release()
+    await new Promise(resolve => setImmediate(resolve))
+    expect(taken).toHaveLength(1)
+    expect(deferred).toHaveLength(0)
+    // Once that copy is done, nothing is in flight: the other two cannot fit, and are deferred.
+    budgets.observe('hub', reading(0))
+    taken[0]?.release()
+    await Promise.all(waiting)
+    expect(taken).toHaveLength(1)
+    expect(deferred.map(isDeferred)).toEqual([true, true])
+  })
+
+  it('the lowest reading of the run is kept; the reserve is left alone', async () => {
+    const budgets = new PullBudgets(3)
+    budgets.observe('hub', reading(5))
+    budgets.observe('hub', reading(9))
+    expect(budgets.reading('hub')?.remaining).toBe(5)
+    ;(await budgets.take('hub', 2)).release()
+    await expect(budgets.take('hub', 3, 'an image')).rejects.toThrow(
+      'an image needs 3 pull(s) from hub and 2 can be spent (5 of 10 pulls left per 6 h, 3 kept in reserve)'
+    )
+  })
+
+  it('a 429 that says the limit is reached defers everything after it from that registry', async () => {
+    const budgets = new PullBudgets()
+    budgets.observe('hub', reading(50))
+    const error = budgets.exhausted('hub', 'HTTP 429 for GET hub/a/manifests/1')
+    expect(error.message).toBe(
+      'hub said its pull limit is reached (HTTP 429 for GET hub/a/manifests/1); not attempted, pulls come back within 6 h (the window hub gives); the next run takes it'
+    )
+    await expect(budgets.take('hub', 1)).rejects.toThrow(/pull limit is reached/)
+    expect(await budgets.fits('hub', 1)).toBe(false)
+  })
+
+  it('pulls whose use cannot be read count as spent', async () => {
+    const budgets = new PullBudgets()
+    budgets.observe('hub', reading(5))
+    const hold = await budgets.take('hub', 3)
+    hold.spend()
+    expect(budgets.reading('hub')?.remaining).toBe(2)
+    await expect(budgets.take('hub', 3, 'an index')).rejects.toThrow(
+      'an index needs 3 pull(s) from hub and 2 can be spent (2 of 10 pulls left per 6 h); not attempted, pulls come back within 6 h (the window hub gives); the next run takes it'
+    )
+  })
+
+  it('windows read as people say them', () => {
+    expect(formatWindow(21600)).toBe('6 h')
+    expect(formatWindow(5400)).toBe('90 min')
+    expect(formatWindow(45)).toBe('45 s')
+  })
+})
+
+describe('parseRecord', () => {
+  const good = {
+    source: 'docker.io/library/nginx',
+    sourceDigest: `sha256:${'a'.repeat(64)}`,
+    offered: [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm', variant: 'v7' }
+    ],
+    held: [{ os: 'linux', architecture: 'amd64' }]
+  }
+
+  it('reads a record the action wrote', () => {
+    expect(parseRecord(JSON.stringify(good))).toEqual(good)
+  })
+
+  it.each([
+    ['not JSON', '{'],
+    ['not a string', 42],
+    ['a malformed digest', JSON.stringify({ ...good, sourceDigest: 'sha256:abc' })],
+    ['a platform without architecture', JSON.stringify({ ...good, held: [{ os: 'linux' }] })],
+    ['nothing held', JSON.stringify({ ...good, held: [] })],
+    [
+      'a variant that is not text',
+      JSON.stringify({ ...good, held: [{ os: 'l', architecture: 'a', variant: 7 }] })
+    ],
+    ['too long', JSON.stringify({ ...good, source: 'x'.repeat(20_000) })]
+  ])('reads %s as no record', (_what, text) => {
+    expect(parseRecord(text)).toBeUndefined()
+  })
+})
