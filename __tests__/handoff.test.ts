@@ -183,4 +183,12 @@ describe('checkLegResult: a leg file is not trusted', () => {
     const checked = checkLegResult({ ...planned, status: 'failed' }, planned)
     expect('result' in checked && checked.result.reason).toMatch(/without a reason/)
   })
+
+  it('a leg may defer an image (its own runner, its own pull budget); with a reason, or one is given', () => {
+    const reason = 'needs 3 pull(s) from docker.io and 1 can be spent'
+    const checked = checkLegResult({ ...planned, status: 'deferred', reason }, planned)
+    expect('result' in checked && checked.result).toMatchObject({ status: 'deferred', reason })
+    const bare = checkLegResult({ ...planned, status: 'deferred' }, planned)
+    expect('result' in bare && bare.result.reason).toMatch(/reported it deferred without a reason/)
+  })
 })

@@ -50,6 +50,18 @@ describe('outcomeOf', () => {
     expect(outcomeOf([], 'too big')).toBe('failed')
     expect(outcomeOf([{ ...copied, status: 'unchanged' }])).toBe('succeeded')
   })
+
+  it('anything deferred leaves the issue open (partial), even when nothing else was asked', () => {
+    const deferred: MirrorResult = { ...copied, status: 'deferred', reason: 'needs 3 pull(s)' }
+    expect(outcomeOf([deferred])).toBe('partial')
+    expect(outcomeOf([copied, deferred])).toBe('partial')
+    expect(outcomeOf([deferred], 'too big')).toBe('failed')
+    const text = resultComment([copied, deferred], { notes: [], ignored: 0, run })
+    expect(text).toContain(
+      "⏳ **1 image(s) deferred:** the source registry's pull budget would not allow them now"
+    )
+    expect(text).toContain('This issue stays open.')
+  })
 })
 
 /** The text as a reader copies it: without the <wbr> line-break opportunities. */

@@ -88,6 +88,22 @@ describe('report', () => {
     )
   })
 
+  test('deferred images: said under the totals (nothing failed, the next run takes them), listed with their reasons, counted in the outputs', () => {
+    const deferred: MirrorResult = {
+      ...planned,
+      status: 'deferred',
+      reason:
+        'docker.io/library/nginx:latest needs 3 pull(s) from docker.io and 1 can be spent (1 of 100 pulls left per 6 h); not attempted, pulls come back within 6 h (the window docker.io gives); the next run takes it'
+    }
+    buildSummary([deferred, { ...planned, status: 'copied' }], { dryRun: false })
+    const html = core.summary.stringify()
+    expect(html).toContain(
+      "<p>2 image(s): 1 copied, 1 deferred</p><p>⏳ <b>1 image(s) deferred</b>: a source registry's pull budget would not allow them now"
+    )
+    expect(html).toContain('⏳ deferred <code>')
+    expect(html).toContain('the next run takes it')
+  })
+
   test('no results (a request refused as a whole): no empty table', () => {
     buildSummary([], { dryRun: false, problem: 'too many images' })
     const html = core.summary.stringify()

@@ -54745,6 +54745,10 @@ function buildSummary(results, context) {
     for (const remark of context.remarks ?? [])
         summary.addRaw(`<p>${prose(remark)}</p>`);
     summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
+    const deferred = results.filter(r => summary_str(r.status) === 'deferred').length;
+    if (deferred > 0) {
+        summary.addRaw(`<p>⏳ <b>${deferred} image(s) deferred</b>: a source registry's pull budget would not allow them now (each reason says when pulls come back). Nothing failed; the next run takes them.</p>`);
+    }
     const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status));
     // Rows, with their reasons and notes, while they fit: at most MAX_SUMMARY_ROWS, and the
     // buffer under MAX_SUMMARY_BYTES. Problems sort first, so their reasons are never cut.
@@ -54889,10 +54893,17 @@ const MAX_TEXT_CHARS = 1_000;
 const MAX_COMMENT_PAGES = 10;
 /** Results may come from files other jobs wrote: read a field only when it is a string. */
 const answer_str = (value) => (typeof value === 'string' ? value : '');
-/** Everything mirrored: succeeded; nothing: failed; some: partial. */
+/**
+ * Everything mirrored: succeeded; nothing: failed; some: partial. Anything deferred for want
+ * of pulls is partial at worst: the issue stays open for the run that takes it.
+ */
 function outcomeOf(results, problem) {
     const ok = results.filter(r => isMirrored(r.status)).length;
-    if (problem || ok === 0)
+    if (problem)
+        return 'failed';
+    if (results.some(r => r.status === 'deferred'))
+        return 'partial';
+    if (ok === 0)
         return 'failed';
     return ok === results.length ? 'succeeded' : 'partial';
 }

@@ -40,10 +40,15 @@ export const MAX_COMMENT_PAGES = 10
 /** Results may come from files other jobs wrote: read a field only when it is a string. */
 const str = (value: unknown): string => (typeof value === 'string' ? value : '')
 
-/** Everything mirrored: succeeded; nothing: failed; some: partial. */
+/**
+ * Everything mirrored: succeeded; nothing: failed; some: partial. Anything deferred for want
+ * of pulls is partial at worst: the issue stays open for the run that takes it.
+ */
 export function outcomeOf(results: readonly MirrorResult[], problem?: string): Outcome {
   const ok = results.filter(r => isMirrored(r.status)).length
-  if (problem || ok === 0) return 'failed'
+  if (problem) return 'failed'
+  if (results.some(r => r.status === 'deferred')) return 'partial'
+  if (ok === 0) return 'failed'
   return ok === results.length ? 'succeeded' : 'partial'
 }
 

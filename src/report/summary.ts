@@ -189,6 +189,12 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
   if (context.problem) summary.addRaw(`<p><b>⛔ ${prose(context.problem)}</b></p>`)
   for (const remark of context.remarks ?? []) summary.addRaw(`<p>${prose(remark)}</p>`)
   summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`)
+  const deferred = results.filter(r => str(r.status) === 'deferred').length
+  if (deferred > 0) {
+    summary.addRaw(
+      `<p>⏳ <b>${deferred} image(s) deferred</b>: a source registry's pull budget would not allow them now (each reason says when pulls come back). Nothing failed; the next run takes them.</p>`
+    )
+  }
 
   const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status))
   // Rows, with their reasons and notes, while they fit: at most MAX_SUMMARY_ROWS, and the
