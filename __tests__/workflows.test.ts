@@ -425,6 +425,11 @@ describe('the reusable workflow', () => {
       expect(output.value).toBe(`\${{ jobs.report.outputs.${name} }}`)
       expect(jobs.report?.outputs?.[name]).toBe(`\${{ steps.report.outputs.${name} }}`)
     }
+    // Every result the action's report mode gives is passed on to callers.
+    for (const name of ['results', 'mirrored', 'copied', 'unchanged', 'failed', 'rejected', 'deferred']) {
+      expect(ACTION.outputs).toHaveProperty(name)
+      expect(CALL.outputs).toHaveProperty(name)
+    }
   })
 
   it('uploads with overwrite, so a re-run job (the same run) can upload its name again', () => {
