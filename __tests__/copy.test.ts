@@ -16,9 +16,11 @@ import { platformMatches } from '../src/registry/client.js'
 import { EngineError, type CopyEngine, type CopyRequest } from '../src/copy/engines/engine.js'
 import type { ManifestHead, RegistryClient } from '../src/registry/client.js'
 import type { MirrorResult } from '../src/image/results.js'
+import { PullBudgetError, PullBudgets } from '../src/registry/pull-budget.js'
 
 const d = (c: string) => `sha256:${c.repeat(64)}`
 const INDEX = 'application/vnd.oci.image.index.v1+json'
+const IMAGE = 'application/vnd.oci.image.manifest.v1+json'
 
 /** A client over an in-memory map of `registry/repo:ref` → head. */
 function fakeClient(store: Map<string, ManifestHead>, tags: string[] = []) {
@@ -299,6 +301,111 @@ describe('copyImages', () => {
   })
 })
 
+describe('copyImages with pull budgets', () => {
+  const reading = (remaining: number) => ({ remaining, limit: 100, windowSeconds: 21600 })
+  const images = () =>
+    new Map<string, ManifestHead>([
+      ['src.io/a/x:1', { digest: d('1'), mediaType: IMAGE, size: 1 }],
+      ['src.io/a/y:1', { digest: d('2'), mediaType: IMAGE, size: 1 }]
+    ])
+  const two = [planned('src.io/a/x:1', 'dst.io/a/x:1'), planned('src.io/a/y:1', 'dst.io/a/y:1')]
+
+  it('a pull limit met with no reading (a bare Docker Hub 429) still stops every later copy', async () => {
+    const store = images()
+    const budgets = new PullBudgets()
+    budgets.exhausted('src.io', 'HTTP 429 for GET src.io/a/w/manifests/1')
+    const engine = fakeEngine(store)
+    const out = await copyImages(two, { ...base, client: fakeClient(store), engine, budgets })
+    expect(out.map(r => r.status)).toEqual(['deferred', 'deferred'])
+    expect(out[0]?.reason).toMatch(/^src\.io said its pull limit is reached/)
+    expect(engine.requests).toEqual([])
+  })
+
+  it("the engine's pull-limit error defers that image and the rest from the source, untried", async () => {
+    const store = images()
+    const budgets = new PullBudgets()
+    budgets.observe('src.io', reading(50))
+    const engine = fakeEngine(store, {
+      'dst.io/a/x:1': [
+        new EngineError(
+          'GET https://src.io/v2/a/x/manifests/sha256:1: TOOMANYREQUESTS: You have reached your pull rate limit.',
+          false
+        )
+      ]
+    })
+    const out = await copyImages(two, {
+      ...base,
+      concurrency: 1,
+      client: fakeClient(store),
+      engine,
+      budgets
+    })
+    expect(out.map(r => r.status)).toEqual(['deferred', 'deferred'])
+    expect(engine.requests.map(r => r.target)).toEqual(['dst.io/a/x:1'])
+  })
+
+  it('a pull-limit error naming only the target spends the target, not the source', async () => {
+    const store = images()
+    const budgets = new PullBudgets()
+    budgets.observe('src.io', reading(50))
+    const engine = fakeEngine(store, {
+      'dst.io/a/x:1': [
+        new EngineError(
+          'HEAD https://dst.io/v2/a/x/blobs/sha256:1: You have reached your pull rate limit',
+          false
+        )
+      ]
+    })
+    const out = await copyImages(two, {
+      ...base,
+      concurrency: 1,
+      client: fakeClient(store),
+      engine,
+      budgets
+    })
+    expect(out.map(r => r.status)).toEqual(['deferred', 'copied'])
+    expect(out[0]?.reason).toMatch(/^dst\.io said its pull limit is reached/)
+    expect(budgets.applies('dst.io')).toBe(true)
+  })
+
+  it('a budget met while verifying a copy fails the image: it was attempted, not deferred', async () => {
+    const store = images()
+    const client = fakeClient(store)
+    const head = client.headManifest.bind(client)
+    client.headManifest = async (registry, repository, reference) => {
+      if (registry === 'dst.io' && store.has(`dst.io/${repository}:${reference}`)) {
+        throw new PullBudgetError('dst.io said its pull limit is reached (HTTP 429)')
+      }
+      return head(registry, repository, reference)
+    }
+    const out = await copyImages([two[0] as MirrorResult], {
+      ...base,
+      client,
+      engine: fakeEngine(store)
+    })
+    expect(out[0]?.status).toBe('failed')
+    expect(out[0]?.reason).toMatch(
+      /^copied, but not verified: dst\.io said its pull limit is reached/
+    )
+  })
+
+  it('pulls a copy held go back only when the read after it brought a reading', async () => {
+    const store = images()
+    const budgets = new PullBudgets()
+    budgets.observe('src.io', reading(10))
+    const client = fakeClient(store)
+    const out = await copyImages([two[0] as MirrorResult], {
+      ...base,
+      client,
+      engine: fakeEngine(store),
+      budgets
+    })
+    expect(out[0]?.status).toBe('copied')
+    // The stand-in client's answers carry no readings: the pull is counted as spent.
+    expect(budgets.reading('src.io')?.remaining).toBe(9)
+  })
+})
+
 describe('expandTagFilters', () => {
   const filter: MirrorResult = {
     ...planned('src.io/a/x', 'dst.io/a/x'),
@@ -314,6 +421,16 @@ describe('expandTagFilters', () => {
       ['src.io/a/x:3.21', 'dst.io/a/x:3.21']
     ])
     expect(out.every(r => r.tagFilter === undefined && r.status === 'planned')).toBe(true)
+  })
+  it('defers a filter whose tags a spent pull budget kept from being listed', async () => {
+    const client = fakeClient(new Map())
+    client.listTags = () =>
+      Promise.reject(new PullBudgetError('src.io said its pull limit is reached'))
+    const [r] = await expandTagFilters([filter], client)
+    expect(r?.status).toBe('deferred')
+    expect(r?.reason).toBe(
+      'the tags of src.io/a/x were not listed: src.io said its pull limit is reached'
+    )
   })
   it('rejects a filter that matches nothing, saying how many tags were listed', async () => {
     const [r] = await expandTagFilters([filter], fakeClient(new Map(), ['1', '2']))

@@ -61,6 +61,13 @@ describe('outcomeOf', () => {
       "⏳ **1 image(s) deferred:** the source registry's pull budget would not allow them now"
     )
     expect(text).toContain('This issue stays open.')
+    expect(text).toContain('Nothing failed; re-run this workflow')
+    const withFailure = resultComment(
+      [deferred, { ...copied, status: 'failed', reason: 'HTTP 500' }],
+      { notes: [], ignored: 0, run }
+    )
+    expect(withFailure).toContain('They are not failures; re-run this workflow')
+    expect(withFailure).not.toContain('Nothing failed')
   })
 })
 

@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
 import {
   formatWindow,
+  isBudget,
   isDeferred,
   isPullLimit,
   PullBudgets,
-  readRateLimit
+  readRateLimit,
+  type PullHold
 } from '../src/registry/pull-budget.js'
 import { parseRecord } from '../src/copy/record.js'
 
@@ -40,6 +42,21 @@ describe('isPullLimit', () => {
     expect(isPullLimit(429, { 'ratelimit-remaining': '3;w=21600' })).toBe(false)
     expect(isPullLimit(500, {}, 'pull rate limit')).toBe(false)
   })
+
+  it('headers at 0 in a short window (GitLab counts per minute) are throttling, retried', () => {
+    expect(isPullLimit(429, { 'ratelimit-remaining': '0;w=60' })).toBe(false)
+    expect(isPullLimit(429, { 'ratelimit-remaining': '0' })).toBe(false)
+  })
+})
+
+describe('isBudget', () => {
+  it('only a stated window of an hour or more is a budget for the run', () => {
+    expect(isBudget({ remaining: 5, windowSeconds: 21600 })).toBe(true)
+    expect(isBudget({ remaining: 5, windowSeconds: 3600 })).toBe(true)
+    expect(isBudget({ remaining: 5, windowSeconds: 60 })).toBe(false)
+    expect(isBudget({ remaining: 5 })).toBe(false)
+    expect(isBudget(undefined)).toBe(false)
+  })
 })
 
 describe('PullBudgets', () => {
@@ -48,8 +65,9 @@ describe('PullBudgets', () => {
   it('a registry without readings holds nothing and defers nothing', async () => {
     const budgets = new PullBudgets()
     const hold = await budgets.take('r.example', 1000)
-    hold.release()
+    expect(await hold.settle(() => Promise.resolve('read'))).toBe('read')
     expect(await budgets.fits('r.example', 1000)).toBe(true)
+    expect(budgets.applies('r.example')).toBe(false)
   })
 
   it('takes what fits, waits for copies in flight, then defers what does not with a reason', async () => {
@@ -58,8 +76,7 @@ describe('PullBudgets', () => {
     const hold = await budgets.take('hub', 3)
     // The copy in flight might spend less than it holds, so this waits rather than defers.
     const pending = budgets.take('hub', 2, 'docker.io/library/nginx:1')
-    budgets.observe('hub', reading(1))
-    hold.release()
+    await hold.settle(async () => budgets.observe('hub', reading(1)))
     await expect(pending).rejects.toThrow(
       'docker.io/library/nginx:1 needs 2 pull(s) from hub and 1 can be spent (1 of 10 pulls left per 6 h); not attempted, pulls come back within 6 h (the window hub gives); the next run takes it'
     )
@@ -69,7 +86,7 @@ describe('PullBudgets', () => {
     const budgets = new PullBudgets()
     budgets.observe('hub', reading(4))
     const first = await budgets.take('hub', 4)
-    const taken: { release(): void }[] = []
+    const taken: PullHold[] = []
     const deferred: unknown[] = []
     const waiting = [1, 2, 3].map(() =>
       budgets.take('hub', 2).then(
@@ -78,14 +95,12 @@ describe('PullBudgets', () => {
       )
     )
     // The copy spent 2 of its 4: a reading says so, then its hold goes back.
-    budgets.observe('hub', reading(2))
-    first.release()
+    await first.settle(async () => budgets.observe('hub', reading(2)))
     await new Promise(resolve => setImmediate(resolve))
     expect(taken).toHaveLength(1)
     expect(deferred).toHaveLength(0)
     // Once that copy is done, nothing is in flight: the other two cannot fit, and are deferred.
-    budgets.observe('hub', reading(0))
-    taken[0]?.release()
+    await taken[0]?.settle(async () => budgets.observe('hub', reading(0)))
     await Promise.all(waiting)
     expect(taken).toHaveLength(1)
     expect(deferred.map(isDeferred)).toEqual([true, true])
@@ -96,7 +111,7 @@ describe('PullBudgets', () => {
     budgets.observe('hub', reading(5))
     budgets.observe('hub', reading(9))
     expect(budgets.reading('hub')?.remaining).toBe(5)
-    ;(await budgets.take('hub', 2)).release()
+    await (await budgets.take('hub', 2)).settle(async () => budgets.observe('hub', reading(5)))
     await expect(budgets.take('hub', 3, 'an image')).rejects.toThrow(
       'an image needs 3 pull(s) from hub and 2 can be spent (5 of 10 pulls left per 6 h, 3 kept in reserve)'
     )
@@ -117,10 +132,44 @@ describe('PullBudgets', () => {
     const budgets = new PullBudgets()
     budgets.observe('hub', reading(5))
     const hold = await budgets.take('hub', 3)
-    hold.spend()
+    // The read after the copy came back without a reading.
+    await hold.settle(() => Promise.resolve())
     expect(budgets.reading('hub')?.remaining).toBe(2)
     await expect(budgets.take('hub', 3, 'an index')).rejects.toThrow(
       'an index needs 3 pull(s) from hub and 2 can be spent (2 of 10 pulls left per 6 h); not attempted, pulls come back within 6 h (the window hub gives); the next run takes it'
+    )
+  })
+
+  it('a read that fails settles its pulls as spent, and its error is not swallowed', async () => {
+    const budgets = new PullBudgets()
+    budgets.observe('hub', reading(6))
+    const hold = await budgets.take('hub', 4)
+    await expect(hold.settle(() => Promise.reject(new Error('cut')))).rejects.toThrow('cut')
+    expect(budgets.reading('hub')?.remaining).toBe(2)
+    // Settled once: a second settle gives nothing back and takes nothing more.
+    await hold.settle(async () => budgets.observe('hub', reading(2)))
+    expect(await budgets.fits('hub', 2)).toBe(true)
+    expect(await budgets.fits('hub', 3)).toBe(false)
+  })
+
+  it('what could not fit even with nothing in flight is deferred at once, not after a wait', async () => {
+    const budgets = new PullBudgets(1)
+    budgets.observe('hub', reading(5))
+    const inFlight = await budgets.take('hub', 2)
+    await expect(budgets.take('hub', 5, 'an index')).rejects.toThrow(
+      'an index needs 5 pull(s) from hub and 4 can be spent'
+    )
+    expect(await budgets.fits('hub', 5)).toBe(false)
+    await inFlight.settle(async () => budgets.observe('hub', reading(3)))
+  })
+
+  it('a 429 with no reading still makes the registry counted, and everything after it waits', async () => {
+    const budgets = new PullBudgets()
+    expect(budgets.applies('hub')).toBe(false)
+    budgets.exhausted('hub', 'the engine was refused: pull rate limit')
+    expect(budgets.applies('hub')).toBe(true)
+    await expect(budgets.take('hub', 1)).rejects.toThrow(
+      "hub said its pull limit is reached (the engine was refused: pull rate limit); not attempted, pulls come back when hub's window moves on; the next run takes it"
     )
   })
 

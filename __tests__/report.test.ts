@@ -102,6 +102,17 @@ describe('report', () => {
     )
     expect(html).toContain('⏳ deferred <code>')
     expect(html).toContain('the next run takes it')
+    expect(html).toContain('Nothing failed; the next run takes them.')
+  })
+
+  test('deferred beside a failure: the line does not say nothing failed', () => {
+    const deferred: MirrorResult = { ...planned, status: 'deferred', reason: 'needs 3 pull(s)' }
+    buildSummary([deferred, { ...planned, status: 'failed', reason: 'HTTP 500' }], {
+      dryRun: false
+    })
+    const html = core.summary.stringify()
+    expect(html).toContain('They are not failures; the next run takes them.')
+    expect(html).not.toContain('Nothing failed')
   })
 
   test('no results (a request refused as a whole): no empty table', () => {

@@ -426,7 +426,15 @@ describe('the reusable workflow', () => {
       expect(jobs.report?.outputs?.[name]).toBe(`\${{ steps.report.outputs.${name} }}`)
     }
     // Every result the action's report mode gives is passed on to callers.
-    for (const name of ['results', 'mirrored', 'copied', 'unchanged', 'failed', 'rejected', 'deferred']) {
+    for (const name of [
+      'results',
+      'mirrored',
+      'copied',
+      'unchanged',
+      'failed',
+      'rejected',
+      'deferred'
+    ]) {
       expect(ACTION.outputs).toHaveProperty(name)
       expect(CALL.outputs).toHaveProperty(name)
     }

@@ -37760,8 +37760,9 @@ function manifestHead(headers) {
  *
  * So the budget is read from the answers (never assumed), every pull is taken
  * from it before it is made, and what does not fit is not attempted: it is
- * `deferred` to the next run. A registry whose answers carry no such headers
- * has no budget here.
+ * `deferred` to the next run. A registry whose answers carry no such headers,
+ * or whose window is short (GitLab's are per minute: waiting is the answer
+ * there, and the transport's retry does it), has no budget here.
  */
 
 /** `76;w=21600` → 76 and 21600; undefined when the header is absent or not a number. */
@@ -37785,14 +37786,22 @@ function readRateLimit(headers) {
         ...(windowSeconds ? { windowSeconds } : {})
     };
 }
+/** The shortest window worth budgeting: under it a refused pull is worth waiting for. */
+const BUDGET_WINDOW_SECONDS = 3600;
+/** Whether a reading is a pull budget for the run: a window of an hour or more, stated. */
+function isBudget(reading) {
+    return (reading?.windowSeconds ?? 0) >= BUDGET_WINDOW_SECONDS;
+}
 /**
- * A 429 that says the pull budget is spent: Docker Hub's wording, or its headers at 0. A bare
- * 429 (the abuse limit, or any registry throttling requests) is not one: it passes.
+ * A 429 that says the pull budget is spent: Docker Hub's wording, or a budget's headers at 0.
+ * A bare 429 (the abuse limit, a short window, any registry throttling requests) is not one:
+ * it passes, to be retried after its Retry-After.
  */
 function isPullLimit(status, headers, body = '') {
     if (status !== 429)
         return false;
-    return /pull rate limit/i.test(body) || readRateLimit(headers)?.remaining === 0;
+    const reading = readRateLimit(headers);
+    return /pull rate limit/i.test(body) || (isBudget(reading) && reading.remaining === 0);
 }
 /** `6 h`, `90 min`, `45 s`. */
 function formatWindow(seconds) {
@@ -37829,7 +37838,7 @@ function reopens(registry, reading) {
         : `when ${registry}'s window moves on`;
     return `pulls come back ${within}; the next run takes it`;
 }
-const NO_HOLD = { release: () => { }, spend: () => { } };
+const NO_HOLD = { settle: read => read() };
 /** The run's pull budgets, one per registry that sends rate-limit headers. */
 class PullBudgets {
     reserve;
@@ -37841,7 +37850,7 @@ class PullBudgets {
     budget(registry) {
         let budget = this.budgets.get(registry);
         if (!budget) {
-            budget = { inFlight: 0, waiting: [] };
+            budget = { inFlight: 0, readings: 0, waiting: [] };
             this.budgets.set(registry, budget);
         }
         return budget;
@@ -37854,9 +37863,15 @@ class PullBudgets {
         const budget = this.budget(registry);
         const remaining = Math.min(reading.remaining, budget.reading?.remaining ?? Infinity);
         budget.reading = { ...budget.reading, ...reading, remaining };
+        budget.readings++;
     }
     reading(registry) {
         return this.budgets.get(registry)?.reading;
+    }
+    /** Whether pulls from the registry are counted: a reading came, or a 429 said it is spent. */
+    applies(registry) {
+        const budget = this.budgets.get(registry);
+        return budget !== undefined && (budget.reading !== undefined || budget.spent !== undefined);
     }
     /** A 429 said the pull limit is reached: the rest from this registry waits for the next run. */
     exhausted(registry, detail) {
@@ -37881,11 +37896,11 @@ class PullBudgets {
         const budget = this.budgets.get(registry);
         if (!budget || !(await this.waitToFit(registry, budget, cost, what, true)))
             return NO_HOLD;
-        let released = false;
+        let settled = false;
         const release = (spent) => {
-            if (released)
+            if (settled)
                 return;
-            released = true;
+            settled = true;
             budget.inFlight -= cost;
             if (spent && budget.reading) {
                 const remaining = Math.max(0, budget.reading.remaining - cost);
@@ -37895,7 +37910,17 @@ class PullBudgets {
             for (const wake of waiting)
                 wake();
         };
-        return { release: () => release(false), spend: () => release(true) };
+        return {
+            settle: async (read) => {
+                const before = budget.readings;
+                try {
+                    return await read();
+                }
+                finally {
+                    release(budget.readings === before);
+                }
+            }
+        };
     }
     /**
      * Whether `cost` pulls could be taken now (waiting, as take does, for copies in flight),
@@ -37925,13 +37950,15 @@ class PullBudgets {
                 throw this.spentError(registry, budget);
             if (!budget.reading)
                 return false;
-            const free = budget.reading.remaining - this.reserve - budget.inFlight;
+            const spendable = budget.reading.remaining - this.reserve;
+            const free = spendable - budget.inFlight;
             if (cost <= free) {
                 if (take)
                     budget.inFlight += cost;
                 return true;
             }
-            if (budget.inFlight === 0) {
+            // Readings only go down in a run: what does not fit beside nothing in flight never will.
+            if (budget.inFlight === 0 || cost > spendable) {
                 const reserve = this.reserve > 0 ? `, ${this.reserve} kept in reserve` : '';
                 throw new PullBudgetError(`${what} needs ${cost} pull(s) from ${registry} and ${Math.max(0, budget.reading.remaining - this.reserve)} can be spent (${describeReading(budget.reading)}${reserve}); not attempted, ${reopens(registry, budget.reading)}`);
             }
@@ -38004,14 +38031,9 @@ class RegistryClient {
         const hold = this.options.takesPulls
             ? await this.options.budgets?.take(registry, 1, `reading ${repository}:${reference}`)
             : undefined;
-        let res;
-        try {
-            res = await this.send('GET', registry, repository, `manifests/${reference}`);
-        }
-        finally {
-            // The answer's own reading counted this pull (or it was not made).
-            hold?.release();
-        }
+        const get = () => this.send('GET', registry, repository, `manifests/${reference}`);
+        // The answer's own reading counts this pull; without one, it is counted here.
+        const res = hold ? await hold.settle(get) : await get();
         const text = res.body;
         this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
         if (res.status === 404)
@@ -38254,7 +38276,8 @@ class RegistryClient {
         const reading = readRateLimit(res.headers);
         if (!reading)
             return;
-        this.options.budgets?.observe(registry, reading);
+        if (isBudget(reading))
+            this.options.budgets?.observe(registry, reading);
         const { remaining, limit } = reading;
         const low = Math.max(10, Math.floor((limit ?? 100) / 10));
         if (remaining <= low && !this.warnedLow.has(registry)) {
@@ -46182,8 +46205,11 @@ async function expandTagFilters(results, client) {
         catch (error) {
             expanded.push({
                 ...result,
-                status: 'failed',
-                reason: `listing the tags of ${result.source} failed: ${errorMessage(error)}`
+                // A registry that said its pull limit is reached: the next run lists them.
+                status: isDeferred(error) ? 'deferred' : 'failed',
+                reason: isDeferred(error)
+                    ? `the tags of ${result.source} were not listed: ${errorMessage(error)}`
+                    : `listing the tags of ${result.source} failed: ${errorMessage(error)}`
             });
             continue;
         }
@@ -46297,7 +46323,12 @@ async function mirrorOne(result, options, pools, turn) {
         }
         catch (error) {
             lastError = error;
-            // Not attempted for want of pulls: the next run takes it, no retry can help now.
+            // Not attempted for want of pulls: the next run takes it, no retry can help now. Once
+            // copied it was attempted: a budget met while verifying fails it like any other doubt.
+            if (isDeferred(error) && state.copied) {
+                lastError = new ImageError(`copied, but not verified: ${errorMessage(error)}`, true);
+                break;
+            }
             if (isDeferred(error)) {
                 return {
                     ...result,
@@ -46409,9 +46440,13 @@ async function copyOne(result, options, state, compared, pools) {
             if (isDeferred(error))
                 throw error;
             const message = scrub(errorMessage(error), options.secrets);
-            // The engine met the pull limit (Docker Hub's words in its error): the rest waits.
+            // The engine met the pull limit (Docker Hub's words in its error): the rest from that
+            // registry waits. It is the source's, unless only the target is named in the error.
             if (options.budgets && /pull rate limit/i.test(message)) {
-                throw options.budgets.exhausted(source.registry, `the engine was refused: ${message.slice(0, 200)}`);
+                const refusedBy = names(message, target.registry) && !names(message, source.registry)
+                    ? target.registry
+                    : source.registry;
+                throw options.budgets.exhausted(refusedBy, `the engine was refused: ${message.slice(0, 200)}`);
             }
             throw new ImageError(message, isPermanent(error), false, error instanceof EngineError && error.retried);
         }
@@ -46434,6 +46469,13 @@ async function copyOne(result, options, state, compared, pools) {
     const copied = withDigests(result, 'copied', after.digest, expected);
     return { ...copied, ...(await describeTarget(client, target, after.digest)) };
 }
+/** Whether an engine's message names a registry (Docker Hub by any of its hosts). */
+function names(message, registry) {
+    const text = message.toLowerCase();
+    return registry === 'docker.io'
+        ? /\bdocker\.io\b/.test(text)
+        : text.includes(registry.toLowerCase());
+}
 /**
  * Take from the source registry's pull budget what the copy will spend, before it starts.
  * An index not read yet is costed by its size (an upper bound); when that bound does not fit,
@@ -46441,7 +46483,8 @@ async function copyOne(result, options, state, compared, pools) {
  */
 async function takePulls(result, source, expected, options) {
     const { budgets, client } = options;
-    if (!budgets?.reading(source.registry))
+    // A budget once read, or spent by a 429 that gave no reading: either way the copy asks it.
+    if (!budgets?.applies(source.registry))
         return undefined;
     const what = `${result.source}`;
     if (expected.pulls !== undefined)
@@ -46471,15 +46514,14 @@ async function takePulls(result, source, expected, options) {
 async function settlePulls(hold, source, options) {
     if (!hold)
         return;
+    const reference = source.digest ?? source.tag ?? 'latest';
     try {
-        await options.client.headManifest(source.registry, source.repository, source.digest ?? source.tag ?? 'latest');
+        await hold.settle(() => options.client.headManifest(source.registry, source.repository, reference));
     }
-    catch {
-        // Unread, the pulls count as spent: the budget only ever errs on the side of fewer.
-        hold.spend();
-        return;
+    catch (error) {
+        // Unread, the pulls counted as spent: the budget only ever errs on the side of fewer.
+        log_debug(() => `${repositoryName(source)}: the pulls a copy spent could not be read back: ${errorMessage(error)}`);
     }
-    hold.release();
 }
 /** What the target must hold, decided from the source and the tag as they are now. */
 function decide(source, target, options, records) {
@@ -54747,7 +54789,8 @@ function buildSummary(results, context) {
     summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`);
     const deferred = results.filter(r => summary_str(r.status) === 'deferred').length;
     if (deferred > 0) {
-        summary.addRaw(`<p>⏳ <b>${deferred} image(s) deferred</b>: a source registry's pull budget would not allow them now (each reason says when pulls come back). Nothing failed; the next run takes them.</p>`);
+        const failed = results.some(r => summary_str(r.status) === 'failed');
+        summary.addRaw(`<p>⏳ <b>${deferred} image(s) deferred</b>: a source registry's pull budget would not allow them now (each reason says when pulls come back). ${failed ? 'They are not failures' : 'Nothing failed'}; the next run takes them.</p>`);
     }
     const rows = [...results].sort((a, b) => statusOrder(a.status) - statusOrder(b.status));
     // Rows, with their reasons and notes, while they fit: at most MAX_SUMMARY_ROWS, and the
@@ -54966,7 +55009,8 @@ function resultComment(results, details) {
     const top = [RESULT_MARKER, head, ''];
     const deferred = results.filter(r => r.status === 'deferred').length;
     if (deferred > 0) {
-        top.push(`⏳ **${deferred} image(s) deferred:** the source registry's pull budget would not allow them now (each reason says when it comes back). Nothing failed; re-run this workflow after that to mirror them.`, '');
+        const failed = results.some(r => r.status === 'failed');
+        top.push(`⏳ **${deferred} image(s) deferred:** the source registry's pull budget would not allow them now (each reason says when it comes back). ${failed ? 'They are not failures' : 'Nothing failed'}; re-run this workflow after that to mirror them.`, '');
     }
     if (details.run.dryRun)
         top.push('_Dry run: nothing was written to the mirror._', '');

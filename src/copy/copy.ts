@@ -107,8 +107,11 @@ export async function expandTagFilters(
     } catch (error) {
       expanded.push({
         ...result,
-        status: 'failed',
-        reason: `listing the tags of ${result.source} failed: ${errorMessage(error)}`
+        // A registry that said its pull limit is reached: the next run lists them.
+        status: isDeferred(error) ? 'deferred' : 'failed',
+        reason: isDeferred(error)
+          ? `the tags of ${result.source} were not listed: ${errorMessage(error)}`
+          : `listing the tags of ${result.source} failed: ${errorMessage(error)}`
       })
       continue
     }
@@ -260,7 +263,12 @@ async function mirrorOne(
       return { ...done, seconds: (Date.now() - started) / 1000 }
     } catch (error) {
       lastError = error
-      // Not attempted for want of pulls: the next run takes it, no retry can help now.
+      // Not attempted for want of pulls: the next run takes it, no retry can help now. Once
+      // copied it was attempted: a budget met while verifying fails it like any other doubt.
+      if (isDeferred(error) && state.copied) {
+        lastError = new ImageError(`copied, but not verified: ${errorMessage(error)}`, true)
+        break
+      }
       if (isDeferred(error)) {
         return {
           ...result,
@@ -413,10 +421,15 @@ async function copyOne(
     } catch (error) {
       if (isDeferred(error)) throw error
       const message = scrub(errorMessage(error), options.secrets)
-      // The engine met the pull limit (Docker Hub's words in its error): the rest waits.
+      // The engine met the pull limit (Docker Hub's words in its error): the rest from that
+      // registry waits. It is the source's, unless only the target is named in the error.
       if (options.budgets && /pull rate limit/i.test(message)) {
+        const refusedBy =
+          names(message, target.registry) && !names(message, source.registry)
+            ? target.registry
+            : source.registry
         throw options.budgets.exhausted(
-          source.registry,
+          refusedBy,
           `the engine was refused: ${message.slice(0, 200)}`
         )
       }
@@ -450,6 +463,14 @@ async function copyOne(
   return { ...copied, ...(await describeTarget(client, target, after.digest)) }
 }
 
+/** Whether an engine's message names a registry (Docker Hub by any of its hosts). */
+function names(message: string, registry: string): boolean {
+  const text = message.toLowerCase()
+  return registry === 'docker.io'
+    ? /\bdocker\.io\b/.test(text)
+    : text.includes(registry.toLowerCase())
+}
+
 /**
  * Take from the source registry's pull budget what the copy will spend, before it starts.
  * An index not read yet is costed by its size (an upper bound); when that bound does not fit,
@@ -462,7 +483,8 @@ async function takePulls(
   options: CopyOptions
 ): Promise<PullHold | undefined> {
   const { budgets, client } = options
-  if (!budgets?.reading(source.registry)) return undefined
+  // A budget once read, or spent by a 429 that gave no reading: either way the copy asks it.
+  if (!budgets?.applies(source.registry)) return undefined
   const what = `${result.source}`
   if (expected.pulls !== undefined) return budgets.take(source.registry, expected.pulls, what)
   if (expected.pullsAtMost !== undefined) {
@@ -492,18 +514,18 @@ async function settlePulls(
   options: CopyOptions
 ): Promise<void> {
   if (!hold) return
+  const reference = source.digest ?? source.tag ?? 'latest'
   try {
-    await options.client.headManifest(
-      source.registry,
-      source.repository,
-      source.digest ?? source.tag ?? 'latest'
+    await hold.settle(() =>
+      options.client.headManifest(source.registry, source.repository, reference)
     )
-  } catch {
-    // Unread, the pulls count as spent: the budget only ever errs on the side of fewer.
-    hold.spend()
-    return
+  } catch (error) {
+    // Unread, the pulls counted as spent: the budget only ever errs on the side of fewer.
+    debug(
+      () =>
+        `${repositoryName(source)}: the pulls a copy spent could not be read back: ${errorMessage(error)}`
+    )
   }
-  hold.release()
 }
 
 /** What the target must hold, decided from the source and the tag as they are now. */

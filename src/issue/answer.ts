@@ -134,8 +134,9 @@ export function resultComment(
   const top = [RESULT_MARKER, head, '']
   const deferred = results.filter(r => r.status === 'deferred').length
   if (deferred > 0) {
+    const failed = results.some(r => r.status === 'failed')
     top.push(
-      `⏳ **${deferred} image(s) deferred:** the source registry's pull budget would not allow them now (each reason says when it comes back). Nothing failed; re-run this workflow after that to mirror them.`,
+      `⏳ **${deferred} image(s) deferred:** the source registry's pull budget would not allow them now (each reason says when it comes back). ${failed ? 'They are not failures' : 'Nothing failed'}; re-run this workflow after that to mirror them.`,
       ''
     )
   }

@@ -43,7 +43,13 @@ export {
   type Platform
 } from './manifest.js'
 export { isForbiddenHost, type Opened } from './transport.js'
-import { isPullLimit, PullBudgetError, readRateLimit, type PullBudgets } from './pull-budget.js'
+import {
+  isBudget,
+  isPullLimit,
+  PullBudgetError,
+  readRateLimit,
+  type PullBudgets
+} from './pull-budget.js'
 
 /** An image config is a few KiB; getBlobJson's default ceiling. */
 const MAX_BLOB_JSON_BYTES = 1024 * 1024
@@ -123,13 +129,9 @@ export class RegistryClient {
     const hold = this.options.takesPulls
       ? await this.options.budgets?.take(registry, 1, `reading ${repository}:${reference}`)
       : undefined
-    let res
-    try {
-      res = await this.send('GET', registry, repository, `manifests/${reference}`)
-    } finally {
-      // The answer's own reading counted this pull (or it was not made).
-      hold?.release()
-    }
+    const get = () => this.send('GET', registry, repository, `manifests/${reference}`)
+    // The answer's own reading counts this pull; without one, it is counted here.
+    const res = hold ? await hold.settle(get) : await get()
     const text = res.body
     this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1)
     if (res.status === 404) return undefined
@@ -473,7 +475,7 @@ export class RegistryClient {
   private watchRateLimit(registry: string, res: Pick<Answer, 'headers'>): void {
     const reading = readRateLimit(res.headers)
     if (!reading) return
-    this.options.budgets?.observe(registry, reading)
+    if (isBudget(reading)) this.options.budgets?.observe(registry, reading)
     const { remaining, limit } = reading
     const low = Math.max(10, Math.floor((limit ?? 100) / 10))
     if (remaining <= low && !this.warnedLow.has(registry)) {

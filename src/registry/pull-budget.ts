@@ -7,8 +7,9 @@
  *
  * So the budget is read from the answers (never assumed), every pull is taken
  * from it before it is made, and what does not fit is not attempted: it is
- * `deferred` to the next run. A registry whose answers carry no such headers
- * has no budget here.
+ * `deferred` to the next run. A registry whose answers carry no such headers,
+ * or whose window is short (GitLab's are per minute: waiting is the answer
+ * there, and the transport's retry does it), has no budget here.
  */
 import { MirrorError } from '../common/errors.js'
 
@@ -45,13 +46,23 @@ export function readRateLimit(headers: Headers): RateLimitReading | undefined {
   }
 }
 
+/** The shortest window worth budgeting: under it a refused pull is worth waiting for. */
+export const BUDGET_WINDOW_SECONDS = 3600
+
+/** Whether a reading is a pull budget for the run: a window of an hour or more, stated. */
+export function isBudget(reading: RateLimitReading | undefined): reading is RateLimitReading {
+  return (reading?.windowSeconds ?? 0) >= BUDGET_WINDOW_SECONDS
+}
+
 /**
- * A 429 that says the pull budget is spent: Docker Hub's wording, or its headers at 0. A bare
- * 429 (the abuse limit, or any registry throttling requests) is not one: it passes.
+ * A 429 that says the pull budget is spent: Docker Hub's wording, or a budget's headers at 0.
+ * A bare 429 (the abuse limit, a short window, any registry throttling requests) is not one:
+ * it passes, to be retried after its Retry-After.
  */
 export function isPullLimit(status: number, headers: Headers, body = ''): boolean {
   if (status !== 429) return false
-  return /pull rate limit/i.test(body) || readRateLimit(headers)?.remaining === 0
+  const reading = readRateLimit(headers)
+  return /pull rate limit/i.test(body) || (isBudget(reading) && reading.remaining === 0)
 }
 
 /** `6 h`, `90 min`, `45 s`. */
@@ -91,18 +102,22 @@ function reopens(registry: string, reading: RateLimitReading | undefined): strin
   return `pulls come back ${within}; the next run takes it`
 }
 
-/** Pulls held for a copy in flight; released once what it spent can be read. */
+/** Pulls held for a request or copy in flight, until what it spent can be read. */
 export interface PullHold {
-  /** What the pulls bought is in a later reading: they go back. */
-  release(): void
-  /** What they bought cannot be read: count them all as spent. */
-  spend(): void
+  /**
+   * Make `read`, a request whose answer counts the pulls held (the GET itself, or a HEAD after a
+   * copy), and settle: when a reading arrived while it ran, the held pulls go back (the reading
+   * counted them); when none did, they count as spent, so the budget errs on the side of fewer.
+   */
+  settle<T>(read: () => Promise<T>): Promise<T>
 }
 
-const NO_HOLD: PullHold = { release: () => {}, spend: () => {} }
+const NO_HOLD: PullHold = { settle: read => read() }
 
 interface Budget {
   reading?: RateLimitReading
+  /** Readings observed so far: a hold settles against a reading only when one came. */
+  readings: number
   /** Pulls taken by requests and copies still in flight. */
   inFlight: number
   /** Set once a 429 said the budget is spent: nothing more is asked of it in this run. */
@@ -120,7 +135,7 @@ export class PullBudgets {
   private budget(registry: string): Budget {
     let budget = this.budgets.get(registry)
     if (!budget) {
-      budget = { inFlight: 0, waiting: [] }
+      budget = { inFlight: 0, readings: 0, waiting: [] }
       this.budgets.set(registry, budget)
     }
     return budget
@@ -134,10 +149,17 @@ export class PullBudgets {
     const budget = this.budget(registry)
     const remaining = Math.min(reading.remaining, budget.reading?.remaining ?? Infinity)
     budget.reading = { ...budget.reading, ...reading, remaining }
+    budget.readings++
   }
 
   reading(registry: string): RateLimitReading | undefined {
     return this.budgets.get(registry)?.reading
+  }
+
+  /** Whether pulls from the registry are counted: a reading came, or a 429 said it is spent. */
+  applies(registry: string): boolean {
+    const budget = this.budgets.get(registry)
+    return budget !== undefined && (budget.reading !== undefined || budget.spent !== undefined)
   }
 
   /** A 429 said the pull limit is reached: the rest from this registry waits for the next run. */
@@ -164,10 +186,10 @@ export class PullBudgets {
   async take(registry: string, cost: number, what = 'this image'): Promise<PullHold> {
     const budget = this.budgets.get(registry)
     if (!budget || !(await this.waitToFit(registry, budget, cost, what, true))) return NO_HOLD
-    let released = false
+    let settled = false
     const release = (spent: boolean) => {
-      if (released) return
-      released = true
+      if (settled) return
+      settled = true
       budget.inFlight -= cost
       if (spent && budget.reading) {
         const remaining = Math.max(0, budget.reading.remaining - cost)
@@ -176,7 +198,16 @@ export class PullBudgets {
       const waiting = budget.waiting.splice(0)
       for (const wake of waiting) wake()
     }
-    return { release: () => release(false), spend: () => release(true) }
+    return {
+      settle: async read => {
+        const before = budget.readings
+        try {
+          return await read()
+        } finally {
+          release(budget.readings === before)
+        }
+      }
+    }
   }
 
   /**
@@ -209,12 +240,14 @@ export class PullBudgets {
     for (;;) {
       if (budget.spent) throw this.spentError(registry, budget)
       if (!budget.reading) return false
-      const free = budget.reading.remaining - this.reserve - budget.inFlight
+      const spendable = budget.reading.remaining - this.reserve
+      const free = spendable - budget.inFlight
       if (cost <= free) {
         if (take) budget.inFlight += cost
         return true
       }
-      if (budget.inFlight === 0) {
+      // Readings only go down in a run: what does not fit beside nothing in flight never will.
+      if (budget.inFlight === 0 || cost > spendable) {
         const reserve = this.reserve > 0 ? `, ${this.reserve} kept in reserve` : ''
         throw new PullBudgetError(
           `${what} needs ${cost} pull(s) from ${registry} and ${Math.max(0, budget.reading.remaining - this.reserve)} can be spent (${describeReading(budget.reading)}${reserve}); not attempted, ${reopens(registry, budget.reading)}`

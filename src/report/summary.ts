@@ -191,8 +191,9 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
   summary.addRaw(`<p>${escapeHtml(totalsLine(results))}</p>`)
   const deferred = results.filter(r => str(r.status) === 'deferred').length
   if (deferred > 0) {
+    const failed = results.some(r => str(r.status) === 'failed')
     summary.addRaw(
-      `<p>⏳ <b>${deferred} image(s) deferred</b>: a source registry's pull budget would not allow them now (each reason says when pulls come back). Nothing failed; the next run takes them.</p>`
+      `<p>⏳ <b>${deferred} image(s) deferred</b>: a source registry's pull budget would not allow them now (each reason says when pulls come back). ${failed ? 'They are not failures' : 'Nothing failed'}; the next run takes them.</p>`
     )
   }
 
