@@ -42,8 +42,10 @@ const EMPTY = {
 }
 /** Records kept per subject in a fallback index (a tag fed by several sources' runs stays small). */
 const MAX_RECORDS = 8
-/** Referrers looked at per subject, and the longest record read. */
+/** Records looked at per subject, pages of the referrers API read, and the longest record read. */
 const MAX_REFERRERS = 256
+const MAX_REFERRER_PAGES = 4
+const MAX_REFERRERS_BYTES = 1024 * 1024
 const MAX_RECORD_CHARS = 16 * 1024
 const MAX_PLATFORMS = 256
 
@@ -90,9 +92,9 @@ export class MirrorRecords {
     sourceDigest: string
   ): Promise<MirrorRecord | undefined> {
     try {
-      const records = (await this.referrers(where, subject))
-        .filter(d => d.artifactType === RECORD_TYPE)
-        .map(d => parseRecord(d.annotations?.[RECORD_ANNOTATION]))
+      const records = ourRecords(await this.referrers(where, subject)).map(d =>
+        parseRecord(d.annotations?.[RECORD_ANNOTATION])
+      )
       const found = records.find(r => r?.source === source && r.sourceDigest === sourceDigest)
       debug(
         () =>
@@ -163,38 +165,57 @@ export class MirrorRecords {
     return descriptorsOf(index?.body)
   }
 
-  /** The API's answer, or undefined when the registry has no referrers API. */
+  /**
+   * The API's answer (our records in its pages, a bounded number of them), or undefined when
+   * the registry has no referrers API. A registry may ignore the artifactType filter, so pages
+   * are followed and filtered here.
+   */
   private async fromApi(where: Where, subject: string): Promise<Descriptor[] | undefined> {
     if (this.referrersApi.get(where.registry) === false) return undefined
-    let res
-    try {
-      res = await this.client.send(
-        'GET',
-        where.registry,
-        where.repository,
-        `referrers/${subject}?artifactType=${encodeURIComponent(RECORD_TYPE)}`,
-        { maxBytes: 1024 * 1024 }
-      )
-    } catch (error) {
-      // A registry without the API may answer 400, 405 or the like; anything temporary is not
-      // an answer about the API.
-      if (error instanceof RegistryError && isPermanent(error)) {
-        this.referrersApi.set(where.registry, false)
+    const { registry, repository } = where
+    const found: Descriptor[] = []
+    let next: string | undefined =
+      `referrers/${subject}?artifactType=${encodeURIComponent(RECORD_TYPE)}`
+    for (let page = 0; next; page++) {
+      if (page === MAX_REFERRER_PAGES || found.length >= MAX_REFERRERS) {
+        debug(() => `${registry}/${repository}@${subject}: referrers past page ${page} not read`)
+        break
+      }
+      let res
+      try {
+        res = await this.client.send('GET', registry, repository, next, {
+          maxBytes: MAX_REFERRERS_BYTES
+        })
+      } catch (error) {
+        if (error instanceof RegistryError && error.status === 0) {
+          // An answer over the bound: the API is there, its list is not read (a pull spent instead).
+          this.referrersApi.set(registry, true)
+          debug(() => `${registry}/${repository}@${subject}: referrers list too long, not read`)
+          return found
+        }
+        // A registry without the API may answer 400, 405 or the like; anything temporary is
+        // not an answer about the API.
+        if (page === 0 && error instanceof RegistryError && isPermanent(error)) {
+          this.referrersApi.set(registry, false)
+          return undefined
+        }
+        throw error
+      }
+      // The spec's registries answer an empty index rather than 404 for a subject without any.
+      if (res.status === 404) {
+        if (page > 0) break
+        this.referrersApi.set(registry, false)
         return undefined
       }
-      throw error
+      this.referrersApi.set(registry, true)
+      try {
+        found.push(...ourRecords(descriptorsOf(JSON.parse(res.body) as unknown)))
+      } catch {
+        break
+      }
+      next = this.client.nextPage(res, registry, repository)
     }
-    // The spec's registries answer an empty index rather than 404 for a subject without any.
-    if (res.status === 404) {
-      this.referrersApi.set(where.registry, false)
-      return undefined
-    }
-    this.referrersApi.set(where.registry, true)
-    try {
-      return descriptorsOf(JSON.parse(res.body) as unknown)
-    } catch {
-      return []
-    }
+    return found
   }
 
   private async hasReferrersApi(where: Where, subject: string): Promise<boolean> {
@@ -208,10 +229,25 @@ export class MirrorRecords {
   private async addToFallback(where: Where, subject: string, record: Descriptor): Promise<void> {
     const tag = fallbackTag(subject)
     const index = await this.client.getManifest(where.registry, where.repository, tag)
-    const others = descriptorsOf(index?.body).filter(d => d.digest !== record.digest)
-    // The oldest of our own records go first, so one subject never gathers more than a few.
+    const all = descriptorsOf(index?.body)
+    // Other tools' referrers (signatures, SBOMs) are kept whole, or the index is left alone.
+    if (all.length > MAX_REFERRERS) {
+      debug(
+        () =>
+          `${where.registry}/${where.repository}:${tag}: ${all.length} referrers; no record added`
+      )
+      return
+    }
+    const others = all.filter(d => d.digest !== record.digest)
+    // Records of this source's older indexes go first, then the oldest of the rest, so one
+    // subject never gathers more than a few.
+    const source = parseRecord(record.annotations?.[RECORD_ANNOTATION])?.source
     const ours = others.filter(d => d.artifactType === RECORD_TYPE)
-    const drop = new Set(ours.slice(0, Math.max(0, ours.length - (MAX_RECORDS - 1))))
+    const stale = ours.filter(
+      d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source
+    )
+    const kept = ours.filter(d => !stale.includes(d))
+    const drop = new Set([...stale, ...kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1)))])
     const manifests = [...others.filter(d => !drop.has(d)), record]
     const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }))
     await putManifest(this.client, where.registry, where.repository, tag, OCI_INDEX, bytes)
@@ -222,13 +258,16 @@ async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
   yield bytes
 }
 
-/** The descriptors of an index (a referrers list), bounded; anything else is none. */
+/** The descriptors of an index (a referrers list); anything else is none. */
 function descriptorsOf(body: unknown): Descriptor[] {
   const manifests = (body as { manifests?: unknown } | undefined)?.manifests
   if (!Array.isArray(manifests)) return []
-  return manifests
-    .slice(0, MAX_REFERRERS)
-    .filter((d): d is Descriptor => typeof d === 'object' && d !== null)
+  return manifests.filter((d): d is Descriptor => typeof d === 'object' && d !== null)
+}
+
+/** Our records among referrers, at most MAX_REFERRERS (filtered first: others may be many). */
+function ourRecords(descriptors: Descriptor[]): Descriptor[] {
+  return descriptors.filter(d => d.artifactType === RECORD_TYPE).slice(0, MAX_REFERRERS)
 }
 
 /** A record read back from the target's answer: every field checked, anything odd is none. */

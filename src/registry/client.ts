@@ -212,15 +212,18 @@ export class RegistryClient {
       } catch {
         throw new RegistryError(`${registry}/${repository}: the tag list is not JSON`, 200, true)
       }
-      const link = res.headers.link
-      const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(
-        Array.isArray(link) ? (link[0] ?? '') : (link ?? '')
-      )
-      next = target
-        ? this.relativeToRepository(target[1] as string, registry, repository)
-        : undefined
+      next = this.nextPage(res, registry, repository)
     }
     return tags
+  }
+
+  /** The next page of a listing (`Link: <...>; rel="next"`), as a path for `send`; undefined at the end. */
+  nextPage(res: Pick<Answer, 'headers'>, registry: string, repository: string): string | undefined {
+    const link = res.headers.link
+    const target = /<([^>]+)>\s*;\s*rel="?next"?/.exec(
+      Array.isArray(link) ? (link[0] ?? '') : (link ?? '')
+    )
+    return target ? this.relativeToRepository(target[1] as string, registry, repository) : undefined
   }
 
   /** The API root of a registry: Docker Hub's lives elsewhere; insecure hosts use HTTP. */
