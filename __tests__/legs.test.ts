@@ -29,6 +29,16 @@ describe('splitIntoLegs', () => {
     expect(splitIntoLegs(results, 16)).toEqual([[0], [3]])
   })
 
+  it('takes what the caller says it takes (the plan job: deferred ones too)', () => {
+    const results = [
+      result('library/a', '1', 'deferred'),
+      result('library/b', '1', 'unchanged'),
+      result('library/a', '2')
+    ]
+    const take = (r: MirrorResult) => r.status === 'planned' || r.status === 'deferred'
+    expect(splitIntoLegs(results, 16, take)).toEqual([[0, 2]])
+  })
+
   it('never splits a repository, and never makes more legs than repositories or max-legs', () => {
     const results = [
       ...['1', '2', '3', '4'].map(t => result('library/big', t)),

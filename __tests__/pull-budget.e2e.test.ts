@@ -66,6 +66,51 @@ function run(images: Seeded[], prefix: string, extra: Record<string, string> = {
 /** What a copy of an image spends: its manifest, or the index and each child. */
 const cost = (image: Seeded) => 1 + image.pushed.children.length
 
+const tmp = (what: string) => fs.mkdtempSync(path.join(os.tmpdir(), `pull-budget-${what}-`))
+
+/**
+ * A matrix run as the reusable workflow makes it: the plan job, each leg in its own job (the
+ * plan file downloaded into a fresh results-dir), then the report over their artifacts.
+ * `legEnv` is the legs' environment (another runner: another login, another budget).
+ */
+async function matrixRun(
+  inputs: Record<string, string>,
+  legEnv: Record<string, string> = {},
+  onPlanned: () => void = () => {}
+) {
+  const planDir = tmp('plan')
+  const plan = await runActionAsync(
+    { ...inputs, mode: 'plan', 'results-dir': planDir },
+    { timeoutMs: 180_000 }
+  )
+  expect(plan.code).toBe(0)
+  onPlanned()
+  const legs = Number(plan.outputs.legs)
+  const reportDir = tmp('report')
+  fs.mkdirSync(path.join(reportDir, 'image-mirror-plan'))
+  fs.copyFileSync(
+    path.join(planDir, 'plan.json'),
+    path.join(reportDir, 'image-mirror-plan', 'plan.json')
+  )
+  const legRuns = []
+  for (let leg = 1; leg <= legs; leg++) {
+    const dir = tmp(`leg${leg}`)
+    fs.copyFileSync(path.join(planDir, 'plan.json'), path.join(dir, 'plan.json'))
+    const run = await runActionAsync(
+      { ...inputs, mode: 'copy', leg: String(leg), 'results-dir': dir },
+      { timeoutMs: 180_000, env: legEnv }
+    )
+    expect(run.code).toBe(0)
+    legRuns.push(run)
+    const sub = path.join(reportDir, `image-mirror-results-${leg}`)
+    fs.mkdirSync(sub)
+    const file = `results-leg-${leg}.json`
+    fs.copyFileSync(path.join(dir, file), path.join(sub, file))
+  }
+  const report = await runActionAsync({ mode: 'report', 'results-dir': reportDir })
+  return { plan, legs: legRuns, report }
+}
+
 describeEngines('Docker Hub pull budget', () => {
   beforeAll(async () => {
     await ensureTools()
@@ -242,6 +287,119 @@ describeEngines('Docker Hub pull budget', () => {
     } finally {
       fs.rmSync(dockerConfig, { recursive: true, force: true })
       await accountHub.close()
+    }
+  })
+
+  it('a matrix run: a subset the plan finds current without a record goes to a leg, which records it; the next plan reads no index', async () => {
+    const images = (await seed(`matrix-${engine.name}`, 4)).filter(i => i.pushed.children.length)
+    const platforms = 'linux/arm64'
+    const inputs = {
+      images: images.map(i => `${hub.host}/${i.repository}:1`).join('\n'),
+      target: `${target.host}/matrix-${engine.name}`,
+      ...engine.inputs(),
+      username: AUTH.username,
+      password: AUTH.password,
+      'insecure-registries': `${hub.host},${target.host}`,
+      platforms
+    }
+    // Mirrored by an earlier run, then the records taken away: a mirror made before records.
+    const first = await runActionAsync(inputs, { timeoutMs: 180_000 })
+    expect(resultsOf(first).map(r => r.status)).toEqual(['copied', 'copied'])
+    const basic = `Basic ${Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')}`
+    for (const result of resultsOf(first)) {
+      const [repository, tag] = result.target.slice(target.host.length + 1).split(':')
+      const url = `http://${target.host}/v2/${repository}/manifests`
+      const head = await fetch(`${url}/${tag}`, {
+        method: 'HEAD',
+        headers: {
+          authorization: basic,
+          accept:
+            'application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.docker.distribution.manifest.list.v2+json'
+        }
+      })
+      const subject = String(head.headers.get('docker-content-digest'))
+      const empty = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        manifests: []
+      })
+      const put = await fetch(`${url}/${subject.replace(':', '-')}`, {
+        method: 'PUT',
+        headers: {
+          authorization: basic,
+          'content-type': 'application/vnd.oci.image.index.v1+json'
+        },
+        body: empty
+      })
+      expect(put.status).toBe(201)
+    }
+
+    const before = hub.pulls()
+    let planPulls = 0
+    const unrecorded = await matrixRun(inputs, {}, () => (planPulls = hub.pulls() - before))
+    const planned = resultsOf(unrecorded.plan)
+    // Found current by reading each index (a pull each), and handed on to be recorded.
+    expect(planned.map(r => r.status)).toEqual(['planned', 'planned'])
+    expect(planned.map(r => r.note)).toEqual([
+      expect.stringMatching(/up to date; left to a leg to write its mirror record/),
+      expect.stringMatching(/up to date; left to a leg to write its mirror record/)
+    ])
+    // One repository per image: a leg each.
+    expect(unrecorded.legs).toHaveLength(2)
+    expect(resultsOf(unrecorded.report).map(r => r.status)).toEqual(['unchanged', 'unchanged'])
+    expect(unrecorded.report.code).toBe(0)
+    // A pull for each index the plan read; the legs read them again only where no record
+    // could tell them (the target's index is theirs to read, free).
+    expect(planPulls).toBe(2)
+    const legPulls = hub.pulls() - before - planPulls
+    expect(legPulls).toBeLessThanOrEqual(2)
+
+    const again = hub.manifestGets().length
+    const recorded = await matrixRun(inputs)
+    expect(resultsOf(recorded.plan).map(r => r.status)).toEqual(['unchanged', 'unchanged'])
+    expect(recorded.plan.outputs.legs).toBe('0')
+    expect(hub.manifestGets().length - again).toBe(0)
+    console.log(
+      `pull-budget.e2e (engine ${engine.name}) matrix, 2 subsets without records: the plan ${planPulls} pull(s), the legs ${legPulls}; the next run 0 manifest GETs`
+    )
+  })
+
+  it('a matrix run: what the plan job cannot afford, legs with their own budget (a login) copy', async () => {
+    const images = (await seed(`legs-${engine.name}`, 4)).filter(i => i.pushed.children.length)
+    const hubWithAccount = await startDockerHub({
+      upstream: { host: upstream.host },
+      limits: { anonymous: 0, accounts: { legs: { password: 'Legs-acc0unt-pass', limit: 20 } } }
+    })
+    const dockerConfig = tmp('docker-config')
+    try {
+      const auth = Buffer.from('legs:Legs-acc0unt-pass').toString('base64')
+      fs.writeFileSync(
+        path.join(dockerConfig, 'config.json'),
+        JSON.stringify({ auths: { [hubWithAccount.host]: { auth } } })
+      )
+      const inputs = {
+        images: images.map(i => `${hubWithAccount.host}/${i.repository}:1`).join('\n'),
+        target: `${target.host}/legs-${engine.name}`,
+        ...engine.inputs(),
+        username: AUTH.username,
+        password: AUTH.password,
+        'insecure-registries': `${hubWithAccount.host},${target.host}`,
+        platforms: 'linux/arm64'
+      }
+      const run = await matrixRun(inputs, { DOCKER_CONFIG: dockerConfig })
+      const planStatuses = resultsOf(run.plan).map(r => r.status)
+      // The plan's own budget (anonymous, spent) could not read the indexes: deferred there.
+      expect(planStatuses).toEqual(['deferred', 'deferred'])
+      expect(run.plan.outputs.legs).toBe('2')
+      expect(resultsOf(run.report).map(r => r.status)).toEqual(['copied', 'copied'])
+      expect(run.report.code).toBe(0)
+      expect(
+        hubWithAccount.manifestGets().filter(r => r.identity?.startsWith('ip:') && r.status !== 401)
+      ).toEqual([])
+      expect(hubWithAccount.tooManyRequests()).toEqual([])
+    } finally {
+      fs.rmSync(dockerConfig, { recursive: true, force: true })
+      await hubWithAccount.close()
     }
   })
 

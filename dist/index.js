@@ -39242,7 +39242,7 @@ function targetRepository(result) {
 function groupByRepository(results, include) {
     const groups = new Map();
     results.forEach((result, index) => {
-        if (!include(result))
+        if (!include(result, index))
             return;
         const key = targetRepository(result);
         const group = groups.get(key);
@@ -46436,6 +46436,14 @@ async function compareOne(result, options, state, pools) {
             if (options.engine && !expected.recorded) {
                 await record(result, target, present, expected, options, pools);
             }
+            if (!options.engine &&
+                options.leaveUnrecorded &&
+                !expected.recorded &&
+                needsRecord(present, expected)) {
+                const left = withDigests(result, 'planned', undefined, expected);
+                const why = 'up to date; left to a leg to write its mirror record, so later runs need not read the source index';
+                return { done: { ...left, note: [left.note, why].filter(Boolean).join('; ') } };
+            }
             return { done: withDigests(result, 'unchanged', present.digest, expected) };
         }
         log_debug(() => `${result.target}: holds ${present?.digest || 'nothing'}, not what the source has; to copy`);
@@ -46571,15 +46579,19 @@ function decide(source, target, options, records) {
         records
     });
 }
+/** Whether a subset the target holds wants a record: a whole image is told by its digest. */
+function needsRecord(held, expected) {
+    // A registry that sent no size or type cannot be named as a subject.
+    if (!expected.record || held.digest === expected.sourceDigest)
+        return false;
+    return Boolean(held.digest && held.mediaType && held.size > 0);
+}
 /**
  * Write the mirror record of a verified subset (see record.ts). It only saves the next run a
  * pull, so a failure fails no image: it is said once per registry.
  */
 async function record(result, target, held, expected, options, pools) {
-    // A whole image is told by its digest; a registry that sent no size or type cannot be named.
-    if (!expected.record || held.digest === expected.sourceDigest)
-        return;
-    if (!held.digest || !held.mediaType || !(held.size > 0))
+    if (!needsRecord(held, expected))
         return;
     const source = parse(result.source);
     try {
@@ -48818,6 +48830,7 @@ async function mirror(results, inputs, options = {}) {
             secrets: inputs.password ? [inputs.password] : [],
             warn: m => core_warning(safeLog(m)),
             budgets,
+            ...(options.leaveUnrecorded ? { leaveUnrecorded: true } : {}),
             onRetry: (r, retry) => core_info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
             onResult: r => core_info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
@@ -55931,7 +55944,7 @@ async function planThenCopy(requests, inputs, allowlist, extent, onAccepted) {
     }
     startGroup(extent === 'copy' ? 'Copy' : 'Compare with the target');
     try {
-        return await mirror(results, { ...inputs, dryRun: extent !== 'copy' }, { anonymousSources: open !== undefined });
+        return await mirror(results, { ...inputs, dryRun: extent !== 'copy' }, { anonymousSources: open !== undefined, leaveUnrecorded: extent === 'legs' });
     }
     finally {
         endGroup();
@@ -56560,11 +56573,11 @@ async function runLintAllowlist(inputs) {
  */
 
 /**
- * Indices of the results to copy (status `planned`), split into at most
+ * Indices of the results to copy (status `planned`, or as `include` says), split into at most
  * `maxLegs` legs; each leg lists its indices in plan order. No leg is empty.
  */
-function splitIntoLegs(results, maxLegs) {
-    const groups = groupByRepository(results, result => result.status === 'planned');
+function splitIntoLegs(results, maxLegs, include = r => r.status === 'planned') {
+    const groups = groupByRepository(results, include);
     const count = Math.min(Math.max(1, maxLegs), groups.length);
     const legs = Array.from({ length: count }, () => []);
     // Largest first; ties keep plan order, so the same list always gives the same legs.
@@ -56596,8 +56609,11 @@ function matrixOf(legs) {
 
 /** Decide what must be copied and split it into legs; copy nothing, answer nothing yet. */
 async function runPlan(inputs) {
-    const { results, expanded, platforms, problem, issue } = await planRequests(inputs, 'compare');
-    const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs);
+    const { results, expanded, platforms, problem, issue } = await planRequests(inputs, inputs.dryRun ? 'compare' : 'legs');
+    // Deferred here is this job's pull budget: each leg reads its own (another runner, often
+    // another address), so the legs try them.
+    const toLegs = (r, i) => r.status === 'planned' || (r.status === 'deferred' && expanded[i]?.status === 'planned');
+    const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs, toLegs);
     const work = {};
     // A leg starts from the image as planned, not from the comparison's notes and digests.
     for (const index of legs.flat())

@@ -47,6 +47,11 @@ export interface CopyOptions {
   warn?: (message: string) => void
   /** The run's pull budgets: a copy takes the pulls it will spend first, or is deferred. */
   budgets?: PullBudgets
+  /**
+   * With no engine (a plan job): a platform subset found current by reading the source index
+   * is left planned, so a leg, which may write, leaves the record that spares later runs a pull.
+   */
+  leaveUnrecorded?: boolean
 }
 
 export interface RetryInfo {
@@ -365,6 +370,17 @@ async function compareOne(
       if (options.engine && !expected.recorded) {
         await record(result, target, present, expected, options, pools)
       }
+      if (
+        !options.engine &&
+        options.leaveUnrecorded &&
+        !expected.recorded &&
+        needsRecord(present, expected)
+      ) {
+        const left = withDigests(result, 'planned', undefined, expected)
+        const why =
+          'up to date; left to a leg to write its mirror record, so later runs need not read the source index'
+        return { done: { ...left, note: [left.note, why].filter(Boolean).join('; ') } }
+      }
       return { done: withDigests(result, 'unchanged', present.digest, expected) }
     }
     debug(
@@ -543,6 +559,18 @@ function decide(
   })
 }
 
+/** Whether a subset the target holds wants a record: a whole image is told by its digest. */
+function needsRecord(
+  held: ManifestHead,
+  expected: Expectation
+): expected is Expectation & {
+  record: NonNullable<Expectation['record']>
+} {
+  // A registry that sent no size or type cannot be named as a subject.
+  if (!expected.record || held.digest === expected.sourceDigest) return false
+  return Boolean(held.digest && held.mediaType && held.size > 0)
+}
+
 /**
  * Write the mirror record of a verified subset (see record.ts). It only saves the next run a
  * pull, so a failure fails no image: it is said once per registry.
@@ -555,9 +583,7 @@ async function record(
   options: CopyOptions,
   pools: Pools
 ): Promise<void> {
-  // A whole image is told by its digest; a registry that sent no size or type cannot be named.
-  if (!expected.record || held.digest === expected.sourceDigest) return
-  if (!held.digest || !held.mediaType || !(held.size > 0)) return
+  if (!needsRecord(held, expected)) return
   const source = parse(result.source)
   try {
     await pools.records.write(target, held, {

@@ -41,6 +41,8 @@ export interface MirrorOptions {
    * credentials may read a source no allowlist vetted (an open mirror's issue requests).
    */
   anonymousSources?: boolean
+  /** A dry run whose legs copy: a subset found current without a record is left planned. */
+  leaveUnrecorded?: boolean
 }
 
 /** The registries the planned images are read from, each once. */
@@ -139,6 +141,7 @@ export async function mirror(
       secrets: inputs.password ? [inputs.password] : [],
       warn: m => core.warning(safeLog(m)),
       budgets,
+      ...(options.leaveUnrecorded ? { leaveUnrecorded: true } : {}),
       onRetry: (r, retry) =>
         core.info(
           safeLog(

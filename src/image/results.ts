@@ -58,11 +58,11 @@ export function targetRepository(result: MirrorResult): string {
 /** Indices of the results `include` keeps, grouped by target repository, in order of first appearance. */
 export function groupByRepository(
   results: readonly MirrorResult[],
-  include: (result: MirrorResult) => boolean
+  include: (result: MirrorResult, index: number) => boolean
 ): number[][] {
   const groups = new Map<string, number[]>()
   results.forEach((result, index) => {
-    if (!include(result)) return
+    if (!include(result, index)) return
     const key = targetRepository(result)
     const group = groups.get(key)
     if (group) group.push(index)

@@ -11,8 +11,15 @@ import { isOpenMirror, planRequests, problemOf } from './requests.js'
 
 /** Decide what must be copied and split it into legs; copy nothing, answer nothing yet. */
 export async function runPlan(inputs: PlanInputs): Promise<void> {
-  const { results, expanded, platforms, problem, issue } = await planRequests(inputs, 'compare')
-  const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs)
+  const { results, expanded, platforms, problem, issue } = await planRequests(
+    inputs,
+    inputs.dryRun ? 'compare' : 'legs'
+  )
+  // Deferred here is this job's pull budget: each leg reads its own (another runner, often
+  // another address), so the legs try them.
+  const toLegs = (r: MirrorResult, i: number) =>
+    r.status === 'planned' || (r.status === 'deferred' && expanded[i]?.status === 'planned')
+  const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs, toLegs)
   const work: PlanFile['work'] = {}
   // A leg starts from the image as planned, not from the comparison's notes and digests.
   for (const index of legs.flat()) work[index] = expanded[index] as MirrorResult

@@ -60,10 +60,12 @@ function openMirror(
 }
 
 /**
- * How far a job takes the planned images: copy them, compare them with the target (a plan
- * job, a dry run), or only plan them (a dry run that contacts no registry).
+ * How far a job takes the planned images: copy them, compare them with the target (a dry
+ * run), compare them for legs that copy (a plan job: a platform subset found current without a
+ * mirror record is left planned, for a leg to record, since this job writes nothing), or only
+ * plan them (a dry run that contacts no registry).
  */
-export type Extent = 'copy' | 'compare' | 'plan-only'
+export type Extent = 'copy' | 'compare' | 'legs' | 'plan-only'
 
 /** Plan, then compare and copy as far as `extent` says. */
 async function planThenCopy(
@@ -93,7 +95,7 @@ async function planThenCopy(
     return await mirror(
       results,
       { ...inputs, dryRun: extent !== 'copy' },
-      { anonymousSources: open !== undefined }
+      { anonymousSources: open !== undefined, leaveUnrecorded: extent === 'legs' }
     )
   } finally {
     core.endGroup()

@@ -19,11 +19,15 @@ export interface Matrix {
 }
 
 /**
- * Indices of the results to copy (status `planned`), split into at most
+ * Indices of the results to copy (status `planned`, or as `include` says), split into at most
  * `maxLegs` legs; each leg lists its indices in plan order. No leg is empty.
  */
-export function splitIntoLegs(results: readonly MirrorResult[], maxLegs: number): number[][] {
-  const groups = groupByRepository(results, result => result.status === 'planned')
+export function splitIntoLegs(
+  results: readonly MirrorResult[],
+  maxLegs: number,
+  include: (result: MirrorResult, index: number) => boolean = r => r.status === 'planned'
+): number[][] {
+  const groups = groupByRepository(results, include)
   const count = Math.min(Math.max(1, maxLegs), groups.length)
   const legs: number[][] = Array.from({ length: count }, () => [])
   // Largest first; ties keep plan order, so the same list always gives the same legs.
