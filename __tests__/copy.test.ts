@@ -321,48 +321,29 @@ describe('copyImages with pull budgets', () => {
     expect(engine.requests).toEqual([])
   })
 
-  it("the engine's pull-limit error defers that image and the rest from the source, untried", async () => {
+  /** Copy `two`, one at a time, the first refused by the engine with `message`. */
+  async function refusedOnce(message: string) {
     const store = images()
     const budgets = new PullBudgets()
     budgets.observe('src.io', reading(50))
-    const engine = fakeEngine(store, {
-      'dst.io/a/x:1': [
-        new EngineError(
-          'GET https://src.io/v2/a/x/manifests/sha256:1: TOOMANYREQUESTS: You have reached your pull rate limit.',
-          false
-        )
-      ]
-    })
-    const out = await copyImages(two, {
-      ...base,
-      concurrency: 1,
-      client: fakeClient(store),
-      engine,
-      budgets
-    })
+    const engine = fakeEngine(store, { 'dst.io/a/x:1': [new EngineError(message, false)] })
+    const client = fakeClient(store)
+    const out = await copyImages(two, { ...base, concurrency: 1, client, engine, budgets })
+    return { out, engine, budgets }
+  }
+
+  it("the engine's pull-limit error defers that image and the rest from the source, untried", async () => {
+    const { out, engine } = await refusedOnce(
+      'GET https://src.io/v2/a/x/manifests/sha256:1: TOOMANYREQUESTS: You have reached your pull rate limit.'
+    )
     expect(out.map(r => r.status)).toEqual(['deferred', 'deferred'])
     expect(engine.requests.map(r => r.target)).toEqual(['dst.io/a/x:1'])
   })
 
   it('a pull-limit error naming only the target spends the target, not the source', async () => {
-    const store = images()
-    const budgets = new PullBudgets()
-    budgets.observe('src.io', reading(50))
-    const engine = fakeEngine(store, {
-      'dst.io/a/x:1': [
-        new EngineError(
-          'HEAD https://dst.io/v2/a/x/blobs/sha256:1: You have reached your pull rate limit',
-          false
-        )
-      ]
-    })
-    const out = await copyImages(two, {
-      ...base,
-      concurrency: 1,
-      client: fakeClient(store),
-      engine,
-      budgets
-    })
+    const { out, budgets } = await refusedOnce(
+      'HEAD https://dst.io/v2/a/x/blobs/sha256:1: You have reached your pull rate limit'
+    )
     expect(out.map(r => r.status)).toEqual(['deferred', 'copied'])
     expect(out[0]?.reason).toMatch(/^dst\.io said its pull limit is reached/)
     expect(budgets.applies('dst.io')).toBe(true)
