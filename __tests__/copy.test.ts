@@ -23,10 +23,19 @@ const INDEX = 'application/vnd.oci.image.index.v1+json'
 const IMAGE = 'application/vnd.oci.image.manifest.v1+json'
 
 /** A client over an in-memory map of `registry/repo:ref` → head. */
-function fakeClient(store: Map<string, ManifestHead>, tags: string[] = []) {
+function fakeClient(
+  store: Map<string, ManifestHead>,
+  tags: string[] = [],
+  headers: Record<string, string> = {}
+) {
   const calls: string[] = []
   const client = {
     calls,
+    /** Only the HEAD after a copy comes this way; `headers` are its answer's. */
+    async send(method: string, registry: string, repository: string, path: string) {
+      calls.push(`${method} ${registry}/${repository}/${path}`)
+      return { status: 200, headers, body: '', bytes: Buffer.alloc(0) }
+    },
     async headManifest(registry: string, repository: string, reference: string) {
       calls.push(`HEAD ${registry}/${repository}:${reference}`)
       return store.get(`${registry}/${repository}:${reference}`)
@@ -374,15 +383,16 @@ describe('copyImages with pull budgets', () => {
     const store = images()
     const budgets = new PullBudgets()
     budgets.observe('src.io', reading(10))
-    const client = fakeClient(store)
-    const out = await copyImages([two[0] as MirrorResult], {
-      ...base,
-      client,
-      engine: fakeEngine(store),
-      budgets
-    })
-    expect(out[0]?.status).toBe('copied')
-    // The stand-in client's answers carry no readings: the pull is counted as spent.
+    const copy = (client: ReturnType<typeof fakeClient>) =>
+      copyImages([two[0] as MirrorResult], { ...base, client, engine: fakeEngine(store), budgets })
+    // The HEAD after the copy carries a reading (which counted the copy's pull): it goes back.
+    const counted = fakeClient(store, [], { 'ratelimit-remaining': '10;w=21600' })
+    expect((await copy(counted))[0]?.status).toBe('copied')
+    expect(counted.calls).toContain('HEAD src.io/a/x/manifests/1')
+    expect(budgets.reading('src.io')?.remaining).toBe(10)
+    store.delete('dst.io/a/x:1')
+    // Without a reading in that answer, the pull is counted as spent.
+    expect((await copy(fakeClient(store)))[0]?.status).toBe('copied')
     expect(budgets.reading('src.io')?.remaining).toBe(9)
   })
 })

@@ -129,6 +129,38 @@ describe('mergeResults', () => {
     expect(merged.results[0]?.status).toBe('copied')
     expect(merged.warnings).toEqual(['leg 1 reported twice; the later results are used'])
   })
+
+  it('an image the plan found up to date, given a leg only for its record, stays up to date whatever the leg did', () => {
+    const dir = tmp()
+    const current = { ...image('b', 'unchanged'), digest: DIGEST, note: 'a leg writes its record' }
+    writePlan(dir, {
+      id: 'run-1',
+      created: '2026-11-24T00:00:00.000Z',
+      target: 'r.example.com/m',
+      platforms: ['linux/arm64'],
+      dryRun: false,
+      results: [image('a', 'planned'), current, { ...image('c', 'unchanged'), digest: DIGEST }],
+      legs: [[0, 1], [2]],
+      work: { 0: image('a', 'planned'), 1: image('b', 'planned'), 2: image('c', 'planned') },
+      current: [1, 2]
+    })
+    const plan = readPlan(dir)
+    // Leg 1 ran out of pulls for it; leg 2 never reported.
+    writeLegResults(dir, plan, 1, [
+      { index: 0, result: copied('a') },
+      { index: 1, result: { ...image('b', 'deferred'), reason: 'needs 3 pull(s)' } }
+    ])
+    const merged = mergeResults(plan, dir)
+    expect(merged.results.map(r => r.status)).toEqual(['copied', 'unchanged', 'unchanged'])
+    expect(merged.results[1]).toMatchObject({
+      digest: DIGEST,
+      note: 'a leg writes its record; its mirror record was not written (needs 3 pull(s))'
+    })
+    expect(merged.results[2]?.note).toBe(
+      'its mirror record was not written (its leg never reported)'
+    )
+    expect(merged.missing).toEqual([2])
+  })
 })
 
 describe('checkLegResult: a leg file is not trusted', () => {

@@ -65,7 +65,12 @@ describe('PullBudgets', () => {
   it('a registry without readings holds nothing and defers nothing', async () => {
     const budgets = new PullBudgets()
     const hold = await budgets.take('r.example', 1000)
-    expect(await hold.settle(() => Promise.resolve('read'))).toBe('read')
+    expect(
+      await hold.settle(
+        () => Promise.resolve('read'),
+        () => false
+      )
+    ).toBe('read')
     expect(await budgets.fits('r.example', 1000)).toBe(true)
     expect(budgets.applies('r.example')).toBe(false)
   })
@@ -76,7 +81,10 @@ describe('PullBudgets', () => {
     const hold = await budgets.take('hub', 3)
     // The copy in flight might spend less than it holds, so this waits rather than defers.
     const pending = budgets.take('hub', 2, 'docker.io/library/nginx:1')
-    await hold.settle(async () => budgets.observe('hub', reading(1)))
+    await hold.settle(
+      async () => budgets.observe('hub', reading(1)),
+      () => true
+    )
     await expect(pending).rejects.toThrow(
       'docker.io/library/nginx:1 needs 2 pull(s) from hub and 1 can be spent (1 of 10 pulls left per 6 h); not attempted, pulls come back within 6 h (the window hub gives); the next run takes it'
     )
@@ -95,12 +103,18 @@ describe('PullBudgets', () => {
       )
     )
     // The copy spent 2 of its 4: a reading says so, then its hold goes back.
-    await first.settle(async () => budgets.observe('hub', reading(2)))
+    await first.settle(
+      async () => budgets.observe('hub', reading(2)),
+      () => true
+    )
     await new Promise(resolve => setImmediate(resolve))
     expect(taken).toHaveLength(1)
     expect(deferred).toHaveLength(0)
     // Once that copy is done, nothing is in flight: the other two cannot fit, and are deferred.
-    await taken[0]?.settle(async () => budgets.observe('hub', reading(0)))
+    await taken[0]?.settle(
+      async () => budgets.observe('hub', reading(0)),
+      () => true
+    )
     await Promise.all(waiting)
     expect(taken).toHaveLength(1)
     expect(deferred.map(isDeferred)).toEqual([true, true])
@@ -111,7 +125,12 @@ describe('PullBudgets', () => {
     budgets.observe('hub', reading(5))
     budgets.observe('hub', reading(9))
     expect(budgets.reading('hub')?.remaining).toBe(5)
-    await (await budgets.take('hub', 2)).settle(async () => budgets.observe('hub', reading(5)))
+    await (
+      await budgets.take('hub', 2)
+    ).settle(
+      async () => budgets.observe('hub', reading(5)),
+      () => true
+    )
     await expect(budgets.take('hub', 3, 'an image')).rejects.toThrow(
       'an image needs 3 pull(s) from hub and 2 can be spent (5 of 10 pulls left per 6 h, 3 kept in reserve)'
     )
@@ -133,21 +152,44 @@ describe('PullBudgets', () => {
     budgets.observe('hub', reading(5))
     const hold = await budgets.take('hub', 3)
     // The read after the copy came back without a reading.
-    await hold.settle(() => Promise.resolve())
+    await hold.settle(
+      () => Promise.resolve(),
+      () => false
+    )
     expect(budgets.reading('hub')?.remaining).toBe(2)
     await expect(budgets.take('hub', 3, 'an index')).rejects.toThrow(
       'an index needs 3 pull(s) from hub and 2 can be spent (2 of 10 pulls left per 6 h); not attempted, pulls come back within 6 h (the window hub gives); the next run takes it'
     )
   })
 
+  it("another request's reading arriving meanwhile does not settle this one's pulls", async () => {
+    const budgets = new PullBudgets()
+    budgets.observe('hub', reading(6))
+    const hold = await budgets.take('hub', 4)
+    // A reading came (from a request made before the copy's pulls), but not in this answer.
+    await hold.settle(
+      async () => budgets.observe('hub', reading(6)),
+      () => false
+    )
+    expect(budgets.reading('hub')?.remaining).toBe(2)
+  })
+
   it('a read that fails settles its pulls as spent, and its error is not swallowed', async () => {
     const budgets = new PullBudgets()
     budgets.observe('hub', reading(6))
     const hold = await budgets.take('hub', 4)
-    await expect(hold.settle(() => Promise.reject(new Error('cut')))).rejects.toThrow('cut')
+    await expect(
+      hold.settle(
+        () => Promise.reject(new Error('cut')),
+        () => true
+      )
+    ).rejects.toThrow('cut')
     expect(budgets.reading('hub')?.remaining).toBe(2)
     // Settled once: a second settle gives nothing back and takes nothing more.
-    await hold.settle(async () => budgets.observe('hub', reading(2)))
+    await hold.settle(
+      async () => budgets.observe('hub', reading(2)),
+      () => true
+    )
     expect(await budgets.fits('hub', 2)).toBe(true)
     expect(await budgets.fits('hub', 3)).toBe(false)
   })
@@ -160,7 +202,10 @@ describe('PullBudgets', () => {
       'an index needs 5 pull(s) from hub and 4 can be spent'
     )
     expect(await budgets.fits('hub', 5)).toBe(false)
-    await inFlight.settle(async () => budgets.observe('hub', reading(3)))
+    await inFlight.settle(
+      async () => budgets.observe('hub', reading(3)),
+      () => true
+    )
   })
 
   it('a 429 with no reading still makes the registry counted, and everything after it waits', async () => {

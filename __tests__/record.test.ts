@@ -174,21 +174,22 @@ describe('MirrorRecords.write on the fallback tag', () => {
   }
   const fallback = subject.replace(':', '-')
 
-  it("replaces this source's older records, keeps other tools' referrers", async () => {
+  it("keeps a few records per source (tags of one source share a subject), the newest, and other tools' referrers", async () => {
+    const older = ['1', '2', '3', '4'].map(c => descriptor(record(nginx, d(c)), d(c)))
     const manifests = new Map<string, unknown>([
       [
         fallback,
         {
           manifests: [
             signature(1),
-            descriptor(record(nginx, d('1')), d('a')),
-            descriptor(record('docker.io/library/other', d('3')), d('b'))
+            ...older,
+            descriptor(record('docker.io/library/other', d('6')), d('b'))
           ]
         }
       ]
     ])
     const client = fakeClient({ refuse: new RegistryError('HTTP 404', 404, true), manifests })
-    await new MirrorRecords(client).write(where, head, record(nginx, d('2')))
+    await new MirrorRecords(client).write(where, head, record(nginx, d('7')))
     const index = manifests.get(fallback) as {
       manifests: { digest: string; annotations?: Record<string, string> }[]
     }
@@ -197,7 +198,11 @@ describe('MirrorRecords.write on the fallback tag', () => {
         ? (JSON.parse(m.annotations[ANNOTATION] as string) as MirrorRecord).sourceDigest
         : m.digest
     )
-    expect(sources).toEqual([signature(1).digest, d('3'), d('2')])
+    // Four of nginx at most: the oldest (d('1')) gives way to the new one.
+    expect(sources).toEqual([signature(1).digest, d('2'), d('3'), d('4'), d('6'), d('7')])
+    // And the tag whose record is d('4') still finds it.
+    const records = new MirrorRecords(client)
+    expect(await records.find(where, subject, nginx, d('4'))).toEqual(record(nginx, d('4')))
   })
 
   it('leaves an index of more referrers than it reads alone rather than drop any', async () => {

@@ -236,7 +236,8 @@ describeEngines('mirror.yml run as written', current => {
         copied: String(IMAGES),
         unchanged: '0',
         failed: '0',
-        rejected: '1'
+        rejected: '1',
+        deferred: '0'
       })
       const all = results(run)
       expect(all).toHaveLength(IMAGES + 1)
@@ -374,7 +375,8 @@ describeEngines('mirror.yml run as written', current => {
         copied: '',
         unchanged: '',
         failed: '',
-        rejected: ''
+        rejected: '',
+        deferred: ''
       })
     }, 60_000)
 

@@ -37792,6 +37792,10 @@ const BUDGET_WINDOW_SECONDS = 3600;
 function isBudget(reading) {
     return (reading?.windowSeconds ?? 0) >= BUDGET_WINDOW_SECONDS;
 }
+/** Whether an answer carried a budget's reading (which then counted the request's pulls). */
+function carriesBudget(headers) {
+    return isBudget(readRateLimit(headers));
+}
 /**
  * A 429 that says the pull budget is spent: Docker Hub's wording, or a budget's headers at 0.
  * A bare 429 (the abuse limit, a short window, any registry throttling requests) is not one:
@@ -37850,7 +37854,7 @@ class PullBudgets {
     budget(registry) {
         let budget = this.budgets.get(registry);
         if (!budget) {
-            budget = { inFlight: 0, readings: 0, waiting: [] };
+            budget = { inFlight: 0, waiting: [] };
             this.budgets.set(registry, budget);
         }
         return budget;
@@ -37863,7 +37867,6 @@ class PullBudgets {
         const budget = this.budget(registry);
         const remaining = Math.min(reading.remaining, budget.reading?.remaining ?? Infinity);
         budget.reading = { ...budget.reading, ...reading, remaining };
-        budget.readings++;
     }
     reading(registry) {
         return this.budgets.get(registry)?.reading;
@@ -37911,13 +37914,15 @@ class PullBudgets {
                 wake();
         };
         return {
-            settle: async (read) => {
-                const before = budget.readings;
+            settle: async (read, counted) => {
+                let answered = false;
                 try {
-                    return await read();
+                    const answer = await read();
+                    answered = counted(answer);
+                    return answer;
                 }
                 finally {
-                    release(budget.readings === before);
+                    release(!answered);
                 }
             }
         };
@@ -38033,7 +38038,7 @@ class RegistryClient {
             : undefined;
         const get = () => this.send('GET', registry, repository, `manifests/${reference}`);
         // The answer's own reading counts this pull; without one, it is counted here.
-        const res = hold ? await hold.settle(get) : await get();
+        const res = hold ? await hold.settle(get, answer => carriesBudget(answer.headers)) : await get();
         const text = res.body;
         this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1);
         if (res.status === 404)
@@ -38994,6 +38999,8 @@ const EMPTY = {
 };
 /** Records kept per subject in a fallback index (a tag fed by several sources' runs stays small). */
 const MAX_RECORDS = 8;
+/** Of those, records of one source (tags of one source sharing a subject, say `:latest` and `:1`). */
+const MAX_RECORDS_PER_SOURCE = 4;
 /** Records looked at per subject, pages of the referrers API read, and the longest record read. */
 const MAX_REFERRERS = 256;
 const MAX_REFERRER_PAGES = 4;
@@ -39142,13 +39149,15 @@ class MirrorRecords {
             return;
         }
         const others = all.filter(d => d.digest !== record.digest);
-        // Records of this source's older indexes go first, then the oldest of the rest, so one
-        // subject never gathers more than a few.
+        // The oldest go first: of this source's records beyond a few (several tags of one source
+        // can share a subject, each with its own source index), then of all beyond MAX_RECORDS.
         const source = parseRecord(record.annotations?.[RECORD_ANNOTATION])?.source;
         const ours = others.filter(d => d.artifactType === RECORD_TYPE);
-        const stale = ours.filter(d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source);
-        const kept = ours.filter(d => !stale.includes(d));
-        const drop = new Set([...stale, ...kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1)))]);
+        const same = ours.filter(d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source);
+        const drop = new Set(same.slice(0, Math.max(0, same.length - (MAX_RECORDS_PER_SOURCE - 1))));
+        const kept = ours.filter(d => !drop.has(d));
+        for (const d of kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1))))
+            drop.add(d);
         const manifests = [...others.filter(d => !drop.has(d)), record];
         const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
         await putManifest(this.client, where.registry, where.repository, tag, OCI_INDEX, bytes);
@@ -46440,9 +46449,10 @@ async function compareOne(result, options, state, pools) {
                 options.leaveUnrecorded &&
                 !expected.recorded &&
                 needsRecord(present, expected)) {
-                const left = withDigests(result, 'planned', undefined, expected);
-                const why = 'up to date; left to a leg to write its mirror record, so later runs need not read the source index';
-                return { done: { ...left, note: [left.note, why].filter(Boolean).join('; ') } };
+                const current = withDigests(result, 'unchanged', present.digest, expected);
+                const why = 'a leg writes its mirror record, so later runs need not read the source index';
+                const note = [current.note, why].filter(Boolean).join('; ');
+                return { done: { ...current, note, recordByLeg: true } };
             }
             return { done: withDigests(result, 'unchanged', present.digest, expected) };
         }
@@ -46561,9 +46571,11 @@ async function takePulls(result, source, expected, options) {
 async function settlePulls(hold, source, options) {
     if (!hold)
         return;
+    const { client } = options;
     const reference = source.digest ?? source.tag ?? 'latest';
     try {
-        await hold.settle(() => options.client.headManifest(source.registry, source.repository, reference));
+        const path = `manifests/${reference}`;
+        await hold.settle(() => client.send('HEAD', source.registry, source.repository, path), answer => carriesBudget(answer.headers));
     }
     catch (error) {
         // Unread, the pulls counted as spent: the budget only ever errs on the side of fewer.
@@ -46608,7 +46620,7 @@ async function record(result, target, held, expected, options, pools) {
         if (pools.unrecorded.has(target.registry))
             return;
         pools.unrecorded.add(target.registry);
-        options.warn?.(`${target.registry}: a mirror record could not be written (${message}); platform subsets there stay correct, but checking them reads the source index (a pull on Docker Hub) on every run`);
+        options.warn?.(`${target.registry}: a mirror record could not be written (${message}); platform subsets there stay correct, but checking them reads the source index (a pull on Docker Hub) on every run, in a matrix run in the plan and a leg`);
     }
 }
 function withDigests(result, status, digest, expected) {
@@ -48969,6 +48981,7 @@ function mergeResults(plan, dir) {
         byLeg.set(data.leg, data);
     }
     const results = plan.results.map(r => ({ ...r }));
+    const current = new Set(Array.isArray(plan.current) ? plan.current : []);
     const missing = [];
     plan.legs.forEach((indices, i) => {
         const leg = i + 1;
@@ -48990,6 +49003,14 @@ function mergeResults(plan, dir) {
                 warnings.push(`leg ${leg}: image ${index} ${checked.problem}; counted as failed`);
             }
             const result = checked && 'result' in checked ? checked.result : undefined;
+            const settled = current.has(index) ? results[index] : undefined;
+            // Up to date already: a leg that did not get as far as its record changes nothing else.
+            if (settled && result?.status !== 'unchanged' && result?.status !== 'copied') {
+                const why = result?.reason ?? (file ? 'its leg did not report it' : 'its leg never reported');
+                const note = [settled.note, `its mirror record was not written (${why})`];
+                results[index] = { ...settled, note: note.filter(Boolean).join('; ') };
+                continue;
+            }
             results[index] = result ?? {
                 ...planned,
                 status: 'failed',
@@ -56611,12 +56632,19 @@ function matrixOf(legs) {
 async function runPlan(inputs) {
     const { results, expanded, platforms, problem, issue } = await planRequests(inputs, inputs.dryRun ? 'compare' : 'legs');
     // Deferred here is this job's pull budget: each leg reads its own (another runner, often
-    // another address), so the legs try them.
-    const toLegs = (r, i) => r.status === 'planned' || (r.status === 'deferred' && expanded[i]?.status === 'planned');
+    // another address), so the legs try them. A tag filter whose listing was deferred stays so:
+    // a leg works on single images only.
+    const handedOn = (r, i) => r.status === 'deferred' && expanded[i]?.status === 'planned';
+    const toLegs = (r, i) => r.status === 'planned' || r.recordByLeg === true || handedOn(r, i);
     const legs = issue?.skip ? [] : splitIntoLegs(results, inputs.maxLegs, toLegs);
+    const inLegs = new Set(legs.flat());
+    const current = [...inLegs].filter(i => results[i]?.recordByLeg).sort((a, b) => a - b);
+    const deferred = [...inLegs].filter(i => handedOn(results[i], i)).length;
+    // The mark is the plan's business only: results and outputs never carry it.
+    const settled = results.map(({ recordByLeg: _mark, ...result }) => result);
     const work = {};
     // A leg starts from the image as planned, not from the comparison's notes and digests.
-    for (const index of legs.flat())
+    for (const index of inLegs)
         work[index] = expanded[index];
     const { GITHUB_RUN_ID: runId = 'local', GITHUB_RUN_ATTEMPT: attempt = '1' } = process.env;
     const file = writePlan(inputs.resultsDir, {
@@ -56628,21 +56656,28 @@ async function runPlan(inputs) {
         ...problemOf(problem),
         ...(issue ? { issue: issueRecord(issue) } : {}),
         ...(isOpenMirror(inputs) ? { anonymousSources: true } : {}),
-        results,
+        results: settled,
         legs,
-        work
+        work,
+        ...(current.length > 0 ? { current } : {})
     });
     const matrix = matrixOf(legs);
     setOutput('matrix', JSON.stringify(matrix));
     setOutput('legs', String(legs.length));
-    const toCopy = legs.reduce((n, leg) => n + leg.length, 0);
+    const toCopy = inLegs.size - current.length - deferred;
     const sizes = matrix.include.map(l => l.images);
+    const also = [
+        current.length > 0 ? `${current.length} up to date, for their mirror records` : '',
+        deferred > 0
+            ? `${deferred} this job's pull budget deferred, for the legs to try with theirs`
+            : ''
+    ].filter(Boolean);
     const remark = legs.length === 0
         ? 'Nothing to copy: no legs.'
-        : `${toCopy} image(s) to copy over ${legs.length} leg(s) of ${Math.min(...sizes)} to ${Math.max(...sizes)} image(s); the report job merges what they copy.`;
+        : `${toCopy} image(s) to copy${also.length > 0 ? ` (and ${also.join('; ')})` : ''} over ${legs.length} leg(s) of ${Math.min(...sizes)} to ${Math.max(...sizes)} image(s); the report job merges what they copy.`;
     core_info(`${remark} Plan written to ${file}.`);
     // Failures found while planning are reported (and fail the run) in the report job.
-    await publishResults(results, {
+    await publishResults(settled, {
         dryRun: inputs.dryRun,
         ...problemOf(problem),
         remarks: [remark],

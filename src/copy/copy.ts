@@ -10,7 +10,12 @@ import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
 import { MirrorRecords } from './record.js'
-import { isDeferred, type PullBudgets, type PullHold } from '../registry/pull-budget.js'
+import {
+  carriesBudget,
+  isDeferred,
+  type PullBudgets,
+  type PullHold
+} from '../registry/pull-budget.js'
 import { parseReference, repositoryName, type ImageReference } from '../image/references.js'
 import {
   formatPlatform,
@@ -49,7 +54,8 @@ export interface CopyOptions {
   budgets?: PullBudgets
   /**
    * With no engine (a plan job): a platform subset found current by reading the source index
-   * is left planned, so a leg, which may write, leaves the record that spares later runs a pull.
+   * is marked `recordByLeg`, so a leg, which may write, leaves the record that spares later
+   * runs a pull.
    */
   leaveUnrecorded?: boolean
 }
@@ -376,10 +382,10 @@ async function compareOne(
         !expected.recorded &&
         needsRecord(present, expected)
       ) {
-        const left = withDigests(result, 'planned', undefined, expected)
-        const why =
-          'up to date; left to a leg to write its mirror record, so later runs need not read the source index'
-        return { done: { ...left, note: [left.note, why].filter(Boolean).join('; ') } }
+        const current = withDigests(result, 'unchanged', present.digest, expected)
+        const why = 'a leg writes its mirror record, so later runs need not read the source index'
+        const note = [current.note, why].filter(Boolean).join('; ')
+        return { done: { ...current, note, recordByLeg: true } }
       }
       return { done: withDigests(result, 'unchanged', present.digest, expected) }
     }
@@ -530,10 +536,13 @@ async function settlePulls(
   options: CopyOptions
 ): Promise<void> {
   if (!hold) return
+  const { client } = options
   const reference = source.digest ?? source.tag ?? 'latest'
   try {
-    await hold.settle(() =>
-      options.client.headManifest(source.registry, source.repository, reference)
+    const path = `manifests/${reference}`
+    await hold.settle(
+      () => client.send('HEAD', source.registry, source.repository, path),
+      answer => carriesBudget(answer.headers)
     )
   } catch (error) {
     // Unread, the pulls counted as spent: the budget only ever errs on the side of fewer.
@@ -598,7 +607,7 @@ async function record(
     if (pools.unrecorded.has(target.registry)) return
     pools.unrecorded.add(target.registry)
     options.warn?.(
-      `${target.registry}: a mirror record could not be written (${message}); platform subsets there stay correct, but checking them reads the source index (a pull on Docker Hub) on every run`
+      `${target.registry}: a mirror record could not be written (${message}); platform subsets there stay correct, but checking them reads the source index (a pull on Docker Hub) on every run, in a matrix run in the plan and a leg`
     )
   }
 }

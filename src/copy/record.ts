@@ -42,6 +42,8 @@ const EMPTY = {
 }
 /** Records kept per subject in a fallback index (a tag fed by several sources' runs stays small). */
 const MAX_RECORDS = 8
+/** Of those, records of one source (tags of one source sharing a subject, say `:latest` and `:1`). */
+const MAX_RECORDS_PER_SOURCE = 4
 /** Records looked at per subject, pages of the referrers API read, and the longest record read. */
 const MAX_REFERRERS = 256
 const MAX_REFERRER_PAGES = 4
@@ -239,15 +241,16 @@ export class MirrorRecords {
       return
     }
     const others = all.filter(d => d.digest !== record.digest)
-    // Records of this source's older indexes go first, then the oldest of the rest, so one
-    // subject never gathers more than a few.
+    // The oldest go first: of this source's records beyond a few (several tags of one source
+    // can share a subject, each with its own source index), then of all beyond MAX_RECORDS.
     const source = parseRecord(record.annotations?.[RECORD_ANNOTATION])?.source
     const ours = others.filter(d => d.artifactType === RECORD_TYPE)
-    const stale = ours.filter(
+    const same = ours.filter(
       d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source
     )
-    const kept = ours.filter(d => !stale.includes(d))
-    const drop = new Set([...stale, ...kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1)))])
+    const drop = new Set(same.slice(0, Math.max(0, same.length - (MAX_RECORDS_PER_SOURCE - 1))))
+    const kept = ours.filter(d => !drop.has(d))
+    for (const d of kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1)))) drop.add(d)
     const manifests = [...others.filter(d => !drop.has(d)), record]
     const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }))
     await putManifest(this.client, where.registry, where.repository, tag, OCI_INDEX, bytes)

@@ -41,7 +41,7 @@ export interface MirrorOptions {
    * credentials may read a source no allowlist vetted (an open mirror's issue requests).
    */
   anonymousSources?: boolean
-  /** A dry run whose legs copy: a subset found current without a record is left planned. */
+  /** A dry run whose legs copy: a subset found current without a record is marked for a leg. */
   leaveUnrecorded?: boolean
 }
 

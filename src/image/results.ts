@@ -39,6 +39,11 @@ export interface MirrorResult {
   size?: number
   /** Wall time spent on this image, retries included. */
   seconds?: number
+  /**
+   * Internal to a plan job, never in outputs: up to date, and handed to a leg only so that
+   * the leg (which may write) leaves its mirror record.
+   */
+  recordByLeg?: true
 }
 
 export type Counts = Record<Status, number>

@@ -62,7 +62,7 @@ function openMirror(
 /**
  * How far a job takes the planned images: copy them, compare them with the target (a dry
  * run), compare them for legs that copy (a plan job: a platform subset found current without a
- * mirror record is left planned, for a leg to record, since this job writes nothing), or only
+ * mirror record is marked for a leg to record, since this job writes nothing), or only
  * plan them (a dry run that contacts no registry).
  */
 export type Extent = 'copy' | 'compare' | 'legs' | 'plan-only'

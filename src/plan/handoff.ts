@@ -36,6 +36,11 @@ export interface PlanFile {
   legs: number[][]
   /** The images of `legs`, by index, as a leg must start from them (status `planned`). */
   work: Record<number, MirrorResult>
+  /**
+   * Indices the plan found up to date (`unchanged` in `results`) and gave a leg only to write
+   * their mirror records: whatever becomes of the leg, they stay up to date.
+   */
+  current?: number[]
 }
 
 export interface LegFile {
@@ -179,6 +184,7 @@ export function mergeResults(plan: PlanFile, dir: string): Merged {
   }
 
   const results = plan.results.map(r => ({ ...r }))
+  const current = new Set(Array.isArray(plan.current) ? plan.current : [])
   const missing: number[] = []
   plan.legs.forEach((indices, i) => {
     const leg = i + 1
@@ -198,6 +204,15 @@ export function mergeResults(plan: PlanFile, dir: string): Merged {
         warnings.push(`leg ${leg}: image ${index} ${checked.problem}; counted as failed`)
       }
       const result = checked && 'result' in checked ? checked.result : undefined
+      const settled = current.has(index) ? (results[index] as MirrorResult) : undefined
+      // Up to date already: a leg that did not get as far as its record changes nothing else.
+      if (settled && result?.status !== 'unchanged' && result?.status !== 'copied') {
+        const why =
+          result?.reason ?? (file ? 'its leg did not report it' : 'its leg never reported')
+        const note = [settled.note, `its mirror record was not written (${why})`]
+        results[index] = { ...settled, note: note.filter(Boolean).join('; ') }
+        continue
+      }
       results[index] = result ?? {
         ...planned,
         status: 'failed',

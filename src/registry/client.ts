@@ -44,6 +44,7 @@ export {
 } from './manifest.js'
 export { isForbiddenHost, type Opened } from './transport.js'
 import {
+  carriesBudget,
   isBudget,
   isPullLimit,
   PullBudgetError,
@@ -131,7 +132,7 @@ export class RegistryClient {
       : undefined
     const get = () => this.send('GET', registry, repository, `manifests/${reference}`)
     // The answer's own reading counts this pull; without one, it is counted here.
-    const res = hold ? await hold.settle(get) : await get()
+    const res = hold ? await hold.settle(get, answer => carriesBudget(answer.headers)) : await get()
     const text = res.body
     this.manifestGets.set(registry, (this.manifestGets.get(registry) ?? 0) + 1)
     if (res.status === 404) return undefined

@@ -54,6 +54,11 @@ export function isBudget(reading: RateLimitReading | undefined): reading is Rate
   return (reading?.windowSeconds ?? 0) >= BUDGET_WINDOW_SECONDS
 }
 
+/** Whether an answer carried a budget's reading (which then counted the request's pulls). */
+export function carriesBudget(headers: Headers): boolean {
+  return isBudget(readRateLimit(headers))
+}
+
 /**
  * A 429 that says the pull budget is spent: Docker Hub's wording, or a budget's headers at 0.
  * A bare 429 (the abuse limit, a short window, any registry throttling requests) is not one:
@@ -106,18 +111,17 @@ function reopens(registry: string, reading: RateLimitReading | undefined): strin
 export interface PullHold {
   /**
    * Make `read`, a request whose answer counts the pulls held (the GET itself, or a HEAD after a
-   * copy), and settle: when a reading arrived while it ran, the held pulls go back (the reading
-   * counted them); when none did, they count as spent, so the budget errs on the side of fewer.
+   * copy), and settle: when its answer carried a reading (`counted` says), the held pulls go
+   * back, that reading having counted them; otherwise (no reading, or the read failed) they
+   * count as spent, so the budget errs on the side of fewer.
    */
-  settle<T>(read: () => Promise<T>): Promise<T>
+  settle<T>(read: () => Promise<T>, counted: (answer: T) => boolean): Promise<T>
 }
 
 const NO_HOLD: PullHold = { settle: read => read() }
 
 interface Budget {
   reading?: RateLimitReading
-  /** Readings observed so far: a hold settles against a reading only when one came. */
-  readings: number
   /** Pulls taken by requests and copies still in flight. */
   inFlight: number
   /** Set once a 429 said the budget is spent: nothing more is asked of it in this run. */
@@ -135,7 +139,7 @@ export class PullBudgets {
   private budget(registry: string): Budget {
     let budget = this.budgets.get(registry)
     if (!budget) {
-      budget = { inFlight: 0, readings: 0, waiting: [] }
+      budget = { inFlight: 0, waiting: [] }
       this.budgets.set(registry, budget)
     }
     return budget
@@ -149,7 +153,6 @@ export class PullBudgets {
     const budget = this.budget(registry)
     const remaining = Math.min(reading.remaining, budget.reading?.remaining ?? Infinity)
     budget.reading = { ...budget.reading, ...reading, remaining }
-    budget.readings++
   }
 
   reading(registry: string): RateLimitReading | undefined {
@@ -199,12 +202,14 @@ export class PullBudgets {
       for (const wake of waiting) wake()
     }
     return {
-      settle: async read => {
-        const before = budget.readings
+      settle: async (read, counted) => {
+        let answered = false
         try {
-          return await read()
+          const answer = await read()
+          answered = counted(answer)
+          return answer
         } finally {
-          release(budget.readings === before)
+          release(!answered)
         }
       }
     }
