@@ -5,7 +5,8 @@
 import { GO_HELP } from '../scripts/lib/crane-release.mjs'
 import * as path from 'node:path'
 
-const CRANE_TITLE = /\(engine crane\)/
+/** Tests left out without Go: crane's, and those needing the tests' own Go programs. */
+const CRANE_TITLE = /\(engine crane\)|\(needs Go\)/
 
 export default class CraneReporter {
   onRunComplete(_contexts, results) {
@@ -25,7 +26,7 @@ export default class CraneReporter {
     const lines = [
       '',
       bar,
-      `!! crane could not be built: ${total} end-to-end test(s) with the default engine were LEFT OUT.`,
+      `!! crane could not be built: ${total} end-to-end test(s) with the default engine or other Go programs were LEFT OUT.`,
       `!! Why: ${missing}`,
       ...(missing.includes(GO_HELP) ? [] : [`!! ${GO_HELP}.`]),
       '!! Left out, per file:',

@@ -1,13 +1,18 @@
 // Jest global set-up: build crane from its Go module once (cached in .tools/),
-// so the end-to-end suites can run every path with the action's default engine.
+// so the end-to-end suites can run every path with the action's default engine,
+// and the tests' registry with the referrers API (__fixtures__/refreg).
 // Without Go the crane suites are skipped and crane-reporter.mjs says so in
 // npm test's closing lines; with IMAGE_MIRROR_REQUIRE_CRANE=1 (CI) a missing
 // crane fails the run instead.
 import { buildCrane, CRANE_VERSION } from '../scripts/lib/crane-release.mjs'
+import { buildReferrersRegistry } from '../scripts/lib/local-registry.mjs'
 
 export default function globalSetup() {
   try {
-    buildCrane({ log: line => process.stderr.write(`\n${line}\n`) })
+    const log = line => process.stderr.write(`\n${line}\n`)
+    buildCrane({ log })
+    // The tests' registry with the referrers API (__fixtures__/refreg): Go, like crane.
+    buildReferrersRegistry({ log })
     delete process.env.IMAGE_MIRROR_CRANE_MISSING
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error)

@@ -12,4 +12,12 @@ export function buildGoTool(options: {
   version: string
   log?: (line: string) => void
 }): string
+/** A test program of this repository's own, built from its folder (cached by a hash of its files). */
+export function buildLocalGoTool(options: {
+  name: string
+  dir: string
+  log?: (line: string) => void
+}): string
+/** The built local program's path, or undefined; never builds. */
+export function builtLocalGoTool(options: { name: string; dir: string }): string | undefined
 export function buildRegsync(options?: { log?: (line: string) => void }): string

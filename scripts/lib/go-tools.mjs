@@ -1,9 +1,11 @@
 // Test and bench tools that are Go programs (crane, regclient's regsync), built
 // from their Go modules by name and version with `go install`, like npm
 // packages: nothing of their source is kept in the repository, and each build
-// is cached in the git-ignored .tools/<name>@<version>/ with a stamp. Types in
-// go-tools.d.mts.
+// is cached in the git-ignored .tools/<name>@<version>/ with a stamp. The
+// tests' own Go programs (__fixtures__/refreg) are built the same way from
+// their folder. Types in go-tools.d.mts.
 import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { ROOT } from './runner-env.mjs'
@@ -41,36 +43,79 @@ export function builtGoTool(name, version) {
  * Throws with GO_HELP when there is no Go, and with go's own message when the build fails.
  */
 export function buildGoTool({ name, module, version, log = () => {} }) {
+  return build({
+    name,
+    version,
+    what: `${module}@${version}`,
+    log,
+    args: () => ['install', '-trimpath', '-ldflags=-s -w', `${module}@${version}`],
+    env: staging => ({ GOBIN: staging }),
+    stamp: { module, version }
+  })
+}
+
+/**
+ * A test program of this repository's own (a folder with main.go, go.mod and go.sum under
+ * __fixtures__), built into .tools/<name>@<hash of its files>; its dependencies come from the
+ * Go module proxy as go.sum pins them.
+ */
+export function buildLocalGoTool({ name, dir, log = () => {} }) {
+  const version = localVersion(dir)
+  return build({
+    name,
+    version,
+    what: path.relative(ROOT, dir),
+    log,
+    args: staging => ['build', '-trimpath', '-ldflags=-s -w', '-o', path.join(staging, name), '.'],
+    env: () => ({ GOFLAGS: '-mod=readonly' }),
+    cwd: dir,
+    stamp: { dir: path.relative(ROOT, dir), version }
+  })
+}
+
+/** The version of a local program: a hash of its Go files, go.mod and go.sum. */
+function localVersion(dir) {
+  const hash = createHash('sha256')
+  for (const file of fs.readdirSync(dir).sort()) {
+    if (!/\.go$|^go\.(mod|sum)$/.test(file)) continue
+    hash.update(`${file}\0`).update(fs.readFileSync(path.join(dir, file)))
+  }
+  return hash.digest('hex').slice(0, 12)
+}
+
+/** The built local program's path, or undefined (never builds). */
+export function builtLocalGoTool({ name, dir }) {
+  return builtGoTool(name, localVersion(dir))
+}
+
+function build({ name, version, what, log, args, env, cwd, stamp }) {
   const built = builtGoTool(name, version)
   if (built) return built
   const dir = toolDir(name, version)
   const binary = path.join(dir, name)
   const found = findGo()
   if (!found) throw new Error(`${name} ${version} is not built and Go was not found. ${GO_HELP}`)
-  log(`Building ${name} ${version} from ${module} with ${found.version} ...`)
+  log(`Building ${name} ${version} from ${what} with ${found.version} ...`)
   fs.mkdirSync(TOOLS_DIR, { recursive: true })
   const staging = fs.mkdtempSync(path.join(TOOLS_DIR, '.build-'))
   try {
-    const run = spawnSync(
-      found.go,
-      ['install', '-trimpath', '-ldflags=-s -w', `${module}@${version}`],
-      {
-        encoding: 'utf8',
-        // GOFLAGS cleared: a -mod=vendor or similar from the user's shell must not change the build.
-        env: { ...process.env, GOBIN: staging, CGO_ENABLED: '0', GOFLAGS: '', GO111MODULE: 'on' },
-        timeout: 15 * 60_000
-      }
-    )
+    const run = spawnSync(found.go, args(staging), {
+      encoding: 'utf8',
+      ...(cwd ? { cwd } : {}),
+      // GOFLAGS cleared: a -mod=vendor or similar from the user's shell must not change the build.
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '', GO111MODULE: 'on', ...env(staging) },
+      timeout: 15 * 60_000
+    })
     if (run.status !== 0) {
       throw new Error(
-        `go install ${module}@${version} failed (exit ${run.status}): ${(run.stderr || run.error?.message || '').trim().slice(-2000)}`
+        `go ${args(staging).join(' ')} failed (exit ${run.status}): ${(run.stderr || run.error?.message || '').trim().slice(-2000)}`
       )
     }
     fs.mkdirSync(dir, { recursive: true })
     fs.renameSync(path.join(staging, name), binary)
     fs.writeFileSync(
       path.join(dir, 'built.json'),
-      JSON.stringify({ module, version, go: found.version }, null, 2) + '\n'
+      JSON.stringify({ ...stamp, go: found.version }, null, 2) + '\n'
     )
     return binary
   } finally {

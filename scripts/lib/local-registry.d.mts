@@ -61,3 +61,15 @@ export function startRegistry(options?: {
 
 /** Parse one access-log line (Apache combined format); undefined if it is not one. */
 export function parseAccessLine(line: string): Required<AccessEntry> | undefined
+
+/** Build the referrers registry (cached in .tools/); throws with GO_HELP without Go. */
+export function buildReferrersRegistry(options?: { log?: (line: string) => void }): string
+/** Whether the referrers registry is built (the tests that need it can run). */
+export function referrersRegistryBuilt(): boolean
+/** A registry with the OCI referrers API (__fixtures__/refreg), built with Go on first use; in memory. */
+export function startReferrersRegistry(options?: { log?: (line: string) => void }): Promise<{
+  /** `127.0.0.1:PORT` */
+  host: string
+  port: number
+  stop(): Promise<void>
+}>

@@ -14,6 +14,8 @@ import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import bcrypt from 'bcryptjs'
+import { buildLocalGoTool, builtLocalGoTool } from './go-tools.mjs'
+import { ROOT } from './runner-env.mjs'
 
 const TOOLS = ['docker-registry', 'skopeo']
 const START_TIMEOUT_MS = 15_000
@@ -335,5 +337,56 @@ export async function startRegistry(options = {}) {
       }
     },
     rawLog: () => log
+  }
+}
+
+const REFREG = { name: 'refreg', dir: path.join(ROOT, '__fixtures__', 'refreg') }
+
+/** Build the referrers registry (cached in .tools/); throws with GO_HELP without Go. */
+export function buildReferrersRegistry({ log } = {}) {
+  return buildLocalGoTool({ ...REFREG, log })
+}
+
+/** Whether the referrers registry is built (the tests that need it can run). */
+export function referrersRegistryBuilt() {
+  return builtLocalGoTool(REFREG) !== undefined
+}
+
+/**
+ * A registry with the OCI referrers API (__fixtures__/refreg: go-containerregistry's
+ * in-memory registry, referrers on), built with Go on first use. docker-registry has no such
+ * API, so this is the other kind of target and source. In memory: a stop loses its content.
+ */
+export async function startReferrersRegistry({ log } = {}) {
+  const binary = buildReferrersRegistry({ log })
+  const child = spawn(binary, ['-address', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const host = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`refreg did not start: ${output}`)), 30_000)
+    const read = chunk => {
+      output += chunk.toString()
+      const match = /listening on (127\.0\.0\.1:\d+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1])
+      }
+    }
+    child.stdout.on('data', read)
+    child.stderr.on('data', read)
+    child.on('exit', code => {
+      clearTimeout(timer)
+      reject(new Error(`refreg exited (${code}): ${output}`))
+    })
+  })
+  child.removeAllListeners('exit')
+  return {
+    host,
+    port: Number(host.split(':')[1]),
+    stop: () =>
+      new Promise(resolve => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      })
   }
 }
