@@ -26,7 +26,8 @@ const IMAGE = 'application/vnd.oci.image.manifest.v1+json'
 function fakeClient(
   store: Map<string, ManifestHead>,
   tags: string[] = [],
-  headers: Record<string, string> = {}
+  headers: Record<string, string> = {},
+  bodies: Map<string, object> = new Map()
 ) {
   const calls: string[] = []
   const client = {
@@ -43,7 +44,7 @@ function fakeClient(
     async getManifest(registry: string, repository: string, reference: string) {
       calls.push(`GET ${registry}/${repository}:${reference}`)
       const head = store.get(`${registry}/${repository}:${reference}`)
-      return head ? { ...head, body: {} } : undefined
+      return head ? { ...head, body: bodies.get(reference) ?? {} } : undefined
     },
     async listTags() {
       return tags
@@ -377,6 +378,42 @@ describe('copyImages with pull budgets', () => {
     expect(out[0]?.reason).toMatch(
       /^copied, but not verified: dst\.io said its pull limit is reached/
     )
+  })
+
+  it('copies learning their cost by reading an index do so one at a time: no read is spent on a copy that cannot fit', async () => {
+    // Two indexes too large for their size to bound their cost; 4 pulls left: one read and one
+    // copy of an index of two (3) fit, and then nothing more. Read both, and neither fits.
+    const big = { digest: d('1'), mediaType: INDEX, size: 100_000 }
+    const store = new Map<string, ManifestHead>([
+      ['src.io/a/x:1', big],
+      ['src.io/a/y:1', { ...big, digest: d('2') }]
+    ])
+    const child = { mediaType: IMAGE, size: 1, platform: { os: 'linux', architecture: 'amd64' } }
+    const index = {
+      manifests: [
+        { ...child, digest: d('3') },
+        { ...child, digest: d('4') }
+      ]
+    }
+    const bodies = new Map<string, object>([
+      [d('1'), index],
+      [d('2'), index]
+    ])
+    const client = fakeClient(store, [], {}, bodies)
+    const budgets = new PullBudgets()
+    let left = 4
+    budgets.observe('src.io', reading(left))
+    // Each read is a pull, and its answer says what is left (as the real client reads it).
+    const read = client.getManifest.bind(client)
+    client.getManifest = async (registry, repository, reference) => {
+      budgets.observe('src.io', reading(--left))
+      return read(registry, repository, reference)
+    }
+    const out = await copyImages(two, { ...base, client, engine: fakeEngine(store), budgets })
+    expect(out.map(r => r.status)).toEqual(['copied', 'deferred'])
+    expect(client.calls.filter(c => c.startsWith('GET src.io'))).toEqual([
+      `GET src.io/a/x:${d('1')}`
+    ])
   })
 
   it('pulls a copy held go back only when the read after it brought a reading', async () => {

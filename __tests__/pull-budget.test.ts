@@ -218,6 +218,22 @@ describe('PullBudgets', () => {
     )
   })
 
+  it('tasks of one registry run one at a time, a failed one not stopping the next', async () => {
+    const budgets = new PullBudgets()
+    const order: string[] = []
+    const slow = budgets.oneAtATime('hub', async () => {
+      order.push('a starts')
+      await new Promise(resolve => setTimeout(resolve, 20))
+      order.push('a ends')
+      throw new Error('a failed')
+    })
+    const next = budgets.oneAtATime('hub', async () => void order.push('b runs'))
+    const other = budgets.oneAtATime('ghcr', async () => void order.push('ghcr runs'))
+    await expect(slow).rejects.toThrow('a failed')
+    await Promise.all([next, other])
+    expect(order).toEqual(['a starts', 'ghcr runs', 'a ends', 'b runs'])
+  })
+
   it('windows read as people say them', () => {
     expect(formatWindow(21600)).toBe('6 h')
     expect(formatWindow(5400)).toBe('90 min')

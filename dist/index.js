@@ -37847,6 +37847,8 @@ const NO_HOLD = { settle: read => read() };
 class PullBudgets {
     reserve;
     budgets = new Map();
+    /** Per registry, the last of the runs of `oneAtATime`. */
+    turns = new Map();
     /** `reserve`: pulls left to other jobs sharing the budget (the same IP or account). */
     constructor(reserve = 0) {
         this.reserve = reserve;
@@ -37926,6 +37928,17 @@ class PullBudgets {
                 }
             }
         };
+    }
+    /**
+     * Run `task` when no other task for the registry runs: a copy learning its cost with a pull
+     * of its own, so that copies waiting on the same budget do not all spend a read at once on
+     * copies only one of them can make. Copies in flight are not held up by it.
+     */
+    oneAtATime(registry, task) {
+        const before = this.turns.get(registry) ?? Promise.resolve();
+        const turn = before.then(task, task);
+        this.turns.set(registry, turn.catch(() => undefined));
+        return turn;
     }
     /**
      * Whether `cost` pulls could be taken now (waiting, as take does, for copies in flight),
@@ -46556,13 +46569,17 @@ async function takePulls(result, source, expected, options) {
         }
     }
     // The fewest an index can cost (itself and one child) plus the read: if even that cannot
-    // fit, a pull spent learning the exact cost would be wasted.
-    if (!(await budgets.fits(source.registry, 3))) {
-        return budgets.take(source.registry, 3, `${what} (an index: reading it and copying one child)`);
-    }
-    const index = await client.getManifest(source.registry, source.repository, expected.sourceDigest);
-    const children = index?.body.manifests;
-    return budgets.take(source.registry, 1 + (Array.isArray(children) ? children.length : 0), what);
+    // fit, a pull spent learning the exact cost would be wasted. One copy at a time learns its
+    // cost and takes it, so the next sees what is left before it spends a read.
+    return budgets.oneAtATime(source.registry, async () => {
+        const least = `${what} (an index: reading it and copying one child)`;
+        if (!(await budgets.fits(source.registry, 3)))
+            return budgets.take(source.registry, 3, least);
+        const index = await client.getManifest(source.registry, source.repository, expected.sourceDigest);
+        const children = index?.body.manifests;
+        const cost = 1 + (Array.isArray(children) ? children.length : 0);
+        return budgets.take(source.registry, cost, what);
+    });
 }
 /**
  * After a copy, read what it spent (a HEAD of the source: free, and its answer counts the

@@ -517,13 +517,20 @@ async function takePulls(
     }
   }
   // The fewest an index can cost (itself and one child) plus the read: if even that cannot
-  // fit, a pull spent learning the exact cost would be wasted.
-  if (!(await budgets.fits(source.registry, 3))) {
-    return budgets.take(source.registry, 3, `${what} (an index: reading it and copying one child)`)
-  }
-  const index = await client.getManifest(source.registry, source.repository, expected.sourceDigest)
-  const children = index?.body.manifests
-  return budgets.take(source.registry, 1 + (Array.isArray(children) ? children.length : 0), what)
+  // fit, a pull spent learning the exact cost would be wasted. One copy at a time learns its
+  // cost and takes it, so the next sees what is left before it spends a read.
+  return budgets.oneAtATime(source.registry, async () => {
+    const least = `${what} (an index: reading it and copying one child)`
+    if (!(await budgets.fits(source.registry, 3))) return budgets.take(source.registry, 3, least)
+    const index = await client.getManifest(
+      source.registry,
+      source.repository,
+      expected.sourceDigest
+    )
+    const children = index?.body.manifests
+    const cost = 1 + (Array.isArray(children) ? children.length : 0)
+    return budgets.take(source.registry, cost, what)
+  })
 }
 
 /**

@@ -132,6 +132,8 @@ interface Budget {
 /** The run's pull budgets, one per registry that sends rate-limit headers. */
 export class PullBudgets {
   private readonly budgets = new Map<string, Budget>()
+  /** Per registry, the last of the runs of `oneAtATime`. */
+  private readonly turns = new Map<string, Promise<unknown>>()
 
   /** `reserve`: pulls left to other jobs sharing the budget (the same IP or account). */
   constructor(private readonly reserve = 0) {}
@@ -213,6 +215,21 @@ export class PullBudgets {
         }
       }
     }
+  }
+
+  /**
+   * Run `task` when no other task for the registry runs: a copy learning its cost with a pull
+   * of its own, so that copies waiting on the same budget do not all spend a read at once on
+   * copies only one of them can make. Copies in flight are not held up by it.
+   */
+  oneAtATime<T>(registry: string, task: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(registry) ?? Promise.resolve()
+    const turn = before.then(task, task)
+    this.turns.set(
+      registry,
+      turn.catch(() => undefined)
+    )
+    return turn
   }
 
   /**
