@@ -48,23 +48,40 @@ async function seed(prefix: string, count: number): Promise<Seeded[]> {
   return images
 }
 
+/** The action's inputs: `list` from the Docker Hub double at `from`, into `target/into`. */
+function inputsFor(
+  from: string,
+  list: Seeded[],
+  into: string,
+  extra: Record<string, string> = {}
+): Record<string, string> {
+  return {
+    images: list.map(i => `${from}/${i.repository}:1`).join('\n'),
+    target: `${target.host}/${into}`,
+    ...engine.inputs(),
+    username: AUTH.username,
+    password: AUTH.password,
+    'insecure-registries': `${from},${target.host}`,
+    ...extra
+  }
+}
+
 function run(images: Seeded[], prefix: string, extra: Record<string, string> = {}) {
-  return runActionAsync(
-    {
-      images: images.map(i => `${hub.host}/${i.repository}:1`).join('\n'),
-      target: `${target.host}/${prefix}-${engine.name}`,
-      ...engine.inputs(),
-      username: AUTH.username,
-      password: AUTH.password,
-      'insecure-registries': `${hub.host},${target.host}`,
-      ...extra
-    },
-    { timeoutMs: 180_000 }
-  )
+  return runActionAsync(inputsFor(hub.host, images, `${prefix}-${engine.name}`, extra), {
+    timeoutMs: 180_000
+  })
 }
 
 /** What a copy of an image spends: its manifest, or the index and each child. */
 const cost = (image: Seeded) => 1 + image.pushed.children.length
+
+/** A docker config dir as `docker login` (or docker/login-action) leaves it for `host`. */
+function loggedIn(host: string, username: string, password: string): string {
+  const dir = tmp('docker-config')
+  const auth = Buffer.from(`${username}:${password}`).toString('base64')
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { [host]: { auth } } }))
+  return dir
+}
 
 const tmp = (what: string) => fs.mkdtempSync(path.join(os.tmpdir(), `pull-budget-${what}-`))
 
@@ -164,18 +181,7 @@ describeEngines('Docker Hub pull budget', () => {
       limits: { anonymous: LIMIT }
     })
     const via = (list: Seeded[], extra: Record<string, string> = {}) =>
-      runActionAsync(
-        {
-          images: list.map(i => `${small.host}/${i.repository}:1`).join('\n'),
-          target: `${target.host}/${prefix}`,
-          ...engine.inputs(),
-          username: AUTH.username,
-          password: AUTH.password,
-          'insecure-registries': `${small.host},${target.host}`,
-          ...extra
-        },
-        { timeoutMs: 180_000 }
-      )
+      runActionAsync(inputsFor(small.host, list, prefix, extra), { timeoutMs: 180_000 })
     try {
       const done = new Set<string>()
       const rounds: string[] = []
@@ -251,23 +257,10 @@ describeEngines('Docker Hub pull budget', () => {
       upstream: { host: upstream.host },
       limits: { anonymous: 2, accounts: { hubuser: { password: 'Hub-acc0unt-pass', limit: 20 } } }
     })
-    const dockerConfig = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-docker-config-'))
+    const dockerConfig = loggedIn(accountHub.host, 'hubuser', 'Hub-acc0unt-pass')
     try {
-      // What `docker login` (or docker/login-action) leaves in ~/.docker/config.json.
-      const auth = Buffer.from('hubuser:Hub-acc0unt-pass').toString('base64')
-      fs.writeFileSync(
-        path.join(dockerConfig, 'config.json'),
-        JSON.stringify({ auths: { [accountHub.host]: { auth } } })
-      )
       const result = await runActionAsync(
-        {
-          images: images.map(i => `${accountHub.host}/${i.repository}:1`).join('\n'),
-          target: `${target.host}/account-${engine.name}`,
-          ...engine.inputs(),
-          username: AUTH.username,
-          password: AUTH.password,
-          'insecure-registries': `${accountHub.host},${target.host}`
-        },
+        inputsFor(accountHub.host, images, `account-${engine.name}`),
         { timeoutMs: 120_000, env: { DOCKER_CONFIG: dockerConfig } }
       )
       expect(result.code).toBe(0)
@@ -293,15 +286,7 @@ describeEngines('Docker Hub pull budget', () => {
   it('a matrix run: a subset the plan finds current without a record goes to a leg, which records it; the next plan reads no index', async () => {
     const images = (await seed(`matrix-${engine.name}`, 4)).filter(i => i.pushed.children.length)
     const platforms = 'linux/arm64'
-    const inputs = {
-      images: images.map(i => `${hub.host}/${i.repository}:1`).join('\n'),
-      target: `${target.host}/matrix-${engine.name}`,
-      ...engine.inputs(),
-      username: AUTH.username,
-      password: AUTH.password,
-      'insecure-registries': `${hub.host},${target.host}`,
-      platforms
-    }
+    const inputs = inputsFor(hub.host, images, `matrix-${engine.name}`, { platforms })
     // Mirrored by an earlier run, then the records taken away: a mirror made before records.
     const first = await runActionAsync(inputs, { timeoutMs: 180_000 })
     expect(resultsOf(first).map(r => r.status)).toEqual(['copied', 'copied'])
@@ -373,22 +358,11 @@ describeEngines('Docker Hub pull budget', () => {
       upstream: { host: upstream.host },
       limits: { anonymous: 0, accounts: { legs: { password: 'Legs-acc0unt-pass', limit: 20 } } }
     })
-    const dockerConfig = tmp('docker-config')
+    const dockerConfig = loggedIn(hubWithAccount.host, 'legs', 'Legs-acc0unt-pass')
     try {
-      const auth = Buffer.from('legs:Legs-acc0unt-pass').toString('base64')
-      fs.writeFileSync(
-        path.join(dockerConfig, 'config.json'),
-        JSON.stringify({ auths: { [hubWithAccount.host]: { auth } } })
-      )
-      const inputs = {
-        images: images.map(i => `${hubWithAccount.host}/${i.repository}:1`).join('\n'),
-        target: `${target.host}/legs-${engine.name}`,
-        ...engine.inputs(),
-        username: AUTH.username,
-        password: AUTH.password,
-        'insecure-registries': `${hubWithAccount.host},${target.host}`,
+      const inputs = inputsFor(hubWithAccount.host, images, `legs-${engine.name}`, {
         platforms: 'linux/arm64'
-      }
+      })
       const run = await matrixRun(inputs, { DOCKER_CONFIG: dockerConfig })
       const planStatuses = resultsOf(run.plan).map(r => r.status)
       // The plan's own budget (anonymous, spent) could not read the indexes: deferred there.
@@ -415,14 +389,7 @@ describeEngines('Docker Hub pull budget', () => {
     })
     try {
       const result = await runActionAsync(
-        {
-          images: images.map(i => `${spentHub.host}/${i.repository}:1`).join('\n'),
-          target: `${target.host}/spent-${engine.name}`,
-          ...engine.inputs(),
-          username: AUTH.username,
-          password: AUTH.password,
-          'insecure-registries': `${spentHub.host},${target.host}`
-        },
+        inputsFor(spentHub.host, images, `spent-${engine.name}`),
         { timeoutMs: 120_000 }
       )
       expect(result.code).toBe(0)
@@ -430,15 +397,7 @@ describeEngines('Docker Hub pull budget', () => {
       expect(spentHub.manifestGets()).toEqual([])
       expect(spentHub.tooManyRequests()).toEqual([])
       const failing = await runActionAsync(
-        {
-          images: images.map(i => `${spentHub.host}/${i.repository}:1`).join('\n'),
-          target: `${target.host}/spent-${engine.name}`,
-          ...engine.inputs(),
-          username: AUTH.username,
-          password: AUTH.password,
-          'insecure-registries': `${spentHub.host},${target.host}`,
-          'fail-on-deferred': 'true'
-        },
+        inputsFor(spentHub.host, images, `spent-${engine.name}`, { 'fail-on-deferred': 'true' }),
         { timeoutMs: 120_000 }
       )
       expect(failing.code).toBe(1)

@@ -39072,7 +39072,7 @@ class MirrorRecords {
         // OCI-Subject is not proof (some registries send it without the API): the probe decides.
         if (await this.hasReferrersApi(where, subject.digest))
             return;
-        await this.addToFallback(where, subject.digest, {
+        await this.addToFallback(where, subject.digest, record.source, {
             mediaType: OCI_MANIFEST,
             digest,
             size: bytes.length,
@@ -39152,7 +39152,7 @@ class MirrorRecords {
         return this.referrersApi.get(where.registry) === true;
     }
     /** Add a record to the subject's fallback index, keeping the other referrers there. */
-    async addToFallback(where, subject, record) {
+    async addToFallback(where, subject, source, record) {
         const tag = fallbackTag(subject);
         const index = await this.client.getManifest(where.registry, where.repository, tag);
         const all = descriptorsOf(index?.body);
@@ -39164,7 +39164,6 @@ class MirrorRecords {
         const others = all.filter(d => d.digest !== record.digest);
         // The oldest go first: of this source's records beyond a few (several tags of one source
         // can share a subject, each with its own source index), then of all beyond MAX_RECORDS.
-        const source = parseRecord(record.annotations?.[RECORD_ANNOTATION])?.source;
         const ours = others.filter(d => d.artifactType === RECORD_TYPE);
         const same = ours.filter(d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source);
         const drop = new Set(same.slice(0, Math.max(0, same.length - (MAX_RECORDS_PER_SOURCE - 1))));
@@ -46455,19 +46454,17 @@ async function compareOne(result, options, state, pools) {
         if (present && (await matches(present, expected, target, client))) {
             log_debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`);
             // A subset found current by reading the source index: recorded, so the next run is not.
-            if (options.engine && !expected.recorded) {
-                await record(result, target, present, expected, options, pools);
+            const current = withDigests(result, 'unchanged', present.digest, expected);
+            if (!expected.recorded && needsRecord(present, expected)) {
+                if (options.engine)
+                    await record(result, target, present, expected, options, pools);
+                else if (options.leaveUnrecorded) {
+                    const why = 'a leg writes its mirror record, so later runs need not read the source index';
+                    const note = [current.note, why].filter(Boolean).join('; ');
+                    return { done: { ...current, note, recordByLeg: true } };
+                }
             }
-            if (!options.engine &&
-                options.leaveUnrecorded &&
-                !expected.recorded &&
-                needsRecord(present, expected)) {
-                const current = withDigests(result, 'unchanged', present.digest, expected);
-                const why = 'a leg writes its mirror record, so later runs need not read the source index';
-                const note = [current.note, why].filter(Boolean).join('; ');
-                return { done: { ...current, note, recordByLeg: true } };
-            }
-            return { done: withDigests(result, 'unchanged', present.digest, expected) };
+            return { done: current };
         }
         log_debug(() => `${result.target}: holds ${present?.digest || 'nothing'}, not what the source has; to copy`);
     }

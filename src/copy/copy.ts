@@ -373,21 +373,16 @@ async function compareOne(
     if (present && (await matches(present, expected, target, client))) {
       debug(() => `${result.target}: up to date, it holds ${present.digest}, what the source has`)
       // A subset found current by reading the source index: recorded, so the next run is not.
-      if (options.engine && !expected.recorded) {
-        await record(result, target, present, expected, options, pools)
+      const current = withDigests(result, 'unchanged', present.digest, expected)
+      if (!expected.recorded && needsRecord(present, expected)) {
+        if (options.engine) await record(result, target, present, expected, options, pools)
+        else if (options.leaveUnrecorded) {
+          const why = 'a leg writes its mirror record, so later runs need not read the source index'
+          const note = [current.note, why].filter(Boolean).join('; ')
+          return { done: { ...current, note, recordByLeg: true } }
+        }
       }
-      if (
-        !options.engine &&
-        options.leaveUnrecorded &&
-        !expected.recorded &&
-        needsRecord(present, expected)
-      ) {
-        const current = withDigests(result, 'unchanged', present.digest, expected)
-        const why = 'a leg writes its mirror record, so later runs need not read the source index'
-        const note = [current.note, why].filter(Boolean).join('; ')
-        return { done: { ...current, note, recordByLeg: true } }
-      }
-      return { done: withDigests(result, 'unchanged', present.digest, expected) }
+      return { done: current }
     }
     debug(
       () =>

@@ -145,7 +145,7 @@ export class MirrorRecords {
     await putManifest(client, registry, repository, digest, OCI_MANIFEST, bytes)
     // OCI-Subject is not proof (some registries send it without the API): the probe decides.
     if (await this.hasReferrersApi(where, subject.digest)) return
-    await this.addToFallback(where, subject.digest, {
+    await this.addToFallback(where, subject.digest, record.source, {
       mediaType: OCI_MANIFEST,
       digest,
       size: bytes.length,
@@ -228,7 +228,12 @@ export class MirrorRecords {
   }
 
   /** Add a record to the subject's fallback index, keeping the other referrers there. */
-  private async addToFallback(where: Where, subject: string, record: Descriptor): Promise<void> {
+  private async addToFallback(
+    where: Where,
+    subject: string,
+    source: string,
+    record: Descriptor
+  ): Promise<void> {
     const tag = fallbackTag(subject)
     const index = await this.client.getManifest(where.registry, where.repository, tag)
     const all = descriptorsOf(index?.body)
@@ -243,7 +248,6 @@ export class MirrorRecords {
     const others = all.filter(d => d.digest !== record.digest)
     // The oldest go first: of this source's records beyond a few (several tags of one source
     // can share a subject, each with its own source index), then of all beyond MAX_RECORDS.
-    const source = parseRecord(record.annotations?.[RECORD_ANNOTATION])?.source
     const ours = others.filter(d => d.artifactType === RECORD_TYPE)
     const same = ours.filter(
       d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source
