@@ -130,3 +130,19 @@ export const REGSYNC_VERSION = 'v0.11.7'
 export function buildRegsync({ log } = {}) {
   return buildGoTool({ name: 'regsync', module: REGSYNC_MODULE, version: REGSYNC_VERSION, log })
 }
+
+/**
+ * sigstore's cosign, which signs the tests' images, attaches attestations and SBOMs, and
+ * verifies the mirrored copies from the target (issue 19). A cold build takes minutes.
+ */
+export const COSIGN_MODULE = 'github.com/sigstore/cosign/v3/cmd/cosign'
+export const COSIGN_VERSION = 'v3.1.3'
+
+export function buildCosign({ log } = {}) {
+  return buildGoTool({ name: 'cosign', module: COSIGN_MODULE, version: COSIGN_VERSION, log })
+}
+
+/** The built cosign's path, or undefined (never builds). */
+export function builtCosign() {
+  return builtGoTool('cosign', COSIGN_VERSION)
+}

@@ -19,20 +19,14 @@
  * the target was verified to hold that subset of that source index.
  */
 import { createHash } from 'node:crypto'
-import { isPermanent } from '../common/errors.js'
 import { debug } from '../action/log.js'
 import { hasBlob, putManifest, startUpload, uploadBlob } from '../registry/blobs.js'
-import {
-  RegistryError,
-  type ManifestHead,
-  type Platform,
-  type RegistryClient
-} from '../registry/client.js'
+import type { ManifestHead, Platform, RegistryClient } from '../registry/client.js'
+import { Referrers, type Descriptor, type Where } from '../registry/referrers.js'
 
 export const RECORD_TYPE = 'application/vnd.image-mirror.record.v1+json'
 const RECORD_ANNOTATION = 'io.github.image-mirror.record'
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json'
 /** The OCI empty descriptor: a config and layer of `{}`, as the image spec says artifacts use. */
 const EMPTY_BYTES = Buffer.from('{}')
 const EMPTY = {
@@ -44,10 +38,7 @@ const EMPTY = {
 const MAX_RECORDS = 8
 /** Of those, records of one source (tags of one source sharing a subject, say `:latest` and `:1`). */
 const MAX_RECORDS_PER_SOURCE = 4
-/** Records looked at per subject, pages of the referrers API read, and the longest record read. */
-const MAX_REFERRERS = 256
-const MAX_REFERRER_PAGES = 4
-const MAX_REFERRERS_BYTES = 1024 * 1024
+/** The longest record read. */
 const MAX_RECORD_CHARS = 16 * 1024
 const MAX_PLATFORMS = 256
 
@@ -62,29 +53,12 @@ export interface MirrorRecord {
   held: Platform[]
 }
 
-interface Where {
-  registry: string
-  repository: string
-}
-
-interface Descriptor {
-  mediaType?: string
-  digest?: string
-  size?: number
-  artifactType?: string
-  annotations?: Record<string, unknown>
-}
-
-/** The fallback tag of a subject's referrers: `sha256-<hex>`. */
-function fallbackTag(digest: string): string {
-  return digest.replace(':', '-')
-}
-
-/** Reads and writes records in the target; remembers which registries have the referrers API. */
+/** Reads and writes records in the target. */
 export class MirrorRecords {
-  private readonly referrersApi = new Map<string, boolean>()
-
-  constructor(private readonly client: RegistryClient) {}
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly referrers = new Referrers(client)
+  ) {}
 
   /** The record that `subject` was made from `sourceDigest` of `source`; undefined when none says so. */
   async find(
@@ -94,9 +68,11 @@ export class MirrorRecords {
     sourceDigest: string
   ): Promise<MirrorRecord | undefined> {
     try {
-      const records = ourRecords(await this.referrers(where, subject)).map(d =>
-        parseRecord(d.annotations?.[RECORD_ANNOTATION])
-      )
+      const listed = await this.referrers.list(where, subject, {
+        artifactType: RECORD_TYPE,
+        keep: isRecord
+      })
+      const records = listed.descriptors.map(d => parseRecord(d.annotations?.[RECORD_ANNOTATION]))
       const found = records.find(r => r?.source === source && r.sourceDigest === sourceDigest)
       debug(
         () =>
@@ -144,137 +120,42 @@ export class MirrorRecords {
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
     await putManifest(client, registry, repository, digest, OCI_MANIFEST, bytes)
     // OCI-Subject is not proof (some registries send it without the API): the probe decides.
-    if (await this.hasReferrersApi(where, subject.digest)) return
-    await this.addToFallback(where, subject.digest, record.source, {
+    if (await this.referrers.hasApi(where, subject.digest)) return
+    const descriptor = {
       mediaType: OCI_MANIFEST,
       digest,
       size: bytes.length,
       artifactType: RECORD_TYPE,
       annotations: { [RECORD_ANNOTATION]: annotation }
+    }
+    await this.referrers.addToFallback(where, subject.digest, [descriptor], {
+      drop: others => oldRecords(others, record.source)
     })
     debug(() => `${registry}/${repository}@${subject.digest}: mirror record written (${digest})`)
   }
+}
 
-  /** The subject's referrers: from the API, or from the fallback tag's index. */
-  private async referrers(where: Where, subject: string): Promise<Descriptor[]> {
-    const api = await this.fromApi(where, subject)
-    if (api) return api
-    const index = await this.client.getManifest(
-      where.registry,
-      where.repository,
-      fallbackTag(subject)
-    )
-    return descriptorsOf(index?.body)
-  }
+/**
+ * Our records to drop from a fallback index before one of `source` is added, the oldest
+ * first: of this source's beyond a few (several tags of one source can share a subject, each
+ * with its own source index), then of all beyond MAX_RECORDS. Other tools' referrers stay.
+ */
+function oldRecords(others: Descriptor[], source: string): Set<Descriptor> {
+  const ours = others.filter(isRecord)
+  const same = ours.filter(d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source)
+  const drop = new Set(same.slice(0, Math.max(0, same.length - (MAX_RECORDS_PER_SOURCE - 1))))
+  const kept = ours.filter(d => !drop.has(d))
+  for (const d of kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1)))) drop.add(d)
+  return drop
+}
 
-  /**
-   * The API's answer (our records in its pages, a bounded number of them), or undefined when
-   * the registry has no referrers API. A registry may ignore the artifactType filter, so pages
-   * are followed and filtered here.
-   */
-  private async fromApi(where: Where, subject: string): Promise<Descriptor[] | undefined> {
-    if (this.referrersApi.get(where.registry) === false) return undefined
-    const { registry, repository } = where
-    const found: Descriptor[] = []
-    let next: string | undefined =
-      `referrers/${subject}?artifactType=${encodeURIComponent(RECORD_TYPE)}`
-    for (let page = 0; next; page++) {
-      if (page === MAX_REFERRER_PAGES || found.length >= MAX_REFERRERS) {
-        debug(() => `${registry}/${repository}@${subject}: referrers past page ${page} not read`)
-        break
-      }
-      let res
-      try {
-        res = await this.client.send('GET', registry, repository, next, {
-          maxBytes: MAX_REFERRERS_BYTES
-        })
-      } catch (error) {
-        if (error instanceof RegistryError && error.status === 0) {
-          // An answer over the bound: the API is there, its list is not read (a pull spent instead).
-          this.referrersApi.set(registry, true)
-          debug(() => `${registry}/${repository}@${subject}: referrers list too long, not read`)
-          return found
-        }
-        // A registry without the API may answer 400, 405 or the like; anything temporary is
-        // not an answer about the API.
-        if (page === 0 && error instanceof RegistryError && isPermanent(error)) {
-          this.referrersApi.set(registry, false)
-          return undefined
-        }
-        throw error
-      }
-      // The spec's registries answer an empty index rather than 404 for a subject without any.
-      if (res.status === 404) {
-        if (page > 0) break
-        this.referrersApi.set(registry, false)
-        return undefined
-      }
-      this.referrersApi.set(registry, true)
-      try {
-        found.push(...ourRecords(descriptorsOf(JSON.parse(res.body) as unknown)))
-      } catch {
-        break
-      }
-      next = this.client.nextPage(res, registry, repository)
-    }
-    return found
-  }
-
-  private async hasReferrersApi(where: Where, subject: string): Promise<boolean> {
-    const known = this.referrersApi.get(where.registry)
-    if (known !== undefined) return known
-    await this.fromApi(where, subject)
-    return this.referrersApi.get(where.registry) === true
-  }
-
-  /** Add a record to the subject's fallback index, keeping the other referrers there. */
-  private async addToFallback(
-    where: Where,
-    subject: string,
-    source: string,
-    record: Descriptor
-  ): Promise<void> {
-    const tag = fallbackTag(subject)
-    const index = await this.client.getManifest(where.registry, where.repository, tag)
-    const all = descriptorsOf(index?.body)
-    // Other tools' referrers (signatures, SBOMs) are kept whole, or the index is left alone.
-    if (all.length > MAX_REFERRERS) {
-      debug(
-        () =>
-          `${where.registry}/${where.repository}:${tag}: ${all.length} referrers; no record added`
-      )
-      return
-    }
-    const others = all.filter(d => d.digest !== record.digest)
-    // The oldest go first: of this source's records beyond a few (several tags of one source
-    // can share a subject, each with its own source index), then of all beyond MAX_RECORDS.
-    const ours = others.filter(d => d.artifactType === RECORD_TYPE)
-    const same = ours.filter(
-      d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source
-    )
-    const drop = new Set(same.slice(0, Math.max(0, same.length - (MAX_RECORDS_PER_SOURCE - 1))))
-    const kept = ours.filter(d => !drop.has(d))
-    for (const d of kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1)))) drop.add(d)
-    const manifests = [...others.filter(d => !drop.has(d)), record]
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }))
-    await putManifest(this.client, where.registry, where.repository, tag, OCI_INDEX, bytes)
-  }
+/** Whether a referrer is one of our records (anyone else's artifacts are left to their tools). */
+export function isRecord(d: Descriptor): boolean {
+  return d.artifactType === RECORD_TYPE
 }
 
 async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
   yield bytes
-}
-
-/** The descriptors of an index (a referrers list); anything else is none. */
-function descriptorsOf(body: unknown): Descriptor[] {
-  const manifests = (body as { manifests?: unknown } | undefined)?.manifests
-  if (!Array.isArray(manifests)) return []
-  return manifests.filter((d): d is Descriptor => typeof d === 'object' && d !== null)
-}
-
-/** Our records among referrers, at most MAX_REFERRERS (filtered first: others may be many). */
-function ourRecords(descriptors: Descriptor[]): Descriptor[] {
-  return descriptors.filter(d => d.artifactType === RECORD_TYPE).slice(0, MAX_REFERRERS)
 }
 
 /** A record read back from the target's answer: every field checked, anything odd is none. */
