@@ -36264,6 +36264,49 @@ function findCollisions(mappings) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/image/results.ts
+/**
+ * Results: one per requested image, the shape of the `results` output and of
+ * every report built from it.
+ */
+
+const STATUSES = [
+    'copied',
+    'unchanged',
+    'planned',
+    'deferred',
+    'rejected',
+    'failed'
+];
+/** What a referrer is, as the summary counts them and `referrer-types` names them. */
+const REFERRER_KINDS = ['signature', 'attestation', 'sbom', 'other'];
+function countByStatus(results) {
+    const counts = Object.fromEntries(STATUSES.map(s => [s, 0]));
+    for (const r of results)
+        counts[r.status]++;
+    return counts;
+}
+/** The repository a result writes to (its target without tag or digest). */
+function targetRepository(result) {
+    const parsed = parseReference(result.target);
+    return parsed.ok ? repositoryName(parsed.ref) : result.target;
+}
+/** Indices of the results `include` keeps, grouped by target repository, in order of first appearance. */
+function groupByRepository(results, include) {
+    const groups = new Map();
+    results.forEach((result, index) => {
+        if (!include(result, index))
+            return;
+        const key = targetRepository(result);
+        const group = groups.get(key);
+        if (group)
+            group.push(index);
+        else
+            groups.set(key, [index]);
+    });
+    return [...groups.values()];
+}
+
 ;// CONCATENATED MODULE: ./src/action/paths.ts
 /** Where the job's files are, and how they are named in messages. */
 
@@ -36285,6 +36328,7 @@ function displayPath(file) {
  * One input each: read, checked, normalised, or refused with a message that
  * names the input and says what it accepts. inputs.ts composes them.
  */
+
 
 
 
@@ -36391,6 +36435,20 @@ function parseIssuePlatforms(name) {
     const platforms = parsePlatforms(name);
     return platforms === 'all' ? 'any' : platforms;
 }
+/**
+ * Which referrers travel: kinds (`signature, sbom`) or artifactTypes (`application/spdx+json`);
+ * empty: all of them.
+ */
+function parseReferrerTypes(name) {
+    return list(name).map(item => {
+        const kind = item.toLowerCase().replace(/s$/, '');
+        if (REFERRER_KINDS.includes(kind))
+            return kind;
+        if (/^[\w.+-]{1,127}\/[\w.+-]{1,127}$/.test(item))
+            return item;
+        return fail(name, `"${item}" is neither a kind (${REFERRER_KINDS.join(', ')}) nor a media type like application/spdx+json`);
+    });
+}
 function parseHosts(name) {
     return list(name).map(host => {
         const parsed = parseRepositoryName(`${host}/x`);
@@ -36467,6 +36525,8 @@ function getInputs() {
         retries: integer('retries', 3, 0, 10),
         pullReserve: integer('pull-reserve', 0, 0, 1_000_000),
         failOnDeferred: bool('fail-on-deferred', false),
+        referrers: bool('referrers', true),
+        referrerTypes: parseReferrerTypes('referrer-types'),
         insecureRegistries: parseHosts('insecure-registries'),
         resultsDir: input_readers_text('results-dir') || external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), 'image-mirror'),
         issueMaxImages: integer('issue-max-images', 10, 1, 100),
@@ -36607,7 +36667,9 @@ function copySettings(a) {
         concurrency: a.concurrency,
         skipUnchanged: a.skipUnchanged,
         dryRun: a.dryRun,
-        failOnDeferred: a.failOnDeferred
+        failOnDeferred: a.failOnDeferred,
+        referrers: a.referrers,
+        referrerTypes: a.referrerTypes
     };
 }
 function issueSettings(a) {
@@ -38973,6 +39035,158 @@ function errorText(error) {
     return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
 
+;// CONCATENATED MODULE: ./src/registry/referrers.ts
+/**
+ * The referrers of a manifest (OCI distribution spec 1.1): what names it as its
+ * `subject` (signatures, attestations, SBOMs, our mirror records). A registry
+ * with the referrers API lists them at `referrers/<digest>`; without it,
+ * clients keep the same list as an index under the tag `sha256-<hex>` (the
+ * "referrers tag schema") and update it as they push. This reads either, and
+ * adds to the fallback index without dropping what other tools put there.
+ * Every list is bounded: registries and upstream owners choose its length.
+ */
+
+
+
+
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+/** Referrers kept from one list (after filtering), pages of the API read, the longest page. */
+const MAX_REFERRERS = 256;
+const MAX_REFERRER_PAGES = 4;
+const MAX_REFERRERS_BYTES = 1024 * 1024;
+/** The fallback tag of a subject's referrers: `sha256-<hex>`. */
+function fallbackTag(digest) {
+    return digest.replace(':', '-');
+}
+/** The descriptors of an index (a referrers list); anything else is none. */
+function descriptorsOf(body) {
+    const manifests = body?.manifests;
+    if (!Array.isArray(manifests))
+        return [];
+    return manifests.filter((d) => typeof d === 'object' && d !== null);
+}
+/** Lists and writes referrers; remembers which registries have the referrers API. */
+class Referrers {
+    client;
+    api = new Map();
+    constructor(client) {
+        this.client = client;
+    }
+    /** The subject's referrers: from the API, or from the fallback tag's index. */
+    async list(where, subject, options = {}) {
+        const keep = options.keep ?? (() => true);
+        const fromApi = await this.fromApi(where, subject, options);
+        if (fromApi)
+            return { descriptors: fromApi, via: 'api' };
+        const index = await this.client.getManifest(where.registry, where.repository, fallbackTag(subject));
+        const annotations = index?.body?.annotations;
+        return {
+            descriptors: descriptorsOf(index?.body).filter(keep).slice(0, MAX_REFERRERS),
+            via: 'tag',
+            ...(index?.digest ? { indexDigest: index.digest } : {}),
+            ...(annotations && typeof annotations === 'object'
+                ? { annotations: annotations }
+                : {})
+        };
+    }
+    /** Whether the registry has the referrers API (asked once per registry, of this subject). */
+    async hasApi(where, subject) {
+        const known = this.api.get(where.registry);
+        if (known !== undefined)
+            return known;
+        await this.fromApi(where, subject, { keep: () => false });
+        return this.api.get(where.registry) === true;
+    }
+    /**
+     * Add `add` to the subject's fallback index, keeping the other referrers there whole
+     * (`drop` may name some of them to go: the oldest of our own records). An index past
+     * MAX_REFERRERS is left alone rather than cut. Returns whether it was written.
+     */
+    async addToFallback(where, subject, add, options = {}) {
+        const tag = fallbackTag(subject);
+        const index = await this.client.getManifest(where.registry, where.repository, tag);
+        const all = descriptorsOf(index?.body);
+        if (all.length > MAX_REFERRERS) {
+            log_debug(() => `${where.registry}/${where.repository}:${tag}: ${all.length} referrers; nothing added`);
+            return false;
+        }
+        const adding = new Set(add.map(d => d.digest));
+        const others = all.filter(d => !adding.has(d.digest));
+        const drop = options.drop?.(others) ?? new Set();
+        const manifests = [...others.filter(d => !drop.has(d)), ...add];
+        const kept = index?.body?.annotations;
+        const annotations = {
+            ...(kept && typeof kept === 'object' ? kept : {}),
+            ...options.annotations
+        };
+        const body = {
+            schemaVersion: 2,
+            mediaType: OCI_INDEX,
+            manifests,
+            ...(Object.keys(annotations).length ? { annotations } : {})
+        };
+        const bytes = Buffer.from(JSON.stringify(body));
+        await putManifest(this.client, where.registry, where.repository, tag, OCI_INDEX, bytes);
+        return true;
+    }
+    /**
+     * The API's answer (the kept descriptors of its pages, a bounded number of them), or
+     * undefined when the registry has no referrers API.
+     */
+    async fromApi(where, subject, options = {}) {
+        const { artifactType } = options;
+        const keep = options.keep ?? (() => true);
+        if (this.api.get(where.registry) === false)
+            return undefined;
+        const { registry, repository } = where;
+        const found = [];
+        let next = `referrers/${subject}${artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : ''}`;
+        for (let page = 0; next; page++) {
+            if (page === MAX_REFERRER_PAGES || found.length >= MAX_REFERRERS) {
+                log_debug(() => `${registry}/${repository}@${subject}: referrers past page ${page} not read`);
+                break;
+            }
+            let res;
+            try {
+                res = await this.client.send('GET', registry, repository, next, {
+                    maxBytes: MAX_REFERRERS_BYTES
+                });
+            }
+            catch (error) {
+                if (error instanceof RegistryError && error.status === 0) {
+                    // An answer over the bound: the API is there, the rest of its list is not read.
+                    this.api.set(registry, true);
+                    log_debug(() => `${registry}/${repository}@${subject}: referrers list too long, not read`);
+                    return found;
+                }
+                // A registry without the API may answer 400, 405 or the like; anything temporary is
+                // not an answer about the API.
+                if (page === 0 && error instanceof RegistryError && isPermanent(error)) {
+                    this.api.set(registry, false);
+                    return undefined;
+                }
+                throw error;
+            }
+            // The spec's registries answer an empty index rather than 404 for a subject without any.
+            if (res.status === 404) {
+                if (page > 0)
+                    break;
+                this.api.set(registry, false);
+                return undefined;
+            }
+            this.api.set(registry, true);
+            try {
+                found.push(...descriptorsOf(JSON.parse(res.body)).filter(keep));
+            }
+            catch {
+                break;
+            }
+            next = this.client.nextPage(res, registry, repository);
+        }
+        return found.slice(0, MAX_REFERRERS);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/copy/record.ts
 /**
  * Mirror records: which source index a platform subset on the target was made
@@ -38998,11 +39212,9 @@ function errorText(error) {
 
 
 
-
 const RECORD_TYPE = 'application/vnd.image-mirror.record.v1+json';
 const RECORD_ANNOTATION = 'io.github.image-mirror.record';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 /** The OCI empty descriptor: a config and layer of `{}`, as the image spec says artifacts use. */
 const EMPTY_BYTES = Buffer.from('{}');
 const EMPTY = {
@@ -39014,27 +39226,25 @@ const EMPTY = {
 const MAX_RECORDS = 8;
 /** Of those, records of one source (tags of one source sharing a subject, say `:latest` and `:1`). */
 const MAX_RECORDS_PER_SOURCE = 4;
-/** Records looked at per subject, pages of the referrers API read, and the longest record read. */
-const MAX_REFERRERS = 256;
-const MAX_REFERRER_PAGES = 4;
-const MAX_REFERRERS_BYTES = 1024 * 1024;
+/** The longest record read. */
 const MAX_RECORD_CHARS = 16 * 1024;
 const MAX_PLATFORMS = 256;
-/** The fallback tag of a subject's referrers: `sha256-<hex>`. */
-function fallbackTag(digest) {
-    return digest.replace(':', '-');
-}
-/** Reads and writes records in the target; remembers which registries have the referrers API. */
+/** Reads and writes records in the target. */
 class MirrorRecords {
     client;
-    referrersApi = new Map();
-    constructor(client) {
+    referrers;
+    constructor(client, referrers = new Referrers(client)) {
         this.client = client;
+        this.referrers = referrers;
     }
     /** The record that `subject` was made from `sourceDigest` of `source`; undefined when none says so. */
     async find(where, subject, source, sourceDigest) {
         try {
-            const records = ourRecords(await this.referrers(where, subject)).map(d => parseRecord(d.annotations?.[RECORD_ANNOTATION]));
+            const listed = await this.referrers.list(where, subject, {
+                artifactType: RECORD_TYPE,
+                keep: isRecord
+            });
+            const records = listed.descriptors.map(d => parseRecord(d.annotations?.[RECORD_ANNOTATION]));
             const found = records.find(r => r?.source === source && r.sourceDigest === sourceDigest);
             log_debug(() => `${where.registry}/${where.repository}@${subject}: ${records.length} mirror record(s)${found ? `, one for ${sourceDigest}` : `, none for ${sourceDigest}`}`);
             return found;
@@ -39070,124 +39280,41 @@ class MirrorRecords {
         const digest = `sha256:${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex')}`;
         await putManifest(client, registry, repository, digest, OCI_MANIFEST, bytes);
         // OCI-Subject is not proof (some registries send it without the API): the probe decides.
-        if (await this.hasReferrersApi(where, subject.digest))
+        if (await this.referrers.hasApi(where, subject.digest))
             return;
-        await this.addToFallback(where, subject.digest, record.source, {
+        const descriptor = {
             mediaType: OCI_MANIFEST,
             digest,
             size: bytes.length,
             artifactType: RECORD_TYPE,
             annotations: { [RECORD_ANNOTATION]: annotation }
+        };
+        await this.referrers.addToFallback(where, subject.digest, [descriptor], {
+            drop: others => oldRecords(others, record.source)
         });
         log_debug(() => `${registry}/${repository}@${subject.digest}: mirror record written (${digest})`);
     }
-    /** The subject's referrers: from the API, or from the fallback tag's index. */
-    async referrers(where, subject) {
-        const api = await this.fromApi(where, subject);
-        if (api)
-            return api;
-        const index = await this.client.getManifest(where.registry, where.repository, fallbackTag(subject));
-        return descriptorsOf(index?.body);
-    }
-    /**
-     * The API's answer (our records in its pages, a bounded number of them), or undefined when
-     * the registry has no referrers API. A registry may ignore the artifactType filter, so pages
-     * are followed and filtered here.
-     */
-    async fromApi(where, subject) {
-        if (this.referrersApi.get(where.registry) === false)
-            return undefined;
-        const { registry, repository } = where;
-        const found = [];
-        let next = `referrers/${subject}?artifactType=${encodeURIComponent(RECORD_TYPE)}`;
-        for (let page = 0; next; page++) {
-            if (page === MAX_REFERRER_PAGES || found.length >= MAX_REFERRERS) {
-                log_debug(() => `${registry}/${repository}@${subject}: referrers past page ${page} not read`);
-                break;
-            }
-            let res;
-            try {
-                res = await this.client.send('GET', registry, repository, next, {
-                    maxBytes: MAX_REFERRERS_BYTES
-                });
-            }
-            catch (error) {
-                if (error instanceof RegistryError && error.status === 0) {
-                    // An answer over the bound: the API is there, its list is not read (a pull spent instead).
-                    this.referrersApi.set(registry, true);
-                    log_debug(() => `${registry}/${repository}@${subject}: referrers list too long, not read`);
-                    return found;
-                }
-                // A registry without the API may answer 400, 405 or the like; anything temporary is
-                // not an answer about the API.
-                if (page === 0 && error instanceof RegistryError && isPermanent(error)) {
-                    this.referrersApi.set(registry, false);
-                    return undefined;
-                }
-                throw error;
-            }
-            // The spec's registries answer an empty index rather than 404 for a subject without any.
-            if (res.status === 404) {
-                if (page > 0)
-                    break;
-                this.referrersApi.set(registry, false);
-                return undefined;
-            }
-            this.referrersApi.set(registry, true);
-            try {
-                found.push(...ourRecords(descriptorsOf(JSON.parse(res.body))));
-            }
-            catch {
-                break;
-            }
-            next = this.client.nextPage(res, registry, repository);
-        }
-        return found;
-    }
-    async hasReferrersApi(where, subject) {
-        const known = this.referrersApi.get(where.registry);
-        if (known !== undefined)
-            return known;
-        await this.fromApi(where, subject);
-        return this.referrersApi.get(where.registry) === true;
-    }
-    /** Add a record to the subject's fallback index, keeping the other referrers there. */
-    async addToFallback(where, subject, source, record) {
-        const tag = fallbackTag(subject);
-        const index = await this.client.getManifest(where.registry, where.repository, tag);
-        const all = descriptorsOf(index?.body);
-        // Other tools' referrers (signatures, SBOMs) are kept whole, or the index is left alone.
-        if (all.length > MAX_REFERRERS) {
-            log_debug(() => `${where.registry}/${where.repository}:${tag}: ${all.length} referrers; no record added`);
-            return;
-        }
-        const others = all.filter(d => d.digest !== record.digest);
-        // The oldest go first: of this source's records beyond a few (several tags of one source
-        // can share a subject, each with its own source index), then of all beyond MAX_RECORDS.
-        const ours = others.filter(d => d.artifactType === RECORD_TYPE);
-        const same = ours.filter(d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source);
-        const drop = new Set(same.slice(0, Math.max(0, same.length - (MAX_RECORDS_PER_SOURCE - 1))));
-        const kept = ours.filter(d => !drop.has(d));
-        for (const d of kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1))))
-            drop.add(d);
-        const manifests = [...others.filter(d => !drop.has(d)), record];
-        const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
-        await putManifest(this.client, where.registry, where.repository, tag, OCI_INDEX, bytes);
-    }
+}
+/**
+ * Our records to drop from a fallback index before one of `source` is added, the oldest
+ * first: of this source's beyond a few (several tags of one source can share a subject, each
+ * with its own source index), then of all beyond MAX_RECORDS. Other tools' referrers stay.
+ */
+function oldRecords(others, source) {
+    const ours = others.filter(isRecord);
+    const same = ours.filter(d => parseRecord(d.annotations?.[RECORD_ANNOTATION])?.source === source);
+    const drop = new Set(same.slice(0, Math.max(0, same.length - (MAX_RECORDS_PER_SOURCE - 1))));
+    const kept = ours.filter(d => !drop.has(d));
+    for (const d of kept.slice(0, Math.max(0, kept.length - (MAX_RECORDS - 1))))
+        drop.add(d);
+    return drop;
+}
+/** Whether a referrer is one of our records (anyone else's artifacts are left to their tools). */
+function isRecord(d) {
+    return d.artifactType === RECORD_TYPE;
 }
 async function* once(bytes) {
     yield bytes;
-}
-/** The descriptors of an index (a referrers list); anything else is none. */
-function descriptorsOf(body) {
-    const manifests = body?.manifests;
-    if (!Array.isArray(manifests))
-        return [];
-    return manifests.filter((d) => typeof d === 'object' && d !== null);
-}
-/** Our records among referrers, at most MAX_REFERRERS (filtered first: others may be many). */
-function ourRecords(descriptors) {
-    return descriptors.filter(d => d.artifactType === RECORD_TYPE).slice(0, MAX_REFERRERS);
 }
 /** A record read back from the target's answer: every field checked, anything odd is none. */
 function parseRecord(text) {
@@ -39234,45 +39361,266 @@ function platformsOf(value) {
     return out;
 }
 
-;// CONCATENATED MODULE: ./src/image/results.ts
+;// CONCATENATED MODULE: ./src/copy/referrers.ts
 /**
- * Results: one per requested image, the shape of the `results` output and of
- * every report built from it.
+ * Signatures, attestations and SBOMs travel with the image (issue 19). After an
+ * image is verified in the target (or found up to date), the referrers of what
+ * the target holds are copied from the source: those the source lists through
+ * the referrers API or keeps in its `sha256-<hex>` fallback index, and cosign's
+ * older `sha256-<hex>.sig`/`.att`/`.sbom` tags. They are written the way the
+ * target supports: a manifest with `subject` where it has the referrers API,
+ * else added to its fallback index, never dropping referrers already there.
+ *
+ * Whatever engine copied the image, these are copied with the action's own
+ * transfer (the native engine's code), so every engine gets them. Nothing is
+ * copied that the target holds already (a HEAD by digest), and what tells
+ * whether anything changed upstream is free on Docker Hub: the API's list and
+ * HEADs of the tags; a manifest is read (a pull) only to copy it.
+ *
+ * A platform subset is a new index: signatures of the source's index do not
+ * hold for it and are left out (said in the result); its children's travel.
  */
 
-const STATUSES = [
-    'copied',
-    'unchanged',
-    'planned',
-    'deferred',
-    'rejected',
-    'failed'
+
+
+
+
+
+
+/** Children of an index whose referrers are looked for (a real image has a few dozen at most). */
+const MAX_CHILDREN = 64;
+/** cosign's older scheme: tags beside the image, and what each holds. */
+const COSIGN_TAGS = [
+    { suffix: 'sig', kind: 'signature' },
+    { suffix: 'att', kind: 'attestation' },
+    { suffix: 'sbom', kind: 'sbom' }
 ];
-function countByStatus(results) {
-    const counts = Object.fromEntries(STATUSES.map(s => [s, 0]));
-    for (const r of results)
-        counts[r.status]++;
-    return counts;
+/** On a merged cosign tag or fallback index: the source's digest it was made from. */
+const FROM_ANNOTATION = 'io.github.image-mirror.copied-from';
+const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+/** cosign 3 marks what a bundle holds: a signature, or an attestation of this predicate type. */
+const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType';
+const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+const SBOM_TYPES = [
+    'application/spdx+json',
+    'text/spdx',
+    'text/spdx+json',
+    'application/vnd.cyclonedx+json',
+    'application/vnd.cyclonedx+xml',
+    'application/vnd.syft+json',
+    'application/vnd.dev.cosign.artifact.sbom.v1+json'
+];
+const ATTESTATION_TYPES = [
+    'application/vnd.in-toto+json',
+    'application/vnd.dsse.envelope.v1+json',
+    'application/vnd.dev.cosign.attestation.v1+json'
+];
+const SIGNATURE_TYPES = [
+    'application/vnd.dev.cosign.artifact.sig.v1+json',
+    'application/vnd.cncf.notary.signature'
+];
+/** What kind of thing a referrer is, from its artifactType (and a bundle's annotation). */
+function kindOf(d) {
+    const type = d.artifactType ?? '';
+    if (type === BUNDLE) {
+        const predicate = d.annotations?.[BUNDLE_PREDICATE];
+        return typeof predicate === 'string' && predicate !== COSIGN_SIGN_PREDICATE
+            ? 'attestation'
+            : 'signature';
+    }
+    if (SIGNATURE_TYPES.includes(type))
+        return 'signature';
+    if (ATTESTATION_TYPES.includes(type) || type.startsWith('application/vnd.in-toto.'))
+        return 'attestation';
+    if (SBOM_TYPES.includes(type))
+        return 'sbom';
+    return 'other';
 }
-/** The repository a result writes to (its target without tag or digest). */
-function targetRepository(result) {
-    const parsed = parseReference(result.target);
-    return parsed.ok ? repositoryName(parsed.ref) : result.target;
+/** Whether the filter lets a referrer of this kind and type travel (no filter: all do). */
+function allowed(filter, kind, type) {
+    return (filter.length === 0 || filter.includes(kind) || (type !== undefined && filter.includes(type)));
 }
-/** Indices of the results `include` keeps, grouped by target repository, in order of first appearance. */
-function groupByRepository(results, include) {
-    const groups = new Map();
-    results.forEach((result, index) => {
-        if (!include(result, index))
+/**
+ * Copy the referrers of what `target` holds (`held`, verified) from `source`. Throws what
+ * the registries threw: a pull budget spent, a refused write.
+ */
+async function copyReferrers(source, target, held, sourceDigest, options) {
+    const { client } = options;
+    const count = { kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 }, copied: 0 };
+    const subjects = [];
+    // A whole image keeps the source's digest: its own referrers hold. A subset's index is new.
+    if (held === sourceDigest)
+        subjects.push(held);
+    const top = await client.getManifest(target.registry, target.repository, held);
+    if (top && isIndex(top.mediaType)) {
+        for (const child of (top.body.manifests ?? []).slice(0, MAX_CHILDREN)) {
+            if (typeof child.digest === 'string' && DIGEST.test(child.digest))
+                subjects.push(child.digest);
+        }
+    }
+    else if (held !== sourceDigest) {
+        // One platform of an index: the child's digest, held as it is in the source.
+        subjects.push(held);
+    }
+    for (const subject of subjects) {
+        await copyApiOrFallback(source, target, subject, options, count);
+        for (const tag of COSIGN_TAGS) {
+            if (allowed(options.filter, tag.kind))
+                await copyCosignTag(source, target, subject, tag, options, count);
+        }
+    }
+    log_debug(() => `${repositoryName(target)}@${held}: referrers of ${subjects.length} manifest(s): ${JSON.stringify(count.kinds)}, ${count.copied} copied`);
+    return {
+        signatures: count.kinds.signature,
+        attestations: count.kinds.attestation,
+        sboms: count.kinds.sbom,
+        other: count.kinds.other,
+        copied: count.copied,
+        ...(held !== sourceDigest && top && isIndex(top.mediaType)
+            ? { indexLeftOut: sourceDigest }
+            : {})
+    };
+}
+/** The source's referrers (API, else fallback index) into the target (API, else fallback). */
+async function copyApiOrFallback(source, target, subject, options, count) {
+    const { client, referrers, filter } = options;
+    const keep = (d) => typeof d.digest === 'string' &&
+        DIGEST.test(d.digest) &&
+        !isRecord(d) &&
+        allowed(filter, kindOf(d), d.artifactType);
+    let listed = await referrers.fromApi(source, subject, { keep });
+    let fromIndex;
+    if (!listed) {
+        // No API: the fallback index, whose digest a HEAD tells for free.
+        const head = await client.headManifest(source.registry, source.repository, fallbackTag(subject));
+        if (!head)
             return;
-        const key = targetRepository(result);
-        const group = groups.get(key);
-        if (group)
-            group.push(index);
-        else
-            groups.set(key, [index]);
+        fromIndex = head.digest;
+        const mine = await referrers.list(target, subject);
+        if (mine.via === 'tag' && fromIndex && mine.annotations?.[FROM_ANNOTATION] === fromIndex) {
+            // Unchanged since the last copy: what it listed is in the target; count it from there.
+            for (const d of mine.descriptors.filter(keep))
+                count.kinds[kindOf(d)]++;
+            return;
+        }
+        listed = (await referrers.list(source, subject, { keep })).descriptors;
+    }
+    if (listed.length === 0)
+        return;
+    for (const [i, d] of listed.entries()) {
+        const digest = d.digest;
+        if (!(await client.headManifest(target.registry, target.repository, digest))) {
+            await options.transfer.copy(request(source, target, digest, `@${digest}`, options));
+            count.copied++;
+        }
+        listed[i] = await annotated(target, d, client);
+        count.kinds[kindOf(listed[i])]++;
+    }
+    // A target with the API indexed them as they were put (their `subject`); else its index.
+    if (await referrers.hasApi(target, subject))
+        return;
+    const mine = await referrers.list(target, subject);
+    const have = new Set(mine.descriptors.map(d => d.digest));
+    const missing = listed.filter(d => !have.has(d.digest)).map(referrers_describe);
+    const noted = fromIndex && mine.annotations?.[FROM_ANNOTATION] !== fromIndex;
+    if (missing.length === 0 && !noted)
+        return;
+    await referrers.addToFallback(target, subject, missing, {
+        ...(fromIndex ? { annotations: { [FROM_ANNOTATION]: fromIndex } } : {})
     });
-    return [...groups.values()];
+}
+/**
+ * A bundle listed without the annotation that tells a signature from an attestation (cosign
+ * leaves it out of fallback indexes) gets it from its manifest, read from the target, so it
+ * is counted right and the target's list says it.
+ */
+async function annotated(target, d, client) {
+    if (d.artifactType !== BUNDLE || typeof d.annotations?.[BUNDLE_PREDICATE] === 'string')
+        return d;
+    const manifest = await client.getManifest(target.registry, target.repository, d.digest);
+    const said = manifest?.body.annotations ?? {};
+    const strings = Object.entries(said).filter(([, v]) => typeof v === 'string');
+    if (strings.length === 0)
+        return d;
+    return { ...d, annotations: { ...Object.fromEntries(strings.slice(0, 32)), ...d.annotations } };
+}
+/** Only what a referrers list says of an artifact, each field as the spec has it. */
+function referrers_describe(d) {
+    return {
+        mediaType: typeof d.mediaType === 'string' ? d.mediaType : 'application/vnd.oci.image.manifest.v1+json',
+        digest: d.digest,
+        size: typeof d.size === 'number' ? d.size : 0,
+        ...(typeof d.artifactType === 'string' ? { artifactType: d.artifactType } : {}),
+        ...(d.annotations && typeof d.annotations === 'object' ? { annotations: d.annotations } : {})
+    };
+}
+/**
+ * One of cosign's tags. The target's may hold more than the source's (the mirror's owner
+ * signed it too): then the source's layers are added to it, never replacing it, and the
+ * merge notes the source digest it was made from, so the next run knows with HEADs alone.
+ */
+async function copyCosignTag(source, target, subject, tag, options, count) {
+    const { client } = options;
+    const name = `${fallbackTag(subject)}.${tag.suffix}`;
+    const upstream = await client.headManifest(source.registry, source.repository, name);
+    if (!upstream?.digest || !DIGEST.test(upstream.digest))
+        return;
+    const there = await client.headManifest(target.registry, target.repository, name);
+    let mine;
+    if (there && there.digest !== upstream.digest) {
+        mine = await client.getManifest(target.registry, target.repository, name);
+    }
+    const current = there?.digest === upstream.digest ||
+        mine?.body.annotations?.[FROM_ANNOTATION] === upstream.digest;
+    if (current) {
+        const held = mine ?? (await client.getManifest(target.registry, target.repository, name));
+        count.kinds[tag.kind] += layersOf(held).length;
+        return;
+    }
+    const theirs = mine ? layersOf(mine) : [];
+    if (theirs.length === 0) {
+        await options.transfer.copy(request(source, target, upstream.digest, `:${name}`, options));
+        const copied = await client.getManifest(target.registry, target.repository, name);
+        count.kinds[tag.kind] += layersOf(copied).length;
+        count.copied++;
+        return;
+    }
+    // Merge: the source's manifest (and blobs) by digest first, then one with both under the tag.
+    await options.transfer.copy(request(source, target, upstream.digest, `@${upstream.digest}`, options));
+    const ours = await client.getManifest(target.registry, target.repository, upstream.digest);
+    if (!ours?.raw)
+        return;
+    const body = JSON.parse(ours.raw.toString('utf8'));
+    const layers = layersOf(ours);
+    const known = new Set(layers.map(l => l.digest));
+    const merged = {
+        ...body,
+        layers: [...layers, ...theirs.filter(l => !known.has(l.digest))].slice(0, MAX_REFERRERS),
+        annotations: {
+            ...(body.annotations ?? {}),
+            [FROM_ANNOTATION]: upstream.digest
+        }
+    };
+    const bytes = Buffer.from(JSON.stringify(merged));
+    await putManifest(client, target.registry, target.repository, name, ours.mediaType, bytes);
+    count.kinds[tag.kind] += merged.layers.length;
+    count.copied++;
+    log_debug(() => `${repositoryName(target)}:${name}: ${layers.length} layer(s) of the source's ${upstream.digest} added to the ${theirs.length} there (${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex').slice(0, 12)})`);
+}
+function layersOf(manifest) {
+    const layers = manifest?.body.layers;
+    return Array.isArray(layers)
+        ? layers.filter((l) => typeof l?.digest === 'string')
+        : [];
+}
+function request(source, target, digest, at, options) {
+    return {
+        source: `${repositoryName(source)}@${digest}`,
+        target: `${repositoryName(target)}${at}`,
+        platforms: 'all',
+        insecureSource: options.insecure.has(source.registry),
+        insecureTarget: options.insecure.has(target.registry)
+    };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/re2js/build/index.js
@@ -46221,6 +46569,8 @@ function compileTagFilter(pattern) {
 
 
 
+
+
 /**
  * Attempts given to an image whose copies keep failing in a way the engine
  * had already retried itself. crane tries each request 3 times (1 s, then 3 s
@@ -46314,10 +46664,12 @@ function turns(count) {
 }
 /** Copy every planned result; others pass through unchanged. Order is kept. */
 async function copyImages(results, options) {
+    const referrers = new Referrers(options.client);
     const pools = {
         compare: pLimit(Math.max(COMPARE_CONCURRENCY, options.concurrency)),
         copy: pLimit(options.concurrency),
-        records: new MirrorRecords(options.client),
+        records: new MirrorRecords(options.client, referrers),
+        referrers,
         unrecorded: new Set()
     };
     const done = results.map(result => Promise.resolve(result));
@@ -46464,7 +46816,9 @@ async function compareOne(result, options, state, pools) {
                     return { done: { ...current, note, recordByLeg: true } };
                 }
             }
-            return { done: current };
+            return {
+                done: await attach(current, source, target, present.digest, expected, options, pools)
+            };
         }
         log_debug(() => `${result.target}: holds ${present?.digest || 'nothing'}, not what the source has; to copy`);
     }
@@ -46534,7 +46888,37 @@ async function copyOne(result, options, state, compared, pools) {
     log_debug(() => `${result.target}: verified, it holds ${after.digest}`);
     await record(result, target, after, expected, options, pools);
     const copied = withDigests(result, 'copied', after.digest, expected);
-    return { ...copied, ...(await describeTarget(client, target, after.digest)) };
+    const described = { ...copied, ...(await describeTarget(client, target, after.digest)) };
+    return attach(described, source, target, after.digest, expected, options, pools);
+}
+/**
+ * Copy the referrers of what the target holds (see referrers.ts) and say what came. A budget
+ * spent first leaves them to the next run (an image up to date is then deferred: that is all
+ * it had to do); anything else fails the attempt, to be tried again like the copy.
+ */
+async function attach(result, source, target, held, expected, options, pools) {
+    if (!options.referrers || !held)
+        return result;
+    try {
+        const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
+            client: options.client,
+            referrers: pools.referrers,
+            transfer: options.referrers.transfer,
+            filter: options.referrers.filter,
+            insecure: options.insecure
+        });
+        return { ...result, attached };
+    }
+    catch (error) {
+        const message = scrub(errorMessage(error), options.secrets);
+        if (isDeferred(error)) {
+            const waits = `its signatures, attestations and SBOMs wait for the next run: ${message}`;
+            if (result.status === 'unchanged')
+                return { ...result, status: 'deferred', reason: `up to date; ${waits}` };
+            return { ...result, note: [result.note, waits].filter(Boolean).join('; ') };
+        }
+        throw new ImageError(`${result.status === 'copied' ? 'copied and verified' : 'up to date'}, but its signatures, attestations and SBOMs were not copied: ${message}`, isPermanent(error));
+    }
 }
 /** Whether an engine's message names a registry (Docker Hub by any of its hosts). */
 function names(message, registry) {
@@ -48768,6 +49152,7 @@ function shortReference(reference) {
 
 
 
+
 /** The registry host of the target (`registry.example.com/mirror` → `registry.example.com`). */
 function targetRegistry(target) {
     const parsed = parseRepositoryName(target.includes('/') ? target : `${target}/x`);
@@ -48857,6 +49242,11 @@ async function mirror(results, inputs, options = {}) {
             warn: m => core_warning(safeLog(m)),
             budgets,
             ...(options.leaveUnrecorded ? { leaveUnrecorded: true } : {}),
+            // Signatures and the like go by the action's own transfer (over the run's client, so
+            // their pulls are counted), whatever engine copies the images.
+            ...(inputs.referrers && !inputs.dryRun
+                ? { referrers: { transfer: new NativeEngine({ client }), filter: inputs.referrerTypes } }
+                : {}),
             onRetry: (r, retry) => core_info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
             onResult: r => core_info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))
         });
@@ -51347,7 +51737,7 @@ function dist_bundle_withDefaults(oldEndpoint, newDefaults) {
 }
 
 // pkg/dist-src/index.js
-var request = dist_bundle_withDefaults(endpoint, defaults_default);
+var dist_bundle_request = dist_bundle_withDefaults(endpoint, defaults_default);
 
 /* v8 ignore next -- @preserve */
 /* v8 ignore else -- @preserve */
@@ -51467,7 +51857,7 @@ function graphql_dist_bundle_withDefaults(request2, newDefaults) {
 }
 
 // pkg/dist-src/index.js
-var graphql2 = graphql_dist_bundle_withDefaults(request, {
+var graphql2 = graphql_dist_bundle_withDefaults(dist_bundle_request, {
   headers: {
     "user-agent": `octokit-graphql.js/${graphql_dist_bundle_VERSION} ${getUserAgent()}`
   },
@@ -51612,7 +52002,7 @@ class Octokit {
   constructor(options = {}) {
     const hook = new before_after_hook.Collection();
     const requestDefaults = {
-      baseUrl: request.endpoint.DEFAULTS.baseUrl,
+      baseUrl: dist_bundle_request.endpoint.DEFAULTS.baseUrl,
       headers: {},
       request: Object.assign({}, options.request, {
         // @ts-ignore internal usage only, no need to type
@@ -51633,7 +52023,7 @@ class Octokit {
     if (options.timeZone) {
       requestDefaults.headers["time-zone"] = options.timeZone;
     }
-    this.request = request.defaults(requestDefaults);
+    this.request = dist_bundle_request.defaults(requestDefaults);
     this.graphql = withCustomRequest(this.request).defaults(requestDefaults);
     this.log = createLogger(options.log);
     this.hook = hook;

@@ -6,6 +6,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { parseRepositoryName } from '../image/references.js'
+import { REFERRER_KINDS } from '../image/results.js'
 import { workspace } from './paths.js'
 
 export class InputError extends Error {}
@@ -115,6 +116,22 @@ export function parseIssuePlatforms(name: string): 'any' | 'none' | string[] {
   if (value === 'none') return 'none'
   const platforms = parsePlatforms(name)
   return platforms === 'all' ? 'any' : platforms
+}
+
+/**
+ * Which referrers travel: kinds (`signature, sbom`) or artifactTypes (`application/spdx+json`);
+ * empty: all of them.
+ */
+export function parseReferrerTypes(name: string): string[] {
+  return list(name).map(item => {
+    const kind = item.toLowerCase().replace(/s$/, '')
+    if ((REFERRER_KINDS as readonly string[]).includes(kind)) return kind
+    if (/^[\w.+-]{1,127}\/[\w.+-]{1,127}$/.test(item)) return item
+    return fail(
+      name,
+      `"${item}" is neither a kind (${REFERRER_KINDS.join(', ')}) nor a media type like application/spdx+json`
+    )
+  })
 }
 
 export function parseHosts(name: string): string[] {

@@ -19,6 +19,7 @@ import {
   parseHosts,
   parseIssuePlatforms,
   parsePlatforms,
+  parseReferrerTypes,
   parseTarget,
   parseUrl,
   text
@@ -63,6 +64,10 @@ export interface CopySettings extends EngineSettings, RegistrySettings {
   dryRun: boolean
   /** Images deferred for want of pulls fail the job (default: they wait for the next run). */
   failOnDeferred: boolean
+  /** Signatures, attestations and SBOMs copied with each image (issue 19). */
+  referrers: boolean
+  /** What of them travels: kinds (`signature`, ...) or artifactTypes; empty: all. */
+  referrerTypes: string[]
 }
 
 /** How issue requests are read and answered. */
@@ -171,6 +176,8 @@ export function getInputs(): ActionInputs {
     retries: integer('retries', 3, 0, 10),
     pullReserve: integer('pull-reserve', 0, 0, 1_000_000),
     failOnDeferred: bool('fail-on-deferred', false),
+    referrers: bool('referrers', true),
+    referrerTypes: parseReferrerTypes('referrer-types'),
     insecureRegistries: parseHosts('insecure-registries'),
     resultsDir:
       text('results-dir') || path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'image-mirror'),
@@ -332,7 +339,9 @@ function copySettings(a: ActionInputs): CopySettings {
     concurrency: a.concurrency,
     skipUnchanged: a.skipUnchanged,
     dryRun: a.dryRun,
-    failOnDeferred: a.failOnDeferred
+    failOnDeferred: a.failOnDeferred,
+    referrers: a.referrers,
+    referrerTypes: a.referrerTypes
   }
 }
 

@@ -10,6 +10,8 @@ import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
 import { MirrorRecords } from './record.js'
+import { copyReferrers, type ReferrerFilter } from './referrers.js'
+import { Referrers } from '../registry/referrers.js'
 import {
   carriesBudget,
   isDeferred,
@@ -58,6 +60,11 @@ export interface CopyOptions {
    * runs a pull.
    */
   leaveUnrecorded?: boolean
+  /**
+   * Signatures, attestations and SBOMs copied after each image (and for images up to date),
+   * by `transfer` whatever the engine; absent in a dry run or when the input turns it off.
+   */
+  referrers?: { transfer: CopyEngine; filter: ReferrerFilter }
 }
 
 export interface RetryInfo {
@@ -164,6 +171,8 @@ interface Pools {
   compare: LimitFunction
   copy: LimitFunction
   records: MirrorRecords
+  /** Which registries have the referrers API, learnt once for records and signatures alike. */
+  referrers: Referrers
   /** Registries a record could not be written to, warned about once. */
   unrecorded: Set<string>
 }
@@ -196,10 +205,12 @@ export async function copyImages(
   results: readonly MirrorResult[],
   options: CopyOptions
 ): Promise<MirrorResult[]> {
+  const referrers = new Referrers(options.client)
   const pools: Pools = {
     compare: pLimit(Math.max(COMPARE_CONCURRENCY, options.concurrency)),
     copy: pLimit(options.concurrency),
-    records: new MirrorRecords(options.client),
+    records: new MirrorRecords(options.client, referrers),
+    referrers,
     unrecorded: new Set()
   }
   const done: Promise<MirrorResult>[] = results.map(result => Promise.resolve(result))
@@ -382,7 +393,9 @@ async function compareOne(
           return { done: { ...current, note, recordByLeg: true } }
         }
       }
-      return { done: current }
+      return {
+        done: await attach(current, source, target, present.digest, expected, options, pools)
+      }
     }
     debug(
       () =>
@@ -477,7 +490,47 @@ async function copyOne(
   debug(() => `${result.target}: verified, it holds ${after.digest}`)
   await record(result, target, after, expected, options, pools)
   const copied = withDigests(result, 'copied', after.digest, expected)
-  return { ...copied, ...(await describeTarget(client, target, after.digest)) }
+  const described = { ...copied, ...(await describeTarget(client, target, after.digest)) }
+  return attach(described, source, target, after.digest, expected, options, pools)
+}
+
+/**
+ * Copy the referrers of what the target holds (see referrers.ts) and say what came. A budget
+ * spent first leaves them to the next run (an image up to date is then deferred: that is all
+ * it had to do); anything else fails the attempt, to be tried again like the copy.
+ */
+async function attach(
+  result: MirrorResult,
+  source: ImageReference,
+  target: ImageReference,
+  held: string,
+  expected: Expectation,
+  options: CopyOptions,
+  pools: Pools
+): Promise<MirrorResult> {
+  if (!options.referrers || !held) return result
+  try {
+    const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
+      client: options.client,
+      referrers: pools.referrers,
+      transfer: options.referrers.transfer,
+      filter: options.referrers.filter,
+      insecure: options.insecure
+    })
+    return { ...result, attached }
+  } catch (error) {
+    const message = scrub(errorMessage(error), options.secrets)
+    if (isDeferred(error)) {
+      const waits = `its signatures, attestations and SBOMs wait for the next run: ${message}`
+      if (result.status === 'unchanged')
+        return { ...result, status: 'deferred', reason: `up to date; ${waits}` }
+      return { ...result, note: [result.note, waits].filter(Boolean).join('; ') }
+    }
+    throw new ImageError(
+      `${result.status === 'copied' ? 'copied and verified' : 'up to date'}, but its signatures, attestations and SBOMs were not copied: ${message}`,
+      isPermanent(error)
+    )
+  }
 }
 
 /** Whether an engine's message names a registry (Docker Hub by any of its hosts). */

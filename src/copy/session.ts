@@ -13,6 +13,7 @@ import {
 } from '../registry/docker-config.js'
 import { createEngine, lazyEngine } from './engines/create.js'
 import type { CopyEngine } from './engines/engine.js'
+import { NativeEngine } from './engines/native.js'
 import { safeLog } from '../action/escape.js'
 import type { CopySettings } from '../action/inputs.js'
 import { makePrivateDir } from '../action/private-dir.js'
@@ -142,6 +143,11 @@ export async function mirror(
       warn: m => core.warning(safeLog(m)),
       budgets,
       ...(options.leaveUnrecorded ? { leaveUnrecorded: true } : {}),
+      // Signatures and the like go by the action's own transfer (over the run's client, so
+      // their pulls are counted), whatever engine copies the images.
+      ...(inputs.referrers && !inputs.dryRun
+        ? { referrers: { transfer: new NativeEngine({ client }), filter: inputs.referrerTypes } }
+        : {}),
       onRetry: (r, retry) =>
         core.info(
           safeLog(

@@ -14,6 +14,22 @@ export const STATUSES = [
 ] as const
 export type Status = (typeof STATUSES)[number]
 
+/** What a referrer is, as the summary counts them and `referrer-types` names them. */
+export const REFERRER_KINDS = ['signature', 'attestation', 'sbom', 'other'] as const
+export type ReferrerKind = (typeof REFERRER_KINDS)[number]
+
+/** What came with an image: counted in the target after the copy, by kind. */
+export interface Attached {
+  signatures: number
+  attestations: number
+  sboms: number
+  other: number
+  /** Artifacts this run wrote to the target (the rest it held already). */
+  copied: number
+  /** A platform subset: the source index whose own signatures do not hold for the new index. */
+  indexLeftOut?: string
+}
+
 export interface MirrorResult {
   /** The entry as the user wrote it. */
   request: string
@@ -37,6 +53,8 @@ export interface MirrorResult {
   platforms?: string[]
   /** Bytes of config and layers the target references, when read after a copy. */
   size?: number
+  /** Signatures, attestations and SBOMs the target holds for it, copied with it (issue 19). */
+  attached?: Attached
   /** Wall time spent on this image, retries included. */
   seconds?: number
   /**

@@ -35,6 +35,8 @@ export interface ManifestBody {
   manifests?: { digest: string; mediaType?: string; size?: number; platform?: Platform }[]
   config?: { digest: string; size: number; mediaType?: string }
   layers?: { digest: string; size: number; mediaType?: string }[]
+  /** As the registry sent it: check each value before use. */
+  annotations?: Record<string, unknown>
 }
 
 export interface Platform {

@@ -71,7 +71,7 @@ export class Referrers {
   /** The subject's referrers: from the API, or from the fallback tag's index. */
   async list(where: Where, subject: string, options: ListOptions = {}): Promise<ReferrersList> {
     const keep = options.keep ?? (() => true)
-    const fromApi = await this.fromApi(where, subject, options.artifactType, keep)
+    const fromApi = await this.fromApi(where, subject, options)
     if (fromApi) return { descriptors: fromApi, via: 'api' }
     const index = await this.client.getManifest(
       where.registry,
@@ -93,7 +93,7 @@ export class Referrers {
   async hasApi(where: Where, subject: string): Promise<boolean> {
     const known = this.api.get(where.registry)
     if (known !== undefined) return known
-    await this.fromApi(where, subject, undefined, () => false)
+    await this.fromApi(where, subject, { keep: () => false })
     return this.api.get(where.registry) === true
   }
 
@@ -145,12 +145,13 @@ export class Referrers {
    * The API's answer (the kept descriptors of its pages, a bounded number of them), or
    * undefined when the registry has no referrers API.
    */
-  private async fromApi(
+  async fromApi(
     where: Where,
     subject: string,
-    artifactType: string | undefined,
-    keep: (d: Descriptor) => boolean
+    options: ListOptions = {}
   ): Promise<Descriptor[] | undefined> {
+    const { artifactType } = options
+    const keep = options.keep ?? (() => true)
     if (this.api.get(where.registry) === false) return undefined
     const { registry, repository } = where
     const found: Descriptor[] = []

@@ -1,0 +1,325 @@
+/**
+ * Signatures, attestations and SBOMs travel with the image (issue 19). After an
+ * image is verified in the target (or found up to date), the referrers of what
+ * the target holds are copied from the source: those the source lists through
+ * the referrers API or keeps in its `sha256-<hex>` fallback index, and cosign's
+ * older `sha256-<hex>.sig`/`.att`/`.sbom` tags. They are written the way the
+ * target supports: a manifest with `subject` where it has the referrers API,
+ * else added to its fallback index, never dropping referrers already there.
+ *
+ * Whatever engine copied the image, these are copied with the action's own
+ * transfer (the native engine's code), so every engine gets them. Nothing is
+ * copied that the target holds already (a HEAD by digest), and what tells
+ * whether anything changed upstream is free on Docker Hub: the API's list and
+ * HEADs of the tags; a manifest is read (a pull) only to copy it.
+ *
+ * A platform subset is a new index: signatures of the source's index do not
+ * hold for it and are left out (said in the result); its children's travel.
+ */
+import { createHash } from 'node:crypto'
+import { debug } from '../action/log.js'
+import { repositoryName, type ImageReference } from '../image/references.js'
+import { DIGEST, putManifest } from '../registry/blobs.js'
+import { isIndex, type Manifest, type RegistryClient } from '../registry/client.js'
+import {
+  fallbackTag,
+  MAX_REFERRERS,
+  type Descriptor,
+  type Referrers,
+  type Where
+} from '../registry/referrers.js'
+import type { CopyEngine } from './engines/engine.js'
+import { isRecord } from './record.js'
+import type { Attached, ReferrerKind } from '../image/results.js'
+
+/** What travels: a kind word (`signature`, `attestation`, `sbom`, `other`) or an artifactType. */
+export type ReferrerFilter = readonly string[]
+
+/** Children of an index whose referrers are looked for (a real image has a few dozen at most). */
+const MAX_CHILDREN = 64
+/** cosign's older scheme: tags beside the image, and what each holds. */
+const COSIGN_TAGS: readonly { suffix: string; kind: ReferrerKind }[] = [
+  { suffix: 'sig', kind: 'signature' },
+  { suffix: 'att', kind: 'attestation' },
+  { suffix: 'sbom', kind: 'sbom' }
+]
+/** On a merged cosign tag or fallback index: the source's digest it was made from. */
+const FROM_ANNOTATION = 'io.github.image-mirror.copied-from'
+const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
+/** cosign 3 marks what a bundle holds: a signature, or an attestation of this predicate type. */
+const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType'
+const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
+const SBOM_TYPES = [
+  'application/spdx+json',
+  'text/spdx',
+  'text/spdx+json',
+  'application/vnd.cyclonedx+json',
+  'application/vnd.cyclonedx+xml',
+  'application/vnd.syft+json',
+  'application/vnd.dev.cosign.artifact.sbom.v1+json'
+]
+const ATTESTATION_TYPES = [
+  'application/vnd.in-toto+json',
+  'application/vnd.dsse.envelope.v1+json',
+  'application/vnd.dev.cosign.attestation.v1+json'
+]
+const SIGNATURE_TYPES = [
+  'application/vnd.dev.cosign.artifact.sig.v1+json',
+  'application/vnd.cncf.notary.signature'
+]
+
+/** What kind of thing a referrer is, from its artifactType (and a bundle's annotation). */
+export function kindOf(d: Descriptor): ReferrerKind {
+  const type = d.artifactType ?? ''
+  if (type === BUNDLE) {
+    const predicate = d.annotations?.[BUNDLE_PREDICATE]
+    return typeof predicate === 'string' && predicate !== COSIGN_SIGN_PREDICATE
+      ? 'attestation'
+      : 'signature'
+  }
+  if (SIGNATURE_TYPES.includes(type)) return 'signature'
+  if (ATTESTATION_TYPES.includes(type) || type.startsWith('application/vnd.in-toto.'))
+    return 'attestation'
+  if (SBOM_TYPES.includes(type)) return 'sbom'
+  return 'other'
+}
+
+/** Whether the filter lets a referrer of this kind and type travel (no filter: all do). */
+export function allowed(filter: ReferrerFilter, kind: ReferrerKind, type?: string): boolean {
+  return (
+    filter.length === 0 || filter.includes(kind) || (type !== undefined && filter.includes(type))
+  )
+}
+
+export interface ReferrerCopyOptions {
+  client: RegistryClient
+  referrers: Referrers
+  /** Copies one manifest (by digest) and its blobs: the native engine, whatever copied the image. */
+  transfer: CopyEngine
+  filter: ReferrerFilter
+  insecure: ReadonlySet<string>
+}
+
+interface Count {
+  kinds: Record<ReferrerKind, number>
+  copied: number
+}
+
+/**
+ * Copy the referrers of what `target` holds (`held`, verified) from `source`. Throws what
+ * the registries threw: a pull budget spent, a refused write.
+ */
+export async function copyReferrers(
+  source: ImageReference,
+  target: ImageReference,
+  held: string,
+  sourceDigest: string,
+  options: ReferrerCopyOptions
+): Promise<Attached> {
+  const { client } = options
+  const count: Count = { kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 }, copied: 0 }
+  const subjects: string[] = []
+  // A whole image keeps the source's digest: its own referrers hold. A subset's index is new.
+  if (held === sourceDigest) subjects.push(held)
+  const top = await client.getManifest(target.registry, target.repository, held)
+  if (top && isIndex(top.mediaType)) {
+    for (const child of (top.body.manifests ?? []).slice(0, MAX_CHILDREN)) {
+      if (typeof child.digest === 'string' && DIGEST.test(child.digest)) subjects.push(child.digest)
+    }
+  } else if (held !== sourceDigest) {
+    // One platform of an index: the child's digest, held as it is in the source.
+    subjects.push(held)
+  }
+  for (const subject of subjects) {
+    await copyApiOrFallback(source, target, subject, options, count)
+    for (const tag of COSIGN_TAGS) {
+      if (allowed(options.filter, tag.kind))
+        await copyCosignTag(source, target, subject, tag, options, count)
+    }
+  }
+  debug(
+    () =>
+      `${repositoryName(target)}@${held}: referrers of ${subjects.length} manifest(s): ${JSON.stringify(count.kinds)}, ${count.copied} copied`
+  )
+  return {
+    signatures: count.kinds.signature,
+    attestations: count.kinds.attestation,
+    sboms: count.kinds.sbom,
+    other: count.kinds.other,
+    copied: count.copied,
+    ...(held !== sourceDigest && top && isIndex(top.mediaType)
+      ? { indexLeftOut: sourceDigest }
+      : {})
+  }
+}
+
+/** The source's referrers (API, else fallback index) into the target (API, else fallback). */
+async function copyApiOrFallback(
+  source: ImageReference,
+  target: ImageReference,
+  subject: string,
+  options: ReferrerCopyOptions,
+  count: Count
+): Promise<void> {
+  const { client, referrers, filter } = options
+  const keep = (d: Descriptor) =>
+    typeof d.digest === 'string' &&
+    DIGEST.test(d.digest) &&
+    !isRecord(d) &&
+    allowed(filter, kindOf(d), d.artifactType)
+  let listed = await referrers.fromApi(source, subject, { keep })
+  let fromIndex: string | undefined
+  if (!listed) {
+    // No API: the fallback index, whose digest a HEAD tells for free.
+    const head = await client.headManifest(source.registry, source.repository, fallbackTag(subject))
+    if (!head) return
+    fromIndex = head.digest
+    const mine = await referrers.list(target, subject)
+    if (mine.via === 'tag' && fromIndex && mine.annotations?.[FROM_ANNOTATION] === fromIndex) {
+      // Unchanged since the last copy: what it listed is in the target; count it from there.
+      for (const d of mine.descriptors.filter(keep)) count.kinds[kindOf(d)]++
+      return
+    }
+    listed = (await referrers.list(source, subject, { keep })).descriptors
+  }
+  if (listed.length === 0) return
+  for (const [i, d] of listed.entries()) {
+    const digest = d.digest as string
+    if (!(await client.headManifest(target.registry, target.repository, digest))) {
+      await options.transfer.copy(request(source, target, digest, `@${digest}`, options))
+      count.copied++
+    }
+    listed[i] = await annotated(target, d, client)
+    count.kinds[kindOf(listed[i])]++
+  }
+  // A target with the API indexed them as they were put (their `subject`); else its index.
+  if (await referrers.hasApi(target, subject)) return
+  const mine = await referrers.list(target, subject)
+  const have = new Set(mine.descriptors.map(d => d.digest))
+  const missing = listed.filter(d => !have.has(d.digest)).map(describe)
+  const noted = fromIndex && mine.annotations?.[FROM_ANNOTATION] !== fromIndex
+  if (missing.length === 0 && !noted) return
+  await referrers.addToFallback(target, subject, missing, {
+    ...(fromIndex ? { annotations: { [FROM_ANNOTATION]: fromIndex } } : {})
+  })
+}
+
+/**
+ * A bundle listed without the annotation that tells a signature from an attestation (cosign
+ * leaves it out of fallback indexes) gets it from its manifest, read from the target, so it
+ * is counted right and the target's list says it.
+ */
+async function annotated(
+  target: ImageReference,
+  d: Descriptor,
+  client: RegistryClient
+): Promise<Descriptor> {
+  if (d.artifactType !== BUNDLE || typeof d.annotations?.[BUNDLE_PREDICATE] === 'string') return d
+  const manifest = await client.getManifest(target.registry, target.repository, d.digest as string)
+  const said = manifest?.body.annotations ?? {}
+  const strings = Object.entries(said).filter(([, v]) => typeof v === 'string')
+  if (strings.length === 0) return d
+  return { ...d, annotations: { ...Object.fromEntries(strings.slice(0, 32)), ...d.annotations } }
+}
+
+/** Only what a referrers list says of an artifact, each field as the spec has it. */
+function describe(d: Descriptor): Descriptor {
+  return {
+    mediaType:
+      typeof d.mediaType === 'string' ? d.mediaType : 'application/vnd.oci.image.manifest.v1+json',
+    digest: d.digest as string,
+    size: typeof d.size === 'number' ? d.size : 0,
+    ...(typeof d.artifactType === 'string' ? { artifactType: d.artifactType } : {}),
+    ...(d.annotations && typeof d.annotations === 'object' ? { annotations: d.annotations } : {})
+  }
+}
+
+/**
+ * One of cosign's tags. The target's may hold more than the source's (the mirror's owner
+ * signed it too): then the source's layers are added to it, never replacing it, and the
+ * merge notes the source digest it was made from, so the next run knows with HEADs alone.
+ */
+async function copyCosignTag(
+  source: ImageReference,
+  target: ImageReference,
+  subject: string,
+  tag: { suffix: string; kind: ReferrerKind },
+  options: ReferrerCopyOptions,
+  count: Count
+): Promise<void> {
+  const { client } = options
+  const name = `${fallbackTag(subject)}.${tag.suffix}`
+  const upstream = await client.headManifest(source.registry, source.repository, name)
+  if (!upstream?.digest || !DIGEST.test(upstream.digest)) return
+  const there = await client.headManifest(target.registry, target.repository, name)
+  let mine: Manifest | undefined
+  if (there && there.digest !== upstream.digest) {
+    mine = await client.getManifest(target.registry, target.repository, name)
+  }
+  const current =
+    there?.digest === upstream.digest ||
+    mine?.body.annotations?.[FROM_ANNOTATION] === upstream.digest
+  if (current) {
+    const held = mine ?? (await client.getManifest(target.registry, target.repository, name))
+    count.kinds[tag.kind] += layersOf(held).length
+    return
+  }
+  const theirs = mine ? layersOf(mine) : []
+  if (theirs.length === 0) {
+    await options.transfer.copy(request(source, target, upstream.digest, `:${name}`, options))
+    const copied = await client.getManifest(target.registry, target.repository, name)
+    count.kinds[tag.kind] += layersOf(copied).length
+    count.copied++
+    return
+  }
+  // Merge: the source's manifest (and blobs) by digest first, then one with both under the tag.
+  await options.transfer.copy(
+    request(source, target, upstream.digest, `@${upstream.digest}`, options)
+  )
+  const ours = await client.getManifest(target.registry, target.repository, upstream.digest)
+  if (!ours?.raw) return
+  const body = JSON.parse(ours.raw.toString('utf8')) as Record<string, unknown>
+  const layers = layersOf(ours)
+  const known = new Set(layers.map(l => l.digest))
+  const merged = {
+    ...body,
+    layers: [...layers, ...theirs.filter(l => !known.has(l.digest))].slice(0, MAX_REFERRERS),
+    annotations: {
+      ...((body.annotations as Record<string, string> | undefined) ?? {}),
+      [FROM_ANNOTATION]: upstream.digest
+    }
+  }
+  const bytes = Buffer.from(JSON.stringify(merged))
+  await putManifest(client, target.registry, target.repository, name, ours.mediaType, bytes)
+  count.kinds[tag.kind] += merged.layers.length
+  count.copied++
+  debug(
+    () =>
+      `${repositoryName(target)}:${name}: ${layers.length} layer(s) of the source's ${upstream.digest} added to the ${theirs.length} there (${createHash('sha256').update(bytes).digest('hex').slice(0, 12)})`
+  )
+}
+
+function layersOf(manifest: Manifest | undefined): { digest: string }[] {
+  const layers: unknown = manifest?.body.layers
+  return Array.isArray(layers)
+    ? (layers as { digest?: unknown }[]).filter(
+        (l): l is { digest: string } => typeof l?.digest === 'string'
+      )
+    : []
+}
+
+function request(
+  source: ImageReference,
+  target: ImageReference,
+  digest: string,
+  at: string,
+  options: ReferrerCopyOptions
+) {
+  return {
+    source: `${repositoryName(source)}@${digest}`,
+    target: `${repositoryName(target)}${at}`,
+    platforms: 'all' as const,
+    insecureSource: options.insecure.has(source.registry),
+    insecureTarget: options.insecure.has(target.registry)
+  }
+}
