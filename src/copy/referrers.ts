@@ -25,8 +25,7 @@ import {
   fallbackTag,
   MAX_REFERRERS,
   type Descriptor,
-  type Referrers,
-  type Where
+  type Referrers
 } from '../registry/referrers.js'
 import type { CopyEngine } from './engines/engine.js'
 import { isRecord } from './record.js'
