@@ -116,8 +116,7 @@ export class Referrers {
     const all = descriptorsOf(index?.body)
     if (all.length > MAX_REFERRERS) {
       debug(
-        () =>
-          `${where.registry}/${where.repository}:${tag}: ${all.length} referrers; nothing added`
+        () => `${where.registry}/${where.repository}:${tag}: ${all.length} referrers; nothing added`
       )
       return false
     }
