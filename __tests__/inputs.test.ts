@@ -228,10 +228,28 @@ describe('getInputs', () => {
     [{ 'insecure-registries': 'localhost:5000/path' }, 'is not a registry host'],
     [{ username: 'u' }, 'Input "password": username and password are given together or not at all'],
     [{ password: 'p' }, 'Input "username": username and password are given together or not at all'],
-    [{ images: '  ' }, 'Input "images": no images to mirror']
+    [{ images: '  ' }, 'Input "images": no images to mirror'],
+    [
+      { 'referrer-types': 'signature, cosign' },
+      'Input "referrer-types": "cosign" is neither a kind (signature, attestation, sbom, other) nor a media type'
+    ],
+    [{ referrers: 'yes' }, 'Input "referrers": "yes" is not a boolean']
   ])('%j is refused', (override, message) => {
     setInputs({ images: 'nginx', target: 'registry.example.com/mirror', ...override })
     expect(() => getInputs()).toThrow(message)
+  })
+
+  test('referrer-types: kinds (singular or plural, any case) and media types', () => {
+    setInputs({
+      images: 'nginx',
+      target: 'registry.example.com/m',
+      referrers: 'true',
+      'referrer-types': 'Signatures, SBOM\napplication/spdx+json'
+    })
+    expect(getInputs()).toMatchObject({
+      referrers: true,
+      referrerTypes: ['signature', 'sbom', 'application/spdx+json']
+    })
   })
 
   test('from-issue: an open mirror is an explicit choice; the report needs no allowlist file', () => {

@@ -146,9 +146,7 @@ export async function copyReferrers(
     sboms: count.kinds.sbom,
     other: count.kinds.other,
     copied: count.copied,
-    ...(held !== sourceDigest && top && isIndex(top.mediaType)
-      ? { indexLeftOut: sourceDigest }
-      : {})
+    ...(held !== sourceDigest ? { indexLeftOut: sourceDigest } : {})
   }
 }
 

@@ -75,3 +75,41 @@ export function shortDigest(digest: string | undefined): string {
 export function shortReference(reference: string): string {
   return reference.replace(/@([a-z0-9]+):([a-f0-9]{12})[a-f0-9]{20,}$/, '@$1:$2…')
 }
+
+/** A count from a results file: a whole number, else none. */
+const count = (value: unknown): number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+/**
+ * What came with an image, as people read it: `2 signatures, 1 attestation, 1 SBOM`, with how
+ * many this run copied; '' when nothing did (or the result says nothing of it).
+ */
+export function attachedWords(r: Pick<MirrorResult, 'attached'>): string {
+  const a = (r.attached ?? {}) as Record<string, unknown>
+  const parts = [
+    count(a.signatures) && plural(count(a.signatures), 'signature'),
+    count(a.attestations) && plural(count(a.attestations), 'attestation'),
+    count(a.sboms) && plural(count(a.sboms), 'SBOM'),
+    count(a.other) && plural(count(a.other), 'other artifact')
+  ].filter((p): p is string => Boolean(p))
+  if (parts.length === 0) return ''
+  const copied = count(a.copied)
+  return `${parts.join(', ')}${copied ? ` (${copied} copied now)` : ''}`
+}
+
+/**
+ * Said of a platform subset whose source index was signed or not: its index is new, so the
+ * source index's own signatures cannot be verified against it; its platform images' can.
+ */
+export function subsetSigningWords(r: Pick<MirrorResult, 'attached'>): string {
+  const from = (r.attached as Record<string, unknown> | undefined)?.indexLeftOut
+  if (typeof from !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(from)) return ''
+  return `a platform subset is not the source's ${shortDigest(from)}: signatures of that digest do not hold for it, its platform images' do`
+}
+
+/** Whether the mirror holds signatures for the image (so `cosign verify` has something to check). */
+export function isSigned(r: Pick<MirrorResult, 'attached'>): boolean {
+  return count((r.attached as Record<string, unknown> | undefined)?.signatures) > 0
+}

@@ -5,8 +5,15 @@
 import * as github from '@actions/github'
 import { breakableCode, clip, escapeHtml, escapeProse } from '../action/escape.js'
 import { NOT_ALLOWED } from '../allowlist/allowlist.js'
-import { isPasteableReference } from '../report/summary.js'
-import { isMirrored, shortDigest, shortReference, statusLabel } from '../image/status-words.js'
+import { isPasteableReference, verifyLine } from '../report/summary.js'
+import {
+  attachedWords,
+  isMirrored,
+  shortDigest,
+  shortReference,
+  statusLabel,
+  subsetSigningWords
+} from '../image/status-words.js'
 import type { MirrorResult } from '../image/results.js'
 
 export interface IssueLabels {
@@ -180,13 +187,28 @@ export function resultComment(
     ? []
     : results.filter(r => isMirrored(r.status) && isPasteableReference(r.target)).map(r => r.target)
 
+  // A column of what came with each image, when anything did: signatures are why some mirror.
+  const signing = results.some(r => attachedWords(r) || subsetSigningWords(r))
+  const signedCell = (r: MirrorResult) =>
+    [attachedWords(r), subsetSigningWords(r)]
+      .filter(Boolean)
+      .map(words => prose(words))
+      .join('<br>') || '–'
+  const verify = details.run.dryRun ? undefined : verifyLine(results)
+
   const sections: Section[] = [
     {
-      open: ['| Status | Image | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
+      open: signing
+        ? [
+            '| Status | Image | Mirrored address | Digest | Signed |',
+            '| --- | --- | --- | --- | --- |'
+          ]
+        : ['| Status | Image | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
       count: results.length,
       item: i => {
         const r = results[i] as MirrorResult
-        return `| ${statusLabel(r.status)} | ${named(r, '<br>read as ')} | ${cellCode(str(r.target))} | ${breakableCode(shortDigest(str(r.digest)), MAX_TEXT_CHARS) || '–'} |`
+        const row = `| ${statusLabel(r.status)} | ${named(r, '<br>read as ')} | ${cellCode(str(r.target))} | ${breakableCode(shortDigest(str(r.digest)), MAX_TEXT_CHARS) || '–'} |`
+        return signing ? `${row} ${signedCell(r)} |` : row
       },
       close: [],
       more: listed('image(s)')
@@ -216,6 +238,19 @@ export function resultComment(
       item: i => `docker pull ${mirrored[i]}\nctr -n k8s.io images pull ${mirrored[i]}`,
       close: ['```'],
       more: listed('mirrored image(s)')
+    },
+    {
+      open: [
+        '**How to verify**',
+        '',
+        "Signatures came with the images: cosign checks the mirror with the publisher's key (or `--certificate-identity` and `--certificate-oidc-issuer` for keyless signatures).",
+        '',
+        '```sh'
+      ],
+      count: verify ? 1 : 0,
+      item: () => verify as string,
+      close: ['```'],
+      more: () => ''
     }
   ]
 
@@ -228,8 +263,17 @@ export function resultComment(
     budget -= size(lines)
     return lines
   })
-  const [table = [], why = [], remarks = [], pull = []] = body
-  const lines = [...top, ...table, ...why, ...allowlistLines, ...remarks, ...pull, ...tail]
+  const [table = [], why = [], remarks = [], pull = [], verifying = []] = body
+  const lines = [
+    ...top,
+    ...table,
+    ...why,
+    ...allowlistLines,
+    ...remarks,
+    ...pull,
+    ...verifying,
+    ...tail
+  ]
   return lines.join('\n').trimEnd() + '\n'
 }
 

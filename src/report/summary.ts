@@ -15,8 +15,11 @@ import {
   escapeProse,
   safeLog
 } from '../action/escape.js'
-import { countByStatus, type MirrorResult } from '../image/results.js'
+import { countByStatus, targetRepository, type MirrorResult } from '../image/results.js'
 import {
+  attachedWords,
+  isSigned,
+  subsetSigningWords,
   shortDigest,
   shortReference,
   isMirrored,
@@ -155,12 +158,35 @@ function detailsCell(r: MirrorResult): string {
   return [digestText(r), ...facts.map(prose)].filter(Boolean).join('<br>')
 }
 
+/** What came with the image (signatures, attestations, SBOMs); empty when nothing did. */
+function signingCell(r: MirrorResult): string {
+  const words = attachedWords(r)
+  const subset = subsetSigningWords(r)
+  return [words && prose(words), subset && `<sub>${prose(subset)}</sub>`]
+    .filter(Boolean)
+    .join('<br>')
+}
+
+/**
+ * The `cosign verify` line for a signed image as the mirror holds it, by digest (what a
+ * signature is over); undefined when there is none to show.
+ */
+export function verifyLine(results: readonly MirrorResult[]): string | undefined {
+  for (const r of results) {
+    if (!isMirrored(r.status) || !isSigned(r) || !str(r.digest)) continue
+    const reference = `${targetRepository(r)}@${str(r.digest)}`
+    if (isPasteableReference(reference)) return `cosign verify --key publisher.pub ${reference}`
+  }
+  return undefined
+}
+
 /** The table's columns; a column empty for every row of the run is left out. */
 const COLUMNS: { header: string; cell: (r: MirrorResult) => string }[] = [
   { header: 'Status', cell: r => statusLabel(r.status) },
   { header: 'Image', cell: imageCell },
   { header: 'Mirrored address', cell: r => referenceCode(str(r.target)) },
-  { header: 'Details', cell: detailsCell }
+  { header: 'Details', cell: detailsCell },
+  { header: 'Signed', cell: signingCell }
 ]
 
 export interface SummaryContext {
@@ -254,6 +280,15 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
         `<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`
       )
     }
+  }
+  const verify = context.dryRun ? undefined : verifyLine(results)
+  if (verify) {
+    summary
+      .addHeading('How to verify', 3)
+      .addRaw(
+        "<p>Signatures, attestations and SBOMs came with the images, so cosign checks the mirror as it would the source, with the publisher's key (or <code>--certificate-identity</code> and <code>--certificate-oidc-issuer</code> for keyless signatures):</p>"
+      )
+      .addCodeBlock(verify, 'sh')
   }
   if (context.configs) addClientConfigs(context.configs)
 }
