@@ -9,6 +9,8 @@ import * as core from '@actions/core'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { DEFAULT_TEMPLATE, checkTemplate, isOneToOne } from '../image/rewrite.js'
+import { readPolicyFile, type SignaturePolicy } from '../verify/policy.js'
+import { workspace } from './paths.js'
 import {
   bool,
   existingFile,
@@ -68,6 +70,8 @@ export interface CopySettings extends EngineSettings, RegistrySettings {
   referrers: boolean
   /** What of them travels: kinds (`signature`, ...) or artifactTypes; empty: all. */
   referrerTypes: string[]
+  /** Images that must be signed, and by which keys, before they are copied (verify-policy). */
+  policy?: SignaturePolicy
 }
 
 /** How issue requests are read and answered. */
@@ -196,6 +200,8 @@ export function getInputs(): ActionInputs {
   if (request.imagesFile) inputs.imagesFile = request.imagesFile
   Object.assign(inputs, secrets)
   if (mode === 'copy') inputs.leg = readLeg()
+  // Read where images are copied, and by the plan, which carries it to its legs.
+  if (mode === 'sync' || mode === 'plan' || mode === 'copy') readPolicy(inputs)
   readClientConfigs(inputs)
   return inputs
 }
@@ -302,6 +308,16 @@ function readAllowlist(inputs: ActionInputs, reads: boolean): void {
     fail('open-mirror', 'true works with from-issue: true')
 }
 
+function readPolicy(inputs: ActionInputs): void {
+  const file = existingFile('verify-policy')
+  if (!file) return
+  try {
+    inputs.policy = readPolicyFile(file, text('verify-policy'), workspace())
+  } catch (error) {
+    fail('verify-policy', error instanceof Error ? error.message : String(error))
+  }
+}
+
 function readLeg(): number {
   if (!text('leg')) fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}')
   return integer('leg', 1, 1, MAX_LEGS)
@@ -341,7 +357,8 @@ function copySettings(a: ActionInputs): CopySettings {
     dryRun: a.dryRun,
     failOnDeferred: a.failOnDeferred,
     referrers: a.referrers,
-    referrerTypes: a.referrerTypes
+    referrerTypes: a.referrerTypes,
+    ...present(a, ['policy'])
   }
 }
 

@@ -10,8 +10,10 @@ import type { CopyEngine } from './engines/engine.js'
 import { EngineError } from './engines/engine.js'
 import { expectation, ImageError, matches, type Expectation } from './expectation.js'
 import { MirrorRecords } from './record.js'
-import { copyReferrers, type ReferrerFilter } from './referrers.js'
+import { copyReferrers, SourceTags, type ReferrerFilter } from './referrers.js'
 import { Referrers } from '../registry/referrers.js'
+import type { SignaturePolicy } from '../verify/policy.js'
+import { NotVerified, verifyImage, type Verified } from '../verify/verify.js'
 import {
   carriesBudget,
   isDeferred,
@@ -65,6 +67,8 @@ export interface CopyOptions {
    * by `transfer` whatever the engine; absent in a dry run or when the input turns it off.
    */
   referrers?: { transfer: CopyEngine; filter: ReferrerFilter }
+  /** Images a rule names are copied only once one of its keys is found to have signed them. */
+  policy?: SignaturePolicy
 }
 
 export interface RetryInfo {
@@ -173,6 +177,8 @@ interface Pools {
   records: MirrorRecords
   /** Which registries have the referrers API, learnt once for records and signatures alike. */
   referrers: Referrers
+  /** The source repositories' tags, listed once, for cosign's and the fallback tags. */
+  sourceTags: SourceTags
   /** Registries a record could not be written to, warned about once. */
   unrecorded: Set<string>
 }
@@ -211,6 +217,7 @@ export async function copyImages(
     copy: pLimit(options.concurrency),
     records: new MirrorRecords(options.client, referrers),
     referrers,
+    sourceTags: new SourceTags(options.client),
     unrecorded: new Set()
   }
   const done: Promise<MirrorResult>[] = results.map(result => Promise.resolve(result))
@@ -323,6 +330,8 @@ async function mirrorOne(
 interface AttemptState {
   copied: boolean
   expected?: Expectation
+  /** Who signed what is to be copied, once the policy's check passed. */
+  verified?: Verified
 }
 
 /** One attempt: compare (in the wide pool), then copy and verify (in the copy pool). */
@@ -439,6 +448,7 @@ async function copyOne(
         )
       }
     }
+    state.verified ??= await verifySource(result, source, expected, options, pools)
     const hold = await takePulls(result, source, expected, options)
     try {
       await engine.copy({
@@ -489,9 +499,45 @@ async function copyOne(
   }
   debug(() => `${result.target}: verified, it holds ${after.digest}`)
   await record(result, target, after, expected, options, pools)
-  const copied = withDigests(result, 'copied', after.digest, expected)
+  const copied = {
+    ...withDigests(result, 'copied', after.digest, expected),
+    ...(state.verified ? { verified: state.verified } : {})
+  }
   const described = { ...copied, ...(await describeTarget(client, target, after.digest)) }
   return attach(described, source, target, after.digest, expected, options, pools)
+}
+
+/**
+ * The policy's check of what is about to be copied: the source digest (for one platform of
+ * an index, that image's digest will do too). Undefined when no rule names the image; an
+ * image that fails is rejected, and nothing of it is copied.
+ */
+async function verifySource(
+  result: MirrorResult,
+  source: ImageReference,
+  expected: Expectation,
+  options: CopyOptions,
+  pools: Pools
+): Promise<Verified | undefined> {
+  const rule = options.policy?.ruleFor(source)
+  if (!rule) return undefined
+  const digests = [expected.sourceDigest]
+  if (expected.platforms !== 'all' && expected.digest && expected.digest !== expected.sourceDigest)
+    digests.push(expected.digest)
+  try {
+    const verified = await verifyImage(source, digests, rule, {
+      client: options.client,
+      referrers: pools.referrers,
+      hasTag: (where, tag) => pools.sourceTags.has(where, tag)
+    })
+    debug(
+      () => `${result.source}: ${verified.digest} signed by ${verified.by} (${verified.format})`
+    )
+    return verified
+  } catch (error) {
+    if (error instanceof NotVerified) throw new ImageError(error.message, true, true)
+    throw error
+  }
 }
 
 /**
@@ -513,6 +559,7 @@ async function attach(
     const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
       client: options.client,
       referrers: pools.referrers,
+      sourceTags: pools.sourceTags,
       transfer: options.referrers.transfer,
       filter: options.referrers.filter,
       insecure: options.insecure

@@ -90,9 +90,41 @@ export function allowed(filter: ReferrerFilter, kind: ReferrerKind, type?: strin
   )
 }
 
+/** Pages of a source repository's tag list read to learn which cosign and fallback tags it has. */
+const MAX_TAG_PAGES = 10
+
+/**
+ * The source repositories' tags, listed once per run (pages of a thousand): which of cosign's
+ * and the fallback tags exist is then known without a HEAD per image and tag, so a run of
+ * thousands of unsigned images costs one listing per repository, not four HEADs per manifest.
+ */
+export class SourceTags {
+  private readonly listed = new Map<string, Promise<Set<string> | undefined>>()
+
+  constructor(private readonly client: RegistryClient) {}
+
+  /** Whether the repository has the tag; undefined when that is not known (ask with a HEAD). */
+  async has(source: ImageReference, tag: string): Promise<boolean | undefined> {
+    const key = `${source.registry}/${source.repository}`
+    let tags = this.listed.get(key)
+    if (!tags) {
+      tags = this.client.listTagPages(source.registry, source.repository, MAX_TAG_PAGES).then(
+        ({ tags, complete }) => (complete ? new Set(tags) : undefined),
+        (error: unknown) => {
+          debug(() => `${key}: tags not listed (${String(error)}); cosign tags asked one by one`)
+          return undefined
+        }
+      )
+      this.listed.set(key, tags)
+    }
+    return (await tags)?.has(tag)
+  }
+}
+
 export interface ReferrerCopyOptions {
   client: RegistryClient
   referrers: Referrers
+  sourceTags: SourceTags
   /** Copies one manifest (by digest) and its blobs: the native engine, whatever copied the image. */
   transfer: CopyEngine
   filter: ReferrerFilter
@@ -122,7 +154,9 @@ export async function copyReferrers(
   if (held === sourceDigest) subjects.push(held)
   const top = await client.getManifest(target.registry, target.repository, held)
   if (top && isIndex(top.mediaType)) {
-    for (const child of (top.body.manifests ?? []).slice(0, MAX_CHILDREN)) {
+    // Platform images; attestation manifests of BuildKit (`unknown/unknown`) are not signed.
+    const images = (top.body.manifests ?? []).filter(c => c.platform?.os !== 'unknown')
+    for (const child of images.slice(0, MAX_CHILDREN)) {
       if (typeof child.digest === 'string' && DIGEST.test(child.digest)) subjects.push(child.digest)
     }
   } else if (held !== sourceDigest) {
@@ -168,6 +202,7 @@ async function copyApiOrFallback(
   let fromIndex: string | undefined
   if (!listed) {
     // No API: the fallback index, whose digest a HEAD tells for free.
+    if ((await options.sourceTags.has(source, fallbackTag(subject))) === false) return
     const head = await client.headManifest(source.registry, source.repository, fallbackTag(subject))
     if (!head) return
     fromIndex = head.digest
@@ -246,6 +281,7 @@ async function copyCosignTag(
 ): Promise<void> {
   const { client } = options
   const name = `${fallbackTag(subject)}.${tag.suffix}`
+  if ((await options.sourceTags.has(source, name)) === false) return
   const upstream = await client.headManifest(source.registry, source.repository, name)
   if (!upstream?.digest || !DIGEST.test(upstream.digest)) return
   const there = await client.headManifest(target.registry, target.repository, name)

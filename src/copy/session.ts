@@ -142,6 +142,7 @@ export async function mirror(
       secrets: inputs.password ? [inputs.password] : [],
       warn: m => core.warning(safeLog(m)),
       budgets,
+      ...(inputs.policy ? { policy: inputs.policy } : {}),
       ...(options.leaveUnrecorded ? { leaveUnrecorded: true } : {}),
       // Signatures and the like go by the action's own transfer (over the run's client, so
       // their pulls are counted), whatever engine copies the images.

@@ -113,3 +113,10 @@ export function subsetSigningWords(r: Pick<MirrorResult, 'attached'>): string {
 export function isSigned(r: Pick<MirrorResult, 'attached'>): boolean {
   return count((r.attached as Record<string, unknown> | undefined)?.signatures) > 0
 }
+
+/** `✔ signed by key keys/acme.pub (SHA256:…)`, when the signature policy checked it; else ''. */
+export function verifiedWords(r: Pick<MirrorResult, 'verified'>): string {
+  const by = (r.verified as Record<string, unknown> | undefined)?.by
+  if (typeof by !== 'string' || by.length === 0 || by.length > 300) return ''
+  return `✔ verified: signed by ${by}`
+}

@@ -12,7 +12,8 @@ import {
   shortDigest,
   shortReference,
   statusLabel,
-  subsetSigningWords
+  subsetSigningWords,
+  verifiedWords
 } from '../image/status-words.js'
 import type { MirrorResult } from '../image/results.js'
 
@@ -188,9 +189,9 @@ export function resultComment(
     : results.filter(r => isMirrored(r.status) && isPasteableReference(r.target)).map(r => r.target)
 
   // A column of what came with each image, when anything did: signatures are why some mirror.
-  const signing = results.some(r => attachedWords(r) || subsetSigningWords(r))
+  const signing = results.some(r => verifiedWords(r) || attachedWords(r) || subsetSigningWords(r))
   const signedCell = (r: MirrorResult) =>
-    [attachedWords(r), subsetSigningWords(r)]
+    [verifiedWords(r), attachedWords(r), subsetSigningWords(r)]
       .filter(Boolean)
       .map(words => prose(words))
       .join('<br>') || '–'

@@ -5,6 +5,7 @@ import { mirror } from '../copy/session.js'
 import type { MirrorResult } from '../image/results.js'
 import { legWork, readPlan, writeLegResults } from '../plan/handoff.js'
 import { publishResults } from './publish.js'
+import { policyFromRecord } from '../verify/policy.js'
 
 /** One leg: copy the images the plan gave it and write their results for the report. */
 export async function runCopy(inputs: CopyInputs): Promise<void> {
@@ -19,9 +20,11 @@ export async function runCopy(inputs: CopyInputs): Promise<void> {
   const name = `Leg ${leg} of ${plan.legs.length}`
   core.info(`${name}: ${work.length} image(s).`)
   const dryRun = plan.dryRun || inputs.dryRun
+  // The plan's policy: a leg checks out only the action, not the caller's policy and keys.
+  const policy = plan.policy ? policyFromRecord(plan.policy) : inputs.policy
   const { results } = await mirror(
     work.map(w => w.result),
-    { ...inputs, platforms: plan.platforms, dryRun },
+    { ...inputs, platforms: plan.platforms, dryRun, ...(policy ? { policy } : {}) },
     { anonymousSources: plan.anonymousSources === true }
   )
   const file = writeLegResults(

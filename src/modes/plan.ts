@@ -44,7 +44,8 @@ export async function runPlan(inputs: PlanInputs): Promise<void> {
     results: settled,
     legs,
     work,
-    ...(current.length > 0 ? { current } : {})
+    ...(current.length > 0 ? { current } : {}),
+    ...(inputs.policy ? { policy: inputs.policy.record } : {})
   })
   const matrix = matrixOf(legs)
   core.setOutput('matrix', JSON.stringify(matrix))

@@ -10,6 +10,7 @@ import * as path from 'node:path'
 import type { IssueRecord } from '../issue/flow.js'
 import { STATUSES, type MirrorResult } from '../image/results.js'
 import { errorMessage } from '../common/errors.js'
+import type { PolicyRecord } from '../verify/policy.js'
 
 const PLAN_FORMAT = 'image-mirror-plan/1'
 const LEG_FORMAT = 'image-mirror-leg/1'
@@ -41,6 +42,8 @@ export interface PlanFile {
    * their mirror records: whatever becomes of the leg, they stay up to date.
    */
   current?: number[]
+  /** The signature policy, keys and all, for legs that check out only the action. */
+  policy?: PolicyRecord
 }
 
 export interface LegFile {

@@ -169,6 +169,29 @@ export class RegistryClient {
     digest: string,
     maxBytes = MAX_BLOB_JSON_BYTES
   ): Promise<unknown | undefined> {
+    const bytes = await this.getSmallBlob(registry, repository, digest, maxBytes)
+    if (bytes === undefined) return undefined
+    try {
+      return JSON.parse(bytes.toString('utf8')) as unknown
+    } catch {
+      throw new RegistryError(
+        `${registry}/${repository}@${digest}: the blob is not JSON`,
+        200,
+        true
+      )
+    }
+  }
+
+  /**
+   * A small blob's bytes (a signature payload, a config), checked against its digest;
+   * undefined when the registry does not have it. An answer over maxBytes is refused.
+   */
+  async getSmallBlob(
+    registry: string,
+    repository: string,
+    digest: string,
+    maxBytes = MAX_BLOB_JSON_BYTES
+  ): Promise<Buffer | undefined> {
     const expected = /^sha256:([a-f0-9]{64})$/.exec(digest)?.[1]
     if (!expected) {
       throw new RegistryError(
@@ -187,22 +210,23 @@ export class RegistryClient {
         true
       )
     }
-    try {
-      return JSON.parse(res.bytes.toString('utf8')) as unknown
-    } catch {
-      throw new RegistryError(
-        `${registry}/${repository}@${digest}: the blob is not JSON`,
-        200,
-        true
-      )
-    }
+    return res.bytes
   }
 
   /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
   async listTags(registry: string, repository: string): Promise<string[]> {
+    return (await this.listTagPages(registry, repository, 1000)).tags
+  }
+
+  /** The tags of the first `maxPages` pages, and whether that was all of them. */
+  async listTagPages(
+    registry: string,
+    repository: string,
+    maxPages: number
+  ): Promise<{ tags: string[]; complete: boolean }> {
     const tags: string[] = []
     let next: string | undefined = 'tags/list?n=1000'
-    for (let page = 0; next && page < 1000; page++) {
+    for (let page = 0; next && page < maxPages; page++) {
       const res = await this.send('GET', registry, repository, next)
       const text = res.body
       if (res.status === 404) {
@@ -215,7 +239,7 @@ export class RegistryClient {
       }
       next = this.nextPage(res, registry, repository)
     }
-    return tags
+    return { tags, complete: next === undefined }
   }
 
   /** The next page of a listing (`Link: <...>; rel="next"`), as a path for `send`; undefined at the end. */

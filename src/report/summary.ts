@@ -20,6 +20,7 @@ import {
   attachedWords,
   isSigned,
   subsetSigningWords,
+  verifiedWords,
   shortDigest,
   shortReference,
   isMirrored,
@@ -162,7 +163,12 @@ function detailsCell(r: MirrorResult): string {
 function signingCell(r: MirrorResult): string {
   const words = attachedWords(r)
   const subset = subsetSigningWords(r)
-  return [words && prose(words), subset && `<sub>${prose(subset)}</sub>`]
+  const verified = verifiedWords(r)
+  return [
+    verified && prose(verified),
+    words && prose(words),
+    subset && `<sub>${prose(subset)}</sub>`
+  ]
     .filter(Boolean)
     .join('<br>')
 }
