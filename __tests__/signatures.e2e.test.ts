@@ -7,6 +7,7 @@
  * __fixtures__/refreg (go-containerregistry's registry with the referrers API).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
 import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
 import { cosignBinary, startCosign, type Cosign, type KeyPair } from '../__fixtures__/cosign.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
@@ -17,7 +18,7 @@ import {
   startRegistry,
   type LocalRegistry
 } from '../scripts/lib/local-registry.mjs'
-import { pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
+import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
 
 const ATTESTATION = 'https://example.com/provenance/v1'
 
@@ -57,6 +58,32 @@ async function seed(host: string): Promise<Seeded> {
   cosign.sign(at('library/single', single.digest), keys)
   cosign.attest(at('library/single', single.digest), keys, ATTESTATION, { legacy: true })
   return { multi, single }
+}
+
+/**
+ * Replace the signature of a `.sig` tag's layer by one of other bytes (a valid signature by
+ * the same key of something else would do as well): the payload and its digest stay.
+ */
+async function tamperSignature(host: string, repository: string, digest: string): Promise<void> {
+  const tag = `${digest.replace(':', '-')}.sig`
+  const url = `http://${host}/v2/${repository}/manifests/${tag}`
+  const res = await fetch(url, { headers: { accept: ACCEPT } })
+  const manifest = (await res.json()) as {
+    mediaType: string
+    layers: { annotations: Record<string, string> }[]
+  }
+  const layer = manifest.layers[0]
+  if (!layer) throw new Error(`${tag} has no layer`)
+  const key = 'dev.cosignproject.cosign/signature'
+  const signature = Buffer.from(layer.annotations[key] ?? '', 'base64')
+  signature.writeUInt8(signature.readUInt8(signature.length - 3) ^ 0x55, signature.length - 3)
+  layer.annotations[key] = signature.toString('base64')
+  const put = await fetch(url, {
+    method: 'PUT',
+    headers: { 'content-type': manifest.mediaType },
+    body: JSON.stringify(manifest)
+  })
+  if (put.status !== 201) throw new Error(`tampering ${tag}: HTTP ${put.status}`)
 }
 
 function childOf(image: PushedImage, platform: string): string {
@@ -162,11 +189,14 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
 
     it('a new upstream signature on an unchanged image reaches the mirror with no image pull', async () => {
       const source = { name: 'tag-schema', host: tagSchema.host } as const
-      const images = seeded.get(source.host) as Seeded
+      // An image of its own: signing it again must not change what the other tests count.
+      const repository = `library/again-${engine.name}`
+      const image = await pushImage(source.host, repository, '1', { seed: `again-${engine.name}` })
+      cosign.sign(`${source.host}/${repository}@${image.digest}`, keys)
       for (const target of [source, { name: 'referrers-api', host: api.host } as const]) {
         const prefix = `${engine.name}-again`
         const inputs = {
-          images: `${source.host}/library/single:1`,
+          images: `${source.host}/${repository}:1`,
           target: `${target.host}/${prefix}`,
           ...engine.inputs(),
           'insecure-registries': `${source.host},${target.host}`
@@ -175,28 +205,95 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
 
         // Someone signs upstream again, with another key, after the mirror was made.
         const later = cosign.keys(`later-${engine.name}-${target.name}`)
-        cosign.sign(`${source.host}/library/single@${images.single.digest}`, later)
-        const mirror = `${mirrored(target, prefix, source, 'library/single')}@${images.single.digest}`
+        cosign.sign(`${source.host}/${repository}@${image.digest}`, later)
+        const mirror = `${mirrored(target, prefix, source, repository)}@${image.digest}`
         expect(cosign.verify(mirror, later).code).not.toBe(0)
 
         tagSchema.clearLog()
         const again = await runActionAsync(inputs, { timeoutMs: 120_000 })
         expect(again.code).toBe(0)
+        // Read before cosign is run again (against a mirror on this same registry).
+        const requests = tagSchema.requests()
         const [result] = resultsOf(again)
         expect(result).toMatchObject({ status: 'unchanged', attached: { copied: 1 } })
         expect(cosign.verify(mirror, later).code).toBe(0)
         expect(cosign.verify(mirror, keys).code).toBe(0)
-        // The image was not read: its tag and digest were only HEADed, never GET.
-        const imageGets = tagSchema
-          .requests()
-          .filter(
-            r =>
-              r.method === 'GET' &&
-              r.path.startsWith('/v2/library/single/manifests/') &&
-              (r.path.endsWith('/1') || r.path.endsWith(images.single.digest))
-          )
+        // The image was not read: its tag and digest were only HEADed, never GET. (cosign's
+        // own requests, logged late, are not the action's.)
+        const imageGets = requests.filter(
+          r =>
+            r.method === 'GET' &&
+            !String(r.userAgent).startsWith('cosign/') &&
+            r.path.startsWith(`/v2/${repository}/manifests/`) &&
+            (r.path.endsWith('/1') || r.path.endsWith(image.digest))
+        )
         expect(imageGets).toEqual([])
       }
+    })
+
+    it('with a signature policy: the signed image is copied and said verified; a tampered signature and an unsigned image are rejected with nothing copied', async () => {
+      const source = tagSchema
+      const images = seeded.get(source.host) as Seeded
+      // A tampered copy of the signed single image: its `.sig` (older format) with a
+      // signature of other bytes, and no bundle; and an image nobody signed.
+      const tampered = await pushImage(source.host, 'library/tampered', '1', {
+        seed: `tampered-${engine.name}`
+      })
+      cosign.sign(`${source.host}/library/tampered@${tampered.digest}`, keys, { legacy: true })
+      await tamperSignature(source.host, 'library/tampered', tampered.digest)
+      await pushImage(source.host, 'library/unsigned', '1', { seed: `unsigned-${engine.name}` })
+
+      // The policy and the key, in the workspace as a checkout would hold them.
+      const files = {
+        'policy.txt': [
+          "# every image of these sources must be signed by upstream's key",
+          `${source.host}/library/* key=keys/upstream.pub`,
+          `${api.host}/library/* key=keys/upstream.pub`
+        ].join('\n'),
+        'keys/upstream.pub': fs.readFileSync(keys.pub, 'utf8')
+      }
+      const prefix = `${engine.name}-policy`
+      const run = await runActionAsync(
+        {
+          // The bundle found through the referrers API too (the second source).
+          images: [
+            ...['single', 'tampered', 'unsigned'].map(name => `${source.host}/library/${name}:1`),
+            `${api.host}/library/single:1`
+          ].join('\n'),
+          target: `${api.host}/${prefix}`,
+          ...engine.inputs(),
+          'insecure-registries': `${source.host},${api.host}`,
+          'verify-policy': 'policy.txt'
+        },
+        { timeoutMs: 120_000, files }
+      )
+      expect(run.code).toBe(0)
+      const [single, bad, unsigned, viaApi] = resultsOf(run)
+      const fromApi = seeded.get(api.host) as Seeded
+      expect(viaApi).toMatchObject({
+        status: 'copied',
+        verified: { digest: fromApi.single.digest, format: 'bundle' }
+      })
+      expect(single).toMatchObject({
+        status: 'copied',
+        verified: { digest: images.single.digest, format: 'bundle' }
+      })
+      expect(single?.verified?.by).toMatch(
+        /^key keys\/upstream\.pub \(SHA256:[A-Za-z0-9+/]{43}=\)$/
+      )
+      expect(bad).toMatchObject({ status: 'rejected' })
+      expect(bad?.reason).toMatch(/1 signature\(s\) of sha256:[0-9a-f]{64}, none by that key/)
+      expect(unsigned).toMatchObject({ status: 'rejected' })
+      expect(unsigned?.reason).toMatch(/no signature of sha256:/)
+      expect(unsigned?.reason).toContain('Nothing was copied')
+      // Nothing of either is in the mirror: no repository, no tag.
+      for (const name of ['tampered', 'unsigned']) {
+        const repository = `${prefix}/${source.host.replace(':', '_')}/library/${name}`
+        const listed = await fetch(`http://${api.host}/v2/${repository}/tags/list`)
+        const tags = listed.ok ? ((await listed.json()) as { tags?: string[] }).tags : []
+        expect({ name, tags: tags ?? [] }).toEqual({ name, tags: [] })
+      }
+      expect(run.summary).toContain('✔ verified: signed by key keys/upstream.pub')
     })
 
     it('a platform subset carries its platform images’ signatures, not the source index’s', async () => {
@@ -221,7 +318,7 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
       expect(result).toMatchObject({
         status: 'copied',
         digest: arm64,
-        attached: { signatures: 1, attestations: 0, sboms: 0 }
+        attached: { signatures: 1, attestations: 0, sboms: 0, indexLeftOut: images.multi.digest }
       })
       const mirror = mirrored(target, prefix, source, 'library/multi')
       expect(cosign.verify(`${mirror}@${arm64}`, keys, { legacy: true }).code).toBe(0)

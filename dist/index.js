@@ -36264,6 +36264,417 @@ function findCollisions(mappings) {
 
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+;// CONCATENATED MODULE: ./src/allowlist/allowlist.ts
+/**
+ * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
+ * an exact repository, `prefix/*` (exactly one more path segment) or
+ * `prefix/**` (one or more segments). Matching works on path segments of the
+ * normalised repository, never on raw string prefixes, so a look-alike host
+ * or a longer segment never slips under a pattern.
+ */
+
+class AllowlistError extends Error {
+}
+/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
+const NOT_ALLOWED = 'is not in the allowlist';
+class Allowlist {
+    source;
+    patterns;
+    byKind;
+    constructor(source, patterns) {
+        this.source = source;
+        this.patterns = patterns;
+        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
+        for (const p of patterns) {
+            if (!this.byKind[p.kind].has(p.prefix))
+                this.byKind[p.kind].set(p.prefix, p);
+        }
+    }
+    /**
+     * The pattern that allows a repository, or undefined. Lookups are by whole
+     * segment prefixes: O(depth) map hits whatever the size of the list.
+     */
+    match(ref) {
+        const name = repositoryName(ref);
+        const exact = this.byKind.exact.get(name);
+        if (exact)
+            return exact;
+        const segments = name.split('/');
+        const parent = segments.slice(0, -1).join('/');
+        const one = this.byKind.one.get(parent);
+        if (one)
+            return one;
+        let prefix = segments[0];
+        for (let i = 1; i < segments.length; i++) {
+            const any = this.byKind.any.get(prefix);
+            if (any)
+                return any;
+            prefix += '/' + segments[i];
+        }
+        return undefined;
+    }
+}
+/**
+ * Read an allowlist. Patterns are normalised like references (`nginx` is
+ * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
+ * its prefix as written: `docker.io/*` means one segment under docker.io,
+ * exactly as DaoCloud's own checker reads it. A malformed line is an error
+ * naming the file and line: an allowlist that says less than its author
+ * meant must not be used.
+ */
+function parseAllowlist(text, source) {
+    const patterns = [];
+    const errors = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = splitLine(raw).pattern;
+        if (line.length === 0)
+            return;
+        try {
+            patterns.push(parsePattern(line, i + 1));
+        }
+        catch (e) {
+            errors.push(`${source} line ${i + 1}: ${e.message}`);
+        }
+    });
+    if (errors.length > 0) {
+        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
+        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
+    }
+    return new Allowlist(source, patterns);
+}
+/**
+ * A line's pattern and its comment: `#` starts a comment at the start of the
+ * line or after white space (`a#b` is a malformed pattern, not `a`).
+ */
+function splitLine(raw) {
+    const at = /(^|\s)#/.exec(raw);
+    if (!at)
+        return { pattern: raw.trim() };
+    const start = at.index + (at[1] ?? '').length;
+    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
+}
+/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
+function patternText(p) {
+    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
+}
+/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
+function parsePattern(text, line) {
+    let kind = 'exact';
+    let body = text;
+    if (text.endsWith('/**')) {
+        kind = 'any';
+        body = text.slice(0, -3);
+    }
+    else if (text.endsWith('/*')) {
+        kind = 'one';
+        body = text.slice(0, -2);
+    }
+    if (body.includes('*')) {
+        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
+    }
+    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
+        return { text, line, kind, prefix: parseHostPrefix(body, text) };
+    }
+    const parsed = parseRepositoryName(body);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
+    return { text, line, kind, prefix };
+}
+/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
+function parseHostPrefix(host, text) {
+    const parsed = parseRepositoryName(`${host}/x`);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    return parsed.ref.registry;
+}
+/**
+ * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
+ * stays two segments deep instead of gaining `library/`.
+ */
+function keepWrittenDepth(body, registry) {
+    const slash = body.indexOf('/');
+    const first = slash < 0 ? body : body.slice(0, slash);
+    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
+    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/verify/signatures.ts
+/**
+ * cosign's key-based signatures, checked with node:crypto: the older "simple
+ * signing" payload (a `.sig` tag's layer, its signature in an annotation) and
+ * cosign 3's Sigstore bundle (a DSSE envelope of an in-toto statement). Each is
+ * a signature over bytes by a public key, then a claim naming the manifest
+ * digest: both must hold, so a valid signature of another image never passes.
+ * What is read here came from a registry: every field is checked before use.
+ */
+
+/** Read a PEM public key (cosign.pub); throws with the reason when it is not one. */
+function readPublicKey(pem, name) {
+    const key = (0,external_node_crypto_.createPublicKey)(pem);
+    if (key.type !== 'public')
+        throw new Error(`${name} is not a public key`);
+    const der = key.export({ type: 'spki', format: 'der' });
+    return { key, name, fingerprint: (0,external_node_crypto_.createHash)('sha256').update(der).digest('base64') };
+}
+/** The hash a key type signs with (cosign: SHA-256 for P-256 and RSA, SHA-384 for P-384). */
+function hashFor(key) {
+    if (key.asymmetricKeyType === 'ed25519')
+        return null;
+    if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'secp384r1')
+        return 'sha384';
+    return 'sha256';
+}
+function signedBy(data, signature, key) {
+    try {
+        return (0,external_node_crypto_.verify)(hashFor(key.key), data, key.key, signature);
+    }
+    catch {
+        return false;
+    }
+}
+/** Base64 as a registry sent it: anything else is no signature. */
+function base64(value, max = 64 * 1024) {
+    if (typeof value !== 'string' || value.length > max || !/^[A-Za-z0-9+/=_-]*$/.test(value))
+        return undefined;
+    return Buffer.from(value, 'base64');
+}
+const SIMPLE_SIGNING_TYPES = ['cosign container image signature', 'atomic container signature'];
+/**
+ * An older-format signature: `payload` is the layer's bytes, `signature` the base64 of the
+ * `dev.cosignproject.cosign/signature` annotation. The key that signed it, or undefined.
+ */
+function checkSimpleSigning(payload, signature, digest, keys) {
+    const sig = base64(signature);
+    if (!sig)
+        return undefined;
+    let claim;
+    try {
+        claim = JSON.parse(payload.toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    const critical = claim?.critical;
+    const image = critical?.image;
+    if (!SIMPLE_SIGNING_TYPES.includes(String(critical?.type)))
+        return undefined;
+    if (image?.['docker-manifest-digest'] !== digest)
+        return undefined;
+    return keys.find(key => signedBy(payload, sig, key));
+}
+/** DSSE's pre-authentication encoding: what a DSSE signature is over. */
+function pae(payloadType, payload) {
+    const type = Buffer.from(payloadType, 'utf8');
+    return Buffer.concat([
+        Buffer.from(`DSSEv1 ${type.length} `),
+        type,
+        Buffer.from(` ${payload.length} `),
+        payload
+    ]);
+}
+const IN_TOTO = 'application/vnd.in-toto+json';
+const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+/**
+ * A Sigstore bundle (v0.3, as cosign 3 writes it for a key) whose DSSE envelope holds an
+ * in-toto statement about `digest` of `predicateType` (cosign's signing predicate by
+ * default). The key that signed it, or undefined.
+ */
+function checkBundle(bundle, digest, keys, predicateType = COSIGN_SIGN_PREDICATE) {
+    const envelope = bundle?.dsseEnvelope;
+    if (!envelope || envelope.payloadType !== IN_TOTO)
+        return undefined;
+    const payload = base64(envelope.payload, 1024 * 1024);
+    if (!payload)
+        return undefined;
+    let statement;
+    try {
+        statement = JSON.parse(payload.toString('utf8'));
+    }
+    catch {
+        return undefined;
+    }
+    if (statement?.predicateType !== predicateType)
+        return undefined;
+    const [algorithm, hex] = digest.split(':');
+    const subjects = Array.isArray(statement.subject) ? statement.subject : [];
+    const about = subjects.some(s => (s?.digest ?? {})[algorithm ?? ''] === hex);
+    if (!about)
+        return undefined;
+    const signed = pae(IN_TOTO, payload);
+    const signatures = Array.isArray(envelope.signatures) ? envelope.signatures.slice(0, 16) : [];
+    for (const entry of signatures) {
+        const sig = base64(entry?.sig);
+        if (!sig)
+            continue;
+        const key = keys.find(k => signedBy(signed, sig, k));
+        if (key)
+            return key;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/verify/policy.ts
+/**
+ * The signature policy (`verify-policy`): which images must be signed, and by
+ * what, before they are mirrored. One rule a line, the allowlist's pattern
+ * grammar, then what must verify:
+ *
+ *     # pattern                requirement (any of the keys)
+ *     ghcr.io/acme/**          key=keys/acme.pub
+ *     docker.io/library/nginx  key=keys/nginx.pub key=keys/nginx-2024.pub
+ *
+ * The most specific line that matches an image applies (an exact name before
+ * `prefix/*`, before the longest `prefix/**`); an image no line matches is
+ * mirrored without a check. A malformed line, or a key that cannot be read,
+ * is an error naming the file and line: a policy that says less than its
+ * author meant must not be used.
+ */
+
+
+
+
+class PolicyError extends Error {
+}
+const SPECIFICITY = { exact: 2, one: 1, any: 0 };
+/** Keys a line may name, and the longest key file read. */
+const MAX_KEYS = 16;
+const MAX_KEY_BYTES = 64 * 1024;
+class SignaturePolicy {
+    record;
+    rules;
+    matchers;
+    constructor(record, rules) {
+        this.record = record;
+        this.rules = rules;
+        this.matchers = rules.map(rule => ({
+            rule,
+            list: new Allowlist(record.source, [rule.pattern])
+        }));
+    }
+    /** The rule an image must meet, or undefined when none applies to it. */
+    ruleFor(ref) {
+        let best;
+        for (const { rule, list } of this.matchers) {
+            if (!list.match(ref))
+                continue;
+            if (!best || moreSpecific(rule.pattern, best.pattern))
+                best = rule;
+        }
+        return best;
+    }
+}
+function moreSpecific(a, b) {
+    const kind = SPECIFICITY[a.kind] - SPECIFICITY[b.kind];
+    return kind > 0 || (kind === 0 && a.prefix.length > b.prefix.length);
+}
+/** Read a policy file; key paths are relative to `baseDir` (the workspace). */
+function readPolicyFile(file, source, baseDir) {
+    return parsePolicy(external_node_fs_namespaceObject.readFileSync(file, 'utf8'), source, name => readKeyFile(name, baseDir));
+}
+/** A policy the plan carried (see PolicyRecord). */
+function policyFromRecord(record) {
+    const keys = new Map(Object.entries(record.keys ?? {}));
+    return parsePolicy(String(record.text), String(record.source), name => {
+        const pem = keys.get(name);
+        if (pem === undefined)
+            throw new Error(`key "${name}" is not in the plan`);
+        return pem;
+    });
+}
+/**
+ * Read a policy whose keys `readKey` gives as PEM by the name the policy writes. Throws
+ * PolicyError naming each bad line.
+ */
+function parsePolicy(text, source, readKey) {
+    const rules = [];
+    const errors = [];
+    const pems = {};
+    const keyOf = (name) => {
+        const pem = (pems[name] ??= readKey(name));
+        try {
+            return readPublicKey(pem, name);
+        }
+        catch (e) {
+            throw new Error(`key "${name}" is not a PEM public key (${e.message})`, {
+                cause: e
+            });
+        }
+    };
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = splitLine(raw).pattern;
+        if (line.length === 0)
+            return;
+        try {
+            rules.push(parseRule(line, i + 1, keyOf));
+        }
+        catch (e) {
+            errors.push(`${source} line ${i + 1}: ${e.message}`);
+        }
+    });
+    if (errors.length > 0) {
+        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
+        throw new PolicyError(`the signature policy has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
+    }
+    return new SignaturePolicy({ source, text, keys: pems }, rules);
+}
+function parseRule(line, number, keyOf) {
+    const [patternText, ...requirements] = line.split(/\s+/);
+    const pattern = parsePattern(patternText, number);
+    if (requirements.length === 0) {
+        throw new Error(`"${patternText}" names no requirement: add key=PATH (a cosign public key)`);
+    }
+    const keys = [];
+    for (const requirement of requirements) {
+        const at = requirement.indexOf('=');
+        const name = at > 0 ? requirement.slice(0, at) : requirement;
+        const value = at > 0 ? requirement.slice(at + 1) : '';
+        if (name === 'identity' || name === 'identity-regexp' || name === 'issuer') {
+            throw new Error(`"${requirement}": keyless identities are not verified by this version; name the publisher's key with key=PATH`);
+        }
+        if (name !== 'key' || !value) {
+            throw new Error(`"${requirement}" is not a requirement; write key=PATH (a cosign public key)`);
+        }
+        if (keys.length === MAX_KEYS)
+            throw new Error(`more than ${MAX_KEYS} keys on one line`);
+        keys.push(keyOf(value));
+    }
+    return { pattern, keys };
+}
+/** A key file's PEM, relative to `baseDir`, bounded. */
+function readKeyFile(file, baseDir) {
+    const resolved = external_node_path_namespaceObject.resolve(baseDir, file);
+    try {
+        const stat = external_node_fs_namespaceObject.statSync(resolved);
+        if (!stat.isFile())
+            throw new Error('not a file');
+        if (stat.size > MAX_KEY_BYTES)
+            throw new Error(`larger than ${MAX_KEY_BYTES} bytes`);
+        return external_node_fs_namespaceObject.readFileSync(resolved, 'utf8');
+    }
+    catch (e) {
+        throw new Error(`key "${file}" cannot be read (${e.message})`, { cause: e });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/action/paths.ts
+/** Where the job's files are, and how they are named in messages. */
+
+function workspace() {
+    return process.env.GITHUB_WORKSPACE || process.cwd();
+}
+/** A file's path relative to the workspace, or undefined when it lies outside. */
+function workspacePath(file) {
+    const relative = external_node_path_namespaceObject.relative(workspace(), file);
+    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? undefined : relative;
+}
+/** How a file is named in messages: relative to the workspace when inside it. */
+function displayPath(file) {
+    return workspacePath(file) ?? file;
+}
+
 ;// CONCATENATED MODULE: ./src/image/results.ts
 /**
  * Results: one per requested image, the shape of the `results` output and of
@@ -36305,22 +36716,6 @@ function groupByRepository(results, include) {
             groups.set(key, [index]);
     });
     return [...groups.values()];
-}
-
-;// CONCATENATED MODULE: ./src/action/paths.ts
-/** Where the job's files are, and how they are named in messages. */
-
-function workspace() {
-    return process.env.GITHUB_WORKSPACE || process.cwd();
-}
-/** A file's path relative to the workspace, or undefined when it lies outside. */
-function workspacePath(file) {
-    const relative = external_node_path_namespaceObject.relative(workspace(), file);
-    return relative.startsWith('..') || external_node_path_namespaceObject.isAbsolute(relative) ? undefined : relative;
-}
-/** How a file is named in messages: relative to the workspace when inside it. */
-function displayPath(file) {
-    return workspacePath(file) ?? file;
 }
 
 ;// CONCATENATED MODULE: ./src/action/input-readers.ts
@@ -36494,6 +36889,8 @@ function label(name, fallback) {
 
 
 
+
+
 const MODES = ['sync', 'plan', 'copy', 'report', 'lint-allowlist'];
 const ENGINES = ['crane', 'skopeo', 'native'];
 const DEFAULT_CRANE_VERSION = 'v0.21.9';
@@ -36547,6 +36944,9 @@ function getInputs() {
     Object.assign(inputs, secrets);
     if (mode === 'copy')
         inputs.leg = readLeg();
+    // Read where images are copied, and by the plan, which carries it to its legs.
+    if (mode === 'sync' || mode === 'plan' || mode === 'copy')
+        readPolicy(inputs);
     readClientConfigs(inputs);
     return inputs;
 }
@@ -36629,6 +37029,17 @@ function readAllowlist(inputs, reads) {
     if (inputs.openMirror && !inputs.fromIssue)
         fail('open-mirror', 'true works with from-issue: true');
 }
+function readPolicy(inputs) {
+    const file = existingFile('verify-policy');
+    if (!file)
+        return;
+    try {
+        inputs.policy = readPolicyFile(file, input_readers_text('verify-policy'), workspace());
+    }
+    catch (error) {
+        fail('verify-policy', error instanceof Error ? error.message : String(error));
+    }
+}
 function readLeg() {
     if (!input_readers_text('leg'))
         fail('leg', 'mode copy needs the leg to copy: leg: ${{ matrix.leg }}');
@@ -36669,7 +37080,8 @@ function copySettings(a) {
         dryRun: a.dryRun,
         failOnDeferred: a.failOnDeferred,
         referrers: a.referrers,
-        referrerTypes: a.referrerTypes
+        referrerTypes: a.referrerTypes,
+        ...present(a, ['policy'])
     };
 }
 function issueSettings(a) {
@@ -37276,8 +37688,6 @@ async function runTool(name, tool, args, env, options = {}) {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/common/retry.ts
 /**
  * Waiting between attempts, in one place: exponential backoff with jitter,
@@ -38142,6 +38552,21 @@ class RegistryClient {
      * followed as for any request; an answer over maxBytes is refused.
      */
     async getBlobJson(registry, repository, digest, maxBytes = MAX_BLOB_JSON_BYTES) {
+        const bytes = await this.getSmallBlob(registry, repository, digest, maxBytes);
+        if (bytes === undefined)
+            return undefined;
+        try {
+            return JSON.parse(bytes.toString('utf8'));
+        }
+        catch {
+            throw new RegistryError(`${registry}/${repository}@${digest}: the blob is not JSON`, 200, true);
+        }
+    }
+    /**
+     * A small blob's bytes (a signature payload, a config), checked against its digest;
+     * undefined when the registry does not have it. An answer over maxBytes is refused.
+     */
+    async getSmallBlob(registry, repository, digest, maxBytes = MAX_BLOB_JSON_BYTES) {
         const expected = /^sha256:([a-f0-9]{64})$/.exec(digest)?.[1];
         if (!expected) {
             throw new RegistryError(`${registry}/${repository}: ${JSON.stringify(digest.slice(0, 80))} is not a sha256 digest; the blob is not read`, undefined, true);
@@ -38153,18 +38578,17 @@ class RegistryClient {
         if (actual !== expected) {
             throw new RegistryError(`${registry}/${repository}@${digest}: the blob answered has sha256:${actual}, not its digest; refused`, res.status, true);
         }
-        try {
-            return JSON.parse(res.bytes.toString('utf8'));
-        }
-        catch {
-            throw new RegistryError(`${registry}/${repository}@${digest}: the blob is not JSON`, 200, true);
-        }
+        return res.bytes;
     }
     /** Every tag of a repository, following `Link: <...>; rel="next"` pages. */
     async listTags(registry, repository) {
+        return (await this.listTagPages(registry, repository, 1000)).tags;
+    }
+    /** The tags of the first `maxPages` pages, and whether that was all of them. */
+    async listTagPages(registry, repository, maxPages) {
         const tags = [];
         let next = 'tags/list?n=1000';
-        for (let page = 0; next && page < 1000; page++) {
+        for (let page = 0; next && page < maxPages; page++) {
             const res = await this.send('GET', registry, repository, next);
             const text = res.body;
             if (res.status === 404) {
@@ -38178,7 +38602,7 @@ class RegistryClient {
             }
             next = this.nextPage(res, registry, repository);
         }
-        return tags;
+        return { tags, complete: next === undefined };
     }
     /** The next page of a listing (`Link: <...>; rel="next"`), as a path for `send`; undefined at the end. */
     nextPage(res, registry, repository) {
@@ -39400,7 +39824,7 @@ const FROM_ANNOTATION = 'io.github.image-mirror.copied-from';
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 /** cosign 3 marks what a bundle holds: a signature, or an attestation of this predicate type. */
 const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType';
-const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+const referrers_COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const SBOM_TYPES = [
     'application/spdx+json',
     'text/spdx',
@@ -39424,7 +39848,7 @@ function kindOf(d) {
     const type = d.artifactType ?? '';
     if (type === BUNDLE) {
         const predicate = d.annotations?.[BUNDLE_PREDICATE];
-        return typeof predicate === 'string' && predicate !== COSIGN_SIGN_PREDICATE
+        return typeof predicate === 'string' && predicate !== referrers_COSIGN_SIGN_PREDICATE
             ? 'attestation'
             : 'signature';
     }
@@ -39440,6 +39864,33 @@ function kindOf(d) {
 function allowed(filter, kind, type) {
     return (filter.length === 0 || filter.includes(kind) || (type !== undefined && filter.includes(type)));
 }
+/** Pages of a source repository's tag list read to learn which cosign and fallback tags it has. */
+const MAX_TAG_PAGES = 10;
+/**
+ * The source repositories' tags, listed once per run (pages of a thousand): which of cosign's
+ * and the fallback tags exist is then known without a HEAD per image and tag, so a run of
+ * thousands of unsigned images costs one listing per repository, not four HEADs per manifest.
+ */
+class SourceTags {
+    client;
+    listed = new Map();
+    constructor(client) {
+        this.client = client;
+    }
+    /** Whether the repository has the tag; undefined when that is not known (ask with a HEAD). */
+    async has(source, tag) {
+        const key = `${source.registry}/${source.repository}`;
+        let tags = this.listed.get(key);
+        if (!tags) {
+            tags = this.client.listTagPages(source.registry, source.repository, MAX_TAG_PAGES).then(({ tags, complete }) => (complete ? new Set(tags) : undefined), (error) => {
+                log_debug(() => `${key}: tags not listed (${String(error)}); cosign tags asked one by one`);
+                return undefined;
+            });
+            this.listed.set(key, tags);
+        }
+        return (await tags)?.has(tag);
+    }
+}
 /**
  * Copy the referrers of what `target` holds (`held`, verified) from `source`. Throws what
  * the registries threw: a pull budget spent, a refused write.
@@ -39453,7 +39904,9 @@ async function copyReferrers(source, target, held, sourceDigest, options) {
         subjects.push(held);
     const top = await client.getManifest(target.registry, target.repository, held);
     if (top && isIndex(top.mediaType)) {
-        for (const child of (top.body.manifests ?? []).slice(0, MAX_CHILDREN)) {
+        // Platform images; attestation manifests of BuildKit (`unknown/unknown`) are not signed.
+        const images = (top.body.manifests ?? []).filter(c => c.platform?.os !== 'unknown');
+        for (const child of images.slice(0, MAX_CHILDREN)) {
             if (typeof child.digest === 'string' && DIGEST.test(child.digest))
                 subjects.push(child.digest);
         }
@@ -39476,9 +39929,7 @@ async function copyReferrers(source, target, held, sourceDigest, options) {
         sboms: count.kinds.sbom,
         other: count.kinds.other,
         copied: count.copied,
-        ...(held !== sourceDigest && top && isIndex(top.mediaType)
-            ? { indexLeftOut: sourceDigest }
-            : {})
+        ...(held !== sourceDigest ? { indexLeftOut: sourceDigest } : {})
     };
 }
 /** The source's referrers (API, else fallback index) into the target (API, else fallback). */
@@ -39492,6 +39943,8 @@ async function copyApiOrFallback(source, target, subject, options, count) {
     let fromIndex;
     if (!listed) {
         // No API: the fallback index, whose digest a HEAD tells for free.
+        if ((await options.sourceTags.has(source, fallbackTag(subject))) === false)
+            return;
         const head = await client.headManifest(source.registry, source.repository, fallbackTag(subject));
         if (!head)
             return;
@@ -39562,6 +40015,8 @@ function referrers_describe(d) {
 async function copyCosignTag(source, target, subject, tag, options, count) {
     const { client } = options;
     const name = `${fallbackTag(subject)}.${tag.suffix}`;
+    if ((await options.sourceTags.has(source, name)) === false)
+        return;
     const upstream = await client.headManifest(source.registry, source.repository, name);
     if (!upstream?.digest || !DIGEST.test(upstream.digest))
         return;
@@ -39621,6 +40076,119 @@ function request(source, target, digest, at, options) {
         insecureSource: options.insecure.has(source.registry),
         insecureTarget: options.insecure.has(target.registry)
     };
+}
+
+;// CONCATENATED MODULE: ./src/verify/verify.ts
+/**
+ * Verify before mirroring (issue 19): an image a policy rule names is copied
+ * only when one of the rule's keys signed its manifest digest upstream, in
+ * either of cosign's formats: a Sigstore bundle among the digest's referrers
+ * (the API, or the `sha256-<hex>` fallback index), or the older `.sig` tag.
+ * What signed it is said in the result; when nothing did, the image is
+ * `rejected` with what was found, and nothing of it is copied.
+ *
+ * Signatures are read from the source, each manifest a GET (a pull on Docker
+ * Hub, taken from its budget), each payload a small blob. Like `cosign verify
+ * --insecure-ignore-tlog`, a key signature is checked on its own: no
+ * transparency log is asked (a key's holder is who the policy trusts).
+ */
+
+
+
+
+
+const verify_BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+const verify_BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType';
+const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
+const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
+/** Signatures looked at per digest, of each format: enough for key rotations, bounded. */
+const MAX_SIGNATURES = 8;
+const MAX_PAYLOAD_BYTES = 256 * 1024;
+/** A failed check: the words that go into the `rejected` reason. */
+class NotVerified extends Error {
+}
+/**
+ * Find a signature of one of `digests` (the first that verifies wins) by one of the rule's
+ * keys. Throws NotVerified saying what was found; registry errors pass through.
+ */
+async function verifyImage(source, digests, rule, context) {
+    const found = [];
+    for (const digest of digests) {
+        const bundles = await bundlesOf(source, digest, context);
+        for (const bundle of bundles) {
+            const key = checkBundle(bundle, digest, rule.keys);
+            if (key)
+                return verified(digest, key, 'bundle');
+        }
+        const simple = await simpleSigningsOf(source, digest, context);
+        for (const { payload, signature } of simple) {
+            const key = checkSimpleSigning(payload, signature, digest, rule.keys);
+            if (key)
+                return verified(digest, key, 'simple signing');
+        }
+        const seen = bundles.length + simple.length;
+        found.push(seen === 0
+            ? `no signature of ${digest}`
+            : `${seen} signature(s) of ${digest}, none by ${rule.keys.length === 1 ? 'that key' : 'those keys'} (or not valid)`);
+    }
+    const keys = rule.keys.map(k => `${k.name} (SHA256:${k.fingerprint})`).join(', ');
+    throw new NotVerified(`the signature policy (${rule.pattern.text}) asks for a signature by ${keys}: ${repositoryName(source)} has ${found.join('; ')}. Nothing was copied; ask the publisher to sign it, or correct the policy`);
+}
+function verified(digest, key, format) {
+    return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, format };
+}
+/** cosign 3's bundles for a digest: signatures (not attestations) among its referrers. */
+async function bundlesOf(source, digest, context) {
+    const { client, referrers } = context;
+    const signature = (d) => {
+        if (d.artifactType !== verify_BUNDLE)
+            return false;
+        const predicate = d.annotations?.[verify_BUNDLE_PREDICATE];
+        // The fallback index may leave the annotation out: read those, and check the statement.
+        return predicate === undefined || predicate === COSIGN_SIGN_PREDICATE;
+    };
+    let listed = await referrers.fromApi(source, digest, { artifactType: verify_BUNDLE, keep: signature });
+    if (!listed) {
+        if ((await context.hasTag(source, fallbackTag(digest))) === false)
+            return [];
+        const index = await client.getManifest(source.registry, source.repository, fallbackTag(digest));
+        listed = descriptorsOf(index?.body).filter(signature);
+    }
+    const bundles = [];
+    for (const d of listed.slice(0, MAX_SIGNATURES)) {
+        if (typeof d.digest !== 'string' || !DIGEST.test(d.digest))
+            continue;
+        const manifest = await client.getManifest(source.registry, source.repository, d.digest);
+        const layer = manifest?.body.layers?.find(l => l.mediaType === verify_BUNDLE);
+        if (!layer || !DIGEST.test(layer.digest))
+            continue;
+        const bundle = await client.getBlobJson(source.registry, source.repository, layer.digest, MAX_PAYLOAD_BYTES);
+        if (bundle !== undefined)
+            bundles.push(bundle);
+    }
+    log_debug(() => `${repositoryName(source)}@${digest}: ${bundles.length} signature bundle(s) read`);
+    return bundles;
+}
+/** The older format's signatures: the `.sig` tag's layers, payload and annotation. */
+async function simpleSigningsOf(source, digest, context) {
+    const { client } = context;
+    const tag = `${fallbackTag(digest)}.sig`;
+    if ((await context.hasTag(source, tag)) === false)
+        return [];
+    const manifest = await client.getManifest(source.registry, source.repository, tag);
+    const layers = (manifest?.body.layers ?? []);
+    const out = [];
+    for (const layer of layers.slice(0, MAX_SIGNATURES)) {
+        if (layer.mediaType !== SIMPLE_SIGNING || typeof layer.digest !== 'string')
+            continue;
+        if (!DIGEST.test(layer.digest))
+            continue;
+        const payload = await client.getSmallBlob(source.registry, source.repository, layer.digest, MAX_PAYLOAD_BYTES);
+        if (payload)
+            out.push({ payload, signature: layer.annotations?.[SIGNATURE_ANNOTATION] });
+    }
+    log_debug(() => `${repositoryName(source)}@${digest}: ${out.length} older-format signature(s) read`);
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/re2js/build/index.js
@@ -46571,6 +47139,7 @@ function compileTagFilter(pattern) {
 
 
 
+
 /**
  * Attempts given to an image whose copies keep failing in a way the engine
  * had already retried itself. crane tries each request 3 times (1 s, then 3 s
@@ -46670,6 +47239,7 @@ async function copyImages(results, options) {
         copy: pLimit(options.concurrency),
         records: new MirrorRecords(options.client, referrers),
         referrers,
+        sourceTags: new SourceTags(options.client),
         unrecorded: new Set()
     };
     const done = results.map(result => Promise.resolve(result));
@@ -46847,6 +47417,7 @@ async function copyOne(result, options, state, compared, pools) {
                 throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
             }
         }
+        state.verified ??= await verifySource(result, source, expected, options, pools);
         const hold = await takePulls(result, source, expected, options);
         try {
             await engine.copy({
@@ -46887,9 +47458,39 @@ async function copyOne(result, options, state, compared, pools) {
     }
     log_debug(() => `${result.target}: verified, it holds ${after.digest}`);
     await record(result, target, after, expected, options, pools);
-    const copied = withDigests(result, 'copied', after.digest, expected);
+    const copied = {
+        ...withDigests(result, 'copied', after.digest, expected),
+        ...(state.verified ? { verified: state.verified } : {})
+    };
     const described = { ...copied, ...(await describeTarget(client, target, after.digest)) };
     return attach(described, source, target, after.digest, expected, options, pools);
+}
+/**
+ * The policy's check of what is about to be copied: the source digest (for one platform of
+ * an index, that image's digest will do too). Undefined when no rule names the image; an
+ * image that fails is rejected, and nothing of it is copied.
+ */
+async function verifySource(result, source, expected, options, pools) {
+    const rule = options.policy?.ruleFor(source);
+    if (!rule)
+        return undefined;
+    const digests = [expected.sourceDigest];
+    if (expected.platforms !== 'all' && expected.digest && expected.digest !== expected.sourceDigest)
+        digests.push(expected.digest);
+    try {
+        const verified = await verifyImage(source, digests, rule, {
+            client: options.client,
+            referrers: pools.referrers,
+            hasTag: (where, tag) => pools.sourceTags.has(where, tag)
+        });
+        log_debug(() => `${result.source}: ${verified.digest} signed by ${verified.by} (${verified.format})`);
+        return verified;
+    }
+    catch (error) {
+        if (error instanceof NotVerified)
+            throw new ImageError(error.message, true, true);
+        throw error;
+    }
 }
 /**
  * Copy the referrers of what the target holds (see referrers.ts) and say what came. A budget
@@ -46903,6 +47504,7 @@ async function attach(result, source, target, held, expected, options, pools) {
         const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
             client: options.client,
             referrers: pools.referrers,
+            sourceTags: pools.sourceTags,
             transfer: options.referrers.transfer,
             filter: options.referrers.filter,
             insecure: options.insecure
@@ -49135,6 +49737,47 @@ function shortDigest(digest) {
 function shortReference(reference) {
     return reference.replace(/@([a-z0-9]+):([a-f0-9]{12})[a-f0-9]{20,}$/, '@$1:$2…');
 }
+/** A count from a results file: a whole number, else none. */
+const count = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/**
+ * What came with an image, as people read it: `2 signatures, 1 attestation, 1 SBOM`, with how
+ * many this run copied; '' when nothing did (or the result says nothing of it).
+ */
+function attachedWords(r) {
+    const a = (r.attached ?? {});
+    const parts = [
+        count(a.signatures) && plural(count(a.signatures), 'signature'),
+        count(a.attestations) && plural(count(a.attestations), 'attestation'),
+        count(a.sboms) && plural(count(a.sboms), 'SBOM'),
+        count(a.other) && plural(count(a.other), 'other artifact')
+    ].filter((p) => Boolean(p));
+    if (parts.length === 0)
+        return '';
+    const copied = count(a.copied);
+    return `${parts.join(', ')}${copied ? ` (${copied} copied now)` : ''}`;
+}
+/**
+ * Said of a platform subset whose source index was signed or not: its index is new, so the
+ * source index's own signatures cannot be verified against it; its platform images' can.
+ */
+function subsetSigningWords(r) {
+    const from = r.attached?.indexLeftOut;
+    if (typeof from !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(from))
+        return '';
+    return `a platform subset is not the source's ${shortDigest(from)}: signatures of that digest do not hold for it, its platform images' do`;
+}
+/** Whether the mirror holds signatures for the image (so `cosign verify` has something to check). */
+function isSigned(r) {
+    return count(r.attached?.signatures) > 0;
+}
+/** `✔ signed by key keys/acme.pub (SHA256:…)`, when the signature policy checked it; else ''. */
+function verifiedWords(r) {
+    const by = r.verified?.by;
+    if (typeof by !== 'string' || by.length === 0 || by.length > 300)
+        return '';
+    return `✔ verified: signed by ${by}`;
+}
 
 ;// CONCATENATED MODULE: ./src/copy/session.ts
 /**
@@ -49241,6 +49884,7 @@ async function mirror(results, inputs, options = {}) {
             secrets: inputs.password ? [inputs.password] : [],
             warn: m => core_warning(safeLog(m)),
             budgets,
+            ...(inputs.policy ? { policy: inputs.policy } : {}),
             ...(options.leaveUnrecorded ? { leaveUnrecorded: true } : {}),
             // Signatures and the like go by the action's own transfer (over the run's client, so
             // their pulls are counted), whatever engine copies the images.
@@ -54985,141 +55629,6 @@ function getOctokit(token, options, ...additionalPlugins) {
     return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 //# sourceMappingURL=github.js.map
-;// CONCATENATED MODULE: ./src/allowlist/allowlist.ts
-/**
- * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
- * an exact repository, `prefix/*` (exactly one more path segment) or
- * `prefix/**` (one or more segments). Matching works on path segments of the
- * normalised repository, never on raw string prefixes, so a look-alike host
- * or a longer segment never slips under a pattern.
- */
-
-class AllowlistError extends Error {
-}
-/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
-const NOT_ALLOWED = 'is not in the allowlist';
-class Allowlist {
-    source;
-    patterns;
-    byKind;
-    constructor(source, patterns) {
-        this.source = source;
-        this.patterns = patterns;
-        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
-        for (const p of patterns) {
-            if (!this.byKind[p.kind].has(p.prefix))
-                this.byKind[p.kind].set(p.prefix, p);
-        }
-    }
-    /**
-     * The pattern that allows a repository, or undefined. Lookups are by whole
-     * segment prefixes: O(depth) map hits whatever the size of the list.
-     */
-    match(ref) {
-        const name = repositoryName(ref);
-        const exact = this.byKind.exact.get(name);
-        if (exact)
-            return exact;
-        const segments = name.split('/');
-        const parent = segments.slice(0, -1).join('/');
-        const one = this.byKind.one.get(parent);
-        if (one)
-            return one;
-        let prefix = segments[0];
-        for (let i = 1; i < segments.length; i++) {
-            const any = this.byKind.any.get(prefix);
-            if (any)
-                return any;
-            prefix += '/' + segments[i];
-        }
-        return undefined;
-    }
-}
-/**
- * Read an allowlist. Patterns are normalised like references (`nginx` is
- * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
- * its prefix as written: `docker.io/*` means one segment under docker.io,
- * exactly as DaoCloud's own checker reads it. A malformed line is an error
- * naming the file and line: an allowlist that says less than its author
- * meant must not be used.
- */
-function parseAllowlist(text, source) {
-    const patterns = [];
-    const errors = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        const line = splitLine(raw).pattern;
-        if (line.length === 0)
-            return;
-        try {
-            patterns.push(parsePattern(line, i + 1));
-        }
-        catch (e) {
-            errors.push(`${source} line ${i + 1}: ${e.message}`);
-        }
-    });
-    if (errors.length > 0) {
-        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
-        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
-    }
-    return new Allowlist(source, patterns);
-}
-/**
- * A line's pattern and its comment: `#` starts a comment at the start of the
- * line or after white space (`a#b` is a malformed pattern, not `a`).
- */
-function splitLine(raw) {
-    const at = /(^|\s)#/.exec(raw);
-    if (!at)
-        return { pattern: raw.trim() };
-    const start = at.index + (at[1] ?? '').length;
-    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
-}
-/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
-function patternText(p) {
-    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
-}
-/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
-function parsePattern(text, line) {
-    let kind = 'exact';
-    let body = text;
-    if (text.endsWith('/**')) {
-        kind = 'any';
-        body = text.slice(0, -3);
-    }
-    else if (text.endsWith('/*')) {
-        kind = 'one';
-        body = text.slice(0, -2);
-    }
-    if (body.includes('*')) {
-        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
-    }
-    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
-        return { text, line, kind, prefix: parseHostPrefix(body, text) };
-    }
-    const parsed = parseRepositoryName(body);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
-    return { text, line, kind, prefix };
-}
-/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
-function parseHostPrefix(host, text) {
-    const parsed = parseRepositoryName(`${host}/x`);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    return parsed.ref.registry;
-}
-/**
- * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
- * stays two segments deep instead of gaining `library/`.
- */
-function keepWrittenDepth(body, registry) {
-    const slash = body.indexOf('/');
-    const first = slash < 0 ? body : body.slice(0, slash);
-    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
-    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
-}
-
 ;// CONCATENATED MODULE: ./src/report/summary.ts
 /**
  * Report: results → action outputs, the job summary and the log. Everything a
@@ -55240,12 +55749,40 @@ function detailsCell(r) {
     const facts = [platformsText(r.platforms), size, secondsText(r.seconds)].filter(Boolean);
     return [digestText(r), ...facts.map(prose)].filter(Boolean).join('<br>');
 }
+/** What came with the image (signatures, attestations, SBOMs); empty when nothing did. */
+function signingCell(r) {
+    const words = attachedWords(r);
+    const subset = subsetSigningWords(r);
+    const verified = verifiedWords(r);
+    return [
+        verified && prose(verified),
+        words && prose(words),
+        subset && `<sub>${prose(subset)}</sub>`
+    ]
+        .filter(Boolean)
+        .join('<br>');
+}
+/**
+ * The `cosign verify` line for a signed image as the mirror holds it, by digest (what a
+ * signature is over); undefined when there is none to show.
+ */
+function verifyLine(results) {
+    for (const r of results) {
+        if (!isMirrored(r.status) || !isSigned(r) || !summary_str(r.digest))
+            continue;
+        const reference = `${targetRepository(r)}@${summary_str(r.digest)}`;
+        if (isPasteableReference(reference))
+            return `cosign verify --key publisher.pub ${reference}`;
+    }
+    return undefined;
+}
 /** The table's columns; a column empty for every row of the run is left out. */
 const COLUMNS = [
     { header: 'Status', cell: r => statusLabel(r.status) },
     { header: 'Image', cell: imageCell },
     { header: 'Mirrored address', cell: r => referenceCode(summary_str(r.target)) },
-    { header: 'Details', cell: detailsCell }
+    { header: 'Details', cell: detailsCell },
+    { header: 'Signed', cell: signingCell }
 ];
 const summary_list = (items) => `<ul>\n${items.map(i => `<li>${i}</li>`).join('\n')}\n</ul>`;
 /**
@@ -55323,6 +55860,13 @@ function buildSummary(results, context) {
         if (mirrored.length > 1) {
             summary.addRaw(`<p>The <code>mirrored</code> output lists all ${mirrored.length} addresses.</p>`);
         }
+    }
+    const verify = context.dryRun ? undefined : verifyLine(results);
+    if (verify) {
+        summary
+            .addHeading('How to verify', 3)
+            .addRaw("<p>Signatures, attestations and SBOMs came with the images, so cosign checks the mirror as it would the source, with the publisher's key (or <code>--certificate-identity</code> and <code>--certificate-oidc-issuer</code> for keyless signatures):</p>")
+            .addCodeBlock(verify, 'sh');
     }
     if (context.configs)
         addClientConfigs(context.configs);
@@ -55521,13 +56065,26 @@ function resultComment(results, details) {
     const mirrored = details.run.dryRun
         ? []
         : results.filter(r => isMirrored(r.status) && isPasteableReference(r.target)).map(r => r.target);
+    // A column of what came with each image, when anything did: signatures are why some mirror.
+    const signing = results.some(r => verifiedWords(r) || attachedWords(r) || subsetSigningWords(r));
+    const signedCell = (r) => [verifiedWords(r), attachedWords(r), subsetSigningWords(r)]
+        .filter(Boolean)
+        .map(words => answer_prose(words))
+        .join('<br>') || '–';
+    const verify = details.run.dryRun ? undefined : verifyLine(results);
     const sections = [
         {
-            open: ['| Status | Image | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
+            open: signing
+                ? [
+                    '| Status | Image | Mirrored address | Digest | Signed |',
+                    '| --- | --- | --- | --- | --- |'
+                ]
+                : ['| Status | Image | Mirrored address | Digest |', '| --- | --- | --- | --- |'],
             count: results.length,
             item: i => {
                 const r = results[i];
-                return `| ${statusLabel(r.status)} | ${named(r, '<br>read as ')} | ${cellCode(answer_str(r.target))} | ${breakableCode(shortDigest(answer_str(r.digest)), MAX_TEXT_CHARS) || '–'} |`;
+                const row = `| ${statusLabel(r.status)} | ${named(r, '<br>read as ')} | ${cellCode(answer_str(r.target))} | ${breakableCode(shortDigest(answer_str(r.digest)), MAX_TEXT_CHARS) || '–'} |`;
+                return signing ? `${row} ${signedCell(r)} |` : row;
             },
             close: [],
             more: listed('image(s)')
@@ -55556,6 +56113,19 @@ function resultComment(results, details) {
             item: i => `docker pull ${mirrored[i]}\nctr -n k8s.io images pull ${mirrored[i]}`,
             close: ['```'],
             more: listed('mirrored image(s)')
+        },
+        {
+            open: [
+                '**How to verify**',
+                '',
+                "Signatures came with the images: cosign checks the mirror with the publisher's key (or `--certificate-identity` and `--certificate-oidc-issuer` for keyless signatures).",
+                '',
+                '```sh'
+            ],
+            count: verify ? 1 : 0,
+            item: () => verify,
+            close: ['```'],
+            more: () => ''
         }
     ];
     const tail = details.run.url ? [`[The workflow run](${details.run.url})`] : [];
@@ -55568,8 +56138,17 @@ function resultComment(results, details) {
         budget -= size(lines);
         return lines;
     });
-    const [table = [], why = [], remarks = [], pull = []] = body;
-    const lines = [...top, ...table, ...why, ...allowlistLines, ...remarks, ...pull, ...tail];
+    const [table = [], why = [], remarks = [], pull = [], verifying = []] = body;
+    const lines = [
+        ...top,
+        ...table,
+        ...why,
+        ...allowlistLines,
+        ...remarks,
+        ...pull,
+        ...verifying,
+        ...tail
+    ];
     return lines.join('\n').trimEnd() + '\n';
 }
 /** Comments, labels and state of one issue. */
@@ -56482,6 +57061,7 @@ function writeClientConfigs(inputs, results, target = inputs.target) {
 
 
 
+
 /** One leg: copy the images the plan gave it and write their results for the report. */
 async function runCopy(inputs) {
     const plan = readPlan(inputs.resultsDir);
@@ -56493,7 +57073,9 @@ async function runCopy(inputs) {
     const name = `Leg ${leg} of ${plan.legs.length}`;
     core_info(`${name}: ${work.length} image(s).`);
     const dryRun = plan.dryRun || inputs.dryRun;
-    const { results } = await mirror(work.map(w => w.result), { ...inputs, platforms: plan.platforms, dryRun }, { anonymousSources: plan.anonymousSources === true });
+    // The plan's policy: a leg checks out only the action, not the caller's policy and keys.
+    const policy = plan.policy ? policyFromRecord(plan.policy) : inputs.policy;
+    const { results } = await mirror(work.map(w => w.result), { ...inputs, platforms: plan.platforms, dryRun, ...(policy ? { policy } : {}) }, { anonymousSources: plan.anonymousSources === true });
     const file = writeLegResults(inputs.resultsDir, plan, leg, work.map((w, i) => ({ index: w.index, result: results[i] })));
     core_info(`Results written to ${file}.`);
     await publishResults(results, {
@@ -57063,7 +57645,8 @@ async function runPlan(inputs) {
         results: settled,
         legs,
         work,
-        ...(current.length > 0 ? { current } : {})
+        ...(current.length > 0 ? { current } : {}),
+        ...(inputs.policy ? { policy: inputs.policy.record } : {})
     });
     const matrix = matrixOf(legs);
     setOutput('matrix', JSON.stringify(matrix));
