@@ -8,6 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
+import * as path from 'node:path'
 import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
 import { cosignBinary, startCosign, type Cosign, type KeyPair } from '../__fixtures__/cosign.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
@@ -294,6 +295,66 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
         expect({ name, tags: tags ?? [] }).toEqual({ name, tags: [] })
       }
       expect(run.summary).toContain('✔ verified: signed by key keys/upstream.pub')
+    })
+
+    it('in a matrix run: the plan hands a leg an up-to-date image with a new upstream signature, and carries the policy to legs that check out nothing', async () => {
+      const source = tagSchema
+      const signed = `library/mx-${engine.name}`
+      const unsigned = `library/mx-unsigned-${engine.name}`
+      const image = await pushImage(source.host, signed, '1', { seed: `mx-${engine.name}` })
+      await pushImage(source.host, unsigned, '1', { seed: `mx-unsigned-${engine.name}` })
+      cosign.sign(`${source.host}/${signed}@${image.digest}`, keys)
+      const prefix = `${engine.name}-matrix`
+      const common = {
+        target: `${api.host}/${prefix}`,
+        ...engine.inputs(),
+        'insecure-registries': `${source.host},${api.host}`
+      }
+      const first = await runActionAsync({ ...common, images: `${source.host}/${signed}:1` })
+      expect(resultsOf(first)[0]?.status).toBe('copied')
+      const later = cosign.keys(`matrix-${engine.name}`)
+      cosign.sign(`${source.host}/${signed}@${image.digest}`, later)
+
+      const planDir = fs.mkdtempSync(path.join(cosign.dir, 'plan-'))
+      const plan = await runActionAsync(
+        {
+          ...common,
+          mode: 'plan',
+          'max-legs': '1',
+          'results-dir': planDir,
+          images: [signed, unsigned].map(name => `${source.host}/${name}:1`).join('\n'),
+          'verify-policy': 'policy.txt'
+        },
+        {
+          files: {
+            'policy.txt': [signed, unsigned]
+              .map(name => `${source.host}/${name} key=keys/upstream.pub`)
+              .join('\n'),
+            'keys/upstream.pub': fs.readFileSync(keys.pub, 'utf8')
+          }
+        }
+      )
+      expect(plan.code).toBe(0)
+      const planned = JSON.parse(fs.readFileSync(path.join(planDir, 'plan.json'), 'utf8')) as {
+        legs: number[][]
+        current?: number[]
+        results: { status: string; note?: string }[]
+      }
+      // Up to date, handed to the leg for its new signature; the other is for the leg to check.
+      expect(planned.legs).toEqual([[0, 1]])
+      expect(planned.current).toEqual([0])
+      expect(planned.results[0]?.note).toMatch(/new upstream: a leg copies them/)
+
+      // The leg: the plan downloaded into a fresh results-dir, no checkout, no policy input.
+      const legDir = fs.mkdtempSync(path.join(cosign.dir, 'leg-'))
+      fs.copyFileSync(path.join(planDir, 'plan.json'), path.join(legDir, 'plan.json'))
+      const leg = await runActionAsync({ ...common, mode: 'copy', leg: '1', 'results-dir': legDir })
+      const [again, refused] = resultsOf(leg)
+      expect(again).toMatchObject({ status: 'unchanged', attached: { copied: 1 } })
+      expect(refused).toMatchObject({ status: 'rejected' })
+      expect(refused?.reason).toMatch(/no signature of sha256:/)
+      const mirror = `${api.host}/${prefix}/${source.host.replace(':', '_')}/${signed}@${image.digest}`
+      expect(cosign.verify(mirror, later).code).toBe(0)
     })
 
     it('a platform subset carries its platform images’ signatures, not the source index’s', async () => {

@@ -39879,6 +39879,14 @@ class SourceTags {
     }
     /** Whether the repository has the tag; undefined when that is not known (ask with a HEAD). */
     async has(source, tag) {
+        return (await this.tags(source))?.has(tag);
+    }
+    /** Whether any tag starts with `prefix`; undefined when that is not known. */
+    async hasAny(source, prefix) {
+        const tags = await this.tags(source);
+        return tags && [...tags].some(tag => tag.startsWith(prefix));
+    }
+    tags(source) {
         const key = `${source.registry}/${source.repository}`;
         let tags = this.listed.get(key);
         if (!tags) {
@@ -39888,7 +39896,7 @@ class SourceTags {
             });
             this.listed.set(key, tags);
         }
-        return (await tags)?.has(tag);
+        return tags;
     }
 }
 /**
@@ -39898,6 +39906,13 @@ class SourceTags {
 async function copyReferrers(source, target, held, sourceDigest, options) {
     const { client } = options;
     const count = { kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 }, copied: 0 };
+    const subset = held !== sourceDigest ? { indexLeftOut: sourceDigest } : {};
+    // A source without the referrers API and without a `sha256-` tag has nothing to copy: said
+    // without reading what the target holds (a GET, a pull where the target is Docker Hub).
+    const api = await options.referrers.hasApi(source, sourceDigest);
+    if (!api && (await options.sourceTags.hasAny(source, 'sha256-')) === false) {
+        return { signatures: 0, attestations: 0, sboms: 0, other: 0, copied: 0, ...subset };
+    }
     const subjects = [];
     // A whole image keeps the source's digest: its own referrers hold. A subset's index is new.
     if (held === sourceDigest)
@@ -39929,7 +39944,7 @@ async function copyReferrers(source, target, held, sourceDigest, options) {
         sboms: count.kinds.sbom,
         other: count.kinds.other,
         copied: count.copied,
-        ...(held !== sourceDigest ? { indexLeftOut: sourceDigest } : {})
+        ...subset
     };
 }
 /** The source's referrers (API, else fallback index) into the target (API, else fallback). */
@@ -39960,11 +39975,15 @@ async function copyApiOrFallback(source, target, subject, options, count) {
     }
     if (listed.length === 0)
         return;
+    const { transfer } = options;
     for (const [i, d] of listed.entries()) {
         const digest = d.digest;
         if (!(await client.headManifest(target.registry, target.repository, digest))) {
-            await options.transfer.copy(request(source, target, digest, `@${digest}`, options));
             count.copied++;
+            // Only counted: what it is shows once it is in the target.
+            if (!transfer)
+                continue;
+            await transfer.copy(request(source, target, digest, `@${digest}`, options));
         }
         listed[i] = await annotated(target, d, client);
         count.kinds[kindOf(listed[i])]++;
@@ -39978,6 +39997,10 @@ async function copyApiOrFallback(source, target, subject, options, count) {
     const noted = fromIndex && mine.annotations?.[FROM_ANNOTATION] !== fromIndex;
     if (missing.length === 0 && !noted)
         return;
+    if (!transfer) {
+        count.copied += Math.max(1, missing.length);
+        return;
+    }
     await referrers.addToFallback(target, subject, missing, {
         ...(fromIndex ? { annotations: { [FROM_ANNOTATION]: fromIndex } } : {})
     });
@@ -40032,16 +40055,21 @@ async function copyCosignTag(source, target, subject, tag, options, count) {
         count.kinds[tag.kind] += layersOf(held).length;
         return;
     }
+    const { transfer } = options;
+    if (!transfer) {
+        count.copied++;
+        return;
+    }
     const theirs = mine ? layersOf(mine) : [];
     if (theirs.length === 0) {
-        await options.transfer.copy(request(source, target, upstream.digest, `:${name}`, options));
+        await transfer.copy(request(source, target, upstream.digest, `:${name}`, options));
         const copied = await client.getManifest(target.registry, target.repository, name);
         count.kinds[tag.kind] += layersOf(copied).length;
         count.copied++;
         return;
     }
     // Merge: the source's manifest (and blobs) by digest first, then one with both under the tag.
-    await options.transfer.copy(request(source, target, upstream.digest, `@${upstream.digest}`, options));
+    await transfer.copy(request(source, target, upstream.digest, `@${upstream.digest}`, options));
     const ours = await client.getManifest(target.registry, target.repository, upstream.digest);
     if (!ours?.raw)
         return;
@@ -47501,15 +47529,21 @@ async function attach(result, source, target, held, expected, options, pools) {
     if (!options.referrers || !held)
         return result;
     try {
+        const { transfer, filter } = options.referrers;
         const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
             client: options.client,
             referrers: pools.referrers,
             sourceTags: pools.sourceTags,
-            transfer: options.referrers.transfer,
-            filter: options.referrers.filter,
+            ...(transfer ? { transfer } : {}),
+            filter,
             insecure: options.insecure
         });
-        return { ...result, attached };
+        if (transfer)
+            return { ...result, attached };
+        if (attached.copied === 0)
+            return result;
+        const why = `${attached.copied} signature(s), attestation(s) or SBOM(s) new upstream: a leg copies them`;
+        return { ...result, note: [result.note, why].filter(Boolean).join('; '), recordByLeg: true };
     }
     catch (error) {
         const message = scrub(errorMessage(error), options.secrets);
@@ -49890,6 +49924,10 @@ async function mirror(results, inputs, options = {}) {
             // their pulls are counted), whatever engine copies the images.
             ...(inputs.referrers && !inputs.dryRun
                 ? { referrers: { transfer: new NativeEngine({ client }), filter: inputs.referrerTypes } }
+                : {}),
+            // A plan whose legs copy: an image up to date with new referrers upstream goes to a leg.
+            ...(inputs.referrers && options.leaveUnrecorded
+                ? { referrers: { filter: inputs.referrerTypes } }
                 : {}),
             onRetry: (r, retry) => core_info(safeLog(`retrying ${r.source} -> ${r.target} in ${(retry.waitMs / 1000).toFixed(1)} s (attempt ${retry.attempt} of ${retry.attempts}${retry.lastIfRetriedAgain ? `, the last if ${inputs.engine} has to retry it itself again` : ''}): ${retry.reason}`)),
             onResult: r => core_info(safeLog(`${statusWord(r.status).padEnd(10)} ${r.source} -> ${r.target}${r.reason ? `: ${r.reason}` : ''}`))

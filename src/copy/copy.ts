@@ -65,8 +65,10 @@ export interface CopyOptions {
   /**
    * Signatures, attestations and SBOMs copied after each image (and for images up to date),
    * by `transfer` whatever the engine; absent in a dry run or when the input turns it off.
+   * Without `transfer` (a plan job whose legs copy), an image up to date whose referrers
+   * changed upstream is marked `recordByLeg`, so a leg copies them.
    */
-  referrers?: { transfer: CopyEngine; filter: ReferrerFilter }
+  referrers?: { transfer?: CopyEngine; filter: ReferrerFilter }
   /** Images a rule names are copied only once one of its keys is found to have signed them. */
   policy?: SignaturePolicy
 }
@@ -556,15 +558,19 @@ async function attach(
 ): Promise<MirrorResult> {
   if (!options.referrers || !held) return result
   try {
+    const { transfer, filter } = options.referrers
     const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
       client: options.client,
       referrers: pools.referrers,
       sourceTags: pools.sourceTags,
-      transfer: options.referrers.transfer,
-      filter: options.referrers.filter,
+      ...(transfer ? { transfer } : {}),
+      filter,
       insecure: options.insecure
     })
-    return { ...result, attached }
+    if (transfer) return { ...result, attached }
+    if (attached.copied === 0) return result
+    const why = `${attached.copied} signature(s), attestation(s) or SBOM(s) new upstream: a leg copies them`
+    return { ...result, note: [result.note, why].filter(Boolean).join('; '), recordByLeg: true }
   } catch (error) {
     const message = scrub(errorMessage(error), options.secrets)
     if (isDeferred(error)) {

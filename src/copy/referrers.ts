@@ -105,6 +105,16 @@ export class SourceTags {
 
   /** Whether the repository has the tag; undefined when that is not known (ask with a HEAD). */
   async has(source: ImageReference, tag: string): Promise<boolean | undefined> {
+    return (await this.tags(source))?.has(tag)
+  }
+
+  /** Whether any tag starts with `prefix`; undefined when that is not known. */
+  async hasAny(source: ImageReference, prefix: string): Promise<boolean | undefined> {
+    const tags = await this.tags(source)
+    return tags && [...tags].some(tag => tag.startsWith(prefix))
+  }
+
+  private tags(source: ImageReference): Promise<Set<string> | undefined> {
     const key = `${source.registry}/${source.repository}`
     let tags = this.listed.get(key)
     if (!tags) {
@@ -117,7 +127,7 @@ export class SourceTags {
       )
       this.listed.set(key, tags)
     }
-    return (await tags)?.has(tag)
+    return tags
   }
 }
 
@@ -125,8 +135,11 @@ export interface ReferrerCopyOptions {
   client: RegistryClient
   referrers: Referrers
   sourceTags: SourceTags
-  /** Copies one manifest (by digest) and its blobs: the native engine, whatever copied the image. */
-  transfer: CopyEngine
+  /**
+   * Copies one manifest (by digest) and its blobs: the native engine, whatever copied the
+   * image. Absent (a plan job): nothing is written, and `copied` counts what is missing.
+   */
+  transfer?: CopyEngine
   filter: ReferrerFilter
   insecure: ReadonlySet<string>
 }
@@ -149,6 +162,13 @@ export async function copyReferrers(
 ): Promise<Attached> {
   const { client } = options
   const count: Count = { kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 }, copied: 0 }
+  const subset = held !== sourceDigest ? { indexLeftOut: sourceDigest } : {}
+  // A source without the referrers API and without a `sha256-` tag has nothing to copy: said
+  // without reading what the target holds (a GET, a pull where the target is Docker Hub).
+  const api = await options.referrers.hasApi(source, sourceDigest)
+  if (!api && (await options.sourceTags.hasAny(source, 'sha256-')) === false) {
+    return { signatures: 0, attestations: 0, sboms: 0, other: 0, copied: 0, ...subset }
+  }
   const subjects: string[] = []
   // A whole image keeps the source's digest: its own referrers hold. A subset's index is new.
   if (held === sourceDigest) subjects.push(held)
@@ -180,7 +200,7 @@ export async function copyReferrers(
     sboms: count.kinds.sbom,
     other: count.kinds.other,
     copied: count.copied,
-    ...(held !== sourceDigest ? { indexLeftOut: sourceDigest } : {})
+    ...subset
   }
 }
 
@@ -215,11 +235,14 @@ async function copyApiOrFallback(
     listed = (await referrers.list(source, subject, { keep })).descriptors
   }
   if (listed.length === 0) return
+  const { transfer } = options
   for (const [i, d] of listed.entries()) {
     const digest = d.digest as string
     if (!(await client.headManifest(target.registry, target.repository, digest))) {
-      await options.transfer.copy(request(source, target, digest, `@${digest}`, options))
       count.copied++
+      // Only counted: what it is shows once it is in the target.
+      if (!transfer) continue
+      await transfer.copy(request(source, target, digest, `@${digest}`, options))
     }
     listed[i] = await annotated(target, d, client)
     count.kinds[kindOf(listed[i])]++
@@ -231,6 +254,10 @@ async function copyApiOrFallback(
   const missing = listed.filter(d => !have.has(d.digest)).map(describe)
   const noted = fromIndex && mine.annotations?.[FROM_ANNOTATION] !== fromIndex
   if (missing.length === 0 && !noted) return
+  if (!transfer) {
+    count.copied += Math.max(1, missing.length)
+    return
+  }
   await referrers.addToFallback(target, subject, missing, {
     ...(fromIndex ? { annotations: { [FROM_ANNOTATION]: fromIndex } } : {})
   })
@@ -297,18 +324,21 @@ async function copyCosignTag(
     count.kinds[tag.kind] += layersOf(held).length
     return
   }
+  const { transfer } = options
+  if (!transfer) {
+    count.copied++
+    return
+  }
   const theirs = mine ? layersOf(mine) : []
   if (theirs.length === 0) {
-    await options.transfer.copy(request(source, target, upstream.digest, `:${name}`, options))
+    await transfer.copy(request(source, target, upstream.digest, `:${name}`, options))
     const copied = await client.getManifest(target.registry, target.repository, name)
     count.kinds[tag.kind] += layersOf(copied).length
     count.copied++
     return
   }
   // Merge: the source's manifest (and blobs) by digest first, then one with both under the tag.
-  await options.transfer.copy(
-    request(source, target, upstream.digest, `@${upstream.digest}`, options)
-  )
+  await transfer.copy(request(source, target, upstream.digest, `@${upstream.digest}`, options))
   const ours = await client.getManifest(target.registry, target.repository, upstream.digest)
   if (!ours?.raw) return
   const body = JSON.parse(ours.raw.toString('utf8')) as Record<string, unknown>

@@ -149,6 +149,10 @@ export async function mirror(
       ...(inputs.referrers && !inputs.dryRun
         ? { referrers: { transfer: new NativeEngine({ client }), filter: inputs.referrerTypes } }
         : {}),
+      // A plan whose legs copy: an image up to date with new referrers upstream goes to a leg.
+      ...(inputs.referrers && options.leaveUnrecorded
+        ? { referrers: { filter: inputs.referrerTypes } }
+        : {}),
       onRetry: (r, retry) =>
         core.info(
           safeLog(

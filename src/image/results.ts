@@ -61,7 +61,8 @@ export interface MirrorResult {
   seconds?: number
   /**
    * Internal to a plan job, never in outputs: up to date, and handed to a leg only so that
-   * the leg (which may write) leaves its mirror record.
+   * the leg (which may write) leaves its mirror record, or copies the signatures,
+   * attestations or SBOMs that are new upstream.
    */
   recordByLeg?: true
 }
