@@ -112,6 +112,29 @@ describe('where people look', () => {
     )
   })
 
+  it('a policy-checked image says who signed it, and its verify line names the policy’s key', () => {
+    const verified: MirrorResult = {
+      ...signed,
+      verified: {
+        digest: D,
+        by: 'key keys/acme.pub (SHA256:abc=)',
+        key: 'keys/acme.pub',
+        format: 'bundle'
+      }
+    }
+    buildSummary([verified], { dryRun: false })
+    const html = core.summary.stringify()
+    expect(html).toContain('✔ verified: signed by key keys/acme.pub (SHA256:abc=)')
+    expect(verifyLine([verified])).toBe(
+      `cosign verify --key keys/acme.pub r.example.com/m/ghcr.io/acme/app@${D}`
+    )
+    // A key path that is not plain (a results file of another job) is not pasted.
+    const odd = { ...verified, verified: { ...verified.verified!, key: '-x; rm -rf /' } }
+    expect(verifyLine([odd])).toBe(
+      `cosign verify --key publisher.pub r.example.com/m/ghcr.io/acme/app@${D}`
+    )
+  })
+
   it('the issue answer has the column and the line too', () => {
     const run = { url: 'https://github.com/acme/mirror/actions/runs/1', dryRun: false }
     const text = resultComment([signed, plain], { notes: [], ignored: 0, run })

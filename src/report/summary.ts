@@ -181,7 +181,10 @@ export function verifyLine(results: readonly MirrorResult[]): string | undefined
   for (const r of results) {
     if (!isMirrored(r.status) || !isSigned(r) || !str(r.digest)) continue
     const reference = `${targetRepository(r)}@${str(r.digest)}`
-    if (isPasteableReference(reference)) return `cosign verify --key publisher.pub ${reference}`
+    // The policy's own key when it checked the image (a path its author wrote), else a stand-in.
+    const key = str((r.verified as Record<string, unknown> | undefined)?.key)
+    const keyPath = /^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub'
+    if (isPasteableReference(reference)) return `cosign verify --key ${keyPath} ${reference}`
   }
   return undefined
 }

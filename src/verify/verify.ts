@@ -33,6 +33,8 @@ export interface Verified {
   digest: string
   /** `key cosign.pub (SHA256:...)` */
   by: string
+  /** The key's path as the policy names it, for the `cosign verify --key` line. */
+  key: string
   /** `bundle` (cosign 3) or `simple signing` (cosign's `.sig` tag). */
   format: string
 }
@@ -83,7 +85,7 @@ export async function verifyImage(
 }
 
 function verified(digest: string, key: PolicyRule['keys'][number], format: string): Verified {
-  return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, format }
+  return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, key: key.name, format }
 }
 
 /** cosign 3's bundles for a digest: signatures (not attestations) among its referrers. */
