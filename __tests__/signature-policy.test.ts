@@ -179,10 +179,27 @@ describe('the policy file', () => {
     expect(bad).toThrow(PolicyError)
     expect(bad).toThrow(/5 invalid line\(s\)/)
     expect(bad).toThrow(/policy.txt line 1: "ghcr.io\/acme\/\*\*" names no requirement/)
-    expect(bad).toThrow(/line 2: key "keys\/missing.pub" cannot be read|line 2: no such file/)
+    expect(bad).toThrow(/line 2: no such file/)
     expect(bad).toThrow(/line 3: .*keyless identities are not verified by this version/)
     expect(bad).toThrow(/line 4: "cert=x" is not a requirement; write key=PATH/)
     expect(bad).toThrow(/line 5: /)
+  })
+
+  it('a private key is refused, and only public keys travel in the plan', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    const secret = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    expect(() => parsePolicy('ghcr.io/acme/** key=k', 'p', () => secret)).toThrow(
+      /key "k" is not a PEM public key \(k holds a private key; give the public key/
+    )
+    // A file holding more than the key (a comment, say): the plan carries the key alone.
+    const policy = parsePolicy('ghcr.io/acme/** key=k', 'p', () => `# acme\n${a.pem}`)
+    expect(policy.record.keys.k).toBe(a.pem)
+  })
+
+  it('two lines for one pattern are refused: keys go on one line', () => {
+    expect(() =>
+      parsePolicy('ghcr.io/acme/** key=keys/a.pub\nghcr.io/acme/** key=keys/b.pub', 'p', read)
+    ).toThrow(/line 2: "ghcr.io\/acme\/\*\*" is also on line 1: give all its keys on one line/)
   })
 
   it('a key that is not a public key is refused', () => {

@@ -334,6 +334,8 @@ interface AttemptState {
   expected?: Expectation
   /** Who signed what is to be copied, once the policy's check passed. */
   verified?: Verified
+  /** The source (and child) digest that check was of. */
+  verifiedFor?: string
 }
 
 /** One attempt: compare (in the wide pool), then copy and verify (in the copy pool). */
@@ -405,7 +407,7 @@ async function compareOne(
         }
       }
       return {
-        done: await attach(current, source, target, present.digest, expected, options, pools)
+        done: await attach(current, source, target, present, expected, options, pools)
       }
     }
     debug(
@@ -450,7 +452,12 @@ async function copyOne(
         )
       }
     }
-    state.verified ??= await verifySource(result, source, expected, options, pools)
+    // Checked for what this attempt copies: a retry may find the tag moved to other content.
+    const checking = `${expected.sourceDigest} ${expected.digest ?? ''}`
+    if (state.verifiedFor !== checking) {
+      state.verified = await verifySource(result, source, expected, options, pools)
+      state.verifiedFor = checking
+    }
     const hold = await takePulls(result, source, expected, options)
     try {
       await engine.copy({
@@ -506,7 +513,7 @@ async function copyOne(
     ...(state.verified ? { verified: state.verified } : {})
   }
   const described = { ...copied, ...(await describeTarget(client, target, after.digest)) }
-  return attach(described, source, target, after.digest, expected, options, pools)
+  return attach(described, source, target, after, expected, options, pools)
 }
 
 /**
@@ -545,20 +552,21 @@ async function verifySource(
 /**
  * Copy the referrers of what the target holds (see referrers.ts) and say what came. A budget
  * spent first leaves them to the next run (an image up to date is then deferred: that is all
- * it had to do); anything else fails the attempt, to be tried again like the copy.
+ * it had to do). Otherwise a copied image fails the attempt, to be tried again like the copy;
+ * an image up to date stays so, with a note and a warning, and the next run tries again.
  */
 async function attach(
   result: MirrorResult,
   source: ImageReference,
   target: ImageReference,
-  held: string,
+  held: ManifestHead,
   expected: Expectation,
   options: CopyOptions,
   pools: Pools
 ): Promise<MirrorResult> {
-  if (!options.referrers || !held) return result
+  if (!options.referrers || !held.digest) return result
+  const { transfer, filter } = options.referrers
   try {
-    const { transfer, filter } = options.referrers
     const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
       client: options.client,
       referrers: pools.referrers,
@@ -567,20 +575,36 @@ async function attach(
       filter,
       insecure: options.insecure
     })
-    if (transfer) return { ...result, attached }
-    if (attached.copied === 0) return result
-    const why = `${attached.copied} signature(s), attestation(s) or SBOM(s) new upstream: a leg copies them`
-    return { ...result, note: [result.note, why].filter(Boolean).join('; '), recordByLeg: true }
+    if (!transfer) {
+      if (attached.copied === 0) return result
+      const why = `${attached.copied} signature(s), attestation(s) or SBOM(s) new upstream: a leg copies them`
+      return { ...result, note: [result.note, why].filter(Boolean).join('; '), recordByLeg: true }
+    }
+    const left = attached.leftOut
+      ? `${attached.leftOut} referrer(s) left out: ${scrub((attached.notCopied ?? []).join('; '), options.secrets)}`
+      : ''
+    return {
+      ...result,
+      attached,
+      ...(left ? { note: [result.note, left].filter(Boolean).join('; ') } : {})
+    }
   } catch (error) {
     const message = scrub(errorMessage(error), options.secrets)
+    const what = 'its signatures, attestations and SBOMs'
     if (isDeferred(error)) {
-      const waits = `its signatures, attestations and SBOMs wait for the next run: ${message}`
+      const waits = `${what} wait for the next run: ${message}`
       if (result.status === 'unchanged')
         return { ...result, status: 'deferred', reason: `up to date; ${waits}` }
       return { ...result, note: [result.note, waits].filter(Boolean).join('; ') }
     }
+    // An image up to date is still right: what it lacks is said, and the next run tries again.
+    if (result.status !== 'copied') {
+      options.warn?.(`${result.target}: ${what} new upstream were not copied: ${message}`)
+      const note = `${what} new upstream were not copied (the next run tries again): ${message}`
+      return { ...result, note: [result.note, note].filter(Boolean).join('; ') }
+    }
     throw new ImageError(
-      `${result.status === 'copied' ? 'copied and verified' : 'up to date'}, but its signatures, attestations and SBOMs were not copied: ${message}`,
+      `copied and verified, but ${what} were not copied: ${message}`,
       isPermanent(error)
     )
   }

@@ -20,7 +20,15 @@ import { createHash } from 'node:crypto'
 import { debug } from '../action/log.js'
 import { repositoryName, type ImageReference } from '../image/references.js'
 import { DIGEST, putManifest } from '../registry/blobs.js'
-import { isIndex, type Manifest, type RegistryClient } from '../registry/client.js'
+import {
+  isIndex,
+  type Manifest,
+  type ManifestBody,
+  type ManifestHead,
+  type RegistryClient
+} from '../registry/client.js'
+import { errorMessage, isPermanent, MirrorError } from '../common/errors.js'
+import { isDeferred } from '../registry/pull-budget.js'
 import {
   fallbackTag,
   MAX_REFERRERS,
@@ -28,7 +36,7 @@ import {
   type Referrers
 } from '../registry/referrers.js'
 import type { CopyEngine } from './engines/engine.js'
-import { isRecord } from './record.js'
+import { isRecord, RECORD_TYPE } from './record.js'
 import type { Attached, ReferrerKind } from '../image/results.js'
 
 /** What travels: a kind word (`signature`, `attestation`, `sbom`, `other`) or an artifactType. */
@@ -44,6 +52,8 @@ const COSIGN_TAGS: readonly { suffix: string; kind: ReferrerKind }[] = [
 ]
 /** On a merged cosign tag or fallback index: the source's digest it was made from. */
 const FROM_ANNOTATION = 'io.github.image-mirror.copied-from'
+/** On a merged cosign tag: the layers that came from the source (replaced by the next merge). */
+const FROM_LAYERS_ANNOTATION = 'io.github.image-mirror.copied-layers'
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 /** cosign 3 marks what a bundle holds: a signature, or an attestation of this predicate type. */
 const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType'
@@ -147,6 +157,28 @@ export interface ReferrerCopyOptions {
 interface Count {
   kinds: Record<ReferrerKind, number>
   copied: number
+  leftOut: number
+  /** Referrers left out for good (gone upstream, refused by the target), with why; bounded. */
+  notCopied: string[]
+}
+
+/** Reasons kept of referrers left out (the rest are counted). */
+const MAX_NOT_COPIED = 3
+
+/**
+ * Run one referrer's copy. One that cannot be copied for good (listed but gone upstream, an
+ * artifact the target refuses, one posing as a mirror record) is left out and said, rather
+ * than failing the image on every run; anything temporary, or a pull budget spent, is thrown.
+ */
+async function leaveOutIfPermanent(count: Count, what: string, copy: () => Promise<void>) {
+  try {
+    await copy()
+  } catch (error) {
+    if (isDeferred(error) || !isPermanent(error)) throw error
+    count.leftOut++
+    if (count.notCopied.length < MAX_NOT_COPIED)
+      count.notCopied.push(`${what}: ${errorMessage(error)}`)
+  }
 }
 
 /**
@@ -156,12 +188,35 @@ interface Count {
 export async function copyReferrers(
   source: ImageReference,
   target: ImageReference,
+  held: Pick<ManifestHead, 'digest' | 'mediaType'>,
+  sourceDigest: string,
+  options: ReferrerCopyOptions
+): Promise<Attached> {
+  return copyReferrersOf(
+    source,
+    target,
+    held.digest,
+    held.mediaType || undefined,
+    sourceDigest,
+    options
+  )
+}
+
+async function copyReferrersOf(
+  source: ImageReference,
+  target: ImageReference,
   held: string,
+  heldType: string | undefined,
   sourceDigest: string,
   options: ReferrerCopyOptions
 ): Promise<Attached> {
   const { client } = options
-  const count: Count = { kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 }, copied: 0 }
+  const count: Count = {
+    kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 },
+    copied: 0,
+    leftOut: 0,
+    notCopied: []
+  }
   const subset = held !== sourceDigest ? { indexLeftOut: sourceDigest } : {}
   // A source without the referrers API and without a `sha256-` tag has nothing to copy: said
   // without reading what the target holds (a GET, a pull where the target is Docker Hub).
@@ -172,7 +227,11 @@ export async function copyReferrers(
   const subjects: string[] = []
   // A whole image keeps the source's digest: its own referrers hold. A subset's index is new.
   if (held === sourceDigest) subjects.push(held)
-  const top = await client.getManifest(target.registry, target.repository, held)
+  // What the target holds is read only when it is an index (for its platform images).
+  const top =
+    heldType === undefined || isIndex(heldType)
+      ? await client.getManifest(target.registry, target.repository, held)
+      : undefined
   if (top && isIndex(top.mediaType)) {
     // Platform images; attestation manifests of BuildKit (`unknown/unknown`) are not signed.
     const images = (top.body.manifests ?? []).filter(c => c.platform?.os !== 'unknown')
@@ -186,8 +245,10 @@ export async function copyReferrers(
   for (const subject of subjects) {
     await copyApiOrFallback(source, target, subject, options, count)
     for (const tag of COSIGN_TAGS) {
-      if (allowed(options.filter, tag.kind))
-        await copyCosignTag(source, target, subject, tag, options, count)
+      if (!allowed(options.filter, tag.kind)) continue
+      await leaveOutIfPermanent(count, `${fallbackTag(subject)}.${tag.suffix}`, () =>
+        copyCosignTag(source, target, subject, tag, options, count)
+      )
     }
   }
   debug(
@@ -200,6 +261,7 @@ export async function copyReferrers(
     sboms: count.kinds.sbom,
     other: count.kinds.other,
     copied: count.copied,
+    ...(count.leftOut ? { leftOut: count.leftOut, notCopied: count.notCopied } : {}),
     ...subset
   }
 }
@@ -236,17 +298,25 @@ async function copyApiOrFallback(
   }
   if (listed.length === 0) return
   const { transfer } = options
-  for (const [i, d] of listed.entries()) {
+  const held: Descriptor[] = []
+  for (const d of listed) {
     const digest = d.digest as string
-    if (!(await client.headManifest(target.registry, target.repository, digest))) {
-      count.copied++
-      // Only counted: what it is shows once it is in the target.
-      if (!transfer) continue
-      await transfer.copy(request(source, target, digest, `@${digest}`, options))
+    if (await client.headManifest(target.registry, target.repository, digest)) {
+      held.push(await annotated(target, d, client))
+      continue
     }
-    listed[i] = await annotated(target, d, client)
-    count.kinds[kindOf(listed[i])]++
+    count.copied++
+    // Only counted: what it is shows once it is in the target.
+    if (!transfer) continue
+    await leaveOutIfPermanent(count, digest, async () => {
+      await transfer.copy(request(source, target, digest, `@${digest}`, options))
+      // Described by the manifest now in the target, not by what the listing claimed.
+      const written = await describeWritten(target, digest, client)
+      if (written) held.push(written)
+    })
   }
+  for (const d of held) count.kinds[kindOf(d)]++
+  listed = held
   // A target with the API indexed them as they were put (their `subject`); else its index.
   if (await referrers.hasApi(target, subject)) return
   const mine = await referrers.list(target, subject)
@@ -255,7 +325,8 @@ async function copyApiOrFallback(
   const noted = fromIndex && mine.annotations?.[FROM_ANNOTATION] !== fromIndex
   if (missing.length === 0 && !noted) return
   if (!transfer) {
-    count.copied += Math.max(1, missing.length)
+    // Those not in the target at all were counted above; these are in it but not listed.
+    if (missing.length > 0 || count.copied === 0) count.copied += Math.max(1, missing.length)
     return
   }
   await referrers.addToFallback(target, subject, missing, {
@@ -289,14 +360,46 @@ function describe(d: Descriptor): Descriptor {
     digest: d.digest as string,
     size: typeof d.size === 'number' ? d.size : 0,
     ...(typeof d.artifactType === 'string' ? { artifactType: d.artifactType } : {}),
-    ...(d.annotations && typeof d.annotations === 'object' ? { annotations: d.annotations } : {})
+    ...(d.annotations ? { annotations: stringsOf(d.annotations) } : {})
+  }
+}
+
+/** String annotations only, a bounded number of them, as an index the target keeps holds them. */
+function stringsOf(annotations: Record<string, unknown>): Record<string, string> {
+  const entries = Object.entries(annotations).filter(
+    (e): e is [string, string] => typeof e[1] === 'string' && e[1].length <= 4096
+  )
+  return Object.fromEntries(entries.slice(0, 32))
+}
+
+/**
+ * A referrer as the manifest just written to the target says it is (type, artifactType,
+ * annotations), for the count and the target's fallback index; undefined when not readable.
+ */
+async function describeWritten(
+  target: ImageReference,
+  digest: string,
+  client: RegistryClient
+): Promise<Descriptor | undefined> {
+  const manifest = await client.getManifest(target.registry, target.repository, digest)
+  if (!manifest) return undefined
+  const body = manifest.body as ManifestBody & { artifactType?: unknown }
+  const artifactType =
+    typeof body.artifactType === 'string' ? body.artifactType : body.config?.mediaType
+  return {
+    mediaType: manifest.mediaType || 'application/vnd.oci.image.manifest.v1+json',
+    digest,
+    size: manifest.size || (manifest.raw?.length ?? 0),
+    ...(artifactType ? { artifactType } : {}),
+    ...(body.annotations ? { annotations: stringsOf(body.annotations) } : {})
   }
 }
 
 /**
  * One of cosign's tags. The target's may hold more than the source's (the mirror's owner
- * signed it too): then the source's layers are added to it, never replacing it, and the
- * merge notes the source digest it was made from, so the next run knows with HEADs alone.
+ * signed it too): then the source's layers are added to it, never replacing the others, and
+ * the merge notes the source digest it was made from, so the next run knows it is current by
+ * reading the target's tag (its own registry), not the source's.
  */
 async function copyCosignTag(
   source: ImageReference,
@@ -338,18 +441,30 @@ async function copyCosignTag(
     return
   }
   // Merge: the source's manifest (and blobs) by digest first, then one with both under the tag.
+  // Layers an earlier merge took from upstream (noted) are the source's to replace, so a
+  // signature the publisher withdrew goes; every other layer there is kept, first.
+  const before = mine?.body.annotations?.[FROM_LAYERS_ANNOTATION]
+  const upstreamBefore = new Set(typeof before === 'string' ? before.split(',') : [])
   await transfer.copy(request(source, target, upstream.digest, `@${upstream.digest}`, options))
   const ours = await client.getManifest(target.registry, target.repository, upstream.digest)
   if (!ours?.raw) return
   const body = JSON.parse(ours.raw.toString('utf8')) as Record<string, unknown>
   const layers = layersOf(ours)
   const known = new Set(layers.map(l => l.digest))
+  const foreign = theirs.filter(l => !known.has(l.digest) && !upstreamBefore.has(l.digest))
+  if (foreign.length + layers.length > MAX_REFERRERS) {
+    throw new MirrorError(
+      `${layers.length} upstream and ${foreign.length} other layer(s) are more than ${MAX_REFERRERS}; the tag is left as it is`,
+      true
+    )
+  }
   const merged = {
     ...body,
-    layers: [...layers, ...theirs.filter(l => !known.has(l.digest))].slice(0, MAX_REFERRERS),
+    layers: [...foreign, ...layers],
     annotations: {
       ...((body.annotations as Record<string, string> | undefined) ?? {}),
-      [FROM_ANNOTATION]: upstream.digest
+      [FROM_ANNOTATION]: upstream.digest,
+      [FROM_LAYERS_ANNOTATION]: layers.map(l => l.digest).join(',')
     }
   }
   const bytes = Buffer.from(JSON.stringify(merged))
@@ -358,7 +473,7 @@ async function copyCosignTag(
   count.copied++
   debug(
     () =>
-      `${repositoryName(target)}:${name}: ${layers.length} layer(s) of the source's ${upstream.digest} added to the ${theirs.length} there (${createHash('sha256').update(bytes).digest('hex').slice(0, 12)})`
+      `${repositoryName(target)}:${name}: the source's ${layers.length} layer(s) (${upstream.digest}) with ${foreign.length} other(s) there (${createHash('sha256').update(bytes).digest('hex').slice(0, 12)})`
   )
 }
 
@@ -383,6 +498,13 @@ function request(
     target: `${repositoryName(target)}${at}`,
     platforms: 'all' as const,
     insecureSource: options.insecure.has(source.registry),
-    insecureTarget: options.insecure.has(target.registry)
+    insecureTarget: options.insecure.has(target.registry),
+    // A mirror record is the mirror's own word about what it holds: none may come from upstream.
+    vet: (manifest: Manifest) => {
+      const body = manifest.body as ManifestBody & { artifactType?: unknown }
+      return body.artifactType === RECORD_TYPE || body.config?.mediaType === RECORD_TYPE
+        ? 'an upstream artifact typed as a mirror record; not copied'
+        : undefined
+    }
   }
 }

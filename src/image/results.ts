@@ -26,6 +26,9 @@ export interface Attached {
   other: number
   /** Artifacts this run wrote to the target (the rest it held already). */
   copied: number
+  /** Referrers left out for good (gone upstream, refused by the target), and why (a few). */
+  leftOut?: number
+  notCopied?: string[]
   /** A platform subset: the source index whose own signatures do not hold for the new index. */
   indexLeftOut?: string
 }

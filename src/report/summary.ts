@@ -180,6 +180,9 @@ function signingCell(r: MirrorResult): string {
 export function verifyLine(results: readonly MirrorResult[]): string | undefined {
   for (const r of results) {
     if (!isMirrored(r.status) || !isSigned(r) || !str(r.digest)) continue
+    // A subset of several platforms is a new index: its signatures are its platform images'.
+    const subset = (r.attached as Record<string, unknown> | undefined)?.indexLeftOut
+    if (subset && Array.isArray(r.platforms) && r.platforms.length > 1) continue
     const reference = `${targetRepository(r)}@${str(r.digest)}`
     // The policy's own key when it checked the image (a path its author wrote), else a stand-in.
     const key = str((r.verified as Record<string, unknown> | undefined)?.key)

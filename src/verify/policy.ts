@@ -15,9 +15,15 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { Allowlist, parsePattern, splitLine, type AllowPattern } from '../allowlist/allowlist.js'
+import {
+  Allowlist,
+  parsePattern,
+  patternText,
+  splitLine,
+  type AllowPattern
+} from '../allowlist/allowlist.js'
 import type { ImageReference } from '../image/references.js'
-import { readPublicKey, type PolicyKey } from './signatures.js'
+import { publicPem, readPublicKey, type PolicyKey } from './signatures.js'
 
 export interface PolicyRule {
   pattern: AllowPattern
@@ -99,20 +105,34 @@ export function parsePolicy(
   const errors: string[] = []
   const pems: Record<string, string> = {}
   const keyOf = (name: string): PolicyKey => {
-    const pem = (pems[name] ??= readKey(name))
+    const pem = readKey(name)
+    let key: PolicyKey
     try {
-      return readPublicKey(pem, name)
+      key = readPublicKey(pem, name)
     } catch (e) {
       throw new Error(`key "${name}" is not a PEM public key (${(e as Error).message})`, {
         cause: e
       })
     }
+    // Only the public part travels on (in the plan), whatever else the file held.
+    pems[name] = publicPem(key)
+    return key
   }
+  const seen = new Map<string, number>()
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = splitLine(raw).pattern
     if (line.length === 0) return
     try {
-      rules.push(parseRule(line, i + 1, keyOf))
+      const rule = parseRule(line, i + 1, keyOf)
+      const again = seen.get(patternText(rule.pattern))
+      // Two lines for one pattern: which keys count would depend on line order.
+      if (again !== undefined) {
+        throw new Error(
+          `"${rule.pattern.text}" is also on line ${again}: give all its keys on one line`
+        )
+      }
+      seen.set(patternText(rule.pattern), i + 1)
+      rules.push(rule)
     } catch (e) {
       errors.push(`${source} line ${i + 1}: ${(e as Error).message}`)
     }

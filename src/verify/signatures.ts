@@ -19,10 +19,20 @@ export interface PolicyKey {
 
 /** Read a PEM public key (cosign.pub); throws with the reason when it is not one. */
 export function readPublicKey(pem: string, name: string): PolicyKey {
+  // node derives a public key from a private one: a secret must never be taken for a key
+  // (the plan, an uploaded artifact, carries the policy's keys).
+  if (/PRIVATE KEY/.test(pem)) {
+    throw new Error(`${name} holds a private key; give the public key (cosign.pub)`)
+  }
   const key = createPublicKey(pem)
   if (key.type !== 'public') throw new Error(`${name} is not a public key`)
   const der = key.export({ type: 'spki', format: 'der' })
   return { key, name, fingerprint: createHash('sha256').update(der).digest('base64') }
+}
+
+/** The key as the plan carries it: its public part only, in PEM. */
+export function publicPem(key: PolicyKey): string {
+  return key.key.export({ type: 'spki', format: 'pem' }).toString()
 }
 
 /** The hash a key type signs with (cosign: SHA-256 for P-256 and RSA, SHA-384 for P-384). */

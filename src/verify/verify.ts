@@ -14,7 +14,8 @@
 import { debug } from '../action/log.js'
 import { repositoryName, type ImageReference } from '../image/references.js'
 import { DIGEST } from '../registry/blobs.js'
-import type { RegistryClient } from '../registry/client.js'
+import { RegistryError, type RegistryClient } from '../registry/client.js'
+import { isPermanent } from '../common/errors.js'
 import { descriptorsOf, fallbackTag, type Referrers } from '../registry/referrers.js'
 import type { PolicyRule } from './policy.js'
 import { checkBundle, checkSimpleSigning, COSIGN_SIGN_PREDICATE } from './signatures.js'
@@ -107,19 +108,28 @@ async function bundlesOf(
     const index = await client.getManifest(source.registry, source.repository, fallbackTag(digest))
     listed = descriptorsOf(index?.body).filter(signature)
   }
+  // Those said to be signatures first: unmarked ones (attestations among them) after.
+  const marked = (d: (typeof listed)[number]) => d.annotations?.[BUNDLE_PREDICATE] !== undefined
+  const ordered = [...listed.filter(marked), ...listed.filter(d => !marked(d))]
   const bundles: unknown[] = []
-  for (const d of listed.slice(0, MAX_SIGNATURES)) {
+  for (const d of ordered.slice(0, MAX_SIGNATURES)) {
     if (typeof d.digest !== 'string' || !DIGEST.test(d.digest)) continue
     const manifest = await client.getManifest(source.registry, source.repository, d.digest)
     const layer = manifest?.body.layers?.find(l => l.mediaType === BUNDLE)
     if (!layer || !DIGEST.test(layer.digest)) continue
-    const bundle = await client.getBlobJson(
-      source.registry,
-      source.repository,
-      layer.digest,
-      MAX_PAYLOAD_BYTES
-    )
-    if (bundle !== undefined) bundles.push(bundle)
+    try {
+      const bundle = await client.getBlobJson(
+        source.registry,
+        source.repository,
+        layer.digest,
+        MAX_PAYLOAD_BYTES
+      )
+      if (bundle !== undefined) bundles.push(bundle)
+    } catch (error) {
+      // A bundle that is not one (not JSON, not its digest) is no signature; the others count.
+      if (!(error instanceof RegistryError) || !isPermanent(error)) throw error
+      debug(() => `${repositoryName(source)}@${d.digest}: not a bundle: ${String(error)}`)
+    }
   }
   debug(() => `${repositoryName(source)}@${digest}: ${bundles.length} signature bundle(s) read`)
   return bundles
@@ -144,13 +154,18 @@ async function simpleSigningsOf(
   for (const layer of layers.slice(0, MAX_SIGNATURES)) {
     if (layer.mediaType !== SIMPLE_SIGNING || typeof layer.digest !== 'string') continue
     if (!DIGEST.test(layer.digest)) continue
-    const payload = await client.getSmallBlob(
-      source.registry,
-      source.repository,
-      layer.digest,
-      MAX_PAYLOAD_BYTES
-    )
-    if (payload) out.push({ payload, signature: layer.annotations?.[SIGNATURE_ANNOTATION] })
+    try {
+      const payload = await client.getSmallBlob(
+        source.registry,
+        source.repository,
+        layer.digest,
+        MAX_PAYLOAD_BYTES
+      )
+      if (payload) out.push({ payload, signature: layer.annotations?.[SIGNATURE_ANNOTATION] })
+    } catch (error) {
+      if (!(error instanceof RegistryError) || !isPermanent(error)) throw error
+      debug(() => `${repositoryName(source)}:${tag}: a payload not read: ${String(error)}`)
+    }
   }
   debug(() => `${repositoryName(source)}@${digest}: ${out.length} older-format signature(s) read`)
   return out

@@ -5,6 +5,7 @@
 import * as exec from '@actions/exec'
 import * as fs from 'node:fs'
 import { errorMessage, MirrorError } from '../../common/errors.js'
+import type { Manifest } from '../../registry/manifest.js'
 
 export interface CopyRequest {
   /** Source pinned by digest (`registry/repo@sha256:...`), so what is verified is what was copied. */
@@ -15,6 +16,11 @@ export interface CopyRequest {
   platforms: 'all' | readonly string[]
   insecureSource: boolean
   insecureTarget: boolean
+  /**
+   * A reason to refuse the manifest read from the source, before anything is written (the
+   * native engine's, which copies referrers: an upstream artifact posing as a mirror record).
+   */
+  vet?: (manifest: Manifest) => string | undefined
 }
 
 export interface CopyEngine {

@@ -153,6 +153,8 @@ export class NativeEngine implements CopyEngine {
     const target = reference(request.target)
     const digest = source.digest as string
     const top = await this.readManifest(source, digest)
+    const refused = request.vet?.(top)
+    if (refused) throw new MirrorError(`${repositoryName(source)}@${digest}: ${refused}`, true)
     const put: { reference: string; manifest: Manifest; bytes: Buffer }[] = []
     const images: Manifest[] = []
     if (isIndexManifest(top)) {
