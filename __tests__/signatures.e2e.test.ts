@@ -232,6 +232,44 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
       }
     })
 
+    it('the mirror owner’s own signature in the mirror survives a new upstream one', async () => {
+      const source = tagSchema
+      const repository = `library/owned-${engine.name}`
+      const image = await pushImage(source.host, repository, '1', { seed: `owned-${engine.name}` })
+      cosign.sign(`${source.host}/${repository}@${image.digest}`, keys, { legacy: true })
+      const prefix = `${engine.name}-owned`
+      const inputs = {
+        images: `${source.host}/${repository}:1`,
+        target: `${source.host}/${prefix}`,
+        ...engine.inputs(),
+        'insecure-registries': source.host
+      }
+      expect((await runActionAsync(inputs)).code).toBe(0)
+      // The mirror's owner signs the mirrored image too (the same `.sig` tag, in the mirror).
+      const mirror = `${mirrored({ name: 'tag-schema', host: source.host }, prefix, { name: 'tag-schema', host: source.host }, repository)}@${image.digest}`
+      const owner = cosign.keys(`owner-${engine.name}`)
+      cosign.sign(mirror, owner, { legacy: true })
+      // Then upstream signs again with another key.
+      const later = cosign.keys(`owned-later-${engine.name}`)
+      cosign.sign(`${source.host}/${repository}@${image.digest}`, later, { legacy: true })
+
+      const again = await runActionAsync(inputs)
+      expect(again.code).toBe(0)
+      expect(resultsOf(again)[0]).toMatchObject({
+        status: 'unchanged',
+        attached: { signatures: 3, copied: 1 }
+      })
+      for (const signer of [keys, later, owner]) {
+        expect(cosign.verify(mirror, signer, { legacy: true }).code).toBe(0)
+      }
+      // A third run finds it current: nothing copied, nothing merged again.
+      const third = await runActionAsync(inputs)
+      expect(resultsOf(third)[0]).toMatchObject({
+        status: 'unchanged',
+        attached: { signatures: 3, copied: 0 }
+      })
+    })
+
     it('with a signature policy: the signed image is copied and said verified; a tampered signature and an unsigned image are rejected with nothing copied', async () => {
       const source = tagSchema
       const images = seeded.get(source.host) as Seeded

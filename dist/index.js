@@ -36413,11 +36413,20 @@ var external_node_crypto_ = __nccwpck_require__(7598);
 
 /** Read a PEM public key (cosign.pub); throws with the reason when it is not one. */
 function readPublicKey(pem, name) {
+    // node derives a public key from a private one: a secret must never be taken for a key
+    // (the plan, an uploaded artifact, carries the policy's keys).
+    if (/PRIVATE KEY/.test(pem)) {
+        throw new Error(`${name} holds a private key; give the public key (cosign.pub)`);
+    }
     const key = (0,external_node_crypto_.createPublicKey)(pem);
     if (key.type !== 'public')
         throw new Error(`${name} is not a public key`);
     const der = key.export({ type: 'spki', format: 'der' });
     return { key, name, fingerprint: (0,external_node_crypto_.createHash)('sha256').update(der).digest('base64') };
+}
+/** The key as the plan carries it: its public part only, in PEM. */
+function publicPem(key) {
+    return key.key.export({ type: 'spki', format: 'pem' }).toString();
 }
 /** The hash a key type signs with (cosign: SHA-256 for P-256 and RSA, SHA-384 for P-384). */
 function hashFor(key) {
@@ -36593,22 +36602,34 @@ function parsePolicy(text, source, readKey) {
     const errors = [];
     const pems = {};
     const keyOf = (name) => {
-        const pem = (pems[name] ??= readKey(name));
+        const pem = readKey(name);
+        let key;
         try {
-            return readPublicKey(pem, name);
+            key = readPublicKey(pem, name);
         }
         catch (e) {
             throw new Error(`key "${name}" is not a PEM public key (${e.message})`, {
                 cause: e
             });
         }
+        // Only the public part travels on (in the plan), whatever else the file held.
+        pems[name] = publicPem(key);
+        return key;
     };
+    const seen = new Map();
     text.split(/\r?\n/).forEach((raw, i) => {
         const line = splitLine(raw).pattern;
         if (line.length === 0)
             return;
         try {
-            rules.push(parseRule(line, i + 1, keyOf));
+            const rule = parseRule(line, i + 1, keyOf);
+            const again = seen.get(patternText(rule.pattern));
+            // Two lines for one pattern: which keys count would depend on line order.
+            if (again !== undefined) {
+                throw new Error(`"${rule.pattern.text}" is also on line ${again}: give all its keys on one line`);
+            }
+            seen.set(patternText(rule.pattern), i + 1);
+            rules.push(rule);
         }
         catch (e) {
             errors.push(`${source} line ${i + 1}: ${e.message}`);
@@ -39811,6 +39832,8 @@ function platformsOf(value) {
 
 
 
+
+
 /** Children of an index whose referrers are looked for (a real image has a few dozen at most). */
 const MAX_CHILDREN = 64;
 /** cosign's older scheme: tags beside the image, and what each holds. */
@@ -39821,6 +39844,8 @@ const COSIGN_TAGS = [
 ];
 /** On a merged cosign tag or fallback index: the source's digest it was made from. */
 const FROM_ANNOTATION = 'io.github.image-mirror.copied-from';
+/** On a merged cosign tag: the layers that came from the source (replaced by the next merge). */
+const FROM_LAYERS_ANNOTATION = 'io.github.image-mirror.copied-layers';
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 /** cosign 3 marks what a bundle holds: a signature, or an attestation of this predicate type. */
 const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType';
@@ -39899,13 +39924,40 @@ class SourceTags {
         return tags;
     }
 }
+/** Reasons kept of referrers left out (the rest are counted). */
+const MAX_NOT_COPIED = 3;
+/**
+ * Run one referrer's copy. One that cannot be copied for good (listed but gone upstream, an
+ * artifact the target refuses, one posing as a mirror record) is left out and said, rather
+ * than failing the image on every run; anything temporary, or a pull budget spent, is thrown.
+ */
+async function leaveOutIfPermanent(count, what, copy) {
+    try {
+        await copy();
+    }
+    catch (error) {
+        if (isDeferred(error) || !isPermanent(error))
+            throw error;
+        count.leftOut++;
+        if (count.notCopied.length < MAX_NOT_COPIED)
+            count.notCopied.push(`${what}: ${errorMessage(error)}`);
+    }
+}
 /**
  * Copy the referrers of what `target` holds (`held`, verified) from `source`. Throws what
  * the registries threw: a pull budget spent, a refused write.
  */
 async function copyReferrers(source, target, held, sourceDigest, options) {
+    return copyReferrersOf(source, target, held.digest, held.mediaType || undefined, sourceDigest, options);
+}
+async function copyReferrersOf(source, target, held, heldType, sourceDigest, options) {
     const { client } = options;
-    const count = { kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 }, copied: 0 };
+    const count = {
+        kinds: { signature: 0, attestation: 0, sbom: 0, other: 0 },
+        copied: 0,
+        leftOut: 0,
+        notCopied: []
+    };
     const subset = held !== sourceDigest ? { indexLeftOut: sourceDigest } : {};
     // A source without the referrers API and without a `sha256-` tag has nothing to copy: said
     // without reading what the target holds (a GET, a pull where the target is Docker Hub).
@@ -39917,7 +39969,10 @@ async function copyReferrers(source, target, held, sourceDigest, options) {
     // A whole image keeps the source's digest: its own referrers hold. A subset's index is new.
     if (held === sourceDigest)
         subjects.push(held);
-    const top = await client.getManifest(target.registry, target.repository, held);
+    // What the target holds is read only when it is an index (for its platform images).
+    const top = heldType === undefined || isIndex(heldType)
+        ? await client.getManifest(target.registry, target.repository, held)
+        : undefined;
     if (top && isIndex(top.mediaType)) {
         // Platform images; attestation manifests of BuildKit (`unknown/unknown`) are not signed.
         const images = (top.body.manifests ?? []).filter(c => c.platform?.os !== 'unknown');
@@ -39933,8 +39988,9 @@ async function copyReferrers(source, target, held, sourceDigest, options) {
     for (const subject of subjects) {
         await copyApiOrFallback(source, target, subject, options, count);
         for (const tag of COSIGN_TAGS) {
-            if (allowed(options.filter, tag.kind))
-                await copyCosignTag(source, target, subject, tag, options, count);
+            if (!allowed(options.filter, tag.kind))
+                continue;
+            await leaveOutIfPermanent(count, `${fallbackTag(subject)}.${tag.suffix}`, () => copyCosignTag(source, target, subject, tag, options, count));
         }
     }
     log_debug(() => `${repositoryName(target)}@${held}: referrers of ${subjects.length} manifest(s): ${JSON.stringify(count.kinds)}, ${count.copied} copied`);
@@ -39944,6 +40000,7 @@ async function copyReferrers(source, target, held, sourceDigest, options) {
         sboms: count.kinds.sbom,
         other: count.kinds.other,
         copied: count.copied,
+        ...(count.leftOut ? { leftOut: count.leftOut, notCopied: count.notCopied } : {}),
         ...subset
     };
 }
@@ -39976,18 +40033,28 @@ async function copyApiOrFallback(source, target, subject, options, count) {
     if (listed.length === 0)
         return;
     const { transfer } = options;
-    for (const [i, d] of listed.entries()) {
+    const held = [];
+    for (const d of listed) {
         const digest = d.digest;
-        if (!(await client.headManifest(target.registry, target.repository, digest))) {
-            count.copied++;
-            // Only counted: what it is shows once it is in the target.
-            if (!transfer)
-                continue;
-            await transfer.copy(request(source, target, digest, `@${digest}`, options));
+        if (await client.headManifest(target.registry, target.repository, digest)) {
+            held.push(await annotated(target, d, client));
+            continue;
         }
-        listed[i] = await annotated(target, d, client);
-        count.kinds[kindOf(listed[i])]++;
+        count.copied++;
+        // Only counted: what it is shows once it is in the target.
+        if (!transfer)
+            continue;
+        await leaveOutIfPermanent(count, digest, async () => {
+            await transfer.copy(request(source, target, digest, `@${digest}`, options));
+            // Described by the manifest now in the target, not by what the listing claimed.
+            const written = await describeWritten(target, digest, client);
+            if (written)
+                held.push(written);
+        });
     }
+    for (const d of held)
+        count.kinds[kindOf(d)]++;
+    listed = held;
     // A target with the API indexed them as they were put (their `subject`); else its index.
     if (await referrers.hasApi(target, subject))
         return;
@@ -39998,7 +40065,9 @@ async function copyApiOrFallback(source, target, subject, options, count) {
     if (missing.length === 0 && !noted)
         return;
     if (!transfer) {
-        count.copied += Math.max(1, missing.length);
+        // Those not in the target at all were counted above; these are in it but not listed.
+        if (missing.length > 0 || count.copied === 0)
+            count.copied += Math.max(1, missing.length);
         return;
     }
     await referrers.addToFallback(target, subject, missing, {
@@ -40027,13 +40096,37 @@ function referrers_describe(d) {
         digest: d.digest,
         size: typeof d.size === 'number' ? d.size : 0,
         ...(typeof d.artifactType === 'string' ? { artifactType: d.artifactType } : {}),
-        ...(d.annotations && typeof d.annotations === 'object' ? { annotations: d.annotations } : {})
+        ...(d.annotations ? { annotations: stringsOf(d.annotations) } : {})
+    };
+}
+/** String annotations only, a bounded number of them, as an index the target keeps holds them. */
+function stringsOf(annotations) {
+    const entries = Object.entries(annotations).filter((e) => typeof e[1] === 'string' && e[1].length <= 4096);
+    return Object.fromEntries(entries.slice(0, 32));
+}
+/**
+ * A referrer as the manifest just written to the target says it is (type, artifactType,
+ * annotations), for the count and the target's fallback index; undefined when not readable.
+ */
+async function describeWritten(target, digest, client) {
+    const manifest = await client.getManifest(target.registry, target.repository, digest);
+    if (!manifest)
+        return undefined;
+    const body = manifest.body;
+    const artifactType = typeof body.artifactType === 'string' ? body.artifactType : body.config?.mediaType;
+    return {
+        mediaType: manifest.mediaType || 'application/vnd.oci.image.manifest.v1+json',
+        digest,
+        size: manifest.size || (manifest.raw?.length ?? 0),
+        ...(artifactType ? { artifactType } : {}),
+        ...(body.annotations ? { annotations: stringsOf(body.annotations) } : {})
     };
 }
 /**
  * One of cosign's tags. The target's may hold more than the source's (the mirror's owner
- * signed it too): then the source's layers are added to it, never replacing it, and the
- * merge notes the source digest it was made from, so the next run knows with HEADs alone.
+ * signed it too): then the source's layers are added to it, never replacing the others, and
+ * the merge notes the source digest it was made from, so the next run knows it is current by
+ * reading the target's tag (its own registry), not the source's.
  */
 async function copyCosignTag(source, target, subject, tag, options, count) {
     const { client } = options;
@@ -40069,6 +40162,10 @@ async function copyCosignTag(source, target, subject, tag, options, count) {
         return;
     }
     // Merge: the source's manifest (and blobs) by digest first, then one with both under the tag.
+    // Layers an earlier merge took from upstream (noted) are the source's to replace, so a
+    // signature the publisher withdrew goes; every other layer there is kept, first.
+    const before = mine?.body.annotations?.[FROM_LAYERS_ANNOTATION];
+    const upstreamBefore = new Set(typeof before === 'string' ? before.split(',') : []);
     await transfer.copy(request(source, target, upstream.digest, `@${upstream.digest}`, options));
     const ours = await client.getManifest(target.registry, target.repository, upstream.digest);
     if (!ours?.raw)
@@ -40076,19 +40173,24 @@ async function copyCosignTag(source, target, subject, tag, options, count) {
     const body = JSON.parse(ours.raw.toString('utf8'));
     const layers = layersOf(ours);
     const known = new Set(layers.map(l => l.digest));
+    const foreign = theirs.filter(l => !known.has(l.digest) && !upstreamBefore.has(l.digest));
+    if (foreign.length + layers.length > MAX_REFERRERS) {
+        throw new MirrorError(`${layers.length} upstream and ${foreign.length} other layer(s) are more than ${MAX_REFERRERS}; the tag is left as it is`, true);
+    }
     const merged = {
         ...body,
-        layers: [...layers, ...theirs.filter(l => !known.has(l.digest))].slice(0, MAX_REFERRERS),
+        layers: [...foreign, ...layers],
         annotations: {
             ...(body.annotations ?? {}),
-            [FROM_ANNOTATION]: upstream.digest
+            [FROM_ANNOTATION]: upstream.digest,
+            [FROM_LAYERS_ANNOTATION]: layers.map(l => l.digest).join(',')
         }
     };
     const bytes = Buffer.from(JSON.stringify(merged));
     await putManifest(client, target.registry, target.repository, name, ours.mediaType, bytes);
     count.kinds[tag.kind] += merged.layers.length;
     count.copied++;
-    log_debug(() => `${repositoryName(target)}:${name}: ${layers.length} layer(s) of the source's ${upstream.digest} added to the ${theirs.length} there (${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex').slice(0, 12)})`);
+    log_debug(() => `${repositoryName(target)}:${name}: the source's ${layers.length} layer(s) (${upstream.digest}) with ${foreign.length} other(s) there (${(0,external_node_crypto_.createHash)('sha256').update(bytes).digest('hex').slice(0, 12)})`);
 }
 function layersOf(manifest) {
     const layers = manifest?.body.layers;
@@ -40102,7 +40204,14 @@ function request(source, target, digest, at, options) {
         target: `${repositoryName(target)}${at}`,
         platforms: 'all',
         insecureSource: options.insecure.has(source.registry),
-        insecureTarget: options.insecure.has(target.registry)
+        insecureTarget: options.insecure.has(target.registry),
+        // A mirror record is the mirror's own word about what it holds: none may come from upstream.
+        vet: (manifest) => {
+            const body = manifest.body;
+            return body.artifactType === RECORD_TYPE || body.config?.mediaType === RECORD_TYPE
+                ? 'an upstream artifact typed as a mirror record; not copied'
+                : undefined;
+        }
     };
 }
 
@@ -40120,6 +40229,8 @@ function request(source, target, digest, at, options) {
  * --insecure-ignore-tlog`, a key signature is checked on its own: no
  * transparency log is asked (a key's holder is who the policy trusts).
  */
+
+
 
 
 
@@ -40163,7 +40274,7 @@ async function verifyImage(source, digests, rule, context) {
     throw new NotVerified(`the signature policy (${rule.pattern.text}) asks for a signature by ${keys}: ${repositoryName(source)} has ${found.join('; ')}. Nothing was copied; ask the publisher to sign it, or correct the policy`);
 }
 function verified(digest, key, format) {
-    return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, format };
+    return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, key: key.name, format };
 }
 /** cosign 3's bundles for a digest: signatures (not attestations) among its referrers. */
 async function bundlesOf(source, digest, context) {
@@ -40182,17 +40293,28 @@ async function bundlesOf(source, digest, context) {
         const index = await client.getManifest(source.registry, source.repository, fallbackTag(digest));
         listed = descriptorsOf(index?.body).filter(signature);
     }
+    // Those said to be signatures first: unmarked ones (attestations among them) after.
+    const marked = (d) => d.annotations?.[verify_BUNDLE_PREDICATE] !== undefined;
+    const ordered = [...listed.filter(marked), ...listed.filter(d => !marked(d))];
     const bundles = [];
-    for (const d of listed.slice(0, MAX_SIGNATURES)) {
+    for (const d of ordered.slice(0, MAX_SIGNATURES)) {
         if (typeof d.digest !== 'string' || !DIGEST.test(d.digest))
             continue;
         const manifest = await client.getManifest(source.registry, source.repository, d.digest);
         const layer = manifest?.body.layers?.find(l => l.mediaType === verify_BUNDLE);
         if (!layer || !DIGEST.test(layer.digest))
             continue;
-        const bundle = await client.getBlobJson(source.registry, source.repository, layer.digest, MAX_PAYLOAD_BYTES);
-        if (bundle !== undefined)
-            bundles.push(bundle);
+        try {
+            const bundle = await client.getBlobJson(source.registry, source.repository, layer.digest, MAX_PAYLOAD_BYTES);
+            if (bundle !== undefined)
+                bundles.push(bundle);
+        }
+        catch (error) {
+            // A bundle that is not one (not JSON, not its digest) is no signature; the others count.
+            if (!(error instanceof RegistryError) || !isPermanent(error))
+                throw error;
+            log_debug(() => `${repositoryName(source)}@${d.digest}: not a bundle: ${String(error)}`);
+        }
     }
     log_debug(() => `${repositoryName(source)}@${digest}: ${bundles.length} signature bundle(s) read`);
     return bundles;
@@ -40211,9 +40333,16 @@ async function simpleSigningsOf(source, digest, context) {
             continue;
         if (!DIGEST.test(layer.digest))
             continue;
-        const payload = await client.getSmallBlob(source.registry, source.repository, layer.digest, MAX_PAYLOAD_BYTES);
-        if (payload)
-            out.push({ payload, signature: layer.annotations?.[SIGNATURE_ANNOTATION] });
+        try {
+            const payload = await client.getSmallBlob(source.registry, source.repository, layer.digest, MAX_PAYLOAD_BYTES);
+            if (payload)
+                out.push({ payload, signature: layer.annotations?.[SIGNATURE_ANNOTATION] });
+        }
+        catch (error) {
+            if (!(error instanceof RegistryError) || !isPermanent(error))
+                throw error;
+            log_debug(() => `${repositoryName(source)}:${tag}: a payload not read: ${String(error)}`);
+        }
     }
     log_debug(() => `${repositoryName(source)}@${digest}: ${out.length} older-format signature(s) read`);
     return out;
@@ -47415,7 +47544,7 @@ async function compareOne(result, options, state, pools) {
                 }
             }
             return {
-                done: await attach(current, source, target, present.digest, expected, options, pools)
+                done: await attach(current, source, target, present, expected, options, pools)
             };
         }
         log_debug(() => `${result.target}: holds ${present?.digest || 'nothing'}, not what the source has; to copy`);
@@ -47445,7 +47574,12 @@ async function copyOne(result, options, state, compared, pools) {
                 throw new ImageError(`${result.target} changed while it was being read (another run is writing it); not copied, so nothing it holds is lost`, false);
             }
         }
-        state.verified ??= await verifySource(result, source, expected, options, pools);
+        // Checked for what this attempt copies: a retry may find the tag moved to other content.
+        const checking = `${expected.sourceDigest} ${expected.digest ?? ''}`;
+        if (state.verifiedFor !== checking) {
+            state.verified = await verifySource(result, source, expected, options, pools);
+            state.verifiedFor = checking;
+        }
         const hold = await takePulls(result, source, expected, options);
         try {
             await engine.copy({
@@ -47491,7 +47625,7 @@ async function copyOne(result, options, state, compared, pools) {
         ...(state.verified ? { verified: state.verified } : {})
     };
     const described = { ...copied, ...(await describeTarget(client, target, after.digest)) };
-    return attach(described, source, target, after.digest, expected, options, pools);
+    return attach(described, source, target, after, expected, options, pools);
 }
 /**
  * The policy's check of what is about to be copied: the source digest (for one platform of
@@ -47523,13 +47657,14 @@ async function verifySource(result, source, expected, options, pools) {
 /**
  * Copy the referrers of what the target holds (see referrers.ts) and say what came. A budget
  * spent first leaves them to the next run (an image up to date is then deferred: that is all
- * it had to do); anything else fails the attempt, to be tried again like the copy.
+ * it had to do). Otherwise a copied image fails the attempt, to be tried again like the copy;
+ * an image up to date stays so, with a note and a warning, and the next run tries again.
  */
 async function attach(result, source, target, held, expected, options, pools) {
-    if (!options.referrers || !held)
+    if (!options.referrers || !held.digest)
         return result;
+    const { transfer, filter } = options.referrers;
     try {
-        const { transfer, filter } = options.referrers;
         const attached = await copyReferrers(source, target, held, expected.sourceDigest, {
             client: options.client,
             referrers: pools.referrers,
@@ -47538,22 +47673,37 @@ async function attach(result, source, target, held, expected, options, pools) {
             filter,
             insecure: options.insecure
         });
-        if (transfer)
-            return { ...result, attached };
-        if (attached.copied === 0)
-            return result;
-        const why = `${attached.copied} signature(s), attestation(s) or SBOM(s) new upstream: a leg copies them`;
-        return { ...result, note: [result.note, why].filter(Boolean).join('; '), recordByLeg: true };
+        if (!transfer) {
+            if (attached.copied === 0)
+                return result;
+            const why = `${attached.copied} signature(s), attestation(s) or SBOM(s) new upstream: a leg copies them`;
+            return { ...result, note: [result.note, why].filter(Boolean).join('; '), recordByLeg: true };
+        }
+        const left = attached.leftOut
+            ? `${attached.leftOut} referrer(s) left out: ${scrub((attached.notCopied ?? []).join('; '), options.secrets)}`
+            : '';
+        return {
+            ...result,
+            attached,
+            ...(left ? { note: [result.note, left].filter(Boolean).join('; ') } : {})
+        };
     }
     catch (error) {
         const message = scrub(errorMessage(error), options.secrets);
+        const what = 'its signatures, attestations and SBOMs';
         if (isDeferred(error)) {
-            const waits = `its signatures, attestations and SBOMs wait for the next run: ${message}`;
+            const waits = `${what} wait for the next run: ${message}`;
             if (result.status === 'unchanged')
                 return { ...result, status: 'deferred', reason: `up to date; ${waits}` };
             return { ...result, note: [result.note, waits].filter(Boolean).join('; ') };
         }
-        throw new ImageError(`${result.status === 'copied' ? 'copied and verified' : 'up to date'}, but its signatures, attestations and SBOMs were not copied: ${message}`, isPermanent(error));
+        // An image up to date is still right: what it lacks is said, and the next run tries again.
+        if (result.status !== 'copied') {
+            options.warn?.(`${result.target}: ${what} new upstream were not copied: ${message}`);
+            const note = `${what} new upstream were not copied (the next run tries again): ${message}`;
+            return { ...result, note: [result.note, note].filter(Boolean).join('; ') };
+        }
+        throw new ImageError(`copied and verified, but ${what} were not copied: ${message}`, isPermanent(error));
     }
 }
 /** Whether an engine's message names a registry (Docker Hub by any of its hosts). */
@@ -49208,6 +49358,9 @@ class NativeEngine {
         const target = reference(request.target);
         const digest = source.digest;
         const top = await this.readManifest(source, digest);
+        const refused = request.vet?.(top);
+        if (refused)
+            throw new MirrorError(`${repositoryName(source)}@${digest}: ${refused}`, true);
         const put = [];
         const images = [];
         if (isIndexManifest(top)) {
@@ -55808,9 +55961,16 @@ function verifyLine(results) {
     for (const r of results) {
         if (!isMirrored(r.status) || !isSigned(r) || !summary_str(r.digest))
             continue;
+        // A subset of several platforms is a new index: its signatures are its platform images'.
+        const subset = r.attached?.indexLeftOut;
+        if (subset && Array.isArray(r.platforms) && r.platforms.length > 1)
+            continue;
         const reference = `${targetRepository(r)}@${summary_str(r.digest)}`;
+        // The policy's own key when it checked the image (a path its author wrote), else a stand-in.
+        const key = summary_str(r.verified?.key);
+        const keyPath = /^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub';
         if (isPasteableReference(reference))
-            return `cosign verify --key publisher.pub ${reference}`;
+            return `cosign verify --key ${keyPath} ${reference}`;
     }
     return undefined;
 }
