@@ -36485,6 +36485,10 @@ function pae(payloadType, payload) {
     ]);
 }
 const IN_TOTO = 'application/vnd.in-toto+json';
+/** cosign 3's Sigstore bundle, as a referrer's artifactType and its layer's media type. */
+const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+/** The annotation cosign 3 puts on a bundle: cosign's signing predicate, or an attestation's. */
+const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType';
 const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 /**
  * A Sigstore bundle (v0.3, as cosign 3 writes it for a key) whose DSSE envelope holds an
@@ -39834,6 +39838,7 @@ function platformsOf(value) {
 
 
 
+
 /** Children of an index whose referrers are looked for (a real image has a few dozen at most). */
 const MAX_CHILDREN = 64;
 /** cosign's older scheme: tags beside the image, and what each holds. */
@@ -39846,10 +39851,6 @@ const COSIGN_TAGS = [
 const FROM_ANNOTATION = 'io.github.image-mirror.copied-from';
 /** On a merged cosign tag: the layers that came from the source (replaced by the next merge). */
 const FROM_LAYERS_ANNOTATION = 'io.github.image-mirror.copied-layers';
-const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-/** cosign 3 marks what a bundle holds: a signature, or an attestation of this predicate type. */
-const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType';
-const referrers_COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const SBOM_TYPES = [
     'application/spdx+json',
     'text/spdx',
@@ -39873,7 +39874,7 @@ function kindOf(d) {
     const type = d.artifactType ?? '';
     if (type === BUNDLE) {
         const predicate = d.annotations?.[BUNDLE_PREDICATE];
-        return typeof predicate === 'string' && predicate !== referrers_COSIGN_SIGN_PREDICATE
+        return typeof predicate === 'string' && predicate !== COSIGN_SIGN_PREDICATE
             ? 'attestation'
             : 'signature';
     }
@@ -40236,8 +40237,6 @@ function request(source, target, digest, at, options) {
 
 
 
-const verify_BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-const verify_BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType';
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 /** Signatures looked at per digest, of each format: enough for key rotations, bounded. */
@@ -40280,13 +40279,13 @@ function verified(digest, key, format) {
 async function bundlesOf(source, digest, context) {
     const { client, referrers } = context;
     const signature = (d) => {
-        if (d.artifactType !== verify_BUNDLE)
+        if (d.artifactType !== BUNDLE)
             return false;
-        const predicate = d.annotations?.[verify_BUNDLE_PREDICATE];
+        const predicate = d.annotations?.[BUNDLE_PREDICATE];
         // The fallback index may leave the annotation out: read those, and check the statement.
         return predicate === undefined || predicate === COSIGN_SIGN_PREDICATE;
     };
-    let listed = await referrers.fromApi(source, digest, { artifactType: verify_BUNDLE, keep: signature });
+    let listed = await referrers.fromApi(source, digest, { artifactType: BUNDLE, keep: signature });
     if (!listed) {
         if ((await context.hasTag(source, fallbackTag(digest))) === false)
             return [];
@@ -40294,14 +40293,14 @@ async function bundlesOf(source, digest, context) {
         listed = descriptorsOf(index?.body).filter(signature);
     }
     // Those said to be signatures first: unmarked ones (attestations among them) after.
-    const marked = (d) => d.annotations?.[verify_BUNDLE_PREDICATE] !== undefined;
+    const marked = (d) => d.annotations?.[BUNDLE_PREDICATE] !== undefined;
     const ordered = [...listed.filter(marked), ...listed.filter(d => !marked(d))];
     const bundles = [];
     for (const d of ordered.slice(0, MAX_SIGNATURES)) {
         if (typeof d.digest !== 'string' || !DIGEST.test(d.digest))
             continue;
         const manifest = await client.getManifest(source.registry, source.repository, d.digest);
-        const layer = manifest?.body.layers?.find(l => l.mediaType === verify_BUNDLE);
+        const layer = manifest?.body.layers?.find(l => l.mediaType === BUNDLE);
         if (!layer || !DIGEST.test(layer.digest))
             continue;
         try {

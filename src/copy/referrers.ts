@@ -38,6 +38,7 @@ import {
 import type { CopyEngine } from './engines/engine.js'
 import { isRecord, RECORD_TYPE } from './record.js'
 import type { Attached, ReferrerKind } from '../image/results.js'
+import { BUNDLE, BUNDLE_PREDICATE, COSIGN_SIGN_PREDICATE } from '../verify/signatures.js'
 
 /** What travels: a kind word (`signature`, `attestation`, `sbom`, `other`) or an artifactType. */
 export type ReferrerFilter = readonly string[]
@@ -54,10 +55,6 @@ const COSIGN_TAGS: readonly { suffix: string; kind: ReferrerKind }[] = [
 const FROM_ANNOTATION = 'io.github.image-mirror.copied-from'
 /** On a merged cosign tag: the layers that came from the source (replaced by the next merge). */
 const FROM_LAYERS_ANNOTATION = 'io.github.image-mirror.copied-layers'
-const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
-/** cosign 3 marks what a bundle holds: a signature, or an attestation of this predicate type. */
-const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType'
-const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
 const SBOM_TYPES = [
   'application/spdx+json',
   'text/spdx',

@@ -97,6 +97,10 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
 }
 
 const IN_TOTO = 'application/vnd.in-toto+json'
+/** cosign 3's Sigstore bundle, as a referrer's artifactType and its layer's media type. */
+export const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
+/** The annotation cosign 3 puts on a bundle: cosign's signing predicate, or an attestation's. */
+export const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType'
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
 
 /**

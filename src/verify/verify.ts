@@ -18,10 +18,14 @@ import { RegistryError, type RegistryClient } from '../registry/client.js'
 import { isPermanent } from '../common/errors.js'
 import { descriptorsOf, fallbackTag, type Referrers } from '../registry/referrers.js'
 import type { PolicyRule } from './policy.js'
-import { checkBundle, checkSimpleSigning, COSIGN_SIGN_PREDICATE } from './signatures.js'
+import {
+  BUNDLE,
+  BUNDLE_PREDICATE,
+  checkBundle,
+  checkSimpleSigning,
+  COSIGN_SIGN_PREDICATE
+} from './signatures.js'
 
-const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
-const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType'
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
 const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
 /** Signatures looked at per digest, of each format: enough for key rotations, bounded. */
