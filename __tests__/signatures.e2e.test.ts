@@ -7,6 +7,7 @@
  * __fixtures__/refreg (go-containerregistry's registry with the referrers API).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
@@ -22,6 +23,7 @@ import {
 import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
 
 const ATTESTATION = 'https://example.com/provenance/v1'
+const RECORD_TYPE = 'application/vnd.image-mirror.record.v1+json'
 
 interface Kind {
   name: 'tag-schema' | 'referrers-api'
@@ -393,6 +395,93 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
       expect(refused?.reason).toMatch(/no signature of sha256:/)
       const mirror = `${api.host}/${prefix}/${source.host.replace(':', '_')}/${signed}@${image.digest}`
       expect(cosign.verify(mirror, later).code).toBe(0)
+    })
+
+    it('an upstream artifact posing as a mirror record, listed under another type, is left out, not copied', async () => {
+      // The source's fallback index lies about the artifact's type (the listing is upstream's
+      // word); the manifest itself is typed as the action's own mirror record, which would
+      // tell later runs what the mirrored tag holds.
+      const source = tagSchema
+      const repository = `library/forged-${engine.name}`
+      const image = await pushImage(source.host, repository, '1', { seed: `forged-${engine.name}` })
+      const base = `http://${source.host}/v2/${repository}`
+      const empty = Buffer.from('{}')
+      const emptyDigest = `sha256:${createHash('sha256').update(empty).digest('hex')}`
+      const upload = await fetch(`${base}/blobs/uploads/`, { method: 'POST' })
+      const location = new URL(String(upload.headers.get('location')), base)
+      location.searchParams.set('digest', emptyDigest)
+      const put = await fetch(location, { method: 'PUT', body: empty })
+      expect(put.status).toBe(201)
+      const descriptor = {
+        mediaType: 'application/vnd.oci.empty.v1+json',
+        digest: emptyDigest,
+        size: 2
+      }
+      const forged = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          artifactType: RECORD_TYPE,
+          config: descriptor,
+          layers: [descriptor],
+          subject: { mediaType: image.mediaType, digest: image.digest, size: image.size },
+          annotations: { 'io.github.image-mirror.record': '{"source":"x"}' }
+        })
+      )
+      const forgedDigest = `sha256:${createHash('sha256').update(forged).digest('hex')}`
+      const putManifest = (reference: string, type: string, body: Buffer) =>
+        fetch(`${base}/manifests/${reference}`, {
+          method: 'PUT',
+          headers: { 'content-type': type },
+          body
+        })
+      expect(
+        (await putManifest(forgedDigest, 'application/vnd.oci.image.manifest.v1+json', forged))
+          .status
+      ).toBe(201)
+      const index = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: [
+            {
+              mediaType: 'application/vnd.oci.image.manifest.v1+json',
+              digest: forgedDigest,
+              size: forged.length,
+              artifactType: 'application/spdx+json'
+            }
+          ]
+        })
+      )
+      const tag = image.digest.replace(':', '-')
+      expect(
+        (await putManifest(tag, 'application/vnd.oci.image.index.v1+json', index)).status
+      ).toBe(201)
+
+      const prefix = `${engine.name}-forged`
+      const run = await runActionAsync({
+        images: `${source.host}/${repository}:1`,
+        target: `${api.host}/${prefix}`,
+        ...engine.inputs(),
+        'insecure-registries': `${source.host},${api.host}`
+      })
+      expect(run.code).toBe(0)
+      const [result] = resultsOf(run)
+      expect(result?.status).toBe('copied')
+      expect(result?.note).toMatch(
+        /1 referrer\(s\) left out: .*typed as a mirror record; not copied/
+      )
+      // Nothing of it in the mirror: not by digest, not among the image's referrers.
+      const mirror = `http://${api.host}/v2/${prefix}/${source.host.replace(':', '_')}/${repository}`
+      const head = await fetch(`${mirror}/manifests/${forgedDigest}`, {
+        method: 'HEAD',
+        headers: { accept: ACCEPT }
+      })
+      expect(head.status).toBe(404)
+      const listed = (await (await fetch(`${mirror}/referrers/${image.digest}`)).json()) as {
+        manifests: unknown[]
+      }
+      expect(listed.manifests).toEqual([])
     })
 
     it('a platform subset carries its platform images’ signatures, not the source index’s', async () => {
