@@ -169,7 +169,7 @@ describe('the policy file', () => {
         [
           'ghcr.io/acme/**',
           'ghcr.io/x/** key=keys/missing.pub',
-          'ghcr.io/y/** identity=https://github.com/y issuer=https://token.actions.githubusercontent.com',
+          'ghcr.io/y/** identity=https://github.com/y',
           'ghcr.io/z/** cert=x',
           'ghcr.io/*/a key=keys/a.pub'
         ].join('\n'),
@@ -180,8 +180,10 @@ describe('the policy file', () => {
     expect(bad).toThrow(/5 invalid line\(s\)/)
     expect(bad).toThrow(/policy.txt line 1: "ghcr.io\/acme\/\*\*" names no requirement/)
     expect(bad).toThrow(/line 2: no such file/)
-    expect(bad).toThrow(/line 3: .*keyless identities are not verified by this version/)
-    expect(bad).toThrow(/line 4: "cert=x" is not a requirement; write key=PATH/)
+    expect(bad).toThrow(
+      /line 3: "https:\/\/github.com\/y": an identity needs the issuer that vouches for it after it/
+    )
+    expect(bad).toThrow(/line 4: "cert=x" is not a requirement; write key=PATH .* or identity=/)
     expect(bad).toThrow(/line 5: /)
   })
 
@@ -196,10 +198,12 @@ describe('the policy file', () => {
     expect(policy.record.keys.k).toBe(a.pem)
   })
 
-  it('two lines for one pattern are refused: keys go on one line', () => {
+  it('two lines for one pattern are refused: requirements go on one line', () => {
     expect(() =>
       parsePolicy('ghcr.io/acme/** key=keys/a.pub\nghcr.io/acme/** key=keys/b.pub', 'p', read)
-    ).toThrow(/line 2: "ghcr.io\/acme\/\*\*" is also on line 1: give all its keys on one line/)
+    ).toThrow(
+      /line 2: "ghcr.io\/acme\/\*\*" is also on line 1: give all its requirements on one line/
+    )
   })
 
   it('a key that is not a public key is refused', () => {

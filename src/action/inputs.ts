@@ -310,11 +310,14 @@ function readAllowlist(inputs: ActionInputs, reads: boolean): void {
 
 function readPolicy(inputs: ActionInputs): void {
   const file = existingFile('verify-policy')
+  const root = existingFile('verify-trusted-root')
+  if (root && !file) fail('verify-trusted-root', 'it is used with verify-policy: give both')
   if (!file) return
   try {
-    inputs.policy = readPolicyFile(file, text('verify-policy'), workspace())
+    inputs.policy = readPolicyFile(file, text('verify-policy'), workspace(), root)
   } catch (error) {
-    fail('verify-policy', error instanceof Error ? error.message : String(error))
+    const message = error instanceof Error ? error.message : String(error)
+    fail(root && /trusted root/.test(message) ? 'verify-trusted-root' : 'verify-policy', message)
   }
 }
 

@@ -528,8 +528,9 @@ async function verifySource(
   options: CopyOptions,
   pools: Pools
 ): Promise<Verified | undefined> {
-  const rule = options.policy?.ruleFor(source)
-  if (!rule) return undefined
+  const policy = options.policy
+  const rule = policy?.ruleFor(source)
+  if (!policy || !rule) return undefined
   const digests = [expected.sourceDigest]
   if (expected.platforms !== 'all' && expected.digest && expected.digest !== expected.sourceDigest)
     digests.push(expected.digest)
@@ -537,7 +538,8 @@ async function verifySource(
     const verified = await verifyImage(source, digests, rule, {
       client: options.client,
       referrers: pools.referrers,
-      hasTag: (where, tag) => pools.sourceTags.has(where, tag)
+      hasTag: (where, tag) => pools.sourceTags.has(where, tag),
+      trustRoot: () => policy.trustRoot()
     })
     debug(
       () => `${result.source}: ${verified.digest} signed by ${verified.by} (${verified.format})`

@@ -57,7 +57,14 @@ export interface MirrorResult {
   /** Bytes of config and layers the target references, when read after a copy. */
   size?: number
   /** Who signed it, when a signature policy named it and the check passed before the copy. */
-  verified?: { digest: string; by: string; key?: string; format: string }
+  verified?: {
+    digest: string
+    by: string
+    key?: string
+    identity?: string
+    issuer?: string
+    format: string
+  }
   /** Signatures, attestations and SBOMs the target holds for it, copied with it (issue 19). */
   attached?: Attached
   /** Wall time spent on this image, retries included. */

@@ -184,12 +184,27 @@ export function verifyLine(results: readonly MirrorResult[]): string | undefined
     const subset = (r.attached as Record<string, unknown> | undefined)?.indexLeftOut
     if (subset && Array.isArray(r.platforms) && r.platforms.length > 1) continue
     const reference = `${targetRepository(r)}@${str(r.digest)}`
-    // The policy's own key when it checked the image (a path its author wrote), else a stand-in.
-    const key = str((r.verified as Record<string, unknown> | undefined)?.key)
-    const keyPath = /^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub'
-    if (isPasteableReference(reference)) return `cosign verify --key ${keyPath} ${reference}`
+    if (!isPasteableReference(reference)) continue
+    return `cosign verify ${signerOptions(r.verified as Record<string, unknown> | undefined)} ${reference}`
   }
   return undefined
+}
+
+/** Words a shell reads as one word, unquoted: a path, a URL, an email. */
+const PASTEABLE_WORD = /^[\w.][\w./:@%+=~-]{0,299}$/
+
+/**
+ * cosign's options naming who signed: the keyless signer the policy checked, else the
+ * policy's key (a path its author wrote), else a stand-in for the publisher's key.
+ */
+function signerOptions(verified: Record<string, unknown> | undefined): string {
+  const identity = str(verified?.identity)
+  const issuer = str(verified?.issuer)
+  if (PASTEABLE_WORD.test(identity) && PASTEABLE_WORD.test(issuer)) {
+    return `--certificate-identity ${identity} --certificate-oidc-issuer ${issuer}`
+  }
+  const key = str(verified?.key)
+  return `--key ${/^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub'}`
 }
 
 /** The table's columns; a column empty for every row of the run is left out. */

@@ -3,9 +3,15 @@
  * what, before they are mirrored. One rule a line, the allowlist's pattern
  * grammar, then what must verify:
  *
- *     # pattern                requirement (any of the keys)
+ *     # pattern                requirements (any one of them)
  *     ghcr.io/acme/**          key=keys/acme.pub
  *     docker.io/library/nginx  key=keys/nginx.pub key=keys/nginx-2024.pub
+ *     registry.k8s.io/**       identity=krel-trust@k8s-releng-prod.iam.gserviceaccount.com
+ *                              issuer=https://accounts.google.com
+ *
+ * (one line, wrapped here). A keyless requirement is an identity (`identity=`, or
+ * `identity-regexp=` matching the whole of it) and the issuer that follows it on the line
+ * (`issuer=` or `issuer-regexp=`), which applies to every identity since the previous one.
  *
  * The most specific line that matches an image applies (an exact name before
  * `prefix/*`, before the longest `prefix/**`); an image no line matches is
@@ -23,12 +29,14 @@ import {
   type AllowPattern
 } from '../allowlist/allowlist.js'
 import type { ImageReference } from '../image/references.js'
+import { matcher, matcherText, TrustRoot, type IdentityRule, type Matcher } from './keyless.js'
 import { publicPem, readPublicKey, type PolicyKey } from './signatures.js'
 
 export interface PolicyRule {
   pattern: AllowPattern
-  /** Any one of these must have signed the image. */
+  /** Any one of these keys, or of these identities, must have signed the image. */
   keys: PolicyKey[]
+  identities: IdentityRule[]
 }
 
 export class PolicyError extends Error {}
@@ -37,6 +45,7 @@ const SPECIFICITY = { exact: 2, one: 1, any: 0 } as const
 /** Keys a line may name, and the longest key file read. */
 const MAX_KEYS = 16
 const MAX_KEY_BYTES = 64 * 1024
+const MAX_ROOT_BYTES = 1024 * 1024
 
 /**
  * A policy as the plan carries it to the legs, which check out only the action: its text and
@@ -46,19 +55,41 @@ export interface PolicyRecord {
   source: string
   text: string
   keys: Record<string, string>
+  /** verify-trusted-root's content; absent: Sigstore's public root, fetched when needed. */
+  trustedRoot?: string
 }
 
 export class SignaturePolicy {
   private readonly matchers: { rule: PolicyRule; list: Allowlist }[]
 
+  private root?: Promise<TrustRoot>
+
   constructor(
     readonly record: PolicyRecord,
-    readonly rules: PolicyRule[]
+    readonly rules: PolicyRule[],
+    private readonly givenRoot?: TrustRoot
   ) {
     this.matchers = rules.map(rule => ({
       rule,
       list: new Allowlist(record.source, [rule.pattern])
     }))
+  }
+
+  /**
+   * The trusted root keyless signatures are checked against: the one given, else Sigstore's
+   * public one, fetched once a run when an image first needs it (a failed fetch is tried
+   * again by the next image that needs it).
+   */
+  trustRoot(): Promise<TrustRoot> {
+    if (this.givenRoot) return Promise.resolve(this.givenRoot)
+    this.root ??= TrustRoot.fetchPublic().catch((error: unknown) => {
+      this.root = undefined
+      throw new Error(
+        `Sigstore's public trusted root could not be fetched from tuf-repo-cdn.sigstore.dev (${error instanceof Error ? error.message : String(error)}); the runner must reach it, or give verify-trusted-root`,
+        { cause: error }
+      )
+    })
+    return this.root
   }
 
   /** The rule an image must meet, or undefined when none applies to it. */
@@ -77,19 +108,51 @@ function moreSpecific(a: AllowPattern, b: AllowPattern): boolean {
   return kind > 0 || (kind === 0 && a.prefix.length > b.prefix.length)
 }
 
-/** Read a policy file; key paths are relative to `baseDir` (the workspace). */
-export function readPolicyFile(file: string, source: string, baseDir: string): SignaturePolicy {
-  return parsePolicy(fs.readFileSync(file, 'utf8'), source, name => readKeyFile(name, baseDir))
+/**
+ * Read a policy file; key paths are relative to `baseDir` (the workspace). `trustedRoot`: a
+ * trusted_root.json for keyless signatures (verify-trusted-root), instead of Sigstore's.
+ */
+export function readPolicyFile(
+  file: string,
+  source: string,
+  baseDir: string,
+  trustedRoot?: string
+): SignaturePolicy {
+  const root = trustedRoot === undefined ? undefined : readBounded(trustedRoot, MAX_ROOT_BYTES)
+  return parsePolicy(
+    fs.readFileSync(file, 'utf8'),
+    source,
+    name => readKeyFile(name, baseDir),
+    root
+  )
 }
 
 /** A policy the plan carried (see PolicyRecord). */
 export function policyFromRecord(record: PolicyRecord): SignaturePolicy {
   const keys = new Map(Object.entries(record.keys ?? {}))
-  return parsePolicy(String(record.text), String(record.source), name => {
-    const pem = keys.get(name)
-    if (pem === undefined) throw new Error(`key "${name}" is not in the plan`)
-    return pem
-  })
+  const root = typeof record.trustedRoot === 'string' ? record.trustedRoot : undefined
+  return parsePolicy(
+    String(record.text),
+    String(record.source),
+    name => {
+      const pem = keys.get(name)
+      if (pem === undefined) throw new Error(`key "${name}" is not in the plan`)
+      return pem
+    },
+    root
+  )
+}
+
+/** A trusted_root.json's text as a root; throws PolicyError saying what is wrong. */
+function trustRootOf(text: string): TrustRoot {
+  try {
+    return TrustRoot.fromJSON(JSON.parse(text))
+  } catch (e) {
+    throw new PolicyError(
+      `the trusted root is not a Sigstore trusted_root.json (${(e as Error).message})`,
+      { cause: e }
+    )
+  }
 }
 
 /**
@@ -99,8 +162,10 @@ export function policyFromRecord(record: PolicyRecord): SignaturePolicy {
 export function parsePolicy(
   text: string,
   source: string,
-  readKey: (name: string) => string
+  readKey: (name: string) => string,
+  trustedRoot?: string
 ): SignaturePolicy {
+  const root = trustedRoot === undefined ? undefined : trustRootOf(trustedRoot)
   const rules: PolicyRule[] = []
   const errors: string[] = []
   const pems: Record<string, string> = {}
@@ -128,7 +193,7 @@ export function parsePolicy(
       // Two lines for one pattern: which keys count would depend on line order.
       if (again !== undefined) {
         throw new Error(
-          `"${rule.pattern.text}" is also on line ${again}: give all its keys on one line`
+          `"${rule.pattern.text}" is also on line ${again}: give all its requirements on one line`
         )
       }
       seen.set(patternText(rule.pattern), i + 1)
@@ -143,42 +208,76 @@ export function parsePolicy(
       `the signature policy has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`
     )
   }
-  return new SignaturePolicy({ source, text, keys: pems }, rules)
+  const record: PolicyRecord = { source, text, keys: pems }
+  if (trustedRoot !== undefined) record.trustedRoot = trustedRoot
+  return new SignaturePolicy(record, rules, root)
 }
+
+const KEYLESS = ['identity', 'identity-regexp', 'issuer', 'issuer-regexp']
+const HOW = 'write key=PATH (a cosign public key), or identity=… then issuer=… (a keyless signer)'
 
 function parseRule(line: string, number: number, keyOf: (name: string) => PolicyKey): PolicyRule {
   const [patternText, ...requirements] = line.split(/\s+/)
   const pattern = parsePattern(patternText as string, number)
-  if (requirements.length === 0) {
-    throw new Error(`"${patternText}" names no requirement: add key=PATH (a cosign public key)`)
-  }
+  if (requirements.length === 0) throw new Error(`"${patternText}" names no requirement: ${HOW}`)
   const keys: PolicyKey[] = []
+  const identities: IdentityRule[] = []
+  let waiting: Matcher[] = []
   for (const requirement of requirements) {
     const at = requirement.indexOf('=')
     const name = at > 0 ? requirement.slice(0, at) : requirement
     const value = at > 0 ? requirement.slice(at + 1) : ''
-    if (name === 'identity' || name === 'identity-regexp' || name === 'issuer') {
+    if ((name !== 'key' && !KEYLESS.includes(name)) || !value) {
+      throw new Error(`"${requirement}" is not a requirement; ${HOW}`)
+    }
+    if (keys.length + identities.length + waiting.length === MAX_KEYS) {
+      throw new Error(`more than ${MAX_KEYS} keys and identities on one line`)
+    }
+    if (name === 'key') {
+      keys.push(keyOf(value))
+      continue
+    }
+    let m: Matcher
+    try {
+      m = matcher(value, name.endsWith('-regexp'))
+    } catch (e) {
       throw new Error(
-        `"${requirement}": keyless identities are not verified by this version; name the publisher's key with key=PATH`
+        `"${requirement}" is not an RE2 regular expression (${(e as Error).message})`,
+        {
+          cause: e
+        }
       )
     }
-    if (name !== 'key' || !value) {
-      throw new Error(`"${requirement}" is not a requirement; write key=PATH (a cosign public key)`)
+    if (name.startsWith('identity')) {
+      waiting.push(m)
+      continue
     }
-    if (keys.length === MAX_KEYS) throw new Error(`more than ${MAX_KEYS} keys on one line`)
-    keys.push(keyOf(value))
+    if (waiting.length === 0) {
+      throw new Error(`"${requirement}" follows no identity: write identity=… before it`)
+    }
+    identities.push(...waiting.map(identity => ({ identity, issuer: m })))
+    waiting = []
   }
-  return { pattern, keys }
+  if (waiting.length > 0) {
+    throw new Error(
+      `${waiting.map(m => `"${matcherText(m)}"`).join(', ')}: an identity needs the issuer that vouches for it after it, e.g. issuer=https://token.actions.githubusercontent.com`
+    )
+  }
+  return { pattern, keys, identities }
+}
+
+/** A file's text, bounded; throws saying why it cannot be read. */
+function readBounded(file: string, max: number): string {
+  const stat = fs.statSync(file)
+  if (!stat.isFile()) throw new Error(`${file} is not a file`)
+  if (stat.size > max) throw new Error(`${file} is larger than ${max} bytes`)
+  return fs.readFileSync(file, 'utf8')
 }
 
 /** A key file's PEM, relative to `baseDir`, bounded. */
 function readKeyFile(file: string, baseDir: string): string {
-  const resolved = path.resolve(baseDir, file)
   try {
-    const stat = fs.statSync(resolved)
-    if (!stat.isFile()) throw new Error('not a file')
-    if (stat.size > MAX_KEY_BYTES) throw new Error(`larger than ${MAX_KEY_BYTES} bytes`)
-    return fs.readFileSync(resolved, 'utf8')
+    return readBounded(path.resolve(baseDir, file), MAX_KEY_BYTES)
   } catch (e) {
     throw new Error(`key "${file}" cannot be read (${(e as Error).message})`, { cause: e })
   }

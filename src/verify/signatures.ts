@@ -60,6 +60,20 @@ function base64(value: unknown, max = 64 * 1024): Buffer | undefined {
 
 const SIMPLE_SIGNING_TYPES = ['cosign container image signature', 'atomic container signature']
 
+/** Whether an older-format payload (a `.sig` layer's bytes) claims `digest`. */
+export function simpleSigningAbout(payload: Buffer, digest: string): boolean {
+  let claim: unknown
+  try {
+    claim = JSON.parse(payload.toString('utf8'))
+  } catch {
+    return false
+  }
+  const critical = (claim as { critical?: Record<string, unknown> } | null)?.critical
+  const image = critical?.image as Record<string, unknown> | undefined
+  if (!SIMPLE_SIGNING_TYPES.includes(String(critical?.type))) return false
+  return image?.['docker-manifest-digest'] === digest
+}
+
 /**
  * An older-format signature: `payload` is the layer's bytes, `signature` the base64 of the
  * `dev.cosignproject.cosign/signature` annotation. The key that signed it, or undefined.
@@ -71,17 +85,7 @@ export function checkSimpleSigning(
   keys: readonly PolicyKey[]
 ): PolicyKey | undefined {
   const sig = base64(signature)
-  if (!sig) return undefined
-  let claim: unknown
-  try {
-    claim = JSON.parse(payload.toString('utf8'))
-  } catch {
-    return undefined
-  }
-  const critical = (claim as { critical?: Record<string, unknown> } | null)?.critical
-  const image = critical?.image as Record<string, unknown> | undefined
-  if (!SIMPLE_SIGNING_TYPES.includes(String(critical?.type))) return undefined
-  if (image?.['docker-manifest-digest'] !== digest) return undefined
+  if (!sig || !simpleSigningAbout(payload, digest)) return undefined
   return keys.find(key => signedBy(payload, sig, key))
 }
 
@@ -104,16 +108,15 @@ export const BUNDLE_PREDICATE = 'dev.sigstore.bundle.predicateType'
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1'
 
 /**
- * A Sigstore bundle (v0.3, as cosign 3 writes it for a key) whose DSSE envelope holds an
- * in-toto statement about `digest` of `predicateType` (cosign's signing predicate by
- * default). The key that signed it, or undefined.
+ * The in-toto statement a bundle's DSSE envelope holds, when it is about `digest` and of
+ * `predicateType` (cosign's signing predicate by default): the payload its signatures are
+ * over. Undefined for anything else, whoever signed it.
  */
-export function checkBundle(
+export function statementAbout(
   bundle: unknown,
   digest: string,
-  keys: readonly PolicyKey[],
   predicateType = COSIGN_SIGN_PREDICATE
-): PolicyKey | undefined {
+): { envelope: Record<string, unknown>; payload: Buffer } | undefined {
   const envelope = (bundle as { dsseEnvelope?: Record<string, unknown> } | null)?.dsseEnvelope
   if (!envelope || envelope.payloadType !== IN_TOTO) return undefined
   const payload = base64(envelope.payload, 1024 * 1024)
@@ -130,10 +133,26 @@ export function checkBundle(
   const about = subjects.some(
     s => ((s as { digest?: Record<string, unknown> } | null)?.digest ?? {})[algorithm ?? ''] === hex
   )
-  if (!about) return undefined
-  const signed = pae(IN_TOTO, payload)
-  const signatures = Array.isArray(envelope.signatures) ? envelope.signatures.slice(0, 16) : []
-  for (const entry of signatures as { sig?: unknown }[]) {
+  return about ? { envelope, payload } : undefined
+}
+
+/**
+ * A Sigstore bundle (v0.3, as cosign 3 writes it for a key) whose statement is about
+ * `digest` (see statementAbout). The key that signed it, or undefined.
+ */
+export function checkBundle(
+  bundle: unknown,
+  digest: string,
+  keys: readonly PolicyKey[],
+  predicateType = COSIGN_SIGN_PREDICATE
+): PolicyKey | undefined {
+  const statement = statementAbout(bundle, digest, predicateType)
+  if (!statement) return undefined
+  const signed = pae(IN_TOTO, statement.payload)
+  const { signatures } = statement.envelope
+  for (const entry of (Array.isArray(signatures) ? signatures.slice(0, 16) : []) as {
+    sig?: unknown
+  }[]) {
     const sig = base64(entry?.sig)
     if (!sig) continue
     const key = keys.find(k => signedBy(signed, sig, k))

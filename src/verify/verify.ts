@@ -1,15 +1,17 @@
 /**
  * Verify before mirroring (issue 19): an image a policy rule names is copied
- * only when one of the rule's keys signed its manifest digest upstream, in
- * either of cosign's formats: a Sigstore bundle among the digest's referrers
- * (the API, or the `sha256-<hex>` fallback index), or the older `.sig` tag.
- * What signed it is said in the result; when nothing did, the image is
- * `rejected` with what was found, and nothing of it is copied.
+ * only when one of the rule's keys or keyless identities signed its manifest
+ * digest upstream, in either of cosign's formats: a Sigstore bundle among the
+ * digest's referrers (the API, or the `sha256-<hex>` fallback index), or the
+ * older `.sig` tag. What signed it is said in the result; when nothing did,
+ * the image is `rejected` with what was found, and nothing of it is copied.
  *
  * Signatures are read from the source, each manifest a GET (a pull on Docker
  * Hub, taken from its budget), each payload a small blob. Like `cosign verify
  * --insecure-ignore-tlog`, a key signature is checked on its own: no
- * transparency log is asked (a key's holder is who the policy trusts).
+ * transparency log is asked (a key's holder is who the policy trusts). A
+ * keyless one is checked against the trusted root (keyless.ts), offline: its
+ * proofs travel with it.
  */
 import { debug } from '../action/log.js'
 import { repositoryName, type ImageReference } from '../image/references.js'
@@ -17,13 +19,24 @@ import { DIGEST } from '../registry/blobs.js'
 import { RegistryError, type RegistryClient } from '../registry/client.js'
 import { isPermanent } from '../common/errors.js'
 import { descriptorsOf, fallbackTag, type Referrers } from '../registry/referrers.js'
+import {
+  hasCertificate,
+  legacyBundle,
+  matcherText,
+  ruleMet,
+  signerWords,
+  type Signer,
+  type TrustRoot
+} from './keyless.js'
 import type { PolicyRule } from './policy.js'
 import {
   BUNDLE,
   BUNDLE_PREDICATE,
   checkBundle,
   checkSimpleSigning,
-  COSIGN_SIGN_PREDICATE
+  COSIGN_SIGN_PREDICATE,
+  simpleSigningAbout,
+  statementAbout
 } from './signatures.js'
 
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json'
@@ -36,10 +49,13 @@ const MAX_PAYLOAD_BYTES = 256 * 1024
 export interface Verified {
   /** The digest whose signature verified (the index, or the one platform image copied). */
   digest: string
-  /** `key cosign.pub (SHA256:...)` */
+  /** `key cosign.pub (SHA256:...)`, or `identity … (issuer …)` */
   by: string
   /** The key's path as the policy names it, for the `cosign verify --key` line. */
-  key: string
+  key?: string
+  /** A keyless signer, for the `cosign verify --certificate-identity` line. */
+  identity?: string
+  issuer?: string
   /** `bundle` (cosign 3) or `simple signing` (cosign's `.sig` tag). */
   format: string
 }
@@ -49,6 +65,8 @@ export interface VerifyContext {
   referrers: Referrers
   /** Whether the source repository has a tag (listed once); undefined: not known. */
   hasTag: (source: ImageReference, tag: string) => Promise<boolean | undefined>
+  /** The trusted root for keyless signatures, asked for only when one is found. */
+  trustRoot: () => Promise<TrustRoot>
 }
 
 /** A failed check: the words that go into the `rejected` reason. */
@@ -66,31 +84,105 @@ export async function verifyImage(
 ): Promise<Verified> {
   const found: string[] = []
   for (const digest of digests) {
+    const keyless = new KeylessCheck(rule, context)
     const bundles = await bundlesOf(source, digest, context)
     for (const bundle of bundles) {
+      if (hasCertificate(bundle)) {
+        if (!statementAbout(bundle, digest)) continue
+        const signer = await keyless.check(bundle)
+        if (signer) return { digest, ...signer, format: 'bundle' }
+        continue
+      }
       const key = checkBundle(bundle, digest, rule.keys)
       if (key) return verified(digest, key, 'bundle')
     }
     const simple = await simpleSigningsOf(source, digest, context)
-    for (const { payload, signature } of simple) {
+    for (const { payload, signature, annotations } of simple) {
       const key = checkSimpleSigning(payload, signature, digest, rule.keys)
       if (key) return verified(digest, key, 'simple signing')
+      const bundle = typeof signature === 'string' && legacyBundle(annotations, payload, signature)
+      if (!bundle || !simpleSigningAbout(payload, digest)) continue
+      const signer = await keyless.check(bundle, payload)
+      if (signer) return { digest, ...signer, format: 'simple signing' }
     }
     const seen = bundles.length + simple.length
     found.push(
       seen === 0
         ? `no signature of ${digest}`
-        : `${seen} signature(s) of ${digest}, none by ${rule.keys.length === 1 ? 'that key' : 'those keys'} (or not valid)`
+        : `${seen} signature(s) of ${digest}, none by ${requirementCount(rule) === 1 ? 'that signer' : 'those signers'}${keyless.words()}`
     )
   }
-  const keys = rule.keys.map(k => `${k.name} (SHA256:${k.fingerprint})`).join(', ')
   throw new NotVerified(
-    `the signature policy (${rule.pattern.text}) asks for a signature by ${keys}: ${repositoryName(source)} has ${found.join('; ')}. Nothing was copied; ask the publisher to sign it, or correct the policy`
+    `the signature policy (${rule.pattern.text}) asks for a signature by ${requirementWords(rule)}: ${repositoryName(source)} has ${found.join('; ')}. Nothing was copied; ask the publisher to sign it, or correct the policy`
   )
 }
 
 function verified(digest: string, key: PolicyRule['keys'][number], format: string): Verified {
   return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, key: key.name, format }
+}
+
+const requirementCount = (rule: PolicyRule) => rule.keys.length + rule.identities.length
+
+/** What a rule asks for, in words. */
+function requirementWords(rule: PolicyRule): string {
+  return [
+    ...rule.keys.map(k => `key ${k.name} (SHA256:${k.fingerprint})`),
+    ...rule.identities.map(
+      i => `identity ${matcherText(i.identity)} (issuer ${matcherText(i.issuer)})`
+    )
+  ].join(', ')
+}
+
+/**
+ * The keyless signatures of one digest, checked against the trusted root and then the rule's
+ * identities; what was found that did not count is kept for the rejection's words.
+ */
+class KeylessCheck {
+  private readonly others: Signer[] = []
+  private readonly failures: string[] = []
+
+  constructor(
+    private readonly rule: PolicyRule,
+    private readonly context: VerifyContext
+  ) {}
+
+  /** The signer in the result's words when it verifies and the rule names it. */
+  async check(
+    bundle: unknown,
+    artifact?: Buffer
+  ): Promise<Pick<Verified, 'by' | 'identity' | 'issuer'> | undefined> {
+    if (this.rule.identities.length === 0) return undefined
+    const root = await this.context.trustRoot()
+    let signer: Signer
+    try {
+      signer = root.verify(bundle, artifact)
+    } catch (error) {
+      this.failures.push(error instanceof Error ? error.message : String(error))
+      return undefined
+    }
+    if (!ruleMet(signer, this.rule.identities)) {
+      this.others.push(signer)
+      return undefined
+    }
+    return { by: signerWords(signer), identity: signer.identity, issuer: signer.issuer }
+  }
+
+  /** `; signed by …, which the policy does not name` and the like; empty when nothing. */
+  words(): string {
+    const parts: string[] = []
+    if (this.others.length > 0) {
+      parts.push(
+        `signed by ${this.others.slice(0, 2).map(signerWords).join(', ')}, which the policy does not name`
+      )
+    }
+    if (this.failures.length > 0) {
+      const first = this.failures[0]!.slice(0, 200)
+      parts.push(
+        `${this.failures.length} keyless signature(s) not valid against the trusted root (${first})`
+      )
+    }
+    return parts.length > 0 ? ` (${parts.join('; ')})` : ''
+  }
 }
 
 /** cosign 3's bundles for a digest: signatures (not attestations) among its referrers. */
@@ -144,7 +236,7 @@ async function simpleSigningsOf(
   source: ImageReference,
   digest: string,
   context: VerifyContext
-): Promise<{ payload: Buffer; signature: unknown }[]> {
+): Promise<{ payload: Buffer; signature: unknown; annotations?: Record<string, unknown> }[]> {
   const { client } = context
   const tag = `${fallbackTag(digest)}.sig`
   if ((await context.hasTag(source, tag)) === false) return []
@@ -154,7 +246,7 @@ async function simpleSigningsOf(
     mediaType?: unknown
     annotations?: Record<string, unknown>
   }[]
-  const out: { payload: Buffer; signature: unknown }[] = []
+  const out: { payload: Buffer; signature: unknown; annotations?: Record<string, unknown> }[] = []
   for (const layer of layers.slice(0, MAX_SIGNATURES)) {
     if (layer.mediaType !== SIMPLE_SIGNING || typeof layer.digest !== 'string') continue
     if (!DIGEST.test(layer.digest)) continue
@@ -165,7 +257,10 @@ async function simpleSigningsOf(
         layer.digest,
         MAX_PAYLOAD_BYTES
       )
-      if (payload) out.push({ payload, signature: layer.annotations?.[SIGNATURE_ANNOTATION] })
+      if (payload) {
+        const { annotations } = layer
+        out.push({ payload, signature: annotations?.[SIGNATURE_ANNOTATION], annotations })
+      }
     } catch (error) {
       if (!(error instanceof RegistryError) || !isPermanent(error)) throw error
       debug(() => `${repositoryName(source)}:${tag}: a payload not read: ${String(error)}`)
