@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { writeLicenses } from './lib/licenses.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = path.join(root, 'dist')
@@ -37,9 +38,7 @@ function build() {
     'src/index.ts',
     '-o',
     out,
-    '--source-map',
-    '--license',
-    'licenses.txt'
+    '--source-map'
   ]
   console.log(`Building the bundle with ncc into ${out} ...`)
   const child = spawnSync('npx', args, { cwd: root, encoding: 'utf8', stdio: 'pipe' })
@@ -51,6 +50,7 @@ function build() {
     fs.rmSync(out, { recursive: true, force: true })
     process.exit(2)
   }
+  writeLicenses(out, root)
   return out
 }
 
