@@ -9,6 +9,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { builtCosign } from '../scripts/lib/go-tools.mjs'
+import type { LegacySignature } from './sigstore.js'
 
 export const cosignBinary = builtCosign()
 
@@ -25,6 +26,19 @@ export interface Cosign {
   attest(reference: string, keys: KeyPair, type: string, options?: { legacy?: boolean }): void
   /** An SPDX SBOM under the `.sbom` tag (cosign's deprecated `attach sbom`). */
   attachSbom(reference: string): void
+  /**
+   * cosign 2's keyless `.sig` signature, made elsewhere (__fixtures__/sigstore.ts), written
+   * by cosign itself (`attach signature` with the certificate and Rekor's bundle).
+   */
+  attachSignature(reference: string, signature: LegacySignature): void
+  /**
+   * `cosign verify` of a keyless signature against a trusted root file, offline (the
+   * certificate's identity and issuer as the options name them).
+   */
+  verifyKeyless(
+    reference: string,
+    options: { trustedRoot: string; identity: string; issuer: string; legacy?: boolean }
+  ): { code: number; output: string }
   /** Exit code and output of `cosign verify` (or `verify-attestation` with a type). */
   verify(
     reference: string,
@@ -97,6 +111,43 @@ export function startCosign(): Cosign {
       const sbom = path.join(dir, 'sbom.spdx.json')
       fs.writeFileSync(sbom, JSON.stringify({ spdxVersion: 'SPDX-2.3', name: reference }))
       run(['attach', 'sbom', '--sbom', sbom, '--type', 'spdx', '--allow-http-registry', reference])
+    },
+    attachSignature(reference, signature) {
+      const file = (name: string, content: string | Buffer) => {
+        fs.writeFileSync(path.join(dir, name), content)
+        return path.join(dir, name)
+      }
+      run([
+        'attach',
+        'signature',
+        '--payload',
+        file('payload.json', signature.payload),
+        '--signature',
+        file('signature.b64', signature.signature),
+        '--certificate',
+        file('certificate.pem', signature.certificate),
+        '--rekor-response',
+        file('rekor-response.json', signature.rekorResponse),
+        '--allow-http-registry',
+        reference
+      ])
+    },
+    verifyKeyless(reference, options) {
+      return run(
+        [
+          'verify',
+          '--trusted-root',
+          options.trustedRoot,
+          '--certificate-identity',
+          options.identity,
+          '--certificate-oidc-issuer',
+          options.issuer,
+          ...bundle(options.legacy),
+          '--allow-http-registry',
+          reference
+        ],
+        false
+      )
     },
     verify(reference, keys, options = {}) {
       const what = options.attestation

@@ -66,8 +66,13 @@ export interface LegacySignature {
   signature: string
   /** The signing certificate, PEM. */
   certificate: string
-  /** Rekor's bundle (`--rekor-response`): the entry and its signed entry timestamp. */
+  /** Rekor's bundle (the `dev.sigstore.cosign/bundle` annotation): the entry, its timestamp. */
   rekorBundle: string
+  /**
+   * What `cosign attach signature --rekor-response` reads: the file `cosign sign-blob --bundle`
+   * writes (the signature, the certificate and Rekor's bundle).
+   */
+  rekorResponse: string
 }
 
 export interface TestSigstore {
@@ -230,7 +235,7 @@ export async function startTestSigstore(): Promise<TestSigstore> {
           signature: { content: signature, publicKey: { content: b64(certificate) } }
         }
       })
-      const rekorBundle = JSON.stringify({
+      const bundle = {
         SignedEntryTimestamp: entry.verification.signedEntryTimestamp,
         Payload: {
           body: entry.body,
@@ -238,8 +243,13 @@ export async function startTestSigstore(): Promise<TestSigstore> {
           logIndex: entry.logIndex,
           logID: entry.logID
         }
+      }
+      const rekorResponse = JSON.stringify({
+        base64Signature: signature,
+        cert: b64(certificate),
+        rekorBundle: bundle
       })
-      return { payload, signature, certificate, rekorBundle }
+      return { payload, signature, certificate, rekorBundle: JSON.stringify(bundle), rekorResponse }
     }
   }
 }

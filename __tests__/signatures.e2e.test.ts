@@ -20,10 +20,14 @@ import {
   startRegistry,
   type LocalRegistry
 } from '../scripts/lib/local-registry.mjs'
-import { ACCEPT, pushImage, type PushedImage } from '../scripts/lib/seed-images.mjs'
+import { ACCEPT, pushImage, pushReferrer, type PushedImage } from '../scripts/lib/seed-images.mjs'
+import { startTestSigstore, type TestSigstore } from '../__fixtures__/sigstore.js'
 
 const ATTESTATION = 'https://example.com/provenance/v1'
 const RECORD_TYPE = 'application/vnd.image-mirror.record.v1+json'
+const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
+const WORKFLOW = 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.2.0'
+const GITHUB = 'https://token.actions.githubusercontent.com'
 
 interface Kind {
   name: 'tag-schema' | 'referrers-api'
@@ -39,6 +43,9 @@ let tagSchema: LocalRegistry
 let api: Awaited<ReturnType<typeof startReferrersRegistry>>
 let cosign: Cosign
 let keys: KeyPair
+/** A test Sigstore whose trusted root the keyless test gives, and a stranger to it. */
+let sigstore: TestSigstore
+let stranger: TestSigstore
 const seeded = new Map<string, Seeded>()
 
 /**
@@ -112,6 +119,8 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
     api = await startReferrersRegistry()
     cosign = startCosign()
     keys = cosign.keys('upstream')
+    sigstore = await startTestSigstore()
+    stranger = await startTestSigstore()
     kinds = [
       { name: 'tag-schema', host: tagSchema.host },
       { name: 'referrers-api', host: api.host }
@@ -323,7 +332,9 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
         /^key keys\/upstream\.pub \(SHA256:[A-Za-z0-9+/]{43}=\)$/
       )
       expect(bad).toMatchObject({ status: 'rejected' })
-      expect(bad?.reason).toMatch(/1 signature\(s\) of sha256:[0-9a-f]{64}, none by that key/)
+      expect(bad?.reason).toMatch(
+        /1 signature\(s\) of sha256:[0-9a-f]{64}, none by that key \(or not valid\)/
+      )
       expect(unsigned).toMatchObject({ status: 'rejected' })
       expect(unsigned?.reason).toMatch(/no signature of sha256:/)
       expect(unsigned?.reason).toContain('Nothing was copied')
@@ -510,6 +521,150 @@ block('signatures, attestations and SBOMs travel (needs Go)', () => {
       })
       const mirror = mirrored(target, prefix, source, 'library/multi')
       expect(cosign.verify(`${mirror}@${arm64}`, keys, { legacy: true }).code).toBe(0)
+    })
+
+    it('keyless: identities verified against a trusted root in both formats and both kinds; another identity and another Sigstore are rejected with nothing copied', async () => {
+      const tags = { name: 'tag-schema', host: tagSchema.host } as const
+      const withApi = { name: 'referrers-api', host: api.host } as const
+      const released = { identity: WORKFLOW, issuer: GITHUB }
+      const bundleOf = async (
+        source: Kind,
+        name: string,
+        by: TestSigstore,
+        signer: { identity: string; issuer: string }
+      ) => {
+        const repository = `keyless/${name}-${engine.name}`
+        const image = await pushImage(source.host, repository, '1', {
+          seed: `${name}-${engine.name}`
+        })
+        const bundle = await by.bundle(`${source.host}/${repository}`, image.digest, signer)
+        await pushReferrer(
+          source.host,
+          repository,
+          image,
+          {
+            artifactType: BUNDLE,
+            mediaType: BUNDLE,
+            bytes: JSON.stringify(bundle),
+            annotations: {
+              'dev.sigstore.bundle.content': 'dsse-envelope',
+              'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1'
+            }
+          },
+          { fallback: source.name === 'tag-schema' }
+        )
+        return { image, reference: `${source.host}/${repository}:1`, repository }
+      }
+      // cosign 3's bundle, found through the referrers API and through the tag schema.
+      const viaApi = await bundleOf(withApi, 'api', sigstore, released)
+      const viaTags = await bundleOf(tags, 'tags', sigstore, released)
+      // cosign 2's keyless `.sig`, written by cosign itself.
+      const legacyRepository = `keyless/legacy-${engine.name}`
+      const legacy = await pushImage(tags.host, legacyRepository, '1', {
+        seed: `keyless/legacy-${engine.name}`
+      })
+      cosign.attachSignature(
+        `${tags.host}/${legacyRepository}@${legacy.digest}`,
+        await sigstore.legacy(`${tags.host}/${legacyRepository}`, legacy.digest, released)
+      )
+      // Signed, and valid, but by a look-alike identity; and by the right one in another Sigstore.
+      const other = await bundleOf(tags, 'other', sigstore, {
+        identity: `${WORKFLOW}-evil`,
+        issuer: GITHUB
+      })
+      const foreign = await bundleOf(tags, 'foreign', stranger, released)
+
+      const files = {
+        'policy.txt': [tags.host, api.host]
+          .map(host => `${host}/keyless/* identity=${WORKFLOW} issuer=${GITHUB}`)
+          .join('\n'),
+        'sigstore/trusted_root.json': JSON.stringify(sigstore.trustedRoot)
+      }
+      const prefix = `${engine.name}-keyless`
+      const run = await runActionAsync(
+        {
+          images: [
+            viaApi.reference,
+            viaTags.reference,
+            `${tags.host}/${legacyRepository}:1`,
+            other.reference,
+            foreign.reference
+          ].join('\n'),
+          target: `${api.host}/${prefix}`,
+          ...engine.inputs(),
+          'insecure-registries': `${tags.host},${api.host}`,
+          'verify-policy': 'policy.txt',
+          'verify-trusted-root': 'sigstore/trusted_root.json'
+        },
+        { timeoutMs: 120_000, files }
+      )
+      expect({ code: run.code, out: run.code === 0 ? '' : run.stdout.slice(-4000) }).toEqual({
+        code: 0,
+        out: ''
+      })
+      const [apiResult, tagsResult, legacyResult, otherResult, foreignResult] = resultsOf(run)
+      const by = `identity ${WORKFLOW} (issuer ${GITHUB})`
+      expect(apiResult).toMatchObject({
+        status: 'copied',
+        verified: {
+          digest: viaApi.image.digest,
+          by,
+          identity: WORKFLOW,
+          issuer: GITHUB,
+          format: 'bundle'
+        },
+        attached: { signatures: 1 }
+      })
+      expect(tagsResult).toMatchObject({
+        status: 'copied',
+        verified: { digest: viaTags.image.digest, by, format: 'bundle' }
+      })
+      expect(legacyResult).toMatchObject({
+        status: 'copied',
+        verified: { digest: legacy.digest, by, format: 'simple signing' }
+      })
+      expect(otherResult).toMatchObject({ status: 'rejected' })
+      expect(otherResult?.reason).toContain(
+        `none by that identity (signed by identity ${WORKFLOW}-evil (issuer ${GITHUB}), which the policy does not name)`
+      )
+      expect(foreignResult).toMatchObject({ status: 'rejected' })
+      expect(foreignResult?.reason).toMatch(
+        /none by that identity \(1 keyless signature\(s\) not valid against the trusted root/
+      )
+      for (const rejected of [other, foreign]) {
+        const repository = `${prefix}/${tags.host.replace(':', '_')}/${rejected.repository}`
+        const listed = await fetch(`http://${api.host}/v2/${repository}/tags/list`)
+        const found = listed.ok ? ((await listed.json()) as { tags?: string[] }).tags : []
+        expect({ repository, tags: found ?? [] }).toEqual({ repository, tags: [] })
+      }
+
+      // cosign verifies the mirror against the same trusted root, offline, both formats.
+      const root = path.join(cosign.dir, 'trusted_root.json')
+      fs.writeFileSync(root, JSON.stringify(sigstore.trustedRoot))
+      const keyless = { trustedRoot: root, identity: WORKFLOW, issuer: GITHUB }
+      const checks = [
+        cosign.verifyKeyless(
+          `${mirrored(withApi, prefix, withApi, viaApi.repository)}@${viaApi.image.digest}`,
+          keyless
+        ),
+        cosign.verifyKeyless(
+          `${mirrored(withApi, prefix, tags, viaTags.repository)}@${viaTags.image.digest}`,
+          keyless
+        ),
+        cosign.verifyKeyless(
+          `${mirrored(withApi, prefix, tags, legacyRepository)}@${legacy.digest}`,
+          { ...keyless, legacy: true }
+        )
+      ]
+      expect(checks.filter(c => c.code !== 0).map(c => c.output)).toEqual([])
+      // The summary's verify line names the signer, as cosign takes it.
+      // (The summary breaks links and mentions: `https:\u2060//`, `&#64;\u2060`.)
+      expect(run.summary).toContain(
+        '✔ verified: signed by identity https:\u2060//github.com/acme/app/'
+      )
+      expect(run.summary).toContain(
+        `cosign verify --trusted-root sigstore/trusted_root.json --certificate-identity ${WORKFLOW} --certificate-oidc-issuer ${GITHUB} ${mirrored(withApi, prefix, withApi, viaApi.repository)}@${viaApi.image.digest}`
+      )
     })
   })
 })

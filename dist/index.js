@@ -82183,20 +82183,27 @@ function moreSpecific(a, b) {
  * Read a policy file; key paths are relative to `baseDir` (the workspace). `trustedRoot`: a
  * trusted_root.json for keyless signatures (verify-trusted-root), instead of Sigstore's.
  */
-function readPolicyFile(file, source, baseDir, trustedRoot) {
+function readPolicyFile(file, source, baseDir, trustedRoot, trustedRootName) {
     const root = trustedRoot === undefined ? undefined : readBounded(trustedRoot, MAX_ROOT_BYTES);
-    return parsePolicy(external_node_fs_.readFileSync(file, 'utf8'), source, name => readKeyFile(name, baseDir), root);
+    const policy = parsePolicy(external_node_fs_.readFileSync(file, 'utf8'), source, name => readKeyFile(name, baseDir), root);
+    if (trustedRootName !== undefined)
+        policy.record.trustedRootName = trustedRootName;
+    return policy;
 }
 /** A policy the plan carried (see PolicyRecord). */
 function policyFromRecord(record) {
     const keys = new Map(Object.entries(record.keys ?? {}));
     const root = typeof record.trustedRoot === 'string' ? record.trustedRoot : undefined;
-    return parsePolicy(String(record.text), String(record.source), name => {
+    const policy = parsePolicy(String(record.text), String(record.source), name => {
         const pem = keys.get(name);
         if (pem === undefined)
             throw new Error(`key "${name}" is not in the plan`);
         return pem;
     }, root);
+    if (typeof record.trustedRootName === 'string') {
+        policy.record.trustedRootName = record.trustedRootName;
+    }
+    return policy;
 }
 /** A trusted_root.json's text as a root; throws PolicyError saying what is wrong. */
 function trustRootOf(text) {
@@ -82704,7 +82711,8 @@ function readPolicy(inputs) {
     if (!file)
         return;
     try {
-        inputs.policy = readPolicyFile(file, input_readers_text('verify-policy'), workspace(), root);
+        const rootName = root ? input_readers_text('verify-trusted-root') : undefined;
+        inputs.policy = readPolicyFile(file, input_readers_text('verify-policy'), workspace(), root, rootName);
     }
     catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -85931,14 +85939,22 @@ async function verifyImage(source, digests, rule, context) {
         const seen = bundles.length + simple.length;
         found.push(seen === 0
             ? `no signature of ${digest}`
-            : `${seen} signature(s) of ${digest}, none by ${requirementCount(rule) === 1 ? 'that signer' : 'those signers'}${keyless.words()}`);
+            : `${seen} signature(s) of ${digest}, none by ${whom(rule)}${keyless.words() || ' (or not valid)'}`);
     }
     throw new NotVerified(`the signature policy (${rule.pattern.text}) asks for a signature by ${requirementWords(rule)}: ${repositoryName(source)} has ${found.join('; ')}. Nothing was copied; ask the publisher to sign it, or correct the policy`);
 }
 function verified(digest, key, format) {
     return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, key: key.name, format };
 }
-const requirementCount = (rule) => rule.keys.length + rule.identities.length;
+/** `that key`, `those identities`, `those signers`: what the rule names, for the words. */
+function whom(rule) {
+    const { keys, identities } = rule;
+    if (identities.length === 0)
+        return keys.length === 1 ? 'that key' : 'those keys';
+    if (keys.length === 0)
+        return identities.length === 1 ? 'that identity' : 'those identities';
+    return 'those signers';
+}
 /** What a rule asks for, in words. */
 function requirementWords(rule) {
     return [
@@ -85976,7 +85992,13 @@ class KeylessCheck {
             this.others.push(signer);
             return undefined;
         }
-        return { by: signerWords(signer), identity: signer.identity, issuer: signer.issuer };
+        const { trustRootName } = this.context;
+        return {
+            by: signerWords(signer),
+            identity: signer.identity,
+            issuer: signer.issuer,
+            ...(trustRootName ? { trustedRoot: trustRootName } : {})
+        };
     }
     /** `; signed by …, which the policy does not name` and the like; empty when nothing. */
     words() {
@@ -86548,7 +86570,8 @@ async function verifySource(result, source, expected, options, pools) {
             client: options.client,
             referrers: pools.referrers,
             hasTag: (where, tag) => pools.sourceTags.has(where, tag),
-            trustRoot: () => policy.trustRoot()
+            trustRoot: () => policy.trustRoot(),
+            ...(policy.record.trustedRootName ? { trustRootName: policy.record.trustedRootName } : {})
         });
         log_debug(() => `${result.source}: ${verified.digest} signed by ${verified.by} (${verified.format})`);
         return verified;
@@ -94887,7 +94910,10 @@ function signerOptions(verified) {
     const identity = summary_str(verified?.identity);
     const issuer = summary_str(verified?.issuer);
     if (PASTEABLE_WORD.test(identity) && PASTEABLE_WORD.test(issuer)) {
-        return `--certificate-identity ${identity} --certificate-oidc-issuer ${issuer}`;
+        // A private Sigstore's root: cosign needs it too (a path the user wrote, or left out).
+        const root = summary_str(verified?.trustedRoot);
+        const rootOption = /^[\w.][\w./-]{0,199}$/.test(root) ? `--trusted-root ${root} ` : '';
+        return `${rootOption}--certificate-identity ${identity} --certificate-oidc-issuer ${issuer}`;
     }
     const key = summary_str(verified?.key);
     return `--key ${/^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub'}`;

@@ -31,15 +31,7 @@ function listFiles(dir) {
 /** Build into a new temporary directory; returns its path, or exits 2 on failure. */
 function build() {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'image-mirror-check-dist-'))
-  const args = [
-    '--no',
-    'ncc',
-    'build',
-    'src/index.ts',
-    '-o',
-    out,
-    '--source-map'
-  ]
+  const args = ['--no', 'ncc', 'build', 'src/index.ts', '-o', out, '--source-map']
   console.log(`Building the bundle with ncc into ${out} ...`)
   const child = spawnSync('npx', args, { cwd: root, encoding: 'utf8', stdio: 'pipe' })
   if (child.error || child.status !== 0) {

@@ -63,3 +63,20 @@ export function tagImage(
 
 /** A one-entry ustar header for a file of `size` bytes. */
 export function tarHeader(name: string, size: number): Buffer
+
+/**
+ * Push an artifact about `subject` (an OCI manifest with `subject`, one layer); `fallback`
+ * also writes the `sha256-<hex>` index listing it (for a registry without the referrers API).
+ */
+export function pushReferrer(
+  host: string,
+  repository: string,
+  subject: { digest: string; mediaType: string; size: number },
+  artifact: {
+    artifactType: string
+    mediaType: string
+    bytes: Buffer | string
+    annotations?: Record<string, string>
+  },
+  options?: { fallback?: boolean; auth?: Credentials }
+): Promise<string>

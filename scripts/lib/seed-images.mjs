@@ -229,3 +229,50 @@ export async function tagImage(host, repository, from, tags, auth) {
     await pushManifest(`http://${host}`, repository, tag, mediaType, bytes, auth)
   return digestOf(bytes)
 }
+
+/**
+ * Push an artifact about `subject` (an OCI manifest with `subject`, one layer), as cosign 3
+ * pushes a bundle: a registry with the referrers API lists it from the `subject`; for one
+ * without, `fallback` also writes the `sha256-<hex>` index listing it (replacing any there,
+ * so for images with no other referrers). Returns the artifact's digest.
+ */
+export async function pushReferrer(host, repository, subject, artifact, options = {}) {
+  const base = `http://${host}`
+  const empty = Buffer.from('{}')
+  const emptyDigest = await pushBlob(base, repository, empty, options.auth)
+  const layer = Buffer.from(artifact.bytes)
+  const layerDigest = await pushBlob(base, repository, layer, options.auth)
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI.manifest,
+      artifactType: artifact.artifactType,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: emptyDigest, size: 2 },
+      layers: [{ mediaType: artifact.mediaType, digest: layerDigest, size: layer.length }],
+      annotations: artifact.annotations ?? {},
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size }
+    })
+  )
+  const digest = digestOf(manifest)
+  await pushManifest(base, repository, digest, OCI.manifest, manifest, options.auth)
+  if (options.fallback) {
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI.index,
+        manifests: [
+          {
+            mediaType: OCI.manifest,
+            digest,
+            size: manifest.length,
+            artifactType: artifact.artifactType,
+            annotations: artifact.annotations ?? {}
+          }
+        ]
+      })
+    )
+    const tag = subject.digest.replace(':', '-')
+    await pushManifest(base, repository, tag, OCI.index, index, options.auth)
+  }
+  return digest
+}

@@ -314,7 +314,8 @@ function readPolicy(inputs: ActionInputs): void {
   if (root && !file) fail('verify-trusted-root', 'it is used with verify-policy: give both')
   if (!file) return
   try {
-    inputs.policy = readPolicyFile(file, text('verify-policy'), workspace(), root)
+    const rootName = root ? text('verify-trusted-root') : undefined
+    inputs.policy = readPolicyFile(file, text('verify-policy'), workspace(), root, rootName)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     fail(root && /trusted root/.test(message) ? 'verify-trusted-root' : 'verify-policy', message)

@@ -539,7 +539,8 @@ async function verifySource(
       client: options.client,
       referrers: pools.referrers,
       hasTag: (where, tag) => pools.sourceTags.has(where, tag),
-      trustRoot: () => policy.trustRoot()
+      trustRoot: () => policy.trustRoot(),
+      ...(policy.record.trustedRootName ? { trustRootName: policy.record.trustedRootName } : {})
     })
     debug(
       () => `${result.source}: ${verified.digest} signed by ${verified.by} (${verified.format})`

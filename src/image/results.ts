@@ -63,6 +63,7 @@ export interface MirrorResult {
     key?: string
     identity?: string
     issuer?: string
+    trustedRoot?: string
     format: string
   }
   /** Signatures, attestations and SBOMs the target holds for it, copied with it (issue 19). */

@@ -201,7 +201,10 @@ function signerOptions(verified: Record<string, unknown> | undefined): string {
   const identity = str(verified?.identity)
   const issuer = str(verified?.issuer)
   if (PASTEABLE_WORD.test(identity) && PASTEABLE_WORD.test(issuer)) {
-    return `--certificate-identity ${identity} --certificate-oidc-issuer ${issuer}`
+    // A private Sigstore's root: cosign needs it too (a path the user wrote, or left out).
+    const root = str(verified?.trustedRoot)
+    const rootOption = /^[\w.][\w./-]{0,199}$/.test(root) ? `--trusted-root ${root} ` : ''
+    return `${rootOption}--certificate-identity ${identity} --certificate-oidc-issuer ${issuer}`
   }
   const key = str(verified?.key)
   return `--key ${/^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub'}`

@@ -57,6 +57,8 @@ export interface PolicyRecord {
   keys: Record<string, string>
   /** verify-trusted-root's content; absent: Sigstore's public root, fetched when needed. */
   trustedRoot?: string
+  /** Its path as the input gives it, for the `cosign verify --trusted-root` line. */
+  trustedRootName?: string
 }
 
 export class SignaturePolicy {
@@ -116,22 +118,25 @@ export function readPolicyFile(
   file: string,
   source: string,
   baseDir: string,
-  trustedRoot?: string
+  trustedRoot?: string,
+  trustedRootName?: string
 ): SignaturePolicy {
   const root = trustedRoot === undefined ? undefined : readBounded(trustedRoot, MAX_ROOT_BYTES)
-  return parsePolicy(
+  const policy = parsePolicy(
     fs.readFileSync(file, 'utf8'),
     source,
     name => readKeyFile(name, baseDir),
     root
   )
+  if (trustedRootName !== undefined) policy.record.trustedRootName = trustedRootName
+  return policy
 }
 
 /** A policy the plan carried (see PolicyRecord). */
 export function policyFromRecord(record: PolicyRecord): SignaturePolicy {
   const keys = new Map(Object.entries(record.keys ?? {}))
   const root = typeof record.trustedRoot === 'string' ? record.trustedRoot : undefined
-  return parsePolicy(
+  const policy = parsePolicy(
     String(record.text),
     String(record.source),
     name => {
@@ -141,6 +146,10 @@ export function policyFromRecord(record: PolicyRecord): SignaturePolicy {
     },
     root
   )
+  if (typeof record.trustedRootName === 'string') {
+    policy.record.trustedRootName = record.trustedRootName
+  }
+  return policy
 }
 
 /** A trusted_root.json's text as a root; throws PolicyError saying what is wrong. */

@@ -56,6 +56,8 @@ export interface Verified {
   /** A keyless signer, for the `cosign verify --certificate-identity` line. */
   identity?: string
   issuer?: string
+  /** The trusted root file it verified against, when not Sigstore's (verify-trusted-root). */
+  trustedRoot?: string
   /** `bundle` (cosign 3) or `simple signing` (cosign's `.sig` tag). */
   format: string
 }
@@ -67,6 +69,8 @@ export interface VerifyContext {
   hasTag: (source: ImageReference, tag: string) => Promise<boolean | undefined>
   /** The trusted root for keyless signatures, asked for only when one is found. */
   trustRoot: () => Promise<TrustRoot>
+  /** Its file's name when the user gave one. */
+  trustRootName?: string
 }
 
 /** A failed check: the words that go into the `rejected` reason. */
@@ -109,7 +113,7 @@ export async function verifyImage(
     found.push(
       seen === 0
         ? `no signature of ${digest}`
-        : `${seen} signature(s) of ${digest}, none by ${requirementCount(rule) === 1 ? 'that signer' : 'those signers'}${keyless.words()}`
+        : `${seen} signature(s) of ${digest}, none by ${whom(rule)}${keyless.words() || ' (or not valid)'}`
     )
   }
   throw new NotVerified(
@@ -121,7 +125,13 @@ function verified(digest: string, key: PolicyRule['keys'][number], format: strin
   return { digest, by: `key ${key.name} (SHA256:${key.fingerprint})`, key: key.name, format }
 }
 
-const requirementCount = (rule: PolicyRule) => rule.keys.length + rule.identities.length
+/** `that key`, `those identities`, `those signers`: what the rule names, for the words. */
+function whom(rule: PolicyRule): string {
+  const { keys, identities } = rule
+  if (identities.length === 0) return keys.length === 1 ? 'that key' : 'those keys'
+  if (keys.length === 0) return identities.length === 1 ? 'that identity' : 'those identities'
+  return 'those signers'
+}
 
 /** What a rule asks for, in words. */
 function requirementWords(rule: PolicyRule): string {
@@ -150,7 +160,7 @@ class KeylessCheck {
   async check(
     bundle: unknown,
     artifact?: Buffer
-  ): Promise<Pick<Verified, 'by' | 'identity' | 'issuer'> | undefined> {
+  ): Promise<Pick<Verified, 'by' | 'identity' | 'issuer' | 'trustedRoot'> | undefined> {
     if (this.rule.identities.length === 0) return undefined
     const root = await this.context.trustRoot()
     let signer: Signer
@@ -164,7 +174,13 @@ class KeylessCheck {
       this.others.push(signer)
       return undefined
     }
-    return { by: signerWords(signer), identity: signer.identity, issuer: signer.issuer }
+    const { trustRootName } = this.context
+    return {
+      by: signerWords(signer),
+      identity: signer.identity,
+      issuer: signer.issuer,
+      ...(trustRootName ? { trustedRoot: trustRootName } : {})
+    }
   }
 
   /** `; signed by …, which the policy does not name` and the like; empty when nothing. */
