@@ -15,7 +15,10 @@
  * here cannot pass for a signature our verifier alone accepts.
  */
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { initializeCA, initializeCTLog, initializeTLog } from '@sigstore/mock'
+// The modules themselves, not the package's index: that loads nock, which would take over
+// every HTTP request of the test process.
+import { initializeCA, initializeCTLog } from '@sigstore/mock/dist/fulcio/index.js'
+import { initializeTLog } from '@sigstore/mock/dist/rekor/index.js'
 
 const b64 = (b: Buffer | ArrayBufferView | string) =>
   (typeof b === 'string'

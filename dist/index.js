@@ -81874,9 +81874,19 @@ class TrustRoot {
         }
         return new TrustRoot((0,verify_dist/* toTrustMaterial */.jO)(root));
     }
-    /** Sigstore's public-good root, through its TUF repository, as sigstore's clients get it. */
-    static async fetchPublic() {
-        return new TrustRoot((0,verify_dist/* toTrustMaterial */.jO)(await (0,tuf_dist.getTrustedRoot)()));
+    /**
+     * A root from a TUF repository, as sigstore's clients get it: Sigstore's public-good one
+     * by default (tuf-repo-cdn.sigstore.dev, from the initial root @sigstore/tuf ships), its
+     * metadata verified and cached in the runner's home (~/.local/share/sigstore-js).
+     */
+    static async fetch(tuf = {}) {
+        try {
+            return new TrustRoot((0,verify_dist/* toTrustMaterial */.jO)(await (0,tuf_dist.getTrustedRoot)(tuf)));
+        }
+        catch (error) {
+            // TUF's errors wrap the reason (`error downloading target undefined`: a length mismatch).
+            throw new Error(causes(error), { cause: error });
+        }
     }
     /**
      * Verify a bundle against this root (for a message-signature bundle, over `artifact`).
@@ -81891,6 +81901,15 @@ class TrustRoot {
             throw new Error('the certificate names no identity or no issuer');
         return { identity, issuer };
     }
+}
+/** An error and what caused it, a few levels down, in one line. */
+function causes(error) {
+    const words = [];
+    for (let e = error, depth = 0; e !== undefined && depth < 4; depth++) {
+        words.push(e instanceof Error ? e.message : String(e));
+        e = e instanceof Error ? e.cause : undefined;
+    }
+    return words.join(': ');
 }
 /** Whether a bundle is keyless (a certificate) rather than signed by a key (a key hint). */
 function hasCertificate(bundle) {
@@ -82157,7 +82176,7 @@ class SignaturePolicy {
     trustRoot() {
         if (this.givenRoot)
             return Promise.resolve(this.givenRoot);
-        this.root ??= TrustRoot.fetchPublic().catch((error) => {
+        this.root ??= TrustRoot.fetch().catch((error) => {
             this.root = undefined;
             throw new Error(`Sigstore's public trusted root could not be fetched from tuf-repo-cdn.sigstore.dev (${error instanceof Error ? error.message : String(error)}); the runner must reach it, or give verify-trusted-root`, { cause: error });
         });

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto'
 import { bundleFromJSON } from '@sigstore/bundle'
 import { TrustedRoot } from '@sigstore/protobuf-specs'
-import { getTrustedRoot } from '@sigstore/tuf'
+import { getTrustedRoot, type TUFOptions } from '@sigstore/tuf'
 import { Verifier, toSignedEntity, toTrustMaterial, type TrustMaterial } from '@sigstore/verify'
 import { RE2JS } from 're2js'
 
@@ -72,9 +72,18 @@ export class TrustRoot {
     return new TrustRoot(toTrustMaterial(root))
   }
 
-  /** Sigstore's public-good root, through its TUF repository, as sigstore's clients get it. */
-  static async fetchPublic(): Promise<TrustRoot> {
-    return new TrustRoot(toTrustMaterial(await getTrustedRoot()))
+  /**
+   * A root from a TUF repository, as sigstore's clients get it: Sigstore's public-good one
+   * by default (tuf-repo-cdn.sigstore.dev, from the initial root @sigstore/tuf ships), its
+   * metadata verified and cached in the runner's home (~/.local/share/sigstore-js).
+   */
+  static async fetch(tuf: TUFOptions = {}): Promise<TrustRoot> {
+    try {
+      return new TrustRoot(toTrustMaterial(await getTrustedRoot(tuf)))
+    } catch (error) {
+      // TUF's errors wrap the reason (`error downloading target undefined`: a length mismatch).
+      throw new Error(causes(error), { cause: error })
+    }
   }
 
   /**
@@ -89,6 +98,16 @@ export class TrustRoot {
     if (!identity || !issuer) throw new Error('the certificate names no identity or no issuer')
     return { identity, issuer }
   }
+}
+
+/** An error and what caused it, a few levels down, in one line. */
+function causes(error: unknown): string {
+  const words: string[] = []
+  for (let e = error, depth = 0; e !== undefined && depth < 4; depth++) {
+    words.push(e instanceof Error ? e.message : String(e))
+    e = e instanceof Error ? e.cause : undefined
+  }
+  return words.join(': ')
 }
 
 /** Whether a bundle is keyless (a certificate) rather than signed by a key (a key hint). */

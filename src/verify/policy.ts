@@ -84,7 +84,7 @@ export class SignaturePolicy {
    */
   trustRoot(): Promise<TrustRoot> {
     if (this.givenRoot) return Promise.resolve(this.givenRoot)
-    this.root ??= TrustRoot.fetchPublic().catch((error: unknown) => {
+    this.root ??= TrustRoot.fetch().catch((error: unknown) => {
       this.root = undefined
       throw new Error(
         `Sigstore's public trusted root could not be fetched from tuf-repo-cdn.sigstore.dev (${error instanceof Error ? error.message : String(error)}); the runner must reach it, or give verify-trusted-root`,
