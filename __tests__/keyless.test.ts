@@ -5,7 +5,7 @@
  * must fail does: another identity, a look-alike, another issuer, another Sigstore, a changed
  * statement. signatures.e2e runs the same through the action and `cosign verify`.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals'
+import { beforeAll, describe, expect, it, jest } from '@jest/globals'
 import { startTestSigstore, type TestSigstore } from '../__fixtures__/sigstore.js'
 import { generateKeyPairSync } from 'node:crypto'
 import {
@@ -16,6 +16,7 @@ import {
   TrustRoot,
   type IdentityRule
 } from '../src/verify/keyless.js'
+import { isPermanent } from '../src/common/errors.js'
 import { parsePolicy, policyFromRecord } from '../src/verify/policy.js'
 import { simpleSigningAbout, statementAbout } from '../src/verify/signatures.js'
 
@@ -220,5 +221,28 @@ describe('keyless lines of the policy', () => {
     expect(() => parsePolicy(line, 'policy.txt', noKeys, 'not json')).toThrow(
       /the trusted root is not a Sigstore trusted_root.json/
     )
+  })
+
+  it("without a given root, Sigstore's is fetched once a run; a failure fails at once, naming the input", async () => {
+    const fetch = jest
+      .spyOn(TrustRoot, 'fetch')
+      .mockRejectedValue(new Error('getaddrinfo EAI_AGAIN'))
+    try {
+      const policy = parsePolicy(
+        `ghcr.io/acme/** identity=${WORKFLOW} issuer=${GITHUB}`,
+        'p',
+        noKeys
+      )
+      const first = await policy.trustRoot().catch((e: unknown) => e)
+      const second = await policy.trustRoot().catch((e: unknown) => e)
+      expect(fetch).toHaveBeenCalledTimes(1)
+      expect(second).toBe(first)
+      expect(isPermanent(first)).toBe(true)
+      expect(String(first)).toMatch(
+        /Sigstore's public trusted root could not be fetched from tuf-repo-cdn.sigstore.dev \(getaddrinfo EAI_AGAIN\); the runner must reach it, or give verify-trusted-root/
+      )
+    } finally {
+      fetch.mockRestore()
+    }
   })
 })

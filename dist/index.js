@@ -75000,6 +75000,32 @@ function keepWrittenDepth(body, registry) {
     return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
 }
 
+;// CONCATENATED MODULE: ./src/common/errors.ts
+/**
+ * The one error base for failures a retry may or may not cure, like
+ * go-containerregistry's transport errors answering whether they are
+ * temporary: the registry client, the engines and the copy loop throw
+ * subclasses of it, and every retry decision reads `permanent` here.
+ */
+/** A failure that says whether trying again can help. */
+class MirrorError extends Error {
+    permanent;
+    constructor(message, 
+    /** Retrying will not help (wrong credentials, denied, missing, malformed). */
+    permanent) {
+        super(message);
+        this.permanent = permanent;
+    }
+}
+/** Whether a thrown value says no retry can cure it; anything else is worth another try. */
+function isPermanent(error) {
+    return error instanceof MirrorError && error.permanent;
+}
+/** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
@@ -82146,6 +82172,7 @@ function checkBundle(bundle, digest, keys, predicateType = COSIGN_SIGN_PREDICATE
 
 
 
+
 class PolicyError extends Error {
 }
 const SPECIFICITY = { exact: 2, one: 1, any: 0 };
@@ -82170,15 +82197,15 @@ class SignaturePolicy {
     }
     /**
      * The trusted root keyless signatures are checked against: the one given, else Sigstore's
-     * public one, fetched once a run when an image first needs it (a failed fetch is tried
-     * again by the next image that needs it).
+     * public one, fetched once a run when an image first needs it. A failed fetch (the TUF
+     * client has retried it) fails every image that needs it, at once and permanently: a
+     * thousand images must not each wait out the same unreachable repository.
      */
     trustRoot() {
         if (this.givenRoot)
             return Promise.resolve(this.givenRoot);
         this.root ??= TrustRoot.fetch().catch((error) => {
-            this.root = undefined;
-            throw new Error(`Sigstore's public trusted root could not be fetched from tuf-repo-cdn.sigstore.dev (${error instanceof Error ? error.message : String(error)}); the runner must reach it, or give verify-trusted-root`, { cause: error });
+            throw new MirrorError(`Sigstore's public trusted root could not be fetched from tuf-repo-cdn.sigstore.dev (${error instanceof Error ? error.message : String(error)}); the runner must reach it, or give verify-trusted-root`, true);
         });
         return this.root;
     }
@@ -82826,32 +82853,6 @@ function inputsForMode(a) {
         case 'lint-allowlist':
             return { mode: 'lint-allowlist', allowlist: a.allowlist, fix: a.fix === true };
     }
-}
-
-;// CONCATENATED MODULE: ./src/common/errors.ts
-/**
- * The one error base for failures a retry may or may not cure, like
- * go-containerregistry's transport errors answering whether they are
- * temporary: the registry client, the engines and the copy loop throw
- * subclasses of it, and every retry decision reads `permanent` here.
- */
-/** A failure that says whether trying again can help. */
-class MirrorError extends Error {
-    permanent;
-    constructor(message, 
-    /** Retrying will not help (wrong credentials, denied, missing, malformed). */
-    permanent) {
-        super(message);
-        this.permanent = permanent;
-    }
-}
-/** Whether a thrown value says no retry can cure it; anything else is worth another try. */
-function isPermanent(error) {
-    return error instanceof MirrorError && error.permanent;
-}
-/** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
 }
 
 ;// CONCATENATED MODULE: ./node_modules/yocto-queue/index.js

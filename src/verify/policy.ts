@@ -28,6 +28,7 @@ import {
   splitLine,
   type AllowPattern
 } from '../allowlist/allowlist.js'
+import { MirrorError } from '../common/errors.js'
 import type { ImageReference } from '../image/references.js'
 import { matcher, matcherText, TrustRoot, type IdentityRule, type Matcher } from './keyless.js'
 import { publicPem, readPublicKey, type PolicyKey } from './signatures.js'
@@ -79,16 +80,16 @@ export class SignaturePolicy {
 
   /**
    * The trusted root keyless signatures are checked against: the one given, else Sigstore's
-   * public one, fetched once a run when an image first needs it (a failed fetch is tried
-   * again by the next image that needs it).
+   * public one, fetched once a run when an image first needs it. A failed fetch (the TUF
+   * client has retried it) fails every image that needs it, at once and permanently: a
+   * thousand images must not each wait out the same unreachable repository.
    */
   trustRoot(): Promise<TrustRoot> {
     if (this.givenRoot) return Promise.resolve(this.givenRoot)
     this.root ??= TrustRoot.fetch().catch((error: unknown) => {
-      this.root = undefined
-      throw new Error(
+      throw new MirrorError(
         `Sigstore's public trusted root could not be fetched from tuf-repo-cdn.sigstore.dev (${error instanceof Error ? error.message : String(error)}); the runner must reach it, or give verify-trusted-root`,
-        { cause: error }
+        true
       )
     })
     return this.root
