@@ -135,6 +135,49 @@ describe('where people look', () => {
     )
   })
 
+  it('a keyless signer is said and its verify line names identity, issuer and a given root', () => {
+    const identity = 'https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1'
+    const issuer = 'https://token.actions.githubusercontent.com'
+    const keyless: MirrorResult = {
+      ...signed,
+      verified: {
+        digest: D,
+        by: `identity ${identity} (issuer ${issuer})`,
+        identity,
+        issuer,
+        format: 'bundle'
+      }
+    }
+    buildSummary([keyless], { dryRun: false })
+    const html = core.summary.stringify()
+    // Said, with its link broken up (a URL in the summary never becomes a link).
+    expect(html).toContain('✔ verified: signed by identity https:\u2060//github.com/acme/app/')
+    expect(html).not.toContain('href')
+    expect(verifyLine([keyless])).toBe(
+      `cosign verify --certificate-identity ${identity} --certificate-oidc-issuer ${issuer} r.example.com/m/ghcr.io/acme/app@${D}`
+    )
+    const privateRoot = {
+      ...keyless,
+      verified: { ...keyless.verified!, trustedRoot: 'sigstore/root.json' }
+    }
+    expect(verifyLine([privateRoot])).toBe(
+      `cosign verify --trusted-root sigstore/root.json --certificate-identity ${identity} --certificate-oidc-issuer ${issuer} r.example.com/m/ghcr.io/acme/app@${D}`
+    )
+    // An identity a shell would read otherwise gets no line (never one with the wrong signer).
+    const odd = { ...keyless, verified: { ...keyless.verified!, identity: 'a@b.c;$(id)' } }
+    expect(verifyLine([odd])).toBeUndefined()
+    expect(verifyLine([odd, signed])).toBe(
+      `cosign verify --key publisher.pub r.example.com/m/ghcr.io/acme/app@${D}`
+    )
+    const answer = resultComment([keyless], {
+      notes: [],
+      ignored: 0,
+      run: { url: 'https://github.com/acme/mirror/actions/runs/1', dryRun: false }
+    })
+    expect(answer).toContain(`--certificate-identity ${identity}`)
+    expect(answer).toMatch(/✔ verified: signed by identity https:\u2060\/\/github\.com/)
+  })
+
   it('the issue answer has the column and the line too', () => {
     const run = { url: 'https://github.com/acme/mirror/actions/runs/1', dryRun: false }
     const text = resultComment([signed, plain], { notes: [], ignored: 0, run })

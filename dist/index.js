@@ -94914,9 +94914,10 @@ function verifyLine(results) {
         if (subset && Array.isArray(r.platforms) && r.platforms.length > 1)
             continue;
         const reference = `${targetRepository(r)}@${summary_str(r.digest)}`;
-        if (!isPasteableReference(reference))
+        const signer = signerOptions(r.verified);
+        if (!signer || !isPasteableReference(reference))
             continue;
-        return `cosign verify ${signerOptions(r.verified)} ${reference}`;
+        return `cosign verify ${signer} ${reference}`;
     }
     return undefined;
 }
@@ -94929,7 +94930,10 @@ const PASTEABLE_WORD = /^[\w.][\w./:@%+=~-]{0,299}$/;
 function signerOptions(verified) {
     const identity = summary_str(verified?.identity);
     const issuer = summary_str(verified?.issuer);
-    if (PASTEABLE_WORD.test(identity) && PASTEABLE_WORD.test(issuer)) {
+    if (identity || issuer) {
+        // A signer a shell would read otherwise is not shown: a wrong line is worse than none.
+        if (!PASTEABLE_WORD.test(identity) || !PASTEABLE_WORD.test(issuer))
+            return undefined;
         // A private Sigstore's root: cosign needs it too (a path the user wrote, or left out).
         const root = summary_str(verified?.trustedRoot);
         const rootOption = /^[\w.][\w./-]{0,199}$/.test(root) ? `--trusted-root ${root} ` : '';

@@ -184,8 +184,9 @@ export function verifyLine(results: readonly MirrorResult[]): string | undefined
     const subset = (r.attached as Record<string, unknown> | undefined)?.indexLeftOut
     if (subset && Array.isArray(r.platforms) && r.platforms.length > 1) continue
     const reference = `${targetRepository(r)}@${str(r.digest)}`
-    if (!isPasteableReference(reference)) continue
-    return `cosign verify ${signerOptions(r.verified as Record<string, unknown> | undefined)} ${reference}`
+    const signer = signerOptions(r.verified as Record<string, unknown> | undefined)
+    if (!signer || !isPasteableReference(reference)) continue
+    return `cosign verify ${signer} ${reference}`
   }
   return undefined
 }
@@ -197,10 +198,12 @@ const PASTEABLE_WORD = /^[\w.][\w./:@%+=~-]{0,299}$/
  * cosign's options naming who signed: the keyless signer the policy checked, else the
  * policy's key (a path its author wrote), else a stand-in for the publisher's key.
  */
-function signerOptions(verified: Record<string, unknown> | undefined): string {
+function signerOptions(verified: Record<string, unknown> | undefined): string | undefined {
   const identity = str(verified?.identity)
   const issuer = str(verified?.issuer)
-  if (PASTEABLE_WORD.test(identity) && PASTEABLE_WORD.test(issuer)) {
+  if (identity || issuer) {
+    // A signer a shell would read otherwise is not shown: a wrong line is worse than none.
+    if (!PASTEABLE_WORD.test(identity) || !PASTEABLE_WORD.test(issuer)) return undefined
     // A private Sigstore's root: cosign needs it too (a path the user wrote, or left out).
     const root = str(verified?.trustedRoot)
     const rootOption = /^[\w.][\w./-]{0,199}$/.test(root) ? `--trusted-root ${root} ` : ''
