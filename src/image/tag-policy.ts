@@ -1,0 +1,346 @@
+/**
+ * Tag policies (issue 20): what follows `repository:` when an entry selects tags by rule
+ * rather than by name. Clauses, separated by spaces, all of which a tag must pass:
+ *
+ *     /regex/             tags the regular expression matches (tag-filter.ts: RE2)
+ *     semver(RANGE)       versions in the range (the `semver` package's range syntax)
+ *     newest(N)           the N newest versions left, with every tag of each
+ *     exclude(/regex/)    not these; exclude(a, b) not these tags (any number of excludes)
+ *     prereleases         let pre-releases (1.27.0-rc.1, v2.0.0-beta.2) into semver and newest
+ *
+ * The clauses apply in that order: regex, range, exclusions, then newest, so `newest(3)
+ * exclude(1.31.3)` still gives three.
+ *
+ * A **version** is a tag the `semver` package reads (loosely: `v1.2.3` and `1.2.3` alike).
+ * Two-part tags (`1.27`) and words (`latest`, `mainline`) are not versions: they move, and
+ * `semver()` and `newest()` leave them out. What follows `-` is read as Docker tags use it:
+ * a **pre-release** when it starts like one (`rc1`, `-rc.2`, `beta`, `alpha.1`, `pre`, `dev`,
+ * `preview`, `snapshot`, `nightly`, `canary`, `next`, `ea`, `m3`), else a **variant** of the
+ * release (`1.27.3-alpine`, `v3.1.2-windowsservercore`), ranked and ranged as the release
+ * itself. Variants are selected only when a regex names them (`/-alpine$/ semver(>=1.26)`):
+ * without one, `semver(>=1.26)` means the plain releases.
+ *
+ * Everything is linear in the tag list but one sort for `newest`; what is left out is
+ * counted by reason, with the first few named, for the summary.
+ */
+import semver from 'semver'
+import { compileTagFilter, MAX_PATTERN_LENGTH } from './tag-filter.js'
+
+/** The most versions `newest(N)` may keep, and the most tags one exclude may list. */
+export const MAX_NEWEST = 1000
+const MAX_EXCLUDED_TAGS = 100
+const MAX_RANGE_LENGTH = 256
+/** Left-out tags named per reason; the rest are counted. */
+const NAMED = 5
+
+type Matcher = { test(tag: string): boolean }
+
+export interface TagPolicy {
+  /** The policy as written after `repository:`, in its normal form (one space between clauses). */
+  text: string
+  regex?: { pattern: string; filter: Matcher }
+  range?: { text: string; range: semver.Range }
+  newest?: number
+  exclude: { text: string; test(tag: string): boolean }[]
+  prereleases: boolean
+}
+
+export type ParsedPolicy = { ok: true; policy: TagPolicy } | { ok: false; reason: string }
+
+/** Why a tag was left out, as the summary words it. */
+export type LeftOutReason =
+  | 'not matching the regex'
+  | 'not a version'
+  | 'a variant'
+  | 'a pre-release'
+  | 'outside the range'
+  | 'excluded'
+  | 'older than the newest'
+
+export interface Selection {
+  /** The tags selected, in the order they are copied (sorted). */
+  selected: string[]
+  /** How many tags the registry listed. */
+  seen: number
+  /** Per reason: how many, and the first few. */
+  leftOut: { reason: LeftOutReason; count: number; first: string[] }[]
+}
+
+const PRE_RELEASE =
+  /^(alpha|beta|rc|pre|preview|dev|snapshot|nightly|canary|next|ea|m\d|milestone)/i
+
+/** Whether an entry's text after `repository:` is a policy (a regex or a clause keyword). */
+export function looksLikePolicy(text: string): boolean {
+  return /^(\/|semver\(|newest\(|exclude\(|prereleases(\s|$))/.test(text)
+}
+
+/** Read a policy; the reason reads after "tag policy ": e.g. "newest(0): N must be 1 to 1000". */
+export function parseTagPolicy(text: string): ParsedPolicy {
+  const fail = (reason: string): ParsedPolicy => ({ ok: false, reason })
+  const policy: TagPolicy = { text: '', exclude: [], prereleases: false }
+  const clauses: string[] = []
+  let rest = text.trim()
+  while (rest.length > 0) {
+    const clause = nextClause(rest)
+    if (!clause.ok) return fail(clause.reason)
+    rest = rest.slice(clause.length).trimStart()
+    const { word, body } = clause
+    if (word === 'regex') {
+      if (policy.regex)
+        return fail(`has two regexes (/${policy.regex.pattern}/ and /${body}/): write one`)
+      const filter = compileTagFilter(body)
+      if (!filter.ok) return fail(`/${body}/ ${filter.reason}`)
+      policy.regex = { pattern: body, filter }
+      clauses.push(`/${body}/`)
+    } else if (word === 'semver') {
+      if (policy.range) return fail(`has two ranges: write one, e.g. semver(>=1.26 <2)`)
+      const range = readRange(body)
+      if (!range.ok) return fail(range.reason)
+      policy.range = { text: body.trim().replace(/\s+/g, ' '), range: range.range }
+      clauses.push(`semver(${policy.range.text})`)
+    } else if (word === 'newest') {
+      if (policy.newest !== undefined) return fail('has two newest(N): write one')
+      if (!/^\s*\d{1,4}\s*$/.test(body) || Number(body) < 1 || Number(body) > MAX_NEWEST) {
+        return fail(`newest(${body}): N must be a whole number from 1 to ${MAX_NEWEST}`)
+      }
+      policy.newest = Number(body)
+      clauses.push(`newest(${policy.newest})`)
+    } else if (word === 'exclude') {
+      const exclude = readExclude(body)
+      if (!exclude.ok) return fail(exclude.reason)
+      policy.exclude.push(exclude.matcher)
+      clauses.push(`exclude(${exclude.matcher.text})`)
+    } else {
+      if (policy.prereleases) return fail('says prereleases twice')
+      policy.prereleases = true
+      clauses.push('prereleases')
+    }
+  }
+  if (!policy.regex && !policy.range && policy.newest === undefined) {
+    return fail(
+      'selects nothing: give /regex/, semver(RANGE) or newest(N); exclude() and prereleases narrow or widen one of them'
+    )
+  }
+  if (policy.prereleases && !policy.range && policy.newest === undefined) {
+    return fail('prereleases applies to semver(…) and newest(…): add one, or leave it out')
+  }
+  policy.text = clauses.join(' ')
+  return { ok: true, policy }
+}
+
+type Clause =
+  | {
+      ok: true
+      word: 'regex' | 'semver' | 'newest' | 'exclude' | 'prereleases'
+      body: string
+      text: string
+      length: number
+    }
+  | { ok: false; reason: string }
+
+/** The clause `text` starts with. A clause ends at white space or the end. */
+function nextClause(text: string): Clause {
+  if (text.startsWith('/')) {
+    // The regex ends at a `/` followed by the end or by white space: it may hold `/` itself.
+    const end = regexEnd(text, 1)
+    if (end < 0) return { ok: false, reason: `${quote(text)}: a regex ends with / (as /^1\\./)` }
+    const body = text.slice(1, end)
+    if (body.length === 0)
+      return { ok: false, reason: '//: an empty regex; write /.*/ for every tag' }
+    return { ok: true, word: 'regex', body, text: text.slice(0, end + 1), length: end + 1 }
+  }
+  if (/^prereleases(\s|$)/.test(text)) {
+    return { ok: true, word: 'prereleases', body: '', text: 'prereleases', length: 11 }
+  }
+  const open = /^(semver|newest|exclude)\(/.exec(text)
+  if (!open) {
+    const word = text.split(/\s/, 1)[0] ?? text
+    return {
+      ok: false,
+      reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…) or prereleases`
+    }
+  }
+  const word = open[1] as 'semver' | 'newest' | 'exclude'
+  const start = open[0].length
+  // exclude(/regex/): the regex may hold `)`; it ends at `/)`.
+  const close =
+    word === 'exclude' && text[start] === '/'
+      ? text.indexOf('/)', start + 1) + 1
+      : text.indexOf(')', start)
+  if (close <= 0) return { ok: false, reason: `${quote(text)}: ${word}( is not closed with )` }
+  const after = text[close + 1]
+  if (after !== undefined && !/\s/.test(after)) {
+    return { ok: false, reason: `${quote(text.slice(0, close + 2))}: put a space between clauses` }
+  }
+  const body = text.slice(start, close)
+  return { ok: true, word, body, text: `${word}(${body.trim()})`, length: close + 1 }
+}
+
+/** The index of the `/` closing a regex opened at `from - 1`, or -1. */
+function regexEnd(text: string, from: number): number {
+  for (let i = text.indexOf('/', from); i >= 0; i = text.indexOf('/', i + 1)) {
+    if (i === text.length - 1 || /\s/.test(text[i + 1] as string)) return i
+  }
+  return -1
+}
+
+const quote = (s: string) => `"${s.length > 40 ? `${s.slice(0, 40)}…` : s}"`
+
+function readRange(
+  body: string
+): { ok: true; range: semver.Range } | { ok: false; reason: string } {
+  const text = body.trim()
+  if (text.length === 0)
+    return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' }
+  if (text.length > MAX_RANGE_LENGTH) {
+    return {
+      ok: false,
+      reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
+    }
+  }
+  try {
+    // loose: `v1.2` and `=1.2` read as people write them.
+    return { ok: true, range: new semver.Range(text, { loose: true }) }
+  } catch {
+    return {
+      ok: false,
+      reason: `semver(${text}) is not a range the semver package reads (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
+    }
+  }
+}
+
+function readExclude(
+  body: string
+): { ok: true; matcher: TagPolicy['exclude'][number] } | { ok: false; reason: string } {
+  const text = body.trim()
+  if (text.startsWith('/')) {
+    if (!text.endsWith('/') || text.length < 3) {
+      return { ok: false, reason: `exclude(${text}): a regex is written /…/` }
+    }
+    const pattern = text.slice(1, -1)
+    if (pattern.length > MAX_PATTERN_LENGTH) {
+      return { ok: false, reason: `exclude(${text}): longer than ${MAX_PATTERN_LENGTH} characters` }
+    }
+    const filter = compileTagFilter(pattern)
+    if (!filter.ok) return { ok: false, reason: `exclude(/${pattern}/) ${filter.reason}` }
+    return { ok: true, matcher: { text: `/${pattern}/`, test: tag => filter.test(tag) } }
+  }
+  const tags = text.split(',').map(t => t.trim())
+  if (tags.some(t => !/^[\w][\w.-]{0,127}$/.test(t))) {
+    return {
+      ok: false,
+      reason: `exclude(${text}): list tags separated by commas (exclude(1.27.0, latest)), or give one /regex/`
+    }
+  }
+  if (tags.length > MAX_EXCLUDED_TAGS) {
+    return {
+      ok: false,
+      reason: `exclude(…) lists more than ${MAX_EXCLUDED_TAGS} tags: use a /regex/`
+    }
+  }
+  const set = new Set(tags)
+  return { ok: true, matcher: { text: tags.join(', '), test: tag => set.has(tag) } }
+}
+
+/** A tag as a version: its semver reading, and whether the part after `-` is a variant. */
+export function readVersion(
+  tag: string
+): { version: semver.SemVer; variant: boolean; preRelease: boolean } | undefined {
+  const version = semver.parse(tag, { loose: true })
+  if (!version) return undefined
+  const first = version.prerelease[0]
+  if (first === undefined) return { version, variant: false, preRelease: false }
+  if (PRE_RELEASE.test(String(first))) return { version, variant: false, preRelease: true }
+  // A variant ranks and ranges as its release.
+  const release = new semver.SemVer(`${version.major}.${version.minor}.${version.patch}`)
+  return { version: release, variant: true, preRelease: false }
+}
+
+/** Apply a policy to a registry's tag list. */
+export function selectTags(policy: TagPolicy, tags: readonly string[]): Selection {
+  const leftOut = new Map<LeftOutReason, { count: number; first: string[] }>()
+  const leave = (reason: LeftOutReason, tag: string) => {
+    const entry = leftOut.get(reason) ?? { count: 0, first: [] }
+    entry.count++
+    if (entry.first.length < NAMED) entry.first.push(tag)
+    leftOut.set(reason, entry)
+  }
+  const versioned = policy.range !== undefined || policy.newest !== undefined
+  const kept: { tag: string; version?: semver.SemVer }[] = []
+  for (const tag of tags) {
+    if (policy.regex && !policy.regex.filter.test(tag)) {
+      leave('not matching the regex', tag)
+      continue
+    }
+    let version: semver.SemVer | undefined
+    if (versioned) {
+      const read = readVersion(tag)
+      if (!read) {
+        leave('not a version', tag)
+        continue
+      }
+      if (read.variant && !policy.regex) {
+        leave('a variant', tag)
+        continue
+      }
+      if (read.preRelease && !policy.prereleases && !rangeNamesPreRelease(policy, read.version)) {
+        leave('a pre-release', tag)
+        continue
+      }
+      const options = { includePrerelease: policy.prereleases, loose: true }
+      if (policy.range && !semver.satisfies(read.version, policy.range.range, options)) {
+        leave('outside the range', tag)
+        continue
+      }
+      version = read.version
+    }
+    if (policy.exclude.some(e => e.test(tag))) {
+      leave('excluded', tag)
+      continue
+    }
+    kept.push(version ? { tag, version } : { tag })
+  }
+  let selected = kept
+  if (policy.newest !== undefined) {
+    // The N newest versions, each with every tag that reads as it (v1.2.3 and 1.2.3; variants).
+    const versions = [...new Set(kept.map(k => k.version!.format()))]
+      .map(v => new semver.SemVer(v))
+      .sort((a, b) => semver.rcompare(a, b))
+    const newest = new Set(versions.slice(0, policy.newest).map(v => v.format()))
+    selected = []
+    const older: typeof kept = []
+    for (const k of kept) (newest.has(k.version!.format()) ? selected : older).push(k)
+    for (const { tag } of older.sort(byVersionDesc)) leave('older than the newest', tag)
+  }
+  return {
+    selected: selected.map(k => k.tag).sort(),
+    seen: tags.length,
+    leftOut: [...leftOut].map(([reason, { count, first }]) => ({ reason, count, first }))
+  }
+}
+
+function byVersionDesc(
+  a: { tag: string; version?: semver.SemVer },
+  b: { tag: string; version?: semver.SemVer }
+): number {
+  return semver.rcompare(a.version!, b.version!) || a.tag.localeCompare(b.tag)
+}
+
+/**
+ * semver's own rule: a range naming a pre-release of a release (`>=1.27.0-rc.1`) lets that
+ * release's pre-releases in.
+ */
+function rangeNamesPreRelease(policy: TagPolicy, version: semver.SemVer): boolean {
+  return !!policy.range && semver.satisfies(version, policy.range.range, { loose: true })
+}
+
+/** What a selection left out, in words: `120 not matching the regex (a, b, …)`. */
+export function leftOutWords(selection: Selection, policy: TagPolicy): string {
+  return selection.leftOut
+    .map(({ reason, count, first }) => {
+      const more = count > first.length ? ', …' : ''
+      const label = reason === 'older than the newest' ? `${reason} ${policy.newest}` : reason
+      return `${count} ${label} (${first.join(', ')}${more})`
+    })
+    .join('; ')
+}
