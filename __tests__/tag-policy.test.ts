@@ -215,9 +215,13 @@ describe('bad policies are named', () => {
   it.each([
     ['newest(0)', /newest\(0\): N must be a whole number from 1 to 1000/],
     ['newest(x)', /newest\(x\): N must be a whole number/],
-    ['semver(banana)', /semver\(banana\) is not a range the semver package reads/],
+    ['semver(banana)', /semver\(banana\) is not a range: "banana" is not a version/],
     ['semver()', /semver\(\): give a range/],
-    ['semver(>=1 newest(3)', /semver\(>=1 newest\(3\) is not a range/],
+    [
+      'semver(>=1 newest(3)',
+      /semver\(>=1 newest\(3\) is not a range: "newest\(3" is not a version/
+    ],
+    ['semver(>=1.26 banana)', /"banana" is not a version or comparator/],
     ['/a/ /b/', /two regexes/],
     ['semver(>=1) semver(<2)', /two ranges/],
     ['exclude(latest)', /selects nothing/],

@@ -66,6 +66,10 @@ export interface Selection {
   leftOut: { reason: LeftOutReason; count: number; first: string[] }[]
 }
 
+/** One comparator of a range: an operator, then a (partial, `x`/`*`-wild) version. */
+const COMPARATOR =
+  /^(<=|>=|<|>|=|~>?|\^)?v?(\d+|[xX*])(\.(\d+|[xX*])){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/
+
 const PRE_RELEASE =
   /^(alpha|beta|rc|pre|preview|dev|snapshot|nightly|canary|next|ea|m\d|milestone)/i
 
@@ -196,6 +200,16 @@ function readRange(
     return {
       ok: false,
       reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
+    }
+  }
+  // The semver package drops words it cannot read (`>=1 banana` is `>=1.0.0`): every part of
+  // the range is checked here first, so nothing the user wrote is silently ignored.
+  const parts = text.replace(/(<=|>=|<|>|=|~|\^)\s+/g, '$1').split(/\s+/)
+  const bad = parts.find(part => part !== '-' && part !== '||' && !COMPARATOR.test(part))
+  if (bad !== undefined) {
+    return {
+      ok: false,
+      reason: `semver(${text}) is not a range: "${bad.slice(0, 40)}" is not a version or comparator (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
     }
   }
   try {
