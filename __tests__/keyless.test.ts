@@ -94,13 +94,20 @@ describe('keyless bundles (cosign 3)', () => {
     statement.subject[0].digest.sha256 = OTHER.slice(7)
     envelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64')
     expect(statementAbout(bundle, OTHER)).toBeDefined()
-    expect(() => root.verify(bundle)).toThrow()
+    expect(() => root.verify(bundle)).toThrow(/signature verification failed|TLOG_BODY|mismatch/i)
   })
 
-  it('a bundle without its transparency-log entry does not verify', async () => {
+  it('a bundle without its transparency-log entry, or with its proofs taken out, does not verify', async () => {
     const bundle = await sigstore.bundle('r.example.com/app', D, signer)
-    ;(bundle.verificationMaterial as { tlogEntries: unknown[] }).tlogEntries = []
-    expect(() => root.verify(bundle)).toThrow()
+    const material = bundle.verificationMaterial as {
+      tlogEntries: { inclusionPromise?: unknown; inclusionProof?: unknown }[]
+    }
+    const [entry] = material.tlogEntries
+    material.tlogEntries = []
+    // No entry: no time the certificate was valid at, either.
+    expect(() => root.verify(bundle)).toThrow(/expected 1 timestamps, got 0/)
+    material.tlogEntries = [{ ...entry, inclusionPromise: undefined, inclusionProof: undefined }]
+    expect(() => root.verify(bundle)).toThrow(/invalid bundle/)
   })
 })
 

@@ -192,7 +192,7 @@ export function verifyLine(results: readonly MirrorResult[]): string | undefined
 }
 
 /** Words a shell reads as one word, unquoted: a path, a URL, an email. */
-const PASTEABLE_WORD = /^[\w.][\w./:@%+=~-]{0,299}$/
+const PASTEABLE_WORD = /^[\w.][\w./:@%+=-]{0,299}$/
 
 /**
  * cosign's options naming who signed: the keyless signer the policy checked, else the
@@ -206,7 +206,8 @@ function signerOptions(verified: Record<string, unknown> | undefined): string | 
     if (!PASTEABLE_WORD.test(identity) || !PASTEABLE_WORD.test(issuer)) return undefined
     // A private Sigstore's root: cosign needs it too (a path the user wrote, or left out).
     const root = str(verified?.trustedRoot)
-    const rootOption = /^[\w.][\w./-]{0,199}$/.test(root) ? `--trusted-root ${root} ` : ''
+    if (root && !/^[\w.][\w./-]{0,199}$/.test(root)) return undefined
+    const rootOption = root ? `--trusted-root ${root} ` : ''
     return `${rootOption}--certificate-identity ${identity} --certificate-oidc-issuer ${issuer}`
   }
   const key = str(verified?.key)

@@ -66,9 +66,11 @@ export class TrustRoot {
   /** A trusted_root.json's content; throws naming what is wrong with it. */
   static fromJSON(json: unknown): TrustRoot {
     const root = TrustedRoot.fromJSON(json)
-    if (root.certificateAuthorities.length === 0 || root.tlogs.length === 0) {
-      throw new Error('it names no certificate authority or no transparency log')
-    }
+    // What every keyless signature is checked against (one SCT, one Rekor entry each).
+    if (root.certificateAuthorities.length === 0)
+      throw new Error('it names no certificate authority')
+    if (root.tlogs.length === 0) throw new Error('it names no transparency log (Rekor)')
+    if (root.ctlogs.length === 0) throw new Error('it names no certificate transparency log')
     return new TrustRoot(toTrustMaterial(root))
   }
 
@@ -126,6 +128,11 @@ export function ruleMet(signer: Signer, rules: readonly IdentityRule[]): Identit
 export function signerWords(signer: Signer): string {
   const cut = (s: string) => (s.length > MAX_NAME ? `${s.slice(0, MAX_NAME)}…` : s)
   return `identity ${cut(signer.identity)} (issuer ${cut(signer.issuer)})`
+}
+
+/** Whether a bundle carries a message signature (cosign 3 signs images with DSSE only). */
+export function hasMessageSignature(bundle: unknown): boolean {
+  return (bundle as { messageSignature?: unknown } | null)?.messageSignature !== undefined
 }
 
 /** cosign 2's annotations on a keyless `.sig` layer. */

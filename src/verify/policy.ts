@@ -122,7 +122,12 @@ export function readPolicyFile(
   trustedRoot?: string,
   trustedRootName?: string
 ): SignaturePolicy {
-  const root = trustedRoot === undefined ? undefined : readBounded(trustedRoot, MAX_ROOT_BYTES)
+  let root: string | undefined
+  try {
+    root = trustedRoot === undefined ? undefined : readBounded(trustedRoot, MAX_ROOT_BYTES)
+  } catch (e) {
+    throw new PolicyError(`the trusted root cannot be read (${(e as Error).message})`, { cause: e })
+  }
   const policy = parsePolicy(
     fs.readFileSync(file, 'utf8'),
     source,

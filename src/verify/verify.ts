@@ -21,13 +21,14 @@ import { isPermanent } from '../common/errors.js'
 import { descriptorsOf, fallbackTag, type Referrers } from '../registry/referrers.js'
 import {
   hasCertificate,
+  hasMessageSignature,
   legacyBundle,
   matcherText,
   ruleMet,
   signerWords,
-  type Signer,
-  type TrustRoot
+  type Signer
 } from './keyless.js'
+import type { TrustRoot } from './keyless.js'
 import type { PolicyRule } from './policy.js'
 import {
   BUNDLE,
@@ -87,12 +88,15 @@ export async function verifyImage(
   context: VerifyContext
 ): Promise<Verified> {
   const found: string[] = []
+  let unrooted: unknown
   for (const digest of digests) {
     const keyless = new KeylessCheck(rule, context)
     const bundles = await bundlesOf(source, digest, context)
     for (const bundle of bundles) {
       if (hasCertificate(bundle)) {
-        if (!statementAbout(bundle, digest)) continue
+        // Checked as cosign 3 signs: a DSSE envelope whose statement names the digest, and
+        // nothing else to verify instead (a message signature beside it).
+        if (!statementAbout(bundle, digest) || hasMessageSignature(bundle)) continue
         const signer = await keyless.check(bundle)
         if (signer) return { digest, ...signer, format: 'bundle' }
         continue
@@ -109,6 +113,7 @@ export async function verifyImage(
       const signer = await keyless.check(bundle, payload)
       if (signer) return { digest, ...signer, format: 'simple signing' }
     }
+    unrooted ??= keyless.unrooted
     const seen = bundles.length + simple.length
     found.push(
       seen === 0
@@ -116,6 +121,8 @@ export async function verifyImage(
         : `${seen} signature(s) of ${digest}, none by ${whom(rule)}${keyless.words() || ' (or not valid)'}`
     )
   }
+  // Keyless signatures were found but could not be checked: no verdict on the image.
+  if (unrooted !== undefined) throw unrooted
   throw new NotVerified(
     `the signature policy (${rule.pattern.text}) asks for a signature by ${requirementWords(rule)}: ${repositoryName(source)} has ${found.join('; ')}. Nothing was copied; ask the publisher to sign it, or correct the policy`
   )
@@ -150,6 +157,8 @@ function requirementWords(rule: PolicyRule): string {
 class KeylessCheck {
   private readonly others: Signer[] = []
   private readonly failures: string[] = []
+  /** Why the trusted root could not be had, when a keyless signature needed it. */
+  unrooted: unknown
 
   constructor(
     private readonly rule: PolicyRule,
@@ -162,7 +171,14 @@ class KeylessCheck {
     artifact?: Buffer
   ): Promise<Pick<Verified, 'by' | 'identity' | 'issuer' | 'trustedRoot'> | undefined> {
     if (this.rule.identities.length === 0) return undefined
-    const root = await this.context.trustRoot()
+    let root: TrustRoot
+    try {
+      root = await this.context.trustRoot()
+    } catch (error) {
+      // A key signature further on may still verify: the failure counts only if none does.
+      this.unrooted ??= error
+      return undefined
+    }
     let signer: Signer
     try {
       signer = root.verify(bundle, artifact)
