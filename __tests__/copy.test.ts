@@ -463,7 +463,56 @@ describe('expandTagFilters', () => {
   it('rejects a filter that matches nothing, saying how many tags were listed', async () => {
     const [r] = await expandTagFilters([filter], fakeClient(new Map(), ['1', '2']))
     expect(r?.status).toBe('rejected')
-    expect(r?.reason).toMatch(/no tag .* matches .* \(2 tag\(s\) listed\)/)
+    expect(r?.reason).toMatch(
+      /no tag .* matches .* \(2 tag\(s\) listed: 2 not matching the regex \(1, 2\)\)/
+    )
+  })
+})
+
+describe('expandTagFilters with tag policies', () => {
+  const tags = [
+    '1.25.5',
+    '1.26.0',
+    '1.26.1',
+    '1.27.0-rc.1',
+    '1.27.0',
+    '1.27.0-alpine',
+    '1.27',
+    'latest'
+  ]
+  const policy = (tagFilter: string): MirrorResult => ({
+    ...planned('src.io/a/x', 'dst.io/a/x'),
+    tagFilter
+  })
+  it('selects what the policy says, and the first image says what was chosen and why', async () => {
+    const out = await expandTagFilters(
+      [policy('semver(>=1.26) newest(2) exclude(1.26.1)')],
+      fakeClient(new Map(), tags)
+    )
+    expect(out.map(r => r.source)).toEqual(['src.io/a/x:1.26.0', 'src.io/a/x:1.27.0'])
+    expect(out[0]?.selection).toEqual({
+      policy: 'semver(>=1.26) newest(2) exclude(1.26.1)',
+      seen: 8,
+      selected: 2,
+      first: ['1.26.0', '1.27.0'],
+      leftOut: [
+        { reason: 'outside the range', count: 1, first: ['1.25.5'] },
+        { reason: 'excluded', count: 1, first: ['1.26.1'] },
+        { reason: 'a pre-release', count: 1, first: ['1.27.0-rc.1'] },
+        { reason: 'a variant', count: 1, first: ['1.27.0-alpine'] },
+        { reason: 'not a version', count: 2, first: ['1.27', 'latest'] }
+      ]
+    })
+    expect(out[1]?.selection).toBeUndefined()
+    expect(out[1]?.note).toBe('matched semver(>=1.26) newest(2) exclude(1.26.1)')
+  })
+  it('a policy that selects nothing is rejected with what it left out', async () => {
+    const [r] = await expandTagFilters([policy('semver(>=2)')], fakeClient(new Map(), tags))
+    expect(r?.status).toBe('rejected')
+    expect(r?.reason).toBe(
+      'no tag of src.io/a/x matches semver(>=2) (8 tag(s) listed: 4 outside the range (1.25.5, 1.26.0, 1.26.1, 1.27.0); 1 a pre-release (1.27.0-rc.1); 1 a variant (1.27.0-alpine); 2 not a version (1.27, latest))'
+    )
+    expect(r?.selection?.selected).toBe(0)
   })
 })
 

@@ -9,7 +9,7 @@ function summarise(text: string): string[] {
     r.kind === 'image'
       ? `image ${formatReference(r.ref)} @${r.origin.line}`
       : r.kind === 'tag-filter'
-        ? `filter ${r.ref.registry}/${r.ref.repository} /${r.pattern}/ @${r.origin.line}`
+        ? `filter ${r.ref.registry}/${r.ref.repository} ${r.policy} @${r.origin.line}`
         : `invalid @${r.origin.line}: ${r.reason}`
   )
 }
@@ -69,6 +69,44 @@ describe('parseEntries', () => {
     expect(summarise('alpine:/^(3)\\.\\1$/')[0]).toMatch(
       /^invalid @1: tag filter \/\^\(3\)\\\.\\1\$\/ uses a backreference/
     )
+  })
+
+  test('tag policies: semver ranges, newest N, exclusions, beside the other forms', () => {
+    expect(
+      summarise(
+        [
+          'nginx:semver(>=1.26 <2)   # every 1.x from 1.26',
+          'docker.io/library/nginx:semver(^1.26) newest(3) exclude(/-rc/)',
+          'localhost:5000/team/app:newest(5) prereleases',
+          'ghcr.io/acme/app:/^v1\\./ newest(2) exclude(v1.4.0, v1.4.1)',
+          'nginx:1.27,1.26',
+          'nginx:semver(>=1.26) newest(0)',
+          'nginx:semver(banana)',
+          'nginx:exclude(latest)'
+        ].join('\n')
+      )
+    ).toEqual([
+      'filter docker.io/library/nginx semver(>=1.26 <2) @1',
+      'filter docker.io/library/nginx semver(^1.26) newest(3) exclude(/-rc/) @2',
+      'filter localhost:5000/team/app newest(5) prereleases @3',
+      'filter ghcr.io/acme/app /^v1\\./ newest(2) exclude(v1.4.0, v1.4.1) @4',
+      'image docker.io/library/nginx:1.27 @5',
+      'image docker.io/library/nginx:1.26 @5',
+      'invalid @6: tag policy newest(0): N must be a whole number from 1 to 1000',
+      expect.stringMatching(/^invalid @7: tag policy semver\(banana\) is not a range/),
+      expect.stringMatching(/^invalid @8: tag policy selects nothing/)
+    ])
+  })
+
+  test('the same policy written twice is merged; another policy of the repository is not', () => {
+    const { unique, merged } = mergeDuplicates(
+      parseEntries(
+        'nginx:semver( >=1.26 )  newest(3)\ndocker.io/library/nginx:semver(>=1.26) newest(3)\nnginx:semver(>=1.26)',
+        'images'
+      )
+    )
+    expect(unique).toHaveLength(2)
+    expect(merged).toHaveLength(1)
   })
 
   test('entries are only parsed, so a huge list stays linear', () => {

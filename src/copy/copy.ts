@@ -29,7 +29,7 @@ import {
   type RegistryClient
 } from '../registry/client.js'
 import { groupByRepository, type MirrorResult } from '../image/results.js'
-import { compileTagFilter } from '../image/tag-filter.js'
+import { leftOutWords, parseTagPolicy, selectTags } from '../image/tag-policy.js'
 import { errorMessage, isPermanent } from '../common/errors.js'
 import { backoffDelay, sleep } from '../common/retry.js'
 
@@ -101,8 +101,9 @@ function parse(reference: string): ImageReference {
 }
 
 /**
- * Replace each `repo:/regex/` result by one result per matching source tag.
- * The regex is anchored as the user wrote it (README, Image entries): `/^1\./` is not `/1\./`.
+ * Replace each tag policy's result (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`) by one
+ * result per tag it selects from the source's tag list (tag-policy.ts). A regex is anchored as
+ * the user wrote it (README, Image entries): `/^1\./` is not `/1\./`.
  */
 export async function expandTagFilters(
   results: readonly MirrorResult[],
@@ -115,16 +116,13 @@ export async function expandTagFilters(
       continue
     }
     const { registry, repository } = parse(result.source)
-    // Upstream owners choose the tags: the filter runs in linear time whatever they are.
-    const pattern = compileTagFilter(result.tagFilter.slice(1, -1))
-    if (!pattern.ok) {
-      expanded.push({
-        ...result,
-        status: 'rejected',
-        reason: `tag filter ${result.tagFilter} ${pattern.reason}`
-      })
+    // Upstream owners choose the tags: the policy runs in linear time whatever they are.
+    const parsed = parseTagPolicy(result.tagFilter)
+    if (!parsed.ok) {
+      expanded.push({ ...result, status: 'rejected', reason: `tag policy ${parsed.reason}` })
       continue
     }
+    const { policy } = parsed
     let tags: string[]
     try {
       tags = await client.listTags(registry, repository)
@@ -139,25 +137,39 @@ export async function expandTagFilters(
       })
       continue
     }
-    const matching = tags.filter(t => pattern.test(t)).sort()
-    if (matching.length === 0) {
+    const chosen = selectTags(policy, tags)
+    const selection = {
+      policy: policy.text,
+      seen: chosen.seen,
+      selected: chosen.selected.length,
+      first: chosen.selected.slice(0, 5),
+      leftOut: chosen.leftOut
+    }
+    debug(
+      () =>
+        `${result.source} ${policy.text}: ${chosen.selected.length} of ${tags.length} tag(s) selected; left out: ${leftOutWords(chosen, policy) || 'none'}`
+    )
+    if (chosen.selected.length === 0) {
+      const why = leftOutWords(chosen, policy)
       expanded.push({
         ...result,
         status: 'rejected',
-        reason: `no tag of ${result.source} matches ${result.tagFilter} (${tags.length} tag(s) listed)`
+        reason: `no tag of ${result.source} matches ${result.tagFilter} (${tags.length} tag(s) listed${why ? `: ${why}` : ''})`,
+        selection
       })
       continue
     }
-    for (const tag of matching) {
+    chosen.selected.forEach((tag, i) => {
       const { tagFilter: _filter, ...rest } = result
       void _filter
       expanded.push({
         ...rest,
         source: `${repositoryName({ registry, repository })}:${tag}`,
         target: `${result.target}:${tag}`,
-        note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; ')
+        note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; '),
+        ...(i === 0 ? { selection } : {})
       })
-    }
+    })
   }
   return expanded
 }

@@ -1,8 +1,9 @@
 /**
  * Image entries (`images`, `images-file`): one a line, `#` comments, blank
  * lines ignored. An entry names one image, several tags of one repository
- * (`repo:a,b,c`) or a tag filter (`repo:/regex/`). Every line becomes
- * requests; a bad line becomes a rejected request, never an exception.
+ * (`repo:a,b,c`) or a tag policy (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`:
+ * tag-policy.ts). Every line becomes requests; a bad line becomes a rejected
+ * request, never an exception.
  */
 import {
   formatReference,
@@ -12,6 +13,7 @@ import {
   type ImageReference
 } from './references.js'
 import { compileTagFilter, MAX_PATTERN_LENGTH } from './tag-filter.js'
+import { looksLikePolicy, parseTagPolicy } from './tag-policy.js'
 
 /** Where an entry came from, for messages: `images` or the file's path, and the line. */
 export interface EntryOrigin {
@@ -22,11 +24,13 @@ export interface EntryOrigin {
 export type ImageRequest =
   | { kind: 'image'; request: string; origin: EntryOrigin; ref: ImageReference; note?: string }
   | {
+      /** A tag policy (tag-policy.ts), resolved against the source's tag list when copying. */
       kind: 'tag-filter'
       request: string
       origin: EntryOrigin
       ref: Pick<ImageReference, 'registry' | 'repository'>
-      pattern: string
+      /** The policy in its normal form: `/regex/`, `semver(>=1.26) newest(3)`, ... */
+      policy: string
     }
   | { kind: 'invalid'; request: string; origin: EntryOrigin; reason: string; suggestion?: string }
 
@@ -58,17 +62,23 @@ export function parseEntry(entry: string, origin: EntryOrigin): ImageRequest[] {
       : { kind: 'invalid', request: entry, origin, reason, suggestion }
   ]
 
-  // A name never contains ":/" (a port is digits), so the first one opens a
-  // filter, unless it is a URL's "://", which parseReference explains.
-  const filterAt = entry.indexOf(':/')
+  // A name never holds ":/", ":semver(", ":newest(" (a port is digits), so the first such
+  // colon opens a tag policy, unless the entry is a URL ("://"), which parseReference explains.
   const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry)
-  if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
-    const name = parseRepositoryName(entry.slice(0, filterAt))
+  const policyAt = isUrl ? -1 : policyColon(entry)
+  if (policyAt > 0) {
+    const name = parseRepositoryName(entry.slice(0, policyAt))
     if (!name.ok) return invalid(name.reason)
-    const pattern = entry.slice(filterAt + 2, -1)
-    const problem = checkPattern(pattern)
-    if (problem) return invalid(`tag filter /${pattern}/ ${problem}`)
-    return [{ kind: 'tag-filter', request: entry, origin, ref: name.ref, pattern }]
+    const parsed = parseTagPolicy(entry.slice(policyAt + 1))
+    if (!parsed.ok) {
+      // A regex's own problem reads as it always has: "tag filter /…/ uses a backreference".
+      return invalid(
+        `${parsed.reason.startsWith('/') ? 'tag filter' : 'tag policy'} ${parsed.reason}`
+      )
+    }
+    return [
+      { kind: 'tag-filter', request: entry, origin, ref: name.ref, policy: parsed.policy.text }
+    ]
   }
 
   if (entry.includes(',')) return parseTagList(entry, origin)
@@ -78,6 +88,14 @@ export function parseEntry(entry: string, origin: EntryOrigin): ImageRequest[] {
   const request: ImageRequest = { kind: 'image', request: entry, origin, ref: parsed.ref }
   if (parsed.note) request.note = parsed.note
   return [request]
+}
+
+/** Where the colon opening a tag policy is, or -1. */
+function policyColon(entry: string): number {
+  for (let at = entry.indexOf(':'); at > 0; at = entry.indexOf(':', at + 1)) {
+    if (looksLikePolicy(entry.slice(at + 1))) return at
+  }
+  return -1
 }
 
 function parseTagList(entry: string, origin: EntryOrigin): ImageRequest[] {
@@ -114,7 +132,7 @@ export function requestKey(request: ImageRequest): string {
     case 'image':
       return formatReference(request.ref)
     case 'tag-filter':
-      return `${repositoryName(request.ref)}:/${request.pattern}/`
+      return `${repositoryName(request.ref)}:${request.policy}`
     case 'invalid':
       return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`
   }

@@ -48,8 +48,25 @@ export interface MirrorResult {
   reason?: string
   /** A remark that does not change the outcome (a correction, a merged duplicate). */
   note?: string
-  /** For `repo:/regex/` entries: the filter, expanded against the registry's tags when copying. */
+  /**
+   * For tag policies (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`): the policy, expanded
+   * against the registry's tags when copying.
+   */
   tagFilter?: string
+  /**
+   * What a tag policy chose from the registry's tags, on the first image it selected (or on
+   * its rejection when it selected none): for the summary's "Tag policies" lines.
+   */
+  selection?: {
+    policy: string
+    /** Tags the registry listed. */
+    seen: number
+    /** How many it selected, and the first few. */
+    selected: number
+    first: string[]
+    /** Per reason, how many were left out and the first few. */
+    leftOut: { reason: string; count: number; first: string[] }[]
+  }
   /** The source's digest when it differs from the target's (a platform subset). */
   sourceDigest?: string
   /** Platforms the target holds, when read after a copy. */

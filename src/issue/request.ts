@@ -309,19 +309,20 @@ function foundProblem(
 }
 
 /**
- * A stranger's regex would run against every tag a registry lists (catastrophic
- * backtracking is theirs to choose): issues name tags instead.
+ * An issue names tags, never a rule for choosing them: a stranger's policy could expand into
+ * every tag a registry lists (and a regex is theirs to make backtrack).
  */
 function refuseTagFilter(request: ImageRequest): ImageRequest {
-  return request.kind === 'tag-filter'
-    ? {
-        kind: 'invalid',
-        request: request.request,
-        origin: request.origin,
-        reason:
-          'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
-      }
-    : request
+  if (request.kind !== 'tag-filter') return request
+  const regexOnly = request.policy.startsWith('/') && !/\/\s/.test(request.policy)
+  return {
+    kind: 'invalid',
+    request: request.request,
+    origin: request.origin,
+    reason: regexOnly
+      ? 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
+      : `tag policies (${request.policy}) are not accepted from issues, so that one issue asks for a known number of images; name the tags, e.g. repo:1.27,1.26`
+  }
 }
 
 /**

@@ -74,7 +74,7 @@ export function buildPlan(requests: ImageRequest[], options: PlanOptions): Mirro
       if (request.note) notes.push(request.note)
     } else {
       result.source = repositoryName(request.ref)
-      result.tagFilter = `/${request.pattern}/`
+      result.tagFilter = request.policy
     }
 
     if (options.allowlist && !options.allowlist.match(request.ref)) {
