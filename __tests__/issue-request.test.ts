@@ -142,6 +142,18 @@ describe('parseIssue', () => {
     expect(only).toMatch(/^invalid: tag filters \(\/regex\/\) are not accepted from issues/)
   })
 
+  it('refuses tag policies from issues: an issue never expands into many tags', () => {
+    for (const policy of ['nginx:semver(>=1.26)', 'nginx:newest(50)', 'nginx:/^1/ newest(3)']) {
+      const [only] = read(parseIssue({ title: 'mirror please', body: policy }, limits))
+      expect({ policy, only }).toEqual({
+        policy,
+        only: expect.stringMatching(
+          /^invalid: tag policies \(.*\) are not accepted from issues, so that one issue asks for a known number of images; name the tags/
+        )
+      })
+    }
+  })
+
   it('rejects, rather than drops, malformed references', () => {
     const r = parseIssue({ title: 'x', body: 'Nginx:latest\n$(id)' }, limits)
     expect(read(r)).toEqual([

@@ -161,7 +161,12 @@ export function candidate(line: string): Candidate | undefined {
       note: `read the command "${text}" as the image ${image}${platforms.length ? ` for ${platforms.join(', ')}` : ''}`
     }
   }
-  return /\s/.test(text) ? undefined : { text, platforms: [] }
+  if (!/\s/.test(text)) return { text, platforms: [] }
+  // A tag policy with spaces (`nginx:semver(>=1.26 <2)`) is read, to be refused with a reason,
+  // rather than passed over as prose.
+  return /^[^\s:]+(:\d+\/[^\s:]+)?:(\/|semver\(|newest\(|exclude\()/.test(text)
+    ? { text, platforms: [] }
+    : undefined
 }
 
 /** How many images a candidate names: one, or one per tag of a `repo:a,b,c` list. */
