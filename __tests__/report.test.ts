@@ -115,6 +115,42 @@ describe('report', () => {
     expect(html).not.toContain('Nothing failed')
   })
 
+  test('each tag policy says what it selected and, by reason, what it left out (first few, counted)', () => {
+    const selection = {
+      policy: 'semver(>=1.26) newest(2)',
+      seen: 1258,
+      selected: 2,
+      first: ['1.31.2', '1.31.3'],
+      leftOut: [
+        {
+          reason: 'not a version',
+          count: 400,
+          first: ['1.27', 'mainline', 'stable', 'latest', '1']
+        },
+        { reason: 'older than the newest 2', count: 30, first: ['1.31.1'] }
+      ]
+    }
+    const chosen: MirrorResult = {
+      ...planned,
+      source: 'docker.io/library/nginx:1.31.2',
+      status: 'copied',
+      selection
+    }
+    buildSummary(
+      [chosen, { ...chosen, source: 'docker.io/library/nginx:1.31.3', selection: undefined }],
+      {
+        dryRun: false
+      }
+    )
+    const html = core.summary.stringify()
+    expect(html).toContain('<h3>Tag policies</h3>')
+    const line = /<li>(.*semver.*)<\/li>/.exec(html)?.[1] ?? ''
+    expect(line.replace(/<wbr>/g, '')).toBe(
+      '<code>docker.io/library/nginx</code> <code>semver(&gt;=1.26) newest(2)</code>: 2 of 1258 tag(s) selected: <code>1.31.2</code>, <code>1.31.3</code>; left out 400 not a version (<code>1.27</code>, <code>mainline</code>, <code>stable</code>, <code>latest</code>, <code>1</code>, …); 30 older than the newest 2 (<code>1.31.1</code>, …)'
+    )
+    expect(html.match(/<h3>Tag policies<\/h3>/g)).toHaveLength(1)
+  })
+
   test('no results (a request refused as a whole): no empty table', () => {
     buildSummary([], { dryRun: false, problem: 'too many images' })
     const html = core.summary.stringify()

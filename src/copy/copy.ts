@@ -143,7 +143,9 @@ export async function expandTagFilters(
       seen: chosen.seen,
       selected: chosen.selected.length,
       first: chosen.selected.slice(0, 5),
-      leftOut: chosen.leftOut
+      leftOut: chosen.leftOut.map(l =>
+        l.reason === 'older than the newest' ? { ...l, reason: `${l.reason} ${policy.newest}` } : l
+      )
     }
     debug(
       () =>

@@ -214,6 +214,41 @@ function signerOptions(verified: Record<string, unknown> | undefined): string | 
   return `--key ${/^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub'}`
 }
 
+/** Tag policies' lines shown; each is short, so the summary stays bounded. */
+const MAX_POLICY_LINES = 50
+
+/**
+ * One line per tag policy: what it selected of the tags listed and, by reason, what it left
+ * out, the first few named (`semver(>=1.26) newest(3)`: 3 of 1258 tags: 1.31.1, …).
+ */
+function selectionLines(results: readonly MirrorResult[]): string[] {
+  const lines: string[] = []
+  for (const r of results) {
+    const s = r.selection
+    if (!s || typeof s !== 'object' || lines.length >= MAX_POLICY_LINES) continue
+    const names = (tags: unknown) =>
+      Array.isArray(tags)
+        ? tags
+            .slice(0, 5)
+            .map(t => code(str(t)))
+            .join(', ')
+        : ''
+    const count = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n : 0)
+    const repository = str(r.source).replace(/:[^:/]*$/, '')
+    const chosen = count(s.selected)
+    const picked =
+      chosen > 0 ? `: ${names(s.first)}${chosen > count(s.first?.length) ? ', …' : ''}` : ''
+    const left = (Array.isArray(s.leftOut) ? s.leftOut : []).slice(0, 8).map(l => {
+      const more = count(l?.count) > count(l?.first?.length) ? ', …' : ''
+      return `${count(l?.count)} ${prose(str(l?.reason))} (${names(l?.first)}${more})`
+    })
+    lines.push(
+      `${code(repository)} ${code(str(s.policy))}: ${chosen} of ${count(s.seen)} tag(s) selected${picked}${left.length ? `; left out ${left.join('; ')}` : ''}`
+    )
+  }
+  return lines
+}
+
 /** The table's columns; a column empty for every row of the run is left out. */
 const COLUMNS: { header: string; cell: (r: MirrorResult) => string }[] = [
   { header: 'Status', cell: r => statusLabel(r.status) },
@@ -297,6 +332,8 @@ export function buildSummary(results: readonly MirrorResult[], context: SummaryC
       `<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`
     )
   }
+  const policies = selectionLines(results)
+  if (policies.length > 0) summary.addHeading('Tag policies', 3).addRaw(list(policies))
   if (notes.length > 0) summary.addHeading('Notes', 3).addRaw(list(notes))
 
   const mirrored = mirroredReferences(results)
