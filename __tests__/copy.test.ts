@@ -506,6 +506,23 @@ describe('expandTagFilters with tag policies', () => {
     expect(out[1]?.selection).toBeUndefined()
     expect(out[1]?.note).toBe('matched semver(>=1.26) newest(2) exclude(1.26.1)')
   })
+  it('a tag two entries select is copied once, the other entry named in its note', async () => {
+    const out = await expandTagFilters(
+      [
+        planned('src.io/a/x:1.27.0', 'dst.io/a/x:1.27.0'),
+        policy('newest(2)'),
+        policy('semver(>=1.26.1)')
+      ],
+      fakeClient(new Map(), tags)
+    )
+    expect(out.map(r => r.source)).toEqual(['src.io/a/x:1.27.0', 'src.io/a/x:1.26.1'])
+    expect(out[0]?.note).toBe('also matched newest(2); also matched semver(>=1.26.1)')
+    expect(out[1]?.note).toBe('matched newest(2); also matched semver(>=1.26.1)')
+    // Each policy still says what it chose, on an image it chose.
+    expect(out[1]?.selection?.policy).toBe('newest(2)')
+    expect(out[0]?.selection?.policy).toBe('semver(>=1.26.1)')
+  })
+
   it('a policy that selects nothing is rejected with what it left out', async () => {
     const [r] = await expandTagFilters([policy('semver(>=2)')], fakeClient(new Map(), tags))
     expect(r?.status).toBe('rejected')

@@ -110,6 +110,11 @@ export async function expandTagFilters(
   client: RegistryClient
 ): Promise<MirrorResult[]> {
   const expanded: MirrorResult[] = []
+  // A tag two entries select (two policies, or a policy and the tag itself) is copied once.
+  const planned = new Map<string, MirrorResult>()
+  for (const result of results) {
+    if (!result.tagFilter && result.status === 'planned') planned.set(result.source, result)
+  }
   for (const result of results) {
     if (!result.tagFilter || result.status !== 'planned') {
       expanded.push(result)
@@ -161,17 +166,35 @@ export async function expandTagFilters(
       })
       continue
     }
-    chosen.selected.forEach((tag, i) => {
+    let first = true
+    for (const tag of chosen.selected) {
+      const source = `${repositoryName({ registry, repository })}:${tag}`
+      const already = planned.get(source)
+      if (already) {
+        already.note = [already.note, `also matched ${result.tagFilter}`].filter(Boolean).join('; ')
+        continue
+      }
       const { tagFilter: _filter, ...rest } = result
       void _filter
-      expanded.push({
+      const image: MirrorResult = {
         ...rest,
-        source: `${repositoryName({ registry, repository })}:${tag}`,
+        source,
         target: `${result.target}:${tag}`,
         note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; '),
-        ...(i === 0 ? { selection } : {})
-      })
-    })
+        ...(first ? { selection } : {})
+      }
+      first = false
+      planned.set(source, image)
+      expanded.push(image)
+    }
+    // Every tag it chose was asked for already: the selection is said on the first of them.
+    if (first) {
+      const name = repositoryName({ registry, repository })
+      const free = chosen.selected
+        .map(tag => planned.get(`${name}:${tag}`))
+        .find(r => r && !r.selection)
+      if (free) free.selection = selection
+    }
   }
   return expanded
 }
