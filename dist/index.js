@@ -67959,6 +67959,18 @@ module.exports = /*#__PURE__*/JSON.parse('{"name":"tuf-js","version":"4.1.0","de
 /******/ /* webpack/runtime/asset-relocator-loader */
 /******/ if (typeof __nccwpck_require__ !== 'undefined') __nccwpck_require__.ab = decodeURIComponent(new URL('.', import.meta.url).pathname).slice(import.meta.url.match(/^file:\/\/\/\w:/) ? 1 : 0, -1) + "/";
 /******/ 
+/******/ /* webpack/runtime/compat get default export */
+/******/ (() => {
+/******/ 	// getDefaultExport function for compatibility with non-harmony modules
+/******/ 	__nccwpck_require__.n = (module) => {
+/******/ 		var getter = module && module.__esModule ?
+/******/ 			() => (module['default']) :
+/******/ 			() => (module);
+/******/ 		__nccwpck_require__.d(getter, { a: getter });
+/******/ 		return getter;
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/create fake namespace object */
 /******/ (() => {
 /******/ 	var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
@@ -82899,6 +82911,9 @@ async function simpleSigningsOf(source, digest, context) {
     return out;
 }
 
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(node_modules_semver);
 ;// CONCATENATED MODULE: ./src/image/tag-filter.ts
 /**
  * Tag filters (`repo:/regex/`) run on RE2 (re2js), not on JavaScript's
@@ -82972,7 +82987,7 @@ function unsupported(pattern) {
     return undefined;
 }
 /** Compile a tag filter's pattern (the text between the slashes). */
-function compileTagFilter(pattern) {
+function tag_filter_compileTagFilter(pattern) {
     if (pattern.length > MAX_PATTERN_LENGTH) {
         return {
             ok: false,
@@ -83010,6 +83025,318 @@ function compileTagFilter(pattern) {
         };
     }
     return { ok: true, test: tag => tag.length <= MAX_TAG_LENGTH && re.test(tag) };
+}
+
+;// CONCATENATED MODULE: ./src/image/tag-policy.ts
+/**
+ * Tag policies (issue 20): what follows `repository:` when an entry selects tags by rule
+ * rather than by name. Clauses, separated by spaces, all of which a tag must pass:
+ *
+ *     /regex/             tags the regular expression matches (tag-filter.ts: RE2)
+ *     semver(RANGE)       versions in the range (the `semver` package's range syntax)
+ *     newest(N)           the N newest versions left, with every tag of each
+ *     exclude(/regex/)    not these; exclude(a, b) not these tags (any number of excludes)
+ *     prereleases         let pre-releases (1.27.0-rc.1, v2.0.0-beta.2) into semver and newest
+ *
+ * The clauses apply in that order: regex, range, exclusions, then newest, so `newest(3)
+ * exclude(1.31.3)` still gives three.
+ *
+ * A **version** is a tag the `semver` package reads (loosely: `v1.2.3` and `1.2.3` alike).
+ * Two-part tags (`1.27`) and words (`latest`, `mainline`) are not versions: they move, and
+ * `semver()` and `newest()` leave them out. What follows `-` is read as Docker tags use it:
+ * a **pre-release** when it starts like one (`rc1`, `-rc.2`, `beta`, `alpha.1`, `pre`, `dev`,
+ * `preview`, `snapshot`, `nightly`, `canary`, `next`, `ea`, `m3`), else a **variant** of the
+ * release (`1.27.3-alpine`, `v3.1.2-windowsservercore`), ranked and ranged as the release
+ * itself. Variants are selected only when a regex names them (`/-alpine$/ semver(>=1.26)`):
+ * without one, `semver(>=1.26)` means the plain releases.
+ *
+ * Everything is linear in the tag list but one sort for `newest`; what is left out is
+ * counted by reason, with the first few named, for the summary.
+ */
+
+
+/** The most versions `newest(N)` may keep, and the most tags one exclude may list. */
+const MAX_NEWEST = 1000;
+const MAX_EXCLUDED_TAGS = 100;
+const MAX_RANGE_LENGTH = 256;
+/** Left-out tags named per reason; the rest are counted. */
+const NAMED = 5;
+/** One comparator of a range: an operator, then a (partial, `x`/`*`-wild) version. */
+const COMPARATOR = /^(<=|>=|<|>|=|~>?|\^)?v?(\d+|[xX*])(\.(\d+|[xX*])){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+const PRE_RELEASE = /^(alpha|beta|rc|pre|preview|dev|snapshot|nightly|canary|next|ea|m\d|milestone)/i;
+/** Whether an entry's text after `repository:` is a policy (a regex or a clause keyword). */
+function looksLikePolicy(text) {
+    return /^(\/|semver\(|newest\(|exclude\(|prereleases(\s|$))/.test(text);
+}
+/** Read a policy; the reason reads after "tag policy ": e.g. "newest(0): N must be 1 to 1000". */
+function parseTagPolicy(text) {
+    const fail = (reason) => ({ ok: false, reason });
+    const policy = { text: '', exclude: [], prereleases: false };
+    const clauses = [];
+    let rest = text.trim();
+    while (rest.length > 0) {
+        const clause = nextClause(rest);
+        if (!clause.ok)
+            return fail(clause.reason);
+        rest = rest.slice(clause.length).trimStart();
+        const { word, body } = clause;
+        if (word === 'regex') {
+            if (policy.regex)
+                return fail(`has two regexes (/${policy.regex.pattern}/ and /${body}/): write one`);
+            const filter = tag_filter_compileTagFilter(body);
+            if (!filter.ok)
+                return fail(`/${body}/ ${filter.reason}`);
+            policy.regex = { pattern: body, filter };
+            clauses.push(`/${body}/`);
+        }
+        else if (word === 'semver') {
+            if (policy.range)
+                return fail(`has two ranges: write one, e.g. semver(>=1.26 <2)`);
+            const range = readRange(body);
+            if (!range.ok)
+                return fail(range.reason);
+            policy.range = { text: body.trim().replace(/\s+/g, ' '), range: range.range };
+            clauses.push(`semver(${policy.range.text})`);
+        }
+        else if (word === 'newest') {
+            if (policy.newest !== undefined)
+                return fail('has two newest(N): write one');
+            if (!/^\s*\d{1,4}\s*$/.test(body) || Number(body) < 1 || Number(body) > MAX_NEWEST) {
+                return fail(`newest(${body}): N must be a whole number from 1 to ${MAX_NEWEST}`);
+            }
+            policy.newest = Number(body);
+            clauses.push(`newest(${policy.newest})`);
+        }
+        else if (word === 'exclude') {
+            const exclude = readExclude(body);
+            if (!exclude.ok)
+                return fail(exclude.reason);
+            policy.exclude.push(exclude.matcher);
+            clauses.push(`exclude(${exclude.matcher.text})`);
+        }
+        else {
+            if (policy.prereleases)
+                return fail('says prereleases twice');
+            policy.prereleases = true;
+            clauses.push('prereleases');
+        }
+    }
+    if (!policy.regex && !policy.range && policy.newest === undefined) {
+        return fail('selects nothing: give /regex/, semver(RANGE) or newest(N); exclude() and prereleases narrow or widen one of them');
+    }
+    if (policy.prereleases && !policy.range && policy.newest === undefined) {
+        return fail('prereleases applies to semver(…) and newest(…): add one, or leave it out');
+    }
+    policy.text = clauses.join(' ');
+    return { ok: true, policy };
+}
+/** The clause `text` starts with. A clause ends at white space or the end. */
+function nextClause(text) {
+    if (text.startsWith('/')) {
+        // The regex ends at a `/` followed by the end or by white space: it may hold `/` itself.
+        const end = regexEnd(text, 1);
+        if (end < 0)
+            return { ok: false, reason: `${quote(text)}: a regex ends with / (as /^1\\./)` };
+        const body = text.slice(1, end);
+        if (body.length === 0)
+            return { ok: false, reason: '//: an empty regex; write /.*/ for every tag' };
+        return { ok: true, word: 'regex', body, text: text.slice(0, end + 1), length: end + 1 };
+    }
+    if (/^prereleases(\s|$)/.test(text)) {
+        return { ok: true, word: 'prereleases', body: '', text: 'prereleases', length: 11 };
+    }
+    const open = /^(semver|newest|exclude)\(/.exec(text);
+    if (!open) {
+        const word = text.split(/\s/, 1)[0] ?? text;
+        return {
+            ok: false,
+            reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…) or prereleases`
+        };
+    }
+    const word = open[1];
+    const start = open[0].length;
+    // exclude(/regex/): the regex may hold `)`; it ends at `/)`.
+    const close = word === 'exclude' && text[start] === '/'
+        ? text.indexOf('/)', start + 1) + 1
+        : text.indexOf(')', start);
+    if (close <= 0)
+        return { ok: false, reason: `${quote(text)}: ${word}( is not closed with )` };
+    const after = text[close + 1];
+    if (after !== undefined && !/\s/.test(after)) {
+        return { ok: false, reason: `${quote(text.slice(0, close + 2))}: put a space between clauses` };
+    }
+    const body = text.slice(start, close);
+    return { ok: true, word, body, text: `${word}(${body.trim()})`, length: close + 1 };
+}
+/** The index of the `/` closing a regex opened at `from - 1`, or -1. */
+function regexEnd(text, from) {
+    for (let i = text.indexOf('/', from); i >= 0; i = text.indexOf('/', i + 1)) {
+        if (i === text.length - 1 || /\s/.test(text[i + 1]))
+            return i;
+    }
+    return -1;
+}
+const quote = (s) => `"${s.length > 40 ? `${s.slice(0, 40)}…` : s}"`;
+function readRange(body) {
+    const text = body.trim();
+    if (text.length === 0)
+        return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' };
+    if (text.length > MAX_RANGE_LENGTH) {
+        return {
+            ok: false,
+            reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
+        };
+    }
+    // The semver package drops words it cannot read (`>=1 banana` is `>=1.0.0`): every part of
+    // the range is checked here first, so nothing the user wrote is silently ignored.
+    const parts = text.replace(/(<=|>=|<|>|=|~|\^)\s+/g, '$1').split(/\s+/);
+    const bad = parts.find(part => part !== '-' && part !== '||' && !COMPARATOR.test(part));
+    if (bad !== undefined) {
+        return {
+            ok: false,
+            reason: `semver(${text}) is not a range: "${bad.slice(0, 40)}" is not a version or comparator (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
+        };
+    }
+    try {
+        // loose: `v1.2` and `=1.2` read as people write them.
+        return { ok: true, range: new (semver_default()).Range(text, { loose: true }) };
+    }
+    catch {
+        return {
+            ok: false,
+            reason: `semver(${text}) is not a range the semver package reads (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
+        };
+    }
+}
+function readExclude(body) {
+    const text = body.trim();
+    if (text.startsWith('/')) {
+        if (!text.endsWith('/') || text.length < 3) {
+            return { ok: false, reason: `exclude(${text}): a regex is written /…/` };
+        }
+        const pattern = text.slice(1, -1);
+        if (pattern.length > MAX_PATTERN_LENGTH) {
+            return { ok: false, reason: `exclude(${text}): longer than ${MAX_PATTERN_LENGTH} characters` };
+        }
+        const filter = tag_filter_compileTagFilter(pattern);
+        if (!filter.ok)
+            return { ok: false, reason: `exclude(/${pattern}/) ${filter.reason}` };
+        return { ok: true, matcher: { text: `/${pattern}/`, test: tag => filter.test(tag) } };
+    }
+    const tags = text.split(',').map(t => t.trim());
+    if (tags.some(t => !/^[\w][\w.-]{0,127}$/.test(t))) {
+        return {
+            ok: false,
+            reason: `exclude(${text}): list tags separated by commas (exclude(1.27.0, latest)), or give one /regex/`
+        };
+    }
+    if (tags.length > MAX_EXCLUDED_TAGS) {
+        return {
+            ok: false,
+            reason: `exclude(…) lists more than ${MAX_EXCLUDED_TAGS} tags: use a /regex/`
+        };
+    }
+    const set = new Set(tags);
+    return { ok: true, matcher: { text: tags.join(', '), test: tag => set.has(tag) } };
+}
+/** A tag as a version: its semver reading, and whether the part after `-` is a variant. */
+function readVersion(tag) {
+    const version = semver_default().parse(tag, { loose: true });
+    if (!version)
+        return undefined;
+    const first = version.prerelease[0];
+    if (first === undefined)
+        return { version, variant: false, preRelease: false };
+    if (PRE_RELEASE.test(String(first)))
+        return { version, variant: false, preRelease: true };
+    // A variant ranks and ranges as its release.
+    const release = new (semver_default()).SemVer(`${version.major}.${version.minor}.${version.patch}`);
+    return { version: release, variant: true, preRelease: false };
+}
+/** Apply a policy to a registry's tag list. */
+function selectTags(policy, tags) {
+    const leftOut = new Map();
+    const leave = (reason, tag) => {
+        const entry = leftOut.get(reason) ?? { count: 0, first: [] };
+        entry.count++;
+        if (entry.first.length < NAMED)
+            entry.first.push(tag);
+        leftOut.set(reason, entry);
+    };
+    const versioned = policy.range !== undefined || policy.newest !== undefined;
+    const kept = [];
+    for (const tag of tags) {
+        if (policy.regex && !policy.regex.filter.test(tag)) {
+            leave('not matching the regex', tag);
+            continue;
+        }
+        let version;
+        if (versioned) {
+            const read = readVersion(tag);
+            if (!read) {
+                leave('not a version', tag);
+                continue;
+            }
+            if (read.variant && !policy.regex) {
+                leave('a variant', tag);
+                continue;
+            }
+            if (read.preRelease && !policy.prereleases && !rangeNamesPreRelease(policy, read.version)) {
+                leave('a pre-release', tag);
+                continue;
+            }
+            const options = { includePrerelease: policy.prereleases, loose: true };
+            if (policy.range && !semver_default().satisfies(read.version, policy.range.range, options)) {
+                leave('outside the range', tag);
+                continue;
+            }
+            version = read.version;
+        }
+        if (policy.exclude.some(e => e.test(tag))) {
+            leave('excluded', tag);
+            continue;
+        }
+        kept.push(version ? { tag, version } : { tag });
+    }
+    let selected = kept;
+    if (policy.newest !== undefined) {
+        // The N newest versions, each with every tag that reads as it (v1.2.3 and 1.2.3; variants).
+        const versions = [...new Set(kept.map(k => k.version.format()))]
+            .map(v => new (semver_default()).SemVer(v))
+            .sort((a, b) => semver_default().rcompare(a, b));
+        const newest = new Set(versions.slice(0, policy.newest).map(v => v.format()));
+        selected = [];
+        const older = [];
+        for (const k of kept)
+            (newest.has(k.version.format()) ? selected : older).push(k);
+        for (const { tag } of older.sort(byVersionDesc))
+            leave('older than the newest', tag);
+    }
+    return {
+        selected: selected.map(k => k.tag).sort(),
+        seen: tags.length,
+        leftOut: [...leftOut].map(([reason, { count, first }]) => ({ reason, count, first }))
+    };
+}
+function byVersionDesc(a, b) {
+    return semver_default().rcompare(a.version, b.version) || a.tag.localeCompare(b.tag);
+}
+/**
+ * semver's own rule: a range naming a pre-release of a release (`>=1.27.0-rc.1`) lets that
+ * release's pre-releases in.
+ */
+function rangeNamesPreRelease(policy, version) {
+    return !!policy.range && semver_default().satisfies(version, policy.range.range, { loose: true });
+}
+/** What a selection left out, in words: `120 not matching the regex (a, b, …)`. */
+function leftOutWords(selection, policy) {
+    return selection.leftOut
+        .map(({ reason, count, first }) => {
+        const more = count > first.length ? ', …' : '';
+        const label = reason === 'older than the newest' ? `${reason} ${policy.newest}` : reason;
+        return `${count} ${label} (${first.join(', ')}${more})`;
+    })
+        .join('; ');
 }
 
 ;// CONCATENATED MODULE: ./src/copy/copy.ts
@@ -83050,30 +83377,39 @@ function parse(reference) {
     return parsed.ref;
 }
 /**
- * Replace each `repo:/regex/` result by one result per matching source tag.
- * The regex is anchored as the user wrote it (README, Image entries): `/^1\./` is not `/1\./`.
+ * Replace each tag policy's result (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`) by one
+ * result per tag it selects from the source's tag list (tag-policy.ts). A regex is anchored as
+ * the user wrote it (README, Image entries): `/^1\./` is not `/1\./`.
  */
 async function expandTagFilters(results, client) {
     const expanded = [];
+    // A tag two entries select (two policies, or a policy and the tag itself) is copied once.
+    const planned = new Map();
+    const listed = new Map();
+    for (const result of results) {
+        if (!result.tagFilter && result.status === 'planned')
+            planned.set(result.source, result);
+    }
     for (const result of results) {
         if (!result.tagFilter || result.status !== 'planned') {
             expanded.push(result);
             continue;
         }
         const { registry, repository } = parse(result.source);
-        // Upstream owners choose the tags: the filter runs in linear time whatever they are.
-        const pattern = compileTagFilter(result.tagFilter.slice(1, -1));
-        if (!pattern.ok) {
-            expanded.push({
-                ...result,
-                status: 'rejected',
-                reason: `tag filter ${result.tagFilter} ${pattern.reason}`
-            });
+        // Upstream owners choose the tags: the policy runs in linear time whatever they are.
+        const parsed = parseTagPolicy(result.tagFilter);
+        if (!parsed.ok) {
+            expanded.push({ ...result, status: 'rejected', reason: `tag policy ${parsed.reason}` });
             continue;
         }
+        const { policy } = parsed;
         let tags;
         try {
-            tags = await client.listTags(registry, repository);
+            // Listed once a run per repository, however many policies read it.
+            const name = repositoryName({ registry, repository });
+            const listing = listed.get(name) ?? client.listTags(registry, repository);
+            listed.set(name, listing);
+            tags = await listing;
         }
         catch (error) {
             expanded.push({
@@ -83086,24 +83422,54 @@ async function expandTagFilters(results, client) {
             });
             continue;
         }
-        const matching = tags.filter(t => pattern.test(t)).sort();
-        if (matching.length === 0) {
+        const chosen = selectTags(policy, tags);
+        const selection = {
+            policy: policy.text,
+            seen: chosen.seen,
+            selected: chosen.selected.length,
+            first: chosen.selected.slice(0, 5),
+            leftOut: chosen.leftOut.map(l => l.reason === 'older than the newest' ? { ...l, reason: `${l.reason} ${policy.newest}` } : l)
+        };
+        log_debug(() => `${result.source} ${policy.text}: ${chosen.selected.length} of ${tags.length} tag(s) selected; left out: ${leftOutWords(chosen, policy) || 'none'}`);
+        if (chosen.selected.length === 0) {
+            const why = leftOutWords(chosen, policy);
             expanded.push({
                 ...result,
                 status: 'rejected',
-                reason: `no tag of ${result.source} matches ${result.tagFilter} (${tags.length} tag(s) listed)`
+                reason: `no tag of ${result.source} matches ${result.tagFilter} (${tags.length} tag(s) listed${why ? `: ${why}` : ''})`,
+                selection
             });
             continue;
         }
-        for (const tag of matching) {
+        let first = true;
+        for (const tag of chosen.selected) {
+            const source = `${repositoryName({ registry, repository })}:${tag}`;
+            const already = planned.get(source);
+            if (already) {
+                already.note = [already.note, `also matched ${result.tagFilter}`].filter(Boolean).join('; ');
+                continue;
+            }
             const { tagFilter: _filter, ...rest } = result;
             void _filter;
-            expanded.push({
+            const image = {
                 ...rest,
-                source: `${repositoryName({ registry, repository })}:${tag}`,
+                source,
                 target: `${result.target}:${tag}`,
-                note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; ')
-            });
+                note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; '),
+                ...(first ? { selection } : {})
+            };
+            first = false;
+            planned.set(source, image);
+            expanded.push(image);
+        }
+        // Every tag it chose was asked for already: the selection is said on the first of them.
+        if (first) {
+            const name = repositoryName({ registry, repository });
+            const free = chosen.selected
+                .map(tag => planned.get(`${name}:${tag}`))
+                .find(r => r && !r.selection);
+            if (free)
+                free.selection = selection;
         }
     }
     return expanded;
@@ -83864,8 +84230,6 @@ function safeLog(text) {
     return text.replace(INVISIBLE, codePoint).replace(/::/g, ':\\u003a').replace(/##\[/g, '#\\u0023[');
 }
 
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(2088);
 ;// CONCATENATED MODULE: ./node_modules/@actions/tool-cache/lib/manifest.js
 var manifest_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -91736,6 +92100,36 @@ function signerOptions(verified) {
     const key = summary_str(verified?.key);
     return `--key ${/^[\w.][\w./-]{0,199}$/.test(key) ? key : 'publisher.pub'}`;
 }
+/** Tag policies' lines shown; each is short, so the summary stays bounded. */
+const MAX_POLICY_LINES = 50;
+/**
+ * One line per tag policy: what it selected of the tags listed and, by reason, what it left
+ * out, the first few named (`semver(>=1.26) newest(3)`: 3 of 1258 tags: 1.31.1, …).
+ */
+function selectionLines(results) {
+    const lines = [];
+    for (const r of results) {
+        const s = r.selection;
+        if (!s || typeof s !== 'object' || lines.length >= MAX_POLICY_LINES)
+            continue;
+        const names = (tags) => Array.isArray(tags)
+            ? tags
+                .slice(0, 5)
+                .map(t => code(summary_str(t)))
+                .join(', ')
+            : '';
+        const count = (n) => (typeof n === 'number' && Number.isFinite(n) ? n : 0);
+        const repository = summary_str(r.source).replace(/:[^:/]*$/, '');
+        const chosen = count(s.selected);
+        const picked = chosen > 0 ? `: ${names(s.first)}${chosen > count(s.first?.length) ? ', …' : ''}` : '';
+        const left = (Array.isArray(s.leftOut) ? s.leftOut : []).slice(0, 8).map(l => {
+            const more = count(l?.count) > count(l?.first?.length) ? ', …' : '';
+            return `${count(l?.count)} ${prose(summary_str(l?.reason))} (${names(l?.first)}${more})`;
+        });
+        lines.push(`${code(repository)} ${code(summary_str(s.policy))}: ${chosen} of ${count(s.seen)} tag(s) selected${picked}${left.length ? `; left out ${left.join('; ')}` : ''}`);
+    }
+    return lines;
+}
 /** The table's columns; a column empty for every row of the run is left out. */
 const COLUMNS = [
     { header: 'Status', cell: r => statusLabel(r.status) },
@@ -91807,6 +92201,9 @@ function buildSummary(results, context) {
     if (rows.length > shown.length) {
         summary.addRaw(`<p>${rows.length - shown.length} more row(s) not shown; the <code>results</code> output lists every image.</p>`);
     }
+    const policies = selectionLines(results);
+    if (policies.length > 0)
+        summary.addHeading('Tag policies', 3).addRaw(summary_list(policies));
     if (notes.length > 0)
         summary.addHeading('Notes', 3).addRaw(summary_list(notes));
     const mirrored = mirroredReferences(results);
@@ -92217,9 +92614,11 @@ class IssueAnswerer {
 /**
  * Image entries (`images`, `images-file`): one a line, `#` comments, blank
  * lines ignored. An entry names one image, several tags of one repository
- * (`repo:a,b,c`) or a tag filter (`repo:/regex/`). Every line becomes
- * requests; a bad line becomes a rejected request, never an exception.
+ * (`repo:a,b,c`) or a tag policy (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`:
+ * tag-policy.ts). Every line becomes requests; a bad line becomes a rejected
+ * request, never an exception.
  */
+
 
 
 
@@ -92247,19 +92646,22 @@ function parseEntry(entry, origin) {
             ? { kind: 'invalid', request: entry, origin, reason }
             : { kind: 'invalid', request: entry, origin, reason, suggestion }
     ];
-    // A name never contains ":/" (a port is digits), so the first one opens a
-    // filter, unless it is a URL's "://", which parseReference explains.
-    const filterAt = entry.indexOf(':/');
+    // A name never holds ":/", ":semver(", ":newest(" (a port is digits), so the first such
+    // colon opens a tag policy, unless the entry is a URL ("://"), which parseReference explains.
     const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
-    if (filterAt > 0 && !isUrl && entry.endsWith('/') && entry.length > filterAt + 2) {
-        const name = parseRepositoryName(entry.slice(0, filterAt));
+    const policyAt = isUrl ? -1 : policyColon(entry);
+    if (policyAt > 0) {
+        const name = parseRepositoryName(entry.slice(0, policyAt));
         if (!name.ok)
             return invalid(name.reason);
-        const pattern = entry.slice(filterAt + 2, -1);
-        const problem = checkPattern(pattern);
-        if (problem)
-            return invalid(`tag filter /${pattern}/ ${problem}`);
-        return [{ kind: 'tag-filter', request: entry, origin, ref: name.ref, pattern }];
+        const parsed = parseTagPolicy(entry.slice(policyAt + 1));
+        if (!parsed.ok) {
+            // A regex's own problem reads as it always has: "tag filter /…/ uses a backreference".
+            return invalid(`${parsed.reason.startsWith('/') ? 'tag filter' : 'tag policy'} ${parsed.reason}`);
+        }
+        return [
+            { kind: 'tag-filter', request: entry, origin, ref: name.ref, policy: parsed.policy.text }
+        ];
     }
     if (entry.includes(','))
         return parseTagList(entry, origin);
@@ -92270,6 +92672,14 @@ function parseEntry(entry, origin) {
     if (parsed.note)
         request.note = parsed.note;
     return [request];
+}
+/** Where the colon opening a tag policy is, or -1. */
+function policyColon(entry) {
+    for (let at = entry.indexOf(':'); at > 0; at = entry.indexOf(':', at + 1)) {
+        if (looksLikePolicy(entry.slice(at + 1)))
+            return at;
+    }
+    return -1;
 }
 function parseTagList(entry, origin) {
     const colon = entry.lastIndexOf(':', entry.indexOf(','));
@@ -92305,7 +92715,7 @@ function requestKey(request) {
         case 'image':
             return formatReference(request.ref);
         case 'tag-filter':
-            return `${repositoryName(request.ref)}:/${request.pattern}/`;
+            return `${repositoryName(request.ref)}:${request.policy}`;
         case 'invalid':
             return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`;
     }
@@ -92448,7 +92858,13 @@ function candidate(line) {
             note: `read the command "${text}" as the image ${image}${platforms.length ? ` for ${platforms.join(', ')}` : ''}`
         };
     }
-    return /\s/.test(text) ? undefined : { text, platforms: [] };
+    if (!/\s/.test(text))
+        return { text, platforms: [] };
+    // A tag policy with spaces (`nginx:semver(>=1.26 <2)`) is read, to be refused with a reason,
+    // rather than passed over as prose.
+    return /^[^\s:]+(:\d+\/[^\s:]+)?:(\/|semver\(|newest\(|exclude\()/.test(text)
+        ? { text, platforms: [] }
+        : undefined;
 }
 /** How many images a candidate names: one, or one per tag of a `repo:a,b,c` list. */
 function tagCount(text) {
@@ -92568,18 +92984,21 @@ function foundProblem(found, title, maxImages) {
     return undefined;
 }
 /**
- * A stranger's regex would run against every tag a registry lists (catastrophic
- * backtracking is theirs to choose): issues name tags instead.
+ * An issue names tags, never a rule for choosing them: a stranger's policy could expand into
+ * every tag a registry lists (and a regex is theirs to make backtrack).
  */
 function refuseTagFilter(request) {
-    return request.kind === 'tag-filter'
-        ? {
-            kind: 'invalid',
-            request: request.request,
-            origin: request.origin,
-            reason: 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
-        }
-        : request;
+    if (request.kind !== 'tag-filter')
+        return request;
+    const regexOnly = request.policy.startsWith('/') && !/\/\s/.test(request.policy);
+    return {
+        kind: 'invalid',
+        request: request.request,
+        origin: request.origin,
+        reason: regexOnly
+            ? 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
+            : `tag policies (${request.policy}) are not accepted from issues, so that one issue asks for a known number of images; name the tags, e.g. repo:1.27,1.26`
+    };
 }
 /**
  * The platforms asked for, as os/arch[/variant] once each (`all` wins), or why
@@ -92809,7 +93228,7 @@ function buildPlan(requests, options) {
         }
         else {
             result.source = repositoryName(request.ref);
-            result.tagFilter = `/${request.pattern}/`;
+            result.tagFilter = request.policy;
         }
         if (options.allowlist && !options.allowlist.match(request.ref)) {
             const name = options.allowlistName ?? options.allowlist.source;
@@ -93091,7 +93510,7 @@ function compareBytes(a, b) {
 function isComment(raw) {
     return raw.trim().startsWith('#');
 }
-function quote(text) {
+function lint_quote(text) {
     return `"${text}"`;
 }
 /** A repair to show (never apply) for a malformed line without a wildcard. */
@@ -93205,7 +93624,7 @@ function readHeader(raws, report) {
 function checkSpacing(line, raw, normal, report) {
     if (raw === normal)
         return;
-    report(line, raw, 'whitespace', 'spaces or invisible characters around the line or before its comment', `write it as ${quote(normal)}`);
+    report(line, raw, 'whitespace', 'spaces or invisible characters around the line or before its comment', `write it as ${lint_quote(normal)}`);
 }
 /**
  * The pattern lines after the header, each carrying the comment lines above it
@@ -93250,15 +93669,15 @@ function readPattern(entry, report) {
         entry.pattern = parsePattern(written, line);
         entry.key = patternText(entry.pattern);
         if (entry.key !== written) {
-            report(line, raw, 'spelling', `${quote(written)} is not written in full`, `write it as ${quote(entry.key)}`);
+            report(line, raw, 'spelling', `${lint_quote(written)} is not written in full`, `write it as ${lint_quote(entry.key)}`);
         }
     }
     catch (e) {
         const repair = suggestion(written);
         report(line, raw, 'invalid', 
         // The parser's message starts by quoting the line, which the finding already names.
-        `not a valid pattern: ${e.message.replace(`${quote(written)}: `, '')}`, repair
-            ? `write ${quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
+        `not a valid pattern: ${e.message.replace(`${lint_quote(written)}: `, '')}`, repair
+            ? `write ${lint_quote(repair)} if that is what you meant, or remove the line; the fix leaves it as it is`
             : 'correct or remove the line; the fix leaves it as it is', false);
     }
 }
@@ -93321,11 +93740,11 @@ function reportRemoved(entries, report) {
         const action = `remove it${comments ? `; its comments move to line ${home.line}` : ''}`;
         if (entry.removedInto.key === entry.key) {
             const first = entry.removedInto;
-            const full = entry.key === entry.written ? '' : ` (${quote(entry.key)})`;
-            report(entry.line, entry.raw, 'duplicate', `${quote(entry.written)}${full} is already on line ${first.line}`, action);
+            const full = entry.key === entry.written ? '' : ` (${lint_quote(entry.key)})`;
+            report(entry.line, entry.raw, 'duplicate', `${lint_quote(entry.written)}${full} is already on line ${first.line}`, action);
         }
         else {
-            report(entry.line, entry.raw, 'covered', `${quote(entry.written)} is already covered by ${quote(home.written)} on line ${home.line}`, action);
+            report(entry.line, entry.raw, 'covered', `${lint_quote(entry.written)} is already covered by ${lint_quote(home.written)} on line ${home.line}`, action);
         }
     }
 }
@@ -93368,17 +93787,17 @@ function sortedPlace(sorted, at) {
     const previous = sorted[at - 1];
     const next = sorted[at + 1];
     return previous && next
-        ? `after ${quote(previous.key)} and before ${quote(next.key)}`
+        ? `after ${lint_quote(previous.key)} and before ${lint_quote(next.key)}`
         : previous
-            ? `last, after ${quote(previous.key)}`
-            : `first, before ${quote(next.key)}`;
+            ? `last, after ${lint_quote(previous.key)}`
+            : `first, before ${lint_quote(next.key)}`;
 }
 /** Where to move a line, said by a line that stays put (line numbers of the file as it is). */
 function moveAction(anchorBefore, anchorAfter) {
     return anchorBefore
-        ? `move it after line ${anchorBefore.line} (${quote(anchorBefore.key)})`
+        ? `move it after line ${anchorBefore.line} (${lint_quote(anchorBefore.key)})`
         : anchorAfter
-            ? `move it before line ${anchorAfter.line} (${quote(anchorAfter.key)})`
+            ? `move it before line ${anchorAfter.line} (${lint_quote(anchorAfter.key)})`
             : 'sort the file';
 }
 /** The file as the normal form writes it: header, sorted patterns with their comments, trailer. */

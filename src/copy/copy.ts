@@ -112,6 +112,7 @@ export async function expandTagFilters(
   const expanded: MirrorResult[] = []
   // A tag two entries select (two policies, or a policy and the tag itself) is copied once.
   const planned = new Map<string, MirrorResult>()
+  const listed = new Map<string, Promise<string[]>>()
   for (const result of results) {
     if (!result.tagFilter && result.status === 'planned') planned.set(result.source, result)
   }
@@ -130,7 +131,11 @@ export async function expandTagFilters(
     const { policy } = parsed
     let tags: string[]
     try {
-      tags = await client.listTags(registry, repository)
+      // Listed once a run per repository, however many policies read it.
+      const name = repositoryName({ registry, repository })
+      const listing = listed.get(name) ?? client.listTags(registry, repository)
+      listed.set(name, listing)
+      tags = await listing
     } catch (error) {
       expanded.push({
         ...result,
