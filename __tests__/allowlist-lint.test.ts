@@ -383,6 +383,32 @@ describe('malformed lines', () => {
   })
 })
 
+describe('image entries with tag policies, written into an allowlist', () => {
+  test('are named as such, with the repository line to write; never rewritten', () => {
+    const text = [
+      'docker.io/library/nginx:semver(>=1.26 <2) newest(3)',
+      'ghcr.io/acme/app:/^v1\\./',
+      'quay.io/x/y'
+    ].join('\n')
+    const result = lintAllowlist(`${text}\n`, 'allows.txt')
+    const invalid = result.findings.filter(f => f.kind === 'invalid')
+    expect(invalid.map(f => [f.line, f.fixable])).toEqual([
+      [1, false],
+      [2, false]
+    ])
+    expect(invalid[0]?.problem).toBe(
+      'not a valid pattern: an allowlist names repositories, never tags: the tag policy semver(>=1.26 <2) newest(3) belongs in images; here write "docker.io/library/nginx"'
+    )
+    expect(invalid[0]?.action).toMatch(
+      /^write "docker\.io\/library\/nginx" if that is what you meant/
+    )
+    expect(invalid[1]?.action).toMatch(/^write "ghcr\.io\/acme\/app" if that is what you meant/)
+    expect(() => parseAllowlist('nginx:newest(2)', 'a.txt')).toThrow(
+      /a.txt line 1: "nginx:newest\(2\)": an allowlist names repositories, never tags: the tag policy newest\(2\) belongs in images; here write "docker.io\/library\/nginx"/
+    )
+  })
+})
+
 describe('property: the normal form allows exactly what the file allowed', () => {
   const hosts = ['a.io', 'b.io:5000', 'docker.io']
   const segments = ['library', 'x', 'y']

@@ -71638,177 +71638,6 @@ function findCollisions(mappings) {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: ./src/allowlist/allowlist.ts
-/**
- * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
- * an exact repository, `prefix/*` (exactly one more path segment) or
- * `prefix/**` (one or more segments). Matching works on path segments of the
- * normalised repository, never on raw string prefixes, so a look-alike host
- * or a longer segment never slips under a pattern.
- */
-
-class AllowlistError extends Error {
-}
-/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
-const NOT_ALLOWED = 'is not in the allowlist';
-class Allowlist {
-    source;
-    patterns;
-    byKind;
-    constructor(source, patterns) {
-        this.source = source;
-        this.patterns = patterns;
-        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
-        for (const p of patterns) {
-            if (!this.byKind[p.kind].has(p.prefix))
-                this.byKind[p.kind].set(p.prefix, p);
-        }
-    }
-    /**
-     * The pattern that allows a repository, or undefined. Lookups are by whole
-     * segment prefixes: O(depth) map hits whatever the size of the list.
-     */
-    match(ref) {
-        const name = repositoryName(ref);
-        const exact = this.byKind.exact.get(name);
-        if (exact)
-            return exact;
-        const segments = name.split('/');
-        const parent = segments.slice(0, -1).join('/');
-        const one = this.byKind.one.get(parent);
-        if (one)
-            return one;
-        let prefix = segments[0];
-        for (let i = 1; i < segments.length; i++) {
-            const any = this.byKind.any.get(prefix);
-            if (any)
-                return any;
-            prefix += '/' + segments[i];
-        }
-        return undefined;
-    }
-}
-/**
- * Read an allowlist. Patterns are normalised like references (`nginx` is
- * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
- * its prefix as written: `docker.io/*` means one segment under docker.io,
- * exactly as DaoCloud's own checker reads it. A malformed line is an error
- * naming the file and line: an allowlist that says less than its author
- * meant must not be used.
- */
-function parseAllowlist(text, source) {
-    const patterns = [];
-    const errors = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        const line = splitLine(raw).pattern;
-        if (line.length === 0)
-            return;
-        try {
-            patterns.push(parsePattern(line, i + 1));
-        }
-        catch (e) {
-            errors.push(`${source} line ${i + 1}: ${e.message}`);
-        }
-    });
-    if (errors.length > 0) {
-        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
-        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
-    }
-    return new Allowlist(source, patterns);
-}
-/**
- * A line's pattern and its comment: `#` starts a comment at the start of the
- * line or after white space (`a#b` is a malformed pattern, not `a`).
- */
-function splitLine(raw) {
-    const at = /(^|\s)#/.exec(raw);
-    if (!at)
-        return { pattern: raw.trim() };
-    const start = at.index + (at[1] ?? '').length;
-    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
-}
-/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
-function patternText(p) {
-    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
-}
-/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
-function parsePattern(text, line) {
-    let kind = 'exact';
-    let body = text;
-    if (text.endsWith('/**')) {
-        kind = 'any';
-        body = text.slice(0, -3);
-    }
-    else if (text.endsWith('/*')) {
-        kind = 'one';
-        body = text.slice(0, -2);
-    }
-    if (body.includes('*')) {
-        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
-    }
-    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
-        return { text, line, kind, prefix: parseHostPrefix(body, text) };
-    }
-    const parsed = parseRepositoryName(body);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
-    return { text, line, kind, prefix };
-}
-/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
-function parseHostPrefix(host, text) {
-    const parsed = parseRepositoryName(`${host}/x`);
-    if (!parsed.ok)
-        throw new Error(`"${text}": ${parsed.reason}`);
-    return parsed.ref.registry;
-}
-/**
- * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
- * stays two segments deep instead of gaining `library/`.
- */
-function keepWrittenDepth(body, registry) {
-    const slash = body.indexOf('/');
-    const first = slash < 0 ? body : body.slice(0, slash);
-    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
-    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
-}
-
-;// CONCATENATED MODULE: ./src/common/errors.ts
-/**
- * The one error base for failures a retry may or may not cure, like
- * go-containerregistry's transport errors answering whether they are
- * temporary: the registry client, the engines and the copy loop throw
- * subclasses of it, and every retry decision reads `permanent` here.
- */
-/** A failure that says whether trying again can help. */
-class MirrorError extends Error {
-    permanent;
-    constructor(message, 
-    /** Retrying will not help (wrong credentials, denied, missing, malformed). */
-    permanent) {
-        super(message);
-        this.permanent = permanent;
-    }
-}
-/** Whether a thrown value says no retry can cure it; anything else is worth another try. */
-function isPermanent(error) {
-    return error instanceof MirrorError && error.permanent;
-}
-/** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
-function errorMessage(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
-var dist = __nccwpck_require__(1040);
-// EXTERNAL MODULE: ./node_modules/@sigstore/protobuf-specs/dist/index.js
-var protobuf_specs_dist = __nccwpck_require__(9654);
-// EXTERNAL MODULE: ./node_modules/@sigstore/tuf/dist/index.js
-var tuf_dist = __nccwpck_require__(4423);
-// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
-var verify_dist = __nccwpck_require__(4187);
 ;// CONCATENATED MODULE: ./node_modules/re2js/build/index.js
 /*!
 * re2js
@@ -78623,6 +78452,748 @@ function re(stringsOrFlags, ...values) {
 }
 
 
+;// CONCATENATED MODULE: ./src/image/tag-filter.ts
+/**
+ * Tag filters (`repo:/regex/`) run on RE2 (re2js), not on JavaScript's
+ * backtracking RegExp: the upstream owner chooses the tags a filter is run
+ * against, and with backtracking a tag can take exponential time
+ * (`/^(\d+\.?)+$/` against thirty `1`s and an `x`). RE2 matches in time
+ * linear in the tag.
+ *
+ * The pattern is read as JavaScript writes it (it must also be a valid
+ * RegExp) and matches as RegExp.test does: unanchored, anchored only where the
+ * user wrote `^`/`$`. What RE2 cannot run (backreferences, lookaround) or
+ * would read differently from RegExp (escapes such as `\A`, `\p`, `\Q`) is
+ * refused with a reason, never silently changed. Known remaining differences
+ * lie outside tag syntax: `\s` and `.` on whitespace or line breaks.
+ */
+
+// The distribution spec's longest tag: longer "tags" cannot be mirrored and are never matched.
+
+/** Tag filters run against every tag a registry lists; keep them small. */
+const MAX_PATTERN_LENGTH = 256;
+/**
+ * RE2 instructions a filter may compile to. Matching costs up to tag length ×
+ * program size; this keeps a worst tag around a millisecond. Ordinary filters
+ * are under 100; `[\w.-]{0,127}` is 259.
+ */
+const MAX_PROGRAM_SIZE = 1000;
+const NOT_RE2 = 'which tag filters cannot use: they run on RE2, which matches in linear time so that no tag an upstream registry lists can stall the run';
+/** Escapes read alike by RegExp and RE2 (plus punctuation, `\0`, `\xHH` and `\uHHHH`). */
+const SAME_ESCAPES = new Set('dDwWsSbBnrtfv');
+/** The first construct of the pattern RE2 cannot run as RegExp would, as a refusal. */
+function unsupported(pattern) {
+    let inClass = false;
+    for (let i = 0; i < pattern.length; i++) {
+        const c = pattern[i];
+        if (c === '\\') {
+            const next = pattern[i + 1] ?? '';
+            i++;
+            if (/[1-9]/.test(next) || (next === 'k' && pattern[i + 1] === '<')) {
+                return `uses a backreference (\\${next}${next === 'k' ? '<…>' : ''}), ${NOT_RE2}; list the tags instead or match without referring back`;
+            }
+            if (next === '0' && /[0-9]/.test(pattern[i + 1] ?? '')) {
+                return `uses an octal escape (\\0${pattern[i + 1]}), which JavaScript and RE2 read differently; write the character itself`;
+            }
+            if ((next === 'u' || next === 'x') && pattern[i + 1] === '{') {
+                return `uses \\${next}{…}, which JavaScript reads as a repeated "${next}" (no u flag); write the character itself`;
+            }
+            if (/[a-zA-Z]/.test(next) && !SAME_ESCAPES.has(next) && !/^[xu0]$/.test(next)) {
+                return `uses the escape \\${next}, which JavaScript and RE2 read differently; write ${next} without the backslash, or a character class`;
+            }
+        }
+        else if (inClass) {
+            if (c === ']')
+                inClass = false;
+        }
+        else if (c === '[') {
+            // JavaScript's `[]` and `[^]` close at once (translateRegExp keeps that meaning).
+            const close = pattern[i + 1] === '^' ? i + 2 : i + 1;
+            if (pattern[close] === ']')
+                i = close;
+            else
+                inClass = true;
+        }
+        else if (c === '(' && pattern[i + 1] === '?') {
+            const look = /^\(\?(<?[=!])/.exec(pattern.slice(i));
+            if (look) {
+                const kind = look[1].startsWith('<') ? 'lookbehind' : 'lookahead';
+                return `uses a ${kind} ((?${look[1]}…)), ${NOT_RE2}; rewrite it without lookaround, e.g. with a character class ([^a]) or by listing the alternatives`;
+            }
+        }
+    }
+    return undefined;
+}
+/** Compile a tag filter's pattern (the text between the slashes). */
+function tag_filter_compileTagFilter(pattern) {
+    if (pattern.length > MAX_PATTERN_LENGTH) {
+        return {
+            ok: false,
+            reason: `is ${pattern.length} characters long; a tag filter is at most ${MAX_PATTERN_LENGTH}`
+        };
+    }
+    try {
+        // Syntax only: compiling never backtracks.
+        new RegExp(pattern);
+    }
+    catch (e) {
+        return {
+            ok: false,
+            reason: `is not a valid regular expression (${e.message.replace(/^Invalid regular expression: /, '')})`
+        };
+    }
+    const problem = unsupported(pattern);
+    if (problem)
+        return { ok: false, reason: problem };
+    let re;
+    try {
+        // translateRegExp maps JavaScript-only spellings (\uHHHH, (?<name>, [^], /) to RE2's.
+        re = RE2JS.compile(RE2JS.translateRegExp(pattern));
+    }
+    catch (e) {
+        return {
+            ok: false,
+            reason: `cannot run on RE2, the linear-time matcher tag filters use (${e.message.replace(/^error parsing regexp: /, '')})`
+        };
+    }
+    if (re.programSize() > MAX_PROGRAM_SIZE) {
+        return {
+            ok: false,
+            reason: `is too large once compiled (${re.programSize()} RE2 instructions, at most ${MAX_PROGRAM_SIZE}); use smaller counts in {n,m}`
+        };
+    }
+    return { ok: true, test: tag => tag.length <= MAX_TAG_LENGTH && re.test(tag) };
+}
+
+// EXTERNAL MODULE: ./node_modules/semver/index.js
+var node_modules_semver = __nccwpck_require__(2088);
+var semver_default = /*#__PURE__*/__nccwpck_require__.n(node_modules_semver);
+;// CONCATENATED MODULE: ./src/image/tag-policy.ts
+/**
+ * Tag policies (issue 20): what follows `repository:` when an entry selects tags by rule
+ * rather than by name. Clauses, separated by spaces, all of which a tag must pass:
+ *
+ *     /regex/             tags the regular expression matches (tag-filter.ts: RE2)
+ *     semver(RANGE)       versions in the range (the `semver` package's range syntax)
+ *     newest(N)           the N newest versions left, with every tag of each
+ *     exclude(/regex/)    not these; exclude(a, b) not these tags (any number of excludes)
+ *     prereleases         let pre-releases (1.27.0-rc.1, v2.0.0-beta.2) into semver and newest
+ *
+ * The clauses apply in that order: regex, range, exclusions, then newest, so `newest(3)
+ * exclude(1.31.3)` still gives three.
+ *
+ * A **version** is a tag the `semver` package reads (loosely: `v1.2.3` and `1.2.3` alike).
+ * Two-part tags (`1.27`) and words (`latest`, `mainline`) are not versions: they move, and
+ * `semver()` and `newest()` leave them out. What follows `-` is read as Docker tags use it:
+ * a **pre-release** when it starts like one (`rc1`, `-rc.2`, `beta`, `alpha.1`, `pre`, `dev`,
+ * `preview`, `snapshot`, `nightly`, `canary`, `next`, `ea`, `m3`), else a **variant** of the
+ * release (`1.27.3-alpine`, `v3.1.2-windowsservercore`), ranked and ranged as the release
+ * itself. Variants are selected only when a regex names them (`/-alpine$/ semver(>=1.26)`):
+ * without one, `semver(>=1.26)` means the plain releases.
+ *
+ * Everything is linear in the tag list but one sort for `newest`; what is left out is
+ * counted by reason, with the first few named, for the summary.
+ */
+
+
+/** The most versions `newest(N)` may keep, and the most tags one exclude may list. */
+const MAX_NEWEST = 1000;
+const MAX_EXCLUDED_TAGS = 100;
+const MAX_RANGE_LENGTH = 256;
+/** Left-out tags named per reason; the rest are counted. */
+const NAMED = 5;
+/** One comparator of a range: an operator, then a (partial, `x`/`*`-wild) version. */
+const COMPARATOR = /^(<=|>=|<|>|=|~>?|\^)?v?(\d+|[xX*])(\.(\d+|[xX*])){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+const PRE_RELEASE = /^(alpha|beta|rc|pre|preview|dev|snapshot|nightly|canary|next|ea|m\d|milestone)/i;
+/** Whether an entry's text after `repository:` is a policy (a regex or a clause keyword). */
+function looksLikePolicy(text) {
+    return /^(\/|semver\(|newest\(|exclude\(|prereleases(\s|$))/.test(text);
+}
+/** Read a policy; the reason reads after "tag policy ": e.g. "newest(0): N must be 1 to 1000". */
+function parseTagPolicy(text) {
+    const fail = (reason) => ({ ok: false, reason });
+    const policy = { text: '', exclude: [], prereleases: false };
+    const clauses = [];
+    let rest = text.trim();
+    while (rest.length > 0) {
+        const clause = nextClause(rest);
+        if (!clause.ok)
+            return fail(clause.reason);
+        rest = rest.slice(clause.length).trimStart();
+        const { word, body } = clause;
+        if (word === 'regex') {
+            if (policy.regex)
+                return fail(`has two regexes (/${policy.regex.pattern}/ and /${body}/): write one`);
+            const filter = tag_filter_compileTagFilter(body);
+            if (!filter.ok)
+                return fail(`/${body}/ ${filter.reason}`);
+            policy.regex = { pattern: body, filter };
+            clauses.push(`/${body}/`);
+        }
+        else if (word === 'semver') {
+            if (policy.range)
+                return fail(`has two ranges: write one, e.g. semver(>=1.26 <2)`);
+            const range = readRange(body);
+            if (!range.ok)
+                return fail(range.reason);
+            policy.range = { text: body.trim().replace(/\s+/g, ' '), range: range.range };
+            clauses.push(`semver(${policy.range.text})`);
+        }
+        else if (word === 'newest') {
+            if (policy.newest !== undefined)
+                return fail('has two newest(N): write one');
+            if (!/^\s*\d{1,4}\s*$/.test(body) || Number(body) < 1 || Number(body) > MAX_NEWEST) {
+                return fail(`newest(${body}): N must be a whole number from 1 to ${MAX_NEWEST}`);
+            }
+            policy.newest = Number(body);
+            clauses.push(`newest(${policy.newest})`);
+        }
+        else if (word === 'exclude') {
+            const exclude = readExclude(body);
+            if (!exclude.ok)
+                return fail(exclude.reason);
+            policy.exclude.push(exclude.matcher);
+            clauses.push(`exclude(${exclude.matcher.text})`);
+        }
+        else {
+            if (policy.prereleases)
+                return fail('says prereleases twice');
+            policy.prereleases = true;
+            clauses.push('prereleases');
+        }
+    }
+    if (!policy.regex && !policy.range && policy.newest === undefined) {
+        return fail('selects nothing: give /regex/, semver(RANGE) or newest(N); exclude() and prereleases narrow or widen one of them');
+    }
+    if (policy.prereleases && !policy.range && policy.newest === undefined) {
+        return fail('prereleases applies to semver(…) and newest(…): add one, or leave it out');
+    }
+    policy.text = clauses.join(' ');
+    return { ok: true, policy };
+}
+/** The clause `text` starts with. A clause ends at white space or the end. */
+function nextClause(text) {
+    if (text.startsWith('/')) {
+        // The regex ends at a `/` followed by the end or by white space: it may hold `/` itself.
+        const end = regexEnd(text, 1);
+        if (end < 0)
+            return { ok: false, reason: `${quote(text)}: a regex ends with / (as /^1\\./)` };
+        const body = text.slice(1, end);
+        if (body.length === 0)
+            return { ok: false, reason: '//: an empty regex; write /.*/ for every tag' };
+        return { ok: true, word: 'regex', body, text: text.slice(0, end + 1), length: end + 1 };
+    }
+    if (/^prereleases(\s|$)/.test(text)) {
+        return { ok: true, word: 'prereleases', body: '', text: 'prereleases', length: 11 };
+    }
+    const open = /^(semver|newest|exclude)\(/.exec(text);
+    if (!open) {
+        const word = text.split(/\s/, 1)[0] ?? text;
+        return {
+            ok: false,
+            reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…) or prereleases`
+        };
+    }
+    const word = open[1];
+    const start = open[0].length;
+    // exclude(/regex/): the regex may hold `)`; it ends at `/)`.
+    const close = word === 'exclude' && text[start] === '/'
+        ? text.indexOf('/)', start + 1) + 1
+        : text.indexOf(')', start);
+    if (close <= 0)
+        return { ok: false, reason: `${quote(text)}: ${word}( is not closed with )` };
+    const after = text[close + 1];
+    if (after !== undefined && !/\s/.test(after)) {
+        return { ok: false, reason: `${quote(text.slice(0, close + 2))}: put a space between clauses` };
+    }
+    const body = text.slice(start, close);
+    return { ok: true, word, body, text: `${word}(${body.trim()})`, length: close + 1 };
+}
+/** The index of the `/` closing a regex opened at `from - 1`, or -1. */
+function regexEnd(text, from) {
+    for (let i = text.indexOf('/', from); i >= 0; i = text.indexOf('/', i + 1)) {
+        if (i === text.length - 1 || /\s/.test(text[i + 1]))
+            return i;
+    }
+    return -1;
+}
+const quote = (s) => `"${s.length > 40 ? `${s.slice(0, 40)}…` : s}"`;
+function readRange(body) {
+    const text = body.trim();
+    if (text.length === 0)
+        return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' };
+    if (text.length > MAX_RANGE_LENGTH) {
+        return {
+            ok: false,
+            reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
+        };
+    }
+    // The semver package drops words it cannot read (`>=1 banana` is `>=1.0.0`): every part of
+    // the range is checked here first, so nothing the user wrote is silently ignored.
+    const parts = text.replace(/(<=|>=|<|>|=|~|\^)\s+/g, '$1').split(/\s+/);
+    const bad = parts.find(part => part !== '-' && part !== '||' && !COMPARATOR.test(part));
+    if (bad !== undefined) {
+        return {
+            ok: false,
+            reason: `semver(${text}) is not a range: "${bad.slice(0, 40)}" is not a version or comparator (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
+        };
+    }
+    try {
+        // loose: `v1.2` and `=1.2` read as people write them.
+        return { ok: true, range: new (semver_default()).Range(text, { loose: true }) };
+    }
+    catch {
+        return {
+            ok: false,
+            reason: `semver(${text}) is not a range the semver package reads (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
+        };
+    }
+}
+function readExclude(body) {
+    const text = body.trim();
+    if (text.startsWith('/')) {
+        if (!text.endsWith('/') || text.length < 3) {
+            return { ok: false, reason: `exclude(${text}): a regex is written /…/` };
+        }
+        const pattern = text.slice(1, -1);
+        if (pattern.length > MAX_PATTERN_LENGTH) {
+            return { ok: false, reason: `exclude(${text}): longer than ${MAX_PATTERN_LENGTH} characters` };
+        }
+        const filter = tag_filter_compileTagFilter(pattern);
+        if (!filter.ok)
+            return { ok: false, reason: `exclude(/${pattern}/) ${filter.reason}` };
+        return { ok: true, matcher: { text: `/${pattern}/`, test: tag => filter.test(tag) } };
+    }
+    const tags = text.split(',').map(t => t.trim());
+    if (tags.some(t => !/^[\w][\w.-]{0,127}$/.test(t))) {
+        return {
+            ok: false,
+            reason: `exclude(${text}): list tags separated by commas (exclude(1.27.0, latest)), or give one /regex/`
+        };
+    }
+    if (tags.length > MAX_EXCLUDED_TAGS) {
+        return {
+            ok: false,
+            reason: `exclude(…) lists more than ${MAX_EXCLUDED_TAGS} tags: use a /regex/`
+        };
+    }
+    const set = new Set(tags);
+    return { ok: true, matcher: { text: tags.join(', '), test: tag => set.has(tag) } };
+}
+/** A tag as a version: its semver reading, and whether the part after `-` is a variant. */
+function readVersion(tag) {
+    const version = semver_default().parse(tag, { loose: true });
+    if (!version)
+        return undefined;
+    const first = version.prerelease[0];
+    if (first === undefined)
+        return { version, variant: false, preRelease: false };
+    if (PRE_RELEASE.test(String(first)))
+        return { version, variant: false, preRelease: true };
+    // A variant ranks and ranges as its release.
+    const release = new (semver_default()).SemVer(`${version.major}.${version.minor}.${version.patch}`);
+    return { version: release, variant: true, preRelease: false };
+}
+/** Apply a policy to a registry's tag list. */
+function selectTags(policy, tags) {
+    const leftOut = new Map();
+    const leave = (reason, tag) => {
+        const entry = leftOut.get(reason) ?? { count: 0, first: [] };
+        entry.count++;
+        if (entry.first.length < NAMED)
+            entry.first.push(tag);
+        leftOut.set(reason, entry);
+    };
+    const versioned = policy.range !== undefined || policy.newest !== undefined;
+    const kept = [];
+    for (const tag of tags) {
+        if (policy.regex && !policy.regex.filter.test(tag)) {
+            leave('not matching the regex', tag);
+            continue;
+        }
+        let version;
+        if (versioned) {
+            const read = readVersion(tag);
+            if (!read) {
+                leave('not a version', tag);
+                continue;
+            }
+            if (read.variant && !policy.regex) {
+                leave('a variant', tag);
+                continue;
+            }
+            if (read.preRelease && !policy.prereleases && !rangeNamesPreRelease(policy, read.version)) {
+                leave('a pre-release', tag);
+                continue;
+            }
+            const options = { includePrerelease: policy.prereleases, loose: true };
+            if (policy.range && !semver_default().satisfies(read.version, policy.range.range, options)) {
+                leave('outside the range', tag);
+                continue;
+            }
+            version = read.version;
+        }
+        if (policy.exclude.some(e => e.test(tag))) {
+            leave('excluded', tag);
+            continue;
+        }
+        kept.push(version ? { tag, version } : { tag });
+    }
+    let selected = kept;
+    if (policy.newest !== undefined) {
+        // The N newest versions, each with every tag that reads as it (v1.2.3 and 1.2.3; variants).
+        const versions = [...new Set(kept.map(k => k.version.format()))]
+            .map(v => new (semver_default()).SemVer(v))
+            .sort((a, b) => semver_default().rcompare(a, b));
+        const newest = new Set(versions.slice(0, policy.newest).map(v => v.format()));
+        selected = [];
+        const older = [];
+        for (const k of kept)
+            (newest.has(k.version.format()) ? selected : older).push(k);
+        for (const { tag } of older.sort(byVersionDesc))
+            leave('older than the newest', tag);
+    }
+    return {
+        selected: selected.map(k => k.tag).sort(),
+        seen: tags.length,
+        leftOut: [...leftOut].map(([reason, { count, first }]) => ({ reason, count, first }))
+    };
+}
+function byVersionDesc(a, b) {
+    return semver_default().rcompare(a.version, b.version) || a.tag.localeCompare(b.tag);
+}
+/**
+ * semver's own rule: a range naming a pre-release of a release (`>=1.27.0-rc.1`) lets that
+ * release's pre-releases in.
+ */
+function rangeNamesPreRelease(policy, version) {
+    return !!policy.range && semver_default().satisfies(version, policy.range.range, { loose: true });
+}
+/** What a selection left out, in words: `120 not matching the regex (a, b, …)`. */
+function leftOutWords(selection, policy) {
+    return selection.leftOut
+        .map(({ reason, count, first }) => {
+        const more = count > first.length ? ', …' : '';
+        const label = reason === 'older than the newest' ? `${reason} ${policy.newest}` : reason;
+        return `${count} ${label} (${first.join(', ')}${more})`;
+    })
+        .join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/image/entries.ts
+/**
+ * Image entries (`images`, `images-file`): one a line, `#` comments, blank
+ * lines ignored. An entry names one image, several tags of one repository
+ * (`repo:a,b,c`) or a tag policy (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`:
+ * tag-policy.ts). Every line becomes requests; a bad line becomes a rejected
+ * request, never an exception.
+ */
+
+
+
+
+/** Strip a comment: `#` at the start of a line or after white space. */
+function stripComment(line) {
+    const m = /(^|\s)#/.exec(line);
+    return (m ? line.slice(0, m.index) : line).trim();
+}
+/** Parse the text of an entries list into requests, in order, one or more per entry. */
+function parseEntries(text, source) {
+    const requests = [];
+    const lines = text.split(/\r?\n/);
+    lines.forEach((raw, i) => {
+        const entry = stripComment(raw);
+        if (entry.length === 0)
+            return;
+        requests.push(...parseEntry(entry, { source, line: i + 1 }));
+    });
+    return requests;
+}
+/** One entry (already trimmed, comment removed) into its requests. */
+function parseEntry(entry, origin) {
+    const invalid = (reason, suggestion) => [
+        suggestion === undefined
+            ? { kind: 'invalid', request: entry, origin, reason }
+            : { kind: 'invalid', request: entry, origin, reason, suggestion }
+    ];
+    // A name never holds ":/", ":semver(", ":newest(" (a port is digits), so the first such
+    // colon opens a tag policy, unless the entry is a URL ("://"), which parseReference explains.
+    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
+    const policyAt = isUrl ? -1 : policyColon(entry);
+    if (policyAt > 0) {
+        const name = parseRepositoryName(entry.slice(0, policyAt));
+        if (!name.ok)
+            return invalid(name.reason);
+        const parsed = parseTagPolicy(entry.slice(policyAt + 1));
+        if (!parsed.ok) {
+            // A regex's own problem reads as it always has: "tag filter /…/ uses a backreference".
+            return invalid(`${parsed.reason.startsWith('/') ? 'tag filter' : 'tag policy'} ${parsed.reason}`);
+        }
+        return [
+            { kind: 'tag-filter', request: entry, origin, ref: name.ref, policy: parsed.policy.text }
+        ];
+    }
+    if (entry.includes(','))
+        return parseTagList(entry, origin);
+    const parsed = parseReference(entry);
+    if (!parsed.ok)
+        return invalid(parsed.reason, parsed.suggestion);
+    const request = { kind: 'image', request: entry, origin, ref: parsed.ref };
+    if (parsed.note)
+        request.note = parsed.note;
+    return [request];
+}
+/** Where the colon opening a tag policy is, or -1. */
+function policyColon(entry) {
+    for (let at = entry.indexOf(':'); at > 0; at = entry.indexOf(':', at + 1)) {
+        if (looksLikePolicy(entry.slice(at + 1)))
+            return at;
+    }
+    return -1;
+}
+function parseTagList(entry, origin) {
+    const colon = entry.lastIndexOf(':', entry.indexOf(','));
+    if (entry.includes('@') || colon < 0 || colon < entry.lastIndexOf('/', entry.indexOf(','))) {
+        const reason = entry.includes('@')
+            ? 'a tag list ("repo:a,b") cannot carry a digest; list digests one a line'
+            : 'a comma separates tags, as in "docker.io/library/nginx:1.27,1.26"; write one image a line';
+        return [{ kind: 'invalid', request: entry, origin, reason }];
+    }
+    const name = parseRepositoryName(entry.slice(0, colon));
+    if (!name.ok)
+        return [{ kind: 'invalid', request: entry, origin, reason: name.reason }];
+    return entry
+        .slice(colon + 1)
+        .split(',')
+        .map((tag, i) => {
+        const text = `${repositoryName(name.ref)}:${tag.trim()}`;
+        const parsed = tag.trim() === '' ? undefined : parseReference(text);
+        if (parsed?.ok)
+            return { kind: 'image', request: entry, origin, ref: parsed.ref };
+        const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`;
+        return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` };
+    });
+}
+/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
+function checkPattern(pattern) {
+    const filter = compileTagFilter(pattern);
+    return filter.ok ? undefined : filter.reason;
+}
+/** The key two requests share when they ask for the same thing. */
+function requestKey(request) {
+    switch (request.kind) {
+        case 'image':
+            return formatReference(request.ref);
+        case 'tag-filter':
+            return `${repositoryName(request.ref)}:${request.policy}`;
+        case 'invalid':
+            return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`;
+    }
+}
+/**
+ * Merge requests that ask for the same image; the first keeps its place and
+ * the later ones are reported as merged into it.
+ */
+function mergeDuplicates(requests) {
+    const seen = new Map();
+    const unique = [];
+    const merged = [];
+    for (const request of requests) {
+        const key = requestKey(request);
+        const kept = seen.get(key);
+        if (kept)
+            merged.push({ duplicate: request, kept });
+        else {
+            seen.set(key, request);
+            unique.push(request);
+        }
+    }
+    return { unique, merged };
+}
+
+;// CONCATENATED MODULE: ./src/allowlist/allowlist.ts
+/**
+ * Allowlist in DaoCloud's `allows.txt` format: one repository pattern a line,
+ * an exact repository, `prefix/*` (exactly one more path segment) or
+ * `prefix/**` (one or more segments). Matching works on path segments of the
+ * normalised repository, never on raw string prefixes, so a look-alike host
+ * or a longer segment never slips under a pattern.
+ */
+
+
+class AllowlistError extends Error {
+}
+/** Words every "not allowed" reason carries, so answers can point to the allowlist. */
+const NOT_ALLOWED = 'is not in the allowlist';
+class Allowlist {
+    source;
+    patterns;
+    byKind;
+    constructor(source, patterns) {
+        this.source = source;
+        this.patterns = patterns;
+        this.byKind = { exact: new Map(), one: new Map(), any: new Map() };
+        for (const p of patterns) {
+            if (!this.byKind[p.kind].has(p.prefix))
+                this.byKind[p.kind].set(p.prefix, p);
+        }
+    }
+    /**
+     * The pattern that allows a repository, or undefined. Lookups are by whole
+     * segment prefixes: O(depth) map hits whatever the size of the list.
+     */
+    match(ref) {
+        const name = repositoryName(ref);
+        const exact = this.byKind.exact.get(name);
+        if (exact)
+            return exact;
+        const segments = name.split('/');
+        const parent = segments.slice(0, -1).join('/');
+        const one = this.byKind.one.get(parent);
+        if (one)
+            return one;
+        let prefix = segments[0];
+        for (let i = 1; i < segments.length; i++) {
+            const any = this.byKind.any.get(prefix);
+            if (any)
+                return any;
+            prefix += '/' + segments[i];
+        }
+        return undefined;
+    }
+}
+/**
+ * Read an allowlist. Patterns are normalised like references (`nginx` is
+ * `docker.io/library/nginx`, hosts lower case) except that a wildcard keeps
+ * its prefix as written: `docker.io/*` means one segment under docker.io,
+ * exactly as DaoCloud's own checker reads it. A malformed line is an error
+ * naming the file and line: an allowlist that says less than its author
+ * meant must not be used.
+ */
+function parseAllowlist(text, source) {
+    const patterns = [];
+    const errors = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = splitLine(raw).pattern;
+        if (line.length === 0)
+            return;
+        try {
+            patterns.push(parsePattern(line, i + 1));
+        }
+        catch (e) {
+            errors.push(`${source} line ${i + 1}: ${e.message}`);
+        }
+    });
+    if (errors.length > 0) {
+        const more = errors.length > 10 ? `\n(and ${errors.length - 10} more)` : '';
+        throw new AllowlistError(`allowlist has ${errors.length} invalid line(s):\n${errors.slice(0, 10).join('\n')}${more}`);
+    }
+    return new Allowlist(source, patterns);
+}
+/**
+ * A line's pattern and its comment: `#` starts a comment at the start of the
+ * line or after white space (`a#b` is a malformed pattern, not `a`).
+ */
+function splitLine(raw) {
+    const at = /(^|\s)#/.exec(raw);
+    if (!at)
+        return { pattern: raw.trim() };
+    const start = at.index + (at[1] ?? '').length;
+    return { pattern: raw.slice(0, start).trim(), comment: raw.slice(start).trim() };
+}
+/** How a pattern reads in full, as the matcher sees it: `nginx` is `docker.io/library/nginx`. */
+function patternText(p) {
+    return p.prefix + (p.kind === 'one' ? '/*' : p.kind === 'any' ? '/**' : '');
+}
+/** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
+function parsePattern(text, line) {
+    const policy = tagPolicyIn(text);
+    if (policy) {
+        throw new Error(`"${text}": an allowlist names repositories, never tags: the tag policy ${policy.policy} belongs in images; here write "${policy.repository}"`);
+    }
+    let kind = 'exact';
+    let body = text;
+    if (text.endsWith('/**')) {
+        kind = 'any';
+        body = text.slice(0, -3);
+    }
+    else if (text.endsWith('/*')) {
+        kind = 'one';
+        body = text.slice(0, -2);
+    }
+    if (body.includes('*')) {
+        throw new Error(`"${text}": "*" and "**" may only stand as the last path segment ("prefix/*" or "prefix/**")`);
+    }
+    if (kind !== 'exact' && !body.includes('/') && /[.:]|^localhost$/.test(body)) {
+        return { text, line, kind, prefix: parseHostPrefix(body, text) };
+    }
+    const parsed = parseRepositoryName(body);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    const prefix = kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry);
+    return { text, line, kind, prefix };
+}
+/** A line written as an image entry with a tag policy (`nginx:semver(>=1.26)`), read as one. */
+function tagPolicyIn(text) {
+    const [request] = parseEntry(text, { source: 'allowlist', line: 0 });
+    return request?.kind === 'tag-filter'
+        ? { repository: repositoryName(request.ref), policy: request.policy }
+        : undefined;
+}
+/** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */
+function parseHostPrefix(host, text) {
+    const parsed = parseRepositoryName(`${host}/x`);
+    if (!parsed.ok)
+        throw new Error(`"${text}": ${parsed.reason}`);
+    return parsed.ref.registry;
+}
+/**
+ * A wildcard's prefix with only the host normalised: `docker.io/bitnami/*`
+ * stays two segments deep instead of gaining `library/`.
+ */
+function keepWrittenDepth(body, registry) {
+    const slash = body.indexOf('/');
+    const first = slash < 0 ? body : body.slice(0, slash);
+    const hasHost = slash >= 0 && (/[.:]/.test(first) || first === 'localhost');
+    return hasHost ? `${registry}${body.slice(slash)}` : `docker.io/${body}`;
+}
+
+;// CONCATENATED MODULE: ./src/common/errors.ts
+/**
+ * The one error base for failures a retry may or may not cure, like
+ * go-containerregistry's transport errors answering whether they are
+ * temporary: the registry client, the engines and the copy loop throw
+ * subclasses of it, and every retry decision reads `permanent` here.
+ */
+/** A failure that says whether trying again can help. */
+class MirrorError extends Error {
+    permanent;
+    constructor(message, 
+    /** Retrying will not help (wrong credentials, denied, missing, malformed). */
+    permanent) {
+        super(message);
+        this.permanent = permanent;
+    }
+}
+/** Whether a thrown value says no retry can cure it; anything else is worth another try. */
+function isPermanent(error) {
+    return error instanceof MirrorError && error.permanent;
+}
+/** What went wrong, as text, whatever was thrown (an Error's message, else the value itself). */
+function errorMessage(error) {
+    return error instanceof Error ? error.message : String(error);
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./node_modules/@sigstore/bundle/dist/index.js
+var dist = __nccwpck_require__(1040);
+// EXTERNAL MODULE: ./node_modules/@sigstore/protobuf-specs/dist/index.js
+var protobuf_specs_dist = __nccwpck_require__(9654);
+// EXTERNAL MODULE: ./node_modules/@sigstore/tuf/dist/index.js
+var tuf_dist = __nccwpck_require__(4423);
+// EXTERNAL MODULE: ./node_modules/@sigstore/verify/dist/index.js
+var verify_dist = __nccwpck_require__(4187);
 ;// CONCATENATED MODULE: ./src/verify/keyless.ts
 /**
  * Keyless signatures, as `cosign verify --certificate-identity … --certificate-oidc-issuer …`
@@ -82909,434 +83480,6 @@ async function simpleSigningsOf(source, digest, context) {
     }
     log_debug(() => `${repositoryName(source)}@${digest}: ${out.length} older-format signature(s) read`);
     return out;
-}
-
-// EXTERNAL MODULE: ./node_modules/semver/index.js
-var node_modules_semver = __nccwpck_require__(2088);
-var semver_default = /*#__PURE__*/__nccwpck_require__.n(node_modules_semver);
-;// CONCATENATED MODULE: ./src/image/tag-filter.ts
-/**
- * Tag filters (`repo:/regex/`) run on RE2 (re2js), not on JavaScript's
- * backtracking RegExp: the upstream owner chooses the tags a filter is run
- * against, and with backtracking a tag can take exponential time
- * (`/^(\d+\.?)+$/` against thirty `1`s and an `x`). RE2 matches in time
- * linear in the tag.
- *
- * The pattern is read as JavaScript writes it (it must also be a valid
- * RegExp) and matches as RegExp.test does: unanchored, anchored only where the
- * user wrote `^`/`$`. What RE2 cannot run (backreferences, lookaround) or
- * would read differently from RegExp (escapes such as `\A`, `\p`, `\Q`) is
- * refused with a reason, never silently changed. Known remaining differences
- * lie outside tag syntax: `\s` and `.` on whitespace or line breaks.
- */
-
-// The distribution spec's longest tag: longer "tags" cannot be mirrored and are never matched.
-
-/** Tag filters run against every tag a registry lists; keep them small. */
-const MAX_PATTERN_LENGTH = 256;
-/**
- * RE2 instructions a filter may compile to. Matching costs up to tag length ×
- * program size; this keeps a worst tag around a millisecond. Ordinary filters
- * are under 100; `[\w.-]{0,127}` is 259.
- */
-const MAX_PROGRAM_SIZE = 1000;
-const NOT_RE2 = 'which tag filters cannot use: they run on RE2, which matches in linear time so that no tag an upstream registry lists can stall the run';
-/** Escapes read alike by RegExp and RE2 (plus punctuation, `\0`, `\xHH` and `\uHHHH`). */
-const SAME_ESCAPES = new Set('dDwWsSbBnrtfv');
-/** The first construct of the pattern RE2 cannot run as RegExp would, as a refusal. */
-function unsupported(pattern) {
-    let inClass = false;
-    for (let i = 0; i < pattern.length; i++) {
-        const c = pattern[i];
-        if (c === '\\') {
-            const next = pattern[i + 1] ?? '';
-            i++;
-            if (/[1-9]/.test(next) || (next === 'k' && pattern[i + 1] === '<')) {
-                return `uses a backreference (\\${next}${next === 'k' ? '<…>' : ''}), ${NOT_RE2}; list the tags instead or match without referring back`;
-            }
-            if (next === '0' && /[0-9]/.test(pattern[i + 1] ?? '')) {
-                return `uses an octal escape (\\0${pattern[i + 1]}), which JavaScript and RE2 read differently; write the character itself`;
-            }
-            if ((next === 'u' || next === 'x') && pattern[i + 1] === '{') {
-                return `uses \\${next}{…}, which JavaScript reads as a repeated "${next}" (no u flag); write the character itself`;
-            }
-            if (/[a-zA-Z]/.test(next) && !SAME_ESCAPES.has(next) && !/^[xu0]$/.test(next)) {
-                return `uses the escape \\${next}, which JavaScript and RE2 read differently; write ${next} without the backslash, or a character class`;
-            }
-        }
-        else if (inClass) {
-            if (c === ']')
-                inClass = false;
-        }
-        else if (c === '[') {
-            // JavaScript's `[]` and `[^]` close at once (translateRegExp keeps that meaning).
-            const close = pattern[i + 1] === '^' ? i + 2 : i + 1;
-            if (pattern[close] === ']')
-                i = close;
-            else
-                inClass = true;
-        }
-        else if (c === '(' && pattern[i + 1] === '?') {
-            const look = /^\(\?(<?[=!])/.exec(pattern.slice(i));
-            if (look) {
-                const kind = look[1].startsWith('<') ? 'lookbehind' : 'lookahead';
-                return `uses a ${kind} ((?${look[1]}…)), ${NOT_RE2}; rewrite it without lookaround, e.g. with a character class ([^a]) or by listing the alternatives`;
-            }
-        }
-    }
-    return undefined;
-}
-/** Compile a tag filter's pattern (the text between the slashes). */
-function tag_filter_compileTagFilter(pattern) {
-    if (pattern.length > MAX_PATTERN_LENGTH) {
-        return {
-            ok: false,
-            reason: `is ${pattern.length} characters long; a tag filter is at most ${MAX_PATTERN_LENGTH}`
-        };
-    }
-    try {
-        // Syntax only: compiling never backtracks.
-        new RegExp(pattern);
-    }
-    catch (e) {
-        return {
-            ok: false,
-            reason: `is not a valid regular expression (${e.message.replace(/^Invalid regular expression: /, '')})`
-        };
-    }
-    const problem = unsupported(pattern);
-    if (problem)
-        return { ok: false, reason: problem };
-    let re;
-    try {
-        // translateRegExp maps JavaScript-only spellings (\uHHHH, (?<name>, [^], /) to RE2's.
-        re = RE2JS.compile(RE2JS.translateRegExp(pattern));
-    }
-    catch (e) {
-        return {
-            ok: false,
-            reason: `cannot run on RE2, the linear-time matcher tag filters use (${e.message.replace(/^error parsing regexp: /, '')})`
-        };
-    }
-    if (re.programSize() > MAX_PROGRAM_SIZE) {
-        return {
-            ok: false,
-            reason: `is too large once compiled (${re.programSize()} RE2 instructions, at most ${MAX_PROGRAM_SIZE}); use smaller counts in {n,m}`
-        };
-    }
-    return { ok: true, test: tag => tag.length <= MAX_TAG_LENGTH && re.test(tag) };
-}
-
-;// CONCATENATED MODULE: ./src/image/tag-policy.ts
-/**
- * Tag policies (issue 20): what follows `repository:` when an entry selects tags by rule
- * rather than by name. Clauses, separated by spaces, all of which a tag must pass:
- *
- *     /regex/             tags the regular expression matches (tag-filter.ts: RE2)
- *     semver(RANGE)       versions in the range (the `semver` package's range syntax)
- *     newest(N)           the N newest versions left, with every tag of each
- *     exclude(/regex/)    not these; exclude(a, b) not these tags (any number of excludes)
- *     prereleases         let pre-releases (1.27.0-rc.1, v2.0.0-beta.2) into semver and newest
- *
- * The clauses apply in that order: regex, range, exclusions, then newest, so `newest(3)
- * exclude(1.31.3)` still gives three.
- *
- * A **version** is a tag the `semver` package reads (loosely: `v1.2.3` and `1.2.3` alike).
- * Two-part tags (`1.27`) and words (`latest`, `mainline`) are not versions: they move, and
- * `semver()` and `newest()` leave them out. What follows `-` is read as Docker tags use it:
- * a **pre-release** when it starts like one (`rc1`, `-rc.2`, `beta`, `alpha.1`, `pre`, `dev`,
- * `preview`, `snapshot`, `nightly`, `canary`, `next`, `ea`, `m3`), else a **variant** of the
- * release (`1.27.3-alpine`, `v3.1.2-windowsservercore`), ranked and ranged as the release
- * itself. Variants are selected only when a regex names them (`/-alpine$/ semver(>=1.26)`):
- * without one, `semver(>=1.26)` means the plain releases.
- *
- * Everything is linear in the tag list but one sort for `newest`; what is left out is
- * counted by reason, with the first few named, for the summary.
- */
-
-
-/** The most versions `newest(N)` may keep, and the most tags one exclude may list. */
-const MAX_NEWEST = 1000;
-const MAX_EXCLUDED_TAGS = 100;
-const MAX_RANGE_LENGTH = 256;
-/** Left-out tags named per reason; the rest are counted. */
-const NAMED = 5;
-/** One comparator of a range: an operator, then a (partial, `x`/`*`-wild) version. */
-const COMPARATOR = /^(<=|>=|<|>|=|~>?|\^)?v?(\d+|[xX*])(\.(\d+|[xX*])){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
-const PRE_RELEASE = /^(alpha|beta|rc|pre|preview|dev|snapshot|nightly|canary|next|ea|m\d|milestone)/i;
-/** Whether an entry's text after `repository:` is a policy (a regex or a clause keyword). */
-function looksLikePolicy(text) {
-    return /^(\/|semver\(|newest\(|exclude\(|prereleases(\s|$))/.test(text);
-}
-/** Read a policy; the reason reads after "tag policy ": e.g. "newest(0): N must be 1 to 1000". */
-function parseTagPolicy(text) {
-    const fail = (reason) => ({ ok: false, reason });
-    const policy = { text: '', exclude: [], prereleases: false };
-    const clauses = [];
-    let rest = text.trim();
-    while (rest.length > 0) {
-        const clause = nextClause(rest);
-        if (!clause.ok)
-            return fail(clause.reason);
-        rest = rest.slice(clause.length).trimStart();
-        const { word, body } = clause;
-        if (word === 'regex') {
-            if (policy.regex)
-                return fail(`has two regexes (/${policy.regex.pattern}/ and /${body}/): write one`);
-            const filter = tag_filter_compileTagFilter(body);
-            if (!filter.ok)
-                return fail(`/${body}/ ${filter.reason}`);
-            policy.regex = { pattern: body, filter };
-            clauses.push(`/${body}/`);
-        }
-        else if (word === 'semver') {
-            if (policy.range)
-                return fail(`has two ranges: write one, e.g. semver(>=1.26 <2)`);
-            const range = readRange(body);
-            if (!range.ok)
-                return fail(range.reason);
-            policy.range = { text: body.trim().replace(/\s+/g, ' '), range: range.range };
-            clauses.push(`semver(${policy.range.text})`);
-        }
-        else if (word === 'newest') {
-            if (policy.newest !== undefined)
-                return fail('has two newest(N): write one');
-            if (!/^\s*\d{1,4}\s*$/.test(body) || Number(body) < 1 || Number(body) > MAX_NEWEST) {
-                return fail(`newest(${body}): N must be a whole number from 1 to ${MAX_NEWEST}`);
-            }
-            policy.newest = Number(body);
-            clauses.push(`newest(${policy.newest})`);
-        }
-        else if (word === 'exclude') {
-            const exclude = readExclude(body);
-            if (!exclude.ok)
-                return fail(exclude.reason);
-            policy.exclude.push(exclude.matcher);
-            clauses.push(`exclude(${exclude.matcher.text})`);
-        }
-        else {
-            if (policy.prereleases)
-                return fail('says prereleases twice');
-            policy.prereleases = true;
-            clauses.push('prereleases');
-        }
-    }
-    if (!policy.regex && !policy.range && policy.newest === undefined) {
-        return fail('selects nothing: give /regex/, semver(RANGE) or newest(N); exclude() and prereleases narrow or widen one of them');
-    }
-    if (policy.prereleases && !policy.range && policy.newest === undefined) {
-        return fail('prereleases applies to semver(…) and newest(…): add one, or leave it out');
-    }
-    policy.text = clauses.join(' ');
-    return { ok: true, policy };
-}
-/** The clause `text` starts with. A clause ends at white space or the end. */
-function nextClause(text) {
-    if (text.startsWith('/')) {
-        // The regex ends at a `/` followed by the end or by white space: it may hold `/` itself.
-        const end = regexEnd(text, 1);
-        if (end < 0)
-            return { ok: false, reason: `${quote(text)}: a regex ends with / (as /^1\\./)` };
-        const body = text.slice(1, end);
-        if (body.length === 0)
-            return { ok: false, reason: '//: an empty regex; write /.*/ for every tag' };
-        return { ok: true, word: 'regex', body, text: text.slice(0, end + 1), length: end + 1 };
-    }
-    if (/^prereleases(\s|$)/.test(text)) {
-        return { ok: true, word: 'prereleases', body: '', text: 'prereleases', length: 11 };
-    }
-    const open = /^(semver|newest|exclude)\(/.exec(text);
-    if (!open) {
-        const word = text.split(/\s/, 1)[0] ?? text;
-        return {
-            ok: false,
-            reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…) or prereleases`
-        };
-    }
-    const word = open[1];
-    const start = open[0].length;
-    // exclude(/regex/): the regex may hold `)`; it ends at `/)`.
-    const close = word === 'exclude' && text[start] === '/'
-        ? text.indexOf('/)', start + 1) + 1
-        : text.indexOf(')', start);
-    if (close <= 0)
-        return { ok: false, reason: `${quote(text)}: ${word}( is not closed with )` };
-    const after = text[close + 1];
-    if (after !== undefined && !/\s/.test(after)) {
-        return { ok: false, reason: `${quote(text.slice(0, close + 2))}: put a space between clauses` };
-    }
-    const body = text.slice(start, close);
-    return { ok: true, word, body, text: `${word}(${body.trim()})`, length: close + 1 };
-}
-/** The index of the `/` closing a regex opened at `from - 1`, or -1. */
-function regexEnd(text, from) {
-    for (let i = text.indexOf('/', from); i >= 0; i = text.indexOf('/', i + 1)) {
-        if (i === text.length - 1 || /\s/.test(text[i + 1]))
-            return i;
-    }
-    return -1;
-}
-const quote = (s) => `"${s.length > 40 ? `${s.slice(0, 40)}…` : s}"`;
-function readRange(body) {
-    const text = body.trim();
-    if (text.length === 0)
-        return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' };
-    if (text.length > MAX_RANGE_LENGTH) {
-        return {
-            ok: false,
-            reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
-        };
-    }
-    // The semver package drops words it cannot read (`>=1 banana` is `>=1.0.0`): every part of
-    // the range is checked here first, so nothing the user wrote is silently ignored.
-    const parts = text.replace(/(<=|>=|<|>|=|~|\^)\s+/g, '$1').split(/\s+/);
-    const bad = parts.find(part => part !== '-' && part !== '||' && !COMPARATOR.test(part));
-    if (bad !== undefined) {
-        return {
-            ok: false,
-            reason: `semver(${text}) is not a range: "${bad.slice(0, 40)}" is not a version or comparator (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
-        };
-    }
-    try {
-        // loose: `v1.2` and `=1.2` read as people write them.
-        return { ok: true, range: new (semver_default()).Range(text, { loose: true }) };
-    }
-    catch {
-        return {
-            ok: false,
-            reason: `semver(${text}) is not a range the semver package reads (examples: >=1.26 <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
-        };
-    }
-}
-function readExclude(body) {
-    const text = body.trim();
-    if (text.startsWith('/')) {
-        if (!text.endsWith('/') || text.length < 3) {
-            return { ok: false, reason: `exclude(${text}): a regex is written /…/` };
-        }
-        const pattern = text.slice(1, -1);
-        if (pattern.length > MAX_PATTERN_LENGTH) {
-            return { ok: false, reason: `exclude(${text}): longer than ${MAX_PATTERN_LENGTH} characters` };
-        }
-        const filter = tag_filter_compileTagFilter(pattern);
-        if (!filter.ok)
-            return { ok: false, reason: `exclude(/${pattern}/) ${filter.reason}` };
-        return { ok: true, matcher: { text: `/${pattern}/`, test: tag => filter.test(tag) } };
-    }
-    const tags = text.split(',').map(t => t.trim());
-    if (tags.some(t => !/^[\w][\w.-]{0,127}$/.test(t))) {
-        return {
-            ok: false,
-            reason: `exclude(${text}): list tags separated by commas (exclude(1.27.0, latest)), or give one /regex/`
-        };
-    }
-    if (tags.length > MAX_EXCLUDED_TAGS) {
-        return {
-            ok: false,
-            reason: `exclude(…) lists more than ${MAX_EXCLUDED_TAGS} tags: use a /regex/`
-        };
-    }
-    const set = new Set(tags);
-    return { ok: true, matcher: { text: tags.join(', '), test: tag => set.has(tag) } };
-}
-/** A tag as a version: its semver reading, and whether the part after `-` is a variant. */
-function readVersion(tag) {
-    const version = semver_default().parse(tag, { loose: true });
-    if (!version)
-        return undefined;
-    const first = version.prerelease[0];
-    if (first === undefined)
-        return { version, variant: false, preRelease: false };
-    if (PRE_RELEASE.test(String(first)))
-        return { version, variant: false, preRelease: true };
-    // A variant ranks and ranges as its release.
-    const release = new (semver_default()).SemVer(`${version.major}.${version.minor}.${version.patch}`);
-    return { version: release, variant: true, preRelease: false };
-}
-/** Apply a policy to a registry's tag list. */
-function selectTags(policy, tags) {
-    const leftOut = new Map();
-    const leave = (reason, tag) => {
-        const entry = leftOut.get(reason) ?? { count: 0, first: [] };
-        entry.count++;
-        if (entry.first.length < NAMED)
-            entry.first.push(tag);
-        leftOut.set(reason, entry);
-    };
-    const versioned = policy.range !== undefined || policy.newest !== undefined;
-    const kept = [];
-    for (const tag of tags) {
-        if (policy.regex && !policy.regex.filter.test(tag)) {
-            leave('not matching the regex', tag);
-            continue;
-        }
-        let version;
-        if (versioned) {
-            const read = readVersion(tag);
-            if (!read) {
-                leave('not a version', tag);
-                continue;
-            }
-            if (read.variant && !policy.regex) {
-                leave('a variant', tag);
-                continue;
-            }
-            if (read.preRelease && !policy.prereleases && !rangeNamesPreRelease(policy, read.version)) {
-                leave('a pre-release', tag);
-                continue;
-            }
-            const options = { includePrerelease: policy.prereleases, loose: true };
-            if (policy.range && !semver_default().satisfies(read.version, policy.range.range, options)) {
-                leave('outside the range', tag);
-                continue;
-            }
-            version = read.version;
-        }
-        if (policy.exclude.some(e => e.test(tag))) {
-            leave('excluded', tag);
-            continue;
-        }
-        kept.push(version ? { tag, version } : { tag });
-    }
-    let selected = kept;
-    if (policy.newest !== undefined) {
-        // The N newest versions, each with every tag that reads as it (v1.2.3 and 1.2.3; variants).
-        const versions = [...new Set(kept.map(k => k.version.format()))]
-            .map(v => new (semver_default()).SemVer(v))
-            .sort((a, b) => semver_default().rcompare(a, b));
-        const newest = new Set(versions.slice(0, policy.newest).map(v => v.format()));
-        selected = [];
-        const older = [];
-        for (const k of kept)
-            (newest.has(k.version.format()) ? selected : older).push(k);
-        for (const { tag } of older.sort(byVersionDesc))
-            leave('older than the newest', tag);
-    }
-    return {
-        selected: selected.map(k => k.tag).sort(),
-        seen: tags.length,
-        leftOut: [...leftOut].map(([reason, { count, first }]) => ({ reason, count, first }))
-    };
-}
-function byVersionDesc(a, b) {
-    return semver_default().rcompare(a.version, b.version) || a.tag.localeCompare(b.tag);
-}
-/**
- * semver's own rule: a range naming a pre-release of a release (`>=1.27.0-rc.1`) lets that
- * release's pre-releases in.
- */
-function rangeNamesPreRelease(policy, version) {
-    return !!policy.range && semver_default().satisfies(version, policy.range.range, { loose: true });
-}
-/** What a selection left out, in words: `120 not matching the regex (a, b, …)`. */
-function leftOutWords(selection, policy) {
-    return selection.leftOut
-        .map(({ reason, count, first }) => {
-        const more = count > first.length ? ', …' : '';
-        const label = reason === 'older than the newest' ? `${reason} ${policy.newest}` : reason;
-        return `${count} ${label} (${first.join(', ')}${more})`;
-    })
-        .join('; ');
 }
 
 ;// CONCATENATED MODULE: ./src/copy/copy.ts
@@ -92610,137 +92753,6 @@ class IssueAnswerer {
     }
 }
 
-;// CONCATENATED MODULE: ./src/image/entries.ts
-/**
- * Image entries (`images`, `images-file`): one a line, `#` comments, blank
- * lines ignored. An entry names one image, several tags of one repository
- * (`repo:a,b,c`) or a tag policy (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`:
- * tag-policy.ts). Every line becomes requests; a bad line becomes a rejected
- * request, never an exception.
- */
-
-
-
-
-/** Strip a comment: `#` at the start of a line or after white space. */
-function stripComment(line) {
-    const m = /(^|\s)#/.exec(line);
-    return (m ? line.slice(0, m.index) : line).trim();
-}
-/** Parse the text of an entries list into requests, in order, one or more per entry. */
-function parseEntries(text, source) {
-    const requests = [];
-    const lines = text.split(/\r?\n/);
-    lines.forEach((raw, i) => {
-        const entry = stripComment(raw);
-        if (entry.length === 0)
-            return;
-        requests.push(...parseEntry(entry, { source, line: i + 1 }));
-    });
-    return requests;
-}
-/** One entry (already trimmed, comment removed) into its requests. */
-function parseEntry(entry, origin) {
-    const invalid = (reason, suggestion) => [
-        suggestion === undefined
-            ? { kind: 'invalid', request: entry, origin, reason }
-            : { kind: 'invalid', request: entry, origin, reason, suggestion }
-    ];
-    // A name never holds ":/", ":semver(", ":newest(" (a port is digits), so the first such
-    // colon opens a tag policy, unless the entry is a URL ("://"), which parseReference explains.
-    const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry);
-    const policyAt = isUrl ? -1 : policyColon(entry);
-    if (policyAt > 0) {
-        const name = parseRepositoryName(entry.slice(0, policyAt));
-        if (!name.ok)
-            return invalid(name.reason);
-        const parsed = parseTagPolicy(entry.slice(policyAt + 1));
-        if (!parsed.ok) {
-            // A regex's own problem reads as it always has: "tag filter /…/ uses a backreference".
-            return invalid(`${parsed.reason.startsWith('/') ? 'tag filter' : 'tag policy'} ${parsed.reason}`);
-        }
-        return [
-            { kind: 'tag-filter', request: entry, origin, ref: name.ref, policy: parsed.policy.text }
-        ];
-    }
-    if (entry.includes(','))
-        return parseTagList(entry, origin);
-    const parsed = parseReference(entry);
-    if (!parsed.ok)
-        return invalid(parsed.reason, parsed.suggestion);
-    const request = { kind: 'image', request: entry, origin, ref: parsed.ref };
-    if (parsed.note)
-        request.note = parsed.note;
-    return [request];
-}
-/** Where the colon opening a tag policy is, or -1. */
-function policyColon(entry) {
-    for (let at = entry.indexOf(':'); at > 0; at = entry.indexOf(':', at + 1)) {
-        if (looksLikePolicy(entry.slice(at + 1)))
-            return at;
-    }
-    return -1;
-}
-function parseTagList(entry, origin) {
-    const colon = entry.lastIndexOf(':', entry.indexOf(','));
-    if (entry.includes('@') || colon < 0 || colon < entry.lastIndexOf('/', entry.indexOf(','))) {
-        const reason = entry.includes('@')
-            ? 'a tag list ("repo:a,b") cannot carry a digest; list digests one a line'
-            : 'a comma separates tags, as in "docker.io/library/nginx:1.27,1.26"; write one image a line';
-        return [{ kind: 'invalid', request: entry, origin, reason }];
-    }
-    const name = parseRepositoryName(entry.slice(0, colon));
-    if (!name.ok)
-        return [{ kind: 'invalid', request: entry, origin, reason: name.reason }];
-    return entry
-        .slice(colon + 1)
-        .split(',')
-        .map((tag, i) => {
-        const text = `${repositoryName(name.ref)}:${tag.trim()}`;
-        const parsed = tag.trim() === '' ? undefined : parseReference(text);
-        if (parsed?.ok)
-            return { kind: 'image', request: entry, origin, ref: parsed.ref };
-        const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`;
-        return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` };
-    });
-}
-/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
-function checkPattern(pattern) {
-    const filter = compileTagFilter(pattern);
-    return filter.ok ? undefined : filter.reason;
-}
-/** The key two requests share when they ask for the same thing. */
-function requestKey(request) {
-    switch (request.kind) {
-        case 'image':
-            return formatReference(request.ref);
-        case 'tag-filter':
-            return `${repositoryName(request.ref)}:${request.policy}`;
-        case 'invalid':
-            return `invalid:${request.origin.source}:${request.origin.line}:${request.request}`;
-    }
-}
-/**
- * Merge requests that ask for the same image; the first keeps its place and
- * the later ones are reported as merged into it.
- */
-function mergeDuplicates(requests) {
-    const seen = new Map();
-    const unique = [];
-    const merged = [];
-    for (const request of requests) {
-        const key = requestKey(request);
-        const kept = seen.get(key);
-        if (kept)
-            merged.push({ duplicate: request, kept });
-        else {
-            seen.set(key, request);
-            unique.push(request);
-        }
-    }
-    return { unique, merged };
-}
-
 ;// CONCATENATED MODULE: ./src/issue/request.ts
 /**
  * Issue requests: read the triggering issue from the event payload (never
@@ -93517,6 +93529,10 @@ function lint_quote(text) {
 function suggestion(written) {
     if (written.includes('*'))
         return undefined;
+    // An entry with a tag policy (`nginx:semver(>=1.26)`): its repository is what a line names.
+    const policy = tagPolicyIn(written);
+    if (policy)
+        return policy.repository;
     const read = parseReference(written);
     if (read.ok)
         return repositoryName(read.ref);

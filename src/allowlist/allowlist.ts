@@ -6,6 +6,7 @@
  * or a longer segment never slips under a pattern.
  */
 import { parseRepositoryName, repositoryName, type ImageReference } from '../image/references.js'
+import { parseEntry } from '../image/entries.js'
 
 export type PatternKind = 'exact' | 'one' | 'any'
 
@@ -107,6 +108,12 @@ export function patternText(p: Pick<AllowPattern, 'kind' | 'prefix'>): string {
 
 /** One pattern (no comment, trimmed); throws an Error saying why it is malformed. */
 export function parsePattern(text: string, line: number): AllowPattern {
+  const policy = tagPolicyIn(text)
+  if (policy) {
+    throw new Error(
+      `"${text}": an allowlist names repositories, never tags: the tag policy ${policy.policy} belongs in images; here write "${policy.repository}"`
+    )
+  }
   let kind: PatternKind = 'exact'
   let body = text
   if (text.endsWith('/**')) {
@@ -129,6 +136,14 @@ export function parsePattern(text: string, line: number): AllowPattern {
   const prefix =
     kind === 'exact' ? repositoryName(parsed.ref) : keepWrittenDepth(body, parsed.ref.registry)
   return { text, line, kind, prefix }
+}
+
+/** A line written as an image entry with a tag policy (`nginx:semver(>=1.26)`), read as one. */
+export function tagPolicyIn(text: string): { repository: string; policy: string } | undefined {
+  const [request] = parseEntry(text, { source: 'allowlist', line: 0 })
+  return request?.kind === 'tag-filter'
+    ? { repository: repositoryName(request.ref), policy: request.policy }
+    : undefined
 }
 
 /** A wildcard directly under a registry (`gcr.io/**`): the prefix is the host alone. */

@@ -20,7 +20,14 @@
  * (allowlist.ts), not by comparing text. Malformed lines are reported and
  * kept as written: the fix never guesses what an allowlist meant.
  */
-import { Allowlist, parsePattern, patternText, splitLine, type AllowPattern } from './allowlist.js'
+import {
+  Allowlist,
+  parsePattern,
+  patternText,
+  splitLine,
+  tagPolicyIn,
+  type AllowPattern
+} from './allowlist.js'
 import { parseReference, repositoryName } from '../image/references.js'
 
 export type FindingKind =
@@ -107,6 +114,9 @@ function quote(text: string): string {
 /** A repair to show (never apply) for a malformed line without a wildcard. */
 function suggestion(written: string): string | undefined {
   if (written.includes('*')) return undefined
+  // An entry with a tag policy (`nginx:semver(>=1.26)`): its repository is what a line names.
+  const policy = tagPolicyIn(written)
+  if (policy) return policy.repository
   const read = parseReference(written)
   if (read.ok) return repositoryName(read.ref)
   if (!read.suggestion) return undefined
