@@ -121,6 +121,26 @@ describe('semver ranges', () => {
   })
 })
 
+describe('loose: versions as skopeo sync and regsync read them (Masterminds/semver)', () => {
+  it('alpine semver(>=3.12.0) loose: two-part tags and dates count, every -suffix is a pre-release', () => {
+    const coerced = (t: string) => {
+      const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(t)
+      return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] : undefined
+    }
+    const expected = alpine.filter(t => {
+      const v = coerced(t)
+      return v !== undefined && (v[0]! > 3 || (v[0] === 3 && v[1]! >= 12))
+    })
+    expect(expected).toEqual(expect.arrayContaining(['3.20', '3.12.0', '20190228']))
+    expect(select('semver(>=3.12.0) loose', alpine)).toEqual(sorted(expected))
+    // Without loose: only x.y.z releases.
+    expect(select('semver(>=3.12.0)', alpine)).not.toContain('3.20')
+    // A variant is a pre-release to loose: left out by a range without one, even under a regex.
+    expect(select('/-alpine$/ semver(>=1.27) loose', nginx)).toEqual([])
+    expect(select('/-alpine$/ semver(>=1.27)', nginx).length).toBeGreaterThan(5)
+  })
+})
+
 describe('the newest N', () => {
   it('nginx newest(3): the three newest releases', () => {
     const expected = newestOf(

@@ -7,6 +7,7 @@
  *     newest(N)           the N newest versions left, with every tag of each
  *     exclude(/regex/)    not these; exclude(a, b) not these tags (any number of excludes)
  *     prereleases         let pre-releases (1.27.0-rc.1, v2.0.0-beta.2) into semver and newest
+ *     loose               read versions as skopeo sync and regsync do (below)
  *
  * The clauses apply in that order: regex, range, exclusions, then newest, so `newest(3)
  * exclude(1.31.3)` still gives three.
@@ -19,6 +20,10 @@
  * release (`1.27.3-alpine`, `v3.1.2-windowsservercore`), ranked and ranged as the release
  * itself. Variants are selected only when a regex names them (`/-alpine$/ semver(>=1.26)`):
  * without one, `semver(>=1.26)` means the plain releases.
+ *
+ * `loose` reads tags as Go's Masterminds/semver does for skopeo sync and regsync, so that
+ * their files select here what they select there: `1.27` and `3` are versions (1.27.0,
+ * 3.0.0), and everything after `-` is a pre-release (no variants).
  *
  * Everything is linear in the tag list but one sort for `newest`; what is left out is
  * counted by reason, with the first few named, for the summary.
@@ -43,6 +48,7 @@ export interface TagPolicy {
   newest?: number
   exclude: { text: string; test(tag: string): boolean }[]
   prereleases: boolean
+  loose: boolean
 }
 
 export type ParsedPolicy = { ok: true; policy: TagPolicy } | { ok: false; reason: string }
@@ -75,13 +81,13 @@ const PRE_RELEASE =
 
 /** Whether an entry's text after `repository:` is a policy (a regex or a clause keyword). */
 export function looksLikePolicy(text: string): boolean {
-  return /^(\/|semver\(|newest\(|exclude\(|prereleases(\s|$))/.test(text)
+  return /^(\/|semver\(|newest\(|exclude\(|(prereleases|loose)(\s|$))/.test(text)
 }
 
 /** Read a policy; the reason reads after "tag policy ": e.g. "newest(0): N must be 1 to 1000". */
 export function parseTagPolicy(text: string): ParsedPolicy {
   const fail = (reason: string): ParsedPolicy => ({ ok: false, reason })
-  const policy: TagPolicy = { text: '', exclude: [], prereleases: false }
+  const policy: TagPolicy = { text: '', exclude: [], prereleases: false, loose: false }
   const clauses: string[] = []
   let rest = text.trim()
   while (rest.length > 0) {
@@ -114,6 +120,10 @@ export function parseTagPolicy(text: string): ParsedPolicy {
       if (!exclude.ok) return fail(exclude.reason)
       policy.exclude.push(exclude.matcher)
       clauses.push(`exclude(${exclude.matcher.text})`)
+    } else if (word === 'loose') {
+      if (policy.loose) return fail('says loose twice')
+      policy.loose = true
+      clauses.push('loose')
     } else {
       if (policy.prereleases) return fail('says prereleases twice')
       policy.prereleases = true
@@ -125,8 +135,10 @@ export function parseTagPolicy(text: string): ParsedPolicy {
       'selects nothing: give /regex/, semver(RANGE) or newest(N); exclude() and prereleases narrow or widen one of them'
     )
   }
-  if (policy.prereleases && !policy.range && policy.newest === undefined) {
-    return fail('prereleases applies to semver(…) and newest(…): add one, or leave it out')
+  for (const flag of ['prereleases', 'loose'] as const) {
+    if (policy[flag] && !policy.range && policy.newest === undefined) {
+      return fail(`${flag} applies to semver(…) and newest(…): add one, or leave it out`)
+    }
   }
   policy.text = clauses.join(' ')
   return { ok: true, policy }
@@ -135,7 +147,7 @@ export function parseTagPolicy(text: string): ParsedPolicy {
 type Clause =
   | {
       ok: true
-      word: 'regex' | 'semver' | 'newest' | 'exclude' | 'prereleases'
+      word: 'regex' | 'semver' | 'newest' | 'exclude' | 'prereleases' | 'loose'
       body: string
       text: string
       length: number
@@ -153,15 +165,14 @@ function nextClause(text: string): Clause {
       return { ok: false, reason: '//: an empty regex; write /.*/ for every tag' }
     return { ok: true, word: 'regex', body, text: text.slice(0, end + 1), length: end + 1 }
   }
-  if (/^prereleases(\s|$)/.test(text)) {
-    return { ok: true, word: 'prereleases', body: '', text: 'prereleases', length: 11 }
-  }
+  const flag = /^(prereleases|loose)(\s|$)/.exec(text)?.[1] as 'prereleases' | 'loose' | undefined
+  if (flag) return { ok: true, word: flag, body: '', text: flag, length: flag.length }
   const open = /^(semver|newest|exclude)\(/.exec(text)
   if (!open) {
     const word = text.split(/\s/, 1)[0] ?? text
     return {
       ok: false,
-      reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…) or prereleases`
+      reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…), prereleases or loose`
     }
   }
   const word = open[1] as 'semver' | 'newest' | 'exclude'
@@ -258,16 +269,25 @@ function readExclude(
 
 /** A tag as a version: its semver reading, and whether the part after `-` is a variant. */
 export function readVersion(
-  tag: string
+  tag: string,
+  loose = false
 ): { version: semver.SemVer; variant: boolean; preRelease: boolean } | undefined {
-  const version = semver.parse(tag, { loose: true })
+  const version = semver.parse(loose ? completed(tag) : tag, { loose: true })
   if (!version) return undefined
   const first = version.prerelease[0]
   if (first === undefined) return { version, variant: false, preRelease: false }
+  // As Masterminds/semver reads them: whatever follows `-` is a pre-release.
+  if (loose) return { version, variant: false, preRelease: true }
   if (PRE_RELEASE.test(String(first))) return { version, variant: false, preRelease: true }
   // A variant ranks and ranges as its release.
   const release = new semver.SemVer(`${version.major}.${version.minor}.${version.patch}`)
   return { version: release, variant: true, preRelease: false }
+}
+
+/** `1.27` as `1.27.0`, `v3-rc1` as `v3.0.0-rc1`: what Masterminds/semver's NewVersion reads. */
+function completed(tag: string): string {
+  const m = /^(v?)(\d+)(?:\.(\d+))?(?:\.(\d+))?([-+].*)?$/.exec(tag)
+  return m ? `${m[1]}${m[2]}.${m[3] ?? '0'}.${m[4] ?? '0'}${m[5] ?? ''}` : tag
 }
 
 /** Apply a policy to a registry's tag list. */
@@ -288,7 +308,7 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
     }
     let version: semver.SemVer | undefined
     if (versioned) {
-      const read = readVersion(tag)
+      const read = readVersion(tag, policy.loose)
       if (!read) {
         leave('not a version', tag)
         continue
