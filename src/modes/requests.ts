@@ -12,6 +12,7 @@ import { parseAllowlist, type Allowlist } from '../allowlist/allowlist.js'
 import { errorMessage } from '../common/errors.js'
 import { mirror, targetRegistry, type Mirrored } from '../copy/session.js'
 import { parseEntries, type ImageRequest } from '../image/entries.js'
+import { isSyncFile, parseSyncFile } from '../image/sync-files.js'
 import { readIssueRequest, type PendingIssueRequest } from '../issue/flow.js'
 import { buildPlan } from '../plan/plan.js'
 import { logResults } from '../report/summary.js'
@@ -19,8 +20,11 @@ import { logResults } from '../report/summary.js'
 function readRequests(inputs: RequestInputs): ImageRequest[] {
   const requests = parseEntries(inputs.images, 'images')
   if (inputs.imagesFile) {
+    const text = fs.readFileSync(inputs.imagesFile, 'utf8')
+    const name = displayPath(inputs.imagesFile)
+    // skopeo sync's and regsync's YAML files are read as the entries they amount to.
     requests.push(
-      ...parseEntries(fs.readFileSync(inputs.imagesFile, 'utf8'), displayPath(inputs.imagesFile))
+      ...(isSyncFile(inputs.imagesFile) ? parseSyncFile(text, name) : parseEntries(text, name))
     )
   }
   if (requests.length === 0) {

@@ -1,0 +1,154 @@
+/**
+ * Sync files as images-file (issue 20): skopeo sync's and regsync's own documentation
+ * examples (__fixtures__/sync-files/, sources in their headers), read into requests line by
+ * line; what the action does not take from a file is a rejected line saying what to use
+ * instead. sync-files.e2e runs both tools and the action on the same registries.
+ */
+import { describe, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ImageRequest } from '../src/image/entries.js'
+import { formatReference, repositoryName } from '../src/image/references.js'
+import { isSyncFile, parseSyncFile } from '../src/image/sync-files.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const fixture = (name: string) =>
+  fs.readFileSync(path.join(here, '..', '__fixtures__', 'sync-files', name), 'utf8')
+
+/** A request in one line: what it asks for, or why it was refused, and its line. */
+function said(r: ImageRequest): string {
+  if (r.kind === 'image') return `${r.origin.line}: ${formatReference(r.ref)}`
+  if (r.kind === 'tag-filter') return `${r.origin.line}: ${repositoryName(r.ref)} ${r.policy}`
+  return `${r.origin.line}: refused ${r.request}: ${r.reason}`
+}
+
+describe("skopeo sync's file", () => {
+  it('its documentation example: every image it names, every setting it cannot honour named', () => {
+    const requests = parseSyncFile(fixture('skopeo-sync.yml'), 'sync.yml').map(said)
+    expect(requests).toEqual([
+      '6: registry.example.com/busybox /.*/',
+      '8: registry.example.com/redis:1.0',
+      '9: registry.example.com/redis:2.0',
+      '10: registry.example.com/redis@sha256:0000000000000000000000000000000011111111111111111111111111111111',
+      '12: registry.example.com/nginx /^1\\.13\\.[12]-alpine-perl$/',
+      '14: registry.example.com/alpine semver(>= 3.12.0) loose',
+      expect.stringMatching(
+        /^15: refused registry.example.com credentials: credentials are refused in a sync file \(a secret in the repository\): give them to the action as a docker config or its username and password inputs/
+      ),
+      expect.stringMatching(
+        /^19: refused registry.example.com cert-dir: \/home\/john\/certs: cert-dir is not read/
+      ),
+      expect.stringMatching(
+        /^21: refused quay.io tls-verify: false: tls-verify is not read from the file: list quay.io in the insecure-registries input/
+      ),
+      '24: quay.io/coreos/etcd:latest'
+    ])
+    // The secret itself is never repeated.
+    expect(requests.join('\n')).not.toContain('this is a secret')
+  })
+
+  it('a comma in a semver constraint is "and"; a bad regex or range is named at its line', () => {
+    const text = [
+      'r.io:',
+      '  images-by-semver:',
+      '    a: ">= 1.2, < 2"',
+      '    b: "banana"',
+      '  images-by-tag-regex:',
+      '    c: "^(a"',
+      '  images-per-day: 3'
+    ].join('\n')
+    expect(parseSyncFile(text, 's.yml').map(said)).toEqual([
+      '3: r.io/a semver(>= 1.2 < 2) loose',
+      expect.stringMatching(
+        /^4: refused r.io\/b:semver\(banana\) loose: tag policy semver\(banana\) is not a range/
+      ),
+      expect.stringMatching(
+        /^6: refused r.io\/c:\/\^\(a\/: tag filter \/\^\(a\/ is not a valid regular expression/
+      ),
+      expect.stringMatching(
+        /^7: refused r.io images-per-day: 3: "images-per-day" is not a skopeo sync setting/
+      )
+    ])
+  })
+})
+
+describe("regsync's file", () => {
+  it('its documentation example: images, repositories with their allow lists anchored as regsync does', () => {
+    const requests = parseSyncFile(fixture('regsync.yml'), 'regsync.yml').map(said)
+    expect(requests).toEqual([
+      expect.stringMatching(/^19: refused creds: creds are refused in a sync file/),
+      '26: refused defaults ratelimit:: defaults.ratelimit is not read from the file: use the pull-reserve input (the action reads the pull budget from the registry)',
+      '29: refused defaults parallel: 2: defaults.parallel is not read from the file: use the concurrency input',
+      "30: refused defaults interval: 60m: defaults.interval is not read from the file: use the workflow's schedule",
+      '31: refused defaults backup: bkup-{{.Ref.Tag}}: defaults.backup is not read from the file: the action never moves a tag aside to keep an old image',
+      expect.stringMatching(
+        /^34: refused busybox:latest target: registry:5000\/library\/busybox:latest: target is not read from the file: the mirrored name comes from the action's target and rewrite inputs/
+      ),
+      '33: docker.io/library/busybox:latest',
+      expect.stringMatching(
+        /^37: refused alpine target: registry:5000\/library\/alpine: target is not read/
+      ),
+      '36: docker.io/library/alpine /(?:^latest$)|(?:^3$)|(?:^3.\\d+$)/',
+      expect.stringMatching(/^45: refused debian target: /),
+      '50: refused debian mediaTypes:: mediaTypes is not read from the file: every image and index media type is copied',
+      '44: docker.io/library/debian /(?:^\\d+$)/',
+      expect.stringMatching(/^58: refused ghcr.io\/regclient\/regctl:latest target: /),
+      '57: ghcr.io/regclient/regctl:latest'
+    ])
+  })
+
+  it('semverRange (any of them) with allow and deny; anchors merged into entries', () => {
+    const text = [
+      'version: 1',
+      'x-hub: &hub',
+      '  type: repository',
+      '  tags:',
+      '    deny: ["3.1\\\\d?"]',
+      'sync:',
+      '  - <<: *hub',
+      '    source: r.io/alpine',
+      '    tags:',
+      '      allow: [".*"]',
+      '      semverRange: [">=1.0.0 <2.0.0", ">=4.0.0"]'
+    ].join('\n')
+    // A merged `tags` is replaced by the entry's own, as YAML merges keys.
+    expect(parseSyncFile(text, 'r.yml').map(said)).toEqual([
+      '8: r.io/alpine /(?:^.*$)/ semver(>=1.0.0 <2.0.0 || >=4.0.0) loose'
+    ])
+  })
+
+  it('a file that is not YAML, or not a mapping, is one refused line saying so', () => {
+    expect(parseSyncFile('a: [1, 2\n', 'x.yml').map(said)).toEqual([
+      expect.stringMatching(/^\d+: refused x.yml: not a YAML file the action can read/)
+    ])
+    expect(parseSyncFile('- a\n- b\n', 'x.yml').map(said)).toEqual([
+      expect.stringMatching(/^1: refused x.yml: a sync file is a YAML mapping/)
+    ])
+  })
+
+  it('aliases are bounded: a "billion laughs" file is refused, not expanded', () => {
+    const lines = ['version: 1', 'a: &a ["x","x","x","x","x","x","x","x","x","x"]']
+    for (let i = 0; i < 8; i++) {
+      const letter = String.fromCharCode(98 + i)
+      const prev = String.fromCharCode(97 + i)
+      lines.push(`${letter}: &${letter} [${Array(10).fill(`*${prev}`).join(',')}]`)
+    }
+    lines.push('sync: [*i]')
+    const started = Date.now()
+    const out = parseSyncFile(lines.join('\n'), 'bomb.yml').map(said)
+    expect(Date.now() - started).toBeLessThan(2000)
+    expect(out[0]).toMatch(/refused bomb.yml: not a YAML file the action can read: .*alias/i)
+  })
+})
+
+describe('which files are sync files', () => {
+  it('.yaml and .yml, any case', () => {
+    expect(['a.yml', 'b.YAML', 'images.txt', 'sync.yml.txt'].map(isSyncFile)).toEqual([
+      true,
+      true,
+      false,
+      false
+    ])
+  })
+})
