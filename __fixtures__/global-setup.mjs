@@ -1,11 +1,11 @@
 // Jest global set-up: build crane from its Go module once (cached in .tools/),
 // so the end-to-end suites can run every path with the action's default engine,
-// the tests' registry with the referrers API (__fixtures__/refreg), and cosign.
+// the tests' registry with the referrers API (__fixtures__/refreg), cosign and regsync.
 // Without Go the crane suites are skipped and crane-reporter.mjs says so in
 // npm test's closing lines; with IMAGE_MIRROR_REQUIRE_CRANE=1 (CI) a missing
 // crane fails the run instead.
 import { buildCrane, CRANE_VERSION } from '../scripts/lib/crane-release.mjs'
-import { buildCosign } from '../scripts/lib/go-tools.mjs'
+import { buildCosign, buildRegsync } from '../scripts/lib/go-tools.mjs'
 import { buildReferrersRegistry } from '../scripts/lib/local-registry.mjs'
 
 export default function globalSetup() {
@@ -16,6 +16,8 @@ export default function globalSetup() {
     buildReferrersRegistry({ log })
     // cosign signs the tests' images and verifies the mirrored copies (issue 19).
     buildCosign({ log })
+    // regsync reads its own sync file beside the action reading it (issue 20).
+    buildRegsync({ log })
     delete process.env.IMAGE_MIRROR_CRANE_MISSING
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error)

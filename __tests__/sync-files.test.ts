@@ -114,7 +114,7 @@ describe("regsync's file", () => {
     ].join('\n')
     // A merged `tags` is replaced by the entry's own, as YAML merges keys.
     expect(parseSyncFile(text, 'r.yml').map(said)).toEqual([
-      '8: r.io/alpine /(?:^.*$)/ semver(>=1.0.0 <2.0.0 || >=4.0.0) loose'
+      '8: r.io/alpine /(?:^.*$)/ semver(>=1.0.0 <2.0.0 || >=4.0.0) loose prereleases'
     ])
   })
 

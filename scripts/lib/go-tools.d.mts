@@ -21,6 +21,8 @@ export function buildLocalGoTool(options: {
 /** The built local program's path, or undefined; never builds. */
 export function builtLocalGoTool(options: { name: string; dir: string }): string | undefined
 export function buildRegsync(options?: { log?: (line: string) => void }): string
+/** The built regsync's path, or undefined; never builds. */
+export function builtRegsync(): string | undefined
 export const COSIGN_MODULE: string
 export const COSIGN_VERSION: string
 /** cosign built from its module (minutes when cold). */

@@ -123,12 +123,17 @@ function build({ name, version, what, log, args, env, cwd, stamp }) {
   }
 }
 
-/** regclient's regsync, a peer of the action in the bench. */
+/** regclient's regsync: a peer of the action in the bench, and the reference its sync files are read against (sync-files.e2e). */
 export const REGSYNC_MODULE = 'github.com/regclient/regclient/cmd/regsync'
 export const REGSYNC_VERSION = 'v0.11.7'
 
 export function buildRegsync({ log } = {}) {
   return buildGoTool({ name: 'regsync', module: REGSYNC_MODULE, version: REGSYNC_VERSION, log })
+}
+
+/** The built regsync's path, or undefined (never builds). */
+export function builtRegsync() {
+  return builtGoTool('regsync', REGSYNC_VERSION)
 }
 
 /**

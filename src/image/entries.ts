@@ -32,7 +32,15 @@ export type ImageRequest =
       /** The policy in its normal form: `/regex/`, `semver(>=1.26) newest(3)`, ... */
       policy: string
     }
-  | { kind: 'invalid'; request: string; origin: EntryOrigin; reason: string; suggestion?: string }
+  | {
+      kind: 'invalid'
+      request: string
+      origin: EntryOrigin
+      reason: string
+      suggestion?: string
+      /** A sync file's setting the action does not take (not an image reference). */
+      setting?: true
+    }
 
 export { MAX_PATTERN_LENGTH }
 

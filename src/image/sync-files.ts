@@ -57,7 +57,7 @@ export function parseSyncFile(text: string, source: string): ImageRequest[] {
     },
     refuse(at, text, reason) {
       const origin: EntryOrigin = { source, line: this.lineOf(at) }
-      this.requests.push({ kind: 'invalid', request: text, origin, reason })
+      this.requests.push({ kind: 'invalid', request: text, origin, reason, setting: true })
     }
   }
   if (doc.errors.length > 0) {
@@ -343,7 +343,9 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
   const ranges = list('semverRange').map(r => r.replace(/,/g, ' '))
   const clauses: string[] = []
   if (allow.length > 0) clauses.push(`/${anchored(allow)}/`)
-  if (ranges.length > 0) clauses.push(`semver(${ranges.join(' || ')}) loose`)
+  // regsync's Masterminds/semver (v0.11.7) lets pre-releases through a plain range
+  // (`>=3.12.0` takes 3.15.0-rc.4), unlike skopeo's documented v3.2.0: as each tool does.
+  if (ranges.length > 0) clauses.push(`semver(${ranges.join(' || ')}) loose prereleases`)
   if (clauses.length === 0) clauses.push('/.*/')
   if (deny.length > 0) clauses.push(`exclude(/${anchored(deny)}/)`)
   for (const key of Object.keys(tags)) {

@@ -66,6 +66,7 @@ export function buildPlan(requests: ImageRequest[], options: PlanOptions): Mirro
     }
 
     if (request.kind === 'invalid') {
+      if (request.setting) return reject(request.reason)
       const hint = request.suggestion ? `; did you mean ${request.suggestion}?` : ''
       return reject(`invalid image reference: ${request.reason}${hint}`)
     }
