@@ -18,6 +18,7 @@ import {
   pae,
   readPublicKey
 } from '../src/verify/signatures.js'
+import { simpleSigningPayload } from '../__fixtures__/simple-signing.js'
 
 const D = `sha256:${'1'.repeat(64)}`
 const OTHER = `sha256:${'2'.repeat(64)}`
@@ -29,16 +30,7 @@ function keyPair(curve = 'prime256v1') {
 }
 
 function simpleSigning(digest: string, privateKey: KeyObject, hash = 'sha256') {
-  const payload = Buffer.from(
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': 'r.example.com/app' },
-        image: { 'docker-manifest-digest': digest },
-        type: 'cosign container image signature'
-      },
-      optional: null
-    })
-  )
+  const payload = simpleSigningPayload('r.example.com/app', digest)
   return { payload, signature: sign(hash, payload, privateKey).toString('base64') }
 }
 

@@ -11,6 +11,7 @@ import { EngineError, type CopyEngine, type CopyRequest } from '../src/copy/engi
 import type { MirrorResult } from '../src/image/results.js'
 import type { ManifestHead, RegistryClient } from '../src/registry/client.js'
 import { parsePolicy } from '../src/verify/policy.js'
+import { simpleSigningPayload } from '../__fixtures__/simple-signing.js'
 
 const IMAGE = 'application/vnd.oci.image.manifest.v1+json'
 const d = (c: string) => `sha256:${c.repeat(64)}`
@@ -22,15 +23,7 @@ const policy = parsePolicy('src.io/a/x key=cosign.pub', 'policy.txt', () => pem)
 
 /** A `.sig` tag's manifest and payload signing `digest`, as cosign's older format has them. */
 function signature(digest: string) {
-  const payload = Buffer.from(
-    JSON.stringify({
-      critical: {
-        identity: { 'docker-reference': 'src.io/a/x' },
-        image: { 'docker-manifest-digest': digest },
-        type: 'cosign container image signature'
-      }
-    })
-  )
+  const payload = simpleSigningPayload('src.io/a/x', digest)
   const layer = {
     mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
     digest: sha(payload),

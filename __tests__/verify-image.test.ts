@@ -15,6 +15,7 @@ import type { Referrers } from '../src/registry/referrers.js'
 import { TrustRoot } from '../src/verify/keyless.js'
 import { parsePolicy, type PolicyRule } from '../src/verify/policy.js'
 import { NotVerified, verifyImage, type VerifyContext } from '../src/verify/verify.js'
+import { simpleSigningPayload } from '../__fixtures__/simple-signing.js'
 
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 const SIMPLE = 'application/vnd.dev.cosign.simplesigning.v1+json'
@@ -161,15 +162,7 @@ describe('verifyImage when the trusted root cannot be had', () => {
   }
 
   it('a key signature further on still verifies', async () => {
-    const payload = Buffer.from(
-      JSON.stringify({
-        critical: {
-          identity: { 'docker-reference': 'src.io/acme/app' },
-          image: { 'docker-manifest-digest': D },
-          type: 'cosign container image signature'
-        }
-      })
-    )
+    const payload = simpleSigningPayload('src.io/acme/app', D)
     const keySigned = {
       payload,
       annotations: {

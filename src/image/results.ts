@@ -75,12 +75,18 @@ export interface MirrorResult {
   size?: number
   /** Who signed it, when a signature policy named it and the check passed before the copy. */
   verified?: {
+    /** The digest whose signature verified (the index, or the one platform image copied). */
     digest: string
+    /** `key cosign.pub (SHA256:...)`, or `identity … (issuer …)` */
     by: string
+    /** The key's path as the policy names it, for the `cosign verify --key` line. */
     key?: string
+    /** A keyless signer, for the `cosign verify --certificate-identity` line. */
     identity?: string
     issuer?: string
+    /** The trusted root file it verified against, when not Sigstore's (verify-trusted-root). */
     trustedRoot?: string
+    /** `bundle` (cosign 3) or `simple signing` (cosign's `.sig` tag). */
     format: string
   }
   /** Signatures, attestations and SBOMs the target holds for it, copied with it (issue 19). */

@@ -15,6 +15,7 @@
  */
 import { debug } from '../action/log.js'
 import { repositoryName, type ImageReference } from '../image/references.js'
+import type { MirrorResult } from '../image/results.js'
 import { DIGEST } from '../registry/blobs.js'
 import { RegistryError, type RegistryClient } from '../registry/client.js'
 import { isPermanent } from '../common/errors.js'
@@ -46,22 +47,8 @@ const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature'
 const MAX_SIGNATURES = 8
 const MAX_PAYLOAD_BYTES = 256 * 1024
 
-/** Who signed a verified image, as the summary says it. */
-export interface Verified {
-  /** The digest whose signature verified (the index, or the one platform image copied). */
-  digest: string
-  /** `key cosign.pub (SHA256:...)`, or `identity … (issuer …)` */
-  by: string
-  /** The key's path as the policy names it, for the `cosign verify --key` line. */
-  key?: string
-  /** A keyless signer, for the `cosign verify --certificate-identity` line. */
-  identity?: string
-  issuer?: string
-  /** The trusted root file it verified against, when not Sigstore's (verify-trusted-root). */
-  trustedRoot?: string
-  /** `bundle` (cosign 3) or `simple signing` (cosign's `.sig` tag). */
-  format: string
-}
+/** Who signed a verified image, as the result and the summary say it. */
+export type Verified = NonNullable<MirrorResult['verified']>
 
 export interface VerifyContext {
   client: RegistryClient
