@@ -48,6 +48,9 @@ function fakeClient(
     },
     async listTags() {
       return tags
+    },
+    async listTagPages() {
+      return { tags, complete: true }
     }
   }
   return client as typeof client & RegistryClient
@@ -452,7 +455,7 @@ describe('expandTagFilters', () => {
   })
   it('defers a filter whose tags a spent pull budget kept from being listed', async () => {
     const client = fakeClient(new Map())
-    client.listTags = () =>
+    client.listTagPages = () =>
       Promise.reject(new PullBudgetError('src.io said its pull limit is reached'))
     const [r] = await expandTagFilters([filter], client)
     expect(r?.status).toBe('deferred')
@@ -521,6 +524,16 @@ describe('expandTagFilters with tag policies', () => {
     // Each policy still says what it chose, on an image it chose.
     expect(out[1]?.selection?.policy).toBe('newest(2)')
     expect(out[0]?.selection?.policy).toBe('semver(>=1.26.1)')
+  })
+
+  it('a tag list cut short (over 1000 pages) is refused, not chosen from in part', async () => {
+    const client = fakeClient(new Map(), tags)
+    client.listTagPages = async () => ({ tags, complete: false })
+    const [r] = await expandTagFilters([policy('newest(1)')], client)
+    expect(r?.status).toBe('rejected')
+    expect(r?.reason).toMatch(
+      /lists more than 1000 pages of tags; a tag policy would choose from part of them/
+    )
   })
 
   it('a policy that selects nothing is rejected with what it left out', async () => {

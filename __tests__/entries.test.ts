@@ -98,6 +98,14 @@ describe('parseEntries', () => {
     ])
   })
 
+  test('tags that read like flags are tags: repo:loose, repo:prereleases', () => {
+    expect(summarise('nginx:loose\nnginx:prereleases\nnginx:prereleases newest(2)')).toEqual([
+      'image docker.io/library/nginx:loose @1',
+      'image docker.io/library/nginx:prereleases @2',
+      'filter docker.io/library/nginx prereleases newest(2) @3'
+    ])
+  })
+
   test('the same policy written twice is merged; another policy of the repository is not', () => {
     const { unique, merged } = mergeDuplicates(
       parseEntries(

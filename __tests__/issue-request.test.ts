@@ -143,7 +143,12 @@ describe('parseIssue', () => {
   })
 
   it('refuses tag policies from issues: an issue never expands into many tags', () => {
-    for (const policy of ['nginx:semver(>=1.26)', 'nginx:newest(50)', 'nginx:/^1/ newest(3)']) {
+    for (const policy of [
+      'nginx:semver(>=1.26)',
+      'nginx:newest(50)',
+      'nginx:/^1/ newest(3)',
+      'nginx:newest(0)'
+    ]) {
       const [only] = read(parseIssue({ title: 'mirror please', body: policy }, limits))
       expect({ policy, only }).toEqual({
         policy,

@@ -127,7 +127,7 @@ function run(binary: string, args: string[]) {
 const block = regsync && skopeo ? describe : describe.skip
 let redisDigest: string
 
-block('sync files, read by the action as their tools read them (needs Go and skopeo)', () => {
+block('sync files, read by the action as their tools read them (needs Go)', () => {
   beforeAll(async () => {
     await ensureTools()
     first = await startRegistry()

@@ -89,7 +89,9 @@ describe("regsync's file", () => {
       expect.stringMatching(
         /^37: refused alpine target: registry:5000\/library\/alpine: target is not read/
       ),
-      '36: docker.io/library/alpine /(?:^latest$)|(?:^3$)|(?:^3.\\d+$)/',
+      '36: docker.io/library/alpine /(?:^latest$)/',
+      '36: docker.io/library/alpine /(?:^3$)/',
+      '36: docker.io/library/alpine /(?:^3.\\d+$)/',
       expect.stringMatching(/^45: refused debian target: /),
       '50: refused debian mediaTypes:: mediaTypes is not read from the file: every image and index media type is copied',
       '44: docker.io/library/debian /(?:^\\d+$)/',
@@ -98,7 +100,7 @@ describe("regsync's file", () => {
     ])
   })
 
-  it('semverRange (any of them) with allow and deny; anchors merged into entries', () => {
+  it('anchors are merged into entries; each allowed pattern with every deny; semverRange refused', () => {
     const text = [
       'version: 1',
       'x-hub: &hub',
@@ -108,13 +110,58 @@ describe("regsync's file", () => {
       'sync:',
       '  - <<: *hub',
       '    source: r.io/alpine',
+      '  - <<: *hub',
+      '    source: r.io/busybox',
       '    tags:',
-      '      allow: [".*"]',
-      '      semverRange: [">=1.0.0 <2.0.0", ">=4.0.0"]'
+      '      allow: ["1\\\\..*", "latest"]',
+      '      deny: [1.36.0]',
+      '  - source: r.io/debian',
+      '    type: repository',
+      '    tags:',
+      '      semverRange: [">=1.0.0 <2.0.0"]'
     ].join('\n')
-    // A merged `tags` is replaced by the entry's own, as YAML merges keys.
     expect(parseSyncFile(text, 'r.yml').map(said)).toEqual([
-      '8: r.io/alpine /(?:^.*$)/ semver(>=1.0.0 <2.0.0 || >=4.0.0) loose prereleases'
+      '8: r.io/alpine /.*/ exclude(/(?:^3.1\\d?$)/)',
+      // The entry's own `tags` replaces the merged one, as YAML merges keys.
+      '10: r.io/busybox /(?:^1\\..*$)/ exclude(/(?:^1.36.0$)/)',
+      '10: r.io/busybox /(?:^latest$)/ exclude(/(?:^1.36.0$)/)',
+      expect.stringMatching(
+        /^16: refused r.io\/debian tags.semverRange: semverRange is read by regsync's own version rules, which the action does not reproduce; the entry is left out/
+      )
+    ])
+  })
+
+  it('numbers are read as written (7.10 is not 7.1); a malformed entry is refused, never every tag', () => {
+    const text = [
+      'version: 1',
+      'sync:',
+      '  - source: r.io/redis',
+      '    type: repository',
+      '    tags:',
+      '      allow: [7.10, 07]',
+      '  - source: r.io/a',
+      '    type: repository',
+      '    tags:',
+      '      allow: "v1\\\\..*"',
+      '  - source: r.io/b',
+      '    type: repository',
+      '    tags: latest',
+      '  - source: r.io/c:1'
+    ].join('\n')
+    expect(parseSyncFile(text, 'r.yml').map(said)).toEqual([
+      '3: r.io/redis /(?:^7.10$)/',
+      '3: r.io/redis /(?:^07$)/',
+      expect.stringMatching(
+        /^9: refused r.io\/a tags.allow: tags.allow is a list of strings .*; the entry is left out/
+      ),
+      expect.stringMatching(
+        /^13: refused r.io\/b tags: tags is a mapping .*; the entry is left out/
+      ),
+      expect.stringMatching(/^14: refused r.io\/c:1: a sync entry needs its type/)
+    ])
+    expect(parseSyncFile('r.io:\n  images:\n    redis: [7.10, 1.0]\n', 's.yml').map(said)).toEqual([
+      '3: r.io/redis:7.10',
+      '3: r.io/redis:1.0'
     ])
   })
 

@@ -141,6 +141,17 @@ describe('loose: versions as skopeo sync and regsync read them (Masterminds/semv
   })
 })
 
+describe('variants come in only when the regex names them', () => {
+  it('a regex that matches the plain release too names no variant (/^1\\./ newest(3) is newest(3))', () => {
+    expect(select('/^1\\./ newest(3)', nginx)).toEqual(select('newest(3)', nginx))
+    expect(select('/^1\\.2/ semver(>=1.26)', nginx)).toEqual(
+      select('semver(>=1.26)', nginx).filter(t => t.startsWith('1.2'))
+    )
+    // -nextcloud, -devel: words, not pre-releases.
+    expect(select('/-devel$/ newest(1)', ['1.2.3-devel', '1.2.2-devel'])).toEqual(['1.2.3-devel'])
+  })
+})
+
 describe('the newest N', () => {
   it('nginx newest(3): the three newest releases', () => {
     const expected = newestOf(
@@ -252,6 +263,17 @@ describe('bad policies are named', () => {
     ['/(a/', /\/\(a\/ /],
     ['/^(\\d+)\\1$/ newest(1)', /backreference/]
   ])('%s', (text, reason) => {
+    const parsed = parseTagPolicy(text)
+    expect(parsed.ok).toBe(false)
+    if (!parsed.ok) expect(parsed.reason).toMatch(reason)
+  })
+
+  it.each([
+    ['semver(>=1.26 ||)', /"\|\|" needs a range on each side/],
+    ['semver(||)', /"\|\|" needs a range on each side/],
+    ['semver(1.2.3 -)', /"-" stands between two versions/],
+    ['semver(>=1.26 - <2)', /"-" stands between two versions/]
+  ])('a range that would be read as something else is refused: %s', (text, reason) => {
     const parsed = parseTagPolicy(text)
     expect(parsed.ok).toBe(false)
     if (!parsed.ok) expect(parsed.reason).toMatch(reason)

@@ -100,6 +100,9 @@ function parse(reference: string): ImageReference {
   return parsed.ref
 }
 
+/** Pages of a tag list a policy reads (1,000 tags a page): a million tags. */
+const MAX_TAG_PAGES = 1000
+
 /**
  * Replace each tag policy's result (`repo:/regex/`, `repo:semver(>=1.26) newest(3)`) by one
  * result per tag it selects from the source's tag list (tag-policy.ts). A regex is anchored as
@@ -112,7 +115,7 @@ export async function expandTagFilters(
   const expanded: MirrorResult[] = []
   // A tag two entries select (two policies, or a policy and the tag itself) is copied once.
   const planned = new Map<string, MirrorResult>()
-  const listed = new Map<string, Promise<string[]>>()
+  const listed = new Map<string, Promise<{ tags: string[]; complete: boolean }>>()
   for (const result of results) {
     if (!result.tagFilter && result.status === 'planned') planned.set(result.source, result)
   }
@@ -133,9 +136,19 @@ export async function expandTagFilters(
     try {
       // Listed once a run per repository, however many policies read it.
       const name = repositoryName({ registry, repository })
-      const listing = listed.get(name) ?? client.listTags(registry, repository)
+      const listing = listed.get(name) ?? client.listTagPages(registry, repository, MAX_TAG_PAGES)
       listed.set(name, listing)
-      tags = await listing
+      const { tags: all, complete } = await listing
+      // newest(N) or a range read on part of the list would choose among the wrong tags.
+      if (!complete) {
+        expanded.push({
+          ...result,
+          status: 'rejected',
+          reason: `${result.source} lists more than ${MAX_TAG_PAGES} pages of tags; a tag policy would choose from part of them: name the tags instead`
+        })
+        continue
+      }
+      tags = all
     } catch (error) {
       expanded.push({
         ...result,

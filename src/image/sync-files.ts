@@ -41,7 +41,14 @@ interface Reader {
 export function parseSyncFile(text: string, source: string): ImageRequest[] {
   const lines = new LineCounter()
   // `merge`: regsync's own examples share settings through `<<: *anchor`.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, merge: true })
+  // failsafe: every value is the text written, as skopeo and regsync read them into strings
+  // (`7.10` stays `7.10`, never the number 7.1).
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    merge: true,
+    schema: 'failsafe'
+  })
   const reader: Reader = {
     source,
     requests: [],
@@ -52,6 +59,13 @@ export function parseSyncFile(text: string, source: string): ImageRequest[] {
       return start === undefined ? 1 : lines.linePos(start).line
     },
     entry(text, at) {
+      if (this.requests.length === MAX_ENTRIES) {
+        this.refuse(
+          at,
+          text,
+          `the file asks for more than ${MAX_ENTRIES} entries; this one and the rest are left out: split the file`
+        )
+      }
       if (this.requests.length >= MAX_ENTRIES) return
       this.requests.push(...parseEntry(text, { source, line: this.lineOf(at) }))
     },
@@ -59,6 +73,14 @@ export function parseSyncFile(text: string, source: string): ImageRequest[] {
       const origin: EntryOrigin = { source, line: this.lineOf(at) }
       this.requests.push({ kind: 'invalid', request: text, origin, reason, setting: true })
     }
+  }
+  if (text.length > MAX_SYNC_FILE_BYTES) {
+    reader.refuse(
+      null,
+      source,
+      `the sync file is larger than ${MAX_SYNC_FILE_BYTES} bytes; split it`
+    )
+    return reader.requests
   }
   if (doc.errors.length > 0) {
     const error = doc.errors[0]!
@@ -298,9 +320,17 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
   const text = (value: unknown) =>
     typeof value === 'string' || typeof value === 'number' ? String(value) : ''
   const source = text(data.source)
-  const type = text(data.type) || 'repository'
+  const type = text(data.type)
   if (!source) {
     reader.refuse(item, 'sync entry', 'a sync entry needs a source')
+    return
+  }
+  if (!type) {
+    reader.refuse(
+      item,
+      source,
+      'a sync entry needs its type (image or repository), as regsync does'
+    )
     return
   }
   for (const [key, value] of Object.entries(data)) {
@@ -330,24 +360,18 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
     reader.refuse(at('type'), `${source} type: ${type}`, 'type is image or repository')
     return
   }
-  const tags =
-    typeof data.tags === 'object' && data.tags !== null
-      ? (data.tags as Record<string, unknown>)
-      : {}
-  const list = (name: string): string[] =>
-    Array.isArray(tags[name]) ? (tags[name] as unknown[]).map(text).filter(Boolean) : []
-  // regsync anchors each pattern as "^" + pattern + "$" (its own text, alternation and all).
-  const anchored = (patterns: string[]) => patterns.map(p => `(?:^${p}$)`).join('|')
-  const allow = list('allow')
-  const deny = list('deny')
-  const ranges = list('semverRange').map(r => r.replace(/,/g, ' '))
-  const clauses: string[] = []
-  if (allow.length > 0) clauses.push(`/${anchored(allow)}/`)
-  // regsync's Masterminds/semver (v0.11.7) lets pre-releases through a plain range
-  // (`>=3.12.0` takes 3.15.0-rc.4), unlike skopeo's documented v3.2.0: as each tool does.
-  if (ranges.length > 0) clauses.push(`semver(${ranges.join(' || ')}) loose prereleases`)
-  if (clauses.length === 0) clauses.push('/.*/')
-  if (deny.length > 0) clauses.push(`exclude(/${anchored(deny)}/)`)
+  if (
+    data.tags !== undefined &&
+    (typeof data.tags !== 'object' || data.tags === null || Array.isArray(data.tags))
+  ) {
+    reader.refuse(
+      at('tags'),
+      `${source} tags`,
+      'tags is a mapping of allow and deny (lists of regexes) and semverRange; the entry is left out'
+    )
+    return
+  }
+  const tags = (data.tags ?? {}) as Record<string, unknown>
   for (const key of Object.keys(tags)) {
     if (!['allow', 'deny', 'semverRange'].includes(key)) {
       reader.refuse(
@@ -357,5 +381,41 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
       )
     }
   }
-  reader.entry(`${source}:${clauses.join(' ')}`, at('source'))
+  // A list of strings, or a refusal: regsync refuses anything else, and an entry read as
+  // "every tag" for want of its list would mirror what its author never asked for.
+  const list = (name: string): string[] | undefined => {
+    const value = tags[name]
+    if (value === undefined) return []
+    if (Array.isArray(value) && value.every(v => typeof v === 'string' && v.length > 0)) {
+      return value as string[]
+    }
+    reader.refuse(
+      at('tags'),
+      `${source} tags.${name}`,
+      `tags.${name} is a list of strings (one regex or range an item); the entry is left out`
+    )
+    return undefined
+  }
+  const allow = list('allow')
+  const deny = list('deny')
+  const ranges = list('semverRange')
+  if (!allow || !deny || !ranges) return
+  if (ranges.length > 0) {
+    // regsync reads ranges by its own version rules (regclient's internal semver: `1.2` an
+    // exact version, `~1` below 1.1, pre-releases below their release), which the action's
+    // ranges do not reproduce: refused rather than mirrored as something else.
+    reader.refuse(
+      at('tags'),
+      `${source} tags.semverRange`,
+      `semverRange is read by regsync's own version rules, which the action does not reproduce; the entry is left out: write the range as a tag policy in images (${source}:semver(…)), see docs/formats.md`
+    )
+    return
+  }
+  // regsync anchors each pattern as "^" + pattern + "$" (its own text, alternation and all):
+  // one policy per allowed pattern, each with every deny (a tag two select is copied once).
+  const exclusions = deny.map(d => `exclude(/(?:^${d}$)/)`)
+  for (const pattern of allow.length > 0 ? allow : [undefined]) {
+    const regex = pattern === undefined ? '/.*/' : `/(?:^${pattern}$)/`
+    reader.entry(`${source}:${[regex, ...exclusions].join(' ')}`, at('source'))
+  }
 }

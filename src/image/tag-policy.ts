@@ -76,12 +76,14 @@ export interface Selection {
 const COMPARATOR =
   /^(<=|>=|<|>|=|~>?|\^)?v?(\d+|[xX*])(\.(\d+|[xX*])){0,2}(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/
 
+// A word then a digit, `.`, `-` or the end: `rc1`, `beta.2`, `pre`; not `nextcloud`, `devel`.
 const PRE_RELEASE =
-  /^(alpha|beta|rc|pre|preview|dev|snapshot|nightly|canary|next|ea|m\d|milestone)/i
+  /^(alpha|beta|rc|pre|preview|dev|snapshot|nightly|canary|next|ea|m\d|milestone)(?=[\d.-]|$)/i
 
 /** Whether an entry's text after `repository:` is a policy (a regex or a clause keyword). */
 export function looksLikePolicy(text: string): boolean {
-  return /^(\/|semver\(|newest\(|exclude\(|(prereleases|loose)(\s|$))/.test(text)
+  // `repo:loose` alone is a tag: a flag starts a policy only when a clause follows it.
+  return /^(\/|semver\(|newest\(|exclude\(|(prereleases|loose)\s+\S)/.test(text)
 }
 
 /** Read a policy; the reason reads after "tag policy ": e.g. "newest(0): N must be 1 to 1000". */
@@ -217,6 +219,18 @@ function readRange(
   // the range is checked here first, so nothing the user wrote is silently ignored.
   const parts = text.replace(/(<=|>=|<|>|=|~|\^)\s+/g, '$1').split(/\s+/)
   const bad = parts.find(part => part !== '-' && part !== '||' && !COMPARATOR.test(part))
+  // Each side of `||` holds something; `-` stands between two plain versions (1.26 - 1.28).
+  const plain = (part: string | undefined) => part !== undefined && /^v?[\dxX*]/.test(part)
+  const empty = text.split('||').some(side => side.trim() === '')
+  const hyphen = parts.findIndex(
+    (p, i) => p === '-' && !(plain(parts[i - 1]) && plain(parts[i + 1]))
+  )
+  if (empty || hyphen >= 0) {
+    return {
+      ok: false,
+      reason: `semver(${text}) is not a range: ${empty ? '"||" needs a range on each side' : '"-" stands between two versions, as in 1.26 - 1.28'}`
+    }
+  }
   if (bad !== undefined) {
     return {
       ok: false,
@@ -290,13 +304,21 @@ function completed(tag: string): string {
   return m ? `${m[1]}${m[2]}.${m[3] ?? '0'}.${m[4] ?? '0'}${m[5] ?? ''}` : tag
 }
 
+/** A variant's tag without its variant: `v1.27.3-alpine` → `v1.27.3`. */
+function plainRelease(tag: string): string {
+  const dash = tag.indexOf('-')
+  return dash < 0 ? tag : tag.slice(0, dash)
+}
+
 /** Apply a policy to a registry's tag list. */
 export function selectTags(policy: TagPolicy, tags: readonly string[]): Selection {
   const leftOut = new Map<LeftOutReason, { count: number; first: string[] }>()
   const leave = (reason: LeftOutReason, tag: string) => {
     const entry = leftOut.get(reason) ?? { count: 0, first: [] }
     entry.count++
-    if (entry.first.length < NAMED) entry.first.push(tag)
+    // Upstream names its tags: a long one is cut for the summary.
+    if (entry.first.length < NAMED)
+      entry.first.push(tag.length > 128 ? `${tag.slice(0, 128)}…` : tag)
     leftOut.set(reason, entry)
   }
   const versioned = policy.range !== undefined || policy.newest !== undefined
@@ -313,7 +335,9 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
         leave('not a version', tag)
         continue
       }
-      if (read.variant && !policy.regex) {
+      // A variant only when the regex names it: it matches the tag but not its plain release
+      // (`/-alpine$/` names 1.27.3-alpine; `/^1\./` matches 1.27.3 as well, and names none).
+      if (read.variant && !(policy.regex && !policy.regex.filter.test(plainRelease(tag)))) {
         leave('a variant', tag)
         continue
       }

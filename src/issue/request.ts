@@ -318,15 +318,20 @@ function foundProblem(
  * every tag a registry lists (and a regex is theirs to make backtrack).
  */
 function refuseTagFilter(request: ImageRequest): ImageRequest {
-  if (request.kind !== 'tag-filter') return request
-  const regexOnly = request.policy.startsWith('/') && !/\/\s/.test(request.policy)
+  // A malformed policy is refused as a policy too, not helped with its grammar.
+  const malformed =
+    request.kind === 'invalid' && /^tag (filter|policy) /.test(request.reason) ? request : undefined
+  if (request.kind !== 'tag-filter' && !malformed) return request
+  const policy = request.kind === 'tag-filter' ? request.policy : request.request
+  const regexOnly =
+    /:\/[^\s]*\/$/.test(request.request) || (policy.startsWith('/') && !/\/\s/.test(policy))
   return {
     kind: 'invalid',
     request: request.request,
     origin: request.origin,
     reason: regexOnly
       ? 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
-      : `tag policies (${request.policy}) are not accepted from issues, so that one issue asks for a known number of images; name the tags, e.g. repo:1.27,1.26`
+      : `tag policies (${policy}) are not accepted from issues, so that one issue asks for a known number of images; name the tags, e.g. repo:1.27,1.26`
   }
 }
 
