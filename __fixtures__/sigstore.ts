@@ -19,6 +19,7 @@ import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 // every HTTP request of the test process.
 import { initializeCA, initializeCTLog } from '@sigstore/mock/dist/fulcio/index.js'
 import { initializeTLog } from '@sigstore/mock/dist/rekor/index.js'
+import { simpleSigningPayload } from './simple-signing.js'
 
 const b64 = (b: Buffer | ArrayBufferView | string) =>
   (typeof b === 'string'
@@ -218,16 +219,7 @@ export async function startTestSigstore(): Promise<TestSigstore> {
     },
     async legacy(name, digest, signer) {
       const { key, der } = await certify(signer)
-      const payload = Buffer.from(
-        JSON.stringify({
-          critical: {
-            identity: { 'docker-reference': name },
-            image: { 'docker-manifest-digest': digest },
-            type: 'cosign container image signature'
-          },
-          optional: null
-        })
-      )
+      const payload = simpleSigningPayload(name, digest)
       const signature = b64(sign('sha256', payload, key.privateKey))
       const certificate = pem(der)
       const entry = await log({

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals'
-import { checkPattern, mergeDuplicates, parseEntries, parseEntry } from '../src/image/entries.js'
+import { mergeDuplicates, parseEntries, parseEntry } from '../src/image/entries.js'
+import { compileTagFilter } from '../src/image/tag-filter.js'
 import { formatReference } from '../src/image/references.js'
 
 const at = { source: 'images', line: 1 }
@@ -135,7 +136,7 @@ describe('parseEntry', () => {
   })
 })
 
-describe('checkPattern', () => {
+describe('a tag filter’s pattern (compileTagFilter, which entries and policies use)', () => {
   test.each([
     ['^v1\\.', undefined],
     ['(', /not a valid regular expression/],
@@ -146,7 +147,8 @@ describe('checkPattern', () => {
     ['^v(?!1\\.)', /uses a lookahead .*rewrite it without lookaround/],
     ['a'.repeat(257), /is 257 characters long; a tag filter is at most 256/]
   ])('%s', (pattern, expected) => {
-    const problem = checkPattern(pattern)
+    const filter = compileTagFilter(pattern)
+    const problem = filter.ok ? undefined : filter.reason
     if (expected === undefined) expect(problem).toBeUndefined()
     else expect(problem).toMatch(expected)
   })

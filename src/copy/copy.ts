@@ -29,7 +29,7 @@ import {
   type RegistryClient
 } from '../registry/client.js'
 import { groupByRepository, type MirrorResult } from '../image/results.js'
-import { leftOutWords, parseTagPolicy, selectTags } from '../image/tag-policy.js'
+import { leftOutSaid, leftOutWords, parseTagPolicy, selectTags } from '../image/tag-policy.js'
 import { errorMessage, isPermanent } from '../common/errors.js'
 import { backoffDelay, sleep } from '../common/retry.js'
 
@@ -125,6 +125,7 @@ export async function expandTagFilters(
       continue
     }
     const { registry, repository } = parse(result.source)
+    const name = repositoryName({ registry, repository })
     // Upstream owners choose the tags: the policy runs in linear time whatever they are.
     const parsed = parseTagPolicy(result.tagFilter)
     if (!parsed.ok) {
@@ -135,7 +136,6 @@ export async function expandTagFilters(
     let tags: string[]
     try {
       // Listed once a run per repository, however many policies read it.
-      const name = repositoryName({ registry, repository })
       const listing = listed.get(name) ?? client.listTagPages(registry, repository, MAX_TAG_PAGES)
       listed.set(name, listing)
       const { tags: all, complete } = await listing
@@ -166,16 +166,14 @@ export async function expandTagFilters(
       seen: chosen.seen,
       selected: chosen.selected.length,
       first: chosen.selected.slice(0, 5),
-      leftOut: chosen.leftOut.map(l =>
-        l.reason === 'older than the newest' ? { ...l, reason: `${l.reason} ${policy.newest}` } : l
-      )
+      leftOut: leftOutSaid(chosen, policy)
     }
+    const why = leftOutWords(chosen, policy)
     debug(
       () =>
-        `${result.source} ${policy.text}: ${chosen.selected.length} of ${tags.length} tag(s) selected; left out: ${leftOutWords(chosen, policy) || 'none'}`
+        `${result.source} ${policy.text}: ${chosen.selected.length} of ${tags.length} tag(s) selected; left out: ${why || 'none'}`
     )
     if (chosen.selected.length === 0) {
-      const why = leftOutWords(chosen, policy)
       expanded.push({
         ...result,
         status: 'rejected',
@@ -186,7 +184,7 @@ export async function expandTagFilters(
     }
     let first = true
     for (const tag of chosen.selected) {
-      const source = `${repositoryName({ registry, repository })}:${tag}`
+      const source = `${name}:${tag}`
       const already = planned.get(source)
       if (already) {
         already.note = [already.note, `also matched ${result.tagFilter}`].filter(Boolean).join('; ')
@@ -207,7 +205,6 @@ export async function expandTagFilters(
     }
     // Every tag it chose was asked for already: the selection is said on the first of them.
     if (first) {
-      const name = repositoryName({ registry, repository })
       const free = chosen.selected
         .map(tag => planned.get(`${name}:${tag}`))
         .find(r => r && !r.selection)

@@ -12,7 +12,7 @@ import {
   repositoryName,
   type ImageReference
 } from './references.js'
-import { compileTagFilter, MAX_PATTERN_LENGTH } from './tag-filter.js'
+import { MAX_PATTERN_LENGTH } from './tag-filter.js'
 import { looksLikePolicy, parseTagPolicy } from './tag-policy.js'
 
 /** Where an entry came from, for messages: `images` or the file's path, and the line. */
@@ -126,12 +126,6 @@ function parseTagList(entry: string, origin: EntryOrigin): ImageRequest[] {
       const reason = parsed ? parsed.reason : `tag ${i + 1} of the list is empty`
       return { kind: 'invalid', request: entry, origin, reason: `in the tag list: ${reason}` }
     })
-}
-
-/** Why a tag filter is unusable, or undefined when it is fine (see tag-filter.ts). */
-export function checkPattern(pattern: string): string | undefined {
-  const filter = compileTagFilter(pattern)
-  return filter.ok ? undefined : filter.reason
 }
 
 /** The key two requests share when they ask for the same thing. */

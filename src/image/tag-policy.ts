@@ -29,7 +29,7 @@
  * counted by reason, with the first few named, for the summary.
  */
 import semver from 'semver'
-import { compileTagFilter, MAX_PATTERN_LENGTH } from './tag-filter.js'
+import { compileTagFilter } from './tag-filter.js'
 
 /** The most versions `newest(N)` may keep, and the most tags one exclude may list. */
 export const MAX_NEWEST = 1000
@@ -257,9 +257,7 @@ function readExclude(
       return { ok: false, reason: `exclude(${text}): a regex is written /…/` }
     }
     const pattern = text.slice(1, -1)
-    if (pattern.length > MAX_PATTERN_LENGTH) {
-      return { ok: false, reason: `exclude(${text}): longer than ${MAX_PATTERN_LENGTH} characters` }
-    }
+    // compileTagFilter refuses a pattern over MAX_PATTERN_LENGTH too.
     const filter = compileTagFilter(pattern)
     if (!filter.ok) return { ok: false, reason: `exclude(/${pattern}/) ${filter.reason}` }
     return { ok: true, matcher: { text: `/${pattern}/`, test: tag => filter.test(tag) } }
@@ -392,13 +390,22 @@ function rangeNamesPreRelease(policy: TagPolicy, version: semver.SemVer): boolea
   return !!policy.range && semver.satisfies(version, policy.range.range, { loose: true })
 }
 
+/** What a selection left out, each reason as said (`older than the newest 3`). */
+export function leftOutSaid(
+  selection: Selection,
+  policy: TagPolicy
+): { reason: string; count: number; first: string[] }[] {
+  return selection.leftOut.map(l =>
+    l.reason === 'older than the newest' ? { ...l, reason: `${l.reason} ${policy.newest}` } : l
+  )
+}
+
 /** What a selection left out, in words: `120 not matching the regex (a, b, …)`. */
 export function leftOutWords(selection: Selection, policy: TagPolicy): string {
-  return selection.leftOut
+  return leftOutSaid(selection, policy)
     .map(({ reason, count, first }) => {
       const more = count > first.length ? ', …' : ''
-      const label = reason === 'older than the newest' ? `${reason} ${policy.newest}` : reason
-      return `${count} ${label} (${first.join(', ')}${more})`
+      return `${count} ${reason} (${first.join(', ')}${more})`
     })
     .join('; ')
 }
