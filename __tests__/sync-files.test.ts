@@ -100,7 +100,7 @@ describe("regsync's file", () => {
     ])
   })
 
-  it('anchors are merged into entries; each allowed pattern with every deny; semverRange refused', () => {
+  it('anchors are merged into entries; each allowed pattern with every deny; semverRange read as regsync reads it', () => {
     const text = [
       'version: 1',
       'x-hub: &hub',
@@ -118,15 +118,35 @@ describe("regsync's file", () => {
       '  - source: r.io/debian',
       '    type: repository',
       '    tags:',
-      '      semverRange: [">=1.0.0 <2.0.0"]'
+      '      semverRange: [">=1.0.0 <2.0.0", "", ~3.1]',
+      '  - source: r.io/redis',
+      '    type: repository',
+      '    tags:',
+      '      allow: ["7.*"]',
+      '      semverRange: [">=7"]',
+      '  - source: r.io/nginx',
+      '    type: repository',
+      '    tags:',
+      '      semverRange: [">=1.26 || <1"]',
+      '  - source: r.io/caddy',
+      '    type: repository',
+      '    tags:',
+      '      semverRange: ["1.x"]'
     ].join('\n')
     expect(parseSyncFile(text, 'r.yml').map(said)).toEqual([
       '8: r.io/alpine /.*/ exclude(/(?:^3.1\\d?$)/)',
       // The entry's own `tags` replaces the merged one, as YAML merges keys.
       '10: r.io/busybox /(?:^1\\..*$)/ exclude(/(?:^1.36.0$)/)',
       '10: r.io/busybox /(?:^latest$)/ exclude(/(?:^1.36.0$)/)',
+      // Its items ORed (the empty one skipped, as regsync skips it), read by regsync's rules.
+      '14: r.io/debian semver(>=1.0.0 <2.0.0 || ~3.1) regsync',
+      '18: r.io/redis /(?:^7.*$)/ semver(>=7) regsync',
+      // regsync knows no || or x-ranges: it would fail the entry; the action names it.
       expect.stringMatching(
-        /^16: refused r.io\/debian tags.semverRange: semverRange is read by regsync's own version rules, which the action does not reproduce; the entry is left out/
+        /^25: refused r.io\/nginx tags.semverRange >=1.26 \|\| <1: regsync refuses this range \("\|\|" is not a comparator regsync reads .*\); the entry is left out$/
+      ),
+      expect.stringMatching(
+        /^29: refused r.io\/caddy tags.semverRange 1.x: regsync refuses this range \("1.x" is not a comparator/
       )
     ])
   })

@@ -2,8 +2,9 @@
  * Sync files people already have, as `images-file` (issue 20): a `.yaml`/`.yml` file is
  * `skopeo sync`'s (registries as top-level keys) or regsync's (a `sync:` list). Each is read
  * into the same requests an entry list gives, its tag rules into tag policies that select
- * what the tool selects (`loose`: versions read as Go's Masterminds/semver reads them; regsync's
- * regexes anchored as regsync anchors them). What the action does not take from a file
+ * what the tool selects (`loose`: versions read as Go's Masterminds/semver reads them for
+ * skopeo; `regsync`: versions and ranges read by regsync's own rules, its regexes anchored as
+ * regsync anchors them). What the action does not take from a file
  * (credentials, TLS and certificate settings, targets, schedules, hooks) is a rejected line
  * naming what to use instead, never silently dropped.
  */
@@ -18,6 +19,7 @@ import {
   type Pair
 } from 'yaml'
 import { parseEntry, type EntryOrigin, type ImageRequest } from './entries.js'
+import { readRegsyncRange } from './regsync-semver.js'
 
 /** Sync files are small; a bigger one is refused rather than parsed. */
 export const MAX_SYNC_FILE_BYTES = 1024 * 1024
@@ -386,7 +388,9 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
   const list = (name: string): string[] | undefined => {
     const value = tags[name]
     if (value === undefined) return []
-    if (Array.isArray(value) && value.every(v => typeof v === 'string' && v.length > 0)) {
+    // regsync skips an empty range; an empty regex would be read as a tag named "".
+    const empty = name === 'semverRange' ? 0 : 1
+    if (Array.isArray(value) && value.every(v => typeof v === 'string' && v.length >= empty)) {
       return value as string[]
     }
     reader.refuse(
@@ -400,22 +404,27 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
   const deny = list('deny')
   const ranges = list('semverRange')
   if (!allow || !deny || !ranges) return
-  if (ranges.length > 0) {
-    // regsync reads ranges by its own version rules (regclient's internal semver: `1.2` an
-    // exact version, `~1` below 1.1, pre-releases below their release), which the action's
-    // ranges do not reproduce: refused rather than mirrored as something else.
-    reader.refuse(
-      at('tags'),
-      `${source} tags.semverRange`,
-      `semverRange is read by regsync's own version rules, which the action does not reproduce; the entry is left out: write the range as a tag policy in images (${source}:semver(…)), see docs/formats.md`
-    )
-    return
+  // regsync ORs the items of semverRange (skipping empty ones) and reads them by its own
+  // version rules: the `regsync` reading (regsync-semver.ts), items joined by `||`.
+  const items = ranges.map(r => r.trim()).filter(r => r !== '')
+  for (const item of items) {
+    const range = readRegsyncRange(item)
+    if (!range.ok || item.includes(')')) {
+      reader.refuse(
+        at('tags'),
+        `${source} tags.semverRange ${item}`,
+        `regsync refuses this range (${range.ok ? 'a ")" is not part of a range' : range.reason}); the entry is left out`
+      )
+      return
+    }
   }
+  const semverClause = items.length > 0 ? [`semver(${items.join(' || ')}) regsync`] : []
   // regsync anchors each pattern as "^" + pattern + "$" (its own text, alternation and all):
   // one policy per allowed pattern, each with every deny (a tag two select is copied once).
   const exclusions = deny.map(d => `exclude(/(?:^${d}$)/)`)
   for (const pattern of allow.length > 0 ? allow : [undefined]) {
-    const regex = pattern === undefined ? '/.*/' : `/(?:^${pattern}$)/`
-    reader.entry(`${source}:${[regex, ...exclusions].join(' ')}`, at('source'))
+    const regex =
+      pattern !== undefined ? [`/(?:^${pattern}$)/`] : semverClause.length > 0 ? [] : ['/.*/']
+    reader.entry(`${source}:${[...regex, ...semverClause, ...exclusions].join(' ')}`, at('source'))
   }
 }

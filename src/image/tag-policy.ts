@@ -7,7 +7,8 @@
  *     newest(N)           the N newest versions left, with every tag of each
  *     exclude(/regex/)    not these; exclude(a, b) not these tags (any number of excludes)
  *     prereleases         let pre-releases (1.27.0-rc.1, v2.0.0-beta.2) into semver and newest
- *     loose               read versions as skopeo sync and regsync do (below)
+ *     loose               read versions as skopeo sync does (below)
+ *     regsync             read versions and the range as regsync does (regsync-semver.ts)
  *
  * The clauses apply in that order: regex, range, exclusions, then newest, so `newest(3)
  * exclude(1.31.3)` still gives three.
@@ -21,15 +22,19 @@
  * itself. Variants are selected only when a regex names them (`/-alpine$/ semver(>=1.26)`):
  * without one, `semver(>=1.26)` means the plain releases.
  *
- * `loose` reads tags as Go's Masterminds/semver does for skopeo sync and regsync, so that
- * their files select here what they select there: `1.27` and `3` are versions (1.27.0,
- * 3.0.0), and everything after `-` is a pre-release (no variants).
+ * `loose` reads tags as Go's Masterminds/semver does for skopeo sync, so that its files
+ * select here what they select there: `1.27` and `3` are versions (1.27.0, 3.0.0), and
+ * everything after `-` is a pre-release (no variants). `regsync` reads tags and the range by
+ * regsync's own rules instead (`1.2` is exact, `~1` is below 1.1, pre-releases are versions
+ * below their release, `||` between the items of its semverRange list); it takes no
+ * `newest` or `prereleases`, which regsync has not.
  *
  * Everything is linear in the tag list but one sort for `newest`; what is left out is
  * counted by reason, with the first few named, for the summary.
  */
 import semver from 'semver'
 import { compileTagFilter } from './tag-filter.js'
+import { readRegsyncRange, readRegsyncVersion, type RegsyncVersion } from './regsync-semver.js'
 
 /** The most versions `newest(N)` may keep, and the most tags one exclude may list. */
 export const MAX_NEWEST = 1000
@@ -44,11 +49,13 @@ export interface TagPolicy {
   /** The policy as written after `repository:`, in its normal form (one space between clauses). */
   text: string
   regex?: { pattern: string; filter: Matcher }
-  range?: { text: string; range: semver.Range }
+  /** The range: the semver package's, or regsync's (`reading: 'regsync'`). */
+  range?: { text: string; range?: semver.Range; regsync?: (v: RegsyncVersion) => boolean }
   newest?: number
   exclude: { text: string; test(tag: string): boolean }[]
   prereleases: boolean
-  loose: boolean
+  /** How tags and the range are read: ours, skopeo's (Masterminds/semver), or regsync's. */
+  reading: 'semver' | 'loose' | 'regsync'
 }
 
 export type ParsedPolicy = { ok: true; policy: TagPolicy } | { ok: false; reason: string }
@@ -83,14 +90,16 @@ const PRE_RELEASE =
 /** Whether an entry's text after `repository:` is a policy (a regex or a clause keyword). */
 export function looksLikePolicy(text: string): boolean {
   // `repo:loose` alone is a tag: a flag starts a policy only when a clause follows it.
-  return /^(\/|semver\(|newest\(|exclude\(|(prereleases|loose)\s+\S)/.test(text)
+  return /^(\/|semver\(|newest\(|exclude\(|(prereleases|loose|regsync)\s+\S)/.test(text)
 }
 
 /** Read a policy; the reason reads after "tag policy ": e.g. "newest(0): N must be 1 to 1000". */
 export function parseTagPolicy(text: string): ParsedPolicy {
   const fail = (reason: string): ParsedPolicy => ({ ok: false, reason })
-  const policy: TagPolicy = { text: '', exclude: [], prereleases: false, loose: false }
+  const policy: TagPolicy = { text: '', exclude: [], prereleases: false, reading: 'semver' }
   const clauses: string[] = []
+  // The range is read once the reading is known: `semver(…) regsync` reads it as regsync.
+  let rangeBody: string | undefined
   let rest = text.trim()
   while (rest.length > 0) {
     const clause = nextClause(rest)
@@ -105,11 +114,9 @@ export function parseTagPolicy(text: string): ParsedPolicy {
       policy.regex = { pattern: body, filter }
       clauses.push(`/${body}/`)
     } else if (word === 'semver') {
-      if (policy.range) return fail(`has two ranges: write one, e.g. semver(>=1.26 <2)`)
-      const range = readRange(body)
-      if (!range.ok) return fail(range.reason)
-      policy.range = { text: body.trim().replace(/\s+/g, ' '), range: range.range }
-      clauses.push(`semver(${policy.range.text})`)
+      if (rangeBody !== undefined) return fail(`has two ranges: write one, e.g. semver(>=1.26 <2)`)
+      rangeBody = body.trim().replace(/\s+/g, ' ')
+      clauses.push(`semver(${rangeBody})`)
     } else if (word === 'newest') {
       if (policy.newest !== undefined) return fail('has two newest(N): write one')
       if (!/^\s*\d{1,4}\s*$/.test(body) || Number(body) < 1 || Number(body) > MAX_NEWEST) {
@@ -122,25 +129,41 @@ export function parseTagPolicy(text: string): ParsedPolicy {
       if (!exclude.ok) return fail(exclude.reason)
       policy.exclude.push(exclude.matcher)
       clauses.push(`exclude(${exclude.matcher.text})`)
-    } else if (word === 'loose') {
-      if (policy.loose) return fail('says loose twice')
-      policy.loose = true
-      clauses.push('loose')
+    } else if (word === 'loose' || word === 'regsync') {
+      if (policy.reading !== 'semver') {
+        return fail(
+          policy.reading === word
+            ? `says ${word} twice`
+            : `says ${policy.reading} and ${word}: write one`
+        )
+      }
+      policy.reading = word
+      clauses.push(word)
     } else {
       if (policy.prereleases) return fail('says prereleases twice')
       policy.prereleases = true
       clauses.push('prereleases')
     }
   }
+  if (rangeBody !== undefined) {
+    const range = policy.reading === 'regsync' ? readRegsyncRanges(rangeBody) : readRange(rangeBody)
+    if (!range.ok) return fail(range.reason)
+    policy.range = { text: rangeBody, ...range.range }
+  }
   if (!policy.regex && !policy.range && policy.newest === undefined) {
     return fail(
       'selects nothing: give /regex/, semver(RANGE) or newest(N); exclude() and prereleases narrow or widen one of them'
     )
   }
-  for (const flag of ['prereleases', 'loose'] as const) {
-    if (policy[flag] && !policy.range && policy.newest === undefined) {
-      return fail(`${flag} applies to semver(…) and newest(…): add one, or leave it out`)
-    }
+  const flag = policy.prereleases ? 'prereleases' : policy.reading
+  if (flag !== 'semver' && !policy.range && policy.newest === undefined) {
+    const to = flag === 'regsync' ? 'semver(…)' : 'semver(…) and newest(…)'
+    return fail(`${flag} applies to ${to}: add one, or leave it out`)
+  }
+  if (policy.reading === 'regsync' && (policy.newest !== undefined || policy.prereleases)) {
+    return fail(
+      `regsync has no ${policy.prereleases ? 'prereleases (its ranges take pre-releases as versions below their release)' : 'newest(N)'}: leave it out, or drop the regsync reading`
+    )
   }
   policy.text = clauses.join(' ')
   return { ok: true, policy }
@@ -149,7 +172,7 @@ export function parseTagPolicy(text: string): ParsedPolicy {
 type Clause =
   | {
       ok: true
-      word: 'regex' | 'semver' | 'newest' | 'exclude' | 'prereleases' | 'loose'
+      word: 'regex' | 'semver' | 'newest' | 'exclude' | 'prereleases' | 'loose' | 'regsync'
       body: string
       text: string
       length: number
@@ -167,14 +190,15 @@ function nextClause(text: string): Clause {
       return { ok: false, reason: '//: an empty regex; write /.*/ for every tag' }
     return { ok: true, word: 'regex', body, text: text.slice(0, end + 1), length: end + 1 }
   }
-  const flag = /^(prereleases|loose)(\s|$)/.exec(text)?.[1] as 'prereleases' | 'loose' | undefined
+  const flag = /^(prereleases|loose|regsync)(\s|$)/.exec(text)?.[1] as
+    'prereleases' | 'loose' | 'regsync' | undefined
   if (flag) return { ok: true, word: flag, body: '', text: flag, length: flag.length }
   const open = /^(semver|newest|exclude)\(/.exec(text)
   if (!open) {
     const word = text.split(/\s/, 1)[0] ?? text
     return {
       ok: false,
-      reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…), prereleases or loose`
+      reason: `${quote(word)} is not a clause: write /regex/, semver(RANGE), newest(N), exclude(…), prereleases, loose or regsync`
     }
   }
   const word = open[1] as 'semver' | 'newest' | 'exclude'
@@ -203,9 +227,32 @@ function regexEnd(text: string, from: number): number {
 
 const quote = (s: string) => `"${s.length > 40 ? `${s.slice(0, 40)}…` : s}"`
 
+/** A range as regsync reads a semverRange list: items between `||`, any of which may hold. */
+function readRegsyncRanges(
+  text: string
+):
+  { ok: true; range: { regsync: (v: RegsyncVersion) => boolean } } | { ok: false; reason: string } {
+  if (text.length === 0)
+    return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' }
+  if (text.length > MAX_RANGE_LENGTH) {
+    return {
+      ok: false,
+      reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
+    }
+  }
+  const checks: ((v: RegsyncVersion) => boolean)[] = []
+  for (const side of text.split('||')) {
+    const range = readRegsyncRange(side)
+    if (!range.ok)
+      return { ok: false, reason: `semver(${text}) is not a range regsync reads: ${range.reason}` }
+    checks.push(range.check)
+  }
+  return { ok: true, range: { regsync: v => checks.some(check => check(v)) } }
+}
+
 function readRange(
   body: string
-): { ok: true; range: semver.Range } | { ok: false; reason: string } {
+): { ok: true; range: { range: semver.Range } } | { ok: false; reason: string } {
   const text = body.trim()
   if (text.length === 0)
     return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' }
@@ -239,7 +286,7 @@ function readRange(
   }
   try {
     // loose: `v1.2` and `=1.2` read as people write them.
-    return { ok: true, range: new semver.Range(text, { loose: true }) }
+    return { ok: true, range: { range: new semver.Range(text, { loose: true }) } }
   } catch {
     return {
       ok: false,
@@ -327,8 +374,19 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
       continue
     }
     let version: semver.SemVer | undefined
-    if (versioned) {
-      const read = readVersion(tag, policy.loose)
+    if (versioned && policy.reading === 'regsync') {
+      // regsync: no variants, no pre-release rule; only the range (newest is refused).
+      const read = readRegsyncVersion(tag)
+      if (!read) {
+        leave('not a version', tag)
+        continue
+      }
+      if (policy.range?.regsync && !policy.range.regsync(read)) {
+        leave('outside the range', tag)
+        continue
+      }
+    } else if (versioned) {
+      const read = readVersion(tag, policy.reading === 'loose')
       if (!read) {
         leave('not a version', tag)
         continue
@@ -344,7 +402,7 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
         continue
       }
       const options = { includePrerelease: policy.prereleases, loose: true }
-      if (policy.range && !semver.satisfies(read.version, policy.range.range, options)) {
+      if (policy.range?.range && !semver.satisfies(read.version, policy.range.range, options)) {
         leave('outside the range', tag)
         continue
       }
@@ -387,7 +445,7 @@ function byVersionDesc(
  * release's pre-releases in.
  */
 function rangeNamesPreRelease(policy: TagPolicy, version: semver.SemVer): boolean {
-  return !!policy.range && semver.satisfies(version, policy.range.range, { loose: true })
+  return !!policy.range?.range && semver.satisfies(version, policy.range.range, { loose: true })
 }
 
 /** What a selection left out, each reason as said (`older than the newest 3`). */
