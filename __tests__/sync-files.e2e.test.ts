@@ -10,23 +10,31 @@
  * checked against the reading skopeo documents (Masterminds/semver v3.2.0), not against a
  * run of skopeo.
  *
+ * regclient documents no semverRange example: regsync-semver.yml, modelled on regsync's own
+ * test cases, is run by regsync and the action over two repositories holding every tag
+ * library/alpine and library/consul have published (__fixtures__/tags/), so regsync's own
+ * reading of versions (dates are versions, 3.15.0-rc.4 is below 3.15, `~1.9` below 1.10)
+ * meets real tags.
+ *
  * Adaptations of the examples, all of hosts and local facts: registry.example.com and
  * quay.io become two local registries, docker.io and ghcr.io the first; TLS is off (plain
  * HTTP registries); the example's made-up redis digest becomes a real one; cert-dir an
  * empty directory; regsync's `registry:5000` the local target.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { resultsOf, runActionAsync } from '../__fixtures__/action-runner.js'
 import { describeEngines, engine } from '../__fixtures__/engines.js'
 import { builtRegsync } from '../scripts/lib/go-tools.mjs'
 import { ensureTools, startRegistry, type LocalRegistry } from '../scripts/lib/local-registry.mjs'
 import { headDigest, pushImage, tagImage } from '../scripts/lib/seed-images.mjs'
 
+const execFileAsync = promisify(execFile)
 const here = path.dirname(fileURLToPath(import.meta.url))
 const fixture = (name: string) =>
   fs.readFileSync(path.join(here, '..', '__fixtures__', 'sync-files', name), 'utf8')
@@ -39,6 +47,7 @@ let target: LocalRegistry
 let work: string
 let skopeoFile: string
 let regsyncFile: string
+let semverFile: string
 
 /** Each repository's tags, pushed as a few images (one per line here). */
 const SEED: Record<string, string[][]> = {
@@ -68,6 +77,19 @@ const SEED: Record<string, string[][]> = {
   'regclient/regctl': [['latest', 'v0.11.7']]
 }
 const QUAY: Record<string, string[][]> = { 'coreos/etcd': [['latest', 'v3.5.0'], ['v3.4.0']] }
+
+/** A real tag list (__fixtures__/tags/), dealt over three images so digests tell them apart. */
+function dealt(name: string): string[][] {
+  const tags = fs
+    .readFileSync(path.join(here, '..', '__fixtures__', 'tags', `${name}.txt`), 'utf8')
+    .split('\n')
+    .filter(line => line && !line.startsWith('#'))
+  return [0, 1, 2].map(i => tags.filter((_, j) => j % 3 === i))
+}
+const SEMVER: Record<string, string[][]> = {
+  'semver/alpine': dealt('alpine'),
+  'semver/consul': dealt('consul')
+}
 
 async function seed(host: string, repositories: Record<string, string[][]>) {
   const digests: Record<string, string> = {}
@@ -108,19 +130,25 @@ async function skopeoName(repository: string): Promise<string> {
 const mirrored = (prefix: string, host: string, repository: string) =>
   `${prefix}/${host.replace(':', '_')}/${repository}`
 
-function run(binary: string, args: string[]) {
-  const done = spawnSync(binary, args, {
-    encoding: 'utf8',
-    timeout: 300_000,
-    // regsync logs every layer it copies.
-    maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work }
-  })
-  if (done.status !== 0) {
-    const how = done.error ? done.error.message : `exit ${done.status ?? done.signal}`
-    throw new Error(`${binary} ${args.join(' ')}: ${how}\n${done.stdout}${done.stderr}`)
+/**
+ * Run a tool to its end. Asynchronously: the registries are this process's children writing
+ * their logs to pipes it reads, and a blocked event loop (spawnSync) would let those pipes
+ * fill and stall the registries under the tool.
+ */
+async function run(binary: string, args: string[]): Promise<string> {
+  try {
+    const done = await execFileAsync(binary, args, {
+      encoding: 'utf8',
+      timeout: 300_000,
+      // regsync logs every layer it copies.
+      maxBuffer: 64 * 1024 * 1024,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work }
+    })
+    return `${done.stdout}${done.stderr}`
+  } catch (error) {
+    const e = error as { message: string; stdout?: string; stderr?: string }
+    throw new Error(`${binary} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`)
   }
-  return `${done.stdout}${done.stderr}`
 }
 
 // regsync is built by the jest global set-up with Go; without it (or skopeo) these are left out.
@@ -135,7 +163,7 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
     target = await startRegistry()
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'sync-files-'))
     fs.mkdirSync(path.join(work, 'certs'))
-    const digests = await seed(first.host, SEED)
+    const digests = await seed(first.host, { ...SEED, ...SEMVER })
     await seed(second.host, QUAY)
     redisDigest = digests['redis:7.4']!
 
@@ -162,7 +190,7 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
         .replace(/source: (busybox|alpine|debian)/g, `source: ${first.host}/library/$1`)
         .replace('source: ghcr.io/', `source: ${first.host}/`)
     )
-    run(skopeo!, [
+    await run(skopeo!, [
       'sync',
       '--src',
       'yaml',
@@ -174,7 +202,15 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
       skopeoFile,
       `${target.host}/skopeo`
     ])
-    run(regsync!, ['-c', regsyncFile, 'once'])
+    semverFile = path.join(work, 'regsync-semver.yml')
+    fs.writeFileSync(
+      semverFile,
+      fixture('regsync-semver.yml')
+        .replace(/source\.example/g, first.host)
+        .replace(/target\.example/g, target.host)
+    )
+    await run(regsync!, ['-c', regsyncFile, 'once'])
+    await run(regsync!, ['-c', semverFile, 'once'])
   }, 600_000)
 
   afterAll(async () => {
@@ -266,5 +302,50 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
         expect(Object.keys(ours).length).toBeGreaterThan(0)
       }
     })
+
+    it("regsync's semverRange: the same tags at the same digests over real tag lists", async () => {
+      const prefix = `action-semver-${engine.name}`
+      const files = { 'regsync-semver.yml': fs.readFileSync(semverFile, 'utf8') }
+      const result = await runActionAsync(
+        {
+          'images-file': 'regsync-semver.yml',
+          target: `${target.host}/${prefix}`,
+          ...engine.inputs(),
+          'insecure-registries': `${first.host},${target.host}`
+        },
+        { files, timeoutMs: 300_000 }
+      )
+      const results = resultsOf(result)
+      expect(results.filter(r => r.status === 'failed')).toEqual([])
+      const refused = results.filter(r => r.status === 'rejected').map(r => r.reason ?? '')
+      expect(refused.filter(r => r.startsWith('target is not read'))).toHaveLength(2)
+      // The creds block (TLS off for the local hosts) is named too; insecure-registries says it.
+      expect(refused.filter(r => r.startsWith('creds are refused'))).toHaveLength(1)
+      expect(refused).toHaveLength(3)
+      for (const repository of ['semver/alpine', 'semver/consul']) {
+        const theirs = await tagsOf(target.host, `regsync-semver/${repository.split('/')[1]}`)
+        const ours = await tagsOf(target.host, mirrored(prefix, first.host, repository))
+        expect({ repository, ours }).toEqual({ repository, ours: theirs })
+      }
+      // What regsync's reading means on real tags, beyond "the same as regsync": dates are
+      // versions above 3.19, 3.15.0-rc.4 is not in >=3.12.0 <3.13, 3.17.0_rc1 is no version.
+      const alpine = Object.keys(await tagsOf(target.host, `regsync-semver/alpine`))
+      expect(alpine).toEqual(
+        expect.arrayContaining(['20190228', '3.12', '3.12.12', '3.19', '3.20.1'])
+      )
+      expect(alpine).not.toEqual(expect.arrayContaining(['3.15.0-rc.4']))
+      expect(
+        alpine.filter(t => ['3.13', '3.17.0_rc1', '3.11.13', 'edge', 'latest', '3'].includes(t))
+      ).toEqual([])
+      const consul = Object.keys(await tagsOf(target.host, `regsync-semver/consul`))
+      expect(consul.sort()).toEqual(
+        [
+          ...['1.9', '1.9.0', ...Array.from({ length: 17 }, (_, i) => `1.9.${i + 1}`)],
+          ...['1.15.2', '1.15.3', '1.15.4'],
+          // ~1.9 is below 1.10.0, and to regsync 1.10.0's pre-releases are below it too.
+          ...['1.10.0-rc', '1.10.0-rc2']
+        ].sort()
+      )
+    }, 400_000)
   })
 })
