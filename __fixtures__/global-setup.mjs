@@ -1,11 +1,12 @@
 // Jest global set-up: build crane from its Go module once (cached in .tools/),
 // so the end-to-end suites can run every path with the action's default engine,
-// the tests' registry with the referrers API (__fixtures__/refreg), cosign and regsync.
+// the tests' registry with the referrers API (__fixtures__/refreg), cosign, regsync and
+// Masterminds/semver as skopeo sync calls it (tools/masterminds-semver).
 // Without Go the crane suites are skipped and crane-reporter.mjs says so in
 // npm test's closing lines; with IMAGE_MIRROR_REQUIRE_CRANE=1 (CI) a missing
 // crane fails the run instead.
 import { buildCrane, CRANE_VERSION } from '../scripts/lib/crane-release.mjs'
-import { buildCosign, buildRegsync } from '../scripts/lib/go-tools.mjs'
+import { buildCosign, buildMastermindsSemver, buildRegsync } from '../scripts/lib/go-tools.mjs'
 import { buildReferrersRegistry } from '../scripts/lib/local-registry.mjs'
 
 export default function globalSetup() {
@@ -18,6 +19,8 @@ export default function globalSetup() {
     buildCosign({ log })
     // regsync reads its own sync file beside the action reading it (issue 20).
     buildRegsync({ log })
+    // What skopeo sync's images-by-semver selects, for the loose tag policy (masterminds-semver.test).
+    buildMastermindsSemver({ log })
     delete process.env.IMAGE_MIRROR_CRANE_MISSING
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error)

@@ -5,10 +5,10 @@
  * engine). Each source repository must end up with the same tags at the same digests in
  * both mirrors; the names differ on purpose (the action names mirrors by its template).
  *
- * skopeo is Debian's 1.9.3, which predates images-by-semver (it ignores the key) and cannot
- * be built here (its module is not on the Go module proxy): the example's semver line is
- * checked against the reading skopeo documents (Masterminds/semver v3.2.0), not against a
- * run of skopeo.
+ * skopeo is Debian's 1.9.3, which predates images-by-semver (it ignores the key), and newer
+ * skopeo cannot be built here (its module is not on the Go module proxy): the example's
+ * semver line is checked against Masterminds/semver's reading, the library skopeo calls;
+ * masterminds-semver.test runs that library itself (v3.5.0, skopeo's pin) over real tag lists.
  *
  * regclient documents no semverRange example: regsync-semver.yml, modelled on regsync's own
  * test cases, is run by regsync and the action over two repositories holding every tag
@@ -147,7 +147,10 @@ async function run(binary: string, args: string[]): Promise<string> {
     return `${done.stdout}${done.stderr}`
   } catch (error) {
     const e = error as { message: string; stdout?: string; stderr?: string }
-    throw new Error(`${binary} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`)
+    throw new Error(
+      `${binary} ${args.join(' ')}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`,
+      { cause: error }
+    )
   }
 }
 
@@ -262,9 +265,8 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
       expect(
         await headDigest(target.host, mirrored(prefix, first.host, 'redis'), redisDigest)
       ).toBe(redisDigest)
-      // The semver line, which skopeo 1.9.3 ignores: Masterminds/semver's reading (v3.2.0, as
-      // skopeo documents it) of ">= 3.12.0": x.y and x.y.z tags and dates from 3.12 on, no
-      // pre-release.
+      // The semver line, which skopeo 1.9.3 ignores: Masterminds/semver's reading of
+      // ">= 3.12.0": x.y and x.y.z tags and dates from 3.12 on, no pre-release.
       const expected = SEED.alpine!.flat().filter(t => {
         const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(t)
         return !!m && (Number(m[1]) > 3 || (Number(m[1]) === 3 && Number(m[2] ?? 0) >= 12))

@@ -59,7 +59,7 @@ describe("skopeo sync's file", () => {
       '  images-per-day: 3'
     ].join('\n')
     expect(parseSyncFile(text, 's.yml').map(said)).toEqual([
-      '3: r.io/a semver(>= 1.2 < 2) loose',
+      '3: r.io/a semver(>= 1.2, < 2) loose',
       expect.stringMatching(
         /^4: refused r.io\/b:semver\(banana\) loose: tag policy semver\(banana\) is not a range/
       ),

@@ -121,7 +121,7 @@ describe('semver ranges', () => {
   })
 })
 
-describe('loose: versions as skopeo sync and regsync read them (Masterminds/semver)', () => {
+describe('loose: versions and ranges as skopeo sync reads them (Masterminds/semver v3.5.0)', () => {
   it('alpine semver(>=3.12.0) loose: two-part tags and dates count, every -suffix is a pre-release', () => {
     const coerced = (t: string) => {
       const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(t)
@@ -138,6 +138,52 @@ describe('loose: versions as skopeo sync and regsync read them (Masterminds/semv
     // A variant is a pre-release to loose: left out by a range without one, even under a regex.
     expect(select('/-alpine$/ semver(>=1.27) loose', nginx)).toEqual([])
     expect(select('/-alpine$/ semver(>=1.27)', nginx).length).toBeGreaterThan(5)
+  })
+
+  // masterminds-semver.test compares with the library itself; these hold without Go.
+  it('a side of || naming a pre-release lets in the pre-releases of every version', () => {
+    const preReleases = consul.filter(t => /^\d+\.\d+\.\d+-/.test(t))
+    expect(preReleases).toEqual(expect.arrayContaining(['1.10.0-beta1', '1.10.0-rc2']))
+    // The semver package lets in only 1.0.0's own; Masterminds any version's.
+    expect(select('semver(>=1.0.0-0) loose', consul)).toEqual(
+      sorted(consul.filter(t => /^\d+(\.\d+){0,2}(-.*)?$/.test(t) && !t.startsWith('0.')))
+    )
+    // Only the side that names one: 1.10.0-rc2 is in neither side's plain releases.
+    expect(select('semver(>=1.10.0-0 <1.11 || >=1.20) loose', consul)).toContain('1.10.0-rc2')
+    expect(select('semver(<1.10 || >=1.20.0-0) loose', consul)).not.toContain('1.10.0-rc2')
+    expect(select('semver(<1.11) loose prereleases', consul)).toContain('1.10.0-rc2')
+  })
+
+  it("Masterminds' own syntax and numbers: commas, !=, =>, ^*, 07, uint64", () => {
+    const tags = ['1.26.0', '1.27', '1.27.3', 'v1.27.4', '1.28.0', '07', '18446744073709551615']
+    expect(select('semver(>=1.26, <1.28) loose', tags)).toEqual(
+      select('semver(>=1.26 <1.28) loose', tags)
+    )
+    expect(select('semver(!=1.27.3 =>1.27 <1.28) loose', tags)).toEqual(['1.27', 'v1.27.4'])
+    // Masterminds' caret on * is 0.0.0 alone; its tilde on * is every version.
+    expect(select('semver(^*) loose', [...tags, '0.0.0'])).toEqual(['0.0.0'])
+    expect(select('semver(~*) loose', tags)).toEqual(sorted(tags))
+    expect(select('semver(7) loose', tags)).toEqual(['07'])
+    expect(select('semver(>=9007199254740993) loose', tags)).toEqual(['18446744073709551615'])
+    expect(select('newest(2) loose', tags)).toEqual(['07', '18446744073709551615'])
+    // Masterminds refuses what the semver package reads: a pre-release number with a leading 0.
+    expect(parseTagPolicy('semver(>=1.0.0-rc.01) loose')).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/is not a range skopeo sync reads .*constraint parser error/)
+    })
+    expect(select('semver(>=0.9) loose prereleases', ['1.0.0-rc.01', '1.0.0-rc.1'])).toEqual([
+      '1.0.0-rc.1'
+    ])
+  })
+
+  it('what is left out, and why', () => {
+    const p = policy('semver(>=1.27 <1.28) loose')
+    const selection = selectTags(p, ['1.27.1', '1.27.2-rc1', '1.26.0-rc1', '1.28.0', 'latest'])
+    expect(selection.selected).toEqual(['1.27.1'])
+    // 1.27.2-rc1 is in the range once pre-releases are asked for; 1.26.0-rc1 is not.
+    expect(leftOutWords(selection, p)).toBe(
+      '1 a pre-release (1.27.2-rc1); 2 outside the range (1.26.0-rc1, 1.28.0); 1 not a version (latest)'
+    )
   })
 })
 

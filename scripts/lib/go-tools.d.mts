@@ -29,3 +29,8 @@ export const COSIGN_VERSION: string
 export function buildCosign(options?: { log?: (line: string) => void }): string
 /** The built cosign's path, or undefined; never builds. */
 export function builtCosign(): string | undefined
+export const MASTERMINDS_SEMVER_VERSION: string
+/** tools/masterminds-semver (Masterminds/semver as skopeo sync calls it), built from its folder. */
+export function buildMastermindsSemver(options?: { log?: (line: string) => void }): string
+/** The built masterminds-semver's path, or undefined; never builds. */
+export function builtMastermindsSemver(): string | undefined

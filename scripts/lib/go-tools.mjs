@@ -2,8 +2,8 @@
 // from their Go modules by name and version with `go install`, like npm
 // packages: nothing of their source is kept in the repository, and each build
 // is cached in the git-ignored .tools/<name>@<version>/ with a stamp. The
-// tests' own Go programs (__fixtures__/refreg) are built the same way from
-// their folder. Types in go-tools.d.mts.
+// tests' own Go programs (__fixtures__/refreg, tools/masterminds-semver) are
+// built the same way from their folder. Types in go-tools.d.mts.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -56,7 +56,7 @@ export function buildGoTool({ name, module, version, log = () => {} }) {
 
 /**
  * A test program of this repository's own (a folder with main.go, go.mod and go.sum under
- * __fixtures__), built into .tools/<name>@<hash of its files>; its dependencies come from the
+ * __fixtures__ or tools), built into .tools/<name>@<hash of its files>; its dependencies come from the
  * Go module proxy as go.sum pins them.
  */
 export function buildLocalGoTool({ name, dir, log = () => {} }) {
@@ -150,4 +150,28 @@ export function buildCosign({ log } = {}) {
 /** The built cosign's path, or undefined (never builds). */
 export function builtCosign() {
   return builtGoTool('cosign', COSIGN_VERSION)
+}
+
+/**
+ * Masterminds/semver v3.5.0 as skopeo sync's images-by-semver calls it (tools/masterminds-semver,
+ * a program of ours): the reference the `loose` tag policy is compared with
+ * (masterminds-semver.test). Built into .tools/masterminds-semver@<hash of its files>/.
+ */
+const MASTERMINDS_SEMVER = {
+  name: 'masterminds-semver',
+  dir: path.join(ROOT, 'tools', 'masterminds-semver')
+}
+/** The Masterminds/semver version its go.mod requires (skopeo's pin). */
+export const MASTERMINDS_SEMVER_VERSION =
+  /^require github\.com\/Masterminds\/semver\/v3 (\S+)$/m.exec(
+    fs.readFileSync(path.join(MASTERMINDS_SEMVER.dir, 'go.mod'), 'utf8')
+  )?.[1]
+
+export function buildMastermindsSemver({ log } = {}) {
+  return buildLocalGoTool({ ...MASTERMINDS_SEMVER, log })
+}
+
+/** The built masterminds-semver's path, or undefined (never builds). */
+export function builtMastermindsSemver() {
+  return builtLocalGoTool(MASTERMINDS_SEMVER)
 }

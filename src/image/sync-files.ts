@@ -166,9 +166,8 @@ function readSkopeo(registries: Pair[], reader: Reader): void {
           break
         case 'images-by-semver':
           forEachRepository(value, reader, key, (repository, range, at) => {
-            // Masterminds/semver: a comma is "and", as a space is to the semver package.
-            const text = scalarText(range).replace(/,/g, ' ')
-            reader.entry(`${registry}/${repository}:semver(${text}) loose`, at)
+            // As written: the loose reading is Masterminds/semver's, commas ("and") included.
+            reader.entry(`${registry}/${repository}:semver(${scalarText(range)}) loose`, at)
           })
           break
         case 'tls-verify':

@@ -22,18 +22,31 @@
  * itself. Variants are selected only when a regex names them (`/-alpine$/ semver(>=1.26)`):
  * without one, `semver(>=1.26)` means the plain releases.
  *
- * `loose` reads tags as Go's Masterminds/semver does for skopeo sync, so that its files
- * select here what they select there: `1.27` and `3` are versions (1.27.0, 3.0.0), and
- * everything after `-` is a pre-release (no variants). `regsync` reads tags and the range by
- * regsync's own rules instead (`1.2` is exact, `~1` is below 1.1, pre-releases are versions
- * below their release, `||` between the items of its semverRange list); it takes no
- * `newest` or `prereleases`, which regsync has not.
+ * `loose` reads tags and the range as skopeo sync's images-by-semver does, with Go's
+ * Masterminds/semver v3.5.0 (ported rule for rule in masterminds-semver.ts), so that its files select here what
+ * they select there: `1.27`, `3` and `07` are versions (1.27.0, 3.0.0, 7.0.0), everything
+ * after `-` is a pre-release (no variants), and the range is Masterminds' own: `,` or a space
+ * between comparators that must all hold, `||`, `!=`, `=>`, `=<`, and pre-releases (of any
+ * version) let in by every side of `||` that names one (`>=1.0.0-0`).
+ *
+ * `regsync` reads tags and the range by regsync's own rules instead (`1.2` is exact, `~1` is
+ * below 1.1, pre-releases are versions below their release, `||` between the items of its
+ * semverRange list); it takes no `newest` or `prereleases`, which regsync has not.
  *
  * Everything is linear in the tag list but one sort for `newest`; what is left out is
  * counted by reason, with the first few named, for the summary.
  */
 import semver from 'semver'
 import { compileTagFilter } from './tag-filter.js'
+import {
+  checkLoose,
+  compareLoose,
+  MAX_CONSTRAINT_BYTES,
+  newLooseConstraints,
+  readLooseVersion,
+  type LooseConstraints,
+  type LooseVersion
+} from './masterminds-semver.js'
 import { readRegsyncRange, readRegsyncVersion, type RegsyncVersion } from './regsync-semver.js'
 
 /** The most versions `newest(N)` may keep, and the most tags one exclude may list. */
@@ -49,8 +62,13 @@ export interface TagPolicy {
   /** The policy as written after `repository:`, in its normal form (one space between clauses). */
   text: string
   regex?: { pattern: string; filter: Matcher }
-  /** The range: the semver package's, or regsync's (`reading: 'regsync'`). */
-  range?: { text: string; range?: semver.Range; regsync?: (v: RegsyncVersion) => boolean }
+  /** The range: the semver package's, Masterminds' (`reading: 'loose'`) or regsync's. */
+  range?: {
+    text: string
+    range?: semver.Range
+    loose?: LooseConstraints
+    regsync?: (v: RegsyncVersion) => boolean
+  }
   newest?: number
   exclude: { text: string; test(tag: string): boolean }[]
   prereleases: boolean
@@ -100,6 +118,8 @@ export function parseTagPolicy(text: string): ParsedPolicy {
   const clauses: string[] = []
   // The range is read once the reading is known: `semver(…) regsync` reads it as regsync.
   let rangeBody: string | undefined
+  // As written, for what the loose reading checks before white space is made single spaces.
+  let rangeRaw = ''
   let rest = text.trim()
   while (rest.length > 0) {
     const clause = nextClause(rest)
@@ -116,6 +136,7 @@ export function parseTagPolicy(text: string): ParsedPolicy {
     } else if (word === 'semver') {
       if (rangeBody !== undefined) return fail(`has two ranges: write one, e.g. semver(>=1.26 <2)`)
       rangeBody = body.trim().replace(/\s+/g, ' ')
+      rangeRaw = body
       clauses.push(`semver(${rangeBody})`)
     } else if (word === 'newest') {
       if (policy.newest !== undefined) return fail('has two newest(N): write one')
@@ -146,7 +167,12 @@ export function parseTagPolicy(text: string): ParsedPolicy {
     }
   }
   if (rangeBody !== undefined) {
-    const range = policy.reading === 'regsync' ? readRegsyncRanges(rangeBody) : readRange(rangeBody)
+    const range =
+      policy.reading === 'regsync'
+        ? readRegsyncRanges(rangeBody)
+        : policy.reading === 'loose'
+          ? readLooseRange(rangeBody, rangeRaw)
+          : readRange(rangeBody)
     if (!range.ok) return fail(range.reason)
     policy.range = { text: rangeBody, ...range.range }
   }
@@ -295,6 +321,35 @@ function readRange(
   }
 }
 
+/** A range as skopeo sync reads it (Masterminds/semver), its white space made single spaces. */
+function readLooseRange(
+  text: string,
+  raw: string
+): { ok: true; range: { loose: LooseConstraints } } | { ok: false; reason: string } {
+  if (text.length === 0)
+    return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' }
+  if (text.length > MAX_RANGE_LENGTH) {
+    return {
+      ok: false,
+      reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
+    }
+  }
+  // Go's \s: other white space (a no-break space, \v) separates nothing to Masterminds. Runs of
+  // spaces, tabs and line breaks read as one space there, so the single spaces of `text` do.
+  const parsed = /[^\S\t\n\f\r ]/.test(raw)
+    ? { ok: false as const, error: 'white space other than spaces, tabs and line breaks' }
+    : Buffer.byteLength(raw) > MAX_CONSTRAINT_BYTES
+      ? newLooseConstraints(raw)
+      : newLooseConstraints(text)
+  if (!parsed.ok) {
+    return {
+      ok: false,
+      reason: `semver(${text}) is not a range skopeo sync reads (Masterminds/semver: ${parsed.error.length > 80 ? `${parsed.error.slice(0, 80)}…` : parsed.error}; examples: >=1.26 <2, >=1.26, <2, ^1.26, ~1.26.3, 1.x, 1.26 - 1.28)`
+    }
+  }
+  return { ok: true, range: { loose: parsed.constraints } }
+}
+
 function readExclude(
   body: string
 ): { ok: true; matcher: TagPolicy['exclude'][number] } | { ok: false; reason: string } {
@@ -326,27 +381,21 @@ function readExclude(
   return { ok: true, matcher: { text: tags.join(', '), test: tag => set.has(tag) } }
 }
 
-/** A tag as a version: its semver reading, and whether the part after `-` is a variant. */
+/**
+ * A tag as a version: its semver reading, and whether the part after `-` is a variant.
+ * (The loose reading reads tags with readLooseVersion.)
+ */
 export function readVersion(
-  tag: string,
-  loose = false
+  tag: string
 ): { version: semver.SemVer; variant: boolean; preRelease: boolean } | undefined {
-  const version = semver.parse(loose ? completed(tag) : tag, { loose: true })
+  const version = semver.parse(tag, { loose: true })
   if (!version) return undefined
   const first = version.prerelease[0]
   if (first === undefined) return { version, variant: false, preRelease: false }
-  // As Masterminds/semver reads them: whatever follows `-` is a pre-release.
-  if (loose) return { version, variant: false, preRelease: true }
   if (PRE_RELEASE.test(String(first))) return { version, variant: false, preRelease: true }
   // A variant ranks and ranges as its release.
   const release = new semver.SemVer(`${version.major}.${version.minor}.${version.patch}`)
   return { version: release, variant: true, preRelease: false }
-}
-
-/** `1.27` as `1.27.0`, `v3-rc1` as `v3.0.0-rc1`: what Masterminds/semver's NewVersion reads. */
-function completed(tag: string): string {
-  const m = /^(v?)(\d+)(?:\.(\d+))?(?:\.(\d+))?([-+].*)?$/.exec(tag)
-  return m ? `${m[1]}${m[2]}.${m[3] ?? '0'}.${m[4] ?? '0'}${m[5] ?? ''}` : tag
 }
 
 /** A variant's tag without its variant: `v1.27.3-alpine` → `v1.27.3`. */
@@ -367,14 +416,31 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
     leftOut.set(reason, entry)
   }
   const versioned = policy.range !== undefined || policy.newest !== undefined
-  const kept: { tag: string; version?: semver.SemVer }[] = []
+  const kept: Kept[] = []
   for (const tag of tags) {
     if (policy.regex && !policy.regex.filter.test(tag)) {
       leave('not matching the regex', tag)
       continue
     }
     let version: semver.SemVer | undefined
-    if (versioned && policy.reading === 'regsync') {
+    let loose: LooseVersion | undefined
+    if (versioned && policy.reading === 'loose') {
+      // skopeo sync: NewVersion(tag), then Check against the range (IncludePrerelease is what
+      // `prereleases` adds); without a range, pre-releases only when asked for.
+      loose = readLooseVersion(tag)
+      if (!loose) {
+        leave('not a version', tag)
+        continue
+      }
+      const constraints = policy.range?.loose
+      const preRelease = loose.pre !== '' && !policy.prereleases
+      if (constraints ? !checkLoose(constraints, loose, policy.prereleases) : preRelease) {
+        // A pre-release the range takes once pre-releases are asked for is left out as one.
+        const asked = !constraints || checkLoose(constraints, loose, true)
+        leave(preRelease && asked ? 'a pre-release' : 'outside the range', tag)
+        continue
+      }
+    } else if (versioned && policy.reading === 'regsync') {
       // regsync: no variants, no pre-release rule; only the range (newest is refused).
       const read = readRegsyncVersion(tag)
       if (!read) {
@@ -386,7 +452,7 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
         continue
       }
     } else if (versioned) {
-      const read = readVersion(tag, policy.reading === 'loose')
+      const read = readVersion(tag)
       if (!read) {
         leave('not a version', tag)
         continue
@@ -412,18 +478,22 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
       leave('excluded', tag)
       continue
     }
-    kept.push(version ? { tag, version } : { tag })
+    kept.push(loose ? { tag, loose } : version ? { tag, version } : { tag })
   }
   let selected = kept
   if (policy.newest !== undefined) {
     // The N newest versions, each with every tag that reads as it (v1.2.3 and 1.2.3; variants).
-    const versions = [...new Set(kept.map(k => k.version!.format()))]
-      .map(v => new semver.SemVer(v))
-      .sort((a, b) => semver.rcompare(a, b))
-    const newest = new Set(versions.slice(0, policy.newest).map(v => v.format()))
+    const versions = new Map<string, Kept>()
+    for (const k of kept) if (!versions.has(keyOf(k))) versions.set(keyOf(k), k)
+    const newest = new Set(
+      [...versions.values()]
+        .sort((a, b) => compareKept(b, a))
+        .slice(0, policy.newest)
+        .map(keyOf)
+    )
     selected = []
     const older: typeof kept = []
-    for (const k of kept) (newest.has(k.version!.format()) ? selected : older).push(k)
+    for (const k of kept) (newest.has(keyOf(k)) ? selected : older).push(k)
     for (const { tag } of older.sort(byVersionDesc)) leave('older than the newest', tag)
   }
   return {
@@ -433,11 +503,24 @@ export function selectTags(policy: TagPolicy, tags: readonly string[]): Selectio
   }
 }
 
-function byVersionDesc(
-  a: { tag: string; version?: semver.SemVer },
-  b: { tag: string; version?: semver.SemVer }
-): number {
-  return semver.rcompare(a.version!, b.version!) || a.tag.localeCompare(b.tag)
+/** A tag kept, with its version: the semver package's, or Masterminds' (loose). */
+type Kept = { tag: string; version?: semver.SemVer; loose?: LooseVersion }
+
+/** The version a kept tag reads as, as a key: tags that read as one version share it. */
+function keyOf(k: Kept): string {
+  return k.loose
+    ? `${k.loose.major}.${k.loose.minor}.${k.loose.patch}-${k.loose.pre}`
+    : k.version!.format()
+}
+
+function compareKept(a: Kept, b: Kept): number {
+  return a.loose && b.loose
+    ? compareLoose(a.loose, b.loose)
+    : semver.compare(a.version!, b.version!)
+}
+
+function byVersionDesc(a: Kept, b: Kept): number {
+  return compareKept(b, a) || a.tag.localeCompare(b.tag)
 }
 
 /**
