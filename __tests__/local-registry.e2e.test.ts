@@ -1,6 +1,6 @@
 // The registry harness itself, against a real docker-registry and skopeo.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { promisify } from 'node:util'
 import {
   ensureTools,
@@ -165,6 +165,23 @@ describe('local registry harness', () => {
       /no matching request within 100 ms/
     )
   })
+
+  it('keeps answering while this process is blocked in spawnSync (its log is a file, not a pipe)', () => {
+    registry.clearLog()
+    // 3000 requests log far more than a pipe holds (64 KiB): a registry writing its access log
+    // to a pipe this blocked process does not read would stall under the child.
+    const script = `for (let i = 0; i < 3000; i++) await fetch('http://${registry.host}/v2/', { headers: { 'user-agent': 'x'.repeat(100) } }).then(r => r.arrayBuffer())`
+    const done = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      timeout: 60_000,
+      encoding: 'utf8'
+    })
+    expect({ status: done.status, error: done.error?.message, stderr: done.stderr }).toEqual({
+      status: 0,
+      error: undefined,
+      stderr: ''
+    })
+    expect(registry.requests().filter(r => r.path === '/v2/')).toHaveLength(3000)
+  }, 90_000)
 
   it('stops for good, and starts again on the same storage', async () => {
     const { port, dir } = registry

@@ -130,11 +130,7 @@ async function skopeoName(repository: string): Promise<string> {
 const mirrored = (prefix: string, host: string, repository: string) =>
   `${prefix}/${host.replace(':', '_')}/${repository}`
 
-/**
- * Run a tool to its end. Asynchronously: the registries are this process's children writing
- * their logs to pipes it reads, and a blocked event loop (spawnSync) would let those pipes
- * fill and stall the registries under the tool.
- */
+/** Run a tool to its end (asynchronously: the test's own servers keep being served). */
 async function run(binary: string, args: string[]): Promise<string> {
   try {
     const done = await execFileAsync(binary, args, {

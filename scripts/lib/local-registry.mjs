@@ -13,6 +13,7 @@ import * as fs from 'node:fs'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
 import bcrypt from 'bcryptjs'
 import { buildLocalGoTool, builtLocalGoTool } from './go-tools.mjs'
 import { ROOT } from './runner-env.mjs'
@@ -216,29 +217,53 @@ export async function startRegistry(options = {}) {
     }
   }
 
+  // The registry writes its log to a file, read here on demand (drain), never to a pipe: a
+  // pipe fills while this process's event loop is blocked (spawnSync of the action or of a
+  // tool under test), and a registry blocked writing its access log stalls everything.
+  let drain = () => {}
+  let launches = 0
   async function launch() {
     writeConfig(port)
     const command = PDEATHSIG
       ? ['setpriv', ['--pdeathsig', 'KILL', '--', 'docker-registry', 'serve', config]]
       : ['docker-registry', ['serve', config]]
-    const proc = spawn(command[0], command[1], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const logFile = path.join(configDir, `registry-${++launches}.log`)
+    const fd = fs.openSync(logFile, 'a')
+    let proc
+    try {
+      proc = spawn(command[0], command[1], { stdio: ['ignore', fd, fd] })
+    } finally {
+      fs.closeSync(fd)
+    }
     child = proc
     live.add(proc)
-    const out = lineReader()
-    const err = lineReader()
-    proc.stdout.setEncoding('utf8').on('data', chunk => out.push(chunk))
-    proc.stderr.setEncoding('utf8').on('data', chunk => err.push(chunk))
+    const reader = lineReader()
+    const decoder = new StringDecoder('utf8')
+    const readFd = fs.openSync(logFile, 'r')
+    const buffer = Buffer.alloc(64 * 1024)
+    let offset = 0
+    drain = () => {
+      if (proc.drained) return
+      for (;;) {
+        const n = fs.readSync(readFd, buffer, 0, buffer.length, offset)
+        if (n <= 0) break
+        offset += n
+        reader.push(decoder.write(buffer.subarray(0, n)))
+      }
+    }
     proc.exited = new Promise(resolve => {
       const done = () => {
         if (proc.done) return
         proc.done = true
-        out.flush()
-        err.flush()
+        drain()
+        reader.push(decoder.end())
+        reader.flush()
+        proc.drained = true
+        fs.closeSync(readFd)
         live.delete(proc)
         resolve()
       }
-      // 'error': could not spawn (or signal); 'close': exited and both pipes
-      // drained, so the last access-log lines are in.
+      // 'error': could not spawn (or signal); 'close': exited, its log file complete.
       proc.once('error', error => {
         log += `${error.message}\n`
         if (proc.pid === undefined) done()
@@ -247,8 +272,6 @@ export async function startRegistry(options = {}) {
     })
     // Nothing here may keep a script alive on its own; stop() re-refs while it waits.
     proc.unref()
-    proc.stdout.unref?.()
-    proc.stderr.unref?.()
 
     // Ready when *our* process logs our probe (another process could hold the port).
     probeAgent = `local-registry-probe/${randomBytes(6).toString('hex')}`
@@ -264,7 +287,7 @@ export async function startRegistry(options = {}) {
         })
         await res.arrayBuffer()
         if (res.status === 200 || res.status === 401) {
-          for (let i = 0; i < 40 && !probeSeen && !exited(proc); i++) await wait(25)
+          for (let i = 0; i < 40 && (drain(), !probeSeen) && !exited(proc); i++) await wait(25)
           if (probeSeen) return true
         }
       } catch {
@@ -305,21 +328,31 @@ export async function startRegistry(options = {}) {
     host: `127.0.0.1:${port}`,
     port,
     dir,
-    requests: () => entries.map(e => ({ ...e })),
+    requests: () => {
+      drain()
+      return entries.map(e => ({ ...e }))
+    },
     clearLog: () => {
+      drain()
       entries = []
     },
     waitForRequest: (predicate, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
         // Each entry is offered to the predicate at most once (it may count).
+        drain()
         if (entries.some(e => predicate(e))) return resolve()
         const waiter = entry => {
           if (!predicate(entry)) return
           clearTimeout(timer)
+          clearInterval(poll)
           waiters = waiters.filter(w => w !== waiter)
           resolve()
         }
+        // The log is a file: read what it has gained, often, while someone waits.
+        const poll = setInterval(() => drain(), 10)
         const timer = setTimeout(() => {
+          clearInterval(poll)
+          drain()
           waiters = waiters.filter(w => w !== waiter)
           const seen = entries.map(e => `${e.method} ${e.path} ${e.status}`).join('\n  ')
           reject(new Error(`no matching request within ${timeoutMs} ms; requests seen:\n  ${seen}`))
@@ -336,7 +369,10 @@ export async function startRegistry(options = {}) {
         throw new Error(`docker-registry exited at restart (port ${port}):\n${log}`)
       }
     },
-    rawLog: () => log
+    rawLog: () => {
+      drain()
+      return log
+    }
   }
 }
 
