@@ -167,6 +167,11 @@ export function parseTagPolicy(text: string): ParsedPolicy {
     }
   }
   if (rangeBody !== undefined) {
+    // Every reading's range is bounded the same, before it is read.
+    if (rangeBody.length === 0) return fail('semver(): give a range, e.g. semver(>=1.26 <2)')
+    if (rangeBody.length > MAX_RANGE_LENGTH) {
+      return fail(`semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`)
+    }
     const range =
       policy.reading === 'regsync'
         ? readRegsyncRanges(rangeBody)
@@ -258,14 +263,6 @@ function readRegsyncRanges(
   text: string
 ):
   { ok: true; range: { regsync: (v: RegsyncVersion) => boolean } } | { ok: false; reason: string } {
-  if (text.length === 0)
-    return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' }
-  if (text.length > MAX_RANGE_LENGTH) {
-    return {
-      ok: false,
-      reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
-    }
-  }
   const checks: ((v: RegsyncVersion) => boolean)[] = []
   for (const side of text.split('||')) {
     const range = readRegsyncRange(side)
@@ -280,14 +277,6 @@ function readRange(
   body: string
 ): { ok: true; range: { range: semver.Range } } | { ok: false; reason: string } {
   const text = body.trim()
-  if (text.length === 0)
-    return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' }
-  if (text.length > MAX_RANGE_LENGTH) {
-    return {
-      ok: false,
-      reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
-    }
-  }
   // The semver package drops words it cannot read (`>=1 banana` is `>=1.0.0`): every part of
   // the range is checked here first, so nothing the user wrote is silently ignored.
   const parts = text.replace(/(<=|>=|<|>|=|~|\^)\s+/g, '$1').split(/\s+/)
@@ -326,14 +315,6 @@ function readLooseRange(
   text: string,
   raw: string
 ): { ok: true; range: { loose: LooseConstraints } } | { ok: false; reason: string } {
-  if (text.length === 0)
-    return { ok: false, reason: 'semver(): give a range, e.g. semver(>=1.26 <2)' }
-  if (text.length > MAX_RANGE_LENGTH) {
-    return {
-      ok: false,
-      reason: `semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`
-    }
-  }
   // Go's \s: other white space (a no-break space, \v) separates nothing to Masterminds. Runs of
   // spaces, tabs and line breaks read as one space there, so the single spaces of `text` do.
   const parsed = /[^\S\t\n\f\r ]/.test(raw)
