@@ -130,6 +130,21 @@ async function skopeoName(repository: string): Promise<string> {
 const mirrored = (prefix: string, host: string, repository: string) =>
   `${prefix}/${host.replace(':', '_')}/${repository}`
 
+/** The bundled action run on a sync file (as images-file), under the current engine. */
+async function mirrorWithAction(file: string, prefix: string) {
+  const name = path.basename(file)
+  const result = await runActionAsync(
+    {
+      'images-file': name,
+      target: `${target.host}/${prefix}`,
+      ...engine.inputs(),
+      'insecure-registries': `${first.host},${second.host},${target.host}`
+    },
+    { files: { [name]: fs.readFileSync(file, 'utf8') }, timeoutMs: 300_000 }
+  )
+  return resultsOf(result)
+}
+
 /** Run a tool to its end (asynchronously: the test's own servers keep being served). */
 async function run(binary: string, args: string[]): Promise<string> {
   try {
@@ -222,17 +237,7 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
   describeEngines('each example file', () => {
     it("skopeo sync's example: the same tags at the same digests, and what it cannot honour named", async () => {
       const prefix = `action-skopeo-${engine.name}`
-      const files = { 'sync.yml': fs.readFileSync(skopeoFile, 'utf8') }
-      const result = await runActionAsync(
-        {
-          'images-file': 'sync.yml',
-          target: `${target.host}/${prefix}`,
-          ...engine.inputs(),
-          'insecure-registries': `${first.host},${second.host},${target.host}`
-        },
-        { files, timeoutMs: 300_000 }
-      )
-      const results = resultsOf(result)
+      const results = await mirrorWithAction(skopeoFile, prefix)
       // Refused lines: the credentials and the TLS and certificate settings, each by its line.
       const refused = results.filter(r => r.status === 'rejected').map(r => r.origin)
       expect(refused).toEqual([
@@ -273,17 +278,7 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
 
     it("regsync's example: the same tags at the same digests, and what it cannot honour named", async () => {
       const prefix = `action-regsync-${engine.name}`
-      const files = { 'regsync.yml': fs.readFileSync(regsyncFile, 'utf8') }
-      const result = await runActionAsync(
-        {
-          'images-file': 'regsync.yml',
-          target: `${target.host}/${prefix}`,
-          ...engine.inputs(),
-          'insecure-registries': `${first.host},${target.host}`
-        },
-        { files, timeoutMs: 300_000 }
-      )
-      const results = resultsOf(result)
+      const results = await mirrorWithAction(regsyncFile, prefix)
       expect(results.filter(r => r.status === 'failed')).toEqual([])
       const refused = results.filter(r => r.status === 'rejected').map(r => r.reason ?? '')
       expect(refused.some(r => r.startsWith('creds are refused'))).toBe(true)
@@ -303,17 +298,7 @@ block('sync files, read by the action as their tools read them (needs Go)', () =
 
     it("regsync's semverRange: the same tags at the same digests over real tag lists", async () => {
       const prefix = `action-semver-${engine.name}`
-      const files = { 'regsync-semver.yml': fs.readFileSync(semverFile, 'utf8') }
-      const result = await runActionAsync(
-        {
-          'images-file': 'regsync-semver.yml',
-          target: `${target.host}/${prefix}`,
-          ...engine.inputs(),
-          'insecure-registries': `${first.host},${target.host}`
-        },
-        { files, timeoutMs: 300_000 }
-      )
-      const results = resultsOf(result)
+      const results = await mirrorWithAction(semverFile, prefix)
       expect(results.filter(r => r.status === 'failed')).toEqual([])
       const refused = results.filter(r => r.status === 'rejected').map(r => r.reason ?? '')
       expect(refused.filter(r => r.startsWith('target is not read'))).toHaveLength(2)
