@@ -526,17 +526,6 @@ describe('expandTagFilters with tag policies', () => {
     expect(out[0]?.selection?.policy).toBe('semver(>=1.26.1)')
   })
 
-  it('a tag pinned to a digest by another entry is not written again by a policy', async () => {
-    const pin = `@sha256:${'a'.repeat(64)}`
-    const out = await expandTagFilters(
-      [planned(`src.io/a/x:1.27.0${pin}`, `dst.io/a/x:1.27.0${pin}`), policy('newest(2)')],
-      fakeClient(new Map(), tags)
-    )
-    // 1.27.0 stays the pinned digest; the policy copies only its other choice.
-    expect(out.map(r => r.target)).toEqual([`dst.io/a/x:1.27.0${pin}`, 'dst.io/a/x:1.26.1'])
-    expect(out[0]?.note).toBe('also matched newest(2)')
-  })
-
   it('a tag list cut short (over 1000 pages) is refused, not chosen from in part', async () => {
     const client = fakeClient(new Map(), tags)
     client.listTagPages = async () => ({ tags, complete: false })

@@ -30,32 +30,6 @@ describe('buildPlan', () => {
     ])
   })
 
-  test('one mirrored tag, one source: a second line writing the same tag is refused, naming the first', () => {
-    const d1 = `sha256:${'1'.repeat(64)}`
-    const d2 = `sha256:${'2'.repeat(64)}`
-    const results = plan(
-      [
-        `nginx:1.27.3@${d1}`,
-        'nginx:1.27.3',
-        `nginx:1.27.3@${d2}`,
-        `nginx@${d2}`,
-        'nginx:1.27.4'
-      ].join('\n')
-    )
-    expect(results.map(r => r.status)).toEqual([
-      'planned',
-      'rejected',
-      'rejected',
-      'planned',
-      'planned'
-    ])
-    expect(results[1]?.reason).toBe(
-      `mirror.example.com/m/docker.io/library/nginx:1.27.3 is already written from docker.io/library/nginx:1.27.3@${d1} (images line 1); one mirrored tag serves one source: keep one of the two lines`
-    )
-    // A digest alone writes no tag: it stands beside a pin of the same digest.
-    expect(results[3]?.target).toBe(`mirror.example.com/m/docker.io/library/nginx@${d2}`)
-  })
-
   test('invalid entries are rejected with the reason and the suggestion', () => {
     const [result] = plan('https://ghcr.io/Org/App:v1')
     expect(result).toMatchObject({ status: 'rejected', source: '', target: '' })

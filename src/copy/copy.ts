@@ -30,7 +30,6 @@ import {
 } from '../registry/client.js'
 import { groupByRepository, type MirrorResult } from '../image/results.js'
 import { leftOutSaid, leftOutWords, parseTagPolicy, selectTags } from '../image/tag-policy.js'
-import { targetTagOf } from '../image/rewrite.js'
 import { errorMessage, isPermanent } from '../common/errors.js'
 import { backoffDelay, sleep } from '../common/retry.js'
 
@@ -114,14 +113,11 @@ export async function expandTagFilters(
   client: RegistryClient
 ): Promise<MirrorResult[]> {
   const expanded: MirrorResult[] = []
-  // A target tag two entries select (two policies, or a policy and the tag itself, pinned to
-  // a digest or not) is written once, from the first: one mirrored tag, one source.
+  // A tag two entries select (two policies, or a policy and the tag itself) is copied once.
   const planned = new Map<string, MirrorResult>()
   const listed = new Map<string, Promise<{ tags: string[]; complete: boolean }>>()
   for (const result of results) {
-    if (!result.tagFilter && result.status === 'planned') {
-      planned.set(targetTagOf(result.target) ?? result.target, result)
-    }
+    if (!result.tagFilter && result.status === 'planned') planned.set(result.source, result)
   }
   for (const result of results) {
     if (!result.tagFilter || result.status !== 'planned') {
@@ -189,8 +185,7 @@ export async function expandTagFilters(
     let first = true
     for (const tag of chosen.selected) {
       const source = `${name}:${tag}`
-      const target = `${result.target}:${tag}`
-      const already = planned.get(target)
+      const already = planned.get(source)
       if (already) {
         already.note = [already.note, `also matched ${result.tagFilter}`].filter(Boolean).join('; ')
         continue
@@ -200,18 +195,18 @@ export async function expandTagFilters(
       const image: MirrorResult = {
         ...rest,
         source,
-        target,
+        target: `${result.target}:${tag}`,
         note: [result.note, `matched ${result.tagFilter}`].filter(Boolean).join('; '),
         ...(first ? { selection } : {})
       }
       first = false
-      planned.set(target, image)
+      planned.set(source, image)
       expanded.push(image)
     }
     // Every tag it chose was asked for already: the selection is said on the first of them.
     if (first) {
       const free = chosen.selected
-        .map(tag => planned.get(`${result.target}:${tag}`))
+        .map(tag => planned.get(`${name}:${tag}`))
         .find(r => r && !r.selection)
       if (free) free.selection = selection
     }

@@ -108,15 +108,6 @@ export function targetReference(targetRepo: string, source: ImageReference): str
   )
 }
 
-/**
- * The tag a target reference writes (`mirror/nginx:1.27.3` for `mirror/nginx:1.27.3@sha256:…`),
- * or undefined when it names a digest only: what two requests must not both write.
- */
-export function targetTagOf(target: string): string | undefined {
-  const name = target.replace(/@[^@]*$/, '')
-  return name.slice(name.lastIndexOf('/') + 1).includes(':') ? name : undefined
-}
-
 export interface Collision {
   target: string
   sources: { name: string; where: string }[]

@@ -7,7 +7,7 @@ import { NOT_ALLOWED, type Allowlist } from '../allowlist/allowlist.js'
 import { mergeDuplicates, type EntryOrigin, type ImageRequest } from '../image/entries.js'
 import { formatReference, repositoryName, type ImageReference } from '../image/references.js'
 import type { MirrorResult } from '../image/results.js'
-import { findCollisions, renderTarget, targetReference, targetTagOf } from '../image/rewrite.js'
+import { findCollisions, renderTarget, targetReference } from '../image/rewrite.js'
 
 export interface PlanOptions {
   target: string
@@ -101,7 +101,6 @@ export function buildPlan(requests: ImageRequest[], options: PlanOptions): Mirro
     return result
   })
 
-  refuseSecondWriters(results)
   const collisions = findCollisions(mappings)
   if (collisions.length > 0) {
     const lines = collisions.map(
@@ -113,28 +112,4 @@ export function buildPlan(requests: ImageRequest[], options: PlanOptions): Mirro
     )
   }
   return results
-}
-
-/**
- * One mirrored tag, one source: `nginx:1.27.3` and `nginx:1.27.3@sha256:…` (or two pins of
- * one tag) would write the same target tag in turn, each run. The first keeps it; a later
- * one is refused, naming the first, as a duplicate is merged into the first.
- */
-function refuseSecondWriters(results: MirrorResult[]): void {
-  const writers = new Map<string, MirrorResult>()
-  for (const [i, result] of results.entries()) {
-    if (result.status !== 'planned' || result.tagFilter) continue
-    const tag = targetTagOf(result.target)
-    if (!tag) continue
-    const first = writers.get(tag)
-    if (!first) {
-      writers.set(tag, result)
-      continue
-    }
-    results[i] = {
-      ...result,
-      status: 'rejected',
-      reason: `${tag} is already written from ${first.source} (${first.origin}); one mirrored tag serves one source: keep one of the two lines`
-    }
-  }
 }
