@@ -526,6 +526,17 @@ describe('expandTagFilters with tag policies', () => {
     expect(out[0]?.selection?.policy).toBe('semver(>=1.26.1)')
   })
 
+  it('a tag an entry pins to a digest is still chosen by a policy: the pin is served only while upstream agrees', async () => {
+    const pin = `@sha256:${'a'.repeat(64)}`
+    const out = await expandTagFilters(
+      [planned(`src.io/a/x:1.27.0${pin}`, `dst.io/a/x:1.27.0${pin}`), policy('newest(1)')],
+      fakeClient(new Map(), tags)
+    )
+    // Both are copied or refused on their own: a stale pin is rejected (expectation.ts) and the
+    // policy's 1.27.0 still follows upstream; a current pin and the policy write the same digest.
+    expect(out.map(r => r.source)).toEqual([`src.io/a/x:1.27.0${pin}`, 'src.io/a/x:1.27.0'])
+  })
+
   it('a tag list cut short (over 1000 pages) is refused, not chosen from in part', async () => {
     const client = fakeClient(new Map(), tags)
     client.listTagPages = async () => ({ tags, complete: false })
