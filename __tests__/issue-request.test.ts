@@ -159,6 +159,16 @@ describe('parseIssue', () => {
     }
   })
 
+  it('refuses a policy unread: a range made to backtrack costs nothing (it is never parsed)', () => {
+    // `1.2 1.2 … !` took exponential time in the loose reading's validity regex (41 s at 26
+    // repeats) before it was rewritten; an issue must not reach the parser at all.
+    const title = `nginx:semver(${'1.2 '.repeat(60)}!) loose`
+    const started = performance.now()
+    const [only] = read(parseIssue({ title, body: '' }, limits))
+    expect(performance.now() - started).toBeLessThan(200)
+    expect(only).toMatch(/^invalid: tag policies \(semver\(1\.2 1\.2 .*…\) are not accepted/)
+  })
+
   it('rejects, rather than drops, malformed references', () => {
     const r = parseIssue({ title: 'x', body: 'Nginx:latest\n$(id)' }, limits)
     expect(read(r)).toEqual([

@@ -163,7 +163,13 @@ describe("regsync's ranges (TestNewConstraint, TestConstraintCheck)", () => {
     ['~1', '1.0.9', true],
     ['~1', '1.1.0', false],
     ['^1.2.3', '2.0.0-rc1', true],
-    ['>=3.12.0', '3.15.0-rc.4', true]
+    ['>=3.12.0', '3.15.0-rc.4', true],
+    // Go's int wraps past its largest: the upper bound becomes the smallest, nothing is below.
+    ['^9223372036854775807', '9223372036854775807', false],
+    ['~1.9223372036854775807', '1.9223372036854775807', false],
+    ['^9223372036854775806', '9223372036854775806', true],
+    // The first identical word-only identifier ends the comparison: rc.1 = rc.2 to regsync.
+    ['>1.0.0-rc.1', '1.0.0-rc.2', false]
   ])('%s holds for %s: %s', (range, v, expected) => {
     expect(check(range, v)).toBe(expected)
   })
@@ -320,7 +326,9 @@ describe('the regsync reading in a policy', () => {
     ['newest(3) regsync', 'regsync has no newest(N)'],
     ['semver(>=1) prereleases regsync', 'regsync has no prereleases'],
     ['semver(>=1) loose regsync', 'says loose and regsync: write one'],
-    ['/^1/ regsync', 'regsync applies to semver(…): add one, or leave it out']
+    ['/^1/ regsync', 'regsync applies to semver(…): add one, or leave it out'],
+    ['semver(\ufeff>=3.20) regsync', 'white space other than spaces, tabs and line breaks'],
+    ['semver(>=1.2\u0085<2) regsync', 'white space other than spaces, tabs and line breaks']
   ])('%s is refused: %s', (text, reason) => {
     const parsed = parseTagPolicy(text)
     expect(parsed.ok).toBe(false)

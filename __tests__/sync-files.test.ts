@@ -54,6 +54,7 @@ describe("skopeo sync's file", () => {
       '  images-by-semver:',
       '    a: ">= 1.2, < 2"',
       '    b: "banana"',
+      '    d: ">=3.20) exclude(3.20.1"',
       '  images-by-tag-regex:',
       '    c: "^(a"',
       '  images-per-day: 3'
@@ -63,11 +64,15 @@ describe("skopeo sync's file", () => {
       expect.stringMatching(
         /^4: refused r.io\/b:semver\(banana\) loose: tag policy semver\(banana\) is not a range/
       ),
+      // A ")" would end the range and start clauses skopeo never saw: refused, as skopeo does.
       expect.stringMatching(
-        /^6: refused r.io\/c:\/\^\(a\/: tag filter \/\^\(a\/ is not a valid regular expression/
+        /^5: refused r.io\/d images-by-semver >=3.20\) exclude\(3.20.1: skopeo refuses a range holding "\)"/
       ),
       expect.stringMatching(
-        /^7: refused r.io images-per-day: 3: "images-per-day" is not a skopeo sync setting/
+        /^7: refused r.io\/c:\/\^\(a\/: tag filter \/\^\(a\/ is not a valid regular expression/
+      ),
+      expect.stringMatching(
+        /^8: refused r.io images-per-day: 3: "images-per-day" is not a skopeo sync setting/
       )
     ])
   })
@@ -131,7 +136,11 @@ describe("regsync's file", () => {
       '  - source: r.io/caddy',
       '    type: repository',
       '    tags:',
-      '      semverRange: ["1.x"]'
+      '      semverRange: ["1.x"]',
+      '  - source: r.io/redis',
+      '    type: repository',
+      '    tags:',
+      '      semverRange: ["  "]'
     ].join('\n')
     expect(parseSyncFile(text, 'r.yml').map(said)).toEqual([
       '8: r.io/alpine /.*/ exclude(/(?:^3.1\\d?$)/)',
@@ -147,6 +156,10 @@ describe("regsync's file", () => {
       ),
       expect.stringMatching(
         /^29: refused r.io\/caddy tags.semverRange 1.x: regsync refuses this range \("1.x" is not a comparator/
+      ),
+      // Only "" is skipped: regsync fails an entry whose item is white space, so it is refused.
+      expect.stringMatching(
+        /^33: refused r.io\/redis tags.semverRange {3}: regsync refuses this range \(an empty range\)/
       )
     ])
   })

@@ -122,6 +122,19 @@ describe('semver ranges', () => {
 })
 
 describe('loose: versions and ranges as skopeo sync reads them (Masterminds/semver v3.5.0)', () => {
+  it.each([
+    `${'1.2 '.repeat(62)}!`,
+    `${'1.2, '.repeat(50)}!`,
+    `${'>= 1.2.3-a.b '.repeat(19)}!`,
+    `${'1 '.repeat(125)}!`
+  ])('reads a range in linear time, whatever it holds: %#', range => {
+    // Masterminds' own regexes run on Go's linear engine; here they must not backtrack.
+    const started = performance.now()
+    const parsed = parseTagPolicy(`semver(${range}) loose`)
+    expect(performance.now() - started).toBeLessThan(200)
+    expect(parsed.ok ? '' : parsed.reason).toMatch(/is not a range skopeo sync reads/)
+  })
+
   it('alpine semver(>=3.12.0) loose: two-part tags and dates count, every -suffix is a pre-release', () => {
     const coerced = (t: string) => {
       const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?$/.exec(t)

@@ -70,10 +70,7 @@ export function parseEntry(entry: string, origin: EntryOrigin): ImageRequest[] {
       : { kind: 'invalid', request: entry, origin, reason, suggestion }
   ]
 
-  // A name never holds ":/", ":semver(", ":newest(" (a port is digits), so the first such
-  // colon opens a tag policy, unless the entry is a URL ("://"), which parseReference explains.
-  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(entry)
-  const policyAt = isUrl ? -1 : policyColon(entry)
+  const policyAt = policyStart(entry)
   if (policyAt > 0) {
     const name = parseRepositoryName(entry.slice(0, policyAt))
     if (!name.ok) return invalid(name.reason)
@@ -96,6 +93,16 @@ export function parseEntry(entry: string, origin: EntryOrigin): ImageRequest[] {
   const request: ImageRequest = { kind: 'image', request: entry, origin, ref: parsed.ref }
   if (parsed.note) request.note = parsed.note
   return [request]
+}
+
+/**
+ * Where the colon opening an entry's tag policy is, or -1 (before the policy is read: issues
+ * refuse policies unread). A name never holds ":/", ":semver(", ":newest(" (a port is digits),
+ * so the first such colon opens one, unless the entry is a URL ("://"), which parseReference
+ * explains.
+ */
+export function policyStart(entry: string): number {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(entry) ? -1 : policyColon(entry)
 }
 
 /** Where the colon opening a tag policy is, or -1. */

@@ -103,8 +103,17 @@ const CV =
 const CONSTRAINT = new RegExp(`^${S}*(${OPS})${S}*(${CV})${S}*$`)
 const CONSTRAINT_RANGE = new RegExp(`${S}*(${CV})${S}+-${S}+(${CV})${S}*`, 'g')
 const FIND_CONSTRAINT = new RegExp(`(${OPS})${S}*(${CV})`, 'g')
+// validConstraintRegex recognises the same texts, but Go's engine is linear and JavaScript's
+// backtracks: its optional minor and patch (`1.2` read two ways) and its empty operator and
+// spaces on both sides of a separator make `1.2 1.2 … !` take exponential time. This form
+// has one way to match each text (no optional parts that can take the same characters).
+const OPS_SOME = '!=|>=|=>|<=|=<|~>|>|<|=|~|\\^'
+const CV_ONE_WAY =
+  'v?[0-9|x|X|\\*]+(?:\\.[0-9|x|X|\\*]+(?:\\.[0-9|x|X|\\*]+)?)?' +
+  '(?:-[0-9A-Za-z\\-]+(?:\\.[0-9A-Za-z\\-]+)*)?' +
+  '(?:\\+[0-9A-Za-z\\-]+(?:\\.[0-9A-Za-z\\-]+)*)?'
 const VALID_CONSTRAINT = new RegExp(
-  `^(${S}*(${OPS})${S}*(${CV})${S}*)((?:${S}+|,${S}*)(${OPS})${S}*(${CV})${S}*)*$`
+  `^${S}*(?:(?:${OPS_SOME})${S}*)?${CV_ONE_WAY}(?:(?:${S}+|${S}*,${S}*)(?:(?:${OPS_SOME})${S}*)?${CV_ONE_WAY})*${S}*$`
 )
 export const MAX_CONSTRAINT_BYTES = 512
 const MAX_CONSTRAINT_GROUPS = 32

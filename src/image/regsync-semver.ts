@@ -12,8 +12,10 @@
  *    minor/patch under 0), `~v` (below the next minor: `~1` is below 1.1.0).
  *
  * It knows no `||`, `x` or hyphen ranges; a semverRange list ORs its items, which the
- * action writes as `||` between them. Its quirks are kept on purpose, e.g. two pre-releases
- * whose first differing identifiers are words without numbers compare equal.
+ * action writes as `||` between them. Its quirks are kept on purpose: the first identical
+ * identifier that is a word without a number ends a pre-release comparison (`1.0.0-alpha.1`
+ * = `1.0.0-alpha.2`, so `>1.0.0-rc.1` does not take 1.0.0-rc.2), and `^`/`~` bounds past
+ * Go's largest int wrap.
  */
 
 /** A version as regsync reads it. */
@@ -30,6 +32,9 @@ function atoi(text: string): bigint | undefined {
   const n = BigInt(text)
   return n > MAX_INT ? undefined : n
 }
+
+/** `n + 1` as Go's int adds it: past the largest, it wraps to the smallest (and selects nothing). */
+const next = (n: bigint): bigint => (n === MAX_INT ? -MAX_INT - 1n : n + 1n)
 
 /** `NewVersion`: a tag as a version, or undefined when regsync skips it as not a version. */
 export function readRegsyncVersion(text: string): RegsyncVersion | undefined {
@@ -127,12 +132,12 @@ export function readRegsyncRange(text: string): RegsyncRange {
       const [major = 0n, minor = 0n, patch = 0n] = version.parts
       const upper =
         operator === '~'
-          ? [major, minor + 1n, 0n]
+          ? [major, next(minor), 0n]
           : major > 0n
-            ? [major + 1n, 0n, 0n]
+            ? [next(major), 0n, 0n]
             : minor > 0n
-              ? [0n, minor + 1n, 0n]
-              : [0n, 0n, patch + 1n]
+              ? [0n, next(minor), 0n]
+              : [0n, 0n, next(patch)]
       comparators.push({ operator: '>=', version })
       comparators.push({ operator: '<', version: { parts: upper, preRelease: '' } })
     } else {

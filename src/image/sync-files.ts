@@ -166,8 +166,18 @@ function readSkopeo(registries: Pair[], reader: Reader): void {
           break
         case 'images-by-semver':
           forEachRepository(value, reader, key, (repository, range, at) => {
+            const text = scalarText(range)
+            // Masterminds never reads a ")"; here it would end the range and start clauses.
+            if (text.includes(')')) {
+              reader.refuse(
+                at,
+                `${registry}/${repository} images-by-semver ${clip(text)}`,
+                'skopeo refuses a range holding ")" (improper constraint); the repository is left out'
+              )
+              return
+            }
             // As written: the loose reading is Masterminds/semver's, commas ("and") included.
-            reader.entry(`${registry}/${repository}:semver(${scalarText(range)}) loose`, at)
+            reader.entry(`${registry}/${repository}:semver(${text}) loose`, at)
           })
           break
         case 'tls-verify':
@@ -405,14 +415,17 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
   if (!allow || !deny || !ranges) return
   // regsync ORs the items of semverRange (skipping empty ones) and reads them by its own
   // version rules: the `regsync` reading (regsync-semver.ts), items joined by `||`.
-  const items = ranges.map(r => r.trim()).filter(r => r !== '')
+  // Only an empty item is skipped: regsync fails an entry whose item is only white space.
+  const items = ranges.filter(r => r !== '')
   for (const item of items) {
     const range = readRegsyncRange(item)
     if (!range.ok || item.includes(')')) {
       reader.refuse(
         at('tags'),
-        `${source} tags.semverRange ${item}`,
-        `regsync refuses this range (${range.ok ? 'a ")" is not part of a range' : range.reason}); the entry is left out`
+        `${source} tags.semverRange ${clip(item)}`,
+        range.ok
+          ? 'a ")" ends a policy\'s range, so the action refuses a range holding one; the entry is left out'
+          : `regsync refuses this range (${range.reason}); the entry is left out`
       )
       return
     }
@@ -426,4 +439,9 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
       pattern !== undefined ? [`/(?:^${pattern}$)/`] : semverClause.length > 0 ? [] : ['/.*/']
     reader.entry(`${source}:${[...regex, ...semverClause, ...exclusions].join(' ')}`, at('source'))
   }
+}
+
+/** A value of the file as shown in a refusal: the file is the user's, but its lines are long. */
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text
 }

@@ -167,7 +167,14 @@ export function parseTagPolicy(text: string): ParsedPolicy {
     }
   }
   if (rangeBody !== undefined) {
-    // Every reading's range is bounded the same, before it is read.
+    // Every reading's range is bounded the same, before it is read. Only spaces, tabs and line
+    // breaks separate: what else JavaScript calls white space (U+FEFF, a no-break space) Go
+    // reads otherwise (Masterminds: not a separator; regsync: U+0085 is one), so it is refused.
+    if (/[^\S\t\n\f\r ]|\u0085/.test(rangeRaw)) {
+      return fail(
+        `semver(${rangeBody}) is not a range: it holds white space other than spaces, tabs and line breaks; write plain spaces`
+      )
+    }
     if (rangeBody.length === 0) return fail('semver(): give a range, e.g. semver(>=1.26 <2)')
     if (rangeBody.length > MAX_RANGE_LENGTH) {
       return fail(`semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`)
@@ -315,11 +322,10 @@ function readLooseRange(
   text: string,
   raw: string
 ): { ok: true; range: { loose: LooseConstraints } } | { ok: false; reason: string } {
-  // Go's \s: other white space (a no-break space, \v) separates nothing to Masterminds. Runs of
-  // spaces, tabs and line breaks read as one space there, so the single spaces of `text` do.
-  const parsed = /[^\S\t\n\f\r ]/.test(raw)
-    ? { ok: false as const, error: 'white space other than spaces, tabs and line breaks' }
-    : Buffer.byteLength(raw) > MAX_CONSTRAINT_BYTES
+  // Runs of spaces, tabs and line breaks (the only white space parseTagPolicy lets through)
+  // read as one space to Masterminds, so the single spaces of `text` do.
+  const parsed =
+    Buffer.byteLength(raw) > MAX_CONSTRAINT_BYTES
       ? newLooseConstraints(raw)
       : newLooseConstraints(text)
   if (!parsed.ok) {

@@ -5,7 +5,7 @@
  * bounded, parsed, and never executed or interpolated.
  */
 import * as fs from 'node:fs'
-import { parseEntry, type ImageRequest } from '../image/entries.js'
+import { parseEntry, policyStart, type EntryOrigin, type ImageRequest } from '../image/entries.js'
 
 export interface IssueEvent {
   action: string
@@ -218,9 +218,10 @@ export function parseIssue(
   for (const { candidate: c, source, line } of found) {
     platforms.push(...c.platforms)
     if (c.note) result.notes.push(c.note)
-    for (const request of parseEntry(c.text, { source, line })) {
-      result.requests.push(refuseTagFilter(request))
-    }
+    // A policy is refused before it is read: its range or regex is a stranger's to make slow.
+    const at = policyStart(c.text)
+    if (at > 0) result.requests.push(refusePolicy(c.text, at, { source, line }))
+    else result.requests.push(...parseEntry(c.text, { source, line }))
   }
 
   const chosen = choosePlatforms(platforms)
@@ -315,23 +316,20 @@ function foundProblem(
 
 /**
  * An issue names tags, never a rule for choosing them: a stranger's policy could expand into
- * every tag a registry lists (and a regex is theirs to make backtrack).
+ * every tag a registry lists (and a regex or range is theirs to make backtrack), so it is
+ * refused unread, malformed or not.
  */
-function refuseTagFilter(request: ImageRequest): ImageRequest {
-  // A malformed policy is refused as a policy too, not helped with its grammar.
-  const malformed =
-    request.kind === 'invalid' && /^tag (filter|policy) /.test(request.reason) ? request : undefined
-  if (request.kind !== 'tag-filter' && !malformed) return request
-  const policy = request.kind === 'tag-filter' ? request.policy : request.request
-  const regexOnly =
-    /:\/[^\s]*\/$/.test(request.request) || (policy.startsWith('/') && !/\/\s/.test(policy))
+function refusePolicy(text: string, at: number, origin: EntryOrigin): ImageRequest {
+  const policy = text.slice(at + 1).trim()
+  const regexOnly = policy.startsWith('/') && !/\/\s/.test(policy)
+  const shown = policy.length > 80 ? `${policy.slice(0, 80)}…` : policy
   return {
     kind: 'invalid',
-    request: request.request,
-    origin: request.origin,
+    request: text,
+    origin,
     reason: regexOnly
       ? 'tag filters (/regex/) are not accepted from issues; name the tags, e.g. repo:1.27,1.26'
-      : `tag policies (${policy}) are not accepted from issues, so that one issue asks for a known number of images; name the tags, e.g. repo:1.27,1.26`
+      : `tag policies (${shown}) are not accepted from issues, so that one issue asks for a known number of images; name the tags, e.g. repo:1.27,1.26`
   }
 }
 
