@@ -252,14 +252,22 @@ block(`loose against Masterminds/semver ${MASTERMINDS_SEMVER_VERSION} (needs Go)
 
   it.each(REFUSED)('%j is refused by both', range => {
     expect(theirs(range, ['1.0.0'])).toEqual({ error: expect.any(String) })
-    expect(viaSyncFile(range, ['1.0.0'])).toEqual({ error: expect.stringMatching(/not a range/) })
-    expect(direct(range, ['1.0.0'])).toEqual({ error: expect.stringMatching(/not a range/) })
+    expect(viaSyncFile(range, ['1.0.0'])).toEqual({
+      error: expect.stringMatching(/not a range|the action refuses white space/)
+    })
+    expect(direct(range, ['1.0.0'])).toEqual({
+      error: expect.stringMatching(/not a range|the action refuses white space/)
+    })
   })
 
   it.each(STRAY_COMMAS)('%j (a stray comma) is refused by both', range => {
     expect(theirs(range, ['1.0.0'])).toEqual({ error: expect.any(String) })
-    expect(direct(range, ['1.0.0'])).toEqual({ error: expect.stringMatching(/not a range/) })
-    expect(viaSyncFile(range, ['1.0.0'])).toEqual({ error: expect.stringMatching(/not a range/) })
+    expect(direct(range, ['1.0.0'])).toEqual({
+      error: expect.stringMatching(/not a range|the action refuses white space/)
+    })
+    expect(viaSyncFile(range, ['1.0.0'])).toEqual({
+      error: expect.stringMatching(/not a range|the action refuses white space/)
+    })
   })
 
   it('stricter: a range over 256 characters is refused, where Masterminds reads up to 512 bytes', () => {

@@ -168,6 +168,8 @@ describe("regsync's ranges (TestNewConstraint, TestConstraintCheck)", () => {
     ['^9223372036854775807', '9223372036854775807', false],
     ['~1.9223372036854775807', '1.9223372036854775807', false],
     ['^9223372036854775806', '9223372036854775806', true],
+    ['^0.9223372036854775807', '0.9223372036854775807', false],
+    ['^0.0.9223372036854775807', '0.0.9223372036854775807', false],
     // The first identical word-only identifier ends the comparison: rc.1 = rc.2 to regsync.
     ['>1.0.0-rc.1', '1.0.0-rc.2', false]
   ])('%s holds for %s: %s', (range, v, expected) => {
@@ -327,8 +329,12 @@ describe('the regsync reading in a policy', () => {
     ['semver(>=1) prereleases regsync', 'regsync has no prereleases'],
     ['semver(>=1) loose regsync', 'says loose and regsync: write one'],
     ['/^1/ regsync', 'regsync applies to semver(…): add one, or leave it out'],
-    ['semver(\ufeff>=3.20) regsync', 'white space other than spaces, tabs and line breaks'],
-    ['semver(>=1.2\u0085<2) regsync', 'white space other than spaces, tabs and line breaks']
+    ['semver(\ufeff>=3.20) regsync', 'holds U+FEFF at character 1; the action refuses white space'],
+    [
+      'semver(>=1.2\u0085<2) regsync',
+      'holds U+0085 at character 6; the action refuses white space'
+    ],
+    ['semver(>=1.2\u00a0<2)', 'holds U+00A0 at character 6']
   ])('%s is refused: %s', (text, reason) => {
     const parsed = parseTagPolicy(text)
     expect(parsed.ok).toBe(false)

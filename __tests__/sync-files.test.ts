@@ -198,6 +198,14 @@ describe("regsync's file", () => {
     ])
   })
 
+  it('a refusal shows at most 80 characters of the value it refuses', () => {
+    const long = `>=1 ${'x'.repeat(200)}`
+    const text = `version: 1\nsync:\n  - source: r.io/a\n    type: repository\n    tags:\n      semverRange: ["${long}"]\n`
+    const [only] = parseSyncFile(text, 'r.yml')
+    expect(only?.kind).toBe('invalid')
+    expect(only?.request).toBe(`r.io/a tags.semverRange ${long.slice(0, 80)}…`)
+  })
+
   it('a file that is not YAML, or not a mapping, is one refused line saying so', () => {
     expect(parseSyncFile('a: [1, 2\n', 'x.yml').map(said)).toEqual([
       expect.stringMatching(/^\d+: refused x.yml: not a YAML file the action can read/)

@@ -167,17 +167,19 @@ export function parseTagPolicy(text: string): ParsedPolicy {
     }
   }
   if (rangeBody !== undefined) {
-    // Every reading's range is bounded the same, before it is read. Only spaces, tabs and line
-    // breaks separate: what else JavaScript calls white space (U+FEFF, a no-break space) Go
-    // reads otherwise (Masterminds: not a separator; regsync: U+0085 is one), so it is refused.
-    if (/[^\S\t\n\f\r ]|\u0085/.test(rangeRaw)) {
-      return fail(
-        `semver(${rangeBody}) is not a range: it holds white space other than spaces, tabs and line breaks; write plain spaces`
-      )
-    }
+    // Every reading's range is bounded the same, before it is read.
     if (rangeBody.length === 0) return fail('semver(): give a range, e.g. semver(>=1.26 <2)')
     if (rangeBody.length > MAX_RANGE_LENGTH) {
       return fail(`semver(…): the range is longer than ${MAX_RANGE_LENGTH} characters`)
+    }
+    // Only spaces, tabs and line breaks separate: other white space Go reads otherwise than
+    // JavaScript (U+FEFF is none to Go, U+0085 is one; Masterminds splits on neither, nor on
+    // a no-break space), so the action refuses it rather than guess.
+    const odd = /[^\S\t\n\f\r ]|\u0085/.exec(rangeRaw)
+    if (odd) {
+      return fail(
+        `semver(…) holds U+${odd[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at character ${odd.index + 1}; the action refuses white space other than spaces, tabs and line breaks in a range: write plain spaces`
+      )
     }
     const range =
       policy.reading === 'regsync'

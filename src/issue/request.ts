@@ -129,12 +129,21 @@ interface Candidate {
  * One line as an image candidate: a bare reference, or a pasted pull command
  * (its `--platform` kept), with quotes and list bullets taken off.
  */
+/**
+ * Quotes taken off both ends. By index, not by /[`'"]+$/: that regex retried at every quote of
+ * a long run is quadratic in a stranger's line.
+ */
+function unquoted(text: string): string {
+  const quote = (ch: string | undefined) => ch === '`' || ch === "'" || ch === '"'
+  let start = 0
+  let end = text.length
+  while (start < end && quote(text[start])) start++
+  while (end > start && quote(text[end - 1])) end--
+  return text.slice(start, end)
+}
+
 export function candidate(line: string): Candidate | undefined {
-  const text = line
-    .trim()
-    .replace(/^(?:[-*+]|\d+[.)])\s+/, '')
-    .replace(/^[`'"]+|[`'"]+$/g, '')
-    .trim()
+  const text = unquoted(line.trim().replace(/^(?:[-*+]|\d+[.)])\s+/, '')).trim()
   if (!text) return undefined
   const pull = PULL.exec(text)
   if (pull) {
@@ -154,7 +163,7 @@ export function candidate(line: string): Candidate | undefined {
       }
     }
     if (rest.length !== 1) return { text, platforms: [] }
-    const image = (rest[0] as string).replace(/^[`'"]+|[`'"]+$/g, '')
+    const image = unquoted(rest[0] as string)
     return {
       text: image,
       platforms,
@@ -164,7 +173,9 @@ export function candidate(line: string): Candidate | undefined {
   if (!/\s/.test(text)) return { text, platforms: [] }
   // A tag policy with spaces (`nginx:semver(>=1.26 <2)`) is read, to be refused with a reason,
   // rather than passed over as prose.
-  return /^[^\s:]+(:\d+\/[^\s:]+)?:(\/|semver\(|newest\(|exclude\()/.test(text)
+  return /^[^\s:]+(:\d+\/[^\s:]+)?:(\/|semver\(|newest\(|exclude\(|(prereleases|loose|regsync)\s+\S)/.test(
+    text
+  )
     ? { text, platforms: [] }
     : undefined
 }
