@@ -61,8 +61,13 @@ export function formatReference(ref: ImageReference): string {
 /** Describe one character for a message: printable ones quoted, the rest as code points. */
 export function describeChar(ch: string): string {
   const cp = ch.codePointAt(0) ?? 0
-  const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`
+  const hex = codePointOf(ch)
   return cp < 0x20 || cp === 0x7f || (cp >= 0x80 && cp < 0xa0) ? hex : `"${ch}" (${hex})`
+}
+
+/** A character by its code point alone (`U+00A0`): for the invisible ones. */
+export function codePointOf(ch: string): string {
+  return `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
 }
 
 class Invalid extends Error {}

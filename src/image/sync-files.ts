@@ -413,9 +413,9 @@ function readRegsyncEntry(item: Node, entry: unknown, reader: Reader): void {
   const deny = list('deny')
   const ranges = list('semverRange')
   if (!allow || !deny || !ranges) return
-  // regsync ORs the items of semverRange (skipping empty ones) and reads them by its own
-  // version rules: the `regsync` reading (regsync-semver.ts), items joined by `||`.
-  // Only an empty item is skipped: regsync fails an entry whose item is only white space.
+  // regsync ORs the items of semverRange and reads them by its own version rules: the
+  // `regsync` reading (regsync-semver.ts), items joined by `||`. Only an empty item is
+  // skipped, as regsync skips it; one of white space fails its entry there, and is refused.
   const items = ranges.filter(r => r !== '')
   for (const item of items) {
     const range = readRegsyncRange(item)

@@ -37,6 +37,7 @@
  * counted by reason, with the first few named, for the summary.
  */
 import semver from 'semver'
+import { codePointOf } from './references.js'
 import { compileTagFilter } from './tag-filter.js'
 import {
   checkLoose,
@@ -118,7 +119,8 @@ export function parseTagPolicy(text: string): ParsedPolicy {
   const clauses: string[] = []
   // The range is read once the reading is known: `semver(…) regsync` reads it as regsync.
   let rangeBody: string | undefined
-  // As written, for what the loose reading checks before white space is made single spaces.
+  // As written: its white space is checked, and Masterminds bounds its length, before runs of
+  // it are made single spaces.
   let rangeRaw = ''
   let rest = text.trim()
   while (rest.length > 0) {
@@ -178,7 +180,7 @@ export function parseTagPolicy(text: string): ParsedPolicy {
     const odd = /[^\S\t\n\f\r ]|\u0085/.exec(rangeRaw)
     if (odd) {
       return fail(
-        `semver(…) holds U+${odd[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} at character ${odd.index + 1}; the action refuses white space other than spaces, tabs and line breaks in a range: write plain spaces`
+        `semver(…) holds ${codePointOf(odd[0])} at character ${odd.index + 1}; the action refuses white space other than spaces, tabs and line breaks in a range: write plain spaces`
       )
     }
     const range =
@@ -326,10 +328,7 @@ function readLooseRange(
 ): { ok: true; range: { loose: LooseConstraints } } | { ok: false; reason: string } {
   // Runs of spaces, tabs and line breaks (the only white space parseTagPolicy lets through)
   // read as one space to Masterminds, so the single spaces of `text` do.
-  const parsed =
-    Buffer.byteLength(raw) > MAX_CONSTRAINT_BYTES
-      ? newLooseConstraints(raw)
-      : newLooseConstraints(text)
+  const parsed = newLooseConstraints(Buffer.byteLength(raw) > MAX_CONSTRAINT_BYTES ? raw : text)
   if (!parsed.ok) {
     return {
       ok: false,

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs'
 import { parseEntry, policyStart, type EntryOrigin, type ImageRequest } from '../image/entries.js'
+import { looksLikePolicy } from '../image/tag-policy.js'
 
 export interface IssueEvent {
   action: string
@@ -126,10 +127,6 @@ interface Candidate {
 }
 
 /**
- * One line as an image candidate: a bare reference, or a pasted pull command
- * (its `--platform` kept), with quotes and list bullets taken off.
- */
-/**
  * Quotes taken off both ends. By index, not by /[`'"]+$/: that regex retried at every quote of
  * a long run is quadratic in a stranger's line.
  */
@@ -142,6 +139,10 @@ function unquoted(text: string): string {
   return text.slice(start, end)
 }
 
+/**
+ * One line as an image candidate: a bare reference, or a pasted pull command
+ * (its `--platform` kept), with quotes and list bullets taken off.
+ */
 export function candidate(line: string): Candidate | undefined {
   const text = unquoted(line.trim().replace(/^(?:[-*+]|\d+[.)])\s+/, '')).trim()
   if (!text) return undefined
@@ -172,12 +173,9 @@ export function candidate(line: string): Candidate | undefined {
   }
   if (!/\s/.test(text)) return { text, platforms: [] }
   // A tag policy with spaces (`nginx:semver(>=1.26 <2)`) is read, to be refused with a reason,
-  // rather than passed over as prose.
-  return /^[^\s:]+(:\d+\/[^\s:]+)?:(\/|semver\(|newest\(|exclude\(|(prereleases|loose|regsync)\s+\S)/.test(
-    text
-  )
-    ? { text, platforms: [] }
-    : undefined
+  // rather than passed over as prose: a policy opening after a name (with a port, perhaps).
+  const name = /^[^\s:]+(:\d+\/[^\s:]+)?:/.exec(text)
+  return name && looksLikePolicy(text.slice(name[0].length)) ? { text, platforms: [] } : undefined
 }
 
 /** How many images a candidate names: one, or one per tag of a `repo:a,b,c` list. */
